@@ -1,0 +1,110 @@
+// The subset of Keycloak's Admin REST API for clients that authproxy uses:
+//   GET  /admin/realms/{realm}/clients?clientId=X
+//   POST /admin/realms/{realm}/clients            -> 201 + Location
+//   PUT  /admin/realms/{realm}/clients/{id}       -> 204
+// Callers authenticate with a bearer token of the realm's broker service account
+// (client credentials), as Keycloak's realm-management `manage-clients` role would allow.
+import crypto from 'node:crypto';
+import * as jose from 'jose';
+import { clientStore } from './memory_adapter.js';
+import { BROKER_CLIENT } from './directory.js';
+import { readBody } from './interactions.js';
+
+const internalIds = new Map(); // `${realm}:${uuid}` -> client_id
+
+export async function handleAdmin({ realm, req, res, rest }) {
+  if (!(await authorized(realm, req))) return json(res, 401, { error: 'HTTP 401 Unauthorized' });
+  const store = clientStore(realm.name);
+  const url = new URL(req.url, 'http://x');
+
+  if (rest === 'clients' && req.method === 'GET') {
+    const wanted = url.searchParams.get('clientId');
+    const all = [...store.entries()].map(([id, entry]) => toRepresentation(realm, id, entry.payload));
+    return json(res, 200, wanted ? all.filter((c) => c.clientId === wanted) : all);
+  }
+  if (rest === 'clients' && req.method === 'POST') {
+    const rep = JSON.parse(await readBody(req) || '{}');
+    if (!rep.clientId) return json(res, 400, { errorMessage: 'clientId is required' });
+    if (store.has(rep.clientId)) return json(res, 409, { errorMessage: `Client ${rep.clientId} already exists` });
+    const metadata = fromRepresentation(rep);
+    const problem = await invalid(realm, metadata);
+    if (problem) return json(res, 400, { error: 'invalid_client_metadata', errorMessage: problem });
+    const uuid = crypto.randomUUID();
+    internalIds.set(`${realm.name}:${uuid}`, rep.clientId);
+    store.set(rep.clientId, { payload: { ...metadata, kc_id: uuid } });
+    res.writeHead(201, { Location: `${baseOf(req)}/admin/realms/${realm.name}/clients/${uuid}` }).end();
+    return undefined;
+  }
+  const match = /^clients\/([0-9a-f-]{36})$/.exec(rest);
+  if (match && req.method === 'PUT') {
+    const clientId = internalIds.get(`${realm.name}:${match[1]}`);
+    if (!clientId) return json(res, 404, { error: 'Could not find client' });
+    const rep = JSON.parse(await readBody(req) || '{}');
+    const current = store.get(clientId).payload;
+    const metadata = fromRepresentation({ ...toRepresentation(realm, clientId, current), ...rep, clientId });
+    const problem = await invalid(realm, metadata);
+    if (problem) return json(res, 400, { error: 'invalid_client_metadata', errorMessage: problem });
+    store.set(clientId, { payload: { ...metadata, kc_id: match[1], client_secret: current.client_secret } });
+    res.writeHead(204).end();
+    return undefined;
+  }
+  return json(res, 404, { error: 'RESTEASY003210: Could not find resource' });
+}
+
+async function authorized(realm, req) {
+  const header = req.headers.authorization || '';
+  if (!header.startsWith('Bearer ')) return false;
+  try {
+    const { payload } = await jose.jwtVerify(header.slice(7), realm.verificationKeys, { issuer: realm.issuer });
+    return payload.azp === BROKER_CLIENT.clientId;
+  } catch {
+    return false;
+  }
+}
+
+function toRepresentation(realm, clientId, meta) {
+  return {
+    id: meta.kc_id,
+    clientId,
+    enabled: true,
+    protocol: 'openid-connect',
+    publicClient: meta.token_endpoint_auth_method === 'none',
+    standardFlowEnabled: true,
+    redirectUris: meta.redirect_uris || [],
+    webOrigins: meta.web_origins || [],
+    attributes: meta.kc_attributes || {},
+  };
+}
+
+function fromRepresentation(rep) {
+  const attributes = rep.attributes || {};
+  const publicClient = rep.publicClient !== false;
+  const metadata = {
+    client_id: rep.clientId,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: rep.redirectUris || [],
+    web_origins: rep.webOrigins || [],
+    token_endpoint_auth_method: publicClient ? 'none' : 'client_secret_basic',
+    kc_attributes: attributes,
+  };
+  if (!publicClient) metadata.client_secret = rep.secret || crypto.randomBytes(24).toString('base64url');
+  const logout = attributes['post.logout.redirect.uris'];
+  if (logout) metadata.post_logout_redirect_uris = logout.split('##').filter(Boolean);
+  return metadata;
+}
+
+async function invalid(realm, metadata) {
+  try {
+    await realm.provider.Client.validate(metadata);
+    return undefined;
+  } catch (err) {
+    return err.error_description || err.message;
+  }
+}
+
+const baseOf = (req) => `http://${req.headers.host}`;
+
+function json(res, status, body) {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}

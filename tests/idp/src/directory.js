@@ -1,0 +1,36 @@
+// The dev IdP's fixed realms and users: the demo data the README documents.
+export const REALMS = {
+  'tenant-a': {
+    displayName: 'Tenant A',
+    users: [
+      { id: 'a1f0c1de-0000-4000-8000-00000000a11c', username: 'alice', email: 'alice@tenant-a.test', name: 'Alice Anders', password: 'alice' },
+      { id: 'a1f0c1de-0000-4000-8000-0000000001e9', username: 'legacy', email: 'legacy@tenant-a.test', name: 'Legacy User', password: 'legacy' },
+    ],
+    // Keycloak "identity providers" of this realm, selected with kc_idp_hint.
+    identityProviders: { 'corp-idp': { realm: 'corp-idp', clientId: 'tenant-a-broker', clientSecret: 'tenant-a-broker-secret' } },
+  },
+  'tenant-b': {
+    displayName: 'Tenant B',
+    users: [
+      { id: 'b0b0b0b0-0000-4000-8000-000000000b0b', username: 'bob', email: 'bob@tenant-b.test', name: 'Bob Berg', password: 'bob' },
+    ],
+    identityProviders: {},
+  },
+  'corp-idp': {
+    displayName: 'Corp IdP (external)',
+    users: [
+      { id: 'c0c0c0c0-0000-4000-8000-0000000ca201', username: 'carol', email: 'carol@corp.test', name: 'Carol Corp', password: 'carol' },
+    ],
+    identityProviders: {},
+  },
+};
+
+/** The confidential client authproxy uses for client credentials, token exchange and Admin REST. */
+export const BROKER_CLIENT = { clientId: 'authproxy-broker', secret: 'authproxy-broker-secret' };
+
+/** Finds a user of a realm by id, username or email (Keycloak accepts all three at login). */
+export function findUser(realm, name) {
+  if (typeof name !== 'string') return undefined;
+  const wanted = name.toLowerCase();
+  return realm.users.find((u) => u.id === name || u.username === wanted || u.email === wanted);
+}

@@ -1,0 +1,127 @@
+// Keycloak's login pages: the username/password form (with Keycloak's element ids) and
+// identity brokering, where `kc_idp_hint` sends the user to another realm acting as
+// the external IdP (as Entra ID would be) and the brokered user comes back federated.
+import crypto from 'node:crypto';
+import querystring from 'node:querystring';
+import { federatedUser } from './realm.js';
+
+const escapeHtml = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const pendingBrokerLogins = new Map();
+const finishedBrokerLogins = new Map();
+
+export async function handleLoginActions({ realm, realms, req, res, uid, action }) {
+  const { provider } = realm;
+  let details;
+  try {
+    details = await provider.interactionDetails(req, res);
+  } catch {
+    return sendHtml(res, 400, page(realm, '<p id="kc-error-message">Your login attempt timed out. Login will start from the beginning.</p>'));
+  }
+  if (details.uid !== uid) return sendHtml(res, 400, page(realm, '<p id="kc-error-message">Invalid login session.</p>'));
+
+  if (action === 'broker-done') {
+    const url = new URL(req.url, 'http://x');
+    const done = finishedBrokerLogins.get(url.searchParams.get('ticket'));
+    finishedBrokerLogins.delete(url.searchParams.get('ticket'));
+    if (!done || done.uid !== uid) return sendHtml(res, 400, page(realm, '<p id="kc-error-message">Unexpected error when authenticating with identity provider</p>'));
+    return provider.interactionFinished(req, res, { login: { accountId: done.accountId } }, { mergeWithLastSubmission: false });
+  }
+
+  const hint = details.params.kc_idp_hint;
+  if (req.method === 'GET' && hint && realm.data.identityProviders[hint]) {
+    return startBrokerLogin({ realm, realms, res, uid, alias: hint, loginHint: details.params.login_hint });
+  }
+
+  if (req.method === 'POST') {
+    const form = querystring.parse(await readBody(req));
+    const user = realm.findUser(form.username);
+    if (!user || user.federatedFrom || typeof form.password !== 'string' || form.password !== user.password) {
+      return sendHtml(res, 200, loginForm(realm, uid, form.username, 'Invalid username or password.'));
+    }
+    return provider.interactionFinished(req, res, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
+  }
+  return sendHtml(res, 200, loginForm(realm, uid, details.params.login_hint));
+}
+
+function startBrokerLogin({ realm, realms, res, uid, alias, loginHint }) {
+  const idp = realm.data.identityProviders[alias];
+  const upstream = realms.get(idp.realm);
+  const state = crypto.randomBytes(16).toString('base64url');
+  const nonce = crypto.randomBytes(16).toString('base64url');
+  const verifier = crypto.randomBytes(32).toString('base64url');
+  pendingBrokerLogins.set(state, { realm: realm.name, uid, alias, nonce, verifier, at: Date.now() });
+  const url = new URL(`${upstream.issuer}/protocol/openid-connect/auth`);
+  url.search = new URLSearchParams({
+    client_id: idp.clientId, response_type: 'code', scope: 'openid', state, nonce,
+    redirect_uri: brokerEndpoint(realm, alias),
+    code_challenge: crypto.createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+    ...(loginHint ? { login_hint: loginHint } : {}),
+  }).toString();
+  res.writeHead(302, { Location: url.href }).end();
+}
+
+export async function handleBrokerEndpoint({ realm, realms, req, res, alias }) {
+  const url = new URL(req.url, 'http://x');
+  const pending = pendingBrokerLogins.get(url.searchParams.get('state'));
+  pendingBrokerLogins.delete(url.searchParams.get('state'));
+  const idp = realm.data.identityProviders[alias];
+  if (!pending || !idp || pending.realm !== realm.name || !url.searchParams.get('code')) {
+    return sendHtml(res, 400, page(realm, '<p id="kc-error-message">Unexpected error when authenticating with identity provider</p>'));
+  }
+  const upstream = realms.get(idp.realm);
+  const tokenResponse = await fetch(`${upstream.issuer}/protocol/openid-connect/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${idp.clientId}:${idp.clientSecret}`).toString('base64')}`,
+    },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code', code: url.searchParams.get('code'),
+      redirect_uri: brokerEndpoint(realm, alias), code_verifier: pending.verifier,
+    }),
+  });
+  const tokens = await tokenResponse.json();
+  const claims = tokens.id_token && JSON.parse(Buffer.from(tokens.id_token.split('.')[1], 'base64url').toString());
+  if (!tokenResponse.ok || !claims || claims.nonce !== pending.nonce || claims.iss !== upstream.issuer) {
+    return sendHtml(res, 502, page(realm, '<p id="kc-error-message">Unexpected error when authenticating with identity provider</p>'));
+  }
+  const user = federatedUser(realm, alias, claims);
+  const ticket = crypto.randomBytes(16).toString('base64url');
+  finishedBrokerLogins.set(ticket, { uid: pending.uid, accountId: user.id });
+  res.writeHead(302, { Location: `/realms/${realm.name}/login-actions/${pending.uid}/broker-done?ticket=${ticket}` }).end();
+}
+
+const brokerEndpoint = (realm, alias) => `${realm.issuer}/broker/${alias}/endpoint`;
+
+function loginForm(realm, uid, username, error) {
+  return page(realm, `
+    ${error ? `<div id="input-error" class="alert-error">${escapeHtml(error)}</div>` : ''}
+    <form id="kc-form-login" action="/realms/${realm.name}/login-actions/${uid}" method="post">
+      <label for="username">Username or email</label>
+      <input id="username" name="username" type="text" value="${escapeHtml(username)}" autofocus autocomplete="username">
+      <label for="password">Password</label>
+      <input id="password" name="password" type="password" autocomplete="current-password">
+      <input id="kc-login" name="login" type="submit" value="Sign In">
+    </form>`);
+}
+
+function page(realm, body) {
+  return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>Sign in to ${escapeHtml(realm.data.displayName)}</title></head>
+<body><div id="kc-header">${escapeHtml(realm.data.displayName)}</div><h1 id="kc-page-title">Sign in to your account</h1>${body}</body></html>`;
+}
+
+function sendHtml(res, status, html) {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
+}
+
+export async function readBody(req, limit = 64 * 1024) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > limit) throw new Error('body too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
