@@ -1,0 +1,119 @@
+//! The command line: `serve`, `check-config` and `directory import`.
+
+pub mod directory;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, RawConfig};
+use crate::startup::{Application, shutdown_signal};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "authproxy",
+    version,
+    about = "Login broker for embedded apps and Keycloak realms"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the broker.
+    Serve {
+        /// The TOML configuration file (AUTHPROXY__* variables override it).
+        #[arg(long, env = "AUTHPROXY_CONFIG")]
+        config: PathBuf,
+    },
+    /// Check a configuration file and print every problem with its key.
+    CheckConfig {
+        /// The TOML configuration file.
+        file: PathBuf,
+    },
+    /// Manage the user directory.
+    Directory {
+        #[command(subcommand)]
+        command: DirectoryCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DirectoryCommand {
+    /// Import directory rules from a CSV file, all or nothing.
+    Import {
+        /// CSV with the header `kind,key,realm,idp_hint` (see the README).
+        file: PathBuf,
+        /// The configuration (for the store path and the configured realms).
+        #[arg(long, env = "AUTHPROXY_CONFIG")]
+        config: PathBuf,
+        /// Replace the whole directory instead of adding to it.
+        #[arg(long)]
+        replace: bool,
+    },
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Serve { config } => serve(&config).await,
+        Command::CheckConfig { file } => check_config(&file),
+        Command::Directory {
+            command:
+                DirectoryCommand::Import {
+                    file,
+                    config,
+                    replace,
+                },
+        } => directory::import(&file, &config, replace).await,
+    }
+}
+
+async fn serve(path: &std::path::Path) -> ExitCode {
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::from(2);
+        }
+    };
+    let application = match Application::build(config).await {
+        Ok(app) => app,
+        Err(err) => {
+            eprintln!("authproxy: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Ok(addr) = application.local_addr() {
+        tracing::info!(%addr, "authproxy listening");
+    }
+    match application.run_until(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("authproxy: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_config(path: &std::path::Path) -> ExitCode {
+    match RawConfig::load(path).and_then(RawConfig::validate) {
+        Ok(config) => {
+            println!(
+                "{}: ok ({} realm(s), {} client(s), {} directory rule(s))",
+                path.display(),
+                config.realms.len(),
+                config.clients.len(),
+                config.directory_seed.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{}: {err}", path.display());
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,574 @@
+//! Configuration: defaults, then a TOML file, then `AUTHPROXY__`-prefixed
+//! environment variables (`AUTHPROXY__SERVER__LISTEN` sets `server.listen`).
+//! Unknown keys are errors. [`RawConfig::validate`] turns the file into domain
+//! types and reports every problem with the key that holds it, before any port
+//! is bound.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format as _, Toml};
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::Url;
+
+use crate::domain::origin::is_loopback;
+use crate::domain::realm::{Authority, parse_scope};
+use crate::domain::{
+    Client, ClientId, EmailDomain, IdpAlias, Origin, Realm, RealmName, Rule, RuleKey, Target,
+    Username,
+};
+
+/// One problem in the configuration, with the key that holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub key: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the configuration has {} problem(s):\n{}", .0.len(), .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError(pub Vec<ConfigProblem>);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default)]
+    pub store: StoreSection,
+    #[serde(default)]
+    pub idp: IdpSection,
+    #[serde(default)]
+    pub realms: Vec<RealmSection>,
+    #[serde(default)]
+    pub clients: Vec<ClientSection>,
+    #[serde(default)]
+    pub directory: DirectorySection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    #[serde(default = "default_public_url")]
+    pub public_url: String,
+    #[serde(default = "default_handoff_wait_secs")]
+    pub handoff_wait_secs: u64,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            public_url: default_public_url(),
+            handoff_wait_secs: default_handoff_wait_secs(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn default_public_url() -> String {
+    "http://127.0.0.1:8080".into()
+}
+fn default_handoff_wait_secs() -> u64 {
+    25
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    #[serde(default = "default_sqlite_path")]
+    pub sqlite_path: PathBuf,
+    /// Base64 of 32 bytes; when absent a key is generated into the data directory.
+    #[serde(default)]
+    pub sealing_key: Option<SecretString>,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        Self {
+            sqlite_path: default_sqlite_path(),
+            sealing_key: None,
+        }
+    }
+}
+
+fn default_sqlite_path() -> PathBuf {
+    PathBuf::from("./data/authproxy.db")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpSection {
+    #[serde(default = "default_idp_timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+impl Default for IdpSection {
+    fn default() -> Self {
+        Self {
+            timeout_secs: default_idp_timeout_secs(),
+        }
+    }
+}
+
+fn default_idp_timeout_secs() -> u64 {
+    10
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RealmSection {
+    pub name: String,
+    pub authority: String,
+    #[serde(default)]
+    pub extra_scopes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSection {
+    pub client_id: String,
+    pub realms: Vec<String>,
+    pub origins: Vec<String>,
+    #[serde(default)]
+    pub client_secret: Option<SecretString>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectorySection {
+    #[serde(default)]
+    pub users: Vec<UserRuleSection>,
+    #[serde(default)]
+    pub domains: Vec<DomainRuleSection>,
+    #[serde(default)]
+    pub default: Option<TargetSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserRuleSection {
+    pub user: String,
+    #[serde(default)]
+    pub realm: Option<String>,
+    #[serde(default)]
+    pub idp_hint: Option<String>,
+    #[serde(default)]
+    pub not_migrated: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainRuleSection {
+    pub domain: String,
+    #[serde(default)]
+    pub realm: Option<String>,
+    #[serde(default)]
+    pub idp_hint: Option<String>,
+    #[serde(default)]
+    pub not_migrated: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSection {
+    #[serde(default)]
+    pub realm: Option<String>,
+    #[serde(default)]
+    pub idp_hint: Option<String>,
+    #[serde(default)]
+    pub not_migrated: bool,
+}
+
+/// The broker's public base URL (no trailing slash); `/authproxy` hangs off it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let url = Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
+        let host = url.host_str().unwrap_or_default();
+        let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && is_loopback(host));
+        if !scheme_ok {
+            return Err("must use https (http only for localhost, 127.0.0.1 or [::1])".into());
+        }
+        if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+            return Err("must not have a query, fragment or user name".into());
+        }
+        Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    #[must_use]
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+
+    /// The redirect URI of broker mode, exactly as registered at the realm.
+    #[must_use]
+    pub fn callback_url(&self) -> String {
+        format!("{}/authproxy", self.0)
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub public_url: PublicUrl,
+    pub handoff_wait: Duration,
+    pub sqlite_path: PathBuf,
+    pub sealing_key: Option<SecretString>,
+    pub idp_timeout: Duration,
+    pub realms: Vec<Realm>,
+    pub clients: Vec<Client>,
+    pub directory_seed: Vec<Rule>,
+}
+
+impl Config {
+    /// Loads and validates `path` plus the environment.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        RawConfig::load(path)?.validate()
+    }
+}
+
+impl RawConfig {
+    /// Reads the TOML file then the `AUTHPROXY__` environment variables.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        Figment::from(Toml::file_exact(path))
+            .merge(Env::prefixed("AUTHPROXY__").split("__"))
+            .extract()
+            .map_err(|err| {
+                ConfigError(
+                    err.into_iter()
+                        .map(|e| ConfigProblem {
+                            key: if e.path.is_empty() {
+                                path.display().to_string()
+                            } else {
+                                e.path.join(".")
+                            },
+                            message: e.kind.to_string(),
+                        })
+                        .collect(),
+                )
+            })
+    }
+
+    /// Validates everything, collecting every problem rather than stopping at the first.
+    pub fn validate(self) -> Result<Config, ConfigError> {
+        let mut problems = Problems::default();
+
+        let listen = problems.check(
+            "server.listen",
+            self.server.listen.parse::<SocketAddr>().map_err(|_| {
+                "must be an address and port such as 127.0.0.1:8080 or 0.0.0.0:8080".to_owned()
+            }),
+        );
+        let public_url = problems.check(
+            "server.public_url",
+            PublicUrl::parse(&self.server.public_url),
+        );
+        if !(1..=60).contains(&self.server.handoff_wait_secs) {
+            problems.add(
+                "server.handoff_wait_secs",
+                "must be between 1 and 60 seconds",
+            );
+        }
+        if !(1..=60).contains(&self.idp.timeout_secs) {
+            problems.add("idp.timeout_secs", "must be between 1 and 60 seconds");
+        }
+
+        let realms = self.validate_realms(&mut problems);
+        let realm_names: BTreeSet<RealmName> = realms.iter().map(|r| r.name.clone()).collect();
+        let clients = self.validate_clients(&realm_names, &mut problems);
+        let directory_seed = self.validate_directory(&realm_names, &mut problems);
+
+        match (listen, public_url) {
+            (Some(listen), Some(public_url)) if problems.0.is_empty() => Ok(Config {
+                listen,
+                public_url,
+                handoff_wait: Duration::from_secs(self.server.handoff_wait_secs),
+                sqlite_path: self.store.sqlite_path,
+                sealing_key: self.store.sealing_key,
+                idp_timeout: Duration::from_secs(self.idp.timeout_secs),
+                realms,
+                clients,
+                directory_seed,
+            }),
+            _ => Err(ConfigError(problems.0)),
+        }
+    }
+
+    fn validate_realms(&self, problems: &mut Problems) -> Vec<Realm> {
+        let mut seen = BTreeSet::new();
+        let mut realms = Vec::new();
+        for (i, section) in self.realms.iter().enumerate() {
+            let key = format!("realms[{i}]");
+            let name = problems.check(
+                &format!("{key}.name"),
+                RealmName::parse(&section.name).map_err(|e| e.to_string()),
+            );
+            let authority = problems.check(
+                &format!("{key}.authority"),
+                Authority::parse(&section.authority).map_err(|e| e.to_string()),
+            );
+            let scopes: Vec<_> = section
+                .extra_scopes
+                .iter()
+                .enumerate()
+                .filter_map(|(j, s)| {
+                    problems.check(
+                        &format!("{key}.extra_scopes[{j}]"),
+                        parse_scope(s).map_err(|e| e.to_string()),
+                    )
+                })
+                .collect();
+            if let (Some(name), Some(authority)) = (name, authority) {
+                if !seen.insert(name.clone()) {
+                    problems.add(
+                        &format!("{key}.name"),
+                        &format!("realm {name} is defined twice"),
+                    );
+                }
+                realms.push(Realm {
+                    name,
+                    authority,
+                    extra_scopes: scopes,
+                });
+            }
+        }
+        realms
+    }
+
+    fn validate_clients(
+        &self,
+        realms: &BTreeSet<RealmName>,
+        problems: &mut Problems,
+    ) -> Vec<Client> {
+        let mut seen = BTreeSet::new();
+        let mut clients = Vec::new();
+        for (i, section) in self.clients.iter().enumerate() {
+            let key = format!("clients[{i}]");
+            let id = problems.check(
+                &format!("{key}.client_id"),
+                ClientId::parse(&section.client_id).map_err(|e| e.to_string()),
+            );
+            if section.realms.is_empty() {
+                problems.add(
+                    &format!("{key}.realms"),
+                    "list at least one configured realm",
+                );
+            }
+            let client_realms: Vec<_> = section
+                .realms
+                .iter()
+                .enumerate()
+                .filter_map(|(j, r)| {
+                    problems.check(&format!("{key}.realms[{j}]"), known_realm(r, realms))
+                })
+                .collect();
+            if section.origins.is_empty() {
+                problems.add(
+                    &format!("{key}.origins"),
+                    "list at least one origin, such as https://crm.example.com",
+                );
+            }
+            let origins: Vec<_> = section
+                .origins
+                .iter()
+                .enumerate()
+                .filter_map(|(j, o)| {
+                    problems.check(
+                        &format!("{key}.origins[{j}]"),
+                        Origin::parse(o).map_err(|e| e.to_string()),
+                    )
+                })
+                .collect();
+            if let Some(id) = id {
+                if !seen.insert(id.clone()) {
+                    problems.add(
+                        &format!("{key}.client_id"),
+                        &format!("client {id} is defined twice"),
+                    );
+                }
+                clients.push(Client {
+                    id,
+                    realms: client_realms,
+                    origins,
+                    secret: section.client_secret.clone(),
+                });
+            }
+        }
+        clients
+    }
+
+    fn validate_directory(
+        &self,
+        realms: &BTreeSet<RealmName>,
+        problems: &mut Problems,
+    ) -> Vec<Rule> {
+        let mut rules = Vec::new();
+        for (i, section) in self.directory.users.iter().enumerate() {
+            let key = format!("directory.users[{i}]");
+            let user = problems.check(
+                &format!("{key}.user"),
+                Username::parse(&section.user).map_err(|e| e.to_string()),
+            );
+            let target = validate_target(
+                &key,
+                (
+                    section.realm.as_deref(),
+                    section.idp_hint.as_deref(),
+                    section.not_migrated,
+                ),
+                realms,
+                problems,
+            );
+            if let (Some(user), Some(target)) = (user, target) {
+                rules.push(Rule {
+                    key: RuleKey::User(user),
+                    target,
+                });
+            }
+        }
+        for (i, section) in self.directory.domains.iter().enumerate() {
+            let key = format!("directory.domains[{i}]");
+            let domain = problems.check(
+                &format!("{key}.domain"),
+                EmailDomain::parse(&section.domain).map_err(|e| e.to_string()),
+            );
+            let target = validate_target(
+                &key,
+                (
+                    section.realm.as_deref(),
+                    section.idp_hint.as_deref(),
+                    section.not_migrated,
+                ),
+                realms,
+                problems,
+            );
+            if let (Some(domain), Some(target)) = (domain, target) {
+                rules.push(Rule {
+                    key: RuleKey::Domain(domain),
+                    target,
+                });
+            }
+        }
+        if let Some(section) = &self.directory.default
+            && let Some(target) = validate_target(
+                "directory.default",
+                (
+                    section.realm.as_deref(),
+                    section.idp_hint.as_deref(),
+                    section.not_migrated,
+                ),
+                realms,
+                problems,
+            )
+        {
+            rules.push(Rule {
+                key: RuleKey::Default,
+                target,
+            });
+        }
+        rules
+    }
+}
+
+/// Validates a rule's target against the configured realms.
+pub fn target_from_parts(
+    realm: Option<&str>,
+    idp_hint: Option<&str>,
+    not_migrated: bool,
+    realms: &BTreeSet<RealmName>,
+) -> Result<Target, (&'static str, String)> {
+    match (realm, not_migrated) {
+        (Some(_), true) => Err((
+            "not_migrated",
+            "give either a realm or not_migrated = true, not both".into(),
+        )),
+        (None, false) => Err((
+            "realm",
+            "name a configured realm (or set not_migrated = true)".into(),
+        )),
+        (None, true) => match idp_hint {
+            Some(_) => Err((
+                "idp_hint",
+                "a user that is not migrated has no IdP hint".into(),
+            )),
+            None => Ok(Target::NotMigrated),
+        },
+        (Some(realm), false) => {
+            let realm = known_realm(realm, realms).map_err(|e| ("realm", e))?;
+            let idp_hint = idp_hint
+                .map(IdpAlias::parse)
+                .transpose()
+                .map_err(|e| ("idp_hint", e.to_string()))?;
+            Ok(Target::Sso { realm, idp_hint })
+        }
+    }
+}
+
+fn validate_target(
+    key: &str,
+    (realm, idp_hint, not_migrated): (Option<&str>, Option<&str>, bool),
+    realms: &BTreeSet<RealmName>,
+    problems: &mut Problems,
+) -> Option<Target> {
+    target_from_parts(realm, idp_hint, not_migrated, realms)
+        .map_err(|(field, message)| problems.add(&format!("{key}.{field}"), &message))
+        .ok()
+}
+
+fn known_realm(raw: &str, realms: &BTreeSet<RealmName>) -> Result<RealmName, String> {
+    let name = RealmName::parse(raw).map_err(|e| e.to_string())?;
+    if realms.contains(&name) {
+        Ok(name)
+    } else {
+        let known: Vec<_> = realms.iter().map(RealmName::as_str).collect();
+        Err(format!(
+            "realm {raw:?} is not configured (configured: {})",
+            known.join(", ")
+        ))
+    }
+}
+
+#[derive(Default)]
+struct Problems(Vec<ConfigProblem>);
+
+impl Problems {
+    fn add(&mut self, key: &str, message: &str) {
+        self.0.push(ConfigProblem {
+            key: key.to_owned(),
+            message: message.to_owned(),
+        });
+    }
+
+    fn check<T>(&mut self, key: &str, result: Result<T, String>) -> Option<T> {
+        result.map_err(|message| self.add(key, &message)).ok()
+    }
+}
+
+/// The realms of a validated config by name.
+#[must_use]
+pub fn realms_by_name(realms: &[Realm]) -> HashMap<RealmName, Realm> {
+    realms.iter().map(|r| (r.name.clone(), r.clone())).collect()
+}

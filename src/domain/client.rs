@@ -1,0 +1,122 @@
+//! An embedding web application registered with the broker. By the seed's convention
+//! its client ID is the application's host (`window.location.host`): a DNS name,
+//! lowercase, with an optional port.
+
+use std::fmt;
+
+use secrecy::SecretString;
+
+use super::origin::Origin;
+use super::realm::RealmName;
+
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct ClientId(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "a client ID is the web application's host name in lowercase with an optional port, such as crm.example.com or localhost:8081"
+)]
+pub struct ClientIdError;
+
+impl ClientId {
+    pub fn parse(raw: &str) -> Result<Self, ClientIdError> {
+        let (host, port) = match raw.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (raw, None),
+        };
+        let port_ok = port.is_none_or(|p| {
+            !p.starts_with('0') && p.len() <= 5 && p.parse::<u16>().is_ok_and(|n| n > 0)
+        });
+        let host_ok = (1..=253).contains(&host.len())
+            && host.split('.').all(|label| {
+                (1..=63).contains(&label.len())
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            });
+        if host_ok && port_ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ClientIdError)
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ClientId {
+    type Error = ClientIdError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<ClientId> for String {
+    fn from(value: ClientId) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A registered client: which realms it may log users in to and which opener
+/// origins may start a login and receive its outcome.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: ClientId,
+    pub realms: Vec<RealmName>,
+    pub origins: Vec<Origin>,
+    /// Present for confidential clients; the code is then redeemed with HTTP Basic.
+    pub secret: Option<SecretString>,
+}
+
+impl Client {
+    /// Exact, byte-for-byte comparison with the registered origins (RFC 9700 §4.1.3).
+    #[must_use]
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.origins.iter().any(|o| o.as_str() == origin)
+    }
+
+    #[must_use]
+    pub fn allows_realm(&self, realm: &RealmName) -> bool {
+        self.realms.contains(realm)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ids_are_hosts_with_optional_port() {
+        for ok in ["crm.example.com", "localhost:8081", "a-b.example:443"] {
+            assert!(ClientId::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "CRM.example.com",
+            "crm.example.com:0",
+            "crm.example.com:080",
+            "crm.example.com:70000",
+            "-a.example",
+            "a..example",
+            "https://crm.example.com",
+            "crm.example.com/path",
+            "*.example.com",
+        ] {
+            assert!(ClientId::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! A login in flight and its outcome. The pending login is what `/login` stores
+//! under its `state` and `/authproxy` consumes exactly once; the outcome is what
+//! the opener redeems with its `txn_verifier`.
+
+use chrono::{DateTime, Utc};
+
+use super::client::ClientId;
+use super::origin::Origin;
+use super::realm::RealmName;
+use super::txn::{TxnChallenge, TxnId};
+
+/// How long a started login may take (the popup's whole life).
+pub const PENDING_LOGIN_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+/// How long a completed login waits for its redemption.
+pub const OUTCOME_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::seconds(120);
+/// Wrong verifiers tolerated before the transaction is burnt.
+pub const MAX_VERIFIER_FAILURES: u32 = 3;
+
+/// Everything `/authproxy` needs to finish a login, stored server-side under the
+/// hash of its `state`.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct PendingLogin {
+    pub client_id: ClientId,
+    pub realm: RealmName,
+    /// The realm's issuer, compared with the response's `iss` (RFC 9207).
+    pub issuer: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub origin: Origin,
+    pub txn: TxnId,
+    pub txn_challenge: TxnChallenge,
+    /// SHA-256 (base64url) of the browser-binding cookie set by `/login`.
+    pub browser_binding: String,
+    pub username: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Tokens handed over to the opener.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct TokenSet {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub id_token: String,
+    pub expires_in: Option<u64>,
+    pub refresh_expires_in: Option<u64>,
+    pub token_type: String,
+}
+
+/// The result of a login, as the opener receives it.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum LoginOutcome {
+    Success {
+        tokens: TokenSet,
+        authority: String,
+        client_id: ClientId,
+        username: String,
+    },
+    Failure {
+        /// A stable error code (the IdP's `error`, or the broker's own).
+        error: String,
+    },
+}

@@ -1,0 +1,19 @@
+//! Domain types that validate themselves ("parse, don't validate"): a function that
+//! takes an [`Origin`] or a [`Username`] never checks it again. Nothing here knows
+//! about HTTP, templates or storage drivers.
+
+pub mod client;
+pub mod directory;
+pub mod login;
+pub mod origin;
+pub mod realm;
+pub mod txn;
+pub mod username;
+
+pub use client::{Client, ClientId};
+pub use directory::{EmailDomain, Resolution, Rule, RuleKey, Target};
+pub use login::{LoginOutcome, PendingLogin, TokenSet};
+pub use origin::Origin;
+pub use realm::{IdpAlias, Realm, RealmName};
+pub use txn::{TxnChallenge, TxnId, TxnVerifier};
+pub use username::Username;

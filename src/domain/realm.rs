@@ -1,0 +1,218 @@
+//! A Keycloak realm authproxy may talk to. Realms come only from configuration:
+//! an authority never comes from request input, so no request can make the
+//! broker contact a server of its choosing (no SSRF).
+
+use std::fmt;
+
+use url::Url;
+
+use super::origin::is_loopback;
+
+/// A realm's configured name, such as `tenant-a`.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct RealmName(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RealmError {
+    #[error(
+        "a realm name is 1 to 64 characters of a-z, 0-9, '-' and '_', starting with a letter or digit"
+    )]
+    Name,
+    #[error("an IdP alias is 1 to 64 characters of A-Z, a-z, 0-9, '.', '-' and '_'")]
+    Alias,
+    #[error(
+        "the authority must be an absolute https URL (http only on loopback), without query, fragment or trailing '/'"
+    )]
+    Authority,
+    #[error("a scope is 1 to 64 printable ASCII characters without spaces, quotes or backslashes")]
+    Scope,
+}
+
+impl RealmName {
+    pub fn parse(raw: &str) -> Result<Self, RealmError> {
+        let valid = (1..=64).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            && raw
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphanumeric());
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(RealmError::Name)
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for RealmName {
+    type Error = RealmError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<RealmName> for String {
+    fn from(value: RealmName) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for RealmName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The alias of an external identity provider configured in a realm, sent as
+/// `kc_idp_hint`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IdpAlias(String);
+
+impl IdpAlias {
+    pub fn parse(raw: &str) -> Result<Self, RealmError> {
+        let valid = (1..=64).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(RealmError::Alias)
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for IdpAlias {
+    type Error = RealmError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<IdpAlias> for String {
+    fn from(value: IdpAlias) -> Self {
+        value.0
+    }
+}
+
+/// A configured realm.
+#[derive(Debug, Clone)]
+pub struct Realm {
+    pub name: RealmName,
+    /// The realm URL, which is also its issuer (`https://HOST/realms/REALM`).
+    pub authority: Authority,
+    /// Scopes requested besides `openid`.
+    pub extra_scopes: Vec<String>,
+}
+
+impl Realm {
+    /// The `scope` parameter: `openid` followed by the extra scopes.
+    #[must_use]
+    pub fn scope(&self) -> String {
+        std::iter::once("openid")
+            .chain(
+                self.extra_scopes
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|s| *s != "openid"),
+            )
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Validates an extra scope value (RFC 6749 §3.3 `scope-token`).
+pub fn parse_scope(raw: &str) -> Result<String, RealmError> {
+    let valid = (1..=64).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\');
+    if valid {
+        Ok(raw.to_owned())
+    } else {
+        Err(RealmError::Scope)
+    }
+}
+
+/// A realm URL, exactly as the realm states its issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authority(Url);
+
+impl Authority {
+    pub fn parse(raw: &str) -> Result<Self, RealmError> {
+        let url = Url::parse(raw).map_err(|_| RealmError::Authority)?;
+        let scheme_ok = match url.scheme() {
+            "https" => true,
+            "http" => url.host_str().is_some_and(is_loopback),
+            _ => false,
+        };
+        let shape_ok = url.username().is_empty()
+            && url.password().is_none()
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && !raw.ends_with('/')
+            && url.as_str() == raw;
+        if scheme_ok && shape_ok {
+            Ok(Self(url))
+        } else {
+            Err(RealmError::Authority)
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// `{authority}/.well-known/openid-configuration` (PROTOCOL.md §1).
+    #[must_use]
+    pub fn metadata_url(&self) -> String {
+        format!("{}/.well-known/openid-configuration", self.0.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authority_must_be_exact_and_https_or_loopback() {
+        assert!(Authority::parse("https://id.example.com/realms/tenant-a").is_ok());
+        assert!(Authority::parse("http://127.0.0.1:8180/realms/tenant-a").is_ok());
+        for bad in [
+            "http://id.example.com/realms/a",
+            "https://id.example.com/realms/a/",
+            "https://id.example.com/realms/a?x=1",
+            "https://u@id.example.com/realms/a",
+            "https://ID.example.com/realms/a",
+        ] {
+            assert!(Authority::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scope_always_starts_with_openid_once() {
+        let realm = Realm {
+            name: RealmName::parse("a").unwrap(),
+            authority: Authority::parse("https://id.example/realms/a").unwrap(),
+            extra_scopes: vec!["openid".into(), "beneapi".into()],
+        };
+        assert_eq!(realm.scope(), "openid beneapi");
+    }
+}

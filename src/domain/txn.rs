@@ -1,0 +1,132 @@
+//! The login transaction that ties a popup login to the page (or frame) waiting
+//! for it. As in PKCE (RFC 7636 §4), the opener keeps a secret `txn_verifier` and
+//! sends only `txn_challenge = BASE64URL(SHA-256(txn_verifier))` through the popup;
+//! only the holder of the verifier can redeem the result.
+
+use std::fmt;
+
+use crate::crypto;
+
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct TxnId(String);
+
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TxnChallenge(String);
+
+#[derive(Clone)]
+pub struct TxnVerifier(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TxnError {
+    #[error("txn must be 16 to 128 characters of A-Z, a-z, 0-9, '-' and '_'")]
+    Id,
+    #[error(
+        "txn_challenge must be BASE64URL(SHA-256(txn_verifier)): 43 characters of A-Z, a-z, 0-9, '-' and '_'"
+    )]
+    Challenge,
+    #[error("txn_verifier must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_' and '~'")]
+    Verifier,
+}
+
+fn is_base64url(raw: &str) -> bool {
+    raw.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl TxnId {
+    pub fn parse(raw: &str) -> Result<Self, TxnError> {
+        if (16..=128).contains(&raw.len()) && is_base64url(raw) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(TxnError::Id)
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key under which the store keeps this transaction: a hash, so the
+    /// store never holds the id in clear.
+    #[must_use]
+    pub fn storage_key(&self) -> [u8; 32] {
+        crypto::sha256(&self.0)
+    }
+}
+
+impl TxnChallenge {
+    pub fn parse(raw: &str) -> Result<Self, TxnError> {
+        if raw.len() == 43 && is_base64url(raw) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(TxnError::Challenge)
+        }
+    }
+
+    /// Constant-time check of `BASE64URL(SHA-256(verifier)) == challenge`.
+    #[must_use]
+    pub fn is_answered_by(&self, verifier: &TxnVerifier) -> bool {
+        crypto::constant_time_eq(&crypto::sha256_b64url(&verifier.0), &self.0)
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TxnVerifier {
+    pub fn parse(raw: &str) -> Result<Self, TxnError> {
+        let valid = (43..=128).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(TxnError::Verifier)
+        }
+    }
+}
+
+// Secrets and secret-derived ids never print.
+impl fmt::Debug for TxnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TxnId(..)")
+    }
+}
+impl fmt::Debug for TxnChallenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TxnChallenge(..)")
+    }
+}
+impl fmt::Debug for TxnVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TxnVerifier(..)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_matching_verifier_answers_the_challenge() {
+        let verifier = TxnVerifier::parse(&"v".repeat(43)).unwrap();
+        let challenge = TxnChallenge::parse(&crypto::sha256_b64url(&"v".repeat(43))).unwrap();
+        assert!(challenge.is_answered_by(&verifier));
+        let other = TxnVerifier::parse(&"w".repeat(43)).unwrap();
+        assert!(!challenge.is_answered_by(&other));
+    }
+
+    #[test]
+    fn malformed_transaction_values_are_rejected() {
+        assert!(TxnId::parse("short").is_err());
+        assert!(TxnId::parse(&"a".repeat(129)).is_err());
+        assert!(TxnId::parse("aaaaaaaaaaaaaaaa!").is_err());
+        assert!(TxnChallenge::parse(&"a".repeat(42)).is_err());
+        assert!(TxnVerifier::parse(&"a".repeat(42)).is_err());
+        assert!(TxnVerifier::parse(&format!("{}%", "a".repeat(43))).is_err());
+    }
+}

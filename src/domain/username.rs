@@ -1,0 +1,118 @@
+//! A username as discovery receives it: an email-shaped login name, ASCII-lowercased.
+//! Only ASCII is folded: Unicode look-alikes stay distinct and simply match no rule.
+
+use std::fmt;
+
+/// Longest accepted username, in characters (RFC 5321's practical maximum).
+pub const MAX_USERNAME_CHARS: usize = 320;
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Username(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsernameError {
+    #[error("the username is empty")]
+    Empty,
+    #[error("the username is longer than {MAX_USERNAME_CHARS} characters")]
+    TooLong,
+    #[error("the username contains a control character")]
+    ControlCharacter,
+    #[error("the username contains U+FFFD, the mark of bytes that were not valid UTF-8")]
+    ReplacementCharacter,
+    #[error("the username contains white space")]
+    Whitespace,
+    #[error("the username must contain exactly one '@' (name@domain)")]
+    AtSignCount,
+    #[error("the username has nothing before the '@'")]
+    EmptyLocalPart,
+    #[error("the username has no domain after the '@'")]
+    EmptyDomain,
+}
+
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self, UsernameError> {
+        if raw.is_empty() {
+            return Err(UsernameError::Empty);
+        }
+        if raw.chars().count() > MAX_USERNAME_CHARS {
+            return Err(UsernameError::TooLong);
+        }
+        if raw.chars().any(char::is_control) {
+            return Err(UsernameError::ControlCharacter);
+        }
+        if raw.contains('\u{FFFD}') {
+            return Err(UsernameError::ReplacementCharacter);
+        }
+        if raw.chars().any(char::is_whitespace) {
+            return Err(UsernameError::Whitespace);
+        }
+        let Some((local, domain)) = raw.split_once('@') else {
+            return Err(UsernameError::AtSignCount);
+        };
+        if domain.contains('@') {
+            return Err(UsernameError::AtSignCount);
+        }
+        if local.is_empty() {
+            return Err(UsernameError::EmptyLocalPart);
+        }
+        if domain.is_empty() {
+            return Err(UsernameError::EmptyDomain);
+        }
+        Ok(Self(raw.to_ascii_lowercase()))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The part after the '@'.
+    #[must_use]
+    pub fn domain(&self) -> &str {
+        self.0.split_once('@').map_or("", |(_, domain)| domain)
+    }
+}
+
+// Usernames are email addresses: never print them in logs by accident.
+impl fmt::Debug for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Username(..)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn username_is_ascii_lowercased_only() {
+        let name = Username::parse("Alice@Tenant-A.TEST").unwrap();
+        assert_eq!(name.as_str(), "alice@tenant-a.test");
+        assert_eq!(name.domain(), "tenant-a.test");
+        // Unicode is not folded: the Kelvin sign stays what it is.
+        assert_eq!(
+            Username::parse("a@\u{212A}.test").unwrap().domain(),
+            "\u{212A}.test"
+        );
+    }
+
+    #[test]
+    fn malformed_usernames_say_what_is_wrong() {
+        let cases = [
+            ("", UsernameError::Empty),
+            ("a@b@c", UsernameError::AtSignCount),
+            ("nobody", UsernameError::AtSignCount),
+            ("@b.test", UsernameError::EmptyLocalPart),
+            ("a@", UsernameError::EmptyDomain),
+            ("a\u{0}@b.test", UsernameError::ControlCharacter),
+            ("a\r\n@b.test", UsernameError::ControlCharacter),
+            ("a\u{FFFD}@b.test", UsernameError::ReplacementCharacter),
+            ("a b@c.test", UsernameError::Whitespace),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(Username::parse(raw).unwrap_err(), expected, "{raw:?}");
+        }
+        let long = format!("{}@b.test", "a".repeat(MAX_USERNAME_CHARS));
+        assert_eq!(Username::parse(&long).unwrap_err(), UsernameError::TooLong);
+    }
+}

@@ -1,0 +1,70 @@
+//! `GET /api/user/?user=<username>`: which realm (and external IdP) a user logs
+//! in at. Compatible with the discovery service the webphone's integrations call:
+//! they read `data[0].authority` and `data[0].authorityIdPHint`.
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::{LoginTarget, resolve};
+use crate::domain::Username;
+use crate::http::AppState;
+use crate::http::cors;
+use crate::http::error::{DiscoveryError, WebError};
+use crate::http::query::StrictQuery;
+
+#[derive(Serialize)]
+struct Discovered<'a> {
+    user: &'a str,
+    /// The realm URL, or null when the user is not enabled for SSO.
+    authority: Option<&'a str>,
+    #[serde(rename = "authorityIdPHint")]
+    authority_idp_hint: Option<&'a str>,
+}
+
+pub async fn discover(
+    State(app): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let mut response = match lookup(&app, query.as_deref()).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    cors::allow(&mut response, cors::request_origin(&headers), |o| {
+        app.registered_origins.contains(o)
+    });
+    response
+}
+
+async fn lookup(app: &AppState, query: Option<&str>) -> Result<Response, DiscoveryError> {
+    let query = StrictQuery::parse(query)
+        .map_err(|e| WebError::bad_request("invalid_query", e.to_string()))?;
+    let raw = query.get("user").ok_or_else(|| {
+        WebError::bad_request(
+            "missing_user",
+            "The user parameter is missing: call /api/user/?user=name@domain",
+        )
+    })?;
+    let user =
+        Username::parse(raw).map_err(|e| WebError::bad_request("invalid_user", e.to_string()))?;
+    let target = resolve(app, &user).await?;
+    let (authority, hint) = match &target {
+        LoginTarget::Sso { realm, idp_hint } => (
+            Some(realm.authority.as_str()),
+            idp_hint.as_ref().map(crate::domain::IdpAlias::as_str),
+        ),
+        LoginTarget::NotMigrated => (None, None),
+    };
+    Ok(Json([Discovered {
+        user: user.as_str(),
+        authority,
+        authority_idp_hint: hint,
+    }])
+    .into_response())
+}

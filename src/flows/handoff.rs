@@ -1,0 +1,217 @@
+//! `POST /api/handoff` and `POST /api/handoff/wait`: the opener (or the frame that
+//! holds the `txn_verifier`) redeems the login's outcome exactly once. The wait
+//! variant long-polls: it answers the moment the callback stores the outcome, so
+//! it works when COOP has cut the popup from its opener and when the waiting page
+//! is a partitioned third-party iframe (PROTOCOL.md §3).
+//!
+//! CORS: only the origins registered for the txn's client, without credentials.
+//! A browser request from any other origin is refused before anything is redeemed.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{LoginOutcome, TxnId, TxnVerifier};
+use crate::http::AppState;
+use crate::http::cors;
+use crate::http::error::{ApiError, WebError};
+use crate::store::Redemption;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HandoffRequest {
+    txn: String,
+    txn_verifier: String,
+}
+
+#[derive(Serialize)]
+struct HandoffResponse {
+    access_token: String,
+    refresh_token: Option<String>,
+    id_token: String,
+    expires_in: Option<u64>,
+    refresh_expires_in: Option<u64>,
+    token_type: String,
+    authority: String,
+    client_id: String,
+    username: String,
+}
+
+/// Whether to hold the request open until the login completes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Now,
+    Wait,
+}
+
+pub async fn redeem(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    respond(&app, &headers, &body, Mode::Now).await
+}
+
+pub async fn wait(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    respond(&app, &headers, &body, Mode::Wait).await
+}
+
+/// CORS preflight: the txn is not known yet, so any registered origin may ask.
+pub async fn preflight(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let origin = cors::request_origin(&headers);
+    if !origin.is_some_and(|o| app.registered_origins.contains(o)) {
+        return ApiError(WebError::caller(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "This origin is not registered for any client.",
+        ))
+        .into_response();
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    cors::allow(&mut response, origin, |_| true);
+    let h = response.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    response
+}
+
+async fn respond(app: &AppState, headers: &HeaderMap, body: &[u8], mode: Mode) -> Response {
+    let origin = cors::request_origin(headers);
+    let (mut response, cors_client) = match handle(app, origin, body, mode).await {
+        Ok((response, client)) => (response, Some(client)),
+        Err(err) => (err.into_response(), None),
+    };
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    // Errors get CORS for any registered origin so the page can read why;
+    // results only for the txn's own client's origins (checked in `handle`).
+    cors::allow(&mut response, origin, |o| match &cors_client {
+        Some(client) => app.client(client).is_some_and(|c| c.allows_origin(o)),
+        None => app.registered_origins.contains(o),
+    });
+    response
+}
+
+async fn handle(
+    app: &AppState,
+    origin: Option<&str>,
+    body: &[u8],
+    mode: Mode,
+) -> Result<(Response, String), ApiError> {
+    let request: HandoffRequest = serde_json::from_slice(body).map_err(|e| {
+        WebError::bad_request(
+            "invalid_request",
+            format!(
+                "The body must be JSON {{\"txn\": \"...\", \"txn_verifier\": \"...\"}} ({}).",
+                json_problem(&e)
+            ),
+        )
+    })?;
+    let txn = TxnId::parse(&request.txn)
+        .map_err(|e| WebError::bad_request("invalid_request", e.to_string()))?;
+    let verifier = TxnVerifier::parse(&request.txn_verifier)
+        .map_err(|e| WebError::bad_request("invalid_request", e.to_string()))?;
+
+    let invalid_grant = || {
+        WebError::bad_request(
+            "invalid_grant",
+            "This login result is unknown, expired or already redeemed.",
+        )
+    };
+    let client = app
+        .logins
+        .txn_client(&txn, app.clock.now())
+        .await?
+        .ok_or_else(invalid_grant)?;
+    if let Some(origin) = origin
+        && !app
+            .client(client.as_str())
+            .is_some_and(|c| c.allows_origin(origin))
+    {
+        return Err(WebError::caller(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "This origin is not registered for the client that started the login.",
+        )
+        .into());
+    }
+
+    let mut redemption = app.logins.redeem(&txn, &verifier, app.clock.now()).await?;
+    if matches!(redemption, Redemption::Pending) && mode == Mode::Wait {
+        app.logins.wait_for_completion(&txn, app.handoff_wait).await;
+        redemption = app.logins.redeem(&txn, &verifier, app.clock.now()).await?;
+    }
+    let response = match redemption {
+        Redemption::Redeemed(LoginOutcome::Success {
+            tokens,
+            authority,
+            client_id,
+            username,
+        }) => Json(HandoffResponse {
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            id_token: tokens.id_token,
+            expires_in: tokens.expires_in,
+            refresh_expires_in: tokens.refresh_expires_in,
+            token_type: tokens.token_type,
+            authority,
+            client_id: client_id.to_string(),
+            username,
+        })
+        .into_response(),
+        Redemption::Redeemed(LoginOutcome::Failure { error }) => (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({
+                "error": "login_failed",
+                "error_description": "The login did not succeed.",
+                "login_error": error,
+            })),
+        )
+            .into_response(),
+        Redemption::Pending if mode == Mode::Wait => {
+            Json(serde_json::json!({"pending": true})).into_response()
+        }
+        Redemption::Pending => {
+            return Err(WebError::bad_request(
+                "authorization_pending",
+                "The login has not completed yet: wait with /api/handoff/wait.",
+            )
+            .into());
+        }
+        Redemption::WrongVerifier { burned } => {
+            let message = if burned {
+                "Wrong txn_verifier: too many wrong tries, this login result is now discarded."
+            } else {
+                "Wrong txn_verifier for this txn."
+            };
+            return Err(WebError::bad_request("invalid_grant", message).into());
+        }
+        Redemption::Unknown => return Err(invalid_grant().into()),
+    };
+    Ok((response, client.to_string()))
+}
+
+/// What is wrong with a JSON body, without echoing its values.
+fn json_problem(err: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match err.classify() {
+        Category::Data => "a field is missing, unknown or of the wrong type".into(),
+        Category::Syntax => format!(
+            "malformed JSON at line {} column {}",
+            err.line(),
+            err.column()
+        ),
+        Category::Eof => "the JSON ends too early".into(),
+        Category::Io => "the body could not be read".into(),
+    }
+}

@@ -1,0 +1,223 @@
+//! `GET /login`, opened in the login popup: checks the client and the opener's
+//! origin, resolves the user, stores the pending login server-side and redirects
+//! to the realm's authorization endpoint with PKCE, state, nonce and hints.
+//!
+//! The pending login is bound to this browser by a random cookie whose hash is
+//! stored with it (RFC 9700 §4.7: state bound to the user agent). The cookie's
+//! name is derived from the state, so parallel logins in one browser don't clash.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use url::Url;
+
+use super::{LoginTarget, resolve};
+use crate::crypto;
+use crate::domain::login::PENDING_LOGIN_LIFETIME;
+use crate::domain::{Client, IdpAlias, Origin, PendingLogin, TxnChallenge, TxnId, Username};
+use crate::http::AppState;
+use crate::http::error::{PageError, WebError};
+use crate::http::query::StrictQuery;
+
+/// `prompt` values passed on to the realm (OIDC Core §3.1.2.1).
+const PROMPTS: [&str; 4] = ["none", "login", "consent", "select_account"];
+
+/// Name of the cookie binding the login with `state` to this browser.
+#[must_use]
+pub fn binding_cookie_name(state: &str, https: bool) -> String {
+    let id: String = crypto::sha256_b64url(state).chars().take(16).collect();
+    let prefix = if https { "__Host-" } else { "" };
+    format!("{prefix}authproxy-login-{id}")
+}
+
+/// A validated `/login` request.
+struct LoginRequest<'a> {
+    client: &'a Client,
+    origin: &'a Origin,
+    txn: TxnId,
+    txn_challenge: TxnChallenge,
+    prompt: Option<&'a str>,
+    ui_locales: Option<&'a str>,
+    user: Username,
+}
+
+fn parse_request<'a>(
+    app: &'a AppState,
+    query: &'a StrictQuery,
+) -> Result<LoginRequest<'a>, WebError> {
+    let param = |name: &'static str| {
+        query.get(name).filter(|v| !v.is_empty()).ok_or_else(|| {
+            WebError::bad_request(
+                "missing_parameter",
+                format!("The {name} parameter is missing."),
+            )
+        })
+    };
+    let client = app.client(param("client_id")?).ok_or_else(|| {
+        WebError::bad_request(
+            "unknown_client",
+            "This client_id is not registered with the broker.",
+        )
+    })?;
+    let origin = param("origin")?;
+    // RFC 9700 §4.1.3: exact string comparison with the registered value.
+    let origin = client.origins.iter().find(|o| o.as_str() == origin).ok_or_else(|| {
+        WebError::bad_request(
+            "origin_not_allowed",
+            "The origin is not registered for this client. Register it exactly (scheme, host and port).",
+        )
+    })?;
+    let txn = TxnId::parse(param("txn")?)
+        .map_err(|e| WebError::bad_request("invalid_txn", e.to_string()))?;
+    let txn_challenge = TxnChallenge::parse(param("txn_challenge")?)
+        .map_err(|e| WebError::bad_request("invalid_txn", e.to_string()))?;
+    let prompt = query.get("prompt").filter(|p| !p.is_empty());
+    if prompt.is_some_and(|p| !PROMPTS.contains(&p)) {
+        return Err(WebError::bad_request(
+            "invalid_prompt",
+            format!("prompt must be one of {}.", PROMPTS.join(", ")),
+        ));
+    }
+    let ui_locales = query.get("ui_locales").filter(|l| !l.is_empty());
+    if ui_locales.is_some_and(|l| {
+        l.len() > 64
+            || !l
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' ')
+    }) {
+        return Err(WebError::bad_request(
+            "invalid_ui_locales",
+            "ui_locales is a space-separated list of language tags such as \"en fi\".",
+        ));
+    }
+    let user = Username::parse(param("user")?)
+        .map_err(|e| WebError::bad_request("invalid_user", e.to_string()))?;
+    Ok(LoginRequest {
+        client,
+        origin,
+        txn,
+        txn_challenge,
+        prompt,
+        ui_locales,
+        user,
+    })
+}
+
+pub async fn start(
+    State(app): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let query = StrictQuery::parse(query.as_deref())
+        .map_err(|e| WebError::bad_request("invalid_query", e.to_string()))?;
+    let request = parse_request(&app, &query)?;
+    let client = request.client;
+    let (realm, idp_hint) = match resolve(&app, &request.user).await? {
+        LoginTarget::Sso { realm, idp_hint } => (realm, idp_hint),
+        LoginTarget::NotMigrated => {
+            return Err(WebError::caller(
+                StatusCode::FORBIDDEN,
+                "sso_not_enabled",
+                "This user is not enabled for single sign-on yet. Log in with a username and password instead.",
+            )
+            .into());
+        }
+    };
+    if !client.allows_realm(&realm.name) {
+        return Err(WebError::caller(
+            StatusCode::FORBIDDEN,
+            "realm_not_allowed",
+            "This client is not registered for the user's realm.",
+        )
+        .into());
+    }
+
+    let metadata = app.idp.metadata(realm).await?;
+    let expires_at = app.clock.now() + PENDING_LOGIN_LIFETIME;
+    if !app
+        .logins
+        .open_txn(&request.txn, &client.id, &request.txn_challenge, expires_at)
+        .await?
+    {
+        return Err(WebError::bad_request(
+            "txn_in_use",
+            "This txn is already in use: start a new login with a fresh txn.",
+        )
+        .into());
+    }
+
+    let state = crypto::random_token()?;
+    let nonce = crypto::random_token()?;
+    let pkce_verifier = crypto::random_token()?;
+    let binding = crypto::random_token()?;
+    let mut url: Url = metadata.authorization_endpoint.clone();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("response_mode", "query")
+        .append_pair("client_id", client.id.as_str())
+        .append_pair("redirect_uri", &app.public_url.callback_url())
+        .append_pair("scope", &realm.scope())
+        .append_pair("state", &state)
+        .append_pair("nonce", &nonce)
+        .append_pair("code_challenge", &crypto::sha256_b64url(&pkce_verifier))
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("login_hint", request.user.as_str());
+    for (name, value) in [
+        ("kc_idp_hint", idp_hint.as_ref().map(IdpAlias::as_str)),
+        ("prompt", request.prompt),
+        ("ui_locales", request.ui_locales),
+    ] {
+        if let Some(value) = value {
+            url.query_pairs_mut().append_pair(name, value);
+        }
+    }
+    app.logins
+        .put_pending(
+            &state,
+            &PendingLogin {
+                client_id: client.id.clone(),
+                realm: realm.name.clone(),
+                issuer: metadata.issuer.clone(),
+                nonce,
+                pkce_verifier,
+                origin: request.origin.clone(),
+                txn: request.txn,
+                txn_challenge: request.txn_challenge,
+                browser_binding: crypto::sha256_b64url(&binding),
+                username: request.user.as_str().to_owned(),
+                expires_at,
+            },
+        )
+        .await?;
+    Ok(redirect_with_binding(
+        &url,
+        &state,
+        &binding,
+        app.public_url.is_https(),
+    ))
+}
+
+/// The 302 to the realm, setting the cookie that binds the login to this browser.
+fn redirect_with_binding(url: &Url, state: &str, binding: &str, https: bool) -> Response {
+    let cookie = format!(
+        "{}={binding}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{}",
+        binding_cookie_name(state, https),
+        PENDING_LOGIN_LIFETIME.num_seconds(),
+        if https { "; Secure" } else { "" },
+    );
+    let mut response = StatusCode::FOUND.into_response();
+    let headers = response.headers_mut();
+    // Both values are built from URL-encoded and base64url text: always valid headers.
+    if let (Ok(location), Ok(cookie)) = (
+        HeaderValue::from_str(url.as_str()),
+        HeaderValue::from_str(&cookie),
+    ) {
+        headers.insert(header::LOCATION, location);
+        headers.insert(header::SET_COOKIE, cookie);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}

@@ -1,0 +1,45 @@
+//! One module per flow, each with its handlers, views and request/response
+//! types. Handlers stay thin: parse into domain types, call the store or the
+//! IdP, map the result to a response.
+
+pub mod callback;
+pub mod discovery;
+pub mod handoff;
+pub mod health;
+pub mod login;
+pub mod passthrough;
+
+use crate::domain::{IdpAlias, Realm, Resolution, Target, Username};
+use crate::http::AppState;
+use crate::http::error::WebError;
+use axum::http::StatusCode;
+
+/// Where a username logs in, as discovery and `/login` both need it.
+pub enum LoginTarget<'a> {
+    Sso {
+        realm: &'a Realm,
+        idp_hint: Option<IdpAlias>,
+    },
+    NotMigrated,
+}
+
+/// Resolves `user` through the directory. Unknown users are an error; a rule
+/// naming a realm that is no longer configured is reported as such.
+pub async fn resolve<'a>(app: &'a AppState, user: &Username) -> Result<LoginTarget<'a>, WebError> {
+    match app.directory.resolve(user).await? {
+        Resolution::Unknown => Err(WebError::caller(
+            StatusCode::NOT_FOUND,
+            "unknown_user",
+            "No user with this name is known to the directory. Check the spelling.",
+        )),
+        Resolution::Found(Target::NotMigrated) => Ok(LoginTarget::NotMigrated),
+        Resolution::Found(Target::Sso { realm, idp_hint }) => match app.realms.get(&realm) {
+            Some(realm) => Ok(LoginTarget::Sso { realm, idp_hint }),
+            None => Err(WebError::caller(
+                StatusCode::CONFLICT,
+                "realm_not_configured",
+                "The directory assigns this user to a realm that is not configured. An administrator must fix the directory.",
+            )),
+        },
+    }
+}

@@ -1,0 +1,103 @@
+//! The HTTP edge: application state, the router and the layers around it.
+//! Handlers live with their flow in `flows/`; this module only wires them.
+
+pub mod cors;
+pub mod error;
+pub mod page;
+pub mod query;
+pub mod trace;
+
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::clock::Clock;
+use crate::config::PublicUrl;
+use crate::domain::{Client, ClientId, Realm, RealmName};
+use crate::flows;
+use crate::idp::IdentityProvider;
+use crate::store::{DirectoryStore, LoginStore};
+
+/// Largest request body accepted (the handoff body is ~200 bytes).
+const BODY_LIMIT: usize = 16 * 1024;
+
+/// Shared application state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+impl AppState {
+    #[must_use]
+    pub fn new(app: App) -> Self {
+        Self(Arc::new(app))
+    }
+}
+
+/// Everything the handlers need.
+pub struct App {
+    /// Configured realms: the only servers the broker ever contacts.
+    pub realms: HashMap<RealmName, Realm>,
+    /// Registered clients by client ID.
+    pub clients: HashMap<ClientId, Client>,
+    /// Every origin registered by any client (for CORS preflights and discovery).
+    pub registered_origins: BTreeSet<String>,
+    pub directory: Arc<dyn DirectoryStore>,
+    pub logins: Arc<dyn LoginStore>,
+    pub idp: Arc<dyn IdentityProvider>,
+    pub clock: Arc<dyn Clock>,
+    pub public_url: PublicUrl,
+    /// How long `/api/handoff/wait` holds a request open.
+    pub handoff_wait: Duration,
+}
+
+impl App {
+    #[must_use]
+    pub fn client(&self, id: &str) -> Option<&Client> {
+        ClientId::parse(id)
+            .ok()
+            .and_then(|id| self.clients.get(&id))
+    }
+}
+
+/// The broker's router with its layers.
+pub fn router(state: AppState) -> Router {
+    let request_timeout = state.handoff_wait + Duration::from_secs(10);
+    Router::new()
+        .route("/api/user", get(flows::discovery::discover))
+        .route("/api/user/", get(flows::discovery::discover))
+        .route("/login", get(flows::login::start))
+        .route("/authproxy", get(flows::callback::finish))
+        .route("/authproxy/{client_id}", get(flows::passthrough::page))
+        .route(
+            "/api/handoff",
+            axum::routing::post(flows::handoff::redeem).options(flows::handoff::preflight),
+        )
+        .route(
+            "/api/handoff/wait",
+            axum::routing::post(flows::handoff::wait).options(flows::handoff::preflight),
+        )
+        .route("/healthz", get(flows::health::healthz))
+        .route("/readyz", get(flows::health::readyz))
+        .fallback(error::not_found)
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(trace::layer())
+        .with_state(state)
+}

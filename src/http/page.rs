@@ -1,0 +1,80 @@
+//! HTML responses. Every page carries the same security headers (PROTOCOL.md §5):
+//! a CSP whose only script and style are the ones with this response's nonce,
+//! `frame-ancestors 'none'`, `Referrer-Policy: no-referrer` (the URL may hold an
+//! authorization code), `Cache-Control: no-store`, `nosniff`. No page sets
+//! `Cross-Origin-Opener-Policy`: the popup must keep its opener when it can.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::crypto;
+
+/// A per-response CSP nonce.
+#[must_use]
+pub fn nonce() -> String {
+    // Without randomness no script may run: an empty nonce matches nothing.
+    crypto::random_token().unwrap_or_default()
+}
+
+/// Renders `view` with the security headers and `nonce` in the CSP.
+pub fn render<T: Template>(status: StatusCode, view: &T, nonce: &str) -> Response {
+    match view.render() {
+        Ok(html) => with_headers(status, html, nonce),
+        Err(err) => {
+            tracing::error!(code = "internal_error", error = %err, "template failed to render");
+            with_headers(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "<!DOCTYPE html><title>Error</title><p>An internal error occurred.</p>".into(),
+                "",
+            )
+        }
+    }
+}
+
+fn with_headers(status: StatusCode, html: String, nonce: &str) -> Response {
+    let csp = if nonce.is_empty() {
+        "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'".to_owned()
+    } else {
+        format!(
+            "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        )
+    };
+    let mut response = (status, Html(html)).into_response();
+    let headers = response.headers_mut();
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// The popup's error page: what went wrong, its stable code, and no script.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorView<'a> {
+    pub nonce: &'a str,
+    pub code: &'a str,
+    pub message: &'a str,
+    pub detail: Option<&'a str>,
+}
+
+#[must_use]
+pub fn error_page(status: StatusCode, code: &str, message: &str, detail: Option<&str>) -> Response {
+    let nonce = nonce();
+    let view = ErrorView {
+        nonce: &nonce,
+        code,
+        message,
+        detail,
+    };
+    render(status, &view, &nonce)
+}

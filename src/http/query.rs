@@ -1,0 +1,82 @@
+//! Strict query-string parsing for endpoints that receive security parameters.
+//! A parameter given twice is refused (parameter pollution), bytes that are not
+//! UTF-8 are refused rather than replaced with U+FFFD, and lookups are exact.
+
+use std::borrow::Cow;
+
+use percent_encoding::percent_decode;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("the parameter {0} is given more than once; send it once")]
+    Duplicate(String),
+    #[error("the parameter {0} is not valid UTF-8 once percent-decoded")]
+    InvalidUtf8(String),
+    #[error("a parameter name is not valid UTF-8 once percent-decoded")]
+    InvalidName,
+}
+
+/// Decoded query parameters, each name at most once.
+#[derive(Debug, Default)]
+pub struct StrictQuery(Vec<(String, String)>);
+
+fn decode(raw: &str) -> Result<String, ()> {
+    let plus_as_space: Cow<'_, str> = if raw.contains('+') {
+        Cow::Owned(raw.replace('+', " "))
+    } else {
+        Cow::Borrowed(raw)
+    };
+    percent_decode(plus_as_space.as_bytes())
+        .decode_utf8()
+        .map(Cow::into_owned)
+        .map_err(|_| ())
+}
+
+impl StrictQuery {
+    pub fn parse(raw: Option<&str>) -> Result<Self, QueryError> {
+        let mut params: Vec<(String, String)> = Vec::new();
+        for pair in raw.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = decode(name).map_err(|()| QueryError::InvalidName)?;
+            let value = decode(value).map_err(|()| QueryError::InvalidUtf8(name.clone()))?;
+            if params.iter().any(|(n, _)| *n == name) {
+                return Err(QueryError::Duplicate(name));
+            }
+            params.push((name, value));
+        }
+        Ok(Self(params))
+    }
+
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_percent_and_plus() {
+        let q = StrictQuery::parse(Some("user=a%40b.test&x=1+2")).unwrap();
+        assert_eq!(q.get("user"), Some("a@b.test"));
+        assert_eq!(q.get("x"), Some("1 2"));
+        assert_eq!(q.get("y"), None);
+    }
+
+    #[test]
+    fn refuses_duplicates_and_invalid_utf8() {
+        assert_eq!(
+            StrictQuery::parse(Some("state=a&state=b")).unwrap_err(),
+            QueryError::Duplicate("state".into())
+        );
+        assert_eq!(
+            StrictQuery::parse(Some("user=%FF")).unwrap_err(),
+            QueryError::InvalidUtf8("user".into())
+        );
+    }
+}

@@ -1,0 +1,30 @@
+//! Request logging that cannot leak secrets: spans carry the method and the
+//! matched route only. Queries hold codes, states and email addresses, and a
+//! raw path is whatever the caller typed, so neither is ever logged
+//! (tower-http's default span would log the whole URI).
+
+use axum::extract::MatchedPath;
+use axum::http::Request;
+use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
+use tower_http::trace::{DefaultOnResponse, MakeSpan, TraceLayer};
+use tracing::{Level, Span};
+
+#[derive(Clone, Copy, Debug)]
+pub struct PathOnlySpan;
+
+impl<B> MakeSpan<B> for PathOnlySpan {
+    fn make_span(&mut self, request: &Request<B>) -> Span {
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("<unmatched>", MatchedPath::as_str);
+        tracing::info_span!("request", method = %request.method(), route)
+    }
+}
+
+#[must_use]
+pub fn layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, PathOnlySpan> {
+    TraceLayer::new_for_http()
+        .make_span_with(PathOnlySpan)
+        .on_response(DefaultOnResponse::new().level(Level::INFO))
+}

@@ -1,0 +1,384 @@
+//! The OIDC implementation of [`IdentityProvider`] over HTTP.
+//!
+//! Every call has connect and total timeouts and a body-size cap; only idempotent
+//! GETs (metadata, JWKS) are retried, a code is never redeemed twice (PROTOCOL.md
+//! §5). Metadata and keys are cached per realm and served stale while a refresh
+//! fails; an unknown `kid` triggers one throttled key refetch.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use openidconnect::core::{
+    CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata,
+};
+use openidconnect::{ClaimsVerificationError, IssuerUrl, Nonce, SignatureVerificationError};
+use secrecy::ExposeSecret as _;
+use serde::Deserialize;
+use tokio::sync::{Mutex, RwLock};
+
+use super::{CodeRedemption, IdentityProvider, IdpError, RealmMetadata, VerifiedIdToken};
+use crate::clock::Clock;
+use crate::domain::{ClientId, Realm, RealmName, TokenSet};
+
+/// Largest IdP response read (metadata, keys, tokens).
+const MAX_BODY: usize = 1024 * 1024;
+const METADATA_TTL: TimeDelta = TimeDelta::minutes(5);
+const KEYS_TTL: TimeDelta = TimeDelta::minutes(10);
+/// How long stale metadata and keys may serve while the realm fails.
+const STALE_LIMIT: TimeDelta = TimeDelta::hours(24);
+/// Minimum time between two key refetches caused by unknown `kid`s.
+const KEY_REFETCH_INTERVAL: TimeDelta = TimeDelta::seconds(10);
+/// Accepted clock skew for `iat`.
+const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::seconds(60);
+
+struct Cached<T> {
+    value: Arc<T>,
+    fetched_at: DateTime<Utc>,
+}
+
+#[derive(Default)]
+struct RealmCache {
+    metadata: Option<Cached<RealmMetadata>>,
+    keys: Option<Cached<CoreJsonWebKeySet>>,
+    last_key_refetch: Option<DateTime<Utc>>,
+}
+
+pub struct OidcProvider {
+    http: reqwest::Client,
+    clock: Arc<dyn Clock>,
+    cache: RwLock<HashMap<RealmName, RealmCache>>,
+    /// Serialises refreshes so concurrent misses share one fetch.
+    refresh: Mutex<()>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: String,
+    expires_in: Option<u64>,
+    refresh_token: Option<String>,
+    refresh_expires_in: Option<u64>,
+    id_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OAuthErrorResponse {
+    error: String,
+}
+
+impl OidcProvider {
+    pub fn new(clock: Arc<dyn Clock>, timeout: Duration) -> Result<Self, IdpError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeout.min(Duration::from_secs(3)))
+            .timeout(timeout)
+            // Never follow a redirect to somewhere the configuration did not name.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("authproxy/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| IdpError::InvalidResponse(e.to_string()))?;
+        Ok(Self {
+            http,
+            clock,
+            cache: RwLock::new(HashMap::new()),
+            refresh: Mutex::new(()),
+        })
+    }
+
+    fn fresh<T>(&self, cached: Option<&Cached<T>>, ttl: TimeDelta) -> Option<Arc<T>> {
+        cached
+            .filter(|c| self.clock.now() - c.fetched_at < ttl)
+            .map(|c| Arc::clone(&c.value))
+    }
+
+    fn usable_stale<T>(&self, cached: Option<&Cached<T>>) -> Option<Arc<T>> {
+        self.fresh(cached, STALE_LIMIT)
+    }
+
+    /// GETs a JSON document, retrying once on a connection failure or 5xx.
+    async fn get_json<T: for<'de> Deserialize<'de>>(&self, url: &str) -> Result<T, IdpError> {
+        match self.get_json_once(url).await {
+            Err(IdpError::Unreachable | IdpError::Status(500..=599)) => {
+                self.get_json_once(url).await
+            }
+            other => other,
+        }
+    }
+
+    async fn get_json_once<T: for<'de> Deserialize<'de>>(&self, url: &str) -> Result<T, IdpError> {
+        let response = self
+            .http
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let body = read_capped(response).await?;
+        if !status.is_success() {
+            return Err(IdpError::Status(status.as_u16()));
+        }
+        serde_json::from_slice(&body).map_err(|e| IdpError::InvalidResponse(e.to_string()))
+    }
+
+    async fn fetch_metadata(&self, realm: &Realm) -> Result<RealmMetadata, IdpError> {
+        let metadata: CoreProviderMetadata = self.get_json(&realm.authority.metadata_url()).await?;
+        let issuer = metadata.issuer().as_str();
+        // OIDC Discovery §4.3: the issuer must be the configured authority, exactly.
+        if issuer != realm.authority.as_str() {
+            return Err(IdpError::IssuerMismatch {
+                found: issuer.to_owned(),
+            });
+        }
+        let token_endpoint = metadata
+            .token_endpoint()
+            .ok_or_else(|| IdpError::InvalidResponse("metadata has no token_endpoint".into()))?;
+        Ok(RealmMetadata {
+            issuer: issuer.to_owned(),
+            authorization_endpoint: metadata.authorization_endpoint().url().clone(),
+            token_endpoint: token_endpoint.url().clone(),
+            jwks_uri: metadata.jwks_uri().url().clone(),
+            end_session_endpoint: None,
+        })
+    }
+
+    /// The realm's keys; `force` refetches (throttled) after an unknown `kid`.
+    async fn keys(&self, realm: &Realm, force: bool) -> Result<Arc<CoreJsonWebKeySet>, IdpError> {
+        if !force {
+            let cache = self.cache.read().await;
+            if let Some(keys) = self.fresh(
+                cache.get(&realm.name).and_then(|c| c.keys.as_ref()),
+                KEYS_TTL,
+            ) {
+                return Ok(keys);
+            }
+        }
+        let _guard = self.refresh.lock().await;
+        let now = self.clock.now();
+        {
+            let cache = self.cache.read().await;
+            let entry = cache.get(&realm.name);
+            let recently = entry
+                .and_then(|c| c.last_key_refetch)
+                .is_some_and(|at| now - at < KEY_REFETCH_INTERVAL);
+            let cached = entry.and_then(|c| c.keys.as_ref());
+            if let Some(keys) = self.fresh(cached, KEYS_TTL).filter(|_| !force || recently) {
+                return Ok(keys);
+            }
+        }
+        let metadata = self.metadata(realm).await?;
+        let fetched = self
+            .get_json::<CoreJsonWebKeySet>(metadata.jwks_uri.as_str())
+            .await;
+        let mut cache = self.cache.write().await;
+        let entry = cache.entry(realm.name.clone()).or_default();
+        if force {
+            entry.last_key_refetch = Some(now);
+        }
+        match fetched {
+            Ok(keys) => {
+                let keys = Arc::new(keys);
+                entry.keys = Some(Cached {
+                    value: Arc::clone(&keys),
+                    fetched_at: now,
+                });
+                Ok(keys)
+            }
+            Err(err) => self.usable_stale(entry.keys.as_ref()).ok_or(err),
+        }
+    }
+
+    fn verify_with(
+        &self,
+        keys: &CoreJsonWebKeySet,
+        issuer: &str,
+        client_id: &ClientId,
+        token: &CoreIdToken,
+        nonce: &str,
+    ) -> Result<VerifiedIdToken, ClaimsVerificationError> {
+        let issuer = IssuerUrl::new(issuer.to_owned())
+            .map_err(|e| ClaimsVerificationError::Other(e.to_string()))?;
+        let now = self.clock.now();
+        let verifier = CoreIdTokenVerifier::new_public_client(
+            openidconnect::ClientId::new(client_id.as_str().to_owned()),
+            issuer,
+            keys.clone(),
+        )
+        // Asymmetric algorithms only: never `none`, never HMAC keyed by public data.
+        .set_allowed_algs([
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+            CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+            CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+            CoreJwsSigningAlgorithm::RsaSsaPssSha512,
+            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+            CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+        ])
+        .set_time_fn(move || now)
+        .set_issue_time_verifier_fn(move |iat| {
+            if iat > now + MAX_CLOCK_SKEW {
+                Err("iat is in the future".to_owned())
+            } else {
+                Ok(())
+            }
+        });
+        let claims = token.claims(&verifier, &Nonce::new(nonce.to_owned()))?;
+        Ok(VerifiedIdToken {
+            subject: claims.subject().as_str().to_owned(),
+            preferred_username: claims.preferred_username().map(|u| u.as_str().to_owned()),
+        })
+    }
+}
+
+#[async_trait]
+impl IdentityProvider for OidcProvider {
+    async fn metadata(&self, realm: &Realm) -> Result<Arc<RealmMetadata>, IdpError> {
+        {
+            let cache = self.cache.read().await;
+            let cached = cache.get(&realm.name).and_then(|c| c.metadata.as_ref());
+            if let Some(metadata) = self.fresh(cached, METADATA_TTL) {
+                return Ok(metadata);
+            }
+        }
+        let fetched = self.fetch_metadata(realm).await;
+        let now = self.clock.now();
+        let mut cache = self.cache.write().await;
+        let entry = cache.entry(realm.name.clone()).or_default();
+        match fetched {
+            Ok(metadata) => {
+                let metadata = Arc::new(metadata);
+                entry.metadata = Some(Cached {
+                    value: Arc::clone(&metadata),
+                    fetched_at: now,
+                });
+                Ok(metadata)
+            }
+            // A realm that now names another issuer is misconfigured: never serve stale.
+            Err(err @ IdpError::IssuerMismatch { .. }) => Err(err),
+            Err(err) => {
+                if let Some(stale) = self.usable_stale(entry.metadata.as_ref()) {
+                    tracing::warn!(realm = %realm.name, error = %err, "serving stale realm metadata");
+                    Ok(stale)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    async fn redeem_code(
+        &self,
+        realm: &Realm,
+        redemption: CodeRedemption<'_>,
+    ) -> Result<TokenSet, IdpError> {
+        let metadata = self.metadata(realm).await?;
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", redemption.code),
+            ("redirect_uri", redemption.redirect_uri),
+            ("code_verifier", redemption.pkce_verifier),
+        ];
+        let mut request = self.http.post(metadata.token_endpoint.clone());
+        match redemption.client_secret {
+            // RFC 6749 §2.3.1: id and secret form-urlencoded, then HTTP Basic.
+            Some(secret) => {
+                let id = form_encode(redemption.client_id.as_str());
+                let secret = form_encode(secret.expose_secret());
+                request = request.basic_auth(id, Some(secret));
+            }
+            None => form.push(("client_id", redemption.client_id.as_str())),
+        }
+        let response = request
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&form)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let body = read_capped(response).await?;
+        if status.is_client_error() {
+            let error = serde_json::from_slice::<OAuthErrorResponse>(&body)
+                .map_or_else(|_| format!("http_{}", status.as_u16()), |e| e.error);
+            return Err(IdpError::Rejected { error });
+        }
+        if !status.is_success() {
+            return Err(IdpError::Status(status.as_u16()));
+        }
+        let tokens: TokenResponse =
+            serde_json::from_slice(&body).map_err(|e| IdpError::InvalidResponse(e.to_string()))?;
+        let id_token = tokens.id_token.ok_or_else(|| {
+            IdpError::InvalidResponse("the token response has no id_token".into())
+        })?;
+        Ok(TokenSet {
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            id_token,
+            expires_in: tokens.expires_in,
+            refresh_expires_in: tokens.refresh_expires_in,
+            token_type: tokens.token_type,
+        })
+    }
+
+    async fn verify_id_token(
+        &self,
+        realm: &Realm,
+        client_id: &ClientId,
+        id_token: &str,
+        nonce: &str,
+    ) -> Result<VerifiedIdToken, IdpError> {
+        let token: CoreIdToken = id_token
+            .parse()
+            .map_err(|_| IdpError::InvalidIdToken("not a signed JWT".into()))?;
+        let metadata = self.metadata(realm).await?;
+        let keys = self.keys(realm, false).await?;
+        match self.verify_with(&keys, &metadata.issuer, client_id, &token, nonce) {
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )) => {
+                // The realm may have rotated its keys: refetch once, throttled.
+                let keys = self.keys(realm, true).await?;
+                self.verify_with(&keys, &metadata.issuer, client_id, &token, nonce)
+                    .map_err(|e| IdpError::InvalidIdToken(e.to_string()))
+            }
+            other => other.map_err(|e| IdpError::InvalidIdToken(e.to_string())),
+        }
+    }
+}
+
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(transport_error)`
+fn transport_error(err: reqwest::Error) -> IdpError {
+    if err.is_timeout() {
+        IdpError::Timeout
+    } else {
+        IdpError::Unreachable
+    }
+}
+
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, IdpError> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > MAX_BODY as u64)
+    {
+        return Err(IdpError::InvalidResponse(
+            "response larger than 1 MiB".into(),
+        ));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(IdpError::InvalidResponse(
+                "response larger than 1 MiB".into(),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn form_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}

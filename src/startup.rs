@@ -1,0 +1,154 @@
+//! Builds the application from a validated [`Config`]: opens the store, seeds the
+//! directory from the config, wires the IdP client and the router, and binds the
+//! listener. Tests use the same path with a pre-bound port-0 listener and a
+//! manual clock.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, realms_by_name};
+use crate::http::{App, AppState, router};
+use crate::idp::IdentityProvider;
+use crate::idp::oidc::OidcProvider;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{DirectoryStore, LoginStore, StoreError, sealing_key};
+
+/// How often expired logins and transactions are deleted.
+const PURGE_INTERVAL: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("could not open the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("could not set up the IdP client: {0}")]
+    Idp(String),
+    #[error("the server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A built application, bound to its port and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Builds the application and binds `config.listen`.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        Self::build_with(config, listener, Arc::new(SystemClock)).await
+    }
+
+    /// Builds the application on an already bound listener with the given clock.
+    pub async fn build_with(
+        config: Config,
+        listener: TcpListener,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
+        let data_dir = config.sqlite_path.parent().map_or_else(
+            || std::path::PathBuf::from("."),
+            std::path::Path::to_path_buf,
+        );
+        let sealer = sealing_key::load_or_create(config.sealing_key.as_ref(), &data_dir)?;
+        let store = Arc::new(SqliteStore::open(&config.sqlite_path, sealer)?);
+        let seeded = store.upsert_rules(config.directory_seed.clone()).await?;
+        tracing::info!(
+            rules = seeded,
+            "seeded the directory from the configuration"
+        );
+
+        let idp: Arc<dyn IdentityProvider> = Arc::new(
+            OidcProvider::new(Arc::clone(&clock), config.idp_timeout)
+                .map_err(|e| StartupError::Idp(e.to_string()))?,
+        );
+        let registered_origins: BTreeSet<String> = config
+            .clients
+            .iter()
+            .flat_map(|c| c.origins.iter().map(|o| o.as_str().to_owned()))
+            .collect();
+        let state = AppState::new(App {
+            realms: realms_by_name(&config.realms),
+            clients: config
+                .clients
+                .iter()
+                .map(|c| (c.id.clone(), c.clone()))
+                .collect(),
+            registered_origins,
+            directory: Arc::clone(&store) as Arc<dyn DirectoryStore>,
+            logins: store as Arc<dyn LoginStore>,
+            idp,
+            clock,
+            public_url: config.public_url,
+            handoff_wait: config.handoff_wait,
+        });
+        Ok(Self { listener, state })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr, StartupError> {
+        self.listener.local_addr().map_err(StartupError::Serve)
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
+        let purge = tokio::spawn(purge_expired(self.state.clone()));
+        let app = router(self.state);
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(StartupError::Serve);
+        purge.abort();
+        served
+    }
+}
+
+async fn purge_expired(state: AppState) {
+    let mut tick = tokio::time::interval(PURGE_INTERVAL);
+    loop {
+        tick.tick().await;
+        match state.logins.purge_expired(state.clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "purged expired logins"),
+            Err(err) => tracing::warn!(error = %err, "could not purge expired logins"),
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}
