@@ -1,6 +1,6 @@
 // authproxy's dev IdP: a Keycloak-shaped OpenID Provider for tests and the demo.
 //
-//   node server.js [--host 127.0.0.1] [--port 0] [--demo-broker http://127.0.0.1:8080]
+//   node server.js [--host 127.0.0.1] [--port 0] [--demo-broker http://127.0.0.1:8080] [--exit-with-stdin]
 //
 // Serves the realms tenant-a, tenant-b and corp-idp under /realms/<realm> with Keycloak's
 // routes. Prints one line `authproxy-dev-idp listening on <base URL>` once it accepts
@@ -19,6 +19,7 @@ const { values: args } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '0' },
     'demo-broker': { type: 'string' },
+    'exit-with-stdin': { type: 'boolean', default: false },
   },
 });
 
@@ -94,5 +95,8 @@ function registerDemoClient(broker) {
     });
   }
 }
+
+// Test harnesses keep our stdin open; when they exit, so do we.
+if (args['exit-with-stdin']) process.stdin.on('end', () => process.exit(0)).on('close', () => process.exit(0)).resume();
 
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => server.close(() => process.exit(0)));

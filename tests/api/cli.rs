@@ -1,0 +1,101 @@
+use std::process::Command;
+
+use reqwest::StatusCode;
+
+use crate::support::{TestApp, idp, write};
+
+fn authproxy() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_authproxy"))
+}
+
+#[tokio::test]
+async fn check_config_prints_every_problem_with_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    write(
+        &path,
+        "[server]\nlisten = \"nope\"\n[[realms]]\nname = \"tenant-a\"\nauthority = \"http://id.example/realms/a\"\n[[clients]]\nclient_id = \"crm.example.com\"\nrealms = [\"tenant-z\"]\norigins = [\"https://crm.example.com/\"]\n",
+    );
+    let output = authproxy()
+        .args(["check-config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    for key in [
+        "server.listen",
+        "realms[0].authority",
+        "clients[0].realms[0]",
+        "clients[0].origins[0]",
+    ] {
+        assert!(stderr.contains(key), "{key} missing from: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn directory_import_is_all_or_nothing_and_reports_the_bad_line() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("import.toml");
+    write(
+        &config,
+        &format!(
+            "[store]\nsqlite_path = \"{}\"\n[[realms]]\nname = \"tenant-a\"\nauthority = \"{}\"\n[[realms]]\nname = \"tenant-b\"\nauthority = \"{}\"\n",
+            app.db_path.display(),
+            idp().authority("tenant-a"),
+            idp().authority("tenant-b"),
+        ),
+    );
+    let csv = dir.path().join("rules.csv");
+    write(
+        &csv,
+        "kind,key,realm,idp_hint\nuser,erin@import.test,tenant-b,\nuser,frank@import.test,tenant-q,\n",
+    );
+    let output = authproxy()
+        .args([
+            "directory",
+            "import",
+            csv.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("row 3") && stderr.contains("tenant-q"),
+        "{stderr}"
+    );
+    assert_eq!(
+        app.discover("erin@import.test").await.status(),
+        StatusCode::NOT_FOUND,
+        "nothing half-imported"
+    );
+
+    write(
+        &csv,
+        "kind,key,realm,idp_hint\nuser,erin@import.test,tenant-b,\ndomain,import.test,tenant-a,corp-idp\nnot_migrated,old@import.test,,\n",
+    );
+    let output = authproxy()
+        .args([
+            "directory",
+            "import",
+            csv.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let erin: serde_json::Value = app.discover("erin@import.test").await.json().await.unwrap();
+    assert_eq!(erin[0]["authority"], idp().authority("tenant-b"));
+    let other: serde_json::Value = app.discover("zed@import.test").await.json().await.unwrap();
+    assert_eq!(other[0]["authorityIdPHint"], "corp-idp");
+    let old: serde_json::Value = app.discover("old@import.test").await.json().await.unwrap();
+    assert_eq!(old[0]["authority"], serde_json::Value::Null);
+}

@@ -1,0 +1,19 @@
+//! Integration tests: each test starts the broker on 127.0.0.1:0 with a fresh
+//! SQLite file against one shared, real Keycloak-shaped OP (tests/idp).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+mod callback;
+mod cli;
+mod discovery;
+mod handoff;
+mod logging;
+mod login;
+mod passthrough;
+mod round_trip;

@@ -1,0 +1,431 @@
+//! Test harness: the shared dev IdP, a log capture, and `TestApp` (one broker on
+//! port 0 with its own database, clock and cookie-keeping HTTP client).
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use authproxy::clock::{Clock as _, ManualClock, SystemClock};
+use authproxy::config::RawConfig;
+use authproxy::crypto;
+use authproxy::startup::Application;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::{StatusCode, redirect};
+use serde_json::Value;
+use url::Url;
+
+pub const CRM_ORIGIN: &str = "http://localhost:8081";
+pub const CLIENT_ID: &str = "localhost:8081";
+const BROKER_CLIENT: (&str, &str) = ("authproxy-broker", "authproxy-broker-secret");
+
+/// The dev IdP process, shared by every test of this binary.
+pub struct Idp {
+    pub base_url: String,
+    _child: Mutex<Child>,
+}
+
+impl Idp {
+    pub fn authority(&self, realm: &str) -> String {
+        format!("{}/realms/{realm}", self.base_url)
+    }
+}
+
+pub fn idp() -> &'static Idp {
+    static IDP: OnceLock<Idp> = OnceLock::new();
+    IDP.get_or_init(|| {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/idp");
+        assert!(
+            std::path::Path::new(dir).join("node_modules").exists(),
+            "the dev IdP's packages are missing: run scripts/test (or npm ci in tests/idp)"
+        );
+        let log = std::fs::File::create(concat!(env!("CARGO_MANIFEST_DIR"), "/target/dev-idp.log"))
+            .unwrap();
+        let mut child = Command::new("node")
+            .args(["server.js", "--port", "0", "--exit-with-stdin"])
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("node must be installed to run the dev IdP");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        let base_url = loop {
+            line.clear();
+            assert!(
+                stdout.read_line(&mut line).unwrap() > 0,
+                "the dev IdP exited; see target/dev-idp.log"
+            );
+            if let Some(url) = line.trim().strip_prefix("authproxy-dev-idp listening on ") {
+                break url.to_owned();
+            }
+        };
+        // Keep draining its output so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in stdout.lines() {});
+        Idp {
+            base_url,
+            _child: Mutex::new(child),
+        }
+    })
+}
+
+/// Every log line the broker writes during this test binary's run.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().unwrap()).into_owned()
+}
+
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = Arc::clone(&buffer);
+        tracing_subscriber::fmt()
+            .with_env_filter("debug,hyper=info,h2=info,reqwest=debug,rustls=info")
+            .with_ansi(false)
+            .with_writer(move || CaptureWriter(Arc::clone(&writer)))
+            .try_init()
+            .ok();
+        buffer
+    })
+}
+
+struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Registers the demo client at the dev IdP with this broker's redirect URIs,
+/// through the IdP's Keycloak-style Admin REST API.
+async fn register_client(http: &reqwest::Client, broker: &str) {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _guard = LOCK.lock().await;
+    let idp = idp();
+    for realm in ["tenant-a", "tenant-b"] {
+        let token: Value = http
+            .post(format!(
+                "{}/protocol/openid-connect/token",
+                idp.authority(realm)
+            ))
+            .basic_auth(BROKER_CLIENT.0, Some(BROKER_CLIENT.1))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let bearer = token["access_token"].as_str().unwrap().to_owned();
+        let clients_url = format!("{}/admin/realms/{realm}/clients", idp.base_url);
+        let existing: Vec<Value> = http
+            .get(&clients_url)
+            .query(&[("clientId", CLIENT_ID)])
+            .bearer_auth(&bearer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mine = [
+            format!("{broker}/authproxy"),
+            format!("{broker}/authproxy/{CLIENT_ID}"),
+        ];
+        match existing.first() {
+            None => {
+                let created = http
+                    .post(&clients_url)
+                    .bearer_auth(&bearer)
+                    .json(&serde_json::json!({
+                        "clientId": CLIENT_ID, "publicClient": true,
+                        "redirectUris": mine, "webOrigins": [CRM_ORIGIN],
+                        "attributes": {"pkce.code.challenge.method": "S256"},
+                    }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(created.status(), StatusCode::CREATED);
+            }
+            Some(client) => {
+                let mut uris: Vec<Value> = client["redirectUris"].as_array().unwrap().clone();
+                uris.extend(mine.iter().map(|u| Value::String(u.clone())));
+                let updated = http
+                    .put(format!("{clients_url}/{}", client["id"].as_str().unwrap()))
+                    .bearer_auth(&bearer)
+                    .json(&serde_json::json!({"redirectUris": uris}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(updated.status(), StatusCode::NO_CONTENT);
+            }
+        }
+    }
+}
+
+/// One broker under test.
+pub struct TestApp {
+    pub base_url: String,
+    pub clock: Arc<ManualClock>,
+    /// A browser-like client: keeps cookies, never follows redirects.
+    pub browser: reqwest::Client,
+    pub db_path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// A login started with `/login`: what the opener holds and where the popup goes.
+pub struct StartedLogin {
+    pub txn: String,
+    pub verifier: String,
+    pub authorize_url: Url,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with("").await
+    }
+
+    /// Starts a broker whose config is the demo's plus `extra` TOML.
+    pub async fn spawn_with(extra: &str) -> Self {
+        log_buffer();
+        let idp = idp();
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let db_path = dir.path().join("authproxy.db");
+        let toml = format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+public_url = "{base_url}"
+handoff_wait_secs = 5
+[store]
+sqlite_path = "{db}"
+[[realms]]
+name = "tenant-a"
+authority = "{a}"
+[[realms]]
+name = "tenant-b"
+authority = "{b}"
+[[clients]]
+client_id = "{CLIENT_ID}"
+realms = ["tenant-a", "tenant-b"]
+origins = ["{CRM_ORIGIN}"]
+[[directory.users]]
+user = "alice@tenant-a.test"
+realm = "tenant-a"
+[[directory.users]]
+user = "bob@tenant-b.test"
+realm = "tenant-b"
+[[directory.users]]
+user = "legacy@tenant-a.test"
+not_migrated = true
+[[directory.domains]]
+domain = "corp.test"
+realm = "tenant-a"
+idp_hint = "corp-idp"
+{extra}
+"#,
+            db = db_path.display(),
+            a = idp.authority("tenant-a"),
+            b = idp.authority("tenant-b"),
+        );
+        let config_path = dir.path().join("authproxy.toml");
+        std::fs::write(&config_path, toml).unwrap();
+        let config = RawConfig::load(&config_path).unwrap().validate().unwrap();
+        let clock = Arc::new(ManualClock::starting_at(SystemClock.now()));
+        let browser = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(redirect::Policy::none())
+            .build()
+            .unwrap();
+        register_client(&browser, &base_url).await;
+        let app = Application::build_with(config, listener, clock.clone())
+            .await
+            .unwrap();
+        tokio::spawn(app.run_until(std::future::pending()));
+        Self {
+            base_url,
+            clock,
+            browser,
+            db_path,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub async fn discover(&self, user: &str) -> reqwest::Response {
+        self.browser
+            .get(self.url("/api/user/"))
+            .query(&[("user", user)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET /login` as the popup would, returning the response itself.
+    pub async fn login_response(
+        &self,
+        user: &str,
+        origin: &str,
+        txn: &str,
+        challenge: &str,
+    ) -> reqwest::Response {
+        self.browser
+            .get(self.url("/login"))
+            .query(&[
+                ("client_id", CLIENT_ID),
+                ("user", user),
+                ("origin", origin),
+                ("txn", txn),
+                ("txn_challenge", challenge),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Starts a login for `user` from the CRM origin; expects the redirect.
+    pub async fn start_login(&self, user: &str) -> StartedLogin {
+        let txn = crypto::random_token().unwrap();
+        let verifier = crypto::random_token().unwrap();
+        let response = self
+            .login_response(user, CRM_ORIGIN, &txn, &crypto::sha256_b64url(&verifier))
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::FOUND,
+            "{}",
+            response.text().await.unwrap()
+        );
+        let authorize_url = Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+        StartedLogin {
+            txn,
+            verifier,
+            authorize_url,
+        }
+    }
+
+    /// Drives the dev IdP's pages as a user would: follows its redirects, fills in
+    /// the login form (at the external IdP too, when the realm sends us there) and
+    /// returns the URL the realm redirects back to (the broker's callback).
+    pub async fn sign_in_at_idp(&self, authorize_url: &Url, username: &str, password: &str) -> Url {
+        let mut response = self
+            .browser
+            .get(authorize_url.clone())
+            .send()
+            .await
+            .unwrap();
+        loop {
+            let status = response.status();
+            if status.is_redirection() {
+                let next = response
+                    .url()
+                    .join(response.headers()["location"].to_str().unwrap())
+                    .unwrap();
+                if next.as_str().starts_with(&self.base_url) {
+                    return next;
+                }
+                response = self.browser.get(next).send().await.unwrap();
+                continue;
+            }
+            let page_url = response.url().clone();
+            let html = response.text().await.unwrap();
+            assert_eq!(status, StatusCode::OK, "unexpected IdP page: {html}");
+            assert!(
+                !html.contains("id=\"input-error\""),
+                "the IdP refused the credentials"
+            );
+            let action = html
+                .split("action=\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .expect("a login form");
+            response = self
+                .browser
+                .post(page_url.join(action).unwrap())
+                .form(&[("username", username), ("password", password)])
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+
+    pub async fn handoff(&self, path: &str, txn: &str, verifier: &str) -> reqwest::Response {
+        self.browser
+            .post(self.url(path))
+            .header("origin", CRM_ORIGIN)
+            .json(&serde_json::json!({"txn": txn, "txn_verifier": verifier}))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// The decoded payload of a JWT (signature not checked here).
+pub fn jwt_claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// Verifies a JWT's signature against the realm's published keys.
+pub async fn verify_against_realm_keys(jwt: &str, realm: &str) {
+    use openidconnect::JsonWebKey as _;
+    use openidconnect::core::{CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
+    let keys: CoreJsonWebKeySet = reqwest::get(format!(
+        "{}/protocol/openid-connect/certs",
+        idp().authority(realm)
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["alg"], "RS256");
+    let key = keys
+        .keys()
+        .iter()
+        .find(|k| k.key_id().map(|id| id.as_str()) == header["kid"].as_str())
+        .expect("the token's kid is among the realm's keys");
+    let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+    key.verify_signature(
+        &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        format!("{}.{}", parts[0], parts[1]).as_bytes(),
+        &signature,
+    )
+    .expect("the signature verifies against the realm's JWKS");
+}
+
+/// Asserts an HTML page is a refusal: the status, the stable code, no script.
+pub async fn assert_refused_page(response: reqwest::Response, status: StatusCode, code: &str) {
+    assert_eq!(response.status(), status);
+    assert!(response.headers().get("location").is_none());
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains(&format!("<code id=\"code\">{code}</code>")),
+        "expected code {code} in: {html}"
+    );
+    assert!(
+        !html.contains("<script"),
+        "an error page must not carry script: {html}"
+    );
+    assert!(!html.contains("postMessage"));
+}
+
+pub fn write(path: &std::path::Path, text: &str) {
+    std::fs::File::create(path)
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+}
