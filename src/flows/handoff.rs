@@ -87,14 +87,14 @@ pub async fn preflight(State(app): State<AppState>, headers: HeaderMap) -> Respo
 async fn respond(app: &AppState, headers: &HeaderMap, body: &[u8], mode: Mode) -> Response {
     let origin = cors::request_origin(headers);
     let (mut response, cors_client) = match handle(app, origin, body, mode).await {
-        Ok((response, client)) => (response, Some(client)),
+        Ok(answer) => answer,
         Err(err) => (err.into_response(), None),
     };
     let h = response.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    // Errors get CORS for any registered origin so the page can read why;
-    // results only for the txn's own client's origins (checked in `handle`).
+    // Results get CORS only for the txn's own client's origins (checked in
+    // `handle`); errors and "pending" for any registered origin.
     cors::allow(&mut response, origin, |o| match &cors_client {
         Some(client) => app.client(client).is_some_and(|c| c.allows_origin(o)),
         None => app.registered_origins.contains(o),
@@ -102,12 +102,18 @@ async fn respond(app: &AppState, headers: &HeaderMap, body: &[u8], mode: Mode) -
     response
 }
 
-async fn handle(
-    app: &AppState,
-    origin: Option<&str>,
-    body: &[u8],
-    mode: Mode,
-) -> Result<(Response, String), ApiError> {
+fn invalid_grant() -> WebError {
+    WebError::bad_request(
+        "invalid_grant",
+        "This login result is unknown, expired or already redeemed.",
+    )
+}
+
+fn pending() -> Response {
+    Json(serde_json::json!({"pending": true})).into_response()
+}
+
+fn parse_request(body: &[u8]) -> Result<(TxnId, TxnVerifier), WebError> {
     let request: HandoffRequest = serde_json::from_slice(body).map_err(|e| {
         WebError::bad_request(
             "invalid_request",
@@ -121,18 +127,34 @@ async fn handle(
         .map_err(|e| WebError::bad_request("invalid_request", e.to_string()))?;
     let verifier = TxnVerifier::parse(&request.txn_verifier)
         .map_err(|e| WebError::bad_request("invalid_request", e.to_string()))?;
+    Ok((txn, verifier))
+}
 
-    let invalid_grant = || {
-        WebError::bad_request(
-            "invalid_grant",
-            "This login result is unknown, expired or already redeemed.",
-        )
+/// Redeems the txn's outcome; returns the answer and, when the txn is known,
+/// its client (whose origins get CORS).
+async fn handle(
+    app: &AppState,
+    origin: Option<&str>,
+    body: &[u8],
+    mode: Mode,
+) -> Result<(Response, Option<String>), ApiError> {
+    let (txn, verifier) = parse_request(body)?;
+    let mut waited = false;
+    let client = match app.logins.txn_client(&txn, app.clock.now()).await? {
+        Some(client) => client,
+        // The page may start waiting before the popup has reached /login.
+        None if mode == Mode::Wait => {
+            app.logins
+                .wait_for_completion(&txn, app.handoff_wait)
+                .await?;
+            waited = true;
+            match app.logins.txn_client(&txn, app.clock.now()).await? {
+                Some(client) => client,
+                None => return Ok((pending(), None)),
+            }
+        }
+        None => return Err(invalid_grant().into()),
     };
-    let client = app
-        .logins
-        .txn_client(&txn, app.clock.now())
-        .await?
-        .ok_or_else(invalid_grant)?;
     if let Some(origin) = origin
         && !app
             .client(client.as_str())
@@ -147,17 +169,24 @@ async fn handle(
     }
 
     let mut redemption = app.logins.redeem(&txn, &verifier, app.clock.now()).await?;
-    if matches!(redemption, Redemption::Pending) && mode == Mode::Wait {
-        app.logins.wait_for_completion(&txn, app.handoff_wait).await;
+    if matches!(redemption, Redemption::Pending) && mode == Mode::Wait && !waited {
+        app.logins
+            .wait_for_completion(&txn, app.handoff_wait)
+            .await?;
         redemption = app.logins.redeem(&txn, &verifier, app.clock.now()).await?;
     }
-    let response = match redemption {
+    Ok((answer(redemption, mode)?, Some(client.to_string())))
+}
+
+/// The HTTP answer to a redemption attempt.
+fn answer(redemption: Redemption, mode: Mode) -> Result<Response, WebError> {
+    match redemption {
         Redemption::Redeemed(LoginOutcome::Success {
             tokens,
             authority,
             client_id,
             username,
-        }) => Json(HandoffResponse {
+        }) => Ok(Json(HandoffResponse {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             id_token: tokens.id_token,
@@ -168,8 +197,8 @@ async fn handle(
             client_id: client_id.to_string(),
             username,
         })
-        .into_response(),
-        Redemption::Redeemed(LoginOutcome::Failure { error }) => (
+        .into_response()),
+        Redemption::Redeemed(LoginOutcome::Failure { error }) => Ok((
             StatusCode::BAD_REQUEST,
             Json(serde_json::json!({
                 "error": "login_failed",
@@ -177,28 +206,22 @@ async fn handle(
                 "login_error": error,
             })),
         )
-            .into_response(),
-        Redemption::Pending if mode == Mode::Wait => {
-            Json(serde_json::json!({"pending": true})).into_response()
-        }
-        Redemption::Pending => {
-            return Err(WebError::bad_request(
-                "authorization_pending",
-                "The login has not completed yet: wait with /api/handoff/wait.",
-            )
-            .into());
-        }
-        Redemption::WrongVerifier { burned } => {
-            let message = if burned {
-                "Wrong txn_verifier: too many wrong tries, this login result is now discarded."
-            } else {
-                "Wrong txn_verifier for this txn."
-            };
-            return Err(WebError::bad_request("invalid_grant", message).into());
-        }
-        Redemption::Unknown => return Err(invalid_grant().into()),
-    };
-    Ok((response, client.to_string()))
+            .into_response()),
+        Redemption::Pending if mode == Mode::Wait => Ok(pending()),
+        Redemption::Pending => Err(WebError::bad_request(
+            "authorization_pending",
+            "The login has not completed yet: wait with /api/handoff/wait.",
+        )),
+        Redemption::WrongVerifier { burned: true } => Err(WebError::bad_request(
+            "invalid_grant",
+            "Wrong txn_verifier: too many wrong tries, this login result is now discarded.",
+        )),
+        Redemption::WrongVerifier { burned: false } => Err(WebError::bad_request(
+            "invalid_grant",
+            "Wrong txn_verifier for this txn.",
+        )),
+        Redemption::Closed | Redemption::Unknown => Err(invalid_grant()),
+    }
 }
 
 /// What is wrong with a JSON body, without echoing its values.

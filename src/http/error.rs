@@ -106,7 +106,7 @@ impl WebError {
                 );
             }
             Self::Idp(err) => {
-                tracing::warn!(code = self.code(), error = %err, "realm request failed")
+                tracing::warn!(code = self.code(), error = %err, "realm request failed");
             }
             Self::Store(err) => tracing::error!(code = self.code(), error = %err, "store failed"),
             Self::Crypto(err) => tracing::error!(code = self.code(), error = %err, "crypto failed"),

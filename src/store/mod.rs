@@ -48,7 +48,9 @@ pub enum Redemption {
     Pending,
     /// Wrong verifier; `burned` when this attempt used up the allowance.
     WrongVerifier { burned: bool },
-    /// No such transaction (never started, expired, redeemed or burnt).
+    /// Already redeemed, or burnt by wrong verifiers.
+    Closed,
+    /// No such transaction: not started (yet), or expired.
     Unknown,
 }
 
@@ -95,9 +97,10 @@ pub trait LoginStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Redemption, StoreError>;
 
-    /// Waits until `txn` completes or `timeout` passes. May return early; the
-    /// caller then checks with [`LoginStore::redeem`].
-    async fn wait_for_completion(&self, txn: &TxnId, timeout: Duration);
+    /// Waits until `txn` completes or `timeout` passes, also when `txn` has not
+    /// been opened yet (the waiting page may be faster than the popup). May return
+    /// early; the caller then checks with [`LoginStore::redeem`].
+    async fn wait_for_completion(&self, txn: &TxnId, timeout: Duration) -> Result<(), StoreError>;
 
     /// Deletes expired pending logins and transactions.
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;

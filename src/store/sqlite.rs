@@ -1,7 +1,9 @@
 //! The embedded default store: one SQLite file in WAL mode. Secrets are never
 //! stored in clear: states and transaction ids are keys by their SHA-256, pending
 //! logins and outcomes are sealed (AEAD) under those keys. Single use is a
-//! `DELETE … RETURNING`, so two requests can never both consume one state.
+//! `DELETE … RETURNING`, so two requests can never both consume one state. A
+//! redeemed or burnt transaction stays as a closed row (without its outcome)
+//! until it expires, so "already used" and "not started yet" stay distinct.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -36,7 +38,8 @@ CREATE TABLE IF NOT EXISTS pending_logins (
 CREATE INDEX IF NOT EXISTS pending_logins_expiry ON pending_logins (expires_at);
 CREATE TABLE IF NOT EXISTS transactions (
     txn_hash BLOB PRIMARY KEY NOT NULL, client_id TEXT NOT NULL, challenge TEXT NOT NULL,
-    outcome BLOB, failures INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+    outcome BLOB, failures INTEGER NOT NULL DEFAULT 0, closed INTEGER NOT NULL DEFAULT 0,
+    expires_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS transactions_expiry ON transactions (expires_at);
 ";
 
@@ -253,7 +256,7 @@ impl LoginStore for SqliteStore {
                 .map_err(unavailable)?;
             let existing: Option<(String, String, bool)> = tx
                 .query_row(
-                    "SELECT client_id, challenge, outcome IS NOT NULL FROM transactions WHERE txn_hash = ?1",
+                    "SELECT client_id, challenge, outcome IS NOT NULL OR closed FROM transactions WHERE txn_hash = ?1",
                     params![key.as_slice()],
                     |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
                 )
@@ -369,22 +372,26 @@ impl LoginStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(unavailable)?;
-            let row: Option<(String, Option<Vec<u8>>, u32)> = tx
+            let row: Option<(String, Option<Vec<u8>>, u32, bool)> = tx
                 .query_row(
-                    "SELECT challenge, outcome, failures FROM transactions WHERE txn_hash = ?1 AND expires_at > ?2",
+                    "SELECT challenge, outcome, failures, closed FROM transactions WHERE txn_hash = ?1 AND expires_at > ?2",
                     params![key.as_slice(), unix(now)],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
                 )
                 .optional()
                 .map_err(unavailable)?;
-            let Some((challenge, outcome, failures)) = row else {
+            let Some((challenge, outcome, failures, closed)) = row else {
                 return Ok(Redemption::Unknown);
             };
+            if closed {
+                return Ok(Redemption::Closed);
+            }
+            let close = "UPDATE transactions SET closed = 1, outcome = NULL WHERE txn_hash = ?1";
             let challenge = TxnChallenge::parse(&challenge).map_err(corrupt)?;
             let redemption = if !challenge.is_answered_by(&verifier) {
                 let burned = failures + 1 >= MAX_VERIFIER_FAILURES;
                 if burned {
-                    tx.execute("DELETE FROM transactions WHERE txn_hash = ?1", params![key.as_slice()])
+                    tx.execute(close, params![key.as_slice()])
                 } else {
                     tx.execute(
                         "UPDATE transactions SET failures = failures + 1 WHERE txn_hash = ?1",
@@ -394,8 +401,7 @@ impl LoginStore for SqliteStore {
                 .map_err(unavailable)?;
                 Redemption::WrongVerifier { burned }
             } else if let Some(sealed) = outcome {
-                tx.execute("DELETE FROM transactions WHERE txn_hash = ?1", params![key.as_slice()])
-                    .map_err(unavailable)?;
+                tx.execute(close, params![key.as_slice()]).map_err(unavailable)?;
                 let json = sealer.open(&key, &sealed).map_err(corrupt)?;
                 Redemption::Redeemed(serde_json::from_slice(&json).map_err(corrupt)?)
             } else {
@@ -407,24 +413,34 @@ impl LoginStore for SqliteStore {
         .await
     }
 
-    async fn wait_for_completion(&self, txn: &TxnId, timeout: Duration) {
+    async fn wait_for_completion(&self, txn: &TxnId, timeout: Duration) -> Result<(), StoreError> {
         let key = txn.storage_key();
         let subscription = self.wakeups.subscribe(key);
+        // Checked after subscribing, so a completion in between is not missed.
+        let mut failure = None;
         let already = async {
-            self.blocking(move |conn, _| {
-                conn.query_row(
-                    "SELECT outcome IS NOT NULL FROM transactions WHERE txn_hash = ?1",
-                    params![key.as_slice()],
-                    |row| row.get::<_, bool>(0),
-                )
-                .optional()
-                .map_err(unavailable)
-            })
-            .await
-            // Gone (redeemed, burnt) or unreadable: stop waiting, let redeem tell.
-            .map_or(true, |done| done.unwrap_or(true))
+            let done = self
+                .blocking(move |conn, _| {
+                    conn.query_row(
+                        "SELECT outcome IS NOT NULL OR closed FROM transactions WHERE txn_hash = ?1",
+                        params![key.as_slice()],
+                        |row| row.get::<_, bool>(0),
+                    )
+                    .optional()
+                    .map_err(unavailable)
+                })
+                .await;
+            match done {
+                // Not started yet (None): wait for it too.
+                Ok(done) => done.unwrap_or(false),
+                Err(err) => {
+                    failure = Some(err);
+                    true
+                }
+            }
         };
         subscription.wait_unless(already, timeout).await;
+        failure.map_or(Ok(()), Err)
     }
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {

@@ -159,3 +159,52 @@ async fn handoff_rejects_malformed_bodies_with_400() {
         );
     }
 }
+
+#[tokio::test]
+async fn handoff_wait_started_before_the_popup_reaches_login_still_gets_the_result() {
+    let app = TestApp::spawn().await;
+    let txn = authproxy::crypto::random_token().unwrap();
+    let verifier = authproxy::crypto::random_token().unwrap();
+    let waiting = {
+        let browser = app.browser.clone();
+        let url = app.url("/api/handoff/wait");
+        let body = serde_json::json!({"txn": txn, "txn_verifier": verifier});
+        tokio::spawn(async move {
+            browser
+                .post(url)
+                .header("origin", CRM_ORIGIN)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let response = app
+        .login_response(
+            "alice@tenant-a.test",
+            CRM_ORIGIN,
+            &txn,
+            &authproxy::crypto::sha256_b64url(&verifier),
+        )
+        .await;
+    let authorize_url = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    let callback = app.sign_in_at_idp(&authorize_url, "alice", "alice").await;
+    app.browser.get(callback).send().await.unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(4), waiting)
+        .await
+        .expect("woken at once")
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .is_some()
+    );
+    // Redeemed means closed: a second wait is refused at once, not held.
+    let again = app.handoff("/api/handoff/wait", &txn, &verifier).await;
+    assert_eq!(
+        again.json::<Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+}
