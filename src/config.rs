@@ -175,23 +175,17 @@ pub struct UserRuleSection {
 #[serde(deny_unknown_fields)]
 pub struct DomainRuleSection {
     pub domain: String,
-    #[serde(default)]
-    pub realm: Option<String>,
+    pub realm: String,
     #[serde(default)]
     pub idp_hint: Option<String>,
-    #[serde(default)]
-    pub not_migrated: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetSection {
-    #[serde(default)]
-    pub realm: Option<String>,
+    pub realm: String,
     #[serde(default)]
     pub idp_hint: Option<String>,
-    #[serde(default)]
-    pub not_migrated: bool,
 }
 
 /// The broker's public base URL (no trailing slash); `/authproxy` hangs off it.
@@ -426,60 +420,24 @@ impl RawConfig {
         problems: &mut Problems,
     ) -> Vec<Rule> {
         let mut rules = Vec::new();
-        for (i, section) in self.directory.users.iter().enumerate() {
-            let key = format!("directory.users[{i}]");
-            let user = problems.check(
-                &format!("{key}.user"),
-                Username::parse(&section.user).map_err(|e| e.to_string()),
-            );
-            let target = validate_target(
-                &key,
-                (
-                    section.realm.as_deref(),
-                    section.idp_hint.as_deref(),
-                    section.not_migrated,
-                ),
-                realms,
-                problems,
-            );
-            if let (Some(user), Some(target)) = (user, target) {
-                rules.push(Rule {
-                    key: RuleKey::User(user),
-                    target,
-                });
-            }
-        }
-        for (i, section) in self.directory.domains.iter().enumerate() {
-            let key = format!("directory.domains[{i}]");
-            let domain = problems.check(
-                &format!("{key}.domain"),
-                EmailDomain::parse(&section.domain).map_err(|e| e.to_string()),
-            );
-            let target = validate_target(
-                &key,
-                (
-                    section.realm.as_deref(),
-                    section.idp_hint.as_deref(),
-                    section.not_migrated,
-                ),
-                realms,
-                problems,
-            );
-            if let (Some(domain), Some(target)) = (domain, target) {
-                rules.push(Rule {
-                    key: RuleKey::Domain(domain),
-                    target,
-                });
-            }
-        }
+        validate_rules(
+            &self.directory.users,
+            "directory.users",
+            realms,
+            problems,
+            &mut rules,
+        );
+        validate_rules(
+            &self.directory.domains,
+            "directory.domains",
+            realms,
+            problems,
+            &mut rules,
+        );
         if let Some(section) = &self.directory.default
             && let Some(target) = validate_target(
                 "directory.default",
-                (
-                    section.realm.as_deref(),
-                    section.idp_hint.as_deref(),
-                    section.not_migrated,
-                ),
+                (Some(&section.realm), section.idp_hint.as_deref(), false),
                 realms,
                 problems,
             )
@@ -523,6 +481,59 @@ pub fn target_from_parts(
                 .transpose()
                 .map_err(|e| ("idp_hint", e.to_string()))?;
             Ok(Target::Sso { realm, idp_hint })
+        }
+    }
+}
+
+/// A directory rule as written in the configuration.
+trait RuleSection {
+    /// The field that names who the rule applies to.
+    const KEY_FIELD: &'static str;
+    fn rule_key(&self) -> Result<RuleKey, String>;
+    fn target(&self) -> (Option<&str>, Option<&str>, bool);
+}
+
+impl RuleSection for UserRuleSection {
+    const KEY_FIELD: &'static str = "user";
+    fn rule_key(&self) -> Result<RuleKey, String> {
+        Username::parse(&self.user)
+            .map(RuleKey::User)
+            .map_err(|e| e.to_string())
+    }
+    fn target(&self) -> (Option<&str>, Option<&str>, bool) {
+        (
+            self.realm.as_deref(),
+            self.idp_hint.as_deref(),
+            self.not_migrated,
+        )
+    }
+}
+
+impl RuleSection for DomainRuleSection {
+    const KEY_FIELD: &'static str = "domain";
+    fn rule_key(&self) -> Result<RuleKey, String> {
+        EmailDomain::parse(&self.domain)
+            .map(RuleKey::Domain)
+            .map_err(|e| e.to_string())
+    }
+    fn target(&self) -> (Option<&str>, Option<&str>, bool) {
+        (Some(&self.realm), self.idp_hint.as_deref(), false)
+    }
+}
+
+fn validate_rules<S: RuleSection>(
+    sections: &[S],
+    prefix: &str,
+    realms: &BTreeSet<RealmName>,
+    problems: &mut Problems,
+    rules: &mut Vec<Rule>,
+) {
+    for (i, section) in sections.iter().enumerate() {
+        let key = format!("{prefix}[{i}]");
+        let rule_key = problems.check(&format!("{key}.{}", S::KEY_FIELD), section.rule_key());
+        let target = validate_target(&key, section.target(), realms, problems);
+        if let (Some(key), Some(target)) = (rule_key, target) {
+            rules.push(Rule { key, target });
         }
     }
 }

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::config::{RawConfig, target_from_parts};
-use crate::domain::{EmailDomain, RealmName, Rule, RuleKey, Target, Username};
+use crate::domain::{EmailDomain, RealmName, Rule, RuleKey, Username};
 use crate::store::StoreError;
 use crate::store::sealing_key;
 use crate::store::sqlite::SqliteStore;
@@ -155,12 +155,6 @@ fn parse_row(fields: &[&str], realms: &BTreeSet<RealmName>) -> Result<Rule, Stri
             "kind {other:?} is not one of user, domain, not_migrated, default"
         )),
     }
-    .and_then(|rule: Rule| match (&rule.key, &rule.target) {
-        (RuleKey::Domain(_) | RuleKey::Default, Target::NotMigrated) => {
-            Err("only users can be marked not migrated".into())
-        }
-        _ => Ok(rule),
-    })
 }
 
 #[cfg(test)]
