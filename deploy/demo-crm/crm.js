@@ -1,89 +1,60 @@
-// The sample CRM page's login: discovery, a popup opened inside the click
-// handler, and the relay (/api/handoff/wait) that delivers the result even when
-// the popup has lost its opener. The popup's postMessage only updates the status;
-// the relay redeems the result exactly once with the secret txn_verifier.
+// The sample CRM page: the authproxy SDK does discovery, the popup and the relay;
+// the page hands the session to the webphone iframe with postMessage, to the
+// webphone's exact origin.
 const BROKER = 'http://127.0.0.1:8080';
-const CLIENT_ID = window.location.host; // by convention the client ID is the page's host
+const { AuthProxy } = await import(`${BROKER}/sdk/authproxy.js`);
 
+// By convention the client ID is the page's host. `persist` survives reloads.
+const sdk = new AuthProxy({ broker: BROKER, clientId: window.location.host, persist: 'session' });
+const webphone = document.getElementById('webphone');
 const $ = (id) => document.getElementById(id);
-const status = (text, isError = false) => {
+let session = null;
+
+function status(text, isError = false) {
   $('status').textContent = text;
   $('status').classList.toggle('error', isError);
-};
-
-function base64url(bytes) {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-const randomValue = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
-async function challengeOf(verifier) {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier));
-  return base64url(new Uint8Array(digest));
 }
 
-async function discover(username) {
-  const response = await fetch(`${BROKER}/api/user/?user=${encodeURIComponent(username)}`);
-  const body = await response.json();
-  if (!response.ok) throw new Error(Object.values(body.errors).map((e) => e.message).join(' '));
-  if (!body[0].authority) throw new Error(`${username} is not enabled for single sign-on.`);
-  return body[0];
-}
-
-async function waitForResult(popup, txn, verifier) {
-  const onMessage = (event) => {
-    if (event.origin === BROKER && event.source === popup && event.data?.type === 'authproxy:login' && event.data.txn === txn) {
-      status('Login complete, fetching the session…');
-    }
-  };
-  window.addEventListener('message', onMessage);
-  try {
-    for (;;) {
-      const asked = Date.now();
-      const response = await fetch(`${BROKER}/api/handoff/wait`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ txn, txn_verifier: verifier }),
-      });
-      const body = await response.json();
-      if (response.ok && body.pending) {
-        // A long poll that came back early: pause before asking again.
-        if (Date.now() - asked < 1000) await new Promise((r) => setTimeout(r, 1000));
-        continue;
-      }
-      if (!response.ok) throw new Error(`Login failed: ${body.login_error || body.error} (${body.error_description})`);
-      return body;
-    }
-  } finally {
-    window.removeEventListener('message', onMessage);
-  }
+function loggedIn(newSession) {
+  session = newSession;
+  $('session-user').textContent = session.username;
+  $('session-realm').textContent = session.authority;
+  $('session').hidden = false;
+  $('logout-button').hidden = false;
+  status('');
+  webphone.contentWindow.postMessage({ type: 'authproxy:session', session }, window.location.origin);
 }
 
 $('login-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  const username = $('username').value.trim();
-  // Open the popup synchronously, inside the user's gesture, before any await.
-  const popup = window.open('about:blank', 'authproxy-login', 'popup,width=520,height=680');
-  if (!popup) {
-    status('The popup was blocked: allow popups for this page.', true);
-    return;
-  }
-  (async () => {
-    status('Looking up the user…');
-    await discover(username);
-    const txn = randomValue();
-    const verifier = randomValue();
-    const params = new URLSearchParams({
-      client_id: CLIENT_ID, user: username, origin: window.location.origin,
-      txn, txn_challenge: await challengeOf(verifier),
-    });
-    popup.location.href = `${BROKER}/login?${params}`;
-    status('Waiting for the login in the popup…');
-    const session = await waitForResult(popup, txn, verifier);
-    $('session-user').textContent = session.username;
-    $('session-realm').textContent = session.authority;
-    $('session').hidden = false;
-    status('');
-  })().catch((err) => {
-    if (!popup.closed) popup.close();
-    status(err.message, true);
+  status('Waiting for the login in the popup…');
+  // Called straight from the submit handler: the SDK opens the popup before any await.
+  sdk.login({ username: $('username').value.trim() }).then(loggedIn, (error) => {
+    const hints = {
+      PopupBlocked: 'Allow popups for this page.',
+      PopupClosed: 'The popup was closed before the login finished.',
+      SsoNotEnabled: 'This user logs in with a password, not single sign-on.',
+      UnknownUser: 'No such user.',
+    };
+    status(`${error.name}: ${hints[error.name] || error.message}`, true);
   });
+});
+
+$('logout-button').addEventListener('click', () => {
+  sdk.logout(session).then(() => {
+    session = null;
+    $('session').hidden = true;
+    $('logout-button').hidden = true;
+    webphone.contentWindow.postMessage({ type: 'authproxy:logout' }, window.location.origin);
+    status('Logged out.');
+  });
+});
+
+// The webphone says when it listens; a reload then restores the kept session
+// (persist: 'session') without a new login.
+window.addEventListener('message', (event) => {
+  if (event.origin !== window.location.origin || event.source !== webphone.contentWindow) return;
+  if (event.data?.type !== 'webphone:ready') return;
+  const restored = session || sdk.restore();
+  if (restored) loggedIn(restored);
 });

@@ -7,7 +7,9 @@ pub mod discovery;
 pub mod handoff;
 pub mod health;
 pub mod login;
+pub mod logout;
 pub mod passthrough;
+pub mod sdk;
 
 use crate::domain::{IdpAlias, Realm, Resolution, Target, Username};
 use crate::http::AppState;

@@ -89,6 +89,11 @@ pub fn router(state: AppState) -> Router {
             "/api/handoff/wait",
             axum::routing::post(flows::handoff::wait).options(flows::handoff::preflight),
         )
+        .route("/logout", get(flows::logout::start))
+        .route("/logged-out", get(flows::logout::done))
+        .route("/sdk/authproxy.js", get(flows::sdk::script))
+        .route("/sdk/authproxy.d.ts", get(flows::sdk::declarations))
+        .route("/sdk/{file}", get(flows::sdk::versioned))
         .route("/healthz", get(flows::health::healthz))
         .route("/readyz", get(flows::health::readyz))
         .fallback(error::not_found)

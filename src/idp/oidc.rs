@@ -121,11 +121,18 @@ impl OidcProvider {
         if !status.is_success() {
             return Err(IdpError::Status(status.as_u16()));
         }
-        serde_json::from_slice(&body).map_err(|e| IdpError::InvalidResponse(e.to_string()))
+        serde_json::from_slice(&body).map_err(|e| IdpError::InvalidResponse(json_problem(&e)))
     }
 
     async fn fetch_metadata(&self, realm: &Realm) -> Result<RealmMetadata, IdpError> {
-        let metadata: CoreProviderMetadata = self.get_json(&realm.authority.metadata_url()).await?;
+        let document: serde_json::Value = self.get_json(&realm.authority.metadata_url()).await?;
+        // RP-Initiated Logout §2.1 metadata is not part of the core set.
+        let end_session_endpoint = document
+            .get("end_session_endpoint")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|u| url::Url::parse(u).ok());
+        let metadata: CoreProviderMetadata = serde_json::from_value(document)
+            .map_err(|e| IdpError::InvalidResponse(format!("metadata: {}", json_problem(&e))))?;
         let issuer = metadata.issuer().as_str();
         // OIDC Discovery §4.3: the issuer must be the configured authority, exactly.
         if issuer != realm.authority.as_str() {
@@ -141,7 +148,7 @@ impl OidcProvider {
             authorization_endpoint: metadata.authorization_endpoint().url().clone(),
             token_endpoint: token_endpoint.url().clone(),
             jwks_uri: metadata.jwks_uri().url().clone(),
-            end_session_endpoint: None,
+            end_session_endpoint,
         })
     }
 
@@ -308,8 +315,8 @@ impl IdentityProvider for OidcProvider {
         if !status.is_success() {
             return Err(IdpError::Status(status.as_u16()));
         }
-        let tokens: TokenResponse =
-            serde_json::from_slice(&body).map_err(|e| IdpError::InvalidResponse(e.to_string()))?;
+        let tokens: TokenResponse = serde_json::from_slice(&body)
+            .map_err(|e| IdpError::InvalidResponse(json_problem(&e)))?;
         let id_token = tokens.id_token.ok_or_else(|| {
             IdpError::InvalidResponse("the token response has no id_token".into())
         })?;
@@ -377,6 +384,16 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, IdpErro
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// What is wrong with a JSON document, without quoting its values (which may be tokens).
+fn json_problem(err: &serde_json::Error) -> String {
+    format!(
+        "{:?} error at line {} column {}",
+        err.classify(),
+        err.line(),
+        err.column()
+    )
 }
 
 fn form_encode(value: &str) -> String {

@@ -54,12 +54,38 @@ async function route(req, res) {
   if (login) return handleLoginActions({ realm, realms, req, res, uid: login[1], action: login[2] });
   const broker = /^\/broker\/([a-z0-9-]+)\/endpoint$/.exec(rest);
   if (broker) return handleBrokerEndpoint({ realm, realms, req, res, alias: broker[1] });
+  const probe = /^\/protocol\/openid-connect\/3p-cookies\/(step1|step2)\.html$/.exec(rest);
+  if (probe) return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(THIRD_PARTY_COOKIE_PROBE[probe[1]]);
+
+  // Keycloak's session cookies are SameSite=None; Secure (sent in third-party
+  // iframes unless the browser blocks third-party cookies): make ours the same.
+  const setHeader = res.setHeader.bind(res);
+  res.setHeader = (name, value) => setHeader(name, name.toLowerCase() === 'set-cookie' ? [].concat(value).map(keycloakCookie) : value);
 
   // Hand the request to the realm's provider as if it were mounted at /realms/<realm>.
   req.originalUrl = req.url;
   req.url = req.url.slice(`/realms/${realm.name}`.length) || '/';
   return realm.provider.callback()(req, res);
 }
+
+function keycloakCookie(cookie) {
+  return /^KEYCLOAK_SESSION_/.test(cookie) ? cookie.replace(/;\s*samesite=lax/i, '; samesite=none; secure') : cookie;
+}
+
+// Keycloak's probe for third-party cookies, as keycloak-js loads it in a hidden iframe.
+const THIRD_PARTY_COOKIE_PROBE = {
+  step1: `<!DOCTYPE html><script>
+document.cookie = "KEYCLOAK_3P_COOKIE_SAMESITE=supported; Max-Age=60; SameSite=None; Secure";
+document.cookie = "KEYCLOAK_3P_COOKIE=supported; Max-Age=60";
+window.location = "step2.html";
+</script>`,
+  step2: `<!DOCTYPE html><script>
+var supported = document.cookie.indexOf("KEYCLOAK_3P_COOKIE") !== -1;
+document.cookie = "KEYCLOAK_3P_COOKIE_SAMESITE=; Max-Age=0; SameSite=None; Secure";
+document.cookie = "KEYCLOAK_3P_COOKIE=; Max-Age=0";
+window.parent.postMessage(supported ? "supported" : "unsupported", "*");
+</script>`,
+};
 
 server.listen(Number(args.port), args.host, async () => {
   const { port } = server.address();
@@ -88,7 +114,7 @@ function registerDemoClient(broker) {
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         redirect_uris: [`${broker}/authproxy`, `${broker}/authproxy/${clientId}`],
-        post_logout_redirect_uris: ['http://localhost:8081/'],
+        post_logout_redirect_uris: [`${broker}/logged-out`],
         web_origins: ['http://localhost:8081'],
         token_endpoint_auth_method: 'none',
       },

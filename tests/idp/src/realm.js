@@ -119,7 +119,9 @@ export async function createRealm({ name, data, baseUrl, stats }) {
       Grant: 36000,
     },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-    rotateRefreshToken: () => true,
+    // Keycloak's default ("Revoke Refresh Token" off): a refresh token stays valid
+    // after use until it expires.
+    rotateRefreshToken: () => false,
     // Keycloak does not ask first-party users for consent: grant what was asked.
     async loadExistingGrant(ctx) {
       const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);

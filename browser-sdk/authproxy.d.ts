@@ -1,0 +1,90 @@
+// Type declarations for the authproxy browser SDK (authproxy.js).
+
+export declare const VERSION: string;
+
+/** Stable error names the SDK rejects with. */
+export type AuthProxyErrorName =
+  | 'PopupBlocked'
+  | 'PopupClosed'
+  | 'LoginFailed'
+  | 'Timeout'
+  | 'SsoNotEnabled'
+  | 'UnknownUser'
+  | 'InvalidUsername'
+  | 'NetworkError'
+  | 'InvalidSession';
+
+export declare class AuthProxyError extends Error {
+  name: AuthProxyErrorName;
+  /** For LoginFailed: the IdP's or the broker's error code (e.g. "access_denied"). */
+  code?: string;
+}
+
+export interface AuthProxyOptions {
+  /** The broker's base URL, e.g. "https://login.example.com". */
+  broker: string;
+  /** This application's client ID (by convention its host, window.location.host). */
+  clientId: string;
+  /** Keep the session in sessionStorage so a reload does not force a new login. */
+  persist?: 'session';
+  /** Give up on a login after this long (default 5 minutes). */
+  timeoutMs?: number;
+  /** window.open features of the popup. */
+  popupFeatures?: string;
+}
+
+export interface Discovery {
+  /** The user's realm URL. */
+  authority: string;
+  /** The external IdP alias, or null for local login. */
+  authorityIdPHint: string | null;
+}
+
+export interface Session {
+  accessToken: string;
+  refreshToken?: string;
+  idToken: string;
+  expiresIn?: number;
+  refreshExpiresIn?: number;
+  tokenType: string;
+  /** The realm URL the tokens come from. */
+  authority: string;
+  clientId: string;
+  username: string;
+  /** Date.now() when the session was received. */
+  obtainedAt: number;
+}
+
+export interface LoginOptions {
+  username: string;
+  prompt?: 'none' | 'login' | 'consent' | 'select_account';
+  uiLocales?: string;
+}
+
+/** Passed to another frame: no secret in it. */
+export interface LoginHandle {
+  txn: string;
+  challenge: string;
+}
+
+/** Kept by the frame that will call complete(). */
+export interface LoginSecret {
+  txn: string;
+  verifier: string;
+}
+
+export declare class AuthProxy {
+  constructor(options: AuthProxyOptions);
+  discover(username: string): Promise<Discovery>;
+  /** Call inside a click handler. */
+  login(options: LoginOptions): Promise<Session>;
+  prepare(): Promise<{ handle: LoginHandle; secret: LoginSecret }>;
+  /** Call inside a click handler, in the frame that may open popups. */
+  loginWith(handle: LoginHandle, options: LoginOptions): Promise<void>;
+  complete(secret: LoginSecret): Promise<Session>;
+  /** `Keycloak` is keycloak-js' default export. */
+  keycloak<K>(handedOver: Session, Keycloak: new (config: { url: string; realm: string; clientId: string }) => K): Promise<K>;
+  /** Call inside a click handler. */
+  logout(session: Session): Promise<void>;
+  restore(): Session | null;
+}

@@ -1,0 +1,222 @@
+// Starts everything the real-browser suite needs, once per run: the dev IdP, the
+// broker (the binary `cargo test` built), and the fixture sites:
+//   CRM            http://localhost:<crm>      (registered client localhost:<crm>)
+//   webphone       http://127.0.0.1:<phone>    (another site; client 127.0.0.1:<phone>)
+//   unregistered   http://localhost:<other>    (no client)
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+export const artifacts = path.join(here, 'artifacts');
+
+const children = [];
+process.on('exit', () => children.forEach((c) => c.kill()));
+
+async function freePort() {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  return port;
+}
+
+async function startIdp() {
+  const child = spawn('node', ['server.js', '--port', '0', '--exit-with-stdin'], {
+    cwd: path.join(root, 'tests/idp'), stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  for await (const line of readline.createInterface({ input: child.stdout })) {
+    const match = /^authproxy-dev-idp listening on (.+)$/.exec(line);
+    if (match) return match[1];
+  }
+  throw new Error('the dev IdP did not start');
+}
+
+async function registerClient(idp, clientId, { redirectUris, webOrigins, postLogout }) {
+  for (const realm of ['tenant-a', 'tenant-b']) {
+    const tokenResponse = await fetch(`${idp}/realms/${realm}/protocol/openid-connect/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from('authproxy-broker:authproxy-broker-secret').toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials' }),
+    });
+    const { access_token: token } = await tokenResponse.json();
+    const created = await fetch(`${idp}/admin/realms/${realm}/clients`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        clientId, publicClient: true, redirectUris, webOrigins,
+        attributes: { 'pkce.code.challenge.method': 'S256', 'post.logout.redirect.uris': postLogout },
+      }),
+    });
+    if (created.status !== 201) throw new Error(`registering ${clientId}: ${created.status} ${await created.text()}`);
+  }
+}
+
+function serveFixtures(ports, config) {
+  const keycloakJs = path.join(here, 'node_modules/keycloak-js/lib/keycloak.js');
+  const handler = (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const headers = { 'cache-control': 'no-store' };
+    if (url.searchParams.get('coop') === '1') headers['cross-origin-opener-policy'] = 'same-origin';
+    if (url.pathname === '/config.js') {
+      res.writeHead(200, { ...headers, 'content-type': 'text/javascript' }).end(`export default ${JSON.stringify(config)};`);
+      return;
+    }
+    const file = url.pathname === '/vendor/keycloak.js' ? keycloakJs : path.join(here, 'pages', path.basename(url.pathname));
+    fs.readFile(file, (err, body) => {
+      if (err) return void res.writeHead(404).end('not found');
+      const type = file.endsWith('.js') ? 'text/javascript' : 'text/html; charset=utf-8';
+      res.writeHead(200, { ...headers, 'content-type': type }).end(body);
+    });
+  };
+  return Promise.all(ports.map(async (port) => {
+    const server = http.createServer(handler).listen(port, '127.0.0.1');
+    await once(server, 'listening');
+    return server;
+  }));
+}
+
+async function waitReady(url) {
+  for (let i = 0; i < 200; i += 1) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not become ready`);
+}
+
+/** Starts the whole environment; returns the URLs the tests use. */
+export async function startEnvironment() {
+  const idp = await startIdp();
+  const [brokerPort, crmPort, phonePort, otherPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const broker = `http://127.0.0.1:${brokerPort}`;
+  const crm = `http://localhost:${crmPort}`;
+  const phone = `http://127.0.0.1:${phonePort}`;
+  const crmClient = `localhost:${crmPort}`;
+  const phoneClient = `127.0.0.1:${phonePort}`;
+  const env = { idp, broker, crm, phone, unregistered: `http://localhost:${otherPort}`, crmClient, phoneClient };
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'authproxy-browser-'));
+  fs.writeFileSync(path.join(dir, 'authproxy.toml'), `
+[server]
+listen = "127.0.0.1:${brokerPort}"
+public_url = "${broker}"
+[store]
+sqlite_path = "${dir}/authproxy.db"
+[[realms]]
+name = "tenant-a"
+authority = "${idp}/realms/tenant-a"
+[[realms]]
+name = "tenant-b"
+authority = "${idp}/realms/tenant-b"
+[[clients]]
+client_id = "${crmClient}"
+realms = ["tenant-a", "tenant-b"]
+origins = ["${crm}"]
+[[clients]]
+client_id = "${phoneClient}"
+realms = ["tenant-a", "tenant-b"]
+origins = ["${phone}"]
+[[directory.users]]
+user = "alice@tenant-a.test"
+realm = "tenant-a"
+[[directory.users]]
+user = "bob@tenant-b.test"
+realm = "tenant-b"
+[[directory.domains]]
+domain = "corp.test"
+realm = "tenant-a"
+idp_hint = "corp-idp"
+`);
+  const postLogout = `${broker}/logged-out`;
+  await registerClient(idp, crmClient, {
+    redirectUris: [`${broker}/authproxy`, `${broker}/authproxy/${crmClient}`, `${crm}/seed.html`],
+    // The webphone iframe refreshes the CRM client's tokens from its own origin.
+    webOrigins: [crm, phone], postLogout,
+  });
+  await registerClient(idp, phoneClient, {
+    redirectUris: [`${broker}/authproxy`, `${broker}/authproxy/${phoneClient}`, `${phone}/silent-check-sso.html`],
+    webOrigins: [phone], postLogout,
+  });
+
+  const bin = process.env.AUTHPROXY_BIN || path.join(root, 'target/debug/authproxy');
+  if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: build it with cargo build (scripts/test does)`);
+  const brokerProcess = spawn(bin, ['serve', '--config', path.join(dir, 'authproxy.toml')], {
+    stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'authproxy.log'), 'w')],
+  });
+  children.push(brokerProcess);
+  const servers = await serveFixtures([crmPort, phonePort, otherPort], { broker, idp, crm, phone });
+  await waitReady(`${broker}/readyz`);
+  env.brokerLog = path.join(dir, 'authproxy.log');
+  env.stop = () => {
+    servers.forEach((s) => s.close());
+    children.forEach((c) => c.kill());
+  };
+  return env;
+}
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+/**
+ * Runs `body` with a fresh Chromium profile. Options: `popupBlocking` (keep
+ * Chromium's popup blocker, which Playwright turns off) and `thirdPartyCookies`
+ * ('block' or 'allow'). On failure it saves a screenshot of
+ * every open page and the browser console under tests/browser/artifacts/.
+ */
+export async function withBrowser(name, options, body) {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'authproxy-chromium-'));
+  if (options.thirdPartyCookies) {
+    // Set explicitly (Chromium's default has changed over time): 1 blocks, 0 allows.
+    const block = options.thirdPartyCookies === 'block';
+    fs.mkdirSync(path.join(profile, 'Default'));
+    fs.writeFileSync(path.join(profile, 'Default/Preferences'), JSON.stringify({
+      profile: { cookie_controls_mode: block ? 1 : 0, block_third_party_cookies: block },
+    }));
+  }
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    ignoreDefaultArgs: options.popupBlocking ? ['--disable-popup-blocking'] : [],
+  });
+  const consoleLines = [];
+  const watch = (page) => {
+    page.on('console', (m) => consoleLines.push(`[${page.url()}] ${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => consoleLines.push(`[${page.url()}] pageerror: ${e.message}`));
+  };
+  context.pages().forEach(watch);
+  context.on('page', watch);
+  try {
+    return await body(context);
+  } catch (error) {
+    fs.mkdirSync(artifacts, { recursive: true });
+    const slug = name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+    await Promise.all(context.pages().map((p, i) => p.screenshot({ path: path.join(artifacts, `${slug}-${i}.png`) }).catch(() => {})));
+    fs.writeFileSync(path.join(artifacts, `${slug}-console.log`), consoleLines.join('\n'));
+    throw error;
+  } finally {
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+/** Fills the dev IdP's (Keycloak-shaped) login form in `popup`. */
+export async function signIn(popup, username, password) {
+  await popup.waitForSelector('#kc-login');
+  await popup.fill('#username', username);
+  await popup.fill('#password', password);
+  await popup.click('#kc-login');
+}
