@@ -15,5 +15,7 @@ mod discovery;
 mod handoff;
 mod logging;
 mod login;
+mod logout;
 mod passthrough;
 mod round_trip;
+mod sdk;
