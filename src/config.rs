@@ -4,7 +4,7 @@
 //! types and reports every problem with the key that holds it, before any port
 //! is bound.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,8 +18,8 @@ use url::Url;
 use crate::domain::origin::is_loopback;
 use crate::domain::realm::{Authority, parse_scope};
 use crate::domain::{
-    Client, ClientId, EmailDomain, IdpAlias, Origin, Realm, RealmName, Rule, RuleKey, Target,
-    Username,
+    BrokerClient, Client, ClientId, EmailDomain, IdpAlias, Origin, Realm, RealmName, Rule, RuleKey,
+    Target, Username,
 };
 
 /// One problem in the configuration, with the key that holds it.
@@ -136,6 +136,11 @@ pub struct RealmSection {
     pub authority: String,
     #[serde(default)]
     pub extra_scopes: Vec<String>,
+    /// The broker's confidential client in this realm (impersonation, provisioning).
+    #[serde(default)]
+    pub broker_client_id: Option<String>,
+    #[serde(default)]
+    pub broker_client_secret: Option<SecretString>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -342,10 +347,26 @@ impl RawConfig {
                         &format!("realm {name} is defined twice"),
                     );
                 }
+                let broker_client = match (&section.broker_client_id, &section.broker_client_secret)
+                {
+                    (Some(client_id), Some(secret)) => Some(BrokerClient {
+                        client_id: client_id.clone(),
+                        secret: secret.clone(),
+                    }),
+                    (None, None) => None,
+                    _ => {
+                        problems.add(
+                            &format!("{key}.broker_client_id"),
+                            "give both broker_client_id and broker_client_secret, or neither",
+                        );
+                        None
+                    }
+                };
                 realms.push(Realm {
                     name,
                     authority,
                     extra_scopes: scopes,
+                    broker_client,
                 });
             }
         }
@@ -576,10 +597,4 @@ impl Problems {
     fn check<T>(&mut self, key: &str, result: Result<T, String>) -> Option<T> {
         result.map_err(|message| self.add(key, &message)).ok()
     }
-}
-
-/// The realms of a validated config by name.
-#[must_use]
-pub fn realms_by_name(realms: &[Realm]) -> HashMap<RealmName, Realm> {
-    realms.iter().map(|r| (r.name.clone(), r.clone())).collect()
 }

@@ -14,5 +14,6 @@ pub mod domain;
 pub mod flows;
 pub mod http;
 pub mod idp;
+pub mod registry;
 pub mod startup;
 pub mod store;

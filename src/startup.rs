@@ -3,7 +3,6 @@
 //! listener. Tests use the same path with a pre-bound port-0 listener and a
 //! manual clock.
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,15 +10,20 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, realms_by_name};
+use crate::config::Config;
 use crate::http::{App, AppState, router};
 use crate::idp::IdentityProvider;
 use crate::idp::oidc::OidcProvider;
+use crate::registry::Registry;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{DirectoryStore, LoginStore, StoreError, sealing_key};
+use crate::store::{
+    AccessStore, AuditLog, DirectoryStore, LoginStore, RegistryStore, StoreError, sealing_key,
+};
 
 /// How often expired logins and transactions are deleted.
 const PURGE_INTERVAL: Duration = Duration::from_secs(60);
+/// How often the registry version is checked for changes made by the CLI.
+const REGISTRY_WATCH_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -77,20 +81,21 @@ impl Application {
             OidcProvider::new(Arc::clone(&clock), config.idp_timeout)
                 .map_err(|e| StartupError::Idp(e.to_string()))?,
         );
-        let registered_origins: BTreeSet<String> = config
-            .clients
-            .iter()
-            .flat_map(|c| c.origins.iter().map(|o| o.as_str().to_owned()))
-            .collect();
+        // Entries of the configuration file are written at every start; entries
+        // created through the admin API or the CLI are kept.
+        for realm in &config.realms {
+            store.put_realm(realm).await?;
+        }
+        for client in &config.clients {
+            store.put_client(client).await?;
+        }
+        let registry =
+            Arc::new(Registry::load(Arc::clone(&store) as Arc<dyn RegistryStore>).await?);
         let state = AppState::new(App {
-            realms: realms_by_name(&config.realms),
-            clients: config
-                .clients
-                .iter()
-                .map(|c| (c.id.clone(), c.clone()))
-                .collect(),
-            registered_origins,
+            registry,
             directory: Arc::clone(&store) as Arc<dyn DirectoryStore>,
+            access: Arc::clone(&store) as Arc<dyn AccessStore>,
+            audit: Arc::clone(&store) as Arc<dyn AuditLog>,
             logins: store as Arc<dyn LoginStore>,
             idp,
             clock,
@@ -111,12 +116,14 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
         let purge = tokio::spawn(purge_expired(self.state.clone()));
+        let watch = tokio::spawn(watch_registry(self.state.clone()));
         let app = router(self.state);
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(StartupError::Serve);
         purge.abort();
+        watch.abort();
         served
     }
 }
@@ -129,6 +136,19 @@ async fn purge_expired(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::debug!(rows = n, "purged expired logins"),
             Err(err) => tracing::warn!(error = %err, "could not purge expired logins"),
+        }
+    }
+}
+
+/// Picks up registry changes made by another process (the CLI).
+async fn watch_registry(state: AppState) {
+    let mut tick = tokio::time::interval(REGISTRY_WATCH_INTERVAL);
+    loop {
+        tick.tick().await;
+        match state.registry.reload_if_changed().await {
+            Ok(true) => tracing::info!("reloaded realms and clients after a change"),
+            Ok(false) => {}
+            Err(err) => tracing::warn!(error = %err, "could not check for registry changes"),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! takes an [`Origin`] or a [`Username`] never checks it again. Nothing here knows
 //! about HTTP, templates or storage drivers.
 
+pub mod caller;
 pub mod client;
 pub mod directory;
 pub mod login;
@@ -10,10 +11,11 @@ pub mod realm;
 pub mod txn;
 pub mod username;
 
+pub use caller::{CallerId, CallerPolicy, Denial};
 pub use client::{Client, ClientId};
 pub use directory::{EmailDomain, Resolution, Rule, RuleKey, Target};
 pub use login::{LoginOutcome, PendingLogin, TokenSet};
 pub use origin::Origin;
-pub use realm::{IdpAlias, Realm, RealmName};
+pub use realm::{Authority, BrokerClient, IdpAlias, Realm, RealmName};
 pub use txn::{TxnChallenge, TxnId, TxnVerifier};
 pub use username::Username;

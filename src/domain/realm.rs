@@ -119,6 +119,16 @@ pub struct Realm {
     pub authority: Authority,
     /// Scopes requested besides `openid`.
     pub extra_scopes: Vec<String>,
+    /// The broker's own confidential client in this realm, for impersonation and
+    /// client provisioning (its service account needs those permissions).
+    pub broker_client: Option<BrokerClient>,
+}
+
+/// Credentials of the broker's confidential client in a realm.
+#[derive(Debug, Clone)]
+pub struct BrokerClient {
+    pub client_id: String,
+    pub secret: secrecy::SecretString,
 }
 
 impl Realm {
@@ -185,6 +195,14 @@ impl Authority {
     pub fn metadata_url(&self) -> String {
         format!("{}/.well-known/openid-configuration", self.0.as_str())
     }
+
+    /// The realm's Admin REST base, `https://HOST/admin/realms/REALM` (PROTOCOL.md
+    /// §1; not part of the OIDC metadata, so derived from the configured URL).
+    #[must_use]
+    pub fn admin_url(&self) -> Option<String> {
+        let (base, realm) = self.0.as_str().rsplit_once("/realms/")?;
+        Some(format!("{base}/admin/realms/{realm}"))
+    }
 }
 
 #[cfg(test)]
@@ -212,6 +230,7 @@ mod tests {
             name: RealmName::parse("a").unwrap(),
             authority: Authority::parse("https://id.example/realms/a").unwrap(),
             extra_scopes: vec!["openid".into(), "beneapi".into()],
+            broker_client: None,
         };
         assert_eq!(realm.scope(), "openid beneapi");
     }

@@ -195,14 +195,15 @@ async fn complete(
         );
     }
 
-    let realm = app.realms.get(&pending.realm).ok_or_else(|| {
+    let registry = app.registry.snapshot();
+    let realm = registry.realms.get(&pending.realm).ok_or_else(|| {
         WebError::caller(
             StatusCode::CONFLICT,
             "realm_not_configured",
             "The realm of this login is no longer configured.",
         )
     })?;
-    let client = app.clients.get(&pending.client_id).ok_or_else(|| {
+    let client = registry.clients.get(&pending.client_id).ok_or_else(|| {
         WebError::caller(
             StatusCode::CONFLICT,
             "unknown_client",

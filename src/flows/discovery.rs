@@ -37,7 +37,7 @@ pub async fn discover(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     cors::allow(&mut response, cors::request_origin(&headers), |o| {
-        app.registered_origins.contains(o)
+        app.registry.snapshot().registered_origins.contains(o)
     });
     response
 }
@@ -53,7 +53,8 @@ async fn lookup(app: &AppState, query: Option<&str>) -> Result<Response, Discove
     })?;
     let user =
         Username::parse(raw).map_err(|e| WebError::bad_request("invalid_user", e.to_string()))?;
-    let target = resolve(app, &user).await?;
+    let registry = app.registry.snapshot();
+    let target = resolve(app, &registry, &user).await?;
     let (authority, hint) = match &target {
         LoginTarget::Sso { realm, idp_hint } => (
             Some(realm.authority.as_str()),

@@ -58,7 +58,7 @@ pub async fn wait(State(app): State<AppState>, headers: HeaderMap, body: Bytes) 
 /// CORS preflight: the txn is not known yet, so any registered origin may ask.
 pub async fn preflight(State(app): State<AppState>, headers: HeaderMap) -> Response {
     let origin = cors::request_origin(&headers);
-    if !origin.is_some_and(|o| app.registered_origins.contains(o)) {
+    if !origin.is_some_and(|o| app.registry.snapshot().registered_origins.contains(o)) {
         return ApiError(WebError::caller(
             StatusCode::FORBIDDEN,
             "origin_not_allowed",
@@ -85,6 +85,7 @@ pub async fn preflight(State(app): State<AppState>, headers: HeaderMap) -> Respo
 }
 
 async fn respond(app: &AppState, headers: &HeaderMap, body: &[u8], mode: Mode) -> Response {
+    let registry = app.registry.snapshot();
     let origin = cors::request_origin(headers);
     let (mut response, cors_client) = match handle(app, origin, body, mode).await {
         Ok(answer) => answer,
@@ -96,8 +97,8 @@ async fn respond(app: &AppState, headers: &HeaderMap, body: &[u8], mode: Mode) -
     // Results get CORS only for the txn's own client's origins (checked in
     // `handle`); errors and "pending" for any registered origin.
     cors::allow(&mut response, origin, |o| match &cors_client {
-        Some(client) => app.client(client).is_some_and(|c| c.allows_origin(o)),
-        None => app.registered_origins.contains(o),
+        Some(client) => registry.client(client).is_some_and(|c| c.allows_origin(o)),
+        None => registry.registered_origins.contains(o),
     });
     response
 }
@@ -157,6 +158,8 @@ async fn handle(
     };
     if let Some(origin) = origin
         && !app
+            .registry
+            .snapshot()
             .client(client.as_str())
             .is_some_and(|c| c.allows_origin(origin))
     {

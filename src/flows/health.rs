@@ -23,7 +23,7 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
         }
     };
     let mut realms = BTreeMap::new();
-    for realm in app.realms.values() {
+    for realm in app.registry.snapshot().realms.values() {
         let status = match app.idp.metadata(realm).await {
             Ok(_) => "ok".to_owned(),
             Err(err) => {

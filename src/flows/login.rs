@@ -18,6 +18,7 @@ use crate::domain::{Client, IdpAlias, Origin, PendingLogin, TxnChallenge, TxnId,
 use crate::http::AppState;
 use crate::http::error::{PageError, WebError};
 use crate::http::query::StrictQuery;
+use crate::registry::Snapshot;
 
 /// `prompt` values passed on to the realm (OIDC Core §3.1.2.1).
 const PROMPTS: [&str; 4] = ["none", "login", "consent", "select_account"];
@@ -42,7 +43,7 @@ struct LoginRequest<'a> {
 }
 
 fn parse_request<'a>(
-    app: &'a AppState,
+    registry: &'a Snapshot,
     query: &'a StrictQuery,
 ) -> Result<LoginRequest<'a>, WebError> {
     let param = |name: &'static str| {
@@ -53,7 +54,7 @@ fn parse_request<'a>(
             )
         })
     };
-    let client = app.client(param("client_id")?).ok_or_else(|| {
+    let client = registry.client(param("client_id")?).ok_or_else(|| {
         WebError::bad_request(
             "unknown_client",
             "This client_id is not registered with the broker.",
@@ -109,9 +110,10 @@ pub async fn start(
 ) -> Result<Response, PageError> {
     let query = StrictQuery::parse(query.as_deref())
         .map_err(|e| WebError::bad_request("invalid_query", e.to_string()))?;
-    let request = parse_request(&app, &query)?;
+    let registry = app.registry.snapshot();
+    let request = parse_request(&registry, &query)?;
     let client = request.client;
-    let (realm, idp_hint) = match resolve(&app, &request.user).await? {
+    let (realm, idp_hint) = match resolve(&app, &registry, &request.user).await? {
         LoginTarget::Sso { realm, idp_hint } => (realm, idp_hint),
         LoginTarget::NotMigrated => {
             return Err(WebError::caller(

@@ -48,7 +48,8 @@ pub async fn start(
             )
         })
     };
-    let client = app.client(param("client_id")?).ok_or_else(|| {
+    let registry = app.registry.snapshot();
+    let client = registry.client(param("client_id")?).ok_or_else(|| {
         WebError::bad_request(
             "unknown_client",
             "This client_id is not registered with the broker.",
@@ -75,7 +76,7 @@ pub async fn start(
             "The id_token_hint is not an ID token.",
         )
     })?;
-    let realm = app
+    let realm = registry
         .realms
         .values()
         .find(|r| r.authority.as_str() == issuer && client.allows_realm(&r.name))

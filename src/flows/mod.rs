@@ -14,6 +14,7 @@ pub mod sdk;
 use crate::domain::{IdpAlias, Realm, Resolution, Target, Username};
 use crate::http::AppState;
 use crate::http::error::WebError;
+use crate::registry::Snapshot;
 use axum::http::StatusCode;
 
 /// Where a username logs in, as discovery and `/login` both need it.
@@ -27,7 +28,11 @@ pub enum LoginTarget<'a> {
 
 /// Resolves `user` through the directory. Unknown users are an error; a rule
 /// naming a realm that is no longer configured is reported as such.
-pub async fn resolve<'a>(app: &'a AppState, user: &Username) -> Result<LoginTarget<'a>, WebError> {
+pub async fn resolve<'a>(
+    app: &AppState,
+    registry: &'a Snapshot,
+    user: &Username,
+) -> Result<LoginTarget<'a>, WebError> {
     match app.directory.resolve(user).await? {
         Resolution::Unknown => Err(WebError::caller(
             StatusCode::NOT_FOUND,
@@ -35,7 +40,7 @@ pub async fn resolve<'a>(app: &'a AppState, user: &Username) -> Result<LoginTarg
             "No user with this name is known to the directory. Check the spelling.",
         )),
         Resolution::Found(Target::NotMigrated) => Ok(LoginTarget::NotMigrated),
-        Resolution::Found(Target::Sso { realm, idp_hint }) => match app.realms.get(&realm) {
+        Resolution::Found(Target::Sso { realm, idp_hint }) => match registry.realms.get(&realm) {
             Some(realm) => Ok(LoginTarget::Sso { realm, idp_hint }),
             None => Err(WebError::caller(
                 StatusCode::CONFLICT,

@@ -23,7 +23,8 @@ pub async fn page(
     State(app): State<AppState>,
     client_id: Result<Path<String>, PathRejection>,
 ) -> Response {
-    let client = client_id.ok().and_then(|Path(id)| app.client(&id));
+    let registry = app.registry.snapshot();
+    let client = client_id.ok().and_then(|Path(id)| registry.client(&id));
     let Some(client) = client else {
         return page::error_page(
             StatusCode::NOT_FOUND,

@@ -7,7 +7,6 @@ pub mod page;
 pub mod query;
 pub mod trace;
 
-use std::collections::{BTreeSet, HashMap};
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,10 +19,10 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::clock::Clock;
 use crate::config::PublicUrl;
-use crate::domain::{Client, ClientId, Realm, RealmName};
 use crate::flows;
 use crate::idp::IdentityProvider;
-use crate::store::{DirectoryStore, LoginStore};
+use crate::registry::Registry;
+use crate::store::{AccessStore, AuditLog, DirectoryStore, LoginStore};
 
 /// Largest request body accepted (the handoff body is ~200 bytes).
 const BODY_LIMIT: usize = 16 * 1024;
@@ -48,28 +47,18 @@ impl AppState {
 
 /// Everything the handlers need.
 pub struct App {
-    /// Configured realms: the only servers the broker ever contacts.
-    pub realms: HashMap<RealmName, Realm>,
-    /// Registered clients by client ID.
-    pub clients: HashMap<ClientId, Client>,
-    /// Every origin registered by any client (for CORS preflights and discovery).
-    pub registered_origins: BTreeSet<String>,
+    /// Realms (the only servers the broker ever contacts) and clients.
+    pub registry: Arc<Registry>,
     pub directory: Arc<dyn DirectoryStore>,
+    /// Impersonation callers and admin tokens.
+    pub access: Arc<dyn AccessStore>,
+    pub audit: Arc<dyn AuditLog>,
     pub logins: Arc<dyn LoginStore>,
     pub idp: Arc<dyn IdentityProvider>,
     pub clock: Arc<dyn Clock>,
     pub public_url: PublicUrl,
     /// How long `/api/handoff/wait` holds a request open.
     pub handoff_wait: Duration,
-}
-
-impl App {
-    #[must_use]
-    pub fn client(&self, id: &str) -> Option<&Client> {
-        ClientId::parse(id)
-            .ok()
-            .and_then(|id| self.clients.get(&id))
-    }
 }
 
 /// The broker's router with its layers.

@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    ClientId, LoginOutcome, PendingLogin, Resolution, Rule, TxnChallenge, TxnId, TxnVerifier,
-    Username,
+    CallerId, CallerPolicy, Client, ClientId, LoginOutcome, PendingLogin, Realm, RealmName,
+    Resolution, Rule, RuleKey, TxnChallenge, TxnId, TxnVerifier, Username,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +37,85 @@ pub trait DirectoryStore: Send + Sync {
 
     /// Inserts or replaces rules, all in one transaction.
     async fn upsert_rules(&self, rules: Vec<Rule>) -> Result<usize, StoreError>;
+
+    /// Removes the rule with `key`; `false` when there was none.
+    async fn delete_rule(&self, key: &RuleKey) -> Result<bool, StoreError>;
+
+    /// Every rule, as CSV in the import format.
+    async fn export_csv(&self) -> Result<String, StoreError>;
+}
+
+/// Realms and clients, changed by administrators while the service runs. Every
+/// change bumps a version, which running services watch to reload.
+#[async_trait]
+pub trait RegistryStore: Send + Sync {
+    async fn realms(&self) -> Result<Vec<Realm>, StoreError>;
+    async fn clients(&self) -> Result<Vec<Client>, StoreError>;
+    async fn registry_version(&self) -> Result<i64, StoreError>;
+    async fn put_realm(&self, realm: &Realm) -> Result<(), StoreError>;
+    async fn delete_realm(&self, name: &RealmName) -> Result<bool, StoreError>;
+    async fn put_client(&self, client: &Client) -> Result<(), StoreError>;
+    async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError>;
+}
+
+/// A caller as stored: its secret only as an Argon2id hash (PHC string).
+#[derive(Debug, Clone)]
+pub struct StoredCaller {
+    pub id: CallerId,
+    pub secret_hash: String,
+    pub policy: CallerPolicy,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Callers of the impersonation endpoint and the administrators' tokens.
+#[async_trait]
+pub trait AccessStore: Send + Sync {
+    /// Inserts or replaces a caller.
+    async fn put_caller(&self, caller: &StoredCaller) -> Result<(), StoreError>;
+    async fn caller(&self, id: &CallerId) -> Result<Option<StoredCaller>, StoreError>;
+    async fn callers(&self) -> Result<Vec<StoredCaller>, StoreError>;
+    async fn delete_caller(&self, id: &CallerId) -> Result<bool, StoreError>;
+    /// Stores an admin token by the SHA-256 of its value.
+    async fn put_admin_token(
+        &self,
+        hash: [u8; 32],
+        label: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// The label of the admin token with this hash, if it exists.
+    async fn admin_token(&self, hash: [u8; 32]) -> Result<Option<String>, StoreError>;
+}
+
+/// One audit row. Tokens never appear, only their `jti` and expiry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    /// `caller:<id>`, `admin:<label>` or `anonymous`.
+    pub actor: String,
+    pub action: String,
+    pub subject: Option<String>,
+    pub realm: Option<String>,
+    pub audience: Option<String>,
+    /// `granted`, `denied`, `failed` or `changed`.
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub source: Option<String>,
+    pub request_id: Option<String>,
+    pub token_jti: Option<String>,
+    pub token_expires_at: Option<DateTime<Utc>>,
+}
+
+/// The append-only audit trail.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    async fn append(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Rows since `since` (all when `None`), optionally of one actor, oldest first.
+    async fn audit_since(
+        &self,
+        since: Option<DateTime<Utc>>,
+        actor: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 /// What a redemption attempt found.

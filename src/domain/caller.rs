@@ -1,0 +1,252 @@
+//! A backend caller of the impersonation endpoint and the policy that limits it.
+//! Deny by default: a caller may act only in the realms it lists, only for the
+//! users its policy names, only with the audiences it lists, and only receive
+//! tokens that live no longer than its maximum.
+
+use std::fmt;
+
+use super::directory::EmailDomain;
+use super::realm::RealmName;
+use super::username::Username;
+
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct CallerId(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "a caller ID is 1 to 64 characters of a-z, 0-9, '.', '-' and '_', starting with a letter or digit"
+)]
+pub struct CallerIdError;
+
+impl CallerId {
+    pub fn parse(raw: &str) -> Result<Self, CallerIdError> {
+        let valid = (1..=64).contains(&raw.len())
+            && raw
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && raw.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_')
+            });
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(CallerIdError)
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for CallerId {
+    type Error = CallerIdError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<CallerId> for String {
+    fn from(value: CallerId) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for CallerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a caller may do.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CallerPolicy {
+    /// Realms the caller may act in.
+    pub realms: Vec<RealmName>,
+    /// Realms whose every user the caller may act as (each must be in `realms`).
+    #[serde(default)]
+    pub all_users_of: Vec<RealmName>,
+    /// Email domains whose users the caller may act as.
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// Individual users the caller may act as.
+    #[serde(default)]
+    pub users: Vec<String>,
+    /// `audience` values the caller may ask for; without any, it may not ask for one.
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    /// The longest token lifetime the caller may receive, in seconds.
+    pub max_lifetime_secs: u64,
+    /// Token bucket: sustained requests per minute, and the burst allowed.
+    pub rate_per_minute: u32,
+    pub burst: u32,
+}
+
+/// Why a policy refused a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denial {
+    #[error("the caller may not act in realm {0}")]
+    Realm(RealmName),
+    #[error("the caller may not act as this user")]
+    User,
+    #[error("the caller may not ask for this audience")]
+    Audience,
+    #[error(
+        "the realm issues tokens living {issued} s, longer than the caller's maximum of {max} s"
+    )]
+    Lifetime { issued: u64, max: u64 },
+}
+
+/// A policy field that does not validate, with its path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyProblem {
+    pub field: String,
+    pub message: String,
+}
+
+impl CallerPolicy {
+    /// Checks the policy's own consistency (domains and users well-formed,
+    /// `all_users_of` within `realms`, sane limits).
+    pub fn problems(&self) -> Vec<PolicyProblem> {
+        let mut problems = Vec::new();
+        let mut add = |field: String, message: &str| {
+            problems.push(PolicyProblem {
+                field,
+                message: message.to_owned(),
+            })
+        };
+        if self.realms.is_empty() {
+            add("realms".into(), "list at least one realm");
+        }
+        for (i, realm) in self.all_users_of.iter().enumerate() {
+            if !self.realms.contains(realm) {
+                add(
+                    format!("all_users_of[{i}]"),
+                    "must also be listed in realms",
+                );
+            }
+        }
+        for (i, domain) in self.domains.iter().enumerate() {
+            if EmailDomain::parse(domain).is_err() {
+                add(
+                    format!("domains[{i}]"),
+                    "an email domain such as corp.example",
+                );
+            }
+        }
+        for (i, user) in self.users.iter().enumerate() {
+            if let Err(e) = Username::parse(user) {
+                add(format!("users[{i}]"), &e.to_string());
+            }
+        }
+        for (i, audience) in self.audiences.iter().enumerate() {
+            let ok = (1..=255).contains(&audience.len())
+                && audience.bytes().all(|b| (0x21..=0x7e).contains(&b));
+            if !ok {
+                add(
+                    format!("audiences[{i}]"),
+                    "1 to 255 printable ASCII characters without spaces",
+                );
+            }
+        }
+        if !(30..=86_400).contains(&self.max_lifetime_secs) {
+            add("max_lifetime_secs".into(), "between 30 and 86400 seconds");
+        }
+        if !(1..=100_000).contains(&self.rate_per_minute) {
+            add("rate_per_minute".into(), "between 1 and 100000");
+        }
+        if !(1..=10_000).contains(&self.burst) {
+            add("burst".into(), "between 1 and 10000");
+        }
+        problems
+    }
+
+    /// May the caller act as `user`, who logs in at `realm`, asking for `audience`?
+    pub fn allows(
+        &self,
+        user: &Username,
+        realm: &RealmName,
+        audience: Option<&str>,
+    ) -> Result<(), Denial> {
+        if !self.realms.contains(realm) {
+            return Err(Denial::Realm(realm.clone()));
+        }
+        let user_allowed = self.all_users_of.contains(realm)
+            || self
+                .domains
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(user.domain()))
+            || self
+                .users
+                .iter()
+                .any(|u| Username::parse(u).is_ok_and(|u| &u == user));
+        if !user_allowed {
+            return Err(Denial::User);
+        }
+        if audience.is_some_and(|a| !self.audiences.iter().any(|allowed| allowed == a)) {
+            return Err(Denial::Audience);
+        }
+        Ok(())
+    }
+
+    /// May the caller receive a token living `issued` seconds?
+    pub fn allows_lifetime(&self, issued: u64) -> Result<(), Denial> {
+        if issued > self.max_lifetime_secs {
+            Err(Denial::Lifetime {
+                issued,
+                max: self.max_lifetime_secs,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> CallerPolicy {
+        CallerPolicy {
+            realms: vec![RealmName::parse("tenant-a").unwrap()],
+            all_users_of: vec![],
+            domains: vec!["corp.test".into()],
+            users: vec!["alice@tenant-a.test".into()],
+            audiences: vec!["webphone".into()],
+            max_lifetime_secs: 300,
+            rate_per_minute: 60,
+            burst: 5,
+        }
+    }
+
+    #[test]
+    fn policy_denies_by_default_and_allows_what_it_names() {
+        let p = policy();
+        let a = RealmName::parse("tenant-a").unwrap();
+        let b = RealmName::parse("tenant-b").unwrap();
+        let alice = Username::parse("alice@tenant-a.test").unwrap();
+        let carol = Username::parse("carol@corp.test").unwrap();
+        let mallory = Username::parse("mallory@tenant-a.test").unwrap();
+        assert_eq!(p.allows(&alice, &a, None), Ok(()));
+        assert_eq!(p.allows(&carol, &a, Some("webphone")), Ok(()));
+        assert_eq!(p.allows(&mallory, &a, None), Err(Denial::User));
+        assert_eq!(p.allows(&alice, &b, None), Err(Denial::Realm(b)));
+        assert_eq!(
+            p.allows(&alice, &a, Some("admin-api")),
+            Err(Denial::Audience)
+        );
+        assert!(p.allows_lifetime(300).is_ok() && p.allows_lifetime(301).is_err());
+    }
+
+    #[test]
+    fn all_users_of_a_realm_must_be_within_its_realms() {
+        let mut p = policy();
+        p.all_users_of = vec![RealmName::parse("tenant-b").unwrap()];
+        assert_eq!(p.problems()[0].field, "all_users_of[0]");
+    }
+}

@@ -1,0 +1,105 @@
+//! The live set of realms and clients. Handlers read an immutable snapshot; an
+//! administrative change writes the store and swaps in a new snapshot, so it takes
+//! effect without a restart. Changes made by another process (the CLI) are picked
+//! up by watching the store's registry version.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use crate::domain::{Client, ClientId, Realm, RealmName};
+use crate::store::{RegistryStore, StoreError};
+
+/// Realms and clients as of one registry version.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub realms: HashMap<RealmName, Realm>,
+    pub clients: HashMap<ClientId, Client>,
+    /// Every origin registered by any client (CORS preflights, discovery).
+    pub registered_origins: BTreeSet<String>,
+    pub version: i64,
+}
+
+impl Snapshot {
+    #[must_use]
+    pub fn client(&self, id: &str) -> Option<&Client> {
+        ClientId::parse(id)
+            .ok()
+            .and_then(|id| self.clients.get(&id))
+    }
+}
+
+pub struct Registry {
+    store: Arc<dyn RegistryStore>,
+    current: RwLock<Arc<Snapshot>>,
+}
+
+impl Registry {
+    /// Loads the registry from the store.
+    pub async fn load(store: Arc<dyn RegistryStore>) -> Result<Self, StoreError> {
+        let registry = Self {
+            store,
+            current: RwLock::new(Arc::new(Snapshot::default())),
+        };
+        registry.reload().await?;
+        Ok(registry)
+    }
+
+    /// The current snapshot.
+    #[must_use]
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Reads the store again and swaps the snapshot.
+    pub async fn reload(&self) -> Result<(), StoreError> {
+        let version = self.store.registry_version().await?;
+        let realms = self.store.realms().await?;
+        let clients = self.store.clients().await?;
+        let snapshot = Snapshot {
+            registered_origins: clients
+                .iter()
+                .flat_map(|c| c.origins.iter().map(|o| o.as_str().to_owned()))
+                .collect(),
+            realms: realms.into_iter().map(|r| (r.name.clone(), r)).collect(),
+            clients: clients.into_iter().map(|c| (c.id.clone(), c)).collect(),
+            version,
+        };
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(snapshot);
+        Ok(())
+    }
+
+    /// Writes a realm and reloads.
+    pub async fn put_realm(&self, realm: &Realm) -> Result<(), StoreError> {
+        self.store.put_realm(realm).await?;
+        self.reload().await
+    }
+
+    /// Deletes a realm and reloads; `false` when there was none.
+    pub async fn delete_realm(&self, name: &RealmName) -> Result<bool, StoreError> {
+        let deleted = self.store.delete_realm(name).await?;
+        self.reload().await?;
+        Ok(deleted)
+    }
+
+    /// Writes a client and reloads.
+    pub async fn put_client(&self, client: &Client) -> Result<(), StoreError> {
+        self.store.put_client(client).await?;
+        self.reload().await
+    }
+
+    /// Deletes a client and reloads; `false` when there was none.
+    pub async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
+        let deleted = self.store.delete_client(id).await?;
+        self.reload().await?;
+        Ok(deleted)
+    }
+
+    /// Reloads when another process changed the registry; `true` if it did.
+    pub async fn reload_if_changed(&self) -> Result<bool, StoreError> {
+        if self.store.registry_version().await? == self.snapshot().version {
+            return Ok(false);
+        }
+        self.reload().await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,68 @@
+//! The audit trail in SQLite: append-only (triggers refuse UPDATE and DELETE).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::{SqliteStore, unavailable, unix};
+use crate::store::{AuditEntry, AuditLog, StoreError};
+
+#[async_trait]
+impl AuditLog for SqliteStore {
+    async fn append(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let e = entry.clone();
+        self.blocking(move |conn, _| {
+            conn.prepare_cached(
+                "INSERT INTO audit (at, actor, action, subject, realm, audience, outcome, reason, source, request_id, token_jti, token_expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    unix(e.at), e.actor, e.action, e.subject, e.realm, e.audience, e.outcome, e.reason,
+                    e.source, e.request_id, e.token_jti, e.token_expires_at.map(unix)
+                ])
+            })
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit_since(
+        &self,
+        since: Option<DateTime<Utc>>,
+        actor: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let actor = actor.map(str::to_owned);
+        self.blocking(move |conn, _| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT at, actor, action, subject, realm, audience, outcome, reason, source, request_id, token_jti, token_expires_at
+                     FROM audit WHERE at >= ?1 AND (?2 IS NULL OR actor = ?2) ORDER BY id LIMIT ?3",
+                )
+                .map_err(unavailable)?;
+            let time = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or_default();
+            let rows = stmt
+                .query_map(params![since.map_or(0, unix), actor, limit], |r| {
+                    Ok(AuditEntry {
+                        at: time(r.get(0)?),
+                        actor: r.get(1)?,
+                        action: r.get(2)?,
+                        subject: r.get(3)?,
+                        realm: r.get(4)?,
+                        audience: r.get(5)?,
+                        outcome: r.get(6)?,
+                        reason: r.get(7)?,
+                        source: r.get(8)?,
+                        request_id: r.get(9)?,
+                        token_jti: r.get(10)?,
+                        token_expires_at: r.get::<_, Option<i64>>(11)?.map(time),
+                    })
+                })
+                .map_err(unavailable)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+        })
+        .await
+    }
+}

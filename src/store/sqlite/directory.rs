@@ -1,0 +1,138 @@
+//! The user directory in SQLite: rules keyed by user, domain, or the default.
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension as _, params};
+
+use super::{SqliteStore, corrupt, unavailable};
+use crate::domain::{IdpAlias, RealmName, Resolution, Rule, RuleKey, Target, Username};
+use crate::store::{DirectoryStore, StoreError};
+
+/// Prepared statements for writing rules inside one transaction.
+pub(super) struct RuleWriter<'a> {
+    user: rusqlite::Statement<'a>,
+    domain: rusqlite::Statement<'a>,
+    default: rusqlite::Statement<'a>,
+}
+
+impl<'a> RuleWriter<'a> {
+    pub(super) fn new(tx: &'a rusqlite::Transaction<'a>) -> Result<Self, StoreError> {
+        Ok(Self {
+            user: tx
+                .prepare("INSERT OR REPLACE INTO directory_users (username, realm, idp_hint) VALUES (?1, ?2, ?3)")
+                .map_err(unavailable)?,
+            domain: tx
+                .prepare("INSERT OR REPLACE INTO directory_domains (domain, realm, idp_hint) VALUES (?1, ?2, ?3)")
+                .map_err(unavailable)?,
+            default: tx
+                .prepare("INSERT OR REPLACE INTO directory_default (id, realm, idp_hint) VALUES (1, ?1, ?2)")
+                .map_err(unavailable)?,
+        })
+    }
+
+    pub(super) fn write(&mut self, rule: &Rule) -> Result<(), StoreError> {
+        let (realm, hint) = match &rule.target {
+            Target::Sso { realm, idp_hint } => (
+                Some(realm.as_str()),
+                idp_hint.as_ref().map(IdpAlias::as_str),
+            ),
+            Target::NotMigrated => (None, None),
+        };
+        match &rule.key {
+            RuleKey::User(user) => self.user.execute(params![user.as_str(), realm, hint]),
+            RuleKey::Domain(domain) => self.domain.execute(params![domain.as_str(), realm, hint]),
+            RuleKey::Default => self.default.execute(params![realm, hint]),
+        }
+        .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+fn target_from_row(realm: Option<String>, hint: Option<&str>) -> Result<Target, StoreError> {
+    match realm {
+        None => Ok(Target::NotMigrated),
+        Some(realm) => Ok(Target::Sso {
+            realm: RealmName::parse(&realm).map_err(corrupt)?,
+            idp_hint: hint.map(IdpAlias::parse).transpose().map_err(corrupt)?,
+        }),
+    }
+}
+
+#[async_trait]
+impl DirectoryStore for SqliteStore {
+    async fn resolve(&self, user: &Username) -> Result<Resolution, StoreError> {
+        let user = user.clone();
+        self.blocking(move |conn, _| {
+            let row: Option<(Option<String>, Option<String>)> = conn
+                .prepare_cached(
+                    "SELECT realm, idp_hint, 0 AS rank FROM directory_users WHERE username = ?1
+                     UNION ALL SELECT realm, idp_hint, 1 FROM directory_domains WHERE domain = ?2
+                     UNION ALL SELECT realm, idp_hint, 2 FROM directory_default
+                     ORDER BY rank LIMIT 1",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_row(params![user.as_str(), user.domain()], |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })
+                    .optional()
+                })
+                .map_err(unavailable)?;
+            match row {
+                None => Ok(Resolution::Unknown),
+                Some((realm, hint)) => {
+                    Ok(Resolution::Found(target_from_row(realm, hint.as_deref())?))
+                }
+            }
+        })
+        .await
+    }
+
+    async fn delete_rule(&self, key: &RuleKey) -> Result<bool, StoreError> {
+        let key = key.clone();
+        self.blocking(move |conn, _| {
+            match &key {
+                RuleKey::User(user) => conn.execute(
+                    "DELETE FROM directory_users WHERE username = ?1",
+                    params![user.as_str()],
+                ),
+                RuleKey::Domain(domain) => conn.execute(
+                    "DELETE FROM directory_domains WHERE domain = ?1",
+                    params![domain.as_str()],
+                ),
+                RuleKey::Default => conn.execute("DELETE FROM directory_default", []),
+            }
+            .map(|n| n > 0)
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn export_csv(&self) -> Result<String, StoreError> {
+        self.blocking(|conn, _| {
+            let mut out = csv::Writer::from_writer(Vec::new());
+            out.write_record(["kind", "key", "realm", "idp_hint"]).map_err(corrupt)?;
+            let mut stmt = conn
+                .prepare(
+                    "SELECT CASE WHEN realm IS NULL THEN 'not_migrated' ELSE 'user' END, username, realm, idp_hint FROM directory_users
+                     UNION ALL SELECT 'domain', domain, realm, idp_hint FROM directory_domains
+                     UNION ALL SELECT 'default', '', realm, idp_hint FROM directory_default",
+                )
+                .map_err(unavailable)?;
+            let mut rows = stmt.query([]).map_err(unavailable)?;
+            while let Some(row) = rows.next().map_err(unavailable)? {
+                let fields: [Option<String>; 4] = [row.get(0), row.get(1), row.get(2), row.get(3)].map(|f| f.ok().flatten());
+                out.write_record(fields.iter().map(|f| f.as_deref().unwrap_or(""))).map_err(corrupt)?;
+            }
+            String::from_utf8(out.into_inner().map_err(corrupt)?).map_err(corrupt)
+        })
+        .await
+    }
+
+    async fn upsert_rules(&self, rules: Vec<Rule>) -> Result<usize, StoreError> {
+        let store = self.clone();
+        let count = rules.len();
+        tokio::task::spawn_blocking(move || store.import(rules.into_iter().map(Ok), false))
+            .await
+            .map_err(unavailable)??;
+        Ok(count)
+    }
+}

@@ -1,0 +1,174 @@
+//! The embedded default store: one SQLite file in WAL mode. Secrets are never
+//! stored in clear: states and transaction ids are keys by their SHA-256, pending
+//! logins and outcomes are sealed (AEAD) under those keys. Single use is a
+//! `DELETE … RETURNING`, so two requests can never both consume one state. A
+//! redeemed or burnt transaction stays as a closed row (without its outcome)
+//! until it expires, so "already used" and "not started yet" stay distinct.
+
+mod admin;
+mod audit;
+mod directory;
+mod logins;
+mod registry;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::TransactionBehavior;
+
+use super::StoreError;
+use super::wakeup::Wakeups;
+use crate::crypto::Sealer;
+use crate::domain::Rule;
+
+type Pool = r2d2::Pool<SqliteConnectionManager>;
+
+const SCHEMA_VERSION: i64 = 2;
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS directory_users (
+    username TEXT PRIMARY KEY NOT NULL, realm TEXT, idp_hint TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS directory_domains (
+    domain TEXT PRIMARY KEY NOT NULL, realm TEXT, idp_hint TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS directory_default (
+    id INTEGER PRIMARY KEY CHECK (id = 1), realm TEXT, idp_hint TEXT);
+CREATE TABLE IF NOT EXISTS pending_logins (
+    state_hash BLOB PRIMARY KEY NOT NULL, sealed BLOB NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pending_logins_expiry ON pending_logins (expires_at);
+CREATE TABLE IF NOT EXISTS transactions (
+    txn_hash BLOB PRIMARY KEY NOT NULL, client_id TEXT NOT NULL, challenge TEXT NOT NULL,
+    outcome BLOB, failures INTEGER NOT NULL DEFAULT 0, closed INTEGER NOT NULL DEFAULT 0,
+    expires_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS transactions_expiry ON transactions (expires_at);
+-- v2: administration.
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (key, value) VALUES ('registry_version', 0);
+CREATE TABLE IF NOT EXISTS realms (
+    name TEXT PRIMARY KEY NOT NULL, authority TEXT NOT NULL, extra_scopes TEXT NOT NULL,
+    broker_client_id TEXT, broker_secret BLOB) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS clients (
+    client_id TEXT PRIMARY KEY NOT NULL, realms TEXT NOT NULL, origins TEXT NOT NULL,
+    secret BLOB) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS callers (
+    caller_id TEXT PRIMARY KEY NOT NULL, secret_hash TEXT NOT NULL, policy TEXT NOT NULL,
+    created_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS admin_tokens (
+    token_hash BLOB PRIMARY KEY NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
+    action TEXT NOT NULL, subject TEXT, realm TEXT, audience TEXT, outcome TEXT NOT NULL,
+    reason TEXT, source TEXT, request_id TEXT, token_jti TEXT, token_expires_at INTEGER);
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
+CREATE TRIGGER IF NOT EXISTS audit_is_append_only_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_is_append_only_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+";
+
+/// The SQLite-backed store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: Pool,
+    sealer: Sealer,
+    wakeups: Arc<Wakeups>,
+}
+
+fn unavailable(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(err.to_string())
+}
+
+fn corrupt(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(err.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path, sealer: Sealer) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(unavailable)?;
+        }
+        let manager = SqliteConnectionManager::file(path).with_init(|conn| {
+            conn.execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+            )
+        });
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .connection_timeout(Duration::from_secs(5))
+            .build(manager)
+            .map_err(unavailable)?;
+        let store = Self {
+            pool,
+            sealer,
+            wakeups: Arc::new(Wakeups::default()),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let conn = self.pool.get().map_err(unavailable)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(unavailable)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Corrupt(format!(
+                "the database has schema version {version}, newer than this build's {SCHEMA_VERSION}; upgrade authproxy"
+            )));
+        }
+        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn blocking<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection, &Sealer) -> Result<T, StoreError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let sealer = self.sealer.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(unavailable)?;
+            work(&mut conn, &sealer)
+        })
+        .await
+        .map_err(unavailable)?
+    }
+
+    /// Imports rules in one transaction: the first bad row (an `Err` from `rows`)
+    /// rolls everything back. With `replace`, the directory is emptied first.
+    pub fn import<I>(&self, rows: I, replace: bool) -> Result<u64, StoreError>
+    where
+        I: IntoIterator<Item = Result<Rule, StoreError>>,
+    {
+        let mut conn = self.pool.get().map_err(unavailable)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        if replace {
+            tx.execute_batch(
+                "DELETE FROM directory_users; DELETE FROM directory_domains; DELETE FROM directory_default;",
+            )
+            .map_err(unavailable)?;
+        }
+        let mut count = 0;
+        {
+            let mut writer = directory::RuleWriter::new(&tx)?;
+            for row in rows {
+                writer.write(&row?)?;
+                count += 1;
+            }
+        }
+        tx.commit().map_err(unavailable)?;
+        Ok(count)
+    }
+}
+
+fn unix(at: DateTime<Utc>) -> i64 {
+    at.timestamp()
+}
