@@ -82,8 +82,12 @@ export declare class AuthProxy {
   /** Call inside a click handler, in the frame that may open popups. */
   loginWith(handle: LoginHandle, options: LoginOptions): Promise<void>;
   complete(secret: LoginSecret): Promise<Session>;
-  /** `Keycloak` is keycloak-js' default export. */
-  keycloak<K>(handedOver: Session, Keycloak: new (config: { url: string; realm: string; clientId: string }) => K): Promise<K>;
+  /**
+   * `Keycloak` is keycloak-js' default export. A session without a refresh token
+   * (e.g. `{ accessToken, authority, clientId }` from an impersonation) gives an
+   * authenticated instance whose `updateToken()` cannot refresh.
+   */
+  keycloak<K>(handedOver: Session | Pick<Session, 'accessToken' | 'authority' | 'clientId'>, Keycloak: new (config: { url: string; realm: string; clientId: string }) => K): Promise<K>;
   /** Call inside a click handler. */
   logout(session: Session): Promise<void>;
   restore(): Session | null;

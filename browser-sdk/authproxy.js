@@ -147,7 +147,8 @@ export class AuthProxy {
 
   /**
    * A keycloak-js instance initialised with the session's tokens; `updateToken()`
-   * refreshes at the realm. With `persist: 'session'` every refresh is written back
+   * refreshes at the realm. Also accepts `{ accessToken, authority, clientId }`
+   * alone, such as an impersonation token a backend obtained for this user. With `persist: 'session'` every refresh is written back
    * (realms may revoke a refresh token once used), through `onAuthRefreshSuccess`:
    * chain to it rather than replacing it.
    */
@@ -166,6 +167,21 @@ export class AuthProxy {
       realm: decodeURIComponent(parts[at + 1]),
       clientId: session.clientId,
     });
+    if (!session.refreshToken) {
+      // A token without a refresh token (an impersonation token from the broker's
+      // /api/impersonation): keycloak-js cannot take it through init(), so set its
+      // token fields. updateToken() then fails; ask the backend for a new token.
+      await keycloak.init({ checkLoginIframe: false, pkceMethod: 'S256' });
+      const claims = JSON.parse(atob(session.accessToken.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+      Object.assign(keycloak, {
+        token: session.accessToken,
+        tokenParsed: claims,
+        subject: claims.sub,
+        authenticated: true,
+        timeSkew: Math.floor(Date.now() / 1000) - claims.iat,
+      });
+      return keycloak;
+    }
     if (this.persist) {
       keycloak.onAuthRefreshSuccess = () => this.#save({
         ...session,

@@ -6,6 +6,8 @@
 //! `idp` (realm access), `flows` (one module per HTTP flow), `http` (router,
 //! errors, pages), `config`, `startup` and `cli`.
 
+pub mod admin;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -14,6 +16,7 @@ pub mod domain;
 pub mod flows;
 pub mod http;
 pub mod idp;
+pub mod rate_limit;
 pub mod registry;
 pub mod startup;
 pub mod store;

@@ -12,8 +12,9 @@ use tokio::net::TcpListener;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::http::{App, AppState, router};
-use crate::idp::IdentityProvider;
 use crate::idp::oidc::OidcProvider;
+use crate::idp::{IdentityProvider, KeycloakAdmin};
+use crate::rate_limit::RateLimiter;
 use crate::registry::Registry;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{
@@ -77,18 +78,11 @@ impl Application {
             "seeded the directory from the configuration"
         );
 
-        let idp: Arc<dyn IdentityProvider> = Arc::new(
+        let oidc = Arc::new(
             OidcProvider::new(Arc::clone(&clock), config.idp_timeout)
                 .map_err(|e| StartupError::Idp(e.to_string()))?,
         );
-        // Entries of the configuration file are written at every start; entries
-        // created through the admin API or the CLI are kept.
-        for realm in &config.realms {
-            store.put_realm(realm).await?;
-        }
-        for client in &config.clients {
-            store.put_client(client).await?;
-        }
+        seed_registry(store.as_ref(), &config).await?;
         let registry =
             Arc::new(Registry::load(Arc::clone(&store) as Arc<dyn RegistryStore>).await?);
         let state = AppState::new(App {
@@ -96,8 +90,10 @@ impl Application {
             directory: Arc::clone(&store) as Arc<dyn DirectoryStore>,
             access: Arc::clone(&store) as Arc<dyn AccessStore>,
             audit: Arc::clone(&store) as Arc<dyn AuditLog>,
+            limiter: RateLimiter::default(),
             logins: store as Arc<dyn LoginStore>,
-            idp,
+            idp: Arc::clone(&oidc) as Arc<dyn IdentityProvider>,
+            keycloak_admin: oidc as Arc<dyn KeycloakAdmin>,
             clock,
             public_url: config.public_url,
             handoff_wait: config.handoff_wait,
@@ -118,6 +114,7 @@ impl Application {
         let purge = tokio::spawn(purge_expired(self.state.clone()));
         let watch = tokio::spawn(watch_registry(self.state.clone()));
         let app = router(self.state);
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
@@ -138,6 +135,19 @@ async fn purge_expired(state: AppState) {
             Err(err) => tracing::warn!(error = %err, "could not purge expired logins"),
         }
     }
+}
+
+/// Writes the configuration's realms and clients to the store. Entries of the
+/// file are written at every start; entries created through the admin API or the
+/// CLI are kept.
+pub async fn seed_registry(store: &dyn RegistryStore, config: &Config) -> Result<(), StoreError> {
+    for realm in &config.realms {
+        store.put_realm(realm).await?;
+    }
+    for client in &config.clients {
+        store.put_client(client).await?;
+    }
+    Ok(())
 }
 
 /// Picks up registry changes made by another process (the CLI).

@@ -3,26 +3,18 @@
 //! nothing is written. Rows stream from the file into the transaction, so a
 //! million rows need no more memory than one.
 //!
-//! Format (header required):
-//! ```text
-//! kind,key,realm,idp_hint
-//! user,alice@tenant-a.test,tenant-a,
-//! domain,corp.test,tenant-a,corp-idp
-//! not_migrated,legacy@tenant-a.test,,
-//! default,,tenant-a,
-//! ```
+//! The format is in [`crate::admin::directory_csv`].
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::{RawConfig, target_from_parts};
-use crate::domain::{EmailDomain, RealmName, Rule, RuleKey, Username};
+use crate::admin::directory_csv::parse_rows;
+use crate::config::RawConfig;
+use crate::domain::RealmName;
 use crate::store::StoreError;
 use crate::store::sealing_key;
 use crate::store::sqlite::SqliteStore;
-
-const HEADER: [&str; 4] = ["kind", "key", "realm", "idp_hint"];
 
 pub async fn import(file: &Path, config: &Path, replace: bool) -> ExitCode {
     let config = match RawConfig::load(config).and_then(RawConfig::validate) {
@@ -66,138 +58,6 @@ pub async fn import(file: &Path, config: &Path, replace: bool) -> ExitCode {
         Err(err) => {
             eprintln!("import failed: {err}");
             ExitCode::FAILURE
-        }
-    }
-}
-
-/// Parses CSV records into rules, the header first. Stops at the first bad row.
-pub fn parse_rows<'a, R: std::io::Read + 'a>(
-    reader: csv::Reader<R>,
-    realms: &'a BTreeSet<RealmName>,
-) -> impl Iterator<Item = Result<Rule, StoreError>> + 'a {
-    let mut header_seen = false;
-    let mut failed = false;
-    reader.into_records().filter_map(move |record| {
-        if failed {
-            return None;
-        }
-        let result = record
-            .map_err(|e| StoreError::InvalidRow {
-                line: e.position().map_or(0, csv::Position::line),
-                message: e.to_string(),
-            })
-            .and_then(|record| {
-                let line = record.position().map_or(0, csv::Position::line);
-                let fields: Vec<&str> = record.iter().collect();
-                if !header_seen {
-                    header_seen = true;
-                    return if fields == HEADER {
-                        Ok(None)
-                    } else {
-                        Err(StoreError::InvalidRow {
-                            line,
-                            message: format!(
-                                "the first line must be the header {}",
-                                HEADER.join(",")
-                            ),
-                        })
-                    };
-                }
-                parse_row(&fields, realms)
-                    .map(Some)
-                    .map_err(|message| StoreError::InvalidRow { line, message })
-            });
-        match result {
-            Ok(None) => None,
-            Ok(Some(rule)) => Some(Ok(rule)),
-            Err(err) => {
-                failed = true;
-                Some(Err(err))
-            }
-        }
-    })
-}
-
-fn non_empty(s: &str) -> Option<&str> {
-    Some(s).filter(|s| !s.is_empty())
-}
-
-fn parse_row(fields: &[&str], realms: &BTreeSet<RealmName>) -> Result<Rule, String> {
-    let &[kind, key, realm, idp_hint] = fields else {
-        return Err(format!(
-            "expected 4 fields (kind,key,realm,idp_hint), found {}",
-            fields.len()
-        ));
-    };
-    let target = |not_migrated| {
-        target_from_parts(non_empty(realm), non_empty(idp_hint), not_migrated, realms)
-            .map_err(|(field, message)| format!("{field}: {message}"))
-    };
-    match kind {
-        "user" => Ok(Rule {
-            key: RuleKey::User(Username::parse(key).map_err(|e| format!("key: {e}"))?),
-            target: target(false)?,
-        }),
-        "not_migrated" => Ok(Rule {
-            key: RuleKey::User(Username::parse(key).map_err(|e| format!("key: {e}"))?),
-            target: target(true)?,
-        }),
-        "domain" => Ok(Rule {
-            key: RuleKey::Domain(EmailDomain::parse(key).map_err(|e| format!("key: {e}"))?),
-            target: target(false)?,
-        }),
-        "default" if key.is_empty() => Ok(Rule {
-            key: RuleKey::Default,
-            target: target(false)?,
-        }),
-        "default" => Err("key: a default rule has an empty key".into()),
-        other => Err(format!(
-            "kind {other:?} is not one of user, domain, not_migrated, default"
-        )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn realms() -> BTreeSet<RealmName> {
-        ["tenant-a"]
-            .into_iter()
-            .map(|r| RealmName::parse(r).unwrap())
-            .collect()
-    }
-
-    fn parse(csv_text: &str) -> Vec<Result<Rule, StoreError>> {
-        let reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(csv_text.as_bytes());
-        let realms = realms();
-        parse_rows(reader, &realms).collect()
-    }
-
-    #[test]
-    fn every_kind_of_row_is_understood() {
-        let rows = parse(
-            "kind,key,realm,idp_hint\nuser,Alice@Tenant-A.test,tenant-a,\ndomain,corp.test,tenant-a,corp-idp\nnot_migrated,legacy@tenant-a.test,,\ndefault,,tenant-a,\n",
-        );
-        assert_eq!(rows.len(), 4);
-        assert!(rows.iter().all(Result::is_ok));
-    }
-
-    #[test]
-    fn a_bad_row_reports_its_line_and_stops_the_import() {
-        let rows = parse(
-            "kind,key,realm,idp_hint\nuser,a@b.test,tenant-a,\nuser,c@d.test,tenant-z,\nuser,e@f.test,tenant-a,\n",
-        );
-        assert_eq!(rows.len(), 2);
-        match &rows[1] {
-            Err(StoreError::InvalidRow { line, message }) => {
-                assert_eq!(*line, 3);
-                assert!(message.contains("tenant-z"), "{message}");
-            }
-            _ => panic!("expected an invalid row"),
         }
     }
 }

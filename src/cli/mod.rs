@@ -1,5 +1,6 @@
 //! The command line: `serve`, `check-config` and `directory import`.
 
+pub mod admin;
 pub mod directory;
 
 use std::path::PathBuf;
@@ -39,6 +40,68 @@ pub enum Command {
         #[command(subcommand)]
         command: DirectoryCommand,
     },
+    /// Manage the embedding applications (clients).
+    Clients {
+        /// The configuration file (also accepted after the subcommand).
+        #[arg(
+            long,
+            env = "AUTHPROXY_CONFIG",
+            global = true,
+            default_value = "authproxy.toml"
+        )]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: admin::ClientsCommand,
+    },
+    /// Manage the backend callers of the impersonation endpoint.
+    Callers {
+        /// The configuration file (also accepted after the subcommand).
+        #[arg(
+            long,
+            env = "AUTHPROXY_CONFIG",
+            global = true,
+            default_value = "authproxy.toml"
+        )]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: admin::CallersCommand,
+    },
+    /// Administrator tokens for the admin API.
+    Admin {
+        /// The configuration file (also accepted after the subcommand).
+        #[arg(
+            long,
+            env = "AUTHPROXY_CONFIG",
+            global = true,
+            default_value = "authproxy.toml"
+        )]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Read the audit trail.
+    Audit {
+        #[arg(long, env = "AUTHPROXY_CONFIG")]
+        config: PathBuf,
+        /// Only rows at or after this time (RFC 3339).
+        #[arg(long)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only rows of this caller.
+        #[arg(long)]
+        caller: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an admin token; prints it once.
+    CreateToken {
+        #[arg(long, default_value = "admin")]
+        label: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,6 +116,13 @@ pub enum DirectoryCommand {
         /// Replace the whole directory instead of adding to it.
         #[arg(long)]
         replace: bool,
+    },
+    /// Write every rule as CSV (to stdout, or to --output).
+    Export {
+        #[arg(long, env = "AUTHPROXY_CONFIG")]
+        config: PathBuf,
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -69,6 +139,21 @@ pub async fn run(cli: Cli) -> ExitCode {
                     replace,
                 },
         } => directory::import(&file, &config, replace).await,
+        Command::Directory {
+            command: DirectoryCommand::Export { config, output },
+        } => admin::export_directory(&config, output.as_deref()).await,
+        Command::Clients { config, command } => admin::clients(&config, command).await,
+        Command::Callers { config, command } => admin::callers(&config, command).await,
+        Command::Admin {
+            config,
+            command: AdminCommand::CreateToken { label },
+        } => admin::create_token(&config, &label).await,
+        Command::Audit {
+            config,
+            since,
+            caller,
+            json,
+        } => admin::audit(&config, since, caller.as_deref(), json).await,
     }
 }
 

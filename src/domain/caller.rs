@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use super::FieldProblem;
 use super::directory::EmailDomain;
 use super::realm::RealmName;
 use super::username::Username;
@@ -102,23 +103,17 @@ pub enum Denial {
     Lifetime { issued: u64, max: u64 },
 }
 
-/// A policy field that does not validate, with its path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyProblem {
-    pub field: String,
-    pub message: String,
-}
-
 impl CallerPolicy {
     /// Checks the policy's own consistency (domains and users well-formed,
     /// `all_users_of` within `realms`, sane limits).
-    pub fn problems(&self) -> Vec<PolicyProblem> {
+    #[must_use]
+    pub fn problems(&self) -> Vec<FieldProblem> {
         let mut problems = Vec::new();
         let mut add = |field: String, message: &str| {
-            problems.push(PolicyProblem {
-                field,
+            problems.push(FieldProblem {
+                path: field,
                 message: message.to_owned(),
-            })
+            });
         };
         if self.realms.is_empty() {
             add("realms".into(), "list at least one realm");
@@ -247,6 +242,6 @@ mod tests {
     fn all_users_of_a_realm_must_be_within_its_realms() {
         let mut p = policy();
         p.all_users_of = vec![RealmName::parse("tenant-b").unwrap()];
-        assert_eq!(p.problems()[0].field, "all_users_of[0]");
+        assert_eq!(p.problems()[0].path, "all_users_of[0]");
     }
 }

@@ -12,6 +12,13 @@ pub mod txn;
 pub mod username;
 
 pub use caller::{CallerId, CallerPolicy, Denial};
+
+/// An input field that does not validate: its path (`origins[1]`) and what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldProblem {
+    pub path: String,
+    pub message: String,
+}
 pub use client::{Client, ClientId};
 pub use directory::{EmailDomain, Resolution, Rule, RuleKey, Target};
 pub use login::{LoginOutcome, PendingLogin, TokenSet};

@@ -6,6 +6,7 @@ pub mod callback;
 pub mod discovery;
 pub mod handoff;
 pub mod health;
+pub mod impersonation;
 pub mod login;
 pub mod logout;
 pub mod passthrough;

@@ -52,7 +52,9 @@ impl WebError {
             Self::Caller { status, .. } => *status,
             Self::Idp(err) => match err {
                 IdpError::Timeout => StatusCode::GATEWAY_TIMEOUT,
-                IdpError::Rejected { error } if error == "invalid_grant" => StatusCode::BAD_REQUEST,
+                IdpError::Rejected { error, .. } if error == "invalid_grant" => {
+                    StatusCode::BAD_REQUEST
+                }
                 _ => StatusCode::BAD_GATEWAY,
             },
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -70,8 +72,9 @@ impl WebError {
                 IdpError::Status(_) => "realm_error",
                 IdpError::InvalidResponse(_) => "realm_invalid_response",
                 IdpError::IssuerMismatch { .. } => "realm_issuer_mismatch",
-                IdpError::Rejected { error } if error == "invalid_grant" => "code_rejected",
+                IdpError::Rejected { error, .. } if error == "invalid_grant" => "code_rejected",
                 IdpError::Rejected { .. } => "token_request_refused",
+                IdpError::NoBrokerClient => "impersonation_not_configured",
                 IdpError::InvalidIdToken(_) => "invalid_id_token",
             },
             Self::Store(_) => "store_unavailable",
@@ -84,7 +87,7 @@ impl WebError {
     pub fn public_message(&self) -> String {
         match self {
             Self::Caller { message, .. } => message.clone(),
-            Self::Idp(IdpError::Rejected { error }) if error == "invalid_grant" => {
+            Self::Idp(IdpError::Rejected { error, .. }) if error == "invalid_grant" => {
                 "The login server refused the authorization code (expired or already used). Start the login again.".into()
             }
             Self::Idp(IdpError::Timeout) => "The login server did not answer in time. Try again shortly.".into(),

@@ -17,15 +17,19 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::admin;
 use crate::clock::Clock;
 use crate::config::PublicUrl;
 use crate::flows;
-use crate::idp::IdentityProvider;
+use crate::idp::{IdentityProvider, KeycloakAdmin};
+use crate::rate_limit::RateLimiter;
 use crate::registry::Registry;
 use crate::store::{AccessStore, AuditLog, DirectoryStore, LoginStore};
 
 /// Largest request body accepted (the handoff body is ~200 bytes).
 const BODY_LIMIT: usize = 16 * 1024;
+/// Largest admin request body (bulk directory imports).
+const ADMIN_BODY_LIMIT: usize = 256 * 1024 * 1024;
 
 /// Shared application state; cheap to clone.
 #[derive(Clone)]
@@ -53,8 +57,12 @@ pub struct App {
     /// Impersonation callers and admin tokens.
     pub access: Arc<dyn AccessStore>,
     pub audit: Arc<dyn AuditLog>,
+    /// Per-caller token buckets of the impersonation endpoint.
+    pub limiter: RateLimiter,
     pub logins: Arc<dyn LoginStore>,
     pub idp: Arc<dyn IdentityProvider>,
+    /// Keycloak's Admin REST, for client provisioning.
+    pub keycloak_admin: Arc<dyn KeycloakAdmin>,
     pub clock: Arc<dyn Clock>,
     pub public_url: PublicUrl,
     /// How long `/api/handoff/wait` holds a request open.
@@ -78,6 +86,10 @@ pub fn router(state: AppState) -> Router {
             "/api/handoff/wait",
             axum::routing::post(flows::handoff::wait).options(flows::handoff::preflight),
         )
+        .route(
+            "/api/impersonation",
+            axum::routing::post(flows::impersonation::impersonate),
+        )
         .route("/logout", get(flows::logout::start))
         .route("/logged-out", get(flows::logout::done))
         .route("/sdk/authproxy.js", get(flows::sdk::script))
@@ -85,8 +97,11 @@ pub fn router(state: AppState) -> Router {
         .route("/sdk/{file}", get(flows::sdk::versioned))
         .route("/healthz", get(flows::health::healthz))
         .route("/readyz", get(flows::health::readyz))
-        .fallback(error::not_found)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(
+            admin::api::routes(state.clone()).layer(RequestBodyLimitLayer::new(ADMIN_BODY_LIMIT)),
+        )
+        .fallback(error::not_found)
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             request_timeout,

@@ -2,6 +2,7 @@
 //! code redemption and an ID-token check; they never build IdP URLs themselves
 //! (PROTOCOL.md §1: endpoints come from the realm's metadata).
 
+pub mod admin_rest;
 pub mod oidc;
 
 use std::sync::Arc;
@@ -50,14 +51,60 @@ pub enum IdpError {
     InvalidResponse(String),
     #[error("the realm's metadata names issuer {found:?}, not the configured authority")]
     IssuerMismatch { found: String },
-    #[error("the realm refused the request: {error}")]
-    Rejected { error: String },
+    #[error("the realm refused the request (HTTP {status}): {error}")]
+    Rejected { status: u16, error: String },
+    #[error("the realm has no broker client configured")]
+    NoBrokerClient,
     #[error("the ID token is not valid: {0}")]
     InvalidIdToken(String),
 }
 
+/// A token obtained by impersonation (Keycloak's legacy token exchange).
+pub struct ExchangedToken {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub token_type: String,
+    pub issued_token_type: String,
+}
+
+/// The subset of Keycloak's Admin REST API for clients that provisioning uses
+/// (PROTOCOL.md §1), called with the broker's service-account token. Client
+/// representations stay JSON so fields authproxy does not manage survive updates.
+#[async_trait]
+pub trait KeycloakAdmin: Send + Sync {
+    /// `GET /admin/realms/{realm}/clients?clientId=X`: the client, if it exists.
+    async fn find_client(
+        &self,
+        realm: &Realm,
+        client_id: &str,
+    ) -> Result<Option<serde_json::Value>, IdpError>;
+    /// `POST /admin/realms/{realm}/clients`.
+    async fn create_client(
+        &self,
+        realm: &Realm,
+        representation: &serde_json::Value,
+    ) -> Result<(), IdpError>;
+    /// `PUT /admin/realms/{realm}/clients/{id}`.
+    async fn update_client(
+        &self,
+        realm: &Realm,
+        id: &str,
+        representation: &serde_json::Value,
+    ) -> Result<(), IdpError>;
+}
+
 #[async_trait]
 pub trait IdentityProvider: Send + Sync {
+    /// Keycloak's legacy (V1) token exchange with `requested_subject` (PROTOCOL.md
+    /// §1; the standard V2 exchange cannot impersonate), as the broker's service
+    /// account, whose token is cached and fetched once for concurrent callers.
+    async fn impersonate(
+        &self,
+        realm: &Realm,
+        subject: &str,
+        audience: Option<&str>,
+    ) -> Result<ExchangedToken, IdpError>;
+
     /// The realm's metadata, from cache when fresh (or stale while the realm fails).
     async fn metadata(&self, realm: &Realm) -> Result<Arc<RealmMetadata>, IdpError>;
 

@@ -16,13 +16,15 @@ use openidconnect::core::{
     CoreProviderMetadata,
 };
 use openidconnect::{ClaimsVerificationError, IssuerUrl, Nonce, SignatureVerificationError};
-use secrecy::ExposeSecret as _;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
 
-use super::{CodeRedemption, IdentityProvider, IdpError, RealmMetadata, VerifiedIdToken};
+use super::{
+    CodeRedemption, ExchangedToken, IdentityProvider, IdpError, RealmMetadata, VerifiedIdToken,
+};
 use crate::clock::Clock;
-use crate::domain::{ClientId, Realm, RealmName, TokenSet};
+use crate::domain::{BrokerClient, ClientId, Realm, RealmName, TokenSet};
 
 /// Largest IdP response read (metadata, keys, tokens).
 const MAX_BODY: usize = 1024 * 1024;
@@ -48,11 +50,14 @@ struct RealmCache {
 }
 
 pub struct OidcProvider {
-    http: reqwest::Client,
+    pub(super) http: reqwest::Client,
     clock: Arc<dyn Clock>,
     cache: RwLock<HashMap<RealmName, RealmCache>>,
     /// Serialises refreshes so concurrent misses share one fetch.
     refresh: Mutex<()>,
+    /// Service-account tokens by realm; the lock is held while fetching, so
+    /// concurrent requests share one fetch.
+    service_tokens: Mutex<HashMap<RealmName, ServiceToken>>,
 }
 
 #[derive(Deserialize)]
@@ -70,6 +75,35 @@ struct OAuthErrorResponse {
     error: String,
 }
 
+#[derive(Deserialize)]
+struct ExchangeResponse {
+    access_token: String,
+    expires_in: u64,
+    token_type: String,
+    #[serde(default)]
+    issued_token_type: Option<String>,
+}
+
+/// A service-account token and when to stop using it.
+struct ServiceToken {
+    token: Arc<SecretString>,
+    renew_at: DateTime<Utc>,
+}
+
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+/// A cached service-account token is renewed this long before it expires.
+const RENEW_BEFORE_EXPIRY: TimeDelta = TimeDelta::seconds(30);
+
+fn rejection(status: reqwest::StatusCode, body: &[u8]) -> IdpError {
+    let error = serde_json::from_slice::<OAuthErrorResponse>(body)
+        .map_or_else(|_| format!("http_{}", status.as_u16()), |e| e.error);
+    IdpError::Rejected {
+        status: status.as_u16(),
+        error,
+    }
+}
+
 impl OidcProvider {
     pub fn new(clock: Arc<dyn Clock>, timeout: Duration) -> Result<Self, IdpError> {
         let http = reqwest::Client::builder()
@@ -85,6 +119,7 @@ impl OidcProvider {
             clock,
             cache: RwLock::new(HashMap::new()),
             refresh: Mutex::new(()),
+            service_tokens: Mutex::new(HashMap::new()),
         })
     }
 
@@ -198,6 +233,67 @@ impl OidcProvider {
         }
     }
 
+    /// POSTs a form to the realm's token endpoint as the broker's client.
+    async fn post_as_broker(
+        &self,
+        realm: &Realm,
+        broker: &BrokerClient,
+        form: &[(&str, &str)],
+    ) -> Result<Vec<u8>, IdpError> {
+        let metadata = self.metadata(realm).await?;
+        let response = self
+            .http
+            .post(metadata.token_endpoint.clone())
+            .basic_auth(
+                form_encode(&broker.client_id),
+                Some(form_encode(broker.secret.expose_secret())),
+            )
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(form)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let body = read_capped(response).await?;
+        if status.is_client_error() {
+            return Err(rejection(status, &body));
+        }
+        if !status.is_success() {
+            return Err(IdpError::Status(status.as_u16()));
+        }
+        Ok(body)
+    }
+
+    /// The broker's service-account token for `realm`, from cache until shortly
+    /// before it expires.
+    pub(super) async fn service_token(
+        &self,
+        realm: &Realm,
+        broker: &BrokerClient,
+    ) -> Result<Arc<SecretString>, IdpError> {
+        let mut tokens = self.service_tokens.lock().await;
+        let now = self.clock.now();
+        if let Some(cached) = tokens.get(&realm.name).filter(|t| now < t.renew_at) {
+            return Ok(Arc::clone(&cached.token));
+        }
+        let body = self
+            .post_as_broker(realm, broker, &[("grant_type", "client_credentials")])
+            .await?;
+        let response: ExchangeResponse = serde_json::from_slice(&body)
+            .map_err(|e| IdpError::InvalidResponse(json_problem(&e)))?;
+        let lifetime =
+            TimeDelta::seconds(i64::try_from(response.expires_in).unwrap_or(i64::MAX / 1000));
+        let token = Arc::new(SecretString::from(response.access_token));
+        tokens.insert(
+            realm.name.clone(),
+            ServiceToken {
+                token: Arc::clone(&token),
+                renew_at: now + lifetime - RENEW_BEFORE_EXPIRY,
+            },
+        );
+        Ok(token)
+    }
+
     fn verify_with(
         &self,
         keys: &CoreJsonWebKeySet,
@@ -243,6 +339,40 @@ impl OidcProvider {
 
 #[async_trait]
 impl IdentityProvider for OidcProvider {
+    async fn impersonate(
+        &self,
+        realm: &Realm,
+        subject: &str,
+        audience: Option<&str>,
+    ) -> Result<ExchangedToken, IdpError> {
+        let broker = realm
+            .broker_client
+            .as_ref()
+            .ok_or(IdpError::NoBrokerClient)?;
+        let service_token = self.service_token(realm, broker).await?;
+        let mut form = vec![
+            ("grant_type", TOKEN_EXCHANGE),
+            ("subject_token", service_token.expose_secret()),
+            ("subject_token_type", ACCESS_TOKEN_TYPE),
+            ("requested_token_type", ACCESS_TOKEN_TYPE),
+            ("requested_subject", subject),
+        ];
+        if let Some(audience) = audience {
+            form.push(("audience", audience));
+        }
+        let body = self.post_as_broker(realm, broker, &form).await?;
+        let response: ExchangeResponse = serde_json::from_slice(&body)
+            .map_err(|e| IdpError::InvalidResponse(json_problem(&e)))?;
+        Ok(ExchangedToken {
+            access_token: response.access_token,
+            expires_in: response.expires_in,
+            token_type: response.token_type,
+            issued_token_type: response
+                .issued_token_type
+                .unwrap_or_else(|| ACCESS_TOKEN_TYPE.to_owned()),
+        })
+    }
+
     async fn metadata(&self, realm: &Realm) -> Result<Arc<RealmMetadata>, IdpError> {
         {
             let cache = self.cache.read().await;
@@ -308,9 +438,7 @@ impl IdentityProvider for OidcProvider {
         let status = response.status();
         let body = read_capped(response).await?;
         if status.is_client_error() {
-            let error = serde_json::from_slice::<OAuthErrorResponse>(&body)
-                .map_or_else(|_| format!("http_{}", status.as_u16()), |e| e.error);
-            return Err(IdpError::Rejected { error });
+            return Err(rejection(status, &body));
         }
         if !status.is_success() {
             return Err(IdpError::Status(status.as_u16()));
@@ -357,7 +485,7 @@ impl IdentityProvider for OidcProvider {
 }
 
 #[allow(clippy::needless_pass_by_value)] // used as `map_err(transport_error)`
-fn transport_error(err: reqwest::Error) -> IdpError {
+pub(super) fn transport_error(err: reqwest::Error) -> IdpError {
     if err.is_timeout() {
         IdpError::Timeout
     } else {
@@ -365,7 +493,7 @@ fn transport_error(err: reqwest::Error) -> IdpError {
     }
 }
 
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, IdpError> {
+pub(super) async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, IdpError> {
     if response
         .content_length()
         .is_some_and(|len| len > MAX_BODY as u64)
@@ -387,7 +515,7 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, IdpErro
 }
 
 /// What is wrong with a JSON document, without quoting its values (which may be tokens).
-fn json_problem(err: &serde_json::Error) -> String {
+pub(super) fn json_problem(err: &serde_json::Error) -> String {
     format!(
         "{:?} error at line {} column {}",
         err.classify(),

@@ -38,6 +38,9 @@ pub trait DirectoryStore: Send + Sync {
     /// Inserts or replaces rules, all in one transaction.
     async fn upsert_rules(&self, rules: Vec<Rule>) -> Result<usize, StoreError>;
 
+    /// Imports rules in one transaction; with `replace`, the directory is emptied first.
+    async fn replace_rules(&self, rules: Vec<Rule>, replace: bool) -> Result<u64, StoreError>;
+
     /// Removes the rule with `key`; `false` when there was none.
     async fn delete_rule(&self, key: &RuleKey) -> Result<bool, StoreError>;
 

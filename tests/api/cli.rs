@@ -99,3 +99,26 @@ async fn directory_import_is_all_or_nothing_and_reports_the_bad_line() {
     let old: serde_json::Value = app.discover("old@import.test").await.json().await.unwrap();
     assert_eq!(old[0]["authority"], serde_json::Value::Null);
 }
+
+#[test]
+fn every_command_has_working_help() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["check-config", "--help"],
+        vec!["directory", "import", "--help"],
+        vec!["directory", "export", "--help"],
+        vec!["clients", "add", "--help"],
+        vec!["clients", "sync", "--help"],
+        vec!["callers", "add", "--help"],
+        vec!["admin", "create-token", "--help"],
+        vec!["audit", "--help"],
+    ] {
+        let output = authproxy().args(&args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}

@@ -9,10 +9,12 @@
 
 mod support;
 
+mod admin;
 mod callback;
 mod cli;
 mod discovery;
 mod handoff;
+mod impersonation;
 mod logging;
 mod login;
 mod logout;

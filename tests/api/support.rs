@@ -17,7 +17,7 @@ use url::Url;
 
 pub const CRM_ORIGIN: &str = "http://localhost:8081";
 pub const CLIENT_ID: &str = "localhost:8081";
-const BROKER_CLIENT: (&str, &str) = ("authproxy-broker", "authproxy-broker-secret");
+pub const BROKER_CLIENT: (&str, &str) = ("authproxy-broker", "authproxy-broker-secret");
 
 /// The dev IdP process, shared by every test of this binary.
 pub struct Idp {
@@ -176,6 +176,7 @@ pub struct TestApp {
     /// A browser-like client: keeps cookies, never follows redirects.
     pub browser: reqwest::Client,
     pub db_path: std::path::PathBuf,
+    pub config_path: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -193,6 +194,11 @@ impl TestApp {
 
     /// Starts a broker whose config is the demo's plus `extra` TOML.
     pub async fn spawn_with(extra: &str) -> Self {
+        Self::spawn_with_broker(extra, BROKER_CLIENT).await
+    }
+
+    /// As `spawn_with`, with the broker's confidential client in the realms given.
+    pub async fn spawn_with_broker(extra: &str, broker: (&str, &str)) -> Self {
         log_buffer();
         let idp = idp();
         let dir = tempfile::tempdir().unwrap();
@@ -210,9 +216,13 @@ sqlite_path = "{db}"
 [[realms]]
 name = "tenant-a"
 authority = "{a}"
+broker_client_id = "{broker_id}"
+broker_client_secret = "{broker_secret}"
 [[realms]]
 name = "tenant-b"
 authority = "{b}"
+broker_client_id = "{broker_id}"
+broker_client_secret = "{broker_secret}"
 [[clients]]
 client_id = "{CLIENT_ID}"
 realms = ["tenant-a", "tenant-b"]
@@ -235,6 +245,8 @@ idp_hint = "corp-idp"
             db = db_path.display(),
             a = idp.authority("tenant-a"),
             b = idp.authority("tenant-b"),
+            broker_id = broker.0,
+            broker_secret = broker.1,
         );
         let config_path = dir.path().join("authproxy.toml");
         std::fs::write(&config_path, toml).unwrap();
@@ -255,6 +267,7 @@ idp_hint = "corp-idp"
             clock,
             browser,
             db_path,
+            config_path,
             _dir: dir,
         }
     }
@@ -296,11 +309,26 @@ idp_hint = "corp-idp"
 
     /// Starts a login for `user` from the CRM origin; expects the redirect.
     pub async fn start_login(&self, user: &str) -> StartedLogin {
+        self.start_login_for(CLIENT_ID, user).await
+    }
+
+    /// Starts a login through `client_id` from the CRM origin; expects the redirect.
+    pub async fn start_login_for(&self, client_id: &str, user: &str) -> StartedLogin {
         let txn = crypto::random_token().unwrap();
         let verifier = crypto::random_token().unwrap();
         let response = self
-            .login_response(user, CRM_ORIGIN, &txn, &crypto::sha256_b64url(&verifier))
-            .await;
+            .browser
+            .get(self.url("/login"))
+            .query(&[
+                ("client_id", client_id),
+                ("user", user),
+                ("origin", CRM_ORIGIN),
+                ("txn", &txn),
+                ("txn_challenge", &crypto::sha256_b64url(&verifier)),
+            ])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(
             response.status(),
             StatusCode::FOUND,
@@ -428,4 +456,67 @@ pub fn write(path: &std::path::Path, text: &str) {
         .unwrap()
         .write_all(text.as_bytes())
         .unwrap();
+}
+
+impl TestApp {
+    /// Runs the real `authproxy` binary against this app's configuration.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_authproxy"))
+            .args(args)
+            .arg("--config")
+            .arg(&self.config_path)
+            .output()
+            .unwrap()
+    }
+
+    /// A new admin token, made with `authproxy admin create-token`.
+    pub fn admin_token(&self) -> String {
+        let output = self.cli(&["admin", "create-token", "--label", "tests"]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    }
+
+    /// Creates an impersonation caller through the admin API; returns its secret.
+    pub async fn create_caller(&self, token: &str, caller_id: &str, policy: Value) -> String {
+        let response = self
+            .browser
+            .post(self.url("/admin/api/callers"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"caller_id": caller_id, "policy": policy}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json::<Value>().await.unwrap()["secret"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The audit trail, through the admin API.
+    pub async fn audit(&self, token: &str) -> Vec<Value> {
+        self.browser
+            .get(self.url("/admin/api/audit"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn impersonate(&self, caller: &str, secret: &str, body: Value) -> reqwest::Response {
+        self.browser
+            .post(self.url("/api/impersonation"))
+            .basic_auth(caller, Some(secret))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
 }

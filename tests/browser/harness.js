@@ -116,9 +116,13 @@ sqlite_path = "${dir}/authproxy.db"
 [[realms]]
 name = "tenant-a"
 authority = "${idp}/realms/tenant-a"
+broker_client_id = "authproxy-broker"
+broker_client_secret = "authproxy-broker-secret"
 [[realms]]
 name = "tenant-b"
 authority = "${idp}/realms/tenant-b"
+broker_client_id = "authproxy-broker"
+broker_client_secret = "authproxy-broker-secret"
 [[clients]]
 client_id = "${crmClient}"
 realms = ["tenant-a", "tenant-b"]
@@ -158,6 +162,8 @@ idp_hint = "corp-idp"
   const servers = await serveFixtures([crmPort, phonePort, otherPort], { broker, idp, crm, phone });
   await waitReady(`${broker}/readyz`);
   env.brokerLog = path.join(dir, 'authproxy.log');
+  env.configPath = path.join(dir, 'authproxy.toml');
+  env.bin = bin;
   env.stop = () => {
     servers.forEach((s) => s.close());
     children.forEach((c) => c.kill());

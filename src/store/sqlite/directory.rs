@@ -86,6 +86,13 @@ impl DirectoryStore for SqliteStore {
         .await
     }
 
+    async fn replace_rules(&self, rules: Vec<Rule>, replace: bool) -> Result<u64, StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.import(rules.into_iter().map(Ok), replace))
+            .await
+            .map_err(unavailable)?
+    }
+
     async fn delete_rule(&self, key: &RuleKey) -> Result<bool, StoreError> {
         let key = key.clone();
         self.blocking(move |conn, _| {

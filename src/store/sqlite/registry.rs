@@ -30,9 +30,9 @@ fn seal_secret(
 fn open_secret(
     sealer: &Sealer,
     aad: &str,
-    sealed: Option<Vec<u8>>,
+    ciphertext: Option<Vec<u8>>,
 ) -> Result<Option<SecretString>, StoreError> {
-    sealed
+    ciphertext
         .map(|s| {
             let plain = sealer.open(aad.as_bytes(), &s).map_err(corrupt)?;
             String::from_utf8(plain)

@@ -2,6 +2,7 @@
 // against the broker and the Keycloak-shaped dev IdP. Sites: the CRM on
 // localhost, the broker, the IdP and the webphone on 127.0.0.1.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, before, test as nodeTest } from 'node:test';
 import { signIn, startEnvironment, withBrowser } from '../harness.js';
 
@@ -231,6 +232,31 @@ test('with persist: session a reload keeps the login, and the kept tokens still 
     await page.waitForSelector('body[data-ready="true"]');
     assert.deepEqual(await result(page), { ok: true, username: 'alice', authority: `${env.idp}/realms/tenant-a`, restored: true });
     assert.equal(context.pages().filter((p) => p.url().includes('/realms/')).length, 0, 'no new login popup');
+    await phone.locator('#kc-status').filter({ hasText: 'authenticated' }).waitFor();
+    assert.equal(await phone.locator('#kc-status').textContent(), `authenticated:true:alice:${env.idp}/realms/tenant-a`);
+  });
+});
+
+test('a backend impersonation token logs the webphone in through keycloak()', async () => {
+  // The backend side: a caller created with the CLI asks the broker for alice's token.
+  const secret = execFileSync(env.bin, ['callers', 'add', 'crm-backend', '--realm', 'tenant-a', '--user', 'alice@tenant-a.test', '--config', env.configPath]).toString().trim();
+  const response = await fetch(`${env.broker}/api/impersonation`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`crm-backend:${secret}`).toString('base64')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ user: 'alice@tenant-a.test' }),
+  });
+  assert.equal(response.status, 200);
+  const { access_token: accessToken } = await response.json();
+
+  await withBrowser('impersonation token', {}, async (context) => {
+    const page = await openCrm(context);
+    const phone = page.frameLocator('#webphone');
+    await phone.locator('body[data-ready="true"]').waitFor();
+    // The host hands the token to the webphone as a session without a refresh token.
+    await page.evaluate(({ accessToken, authority, clientId, phone }) => {
+      document.getElementById('webphone').contentWindow.postMessage(
+        { type: 'authproxy:session', session: { accessToken, authority, clientId, username: 'alice' } }, phone);
+    }, { accessToken, authority: `${env.idp}/realms/tenant-a`, clientId: env.crmClient, phone: env.phone });
     await phone.locator('#kc-status').filter({ hasText: 'authenticated' }).waitFor();
     assert.equal(await phone.locator('#kc-status').textContent(), `authenticated:true:alice:${env.idp}/realms/tenant-a`);
   });

@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import * as jose from 'jose';
 import { clientStore } from './memory_adapter.js';
-import { BROKER_CLIENT } from './directory.js';
+import { BROKER_CLIENTS } from './directory.js';
 import { readBody } from './interactions.js';
 
 const internalIds = new Map(); // `${realm}:${uuid}` -> client_id
@@ -56,7 +56,7 @@ async function authorized(realm, req) {
   if (!header.startsWith('Bearer ')) return false;
   try {
     const { payload } = await jose.jwtVerify(header.slice(7), realm.verificationKeys, { issuer: realm.issuer });
-    return payload.azp === BROKER_CLIENT.clientId;
+    return BROKER_CLIENTS.some((c) => c.clientId === payload.azp);
   } catch {
     return false;
   }

@@ -27,6 +27,8 @@ export const REALMS = {
 
 /** The confidential client authproxy uses for client credentials, token exchange and Admin REST. */
 export const BROKER_CLIENT = { clientId: 'authproxy-broker', secret: 'authproxy-broker-secret' };
+/** Confidential clients with the same rights (a test can watch one of its own). */
+export const BROKER_CLIENTS = [BROKER_CLIENT, { clientId: 'authproxy-broker-2', secret: 'authproxy-broker-2-secret' }];
 
 /** Finds a user of a realm by id, username or email (Keycloak accepts all three at login). */
 export function findUser(realm, name) {

@@ -7,7 +7,7 @@ import querystring from 'node:querystring';
 import Provider, { errors } from 'oidc-provider';
 import * as jose from 'jose';
 import { adapterFor } from './memory_adapter.js';
-import { BROKER_CLIENT, findUser } from './directory.js';
+import { BROKER_CLIENTS, findUser } from './directory.js';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -26,15 +26,15 @@ export async function createRealm({ name, data, baseUrl, stats }) {
     verificationKeys: jose.createLocalJWKSet({ keys: [publicJwk] }),
   };
 
-  const staticClients = [{
-    client_id: BROKER_CLIENT.clientId,
-    client_secret: BROKER_CLIENT.secret,
+  const staticClients = BROKER_CLIENTS.map((broker) => ({
+    client_id: broker.clientId,
+    client_secret: broker.secret,
     grant_types: ['client_credentials', TOKEN_EXCHANGE],
     response_types: [],
     redirect_uris: [],
     token_endpoint_auth_method: 'client_secret_basic',
     impersonation_allowed: true,
-  }];
+  }));
   for (const [alias, idp] of Object.entries(data.brokeredBy || {})) {
     staticClients.push({
       client_id: idp.clientId,
@@ -165,7 +165,10 @@ export async function createRealm({ name, data, baseUrl, stats }) {
   provider.use(keycloakTokenEndpoint(realm, refreshSecret));
   provider.on('grant.success', (ctx) => {
     const grantType = ctx.oidc.params?.grant_type;
-    if (grantType !== TOKEN_EXCHANGE) stats.count(`${name}:${grantType}`);
+    if (grantType !== TOKEN_EXCHANGE) {
+      stats.count(`${name}:${grantType}`);
+      stats.count(`${name}:${grantType}:${ctx.oidc.client?.clientId}`);
+    }
   });
 
   realm.provider = provider;
@@ -246,6 +249,16 @@ function tokenExchange(realm) {
     if (client.clientAuthMethod === 'none') return refuse(400, 'unauthorized_client', 'Public client is not allowed to exchange token');
     if (!params.requested_subject) return refuse(400, 'invalid_request', 'Parameter requested_subject is required for direct impersonation');
     if (!client.impersonation_allowed) return refuse(403, 'access_denied', 'Client not allowed to exchange');
+    if (params.subject_token) {
+      // Impersonation by the client's own service account: the subject token must be
+      // a valid token of this realm issued to this client.
+      try {
+        const { payload } = await jose.jwtVerify(params.subject_token, realm.verificationKeys, { issuer: realm.issuer });
+        if (payload.azp !== client.clientId) return refuse(403, 'access_denied', 'Client not allowed to exchange');
+      } catch {
+        return refuse(400, 'invalid_token', 'Invalid token');
+      }
+    }
     const user = findUser(realm.data, params.requested_subject);
     if (!user) return refuse(400, 'invalid_token', 'Requested subject not found');
     const audience = params.audience ? [].concat(params.audience) : ['account'];

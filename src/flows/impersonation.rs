@@ -1,0 +1,285 @@
+//! `POST /api/impersonation {user, audience?}`: a backend caller obtains a token
+//! to act as a user. Order: authenticate the caller (Basic), rate-limit it, resolve
+//! the user through the directory, apply the caller's deny-by-default policy, then
+//! Keycloak's legacy token exchange as the broker's service account. Every request
+//! leaves an audit row, granted or not; the token itself is never stored or logged,
+//! only its `jti` and expiry.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::DateTime;
+use serde::{Deserialize, Serialize};
+
+use super::{LoginTarget, resolve};
+use crate::auth::{self, Outcome};
+use crate::crypto;
+use crate::domain::{Denial, Username};
+use crate::http::AppState;
+use crate::http::error::{ApiError, WebError};
+use crate::idp::IdpError;
+use crate::store::{AuditEntry, StoredCaller};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImpersonationRequest {
+    user: String,
+    #[serde(default)]
+    audience: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ImpersonationResponse {
+    access_token: String,
+    expires_in: u64,
+    token_type: String,
+    issued_token_type: String,
+}
+
+/// The audit row being built for this request.
+struct Audit {
+    entry: AuditEntry,
+}
+
+impl Audit {
+    fn deny(&mut self, outcome: &str, reason: impl Into<String>) {
+        outcome.clone_into(&mut self.entry.outcome);
+        self.entry.reason = Some(reason.into());
+    }
+}
+
+pub async fn impersonate(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request_id = crypto::random_token()
+        .map(|t| t.chars().take(16).collect::<String>())
+        .unwrap_or_default();
+    let mut audit = Audit {
+        entry: AuditEntry {
+            at: app.clock.now(),
+            actor: "anonymous".into(),
+            action: "impersonate".into(),
+            outcome: "denied".into(),
+            source: Some(peer.ip().to_string()),
+            request_id: Some(request_id.clone()),
+            ..AuditEntry::default()
+        },
+    };
+    let mut response = match handle(&app, &headers, &body, &mut audit).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    };
+    if let Err(err) = app.audit.append(&audit.entry).await {
+        // An impersonation that cannot be audited is not handed out.
+        tracing::error!(error = %err, "could not write the audit row");
+        response = ApiError(WebError::from(err)).into_response();
+    }
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if let Ok(id) = HeaderValue::from_str(&request_id) {
+        h.insert("x-request-id", id);
+    }
+    response
+}
+
+fn unauthenticated() -> Response {
+    let mut response = ApiError(WebError::caller(
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        "Authenticate with HTTP Basic: the caller ID and secret given when the caller was created.",
+    ))
+    .into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"authproxy\", charset=\"UTF-8\""),
+    );
+    response
+}
+
+/// Authenticates the caller and takes a token from its bucket; the `Err` is the
+/// response to send (401 or 429).
+async fn admit(
+    app: &AppState,
+    headers: &HeaderMap,
+    audit: &mut Audit,
+) -> Result<Result<StoredCaller, Response>, ApiError> {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let (outcome, claimed) = auth::caller::authenticate(app.access.as_ref(), authorization).await?;
+    if let Some(claimed) = claimed {
+        audit.entry.actor = format!("caller:{claimed}");
+    }
+    let caller = match outcome {
+        Outcome::Authenticated(caller) => caller,
+        Outcome::NotRequested => {
+            audit.deny("denied", "no credentials");
+            return Ok(Err(unauthenticated()));
+        }
+        Outcome::Failed(reason) => {
+            audit.deny("denied", reason);
+            return Ok(Err(unauthenticated()));
+        }
+    };
+    let policy = &caller.policy;
+    if let Err(wait) = app.limiter.check(
+        caller.id.as_str(),
+        policy.rate_per_minute,
+        policy.burst,
+        app.clock.now(),
+    ) {
+        audit.deny("denied", "rate limited");
+        let mut response = ApiError(WebError::caller(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many impersonation requests from this caller: wait and retry.",
+        ))
+        .into_response();
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return Ok(Err(response));
+    }
+    Ok(Ok(caller))
+}
+
+async fn handle(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    audit: &mut Audit,
+) -> Result<Response, ApiError> {
+    let caller = match admit(app, headers, audit).await? {
+        Ok(caller) => caller,
+        Err(refusal) => return Ok(refusal),
+    };
+    let policy = &caller.policy;
+    let request: ImpersonationRequest = serde_json::from_slice(body).map_err(|_| {
+        audit.deny("denied", "invalid request");
+        WebError::bad_request(
+            "invalid_request",
+            "The body must be JSON {\"user\": \"name@domain\", \"audience\": \"optional\"}.",
+        )
+    })?;
+    audit.entry.audience.clone_from(&request.audience);
+    let user = Username::parse(&request.user).map_err(|e| {
+        audit.deny("denied", "invalid user");
+        WebError::bad_request("invalid_user", e.to_string())
+    })?;
+    audit.entry.subject = Some(user.as_str().to_owned());
+    let registry = app.registry.snapshot();
+    let realm = match resolve(app, &registry, &user).await {
+        Ok(LoginTarget::Sso { realm, .. }) => realm,
+        Ok(LoginTarget::NotMigrated) => {
+            audit.deny("denied", "user not enabled for SSO");
+            return Err(WebError::caller(
+                StatusCode::NOT_FOUND,
+                "sso_not_enabled",
+                "This user is not enabled for single sign-on.",
+            )
+            .into());
+        }
+        Err(err) => {
+            audit.deny("denied", err.code());
+            return Err(err.into());
+        }
+    };
+    audit.entry.realm = Some(realm.name.to_string());
+    if let Err(denial) = policy.allows(&user, &realm.name, request.audience.as_deref()) {
+        audit.deny("denied", denial.to_string());
+        return Err(
+            WebError::caller(StatusCode::FORBIDDEN, "policy_denied", denial.to_string()).into(),
+        );
+    }
+
+    let token = app
+        .idp
+        .impersonate(realm, user.as_str(), request.audience.as_deref())
+        .await
+        .map_err(|err| {
+            audit.deny("failed", err.to_string());
+            exchange_error(err)
+        })?;
+    if let Err(denial @ Denial::Lifetime { .. }) = policy.allows_lifetime(token.expires_in) {
+        audit.deny("denied", denial.to_string());
+        return Err(WebError::caller(
+            StatusCode::FORBIDDEN,
+            "lifetime_exceeds_policy",
+            denial.to_string(),
+        )
+        .into());
+    }
+    let (jti, exp) = jti_and_expiry(&token.access_token);
+    audit.entry.outcome = "granted".into();
+    audit.entry.token_jti = jti;
+    audit.entry.token_expires_at = exp;
+    Ok(Json(ImpersonationResponse {
+        access_token: token.access_token,
+        expires_in: token.expires_in,
+        token_type: token.token_type,
+        issued_token_type: token.issued_token_type,
+    })
+    .into_response())
+}
+
+/// Maps a failed exchange: Keycloak's refusal is the caller's 403 with its own
+/// code, an unknown subject a 404, a realm that is down 503/504.
+fn exchange_error(err: IdpError) -> WebError {
+    match &err {
+        IdpError::Rejected { status: 403, .. } => WebError::caller(
+            StatusCode::FORBIDDEN,
+            "impersonation_refused",
+            "The realm refused the impersonation: the broker's client lacks the impersonate permission for this user.",
+        ),
+        IdpError::Rejected { status: 400, error } if error == "invalid_token" => WebError::caller(
+            StatusCode::NOT_FOUND,
+            "unknown_user",
+            "The realm does not know this user.",
+        ),
+        IdpError::NoBrokerClient => WebError::caller(
+            StatusCode::CONFLICT,
+            "impersonation_not_configured",
+            "The user's realm has no broker client configured (broker_client_id / broker_client_secret).",
+        ),
+        IdpError::Unreachable => WebError::caller(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "realm_unavailable",
+            "The user's realm cannot be reached. Try again shortly.",
+        ),
+        _ => WebError::from(err),
+    }
+}
+
+/// The `jti` and `exp` of a JWT, for the audit trail (read, not verified: the
+/// realm just issued it to us).
+fn jti_and_expiry(jwt: &str) -> (Option<String>, Option<DateTime<chrono::Utc>>) {
+    let claims = jwt
+        .split('.')
+        .nth(1)
+        .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    let Some(claims) = claims else {
+        return (None, None);
+    };
+    (
+        claims
+            .get("jti")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned),
+        claims
+            .get("exp")
+            .and_then(serde_json::Value::as_i64)
+            .and_then(|e| DateTime::from_timestamp(e, 0)),
+    )
+}

@@ -1,0 +1,113 @@
+//! [`KeycloakAdmin`] over HTTP. The Admin REST base is derived from the configured
+//! authority (`https://HOST/realms/R` -> `https://HOST/admin/realms/R`): it is not
+//! in the OIDC metadata, and still never comes from request input.
+
+use async_trait::async_trait;
+use secrecy::ExposeSecret as _;
+
+use super::oidc::{OidcProvider, json_problem, read_capped, transport_error};
+use super::{IdpError, KeycloakAdmin};
+use crate::domain::Realm;
+
+impl OidcProvider {
+    async fn admin_request(
+        &self,
+        realm: &Realm,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<(reqwest::StatusCode, Vec<u8>), IdpError> {
+        let broker = realm
+            .broker_client
+            .as_ref()
+            .ok_or(IdpError::NoBrokerClient)?;
+        let base = realm.authority.admin_url().ok_or_else(|| {
+            IdpError::InvalidResponse("the authority is not a Keycloak realm URL".into())
+        })?;
+        let token = self.service_token(realm, broker).await?;
+        let mut request = self
+            .http
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(token.expose_secret())
+            .query(query);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(transport_error)?;
+        let status = response.status();
+        let bytes = read_capped(response).await?;
+        if status.is_server_error() {
+            return Err(IdpError::Status(status.as_u16()));
+        }
+        if status.is_client_error() {
+            return Err(IdpError::Rejected {
+                status: status.as_u16(),
+                error: format!("admin_rest_{}", status.as_u16()),
+            });
+        }
+        Ok((status, bytes))
+    }
+}
+
+#[async_trait]
+impl KeycloakAdmin for OidcProvider {
+    async fn find_client(
+        &self,
+        realm: &Realm,
+        client_id: &str,
+    ) -> Result<Option<serde_json::Value>, IdpError> {
+        let (_, body) = self
+            .admin_request(
+                realm,
+                reqwest::Method::GET,
+                "/clients",
+                &[("clientId", client_id)],
+                None,
+            )
+            .await?;
+        let clients: Vec<serde_json::Value> = serde_json::from_slice(&body)
+            .map_err(|e| IdpError::InvalidResponse(json_problem(&e)))?;
+        // The query matches exactly in Keycloak; check anyway.
+        Ok(clients
+            .into_iter()
+            .find(|c| c.get("clientId").and_then(|v| v.as_str()) == Some(client_id)))
+    }
+
+    async fn create_client(
+        &self,
+        realm: &Realm,
+        representation: &serde_json::Value,
+    ) -> Result<(), IdpError> {
+        self.admin_request(
+            realm,
+            reqwest::Method::POST,
+            "/clients",
+            &[],
+            Some(representation),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn update_client(
+        &self,
+        realm: &Realm,
+        id: &str,
+        representation: &serde_json::Value,
+    ) -> Result<(), IdpError> {
+        let path = format!(
+            "/clients/{}",
+            url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
+        );
+        self.admin_request(
+            realm,
+            reqwest::Method::PUT,
+            &path,
+            &[],
+            Some(representation),
+        )
+        .await
+        .map(|_| ())
+    }
+}

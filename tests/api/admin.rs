@@ -1,0 +1,345 @@
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{CRM_ORIGIN, TestApp, idp, jwt_claims};
+
+#[tokio::test]
+async fn admin_api_without_a_valid_token_is_401() {
+    let app = TestApp::spawn().await;
+    let none = app
+        .browser
+        .get(app.url("/admin/api/clients"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        none.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    let wrong = app
+        .browser
+        .get(app.url("/admin/api/clients"))
+        .bearer_auth("apx_admin_nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn bad_origin_lists_are_422_with_the_field_path() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token();
+    for origin in [
+        "*",
+        "https://a.example/",
+        "https://a.example/path",
+        "https://user@a.example",
+        "javascript:alert(1)",
+        "https://*.a.example",
+        "http://a.example",
+        "HTTPS://A.EXAMPLE",
+    ] {
+        let response = app
+            .browser
+            .post(app.url("/admin/api/clients"))
+            .bearer_auth(&admin)
+            .json(&json!({"client_id": "crm.example.com", "realms": ["tenant-a"], "origins": ["https://ok.example", origin]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{origin}"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "validation_failed");
+        assert_eq!(body["fields"][0]["path"], "origins[1]", "{origin}");
+        assert!(body["fields"][0]["message"].as_str().unwrap().len() > 10);
+    }
+    let wrong_types = app
+        .browser
+        .post(app.url("/admin/api/clients"))
+        .bearer_auth(&admin)
+        .json(&json!({"client_id": "crm.example.com", "realms": "tenant-a", "origins": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_types.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        wrong_types.json::<Value>().await.unwrap()["fields"][0]["path"],
+        "realms"
+    );
+}
+
+#[tokio::test]
+async fn a_client_added_through_the_admin_api_works_for_login_at_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token();
+    let created = app
+        .browser
+        .post(app.url("/admin/api/clients"))
+        .bearer_auth(&admin)
+        .json(&json!({"client_id": "new.localhost:8081", "realms": ["tenant-a"], "origins": [CRM_ORIGIN]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let login = app
+        .start_login_for("new.localhost:8081", "alice@tenant-a.test")
+        .await;
+    assert_eq!(
+        login
+            .authorize_url
+            .query_pairs()
+            .find(|(k, _)| k == "client_id")
+            .unwrap()
+            .1,
+        "new.localhost:8081"
+    );
+
+    let listed: Vec<Value> = app
+        .browser
+        .get(app.url("/admin/api/clients"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|c| c["client_id"] == "new.localhost:8081")
+    );
+    let audit = app.audit(&admin).await;
+    assert!(audit.iter().any(|r| r["action"] == "client.create"
+        && r["subject"] == "new.localhost:8081"
+        && r["actor"] == "admin:tests"));
+}
+
+#[tokio::test]
+async fn a_client_added_with_the_cli_reaches_the_running_service() {
+    let app = TestApp::spawn().await;
+    let output = app.cli(&[
+        "clients",
+        "add",
+        "cli.localhost:8081",
+        "--origin",
+        CRM_ORIGIN,
+        "--realm",
+        "tenant-a",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let bad = app.cli(&[
+        "clients",
+        "add",
+        "cli2.localhost",
+        "--origin",
+        "https://x.example/",
+        "--realm",
+        "tenant-a",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("origins[0]"));
+    // The service watches the store and picks the change up within a second.
+    let mut status = StatusCode::BAD_REQUEST;
+    for _ in 0..30 {
+        let response = app
+            .browser
+            .get(app.url("/login"))
+            .query(&[
+                ("client_id", "cli.localhost:8081"),
+                ("user", "alice@tenant-a.test"),
+                ("origin", CRM_ORIGIN),
+                ("txn", &"t".repeat(43)),
+                ("txn_challenge", &"c".repeat(43)),
+            ])
+            .send()
+            .await
+            .unwrap();
+        status = response.status();
+        if status == StatusCode::FOUND {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, StatusCode::FOUND);
+}
+
+#[tokio::test]
+async fn clients_sync_creates_the_client_at_the_realm_then_reports_no_diff_and_the_client_logs_in()
+{
+    let app = TestApp::spawn().await;
+    let port = app.base_url.rsplit(':').next().unwrap().to_owned();
+    let client_id = format!("sync.localhost:{port}");
+    let added = app.cli(&[
+        "clients", "add", &client_id, "--origin", CRM_ORIGIN, "--realm", "tenant-a",
+    ]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+
+    let dry = app.cli(&["clients", "sync", "--realm", "tenant-a", "--dry-run"]);
+    let dry_out = String::from_utf8_lossy(&dry.stdout).to_string();
+    assert!(
+        dry_out.contains(&format!("tenant-a/{client_id}: create (dry run)")),
+        "{dry_out}"
+    );
+
+    let first = app.cli(&["clients", "sync", "--realm", "tenant-a"]);
+    let first_out = String::from_utf8_lossy(&first.stdout).to_string();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        first_out.contains(&format!("tenant-a/{client_id}: create")),
+        "{first_out}"
+    );
+    assert!(
+        first_out.contains(&format!(
+            "+ redirectUris: {}/authproxy/{client_id}",
+            app.base_url
+        )),
+        "{first_out}"
+    );
+
+    let second = app.cli(&["clients", "sync", "--realm", "tenant-a"]);
+    let second_out = String::from_utf8_lossy(&second.stdout).to_string();
+    assert!(
+        second_out.contains(&format!("tenant-a/{client_id}: unchanged")),
+        "{second_out}"
+    );
+    assert!(
+        !second_out.contains("create") && !second_out.contains("update"),
+        "{second_out}"
+    );
+
+    // The admin API's action agrees.
+    let admin = app.admin_token();
+    let changes: Vec<Value> = app
+        .browser
+        .post(app.url("/admin/api/clients/sync?realm=tenant-a&dry_run=true"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["client_id"] == client_id.as_str() && c["action"] == "unchanged")
+    );
+
+    // A browser-less login through the synced client.
+    let login = app.start_login_for(&client_id, "alice@tenant-a.test").await;
+    let callback = app
+        .sign_in_at_idp(&login.authorize_url, "alice", "alice")
+        .await;
+    assert_eq!(
+        app.browser.get(callback).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let tokens: Value = app
+        .handoff("/api/handoff", &login.txn, &login.verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tokens["client_id"], client_id.as_str());
+    assert_eq!(
+        jwt_claims(tokens["id_token"].as_str().unwrap())["aud"],
+        client_id.as_str()
+    );
+    assert_eq!(tokens["authority"], idp().authority("tenant-a"));
+}
+
+#[tokio::test]
+async fn directory_rules_import_and_export_through_the_admin_api() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token();
+    let bad = app
+        .browser
+        .post(app.url("/admin/api/directory/import"))
+        .bearer_auth(&admin)
+        .body("kind,key,realm,idp_hint\nuser,x@y.test,tenant-a,\nuser,z@y.test,nowhere,\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        bad.json::<Value>().await.unwrap()["fields"][0]["path"],
+        "line 3"
+    );
+    assert_eq!(
+        app.discover("x@y.test").await.status(),
+        StatusCode::NOT_FOUND,
+        "nothing half-imported"
+    );
+
+    let rule = app
+        .browser
+        .post(app.url("/admin/api/directory/rules"))
+        .bearer_auth(&admin)
+        .json(&json!({"kind": "domain", "key": "y.test", "realm": "tenant-b"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rule.status(), StatusCode::NO_CONTENT);
+    let found: Value = app.discover("x@y.test").await.json().await.unwrap();
+    assert_eq!(found[0]["authority"], idp().authority("tenant-b"));
+
+    let csv = app
+        .browser
+        .get(app.url("/admin/api/directory/export"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with("kind,key,realm,idp_hint\n"));
+    assert!(csv.contains("domain,y.test,tenant-b,"));
+    assert!(csv.contains("not_migrated,legacy@tenant-a.test,,"));
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_admin_api() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app
+        .browser
+        .get(app.url("/admin/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/admin/api/clients",
+        "/admin/api/callers",
+        "/admin/api/audit",
+        "/admin/api/clients/sync",
+        "/admin/api/directory/import",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+    assert!(doc["components"]["schemas"]["ClientInput"].is_object());
+}

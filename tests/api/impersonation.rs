@@ -1,0 +1,276 @@
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, captured_logs, idp, jwt_claims, verify_against_realm_keys};
+
+fn tenant_a_policy() -> Value {
+    json!({"realms": ["tenant-a"], "all_users_of": ["tenant-a"]})
+}
+
+#[tokio::test]
+async fn a_caller_gets_an_audited_token_for_alice_and_is_refused_everything_else() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token();
+    let secret = app
+        .create_caller(&admin, "crm-backend", tenant_a_policy())
+        .await;
+
+    let granted = app
+        .impersonate(
+            "crm-backend",
+            &secret,
+            json!({"user": "alice@tenant-a.test"}),
+        )
+        .await;
+    assert_eq!(granted.status(), StatusCode::OK);
+    assert_eq!(granted.headers()["cache-control"], "no-store");
+    let body: Value = granted.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(
+        body["issued_token_type"],
+        "urn:ietf:params:oauth:token-type:access_token"
+    );
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    verify_against_realm_keys(&token, "tenant-a").await;
+    let claims = jwt_claims(&token);
+    assert_eq!(claims["preferred_username"], "alice");
+    assert_eq!(claims["iss"], idp().authority("tenant-a"));
+    assert_eq!(
+        claims["act"]["client_id"], "authproxy-broker",
+        "the token names the broker as actor"
+    );
+
+    let bob = app
+        .impersonate("crm-backend", &secret, json!({"user": "bob@tenant-b.test"}))
+        .await;
+    assert_eq!(bob.status(), StatusCode::FORBIDDEN);
+    assert_eq!(bob.json::<Value>().await.unwrap()["error"], "policy_denied");
+
+    let unknown = app
+        .impersonate("nobody", "whatever", json!({"user": "alice@tenant-a.test"}))
+        .await;
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        unknown.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
+    let wrong = app
+        .impersonate(
+            "crm-backend",
+            "wrong-secret",
+            json!({"user": "alice@tenant-a.test"}),
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+
+    let audit = app.audit(&admin).await;
+    let rows: Vec<&Value> = audit
+        .iter()
+        .filter(|r| r["action"] == "impersonate")
+        .collect();
+    let summary: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["actor"].as_str().unwrap().into(),
+                r["subject"].as_str().unwrap_or("-").into(),
+                r["outcome"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                "caller:crm-backend".into(),
+                "alice@tenant-a.test".into(),
+                "granted".into()
+            ),
+            (
+                "caller:crm-backend".into(),
+                "bob@tenant-b.test".into(),
+                "denied".into()
+            ),
+            ("caller:nobody".into(), "-".into(), "denied".into()),
+            ("caller:crm-backend".into(), "-".into(), "denied".into()),
+        ]
+    );
+    assert_eq!(rows[0]["token_jti"], claims["jti"]);
+    assert!(rows[0]["request_id"].as_str().is_some() && rows[0]["source"] == "127.0.0.1");
+    let everything = serde_json::to_string(&audit).unwrap();
+    assert!(!everything.contains(&token), "no audit row holds the token");
+    assert!(
+        !captured_logs().contains(&token),
+        "no log line holds the token"
+    );
+    assert!(
+        !captured_logs().contains(&secret),
+        "no log line holds the caller's secret"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_impersonations_in_one_realm_share_one_service_account_token_fetch() {
+    let broker = ("authproxy-broker-2", "authproxy-broker-2-secret");
+    let app = TestApp::spawn_with_broker("", broker).await;
+    let admin = app.admin_token();
+    let secret = app
+        .create_caller(
+            &admin,
+            "busy",
+            json!({"realms": ["tenant-a"], "all_users_of": ["tenant-a"], "burst": 50}),
+        )
+        .await;
+    let stats_key = "tenant-a:client_credentials:authproxy-broker-2";
+    let fetches = || async {
+        let stats: Value = reqwest::get(format!("{}/_dev/stats", idp().base_url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        stats[stats_key].as_u64().unwrap_or(0)
+    };
+    let before = fetches().await;
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let (browser, url, secret) = (
+            app.browser.clone(),
+            app.url("/api/impersonation"),
+            secret.clone(),
+        );
+        requests.spawn(async move {
+            browser
+                .post(url)
+                .basic_auth("busy", Some(secret))
+                .json(&json!({"user": "alice@tenant-a.test"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+    }
+    while let Some(status) = requests.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(
+        fetches().await - before,
+        1,
+        "one client-credentials fetch for twelve concurrent requests"
+    );
+}
+
+#[tokio::test]
+async fn a_burst_past_the_callers_limit_gets_429_with_retry_after() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token();
+    let secret = app
+        .create_caller(&admin, "bursty", json!({"realms": ["tenant-a"], "all_users_of": ["tenant-a"], "rate_per_minute": 1, "burst": 2}))
+        .await;
+    for _ in 0..2 {
+        assert_eq!(
+            app.impersonate("bursty", &secret, json!({"user": "alice@tenant-a.test"}))
+                .await
+                .status(),
+            StatusCode::OK
+        );
+    }
+    let limited = app
+        .impersonate("bursty", &secret, json!({"user": "alice@tenant-a.test"}))
+        .await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    app.clock.advance(chrono::TimeDelta::seconds(61));
+    assert_eq!(
+        app.impersonate("bursty", &secret, json!({"user": "alice@tenant-a.test"}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn impersonation_answers_stable_codes_for_unknown_users_audiences_and_lifetimes() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token();
+    let secret = app
+        .create_caller(&admin, "strict", json!({"realms": ["tenant-a"], "users": ["alice@tenant-a.test", "ghost@tenant-a.test"], "audiences": ["webphone"], "max_lifetime_secs": 60}))
+        .await;
+    let code = |r: reqwest::Response| async move {
+        (
+            r.status(),
+            r.json::<Value>().await.unwrap()["error"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        )
+    };
+    assert_eq!(
+        code(
+            app.impersonate("strict", &secret, json!({"user": "nobody@nowhere.test"}))
+                .await
+        )
+        .await,
+        (StatusCode::NOT_FOUND, "unknown_user".into())
+    );
+    assert_eq!(
+        code(
+            app.impersonate(
+                "strict",
+                &secret,
+                json!({"user": "alice@tenant-a.test", "audience": "other"})
+            )
+            .await
+        )
+        .await,
+        (StatusCode::FORBIDDEN, "policy_denied".into())
+    );
+    // The realm issues 300 s tokens; this caller may hold 60 s at most.
+    assert_eq!(
+        code(
+            app.impersonate("strict", &secret, json!({"user": "alice@tenant-a.test"}))
+                .await
+        )
+        .await,
+        (StatusCode::FORBIDDEN, "lifetime_exceeds_policy".into())
+    );
+    assert_eq!(
+        code(app.impersonate("strict", &secret, json!({"user": 5})).await).await,
+        (StatusCode::BAD_REQUEST, "invalid_request".into())
+    );
+}
+
+#[tokio::test]
+async fn the_store_holds_no_caller_secret_or_admin_token_in_clear() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token();
+    let secret = app
+        .create_caller(&admin, "careful", tenant_a_policy())
+        .await;
+    let mut bytes = std::fs::read(&app.db_path).unwrap();
+    if let Ok(wal) = std::fs::read(app.db_path.with_extension("db-wal")) {
+        bytes.extend(wal);
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("careful"), "the caller is in the store");
+    assert!(
+        text.contains("$argon2id$"),
+        "its secret as an Argon2id hash"
+    );
+    assert!(
+        !text.contains(&secret),
+        "the caller's secret is not in clear"
+    );
+    assert!(!text.contains(&admin), "the admin token is not in clear");
+    assert!(
+        !text.contains(admin.trim_start_matches("apx_admin_")),
+        "nor its random part"
+    );
+}
