@@ -48,6 +48,26 @@ pub enum ClientsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum RealmsCommand {
+    /// List realms.
+    List,
+    /// Add or replace a realm.
+    Put {
+        name: String,
+        #[arg(long)]
+        authority: String,
+        #[arg(long = "scope")]
+        extra_scopes: Vec<String>,
+        #[arg(long)]
+        broker_client_id: Option<String>,
+        #[arg(long)]
+        broker_client_secret: Option<String>,
+    },
+    /// Remove a realm no client uses.
+    Remove { name: String },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum CallersCommand {
     /// List impersonation callers.
     List,
@@ -259,6 +279,76 @@ pub async fn clients(config: &Path, command: ClientsCommand) -> ExitCode {
                     if changes.iter().all(|c| c.action == "unchanged") {
                         println!("no differences");
                     }
+                }
+            }
+            Ok(())
+        }
+        .await,
+    )
+}
+
+pub async fn realms(config: &Path, command: RealmsCommand) -> ExitCode {
+    finish(
+        async {
+            let ctx = Context::open(config).await?;
+            match command {
+                RealmsCommand::List => {
+                    for realm in ctx.registry.snapshot().realms.values() {
+                        let view = ops::RealmView::from(realm);
+                        println!(
+                            "{}\t{}\tbroker_client={}",
+                            view.name,
+                            view.authority,
+                            view.broker_client_id.as_deref().unwrap_or("-")
+                        );
+                    }
+                }
+                RealmsCommand::Put {
+                    name,
+                    authority,
+                    extra_scopes,
+                    broker_client_id,
+                    broker_client_secret,
+                } => {
+                    let input = ops::RealmInput {
+                        name,
+                        authority,
+                        extra_scopes,
+                        broker_client_id,
+                        broker_client_secret,
+                    };
+                    let realm = input.validate().map_err(|p| invalid(&p))?;
+                    ctx.registry
+                        .put_realm(&realm)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    ctx.record("realm.put", realm.name.as_str()).await?;
+                    println!("realm {} saved", realm.name);
+                }
+                RealmsCommand::Remove { name } => {
+                    let name = RealmName::parse(&name).map_err(|e| e.to_string())?;
+                    if let Some(client) = ctx
+                        .registry
+                        .snapshot()
+                        .clients
+                        .values()
+                        .find(|c| c.allows_realm(&name))
+                    {
+                        return Err(format!(
+                            "client {} uses realm {name}: change it first",
+                            client.id
+                        ));
+                    }
+                    if !ctx
+                        .registry
+                        .delete_realm(&name)
+                        .await
+                        .map_err(|e| e.to_string())?
+                    {
+                        return Err(format!("no realm {name}"));
+                    }
+                    ctx.record("realm.delete", name.as_str()).await?;
+                    println!("removed realm {name}");
                 }
             }
             Ok(())

@@ -53,6 +53,19 @@ pub enum Command {
         #[command(subcommand)]
         command: admin::ClientsCommand,
     },
+    /// Manage the Keycloak realms.
+    Realms {
+        /// The configuration file (also accepted after the subcommand).
+        #[arg(
+            long,
+            env = "AUTHPROXY_CONFIG",
+            global = true,
+            default_value = "authproxy.toml"
+        )]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: admin::RealmsCommand,
+    },
     /// Manage the backend callers of the impersonation endpoint.
     Callers {
         /// The configuration file (also accepted after the subcommand).
@@ -144,6 +157,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         } => admin::export_directory(&config, output.as_deref()).await,
         Command::Clients { config, command } => admin::clients(&config, command).await,
         Command::Callers { config, command } => admin::callers(&config, command).await,
+        Command::Realms { config, command } => admin::realms(&config, command).await,
         Command::Admin {
             config,
             command: AdminCommand::CreateToken { label },

@@ -343,3 +343,70 @@ async fn the_openapi_document_describes_the_admin_api() {
     }
     assert!(doc["components"]["schemas"]["ClientInput"].is_object());
 }
+
+#[tokio::test]
+async fn realms_are_validated_listed_and_protected_while_in_use() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token();
+    let put = |name: &'static str, body: Value| {
+        app.browser
+            .put(app.url(&format!("/admin/api/realms/{name}")))
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
+    };
+    let bad = put(
+        "extra",
+        json!({"name": "extra", "authority": "http://id.example/realms/extra/"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        bad.json::<Value>().await.unwrap()["fields"][0]["path"],
+        "authority"
+    );
+    let good = put(
+        "extra",
+        json!({"name": "extra", "authority": idp().authority("tenant-b")}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(good.status(), StatusCode::OK);
+    let listed: Vec<Value> = app
+        .browser
+        .get(app.url("/admin/api/realms"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(listed.iter().any(|r| r["name"] == "extra"));
+    assert!(
+        listed
+            .iter()
+            .all(|r| r.get("broker_client_secret").is_none()),
+        "secrets are never shown"
+    );
+    let in_use = app
+        .browser
+        .delete(app.url("/admin/api/realms/tenant-a"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_use.status(), StatusCode::CONFLICT);
+    let removed = app.cli(&["realms", "remove", "extra"]);
+    assert!(
+        removed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&removed.stderr)
+    );
+    let listed = String::from_utf8(app.cli(&["realms", "list"]).stdout).unwrap();
+    assert!(
+        listed.contains("tenant-a") && !listed.contains("extra"),
+        "{listed}"
+    );
+}

@@ -274,3 +274,98 @@ async fn the_store_holds_no_caller_secret_or_admin_token_in_clear() {
         "nor its random part"
     );
 }
+
+#[tokio::test]
+async fn the_realm_refusing_the_exchange_is_a_403_with_its_own_code() {
+    let app = TestApp::spawn_with_broker(
+        "",
+        (
+            "authproxy-no-impersonation",
+            "authproxy-no-impersonation-secret",
+        ),
+    )
+    .await;
+    let admin = app.admin_token();
+    let secret = app
+        .create_caller(&admin, "crm-backend", tenant_a_policy())
+        .await;
+    let refused = app
+        .impersonate(
+            "crm-backend",
+            &secret,
+            json!({"user": "alice@tenant-a.test"}),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"],
+        "impersonation_refused"
+    );
+    let audit = app.audit(&admin).await;
+    let row = audit.iter().find(|r| r["action"] == "impersonate").unwrap();
+    assert_eq!(row["outcome"], "failed");
+}
+
+#[tokio::test]
+async fn a_realm_that_is_down_answers_503() {
+    let app = TestApp::spawn_with(
+        "[[realms]]\nname = \"down\"\nauthority = \"http://127.0.0.1:9/realms/down\"\nbroker_client_id = \"x\"\nbroker_client_secret = \"y\"\n[[directory.domains]]\ndomain = \"down.test\"\nrealm = \"down\"\n",
+    )
+    .await;
+    let admin = app.admin_token();
+    let secret = app
+        .create_caller(
+            &admin,
+            "crm-backend",
+            json!({"realms": ["down"], "all_users_of": ["down"]}),
+        )
+        .await;
+    let response = app
+        .impersonate("crm-backend", &secret, json!({"user": "x@down.test"}))
+        .await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "realm_unavailable"
+    );
+}
+
+#[tokio::test]
+async fn the_audit_command_reads_the_trail_as_text_or_json() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token();
+    let secret = app
+        .create_caller(&admin, "crm-backend", tenant_a_policy())
+        .await;
+    app.impersonate(
+        "crm-backend",
+        &secret,
+        json!({"user": "alice@tenant-a.test"}),
+    )
+    .await;
+    app.impersonate("crm-backend", &secret, json!({"user": "bob@tenant-b.test"}))
+        .await;
+    let output = app.cli(&["audit", "--caller", "crm-backend", "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["outcome"], "granted");
+    assert_eq!(rows[1]["outcome"], "denied");
+    let text = String::from_utf8(
+        app.cli(&["audit", "--since", "2000-01-01T00:00:00Z"])
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        text.contains("caller.create") && text.contains("impersonate"),
+        "{text}"
+    );
+}

@@ -28,7 +28,12 @@ export const REALMS = {
 /** The confidential client authproxy uses for client credentials, token exchange and Admin REST. */
 export const BROKER_CLIENT = { clientId: 'authproxy-broker', secret: 'authproxy-broker-secret' };
 /** Confidential clients with the same rights (a test can watch one of its own). */
-export const BROKER_CLIENTS = [BROKER_CLIENT, { clientId: 'authproxy-broker-2', secret: 'authproxy-broker-2-secret' }];
+export const BROKER_CLIENTS = [
+  BROKER_CLIENT,
+  { clientId: 'authproxy-broker-2', secret: 'authproxy-broker-2-secret' },
+  // Lacks the users' `impersonate` permission: the realm refuses its exchanges.
+  { clientId: 'authproxy-no-impersonation', secret: 'authproxy-no-impersonation-secret', impersonation: false },
+];
 
 /** Finds a user of a realm by id, username or email (Keycloak accepts all three at login). */
 export function findUser(realm, name) {

@@ -33,7 +33,7 @@ export async function createRealm({ name, data, baseUrl, stats }) {
     response_types: [],
     redirect_uris: [],
     token_endpoint_auth_method: 'client_secret_basic',
-    impersonation_allowed: true,
+    impersonation_allowed: broker.impersonation !== false,
   }));
   for (const [alias, idp] of Object.entries(data.brokeredBy || {})) {
     staticClients.push({
