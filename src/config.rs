@@ -65,6 +65,18 @@ pub struct ServerSection {
     pub public_url: String,
     #[serde(default = "default_handoff_wait_secs")]
     pub handoff_wait_secs: u64,
+    /// Per client IP on discovery and /login: sustained requests per minute...
+    #[serde(default = "default_per_ip_per_minute")]
+    pub per_ip_per_minute: u32,
+    /// ...and the burst above it.
+    #[serde(default = "default_per_ip_burst")]
+    pub per_ip_burst: u32,
+    /// A connection that has not sent a request's headers within this time is closed.
+    #[serde(default = "default_header_read_timeout_secs")]
+    pub header_read_timeout_secs: u64,
+    /// Requests handled at once; more wait for a free slot.
+    #[serde(default = "default_max_concurrent_requests")]
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for ServerSection {
@@ -73,6 +85,10 @@ impl Default for ServerSection {
             listen: default_listen(),
             public_url: default_public_url(),
             handoff_wait_secs: default_handoff_wait_secs(),
+            per_ip_per_minute: default_per_ip_per_minute(),
+            per_ip_burst: default_per_ip_burst(),
+            header_read_timeout_secs: default_header_read_timeout_secs(),
+            max_concurrent_requests: default_max_concurrent_requests(),
         }
     }
 }
@@ -85,6 +101,27 @@ fn default_public_url() -> String {
 }
 fn default_handoff_wait_secs() -> u64 {
     25
+}
+fn default_per_ip_per_minute() -> u32 {
+    600
+}
+fn default_per_ip_burst() -> u32 {
+    120
+}
+fn default_header_read_timeout_secs() -> u64 {
+    10
+}
+fn default_max_concurrent_requests() -> usize {
+    4096
+}
+
+/// Limits that protect the server.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerLimits {
+    pub per_ip_per_minute: u32,
+    pub per_ip_burst: u32,
+    pub header_read_timeout: Duration,
+    pub max_concurrent_requests: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -234,6 +271,7 @@ pub struct Config {
     pub listen: SocketAddr,
     pub public_url: PublicUrl,
     pub handoff_wait: Duration,
+    pub limits: ServerLimits,
     pub sqlite_path: PathBuf,
     pub sealing_key: Option<SecretString>,
     pub idp_timeout: Duration,
@@ -291,6 +329,24 @@ impl RawConfig {
                 "must be between 1 and 60 seconds",
             );
         }
+        if !(1..=1_000_000).contains(&self.server.per_ip_per_minute) {
+            problems.add("server.per_ip_per_minute", "must be between 1 and 1000000");
+        }
+        if !(1..=1_000_000).contains(&self.server.per_ip_burst) {
+            problems.add("server.per_ip_burst", "must be between 1 and 1000000");
+        }
+        if !(1..=300).contains(&self.server.header_read_timeout_secs) {
+            problems.add(
+                "server.header_read_timeout_secs",
+                "must be between 1 and 300 seconds",
+            );
+        }
+        if !(1..=1_000_000).contains(&self.server.max_concurrent_requests) {
+            problems.add(
+                "server.max_concurrent_requests",
+                "must be between 1 and 1000000",
+            );
+        }
         if !(1..=60).contains(&self.idp.timeout_secs) {
             problems.add("idp.timeout_secs", "must be between 1 and 60 seconds");
         }
@@ -305,6 +361,12 @@ impl RawConfig {
                 listen,
                 public_url,
                 handoff_wait: Duration::from_secs(self.server.handoff_wait_secs),
+                limits: ServerLimits {
+                    per_ip_per_minute: self.server.per_ip_per_minute,
+                    per_ip_burst: self.server.per_ip_burst,
+                    header_read_timeout: Duration::from_secs(self.server.header_read_timeout_secs),
+                    max_concurrent_requests: self.server.max_concurrent_requests,
+                },
                 sqlite_path: self.store.sqlite_path,
                 sealing_key: self.store.sealing_key,
                 idp_timeout: Duration::from_secs(self.idp.timeout_secs),

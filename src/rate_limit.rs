@@ -19,6 +19,12 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
+    /// Forgets buckets untouched since `before` (they would be full again anyway).
+    pub fn prune(&self, before: DateTime<Utc>) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        buckets.retain(|_, bucket| bucket.at >= before);
+    }
+
     /// Takes a token for `key`, or says how long until one is available.
     pub fn check(
         &self,

@@ -7,7 +7,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower::ServiceExt as _;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -91,6 +97,8 @@ impl Application {
             access: Arc::clone(&store) as Arc<dyn AccessStore>,
             audit: Arc::clone(&store) as Arc<dyn AuditLog>,
             limiter: RateLimiter::default(),
+            ip_limiter: RateLimiter::default(),
+            limits: config.limits,
             logins: store as Arc<dyn LoginStore>,
             idp: Arc::clone(&oidc) as Arc<dyn IdentityProvider>,
             keycloak_admin: oidc as Arc<dyn KeycloakAdmin>,
@@ -106,22 +114,57 @@ impl Application {
         self.listener.local_addr().map_err(StartupError::Serve)
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    /// Serves until `shutdown` resolves, then drains in-flight requests (bounded
+    /// by the longest request, a long-poll) and lets the store close.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
         let purge = tokio::spawn(purge_expired(self.state.clone()));
         let watch = tokio::spawn(watch_registry(self.state.clone()));
+        let drain_limit = self.state.handoff_wait + Duration::from_secs(10);
+        let mut http = hyper::server::conn::http1::Builder::new();
+        // A connection that trickles its headers is dropped.
+        http.timer(TokioTimer::new())
+            .header_read_timeout(self.state.limits.header_read_timeout);
         let app = router(self.state);
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(StartupError::Serve);
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(err) => {
+                            // Out of file descriptors and the like: pause, don't spin.
+                            tracing::warn!(error = %err, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let service = app.clone().map_request(move |mut request: axum::extract::Request<Incoming>| {
+                        request.extensions_mut().insert(ConnectInfo(peer));
+                        request
+                    });
+                    let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+                    let connection = graceful.watch(connection);
+                    tokio::spawn(async move {
+                        if let Err(err) = connection.await {
+                            tracing::debug!(error = %err, "connection ended with an error");
+                        }
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(self.listener);
+        tokio::select! {
+            () = graceful.shutdown() => tracing::info!("all in-flight requests finished"),
+            () = tokio::time::sleep(drain_limit) => tracing::warn!("stopped waiting for in-flight requests"),
+        }
         purge.abort();
         watch.abort();
-        served
+        Ok(())
     }
 }
 
@@ -129,6 +172,9 @@ async fn purge_expired(state: AppState) {
     let mut tick = tokio::time::interval(PURGE_INTERVAL);
     loop {
         tick.tick().await;
+        state
+            .ip_limiter
+            .prune(state.clock.now() - chrono::TimeDelta::minutes(10));
         match state.logins.purge_expired(state.clock.now()).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(rows = n, "purged expired logins"),

@@ -3,6 +3,7 @@
 
 pub mod cors;
 pub mod error;
+pub mod limits;
 pub mod page;
 pub mod query;
 pub mod trace;
@@ -19,7 +20,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::admin;
 use crate::clock::Clock;
-use crate::config::PublicUrl;
+use crate::config::{PublicUrl, ServerLimits};
 use crate::flows;
 use crate::idp::{IdentityProvider, KeycloakAdmin};
 use crate::rate_limit::RateLimiter;
@@ -59,6 +60,9 @@ pub struct App {
     pub audit: Arc<dyn AuditLog>,
     /// Per-caller token buckets of the impersonation endpoint.
     pub limiter: RateLimiter,
+    /// Per-client-IP token buckets of discovery and `/login`.
+    pub ip_limiter: RateLimiter,
+    pub limits: ServerLimits,
     pub logins: Arc<dyn LoginStore>,
     pub idp: Arc<dyn IdentityProvider>,
     /// Keycloak's Admin REST, for client provisioning.
@@ -72,10 +76,18 @@ pub struct App {
 /// The broker's router with its layers.
 pub fn router(state: AppState) -> Router {
     let request_timeout = state.handoff_wait + Duration::from_secs(10);
-    Router::new()
+    // Endpoints that take a username are rate-limited per client address.
+    let limited = Router::new()
         .route("/api/user", get(flows::discovery::discover))
         .route("/api/user/", get(flows::discovery::discover))
         .route("/login", get(flows::login::start))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::per_ip,
+        ));
+    let max_concurrent = state.limits.max_concurrent_requests;
+    Router::new()
+        .merge(limited)
         .route("/authproxy", get(flows::callback::finish))
         .route("/authproxy/{client_id}", get(flows::passthrough::page))
         .route(
@@ -107,6 +119,8 @@ pub fn router(state: AppState) -> Router {
             request_timeout,
         ))
         .layer(CatchPanicLayer::custom(error::panic_response))
+        // Past this many requests at once, new ones wait for a slot (backpressure).
+        .layer(tower::limit::ConcurrencyLimitLayer::new(max_concurrent))
         .layer(trace::layer())
         .with_state(state)
 }

@@ -21,3 +21,4 @@ mod logout;
 mod passthrough;
 mod round_trip;
 mod sdk;
+mod server;

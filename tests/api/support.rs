@@ -199,6 +199,15 @@ impl TestApp {
 
     /// As `spawn_with`, with the broker's confidential client in the realms given.
     pub async fn spawn_with_broker(extra: &str, broker: (&str, &str)) -> Self {
+        Self::spawn_configured("", extra, broker).await
+    }
+
+    /// A broker with extra `[server]` keys (limits, timeouts).
+    pub async fn spawn_with_server(server: &str) -> Self {
+        Self::spawn_configured(server, "", BROKER_CLIENT).await
+    }
+
+    async fn spawn_configured(server: &str, extra: &str, broker: (&str, &str)) -> Self {
         log_buffer();
         let idp = idp();
         let dir = tempfile::tempdir().unwrap();
@@ -211,6 +220,7 @@ impl TestApp {
 listen = "127.0.0.1:0"
 public_url = "{base_url}"
 handoff_wait_secs = 5
+{server}
 [store]
 sqlite_path = "{db}"
 [[realms]]

@@ -89,14 +89,18 @@ impl SqliteStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(unavailable)?;
         }
+        // WAL is a property of the file: set it once, before connections race for it.
+        rusqlite::Connection::open(path)
+            .and_then(|conn| conn.pragma_update(None, "journal_mode", "WAL"))
+            .map_err(unavailable)?;
         let manager = SqliteConnectionManager::file(path).with_init(|conn| {
             conn.execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
-                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
             )
         });
         let pool = r2d2::Pool::builder()
             .max_size(8)
+            .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(5))
             .build(manager)
             .map_err(unavailable)?;

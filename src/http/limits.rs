@@ -1,0 +1,49 @@
+//! Per-client-IP rate limits on the endpoints that take a username (discovery and
+//! `/login`), against enumeration and abuse: 429 with `Retry-After`, in the shape
+//! of the endpoint (JSON for discovery, a page for the popup).
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::error::{DiscoveryError, PageError, WebError};
+
+pub async fn per_ip(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string());
+    let Some(ip) = ip else {
+        return next.run(request).await;
+    };
+    let limits = app.limits;
+    match app.ip_limiter.check(
+        &ip,
+        limits.per_ip_per_minute,
+        limits.per_ip_burst,
+        app.clock.now(),
+    ) {
+        Ok(()) => next.run(request).await,
+        Err(wait) => {
+            let error = WebError::caller(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many requests from this address: wait a moment and try again.",
+            );
+            let mut response = if request.uri().path() == "/login" {
+                PageError(error).into_response()
+            } else {
+                DiscoveryError(error).into_response()
+            };
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
+        }
+    }
+}

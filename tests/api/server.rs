@@ -1,0 +1,250 @@
+use std::fmt::Write as _;
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::support::{TestApp, idp, write};
+
+#[tokio::test]
+async fn a_connection_trickling_its_headers_is_dropped() {
+    let app = TestApp::spawn_with_server("header_read_timeout_secs = 1").await;
+    let addr = app.base_url.trim_start_matches("http://").to_owned();
+    let dropped = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
+        let started = Instant::now();
+        let mut buffer = [0u8; 512];
+        // The rest of the headers never comes: the server closes the connection.
+        let read = stream.read(&mut buffer).unwrap_or(0);
+        (
+            started.elapsed(),
+            String::from_utf8_lossy(&buffer[..read]).to_string(),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        dropped.0 < Duration::from_secs(5),
+        "dropped after {:?}",
+        dropped.0
+    );
+    assert!(!dropped.1.contains("200 OK"), "{}", dropped.1);
+    // A normal request still works.
+    assert_eq!(
+        app.browser
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn discovery_and_login_are_rate_limited_per_address() {
+    let app = TestApp::spawn_with_server("per_ip_per_minute = 1\nper_ip_burst = 3").await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.discover("alice@tenant-a.test").await.status(),
+            StatusCode::OK
+        );
+    }
+    let limited = app.discover("alice@tenant-a.test").await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        limited.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(
+        limited.json::<Value>().await.unwrap()["errors"]["user"]["code"],
+        "rate_limited"
+    );
+    let login = app
+        .browser
+        .get(app.url("/login?client_id=localhost:8081"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        login
+            .text()
+            .await
+            .unwrap()
+            .contains("<code id=\"code\">rate_limited</code>")
+    );
+    // Other endpoints are not affected.
+    assert_eq!(
+        app.browser
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    app.clock.advance(chrono::TimeDelta::minutes(1));
+    assert_eq!(
+        app.discover("alice@tenant-a.test").await.status(),
+        StatusCode::OK
+    );
+}
+
+fn config_for_binary(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("authproxy.toml");
+    write(
+        &path,
+        &format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nhandoff_wait_secs = 3\n[store]\nsqlite_path = \"{}\"\n[[realms]]\nname = \"tenant-a\"\nauthority = \"{}\"\n[[clients]]\nclient_id = \"localhost:8081\"\nrealms = [\"tenant-a\"]\norigins = [\"http://localhost:8081\"]\n",
+            dir.join("authproxy.db").display(),
+            idp().authority("tenant-a"),
+        ),
+    );
+    path
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_for_binary(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_authproxy"))
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let addr = loop {
+        let mut line = String::new();
+        assert!(
+            std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() > 0,
+            "the broker exited"
+        );
+        if let Some(rest) = line.split("addr=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in std::io::BufRead::lines(stdout) {});
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::new();
+    // A long-poll that takes the whole handoff wait (3 s).
+    let in_flight = {
+        let (client, base) = (client.clone(), base.clone());
+        tokio::spawn(async move {
+            client
+                .post(format!("{base}/api/handoff/wait"))
+                .json(&serde_json::json!({"txn": "a".repeat(43), "txn_verifier": "b".repeat(43)}))
+                .send()
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered, not cut");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        serde_json::json!({"pending": true})
+    );
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        client.get(format!("{base}/healthz")).send().await.is_err(),
+        "no new connections after shutdown"
+    );
+}
+
+#[tokio::test]
+async fn kill_9_during_a_directory_import_leaves_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_for_binary(dir.path());
+    let authproxy = || Command::new(env!("CARGO_BIN_EXE_authproxy"));
+    let small = dir.path().join("small.csv");
+    write(
+        &small,
+        "kind,key,realm,idp_hint\nuser,kept@tenant-a.test,tenant-a,\n",
+    );
+    assert!(
+        authproxy()
+            .args([
+                "directory",
+                "import",
+                small.to_str().unwrap(),
+                "--config",
+                config.to_str().unwrap()
+            ])
+            .status()
+            .unwrap()
+            .success()
+    );
+
+    let big = dir.path().join("big.csv");
+    let mut rows = String::from("kind,key,realm,idp_hint\n");
+    for i in 0..400_000 {
+        writeln!(rows, "user,user{i}@tenant-a.test,tenant-a,").unwrap();
+    }
+    write(&big, &rows);
+    let mut child = authproxy()
+        .args([
+            "directory",
+            "import",
+            big.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let db = rusqlite::Connection::open(dir.path().join("authproxy.db")).unwrap();
+    let integrity: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let count: i64 = db
+        .query_row("SELECT count(*) FROM directory_users", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        count == 1 || count == 400_001,
+        "all or nothing, found {count} rows"
+    );
+    let kept: i64 = db
+        .query_row(
+            "SELECT count(*) FROM directory_users WHERE username = 'kept@tenant-a.test'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, 1, "the acknowledged import survives");
+}
