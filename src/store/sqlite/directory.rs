@@ -60,8 +60,7 @@ fn target_from_row(realm: Option<String>, hint: Option<&str>) -> Result<Target, 
 #[async_trait]
 impl DirectoryStore for SqliteStore {
     async fn resolve(&self, user: &Username) -> Result<Resolution, StoreError> {
-        let user = user.clone();
-        self.blocking(move |conn, _| {
+        self.read_inline(|conn| {
             let row: Option<(Option<String>, Option<String>)> = conn
                 .prepare_cached(
                     "SELECT realm, idp_hint, 0 AS rank FROM directory_users WHERE username = ?1
@@ -83,7 +82,6 @@ impl DirectoryStore for SqliteStore {
                 }
             }
         })
-        .await
     }
 
     async fn replace_rules(&self, rules: Vec<Rule>, replace: bool) -> Result<u64, StoreError> {

@@ -101,6 +101,8 @@ impl SqliteStore {
         let pool = r2d2::Pool::builder()
             .max_size(8)
             .min_idle(Some(1))
+            // A local file does not go stale like a network connection: no per-use probe.
+            .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(5))
             .build(manager)
             .map_err(unavailable)?;
@@ -127,6 +129,17 @@ impl SqliteStore {
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    /// Runs a point read on the calling thread. In WAL mode readers never wait for
+    /// writers, so such a read takes microseconds, less than the hop to a blocking
+    /// thread would.
+    fn read_inline<T>(
+        &self,
+        work: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let conn = self.pool.get().map_err(unavailable)?;
+        work(&conn)
     }
 
     async fn blocking<T, F>(&self, work: F) -> Result<T, StoreError>
