@@ -13,6 +13,7 @@ mod admin;
 mod callback;
 mod cli;
 mod discovery;
+mod faults;
 mod handoff;
 mod impersonation;
 mod logging;
