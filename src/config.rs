@@ -15,11 +15,10 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
 
+use crate::admin::ops::{ClientInput, RealmInput};
 use crate::domain::origin::is_loopback;
-use crate::domain::realm::{Authority, parse_scope};
 use crate::domain::{
-    BrokerClient, Client, ClientId, EmailDomain, IdpAlias, Origin, Realm, RealmName, Rule, RuleKey,
-    Target, Username,
+    Client, EmailDomain, FieldProblem, IdpAlias, Realm, RealmName, Rule, RuleKey, Target, Username,
 };
 
 /// One problem in the configuration, with the key that holds it.
@@ -48,10 +47,12 @@ pub struct RawConfig {
     pub store: StoreSection,
     #[serde(default)]
     pub idp: IdpSection,
+    /// The same shape as the admin API's realms.
     #[serde(default)]
-    pub realms: Vec<RealmSection>,
+    pub realms: Vec<RealmInput>,
+    /// The same shape as the admin API's clients.
     #[serde(default)]
-    pub clients: Vec<ClientSection>,
+    pub clients: Vec<ClientInput>,
     #[serde(default)]
     pub directory: DirectorySection,
 }
@@ -164,30 +165,6 @@ impl Default for IdpSection {
 
 fn default_idp_timeout_secs() -> u64 {
     10
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RealmSection {
-    pub name: String,
-    pub authority: String,
-    #[serde(default)]
-    pub extra_scopes: Vec<String>,
-    /// The broker's confidential client in this realm (impersonation, provisioning).
-    #[serde(default)]
-    pub broker_client_id: Option<String>,
-    #[serde(default)]
-    pub broker_client_secret: Option<SecretString>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientSection {
-    pub client_id: String,
-    pub realms: Vec<String>,
-    pub origins: Vec<String>,
-    #[serde(default)]
-    pub client_secret: Option<SecretString>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -379,57 +356,17 @@ impl RawConfig {
     }
 
     fn validate_realms(&self, problems: &mut Problems) -> Vec<Realm> {
-        let mut seen = BTreeSet::new();
-        let mut realms = Vec::new();
-        for (i, section) in self.realms.iter().enumerate() {
-            let key = format!("realms[{i}]");
-            let name = problems.check(
-                &format!("{key}.name"),
-                RealmName::parse(&section.name).map_err(|e| e.to_string()),
-            );
-            let authority = problems.check(
-                &format!("{key}.authority"),
-                Authority::parse(&section.authority).map_err(|e| e.to_string()),
-            );
-            let scopes: Vec<_> = section
-                .extra_scopes
-                .iter()
-                .enumerate()
-                .filter_map(|(j, s)| {
-                    problems.check(
-                        &format!("{key}.extra_scopes[{j}]"),
-                        parse_scope(s).map_err(|e| e.to_string()),
-                    )
-                })
-                .collect();
-            if let (Some(name), Some(authority)) = (name, authority) {
-                if !seen.insert(name.clone()) {
+        let mut realms: Vec<Realm> = Vec::new();
+        for (i, input) in self.realms.iter().enumerate() {
+            match input.validate() {
+                Ok(realm) if realms.iter().any(|r| r.name == realm.name) => {
                     problems.add(
-                        &format!("{key}.name"),
-                        &format!("realm {name} is defined twice"),
+                        &format!("realms[{i}].name"),
+                        &format!("realm {} is defined twice", realm.name),
                     );
                 }
-                let broker_client = match (&section.broker_client_id, &section.broker_client_secret)
-                {
-                    (Some(client_id), Some(secret)) => Some(BrokerClient {
-                        client_id: client_id.clone(),
-                        secret: secret.clone(),
-                    }),
-                    (None, None) => None,
-                    _ => {
-                        problems.add(
-                            &format!("{key}.broker_client_id"),
-                            "give both broker_client_id and broker_client_secret, or neither",
-                        );
-                        None
-                    }
-                };
-                realms.push(Realm {
-                    name,
-                    authority,
-                    extra_scopes: scopes,
-                    broker_client,
-                });
+                Ok(realm) => realms.push(realm),
+                Err(fields) => problems.extend(&format!("realms[{i}]"), fields),
             }
         }
         realms
@@ -440,58 +377,17 @@ impl RawConfig {
         realms: &BTreeSet<RealmName>,
         problems: &mut Problems,
     ) -> Vec<Client> {
-        let mut seen = BTreeSet::new();
-        let mut clients = Vec::new();
-        for (i, section) in self.clients.iter().enumerate() {
-            let key = format!("clients[{i}]");
-            let id = problems.check(
-                &format!("{key}.client_id"),
-                ClientId::parse(&section.client_id).map_err(|e| e.to_string()),
-            );
-            if section.realms.is_empty() {
-                problems.add(
-                    &format!("{key}.realms"),
-                    "list at least one configured realm",
-                );
-            }
-            let client_realms: Vec<_> = section
-                .realms
-                .iter()
-                .enumerate()
-                .filter_map(|(j, r)| {
-                    problems.check(&format!("{key}.realms[{j}]"), known_realm(r, realms))
-                })
-                .collect();
-            if section.origins.is_empty() {
-                problems.add(
-                    &format!("{key}.origins"),
-                    "list at least one origin, such as https://crm.example.com",
-                );
-            }
-            let origins: Vec<_> = section
-                .origins
-                .iter()
-                .enumerate()
-                .filter_map(|(j, o)| {
-                    problems.check(
-                        &format!("{key}.origins[{j}]"),
-                        Origin::parse(o).map_err(|e| e.to_string()),
-                    )
-                })
-                .collect();
-            if let Some(id) = id {
-                if !seen.insert(id.clone()) {
+        let mut clients: Vec<Client> = Vec::new();
+        for (i, input) in self.clients.iter().enumerate() {
+            match input.validate_against(realms) {
+                Ok(client) if clients.iter().any(|c| c.id == client.id) => {
                     problems.add(
-                        &format!("{key}.client_id"),
-                        &format!("client {id} is defined twice"),
+                        &format!("clients[{i}].client_id"),
+                        &format!("client {} is defined twice", client.id),
                     );
                 }
-                clients.push(Client {
-                    id,
-                    realms: client_realms,
-                    origins,
-                    secret: section.client_secret.clone(),
-                });
+                Ok(client) => clients.push(client),
+                Err(fields) => problems.extend(&format!("clients[{i}]"), fields),
             }
         }
         clients
@@ -654,6 +550,13 @@ impl Problems {
             key: key.to_owned(),
             message: message.to_owned(),
         });
+    }
+
+    /// Adds field problems found under `prefix` (`clients[0]` + `origins[1]`).
+    fn extend(&mut self, prefix: &str, fields: Vec<FieldProblem>) {
+        for field in fields {
+            self.add(&format!("{prefix}.{}", field.path), &field.message);
+        }
     }
 
     fn check<T>(&mut self, key: &str, result: Result<T, String>) -> Option<T> {

@@ -67,11 +67,20 @@ pub struct ClientInput {
     /// Canonical `https://host[:port]` (http only for loopback).
     pub origins: Vec<String>,
     #[serde(default)]
-    pub client_secret: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub client_secret: Option<SecretString>,
 }
 
 impl ClientInput {
     pub fn validate(&self, registry: &Snapshot) -> Result<Client, Vec<FieldProblem>> {
+        self.validate_against(&known_realms(registry))
+    }
+
+    /// Validates against the names of the realms that exist.
+    pub fn validate_against(
+        &self,
+        known: &BTreeSet<RealmName>,
+    ) -> Result<Client, Vec<FieldProblem>> {
         let mut problems = Vec::new();
         let id = ClientId::parse(&self.client_id)
             .map_err(|e| problems.push(problem("client_id", e)))
@@ -79,12 +88,7 @@ impl ClientInput {
         if self.realms.is_empty() {
             problems.push(problem("realms", "list at least one configured realm"));
         }
-        let realms = realm_list(
-            "realms",
-            &self.realms,
-            &known_realms(registry),
-            &mut problems,
-        );
+        let realms = realm_list("realms", &self.realms, known, &mut problems);
         if self.origins.is_empty() {
             problems.push(problem(
                 "origins",
@@ -106,7 +110,7 @@ impl ClientInput {
                 id,
                 realms,
                 origins,
-                secret: self.client_secret.clone().map(SecretString::from),
+                secret: self.client_secret.clone(),
             }),
             _ => Err(problems),
         }
@@ -145,7 +149,8 @@ pub struct RealmInput {
     #[serde(default)]
     pub broker_client_id: Option<String>,
     #[serde(default)]
-    pub broker_client_secret: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub broker_client_secret: Option<SecretString>,
 }
 
 impl RealmInput {
@@ -170,7 +175,7 @@ impl RealmInput {
         let broker_client = match (&self.broker_client_id, &self.broker_client_secret) {
             (Some(id), Some(secret)) => Some(BrokerClient {
                 client_id: id.clone(),
-                secret: SecretString::from(secret.clone()),
+                secret: secret.clone(),
             }),
             (None, None) => None,
             _ => {

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Subcommand;
+use secrecy::SecretString;
 
 use crate::admin::ops::{self, CallerInput, ClientInput, PolicyInput};
 use crate::admin::sync::sync_clients;
@@ -212,7 +213,7 @@ pub async fn clients(config: &Path, command: ClientsCommand) -> ExitCode {
                         client_id,
                         realms,
                         origins,
-                        client_secret: secret,
+                        client_secret: secret.map(SecretString::from),
                     };
                     let client = input
                         .validate(&ctx.registry.snapshot())
@@ -315,7 +316,7 @@ pub async fn realms(config: &Path, command: RealmsCommand) -> ExitCode {
                         authority,
                         extra_scopes,
                         broker_client_id,
-                        broker_client_secret,
+                        broker_client_secret: broker_client_secret.map(SecretString::from),
                     };
                     let realm = input.validate().map_err(|p| invalid(&p))?;
                     ctx.registry

@@ -46,21 +46,15 @@ fn parse_request<'a>(
     registry: &'a Snapshot,
     query: &'a StrictQuery,
 ) -> Result<LoginRequest<'a>, WebError> {
-    let param = |name: &'static str| {
-        query.get(name).filter(|v| !v.is_empty()).ok_or_else(|| {
+    let client = registry
+        .client(query.require("client_id")?)
+        .ok_or_else(|| {
             WebError::bad_request(
-                "missing_parameter",
-                format!("The {name} parameter is missing."),
+                "unknown_client",
+                "This client_id is not registered with the broker.",
             )
-        })
-    };
-    let client = registry.client(param("client_id")?).ok_or_else(|| {
-        WebError::bad_request(
-            "unknown_client",
-            "This client_id is not registered with the broker.",
-        )
-    })?;
-    let origin = param("origin")?;
+        })?;
+    let origin = query.require("origin")?;
     // RFC 9700 §4.1.3: exact string comparison with the registered value.
     let origin = client.origins.iter().find(|o| o.as_str() == origin).ok_or_else(|| {
         WebError::bad_request(
@@ -68,9 +62,9 @@ fn parse_request<'a>(
             "The origin is not registered for this client. Register it exactly (scheme, host and port).",
         )
     })?;
-    let txn = TxnId::parse(param("txn")?)
+    let txn = TxnId::parse(query.require("txn")?)
         .map_err(|e| WebError::bad_request("invalid_txn", e.to_string()))?;
-    let txn_challenge = TxnChallenge::parse(param("txn_challenge")?)
+    let txn_challenge = TxnChallenge::parse(query.require("txn_challenge")?)
         .map_err(|e| WebError::bad_request("invalid_txn", e.to_string()))?;
     let prompt = query.get("prompt").filter(|p| !p.is_empty());
     if prompt.is_some_and(|p| !PROMPTS.contains(&p)) {
@@ -91,7 +85,7 @@ fn parse_request<'a>(
             "ui_locales is a space-separated list of language tags such as \"en fi\".",
         ));
     }
-    let user = Username::parse(param("user")?)
+    let user = Username::parse(query.require("user")?)
         .map_err(|e| WebError::bad_request("invalid_user", e.to_string()))?;
     Ok(LoginRequest {
         client,

@@ -40,29 +40,23 @@ pub async fn start(
 ) -> Result<Response, PageError> {
     let query = StrictQuery::parse(query.as_deref())
         .map_err(|e| WebError::bad_request("invalid_query", e.to_string()))?;
-    let param = |name: &'static str| {
-        query.get(name).filter(|v| !v.is_empty()).ok_or_else(|| {
-            WebError::bad_request(
-                "missing_parameter",
-                format!("The {name} parameter is missing."),
-            )
-        })
-    };
     let registry = app.registry.snapshot();
-    let client = registry.client(param("client_id")?).ok_or_else(|| {
-        WebError::bad_request(
-            "unknown_client",
-            "This client_id is not registered with the broker.",
-        )
-    })?;
-    if !client.allows_origin(param("origin")?) {
+    let client = registry
+        .client(query.require("client_id")?)
+        .ok_or_else(|| {
+            WebError::bad_request(
+                "unknown_client",
+                "This client_id is not registered with the broker.",
+            )
+        })?;
+    if !client.allows_origin(query.require("origin")?) {
         return Err(WebError::bad_request(
             "origin_not_allowed",
             "The origin is not registered for this client.",
         )
         .into());
     }
-    let hint = param("id_token_hint")?;
+    let hint = query.require("id_token_hint")?;
     if hint.len() > MAX_HINT_LEN {
         return Err(WebError::bad_request(
             "invalid_id_token_hint",

@@ -6,6 +6,8 @@ use std::borrow::Cow;
 
 use percent_encoding::percent_decode;
 
+use super::error::WebError;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {
     #[error("the parameter {0} is given more than once; send it once")]
@@ -45,6 +47,16 @@ impl StrictQuery {
             params.push((name, value));
         }
         Ok(Self(params))
+    }
+
+    /// A parameter that must be present and not empty.
+    pub fn require(&self, name: &str) -> Result<&str, WebError> {
+        self.get(name).filter(|v| !v.is_empty()).ok_or_else(|| {
+            WebError::bad_request(
+                "missing_parameter",
+                format!("The {name} parameter is missing."),
+            )
+        })
     }
 
     #[must_use]

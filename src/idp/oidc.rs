@@ -233,21 +233,22 @@ impl OidcProvider {
         }
     }
 
-    /// POSTs a form to the realm's token endpoint as the broker's client.
-    async fn post_as_broker(
+    /// POSTs a form to the realm's token endpoint, authenticated with HTTP Basic
+    /// when `basic` (client id, secret) is given (RFC 6749 §2.3.1: both
+    /// form-urlencoded first). Never retried: a code or a grant is used once.
+    async fn token_request(
         &self,
         realm: &Realm,
-        broker: &BrokerClient,
+        basic: Option<(&str, &SecretString)>,
         form: &[(&str, &str)],
     ) -> Result<Vec<u8>, IdpError> {
         let metadata = self.metadata(realm).await?;
-        let response = self
-            .http
-            .post(metadata.token_endpoint.clone())
-            .basic_auth(
-                form_encode(&broker.client_id),
-                Some(form_encode(broker.secret.expose_secret())),
-            )
+        let mut request = self.http.post(metadata.token_endpoint.clone());
+        if let Some((id, secret)) = basic {
+            request =
+                request.basic_auth(form_encode(id), Some(form_encode(secret.expose_secret())));
+        }
+        let response = request
             .header(reqwest::header::ACCEPT, "application/json")
             .form(form)
             .send()
@@ -262,6 +263,17 @@ impl OidcProvider {
             return Err(IdpError::Status(status.as_u16()));
         }
         Ok(body)
+    }
+
+    /// A token-endpoint request as the broker's own confidential client.
+    async fn post_as_broker(
+        &self,
+        realm: &Realm,
+        broker: &BrokerClient,
+        form: &[(&str, &str)],
+    ) -> Result<Vec<u8>, IdpError> {
+        self.token_request(realm, Some((&broker.client_id, &broker.secret)), form)
+            .await
     }
 
     /// The broker's service-account token for `realm`, from cache until shortly
@@ -412,37 +424,20 @@ impl IdentityProvider for OidcProvider {
         realm: &Realm,
         redemption: CodeRedemption<'_>,
     ) -> Result<TokenSet, IdpError> {
-        let metadata = self.metadata(realm).await?;
         let mut form = vec![
             ("grant_type", "authorization_code"),
             ("code", redemption.code),
             ("redirect_uri", redemption.redirect_uri),
             ("code_verifier", redemption.pkce_verifier),
         ];
-        let mut request = self.http.post(metadata.token_endpoint.clone());
-        match redemption.client_secret {
-            // RFC 6749 §2.3.1: id and secret form-urlencoded, then HTTP Basic.
-            Some(secret) => {
-                let id = form_encode(redemption.client_id.as_str());
-                let secret = form_encode(secret.expose_secret());
-                request = request.basic_auth(id, Some(secret));
-            }
-            None => form.push(("client_id", redemption.client_id.as_str())),
+        // A public client names itself in the form; a confidential one authenticates.
+        let basic = redemption
+            .client_secret
+            .map(|secret| (redemption.client_id.as_str(), secret));
+        if basic.is_none() {
+            form.push(("client_id", redemption.client_id.as_str()));
         }
-        let response = request
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form)
-            .send()
-            .await
-            .map_err(transport_error)?;
-        let status = response.status();
-        let body = read_capped(response).await?;
-        if status.is_client_error() {
-            return Err(rejection(status, &body));
-        }
-        if !status.is_success() {
-            return Err(IdpError::Status(status.as_u16()));
-        }
+        let body = self.token_request(realm, basic, &form).await?;
         let tokens: TokenResponse = serde_json::from_slice(&body)
             .map_err(|e| IdpError::InvalidResponse(json_problem(&e)))?;
         let id_token = tokens.id_token.ok_or_else(|| {

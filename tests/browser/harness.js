@@ -184,13 +184,19 @@ const CHROMIUM_ARGS = [
  */
 export async function withBrowser(name, options, body) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'authproxy-chromium-'));
+  const preferences = {};
   if (options.thirdPartyCookies) {
     // Set explicitly (Chromium's default has changed over time): 1 blocks, 0 allows.
     const block = options.thirdPartyCookies === 'block';
+    Object.assign(preferences, { cookie_controls_mode: block ? 1 : 0, block_third_party_cookies: block });
+  }
+  if (options.popupBlocking) {
+    // Besides dropping Playwright's --disable-popup-blocking: popups set to "block".
+    preferences.default_content_setting_values = { popups: 2 };
+  }
+  if (Object.keys(preferences).length) {
     fs.mkdirSync(path.join(profile, 'Default'));
-    fs.writeFileSync(path.join(profile, 'Default/Preferences'), JSON.stringify({
-      profile: { cookie_controls_mode: block ? 1 : 0, block_third_party_cookies: block },
-    }));
+    fs.writeFileSync(path.join(profile, 'Default/Preferences'), JSON.stringify({ profile: preferences }));
   }
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
