@@ -10,6 +10,7 @@
 mod support;
 
 mod admin;
+mod bad_input;
 mod callback;
 mod cli;
 mod discovery;
