@@ -24,13 +24,13 @@ impl Modify for AdminToken {
 #[openapi(
     info(title = "authproxy admin API", description = "Clients, realms, directory, impersonation callers and the audit trail."),
     paths(
-        api::list_clients, api::create_client, api::put_client, api::delete_client, api::sync,
-        api::list_realms, api::put_realm, api::delete_realm,
-        api::put_rule, api::delete_rule, api::import_directory, api::export_directory,
-        api::list_callers, api::create_caller, api::put_policy, api::delete_caller,
-        api::read_audit,
+        api::clients::list_clients, api::clients::create_client, api::clients::put_client, api::clients::delete_client, api::clients::sync,
+        api::realms::list_realms, api::realms::put_realm, api::realms::delete_realm,
+        api::directory::put_rule, api::directory::delete_rule, api::directory::import_directory, api::directory::export_directory,
+        api::callers::list_callers, api::callers::create_caller, api::callers::put_policy, api::callers::delete_caller,
+        api::audit_trail::read_audit,
     ),
-    components(schemas(api::AuditRow)),
+    components(schemas(api::audit_trail::AuditRow)),
     modifiers(&AdminToken)
 )]
 pub struct AdminApiDoc;

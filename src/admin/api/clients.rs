@@ -1,0 +1,139 @@
+//! Clients: the embedding applications, and their provisioning in Keycloak.
+
+use axum::Extension;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{Admin, AdminError, AdminResult, audit, parse};
+use crate::admin::ops::{ClientInput, ClientView};
+use crate::admin::sync::{SyncChange, sync_clients};
+use crate::domain::{ClientId, FieldProblem, RealmName};
+use crate::http::AppState;
+
+/// Registered clients.
+#[utoipa::path(get, path = "/admin/api/clients", responses((status = 200, body = [ClientView])), security(("admin_token" = [])))]
+pub async fn list_clients(State(app): State<AppState>) -> Json<Vec<ClientView>> {
+    let registry = app.registry.snapshot();
+    let mut clients: Vec<ClientView> = registry.clients.values().map(ClientView::from).collect();
+    clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+    Json(clients)
+}
+
+/// Registers a client; it can log users in at once.
+#[utoipa::path(post, path = "/admin/api/clients", request_body = ClientInput,
+    responses((status = 201, body = ClientView), (status = 409), (status = 422)), security(("admin_token" = [])))]
+pub async fn create_client(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    body: Bytes,
+) -> AdminResult<(StatusCode, Json<ClientView>)> {
+    let input: ClientInput = parse(&body)?;
+    let client = input
+        .validate(&app.registry.snapshot())
+        .map_err(AdminError::Validation)?;
+    if app.registry.snapshot().clients.contains_key(&client.id) {
+        return Err(AdminError::Conflict(format!(
+            "Client {} exists: PUT /admin/api/clients/{} to change it.",
+            client.id, client.id
+        )));
+    }
+    app.registry.put_client(&client).await?;
+    audit(&app, &admin, "client.create", client.id.as_str()).await?;
+    Ok((StatusCode::CREATED, Json(ClientView::from(&client))))
+}
+
+/// Replaces a client.
+#[utoipa::path(put, path = "/admin/api/clients/{client_id}", request_body = ClientInput,
+    responses((status = 200, body = ClientView), (status = 422)), security(("admin_token" = [])))]
+pub async fn put_client(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> AdminResult<Json<ClientView>> {
+    let input: ClientInput = parse(&body)?;
+    if input.client_id != id {
+        return Err(AdminError::Validation(vec![FieldProblem {
+            path: "client_id".into(),
+            message: "must equal the client ID in the URL".into(),
+        }]));
+    }
+    let client = input
+        .validate(&app.registry.snapshot())
+        .map_err(AdminError::Validation)?;
+    app.registry.put_client(&client).await?;
+    audit(&app, &admin, "client.update", client.id.as_str()).await?;
+    Ok(Json(ClientView::from(&client)))
+}
+
+/// Removes a client.
+#[utoipa::path(delete, path = "/admin/api/clients/{client_id}", responses((status = 204), (status = 404)), security(("admin_token" = [])))]
+pub async fn delete_client(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<String>,
+) -> AdminResult<StatusCode> {
+    let id = ClientId::parse(&id).map_err(|e| AdminError::NotFound(e.to_string()))?;
+    if !app.registry.delete_client(&id).await? {
+        return Err(AdminError::NotFound(format!("No client {id}.")));
+    }
+    audit(&app, &admin, "client.delete", id.as_str()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SyncQuery {
+    /// Only this realm.
+    realm: Option<String>,
+    /// Report what would change without changing it.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Makes every registered client exist in its Keycloak realms (never deletes).
+#[utoipa::path(post, path = "/admin/api/clients/sync", params(SyncQuery),
+    responses((status = 200, body = [SyncChange])), security(("admin_token" = [])))]
+pub async fn sync(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Query(query): Query<SyncQuery>,
+) -> AdminResult<Json<Vec<SyncChange>>> {
+    let realm = query
+        .realm
+        .map(|r| {
+            RealmName::parse(&r).map_err(|e| {
+                AdminError::Validation(vec![FieldProblem {
+                    path: "realm".into(),
+                    message: e.to_string(),
+                }])
+            })
+        })
+        .transpose()?;
+    // Include changes the CLI made in the last second.
+    app.registry.reload_if_changed().await?;
+    let changes = sync_clients(
+        app.keycloak_admin.as_ref(),
+        &app.registry.snapshot(),
+        &app.public_url,
+        realm.as_ref(),
+        query.dry_run,
+    )
+    .await
+    .map_err(|e| AdminError::Web(e.source.into()))?;
+    if !query.dry_run {
+        for change in changes.iter().filter(|c| c.action != "unchanged") {
+            audit(
+                &app,
+                &admin,
+                &format!("keycloak.client.{}", change.action),
+                &format!("{}/{}", change.realm, change.client_id),
+            )
+            .await?;
+        }
+    }
+    Ok(Json(changes))
+}

@@ -1,0 +1,123 @@
+//! The directory: single rules, bulk import and export.
+
+use axum::Extension;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{Admin, AdminError, AdminResult, audit, parse};
+use crate::admin::ops::RuleInput;
+use crate::domain::FieldProblem;
+use crate::http::AppState;
+use crate::store::StoreError;
+
+/// Adds or replaces one directory rule.
+#[utoipa::path(post, path = "/admin/api/directory/rules", request_body = RuleInput,
+    responses((status = 204), (status = 422)), security(("admin_token" = [])))]
+pub async fn put_rule(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    body: Bytes,
+) -> AdminResult<StatusCode> {
+    let input: RuleInput = parse(&body)?;
+    let rule = input
+        .validate(&app.registry.snapshot())
+        .map_err(AdminError::Validation)?;
+    app.directory.upsert_rules(vec![rule]).await?;
+    audit(
+        &app,
+        &admin,
+        "directory.put",
+        &format!("{}:{}", input.kind, input.key),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes one directory rule (`kind` and `key`).
+#[utoipa::path(delete, path = "/admin/api/directory/rules", request_body = RuleInput,
+    responses((status = 204), (status = 404)), security(("admin_token" = [])))]
+pub async fn delete_rule(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    body: Bytes,
+) -> AdminResult<StatusCode> {
+    let input: RuleInput = parse(&body)?;
+    let key = input.key().map_err(AdminError::Validation)?;
+    if !app.directory.delete_rule(&key).await? {
+        return Err(AdminError::NotFound("No such rule.".into()));
+    }
+    audit(
+        &app,
+        &admin,
+        "directory.delete",
+        &format!("{}:{}", input.kind, input.key),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ImportQuery {
+    /// Empty the directory first (in the same transaction).
+    #[serde(default)]
+    replace: bool,
+}
+
+/// Imports CSV rules (`kind,key,realm,idp_hint`), all or nothing.
+#[utoipa::path(post, path = "/admin/api/directory/import", params(ImportQuery), request_body(content = String, content_type = "text/csv"),
+    responses((status = 200), (status = 422)), security(("admin_token" = [])))]
+pub async fn import_directory(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Query(query): Query<ImportQuery>,
+    body: Bytes,
+) -> AdminResult<Json<serde_json::Value>> {
+    let realms = app.registry.snapshot().realms.keys().cloned().collect();
+    let reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(body.as_ref());
+    let rules = crate::admin::directory_csv::parse_rows(reader, &realms)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| match e {
+            StoreError::InvalidRow { line, message } => {
+                AdminError::Validation(vec![FieldProblem {
+                    path: format!("line {line}"),
+                    message,
+                }])
+            }
+            other => other.into(),
+        })?;
+    let count = app.directory.replace_rules(rules, query.replace).await?;
+    audit(
+        &app,
+        &admin,
+        if query.replace {
+            "directory.replace"
+        } else {
+            "directory.import"
+        },
+        &format!("{count} rules"),
+    )
+    .await?;
+    Ok(Json(serde_json::json!({ "imported": count })))
+}
+
+/// Every directory rule, as CSV.
+#[utoipa::path(get, path = "/admin/api/directory/export", responses((status = 200, content_type = "text/csv", body = String)), security(("admin_token" = [])))]
+pub async fn export_directory(State(app): State<AppState>) -> AdminResult<Response> {
+    let csv = app.directory.export_csv().await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        csv,
+    )
+        .into_response())
+}

@@ -1,0 +1,203 @@
+//! `/admin/api/...`: administration over HTTP, authenticated with admin tokens.
+//! Validation failures answer 422 with every field path and what to fix. Every
+//! change is written to the audit trail and takes effect at once.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+use super::ops;
+use crate::auth::{self, Outcome};
+use crate::domain::FieldProblem;
+use crate::http::AppState;
+use crate::http::error::{ApiError, WebError};
+use crate::store::StoreError;
+
+pub mod audit_trail;
+pub mod callers;
+pub mod clients;
+pub mod directory;
+pub mod realms;
+
+/// The authenticated administrator, as the audit trail names it.
+#[derive(Clone)]
+pub struct Admin(pub String);
+
+/// Errors of the admin API.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("the input does not validate")]
+    Validation(Vec<FieldProblem>),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Web(#[from] WebError),
+}
+
+impl From<StoreError> for AdminError {
+    fn from(err: StoreError) -> Self {
+        Self::Web(err.into())
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let (status, code, message, fields) = match self {
+            Self::Validation(fields) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "Some fields are not valid: see fields.".to_owned(),
+                fields,
+            ),
+            Self::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, Vec::new()),
+            Self::Conflict(m) => (StatusCode::CONFLICT, "conflict", m, Vec::new()),
+            Self::BadRequest(m) => (StatusCode::BAD_REQUEST, "invalid_request", m, Vec::new()),
+            Self::Web(err) => return ApiError(err).into_response(),
+        };
+        tracing::info!(code, status = status.as_u16(), "admin request refused");
+        let body = if fields.is_empty() {
+            serde_json::json!({ "error": code, "error_description": message })
+        } else {
+            serde_json::json!({ "error": code, "error_description": message, "fields": fields })
+        };
+        let mut response = (status, Json(body)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+pub(super) type AdminResult<T> = Result<T, AdminError>;
+
+/// Parses a JSON body; type errors come back as 422 with the field's path.
+pub(super) fn parse<T: DeserializeOwned>(body: &[u8]) -> AdminResult<T> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            AdminError::BadRequest(format!(
+                "The body is not valid JSON (line {}, column {}).",
+                inner.line(),
+                inner.column()
+            ))
+        } else {
+            let message = inner.to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            AdminError::Validation(vec![FieldProblem {
+                path: if path == "." { String::new() } else { path },
+                message,
+            }])
+        }
+    })
+}
+
+/// Requires `Authorization: Bearer <admin token>`.
+pub async fn require_admin(
+    State(app): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match auth::admin::authenticate(app.access.as_ref(), header).await {
+        Ok(Outcome::Authenticated(label)) => {
+            request
+                .extensions_mut()
+                .insert(Admin(format!("admin:{label}")));
+            next.run(request).await
+        }
+        Ok(Outcome::NotRequested | Outcome::Failed(_)) => {
+            let mut response = ApiError(WebError::caller(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Send an admin token: Authorization: Bearer <token from `authproxy admin create-token`>.",
+            ))
+            .into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"authproxy-admin\""),
+            );
+            response
+        }
+        Err(err) => ApiError(err.into()).into_response(),
+    }
+}
+
+pub(super) async fn audit(
+    app: &AppState,
+    admin: &Admin,
+    action: &str,
+    subject: &str,
+) -> AdminResult<()> {
+    Ok(ops::record(
+        app.audit.as_ref(),
+        &admin.0,
+        action,
+        subject,
+        app.clock.now(),
+    )
+    .await?)
+}
+
+/// The routes under `/admin/api`, all behind [`require_admin`] but the OpenAPI document.
+pub fn routes(state: AppState) -> Router<AppState> {
+    use axum::routing::{get, post, put};
+    Router::new()
+        .route(
+            "/admin/api/clients",
+            get(clients::list_clients).post(clients::create_client),
+        )
+        .route("/admin/api/clients/sync", post(clients::sync))
+        .route(
+            "/admin/api/clients/{client_id}",
+            put(clients::put_client).delete(clients::delete_client),
+        )
+        .route("/admin/api/realms", get(realms::list_realms))
+        .route(
+            "/admin/api/realms/{name}",
+            put(realms::put_realm).delete(realms::delete_realm),
+        )
+        .route(
+            "/admin/api/directory/rules",
+            post(directory::put_rule).delete(directory::delete_rule),
+        )
+        .route(
+            "/admin/api/directory/import",
+            post(directory::import_directory),
+        )
+        .route(
+            "/admin/api/directory/export",
+            get(directory::export_directory),
+        )
+        .route(
+            "/admin/api/callers",
+            get(callers::list_callers).post(callers::create_caller),
+        )
+        .route(
+            "/admin/api/callers/{caller_id}",
+            axum::routing::delete(callers::delete_caller),
+        )
+        .route(
+            "/admin/api/callers/{caller_id}/policy",
+            put(callers::put_policy),
+        )
+        .route("/admin/api/audit", get(audit_trail::read_audit))
+        .route_layer(axum::middleware::from_fn_with_state(state, require_admin))
+        .route("/admin/api/openapi.json", get(super::openapi::document))
+}

@@ -1,0 +1,70 @@
+//! Realms: the Keycloak realms the broker may use.
+
+use axum::Extension;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use super::{Admin, AdminError, AdminResult, audit, parse};
+use crate::admin::ops::{RealmInput, RealmView};
+use crate::domain::{FieldProblem, RealmName};
+use crate::http::AppState;
+
+/// Configured realms.
+#[utoipa::path(get, path = "/admin/api/realms", responses((status = 200, body = [RealmView])), security(("admin_token" = [])))]
+pub async fn list_realms(State(app): State<AppState>) -> Json<Vec<RealmView>> {
+    let registry = app.registry.snapshot();
+    let mut realms: Vec<RealmView> = registry.realms.values().map(RealmView::from).collect();
+    realms.sort_by(|a, b| a.name.cmp(&b.name));
+    Json(realms)
+}
+
+/// Adds or replaces a realm.
+#[utoipa::path(put, path = "/admin/api/realms/{name}", request_body = RealmInput,
+    responses((status = 200, body = RealmView), (status = 422)), security(("admin_token" = [])))]
+pub async fn put_realm(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> AdminResult<Json<RealmView>> {
+    let input: RealmInput = parse(&body)?;
+    if input.name != name {
+        return Err(AdminError::Validation(vec![FieldProblem {
+            path: "name".into(),
+            message: "must equal the realm name in the URL".into(),
+        }]));
+    }
+    let realm = input.validate().map_err(AdminError::Validation)?;
+    app.registry.put_realm(&realm).await?;
+    audit(&app, &admin, "realm.put", realm.name.as_str()).await?;
+    Ok(Json(RealmView::from(&realm)))
+}
+
+/// Removes a realm no client uses.
+#[utoipa::path(delete, path = "/admin/api/realms/{name}", responses((status = 204), (status = 404), (status = 409)), security(("admin_token" = [])))]
+pub async fn delete_realm(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(name): Path<String>,
+) -> AdminResult<StatusCode> {
+    let name = RealmName::parse(&name).map_err(|e| AdminError::NotFound(e.to_string()))?;
+    if let Some(client) = app
+        .registry
+        .snapshot()
+        .clients
+        .values()
+        .find(|c| c.allows_realm(&name))
+    {
+        return Err(AdminError::Conflict(format!(
+            "Client {} uses realm {name}: change it first.",
+            client.id
+        )));
+    }
+    if !app.registry.delete_realm(&name).await? {
+        return Err(AdminError::NotFound(format!("No realm {name}.")));
+    }
+    audit(&app, &admin, "realm.delete", name.as_str()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
