@@ -16,6 +16,7 @@ mod cli;
 mod discovery;
 mod faults;
 mod handoff;
+mod id_tokens;
 mod impersonation;
 mod logging;
 mod login;
