@@ -1,6 +1,6 @@
 //! A registered web origin (`scheme://host[:port]`) in canonical form.
 //!
-//! RFC 9700 §4.1.3 and PROTOCOL.md §5: registered values are validated once, at
+//! RFC 9700 §4.1.3: registered values are validated once, at
 //! registration, and requests are compared to them byte for byte. The `url` crate
 //! is used only to check that a value is already canonical, never to normalise a
 //! value that arrives in a request.

@@ -190,14 +190,14 @@ impl Authority {
         self.0.as_str()
     }
 
-    /// `{authority}/.well-known/openid-configuration` (PROTOCOL.md §1).
+    /// `{authority}/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §4).
     #[must_use]
     pub fn metadata_url(&self) -> String {
         format!("{}/.well-known/openid-configuration", self.0.as_str())
     }
 
-    /// The realm's Admin REST base, `https://HOST/admin/realms/REALM` (PROTOCOL.md
-    /// §1; not part of the OIDC metadata, so derived from the configured URL).
+    /// The realm's Admin REST base, `https://HOST/admin/realms/REALM` (Keycloak's
+    /// Admin REST API; not part of the OIDC metadata, so derived from the configured URL).
     #[must_use]
     pub fn admin_url(&self) -> Option<String> {
         let (base, realm) = self.0.as_str().rsplit_once("/realms/")?;

@@ -2,7 +2,7 @@
 //! holds the `txn_verifier`) redeems the login's outcome exactly once. The wait
 //! variant long-polls: it answers the moment the callback stores the outcome, so
 //! it works when COOP has cut the popup from its opener and when the waiting page
-//! is a partitioned third-party iframe (PROTOCOL.md §3).
+//! is a partitioned third-party iframe (COOP and storage partitioning).
 //!
 //! CORS: only the origins registered for the txn's client, without credentials.
 //! A browser request from any other origin is refused before anything is redeemed.

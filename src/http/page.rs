@@ -1,4 +1,4 @@
-//! HTML responses. Every page carries the same security headers (PROTOCOL.md §5):
+//! HTML responses. Every page carries the same security headers (RFC 9700 §4.2, §4.16):
 //! a CSP whose only script and style are the ones with this response's nonce,
 //! `frame-ancestors 'none'`, `Referrer-Policy: no-referrer` (the URL may hold an
 //! authorization code), `Cache-Control: no-store`, `nosniff`. No page sets

@@ -1,6 +1,6 @@
 //! Access to Keycloak realms behind a trait. Flows ask for a realm's metadata, a
 //! code redemption and an ID-token check; they never build IdP URLs themselves
-//! (PROTOCOL.md §1: endpoints come from the realm's metadata).
+//! (OpenID Connect Discovery: endpoints come from the realm's metadata).
 
 pub mod admin_rest;
 pub mod oidc;
@@ -67,9 +67,9 @@ pub struct ExchangedToken {
     pub issued_token_type: String,
 }
 
-/// The subset of Keycloak's Admin REST API for clients that provisioning uses
-/// (PROTOCOL.md §1), called with the broker's service-account token. Client
-/// representations stay JSON so fields authproxy does not manage survive updates.
+/// The subset of Keycloak's Admin REST API for clients that provisioning uses,
+/// called with the broker's service-account token. Client representations stay
+/// JSON so fields authproxy does not manage survive updates.
 #[async_trait]
 pub trait KeycloakAdmin: Send + Sync {
     /// `GET /admin/realms/{realm}/clients?clientId=X`: the client, if it exists.
@@ -95,8 +95,8 @@ pub trait KeycloakAdmin: Send + Sync {
 
 #[async_trait]
 pub trait IdentityProvider: Send + Sync {
-    /// Keycloak's legacy (V1) token exchange with `requested_subject` (PROTOCOL.md
-    /// §1; the standard V2 exchange cannot impersonate), as the broker's service
+    /// Keycloak's legacy (V1) token exchange with `requested_subject` (the
+    /// standard V2 exchange cannot impersonate), as the broker's service
     /// account, whose token is cached and fetched once for concurrent callers.
     async fn impersonate(
         &self,

@@ -1,9 +1,9 @@
 //! The OIDC implementation of [`IdentityProvider`] over HTTP.
 //!
 //! Every call has connect and total timeouts and a body-size cap; only idempotent
-//! GETs (metadata, JWKS) are retried, a code is never redeemed twice (PROTOCOL.md
-//! §5). Metadata and keys are cached per realm and served stale while a refresh
-//! fails; an unknown `kid` triggers one throttled key refetch.
+//! GETs (metadata, JWKS) are retried, a code is never redeemed twice. Metadata
+//! and keys are cached per realm and served stale while a refresh fails; an
+//! unknown `kid` triggers one throttled key refetch.
 
 use std::collections::HashMap;
 use std::sync::Arc;
