@@ -23,9 +23,7 @@ use crate::idp::{IdentityProvider, KeycloakAdmin};
 use crate::rate_limit::RateLimiter;
 use crate::registry::Registry;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{
-    AccessStore, AuditLog, DirectoryStore, LoginStore, RegistryStore, StoreError, sealing_key,
-};
+use crate::store::{AccessStore, AuditLog, DirectoryStore, LoginStore, RegistryStore, StoreError};
 
 /// How often expired logins and transactions are deleted.
 const PURGE_INTERVAL: Duration = Duration::from_secs(60);
@@ -72,13 +70,13 @@ impl Application {
         listener: TcpListener,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
-        let data_dir = config.sqlite_path.parent().map_or_else(
-            || std::path::PathBuf::from("."),
-            std::path::Path::to_path_buf,
-        );
-        let sealer = sealing_key::load_or_create(config.sealing_key.as_ref(), &data_dir)?;
-        let store = Arc::new(SqliteStore::open(&config.sqlite_path, sealer)?);
-        let seeded = store.upsert_rules(config.directory_seed.clone()).await?;
+        let store = Arc::new(SqliteStore::open_with_key(
+            &config.sqlite_path,
+            config.sealing_key.as_ref(),
+        )?);
+        let seeded = store
+            .import_rules(config.directory_seed.clone(), false)
+            .await?;
         tracing::info!(
             rules = seeded,
             "seeded the directory from the configuration"

@@ -20,7 +20,7 @@ use crate::idp::oidc::OidcProvider;
 use crate::registry::Registry;
 use crate::startup::seed_registry;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{AccessStore as _, AuditLog, DirectoryStore as _, RegistryStore, sealing_key};
+use crate::store::{AccessStore as _, AuditLog, DirectoryStore as _, RegistryStore};
 
 #[derive(Debug, Subcommand)]
 pub enum ClientsCommand {
@@ -111,15 +111,10 @@ struct Context {
 impl Context {
     async fn open(path: &Path) -> Result<Self, String> {
         let config = Config::load(path).map_err(|e| e.to_string())?;
-        let data_dir = config
-            .sqlite_path
-            .parent()
-            .unwrap_or_else(|| Path::new("."))
-            .to_path_buf();
-        let sealer = sealing_key::load_or_create(config.sealing_key.as_ref(), &data_dir)
-            .map_err(|e| e.to_string())?;
-        let store =
-            Arc::new(SqliteStore::open(&config.sqlite_path, sealer).map_err(|e| e.to_string())?);
+        let store = Arc::new(
+            SqliteStore::open_with_key(&config.sqlite_path, config.sealing_key.as_ref())
+                .map_err(|e| e.to_string())?,
+        );
         seed_registry(store.as_ref(), &config)
             .await
             .map_err(|e| e.to_string())?;

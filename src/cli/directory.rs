@@ -13,7 +13,6 @@ use crate::admin::directory_csv::parse_rows;
 use crate::config::RawConfig;
 use crate::domain::RealmName;
 use crate::store::StoreError;
-use crate::store::sealing_key;
 use crate::store::sqlite::SqliteStore;
 
 pub async fn import(file: &Path, config: &Path, replace: bool) -> ExitCode {
@@ -25,16 +24,10 @@ pub async fn import(file: &Path, config: &Path, replace: bool) -> ExitCode {
         }
     };
     let realms: BTreeSet<RealmName> = config.realms.iter().map(|r| r.name.clone()).collect();
-    let data_dir = config
-        .sqlite_path
-        .parent()
-        .unwrap_or_else(|| Path::new("."))
-        .to_path_buf();
     let path = config.sqlite_path.clone();
     let file = file.to_path_buf();
     let result = tokio::task::spawn_blocking(move || {
-        let sealer = sealing_key::load_or_create(config.sealing_key.as_ref(), &data_dir)?;
-        let store = SqliteStore::open(&path, sealer)?;
+        let store = SqliteStore::open_with_key(&path, config.sealing_key.as_ref())?;
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)

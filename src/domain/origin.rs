@@ -83,12 +83,6 @@ impl Origin {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// Whether `https` is used (cookies may then use the `__Host-` prefix).
-    #[must_use]
-    pub fn is_https(&self) -> bool {
-        self.0.starts_with("https://")
-    }
 }
 
 /// Hosts on which plain `http` is tolerated (development on one machine).

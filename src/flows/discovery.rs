@@ -14,6 +14,7 @@ use crate::http::AppState;
 use crate::http::cors;
 use crate::http::error::{DiscoveryError, WebError};
 use crate::http::query::StrictQuery;
+use crate::registry::Snapshot;
 
 #[derive(Serialize)]
 struct Discovered<'a> {
@@ -29,7 +30,8 @@ pub async fn discover(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let mut response = match lookup(&app, query.as_deref()).await {
+    let registry = app.registry.snapshot();
+    let mut response = match lookup(&app, &registry, query.as_deref()).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
     };
@@ -37,12 +39,16 @@ pub async fn discover(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     cors::allow(&mut response, cors::request_origin(&headers), |o| {
-        app.registry.snapshot().registered_origins.contains(o)
+        registry.registered_origins.contains(o)
     });
     response
 }
 
-async fn lookup(app: &AppState, query: Option<&str>) -> Result<Response, DiscoveryError> {
+async fn lookup(
+    app: &AppState,
+    registry: &Snapshot,
+    query: Option<&str>,
+) -> Result<Response, DiscoveryError> {
     let query = StrictQuery::parse(query)
         .map_err(|e| WebError::bad_request("invalid_query", e.to_string()))?;
     let raw = query.get("user").ok_or_else(|| {
@@ -53,8 +59,7 @@ async fn lookup(app: &AppState, query: Option<&str>) -> Result<Response, Discove
     })?;
     let user =
         Username::parse(raw).map_err(|e| WebError::bad_request("invalid_user", e.to_string()))?;
-    let registry = app.registry.snapshot();
-    let target = resolve(app, &registry, &user).await?;
+    let target = resolve(app, registry, &user).await?;
     let (authority, hint) = match &target {
         LoginTarget::Sso { realm, idp_hint } => (
             Some(realm.authority.as_str()),

@@ -18,6 +18,7 @@ use crate::domain::{LoginOutcome, TxnId, TxnVerifier};
 use crate::http::AppState;
 use crate::http::cors;
 use crate::http::error::{ApiError, WebError};
+use crate::registry::Snapshot;
 use crate::store::Redemption;
 
 #[derive(Deserialize)]
@@ -87,7 +88,7 @@ pub async fn preflight(State(app): State<AppState>, headers: HeaderMap) -> Respo
 async fn respond(app: &AppState, headers: &HeaderMap, body: &[u8], mode: Mode) -> Response {
     let registry = app.registry.snapshot();
     let origin = cors::request_origin(headers);
-    let (mut response, cors_client) = match handle(app, origin, body, mode).await {
+    let (mut response, cors_client) = match handle(app, &registry, origin, body, mode).await {
         Ok(answer) => answer,
         Err(err) => (err.into_response(), None),
     };
@@ -135,6 +136,7 @@ fn parse_request(body: &[u8]) -> Result<(TxnId, TxnVerifier), WebError> {
 /// its client (whose origins get CORS).
 async fn handle(
     app: &AppState,
+    registry: &Snapshot,
     origin: Option<&str>,
     body: &[u8],
     mode: Mode,
@@ -157,9 +159,7 @@ async fn handle(
         None => return Err(invalid_grant().into()),
     };
     if let Some(origin) = origin
-        && !app
-            .registry
-            .snapshot()
+        && !registry
             .client(client.as_str())
             .is_some_and(|c| c.allows_origin(origin))
     {

@@ -23,6 +23,7 @@ use crate::crypto;
 use crate::domain::{Denial, Username};
 use crate::http::AppState;
 use crate::http::error::{ApiError, WebError};
+use crate::http::limits::set_retry_after;
 use crate::idp::IdpError;
 use crate::store::{AuditEntry, StoredCaller};
 
@@ -145,10 +146,7 @@ async fn admit(
             "Too many impersonation requests from this caller: wait and retry.",
         ))
         .into_response();
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
+        set_retry_after(&mut response, wait);
         return Ok(Err(response));
     }
     Ok(Ok(caller))

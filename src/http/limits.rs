@@ -3,6 +3,7 @@
 //! of the endpoint (JSON for discovery, a page for the popup).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -11,6 +12,14 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::error::{DiscoveryError, PageError, WebError};
+
+/// `Retry-After` in whole seconds, rounded up (at least 1).
+pub fn set_retry_after(response: &mut Response, wait: Duration) {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+}
 
 pub async fn per_ip(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let ip = request
@@ -39,10 +48,7 @@ pub async fn per_ip(State(app): State<AppState>, request: Request, next: Next) -
             } else {
                 DiscoveryError(error).into_response()
             };
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+            set_retry_after(&mut response, wait);
             response
         }
     }

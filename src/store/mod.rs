@@ -35,11 +35,9 @@ pub trait DirectoryStore: Send + Sync {
     /// Resolves a username: exact user, then email domain, then the default.
     async fn resolve(&self, user: &Username) -> Result<Resolution, StoreError>;
 
-    /// Inserts or replaces rules, all in one transaction.
-    async fn upsert_rules(&self, rules: Vec<Rule>) -> Result<usize, StoreError>;
-
-    /// Imports rules in one transaction; with `replace`, the directory is emptied first.
-    async fn replace_rules(&self, rules: Vec<Rule>, replace: bool) -> Result<u64, StoreError>;
+    /// Inserts or replaces rules in one transaction; with `replace`, the directory
+    /// is emptied first, in the same transaction.
+    async fn import_rules(&self, rules: Vec<Rule>, replace: bool) -> Result<u64, StoreError>;
 
     /// Removes the rule with `key`; `false` when there was none.
     async fn delete_rule(&self, key: &RuleKey) -> Result<bool, StoreError>;

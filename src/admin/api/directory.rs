@@ -27,7 +27,7 @@ pub async fn put_rule(
     let rule = input
         .validate(&app.registry.snapshot())
         .map_err(AdminError::Validation)?;
-    app.directory.upsert_rules(vec![rule]).await?;
+    app.directory.import_rules(vec![rule], false).await?;
     audit(
         &app,
         &admin,
@@ -93,7 +93,7 @@ pub async fn import_directory(
             }
             other => other.into(),
         })?;
-    let count = app.directory.replace_rules(rules, query.replace).await?;
+    let count = app.directory.import_rules(rules, query.replace).await?;
     audit(
         &app,
         &admin,

@@ -84,7 +84,7 @@ impl DirectoryStore for SqliteStore {
         })
     }
 
-    async fn replace_rules(&self, rules: Vec<Rule>, replace: bool) -> Result<u64, StoreError> {
+    async fn import_rules(&self, rules: Vec<Rule>, replace: bool) -> Result<u64, StoreError> {
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.import(rules.into_iter().map(Ok), replace))
             .await
@@ -130,14 +130,5 @@ impl DirectoryStore for SqliteStore {
             String::from_utf8(out.into_inner().map_err(corrupt)?).map_err(corrupt)
         })
         .await
-    }
-
-    async fn upsert_rules(&self, rules: Vec<Rule>) -> Result<usize, StoreError> {
-        let store = self.clone();
-        let count = rules.len();
-        tokio::task::spawn_blocking(move || store.import(rules.into_iter().map(Ok), false))
-            .await
-            .map_err(unavailable)??;
-        Ok(count)
     }
 }

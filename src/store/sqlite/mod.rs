@@ -84,6 +84,20 @@ fn corrupt(err: impl std::fmt::Display) -> StoreError {
 }
 
 impl SqliteStore {
+    /// Opens the database at `path` with its sealing key: `configured`, or the one
+    /// kept (or generated) beside the database.
+    pub fn open_with_key(
+        path: &Path,
+        configured: Option<&secrecy::SecretString>,
+    ) -> Result<Self, StoreError> {
+        let data_dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or_else(|| Path::new("."));
+        let sealer = super::sealing_key::load_or_create(configured, data_dir)?;
+        Self::open(path, sealer)
+    }
+
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path, sealer: Sealer) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
