@@ -1,9 +1,10 @@
-//! IdP faults, injected by a mock realm (the only place a mock is used): metadata
-//! and token endpoint down, slow, failing, malformed or huge. The broker must
-//! answer in bounded time with 502/503/504 and stable codes, serve the last good
-//! metadata within its lifetime, recover without a restart, and never redeem a
-//! code twice.
+//! IdP faults, injected by a mock realm (the only place a mock is used): realm
+//! metadata, JWKS and token endpoint each down, slow, failing, malformed or huge.
+//! The broker must answer in bounded time with 502/504 and stable codes, serve the
+//! last good metadata and keys within their lifetime, recover without a restart,
+//! and never redeem a code twice.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,11 +17,18 @@ use axum::routing::{get, post};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use authproxy::clock::Clock as _;
+
+use crate::id_tokens::{jwk, keys, signed};
 use crate::support::{CRM_ORIGIN, TestApp, assert_refused_page};
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+const CLIENT: &str = "faulty.localhost";
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Fault {
     None,
+    /// Nothing listens: the metadata names a closed port for this endpoint.
+    Down,
     Slow,
     ServerError,
     InvalidJson,
@@ -28,23 +36,74 @@ enum Fault {
     WrongIssuer,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Endpoint {
+    Metadata,
+    Jwks,
+    Token,
+}
+
+/// Each fault but `WrongIssuer` (metadata only), with the answer it must get.
+const FAULTS: [(Fault, StatusCode, &str); 5] = [
+    (Fault::Down, StatusCode::BAD_GATEWAY, "realm_unreachable"),
+    (Fault::Slow, StatusCode::GATEWAY_TIMEOUT, "realm_timeout"),
+    (Fault::ServerError, StatusCode::BAD_GATEWAY, "realm_error"),
+    (
+        Fault::InvalidJson,
+        StatusCode::BAD_GATEWAY,
+        "realm_invalid_response",
+    ),
+    (
+        Fault::Huge,
+        StatusCode::BAD_GATEWAY,
+        "realm_invalid_response",
+    ),
+];
+
 #[derive(Clone)]
 struct Mock {
     base: String,
-    fault: Arc<Mutex<Fault>>,
+    /// A port nothing listens on.
+    down: String,
+    faults: Arc<Mutex<HashMap<Endpoint, Fault>>>,
+    id_token: Arc<Mutex<String>>,
     token_requests: Arc<AtomicUsize>,
 }
 
 impl Mock {
-    fn set(&self, fault: Fault) {
-        *self.fault.lock().unwrap() = fault;
+    fn set(&self, endpoint: Endpoint, fault: Fault) {
+        self.faults.lock().unwrap().insert(endpoint, fault);
+    }
+
+    fn fault(&self, endpoint: Endpoint) -> Fault {
+        *self
+            .faults
+            .lock()
+            .unwrap()
+            .get(&endpoint)
+            .unwrap_or(&Fault::None)
+    }
+
+    fn issuer(&self) -> String {
+        format!("{}/realms/faulty", self.base)
+    }
+
+    /// Where `endpoint` lives: on the mock, or on the closed port when it is down.
+    fn url(&self, endpoint: Endpoint, path: &str) -> String {
+        let base = if self.fault(endpoint) == Fault::Down {
+            &self.down
+        } else {
+            &self.base
+        };
+        format!("{base}/realms/faulty/protocol/openid-connect/{path}")
     }
 }
 
-async fn faulty(mock: &Mock, good: Value) -> Response {
-    let fault = *mock.fault.lock().unwrap();
-    match fault {
-        Fault::None => axum::Json(good).into_response(),
+/// Answers `good`, or the fault set for `endpoint`.
+async fn faulty(mock: &Mock, endpoint: Endpoint, good: Value) -> Response {
+    match mock.fault(endpoint) {
+        // A down endpoint is never reached: the metadata points elsewhere.
+        Fault::None | Fault::Down => axum::Json(good).into_response(),
         Fault::Slow => {
             tokio::time::sleep(Duration::from_secs(5)).await;
             axum::Json(good).into_response()
@@ -67,48 +126,66 @@ async fn faulty(mock: &Mock, good: Value) -> Response {
 }
 
 async fn metadata(State(mock): State<Mock>) -> Response {
-    let issuer = format!("{}/realms/faulty", mock.base);
+    let issuer = mock.issuer();
     let good = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/protocol/openid-connect/auth"),
-        "token_endpoint": format!("{issuer}/protocol/openid-connect/token"),
-        "jwks_uri": format!("{issuer}/protocol/openid-connect/certs"),
+        "token_endpoint": mock.url(Endpoint::Token, "token"),
+        "jwks_uri": mock.url(Endpoint::Jwks, "certs"),
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
     });
-    faulty(&mock, good).await
+    faulty(&mock, Endpoint::Metadata, good).await
+}
+
+async fn certs(State(mock): State<Mock>) -> Response {
+    let good = json!({"keys": [jwk(&keys()[0].0, &keys()[0].1)]});
+    faulty(&mock, Endpoint::Jwks, good).await
 }
 
 async fn token(State(mock): State<Mock>) -> Response {
     mock.token_requests.fetch_add(1, Ordering::SeqCst);
-    faulty(&mock, json!({"error": "unused"})).await
+    let good = json!({"access_token": "at", "token_type": "Bearer", "expires_in": 300,
+                      "id_token": mock.id_token.lock().unwrap().clone()});
+    faulty(&mock, Endpoint::Token, good).await
 }
 
-async fn start_mock() -> Mock {
+/// A port that was free a moment ago and that nothing listens on.
+async fn closed_port() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+async fn start_mock_on(listener: tokio::net::TcpListener) -> Mock {
     let mock = Mock {
         base: format!("http://{}", listener.local_addr().unwrap()),
-        fault: Arc::new(Mutex::new(Fault::None)),
-        token_requests: Arc::new(AtomicUsize::new(0)),
+        down: format!("http://127.0.0.1:{}", closed_port().await),
+        faults: Arc::default(),
+        id_token: Arc::default(),
+        token_requests: Arc::default(),
     };
     let app = Router::new()
         .route(
             "/realms/faulty/.well-known/openid-configuration",
             get(metadata),
         )
+        .route("/realms/faulty/protocol/openid-connect/certs", get(certs))
         .route("/realms/faulty/protocol/openid-connect/token", post(token))
         .with_state(mock.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     mock
 }
 
-async fn app_with(mock: &Mock) -> TestApp {
+async fn start_mock() -> Mock {
+    start_mock_on(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).await
+}
+
+async fn app_for(base: &str) -> TestApp {
     TestApp::spawn_with(&format!(
-        "[idp]\ntimeout_secs = 1\n[[realms]]\nname = \"faulty\"\nauthority = \"{}/realms/faulty\"\n\
-         [[clients]]\nclient_id = \"faulty.localhost\"\nrealms = [\"faulty\"]\norigins = [\"{CRM_ORIGIN}\"]\n\
-         [[directory.domains]]\ndomain = \"faulty.test\"\nrealm = \"faulty\"\n",
-        mock.base
+        "[idp]\ntimeout_secs = 1\n[[realms]]\nname = \"faulty\"\nauthority = \"{base}/realms/faulty\"\n\
+         [[clients]]\nclient_id = \"{CLIENT}\"\nrealms = [\"faulty\"]\norigins = [\"{CRM_ORIGIN}\"]\n\
+         [[directory.domains]]\ndomain = \"faulty.test\"\nrealm = \"faulty\"\n"
     ))
     .await
 }
@@ -117,10 +194,10 @@ async fn login(app: &TestApp) -> reqwest::Response {
     app.browser
         .get(app.url("/login"))
         .query(&[
-            ("client_id", "faulty.localhost"),
+            ("client_id", CLIENT),
             ("user", "u@faulty.test"),
             ("origin", CRM_ORIGIN),
-            ("txn", &"t".repeat(43)),
+            ("txn", &authproxy::crypto::random_token().unwrap()),
             ("txn_challenge", &"c".repeat(43)),
         ])
         .send()
@@ -128,37 +205,67 @@ async fn login(app: &TestApp) -> reqwest::Response {
         .unwrap()
 }
 
+/// Logs in and returns from the realm with a code; the mock's token endpoint
+/// (when healthy) answers a good ID token for this login.
+async fn callback(app: &TestApp, mock: &Mock) -> reqwest::Response {
+    let response = login(app).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    let param = |name: &str| {
+        location
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .unwrap()
+            .1
+            .into_owned()
+    };
+    let now = app.clock.now().timestamp();
+    let claims = json!({"iss": mock.issuer(), "sub": "u1", "aud": CLIENT, "exp": now + 300, "iat": now, "nonce": param("nonce")});
+    *mock.id_token.lock().unwrap() = signed(claims, |_| {});
+    app.browser
+        .get(app.url("/authproxy"))
+        .query(&[
+            ("code", "a-code"),
+            ("state", &param("state")),
+            ("iss", &mock.issuer()),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Asserts `response` is the refusal page with `status` and `code`, started at `started`
+/// and answered within 4 s (the IdP timeout is 1 s).
+async fn assert_bounded_refusal(
+    started: Instant,
+    response: reqwest::Response,
+    status: StatusCode,
+    code: &str,
+) {
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{code} took {:?}",
+        started.elapsed()
+    );
+    assert_refused_page(response, status, code).await;
+}
+
 #[tokio::test]
 async fn each_metadata_fault_answers_in_bounded_time_with_its_code() {
     let mock = start_mock().await;
-    let app = app_with(&mock).await;
-    for (fault, status, code) in [
-        (Fault::Slow, StatusCode::GATEWAY_TIMEOUT, "realm_timeout"),
-        (Fault::ServerError, StatusCode::BAD_GATEWAY, "realm_error"),
-        (
-            Fault::InvalidJson,
-            StatusCode::BAD_GATEWAY,
-            "realm_invalid_response",
-        ),
-        (
-            Fault::Huge,
-            StatusCode::BAD_GATEWAY,
-            "realm_invalid_response",
-        ),
-        (
+    let app = app_for(&mock.base).await;
+    let faults = FAULTS
+        .into_iter()
+        .filter(|(fault, ..)| *fault != Fault::Down) // a realm that is down: the next test
+        .chain([(
             Fault::WrongIssuer,
             StatusCode::BAD_GATEWAY,
             "realm_issuer_mismatch",
-        ),
-    ] {
-        mock.set(fault);
+        )]);
+    for (fault, status, code) in faults {
+        mock.set(Endpoint::Metadata, fault);
         let started = Instant::now();
-        assert_refused_page(login(&app).await, status, code).await;
-        assert!(
-            started.elapsed() < Duration::from_secs(4),
-            "{code} took {:?}",
-            started.elapsed()
-        );
+        assert_bounded_refusal(started, login(&app).await, status, code).await;
     }
     // The realm's trouble shows in readiness; liveness is unaffected.
     let ready = app.browser.get(app.url("/readyz")).send().await.unwrap();
@@ -175,56 +282,98 @@ async fn each_metadata_fault_answers_in_bounded_time_with_its_code() {
         StatusCode::OK
     );
     // Back to health, without a restart.
-    mock.set(Fault::None);
-    assert_eq!(login(&app).await.status(), StatusCode::FOUND);
+    mock.set(Endpoint::Metadata, Fault::None);
+    assert_eq!(callback(&app, &mock).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
-async fn last_good_metadata_is_served_while_the_realm_fails() {
+async fn a_realm_that_is_down_is_a_fast_502_until_it_comes_back() {
+    let port = closed_port().await;
+    let app = app_for(&format!("http://127.0.0.1:{port}")).await;
+    let started = Instant::now();
+    assert_bounded_refusal(
+        started,
+        login(&app).await,
+        StatusCode::BAD_GATEWAY,
+        "realm_unreachable",
+    )
+    .await;
+    let ready = app.browser.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // The realm comes up on its port: logins work again, without a restart.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mock = start_mock_on(listener).await;
+    assert_eq!(callback(&app, &mock).await.status(), StatusCode::OK);
+    let ready = app.browser.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn each_jwks_fault_answers_in_bounded_time_and_recovers() {
+    for (fault, status, code) in FAULTS {
+        // A new realm each time: no keys cached yet.
+        let mock = start_mock().await;
+        mock.set(Endpoint::Jwks, fault);
+        let app = app_for(&mock.base).await;
+        let started = Instant::now();
+        assert_bounded_refusal(started, callback(&app, &mock).await, status, code).await;
+        if fault != Fault::Down {
+            mock.set(Endpoint::Jwks, Fault::None);
+            assert_eq!(
+                callback(&app, &mock).await.status(),
+                StatusCode::OK,
+                "recovers from {fault:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn last_good_metadata_and_keys_serve_while_the_realm_fails() {
     let mock = start_mock().await;
-    let app = app_with(&mock).await;
-    assert_eq!(login(&app).await.status(), StatusCode::FOUND);
-    mock.set(Fault::ServerError);
-    app.clock.advance(chrono::TimeDelta::minutes(6)); // past the metadata's freshness
+    let app = app_for(&mock.base).await;
+    assert_eq!(callback(&app, &mock).await.status(), StatusCode::OK);
+    mock.set(Endpoint::Metadata, Fault::ServerError);
+    mock.set(Endpoint::Jwks, Fault::ServerError);
+    app.clock.advance(chrono::TimeDelta::minutes(11)); // past both freshness lifetimes
     assert_eq!(
-        login(&app).await.status(),
-        StatusCode::FOUND,
-        "stale metadata keeps logins working"
+        callback(&app, &mock).await.status(),
+        StatusCode::OK,
+        "stale metadata and keys keep logins working"
     );
     app.clock.advance(chrono::TimeDelta::hours(25)); // past the stale limit
     assert_refused_page(login(&app).await, StatusCode::BAD_GATEWAY, "realm_error").await;
+    // Metadata back, keys still failing and too old to serve.
+    mock.set(Endpoint::Metadata, Fault::None);
+    assert_refused_page(
+        callback(&app, &mock).await,
+        StatusCode::BAD_GATEWAY,
+        "realm_error",
+    )
+    .await;
+    mock.set(Endpoint::Jwks, Fault::None);
+    assert_eq!(callback(&app, &mock).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
-async fn a_failing_token_endpoint_is_a_502_and_the_code_is_sent_once() {
-    let mock = start_mock().await;
-    let app = app_with(&mock).await;
-    let response = login(&app).await;
-    assert_eq!(response.status(), StatusCode::FOUND);
-    let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
-    let state = location
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
-    mock.set(Fault::ServerError);
-    let callback = app
-        .browser
-        .get(app.url("/authproxy"))
-        .query(&[
-            ("code", "a-code"),
-            ("state", &state),
-            ("iss", &format!("{}/realms/faulty", mock.base)),
-        ])
-        .send()
-        .await
-        .unwrap();
-    // The token endpoint failed after metadata came from cache: 502, one attempt only.
-    assert_refused_page(callback, StatusCode::BAD_GATEWAY, "realm_error").await;
-    assert_eq!(
-        mock.token_requests.load(Ordering::SeqCst),
-        1,
-        "a code is never redeemed twice"
-    );
+async fn each_token_endpoint_fault_is_bounded_and_the_code_is_sent_at_most_once() {
+    for (fault, status, code) in FAULTS {
+        let mock = start_mock().await;
+        mock.set(Endpoint::Token, fault);
+        let app = app_for(&mock.base).await;
+        let started = Instant::now();
+        assert_bounded_refusal(started, callback(&app, &mock).await, status, code).await;
+        let expected = usize::from(fault != Fault::Down);
+        assert_eq!(
+            mock.token_requests.load(Ordering::SeqCst),
+            expected,
+            "{fault:?}: a code is never redeemed twice"
+        );
+        if fault != Fault::Down {
+            mock.set(Endpoint::Token, Fault::None);
+            assert_eq!(callback(&app, &mock).await.status(), StatusCode::OK);
+        }
+    }
 }

@@ -24,7 +24,7 @@ use crate::support::{CRM_ORIGIN, TestApp};
 const CLIENT: &str = "tokens.localhost";
 
 /// RSA keys made once with the openssl CLI: (kid, private key).
-fn keys() -> &'static Vec<(String, rsa::RsaPrivateKey)> {
+pub fn keys() -> &'static Vec<(String, rsa::RsaPrivateKey)> {
     static KEYS: OnceLock<Vec<(String, rsa::RsaPrivateKey)>> = OnceLock::new();
     KEYS.get_or_init(|| {
         (1..=3)
@@ -43,7 +43,7 @@ fn keys() -> &'static Vec<(String, rsa::RsaPrivateKey)> {
     })
 }
 
-fn jwk(kid: &str, key: &rsa::RsaPrivateKey) -> Value {
+pub fn jwk(kid: &str, key: &rsa::RsaPrivateKey) -> Value {
     let public = key.to_public_key();
     json!({"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
            "n": B64.encode(public.n().to_bytes_be()), "e": B64.encode(public.e().to_bytes_be())})
@@ -64,6 +64,27 @@ fn rs256(header: &Value, claims: &Value, key: &rsa::RsaPrivateKey) -> String {
         "{input}.{}",
         B64.encode(signer.sign(input.as_bytes()).to_bytes())
     )
+}
+
+/// The realm's P-256 key, derived from a fixed seed (test material only).
+fn ec_key() -> &'static p256::ecdsa::SigningKey {
+    static KEY: OnceLock<p256::ecdsa::SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        p256::ecdsa::SigningKey::from_slice(&Sha256::digest(b"authproxy ES256 test key")).unwrap()
+    })
+}
+
+fn ec_jwk(kid: &str) -> Value {
+    let point = ec_key().verifying_key().to_sec1_point(false);
+    json!({"kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "alg": "ES256",
+           "x": B64.encode(point.x().unwrap()), "y": B64.encode(point.y().unwrap())})
+}
+
+fn es256(header: &Value, claims: &Value) -> String {
+    use p256::ecdsa::signature::Signer as _;
+    let input = encode(header, claims);
+    let signature: p256::ecdsa::Signature = ec_key().sign(input.as_bytes());
+    format!("{input}.{}", B64.encode(signature.to_bytes()))
 }
 
 fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
@@ -99,7 +120,7 @@ async fn metadata(State(mock): State<Mock>) -> axum::Json<Value> {
     axum::Json(json!({
         "issuer": issuer, "authorization_endpoint": format!("{issuer}/auth"), "token_endpoint": format!("{issuer}/token"),
         "jwks_uri": format!("{issuer}/certs"), "response_types_supported": ["code"], "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
     }))
 }
 
@@ -114,11 +135,15 @@ async fn token(State(mock): State<Mock>) -> axum::Json<Value> {
     )
 }
 
+/// A realm whose JWKS holds the RSA key `k1` and the P-256 key `e1`.
 async fn setup() -> (TestApp, Mock) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mock = Mock {
         base: format!("http://{}", listener.local_addr().unwrap()),
-        jwks: Arc::new(Mutex::new(vec![jwk(&keys()[0].0, &keys()[0].1)])),
+        jwks: Arc::new(Mutex::new(vec![
+            jwk(&keys()[0].0, &keys()[0].1),
+            ec_jwk("e1"),
+        ])),
         id_token: Arc::new(Mutex::new(String::new())),
         jwks_fetches: Arc::new(AtomicUsize::new(0)),
     };
@@ -180,7 +205,8 @@ async fn login_with(
     (status, code)
 }
 
-fn signed(mut claims: Value, edit: impl Fn(&mut serde_json::Map<String, Value>)) -> String {
+/// The claims, edited, signed by `k1`.
+pub fn signed(mut claims: Value, edit: impl Fn(&mut serde_json::Map<String, Value>)) -> String {
     edit(claims.as_object_mut().unwrap());
     rs256(
         &json!({"alg": "RS256", "kid": "k1", "typ": "JWT"}),
@@ -300,6 +326,25 @@ fn bad_signatures() -> Vec<(&'static str, Craft)> {
             }),
         ),
         (
+            "bad ES256 signature",
+            Box::new(|c| {
+                let token = es256(&json!({"alg": "ES256", "kid": "e1", "typ": "JWT"}), &c);
+                let (head, sig) = token.rsplit_once('.').unwrap();
+                let mut bytes = B64.decode(sig).unwrap();
+                bytes[40] ^= 0x01;
+                format!("{head}.{}", B64.encode(bytes))
+            }),
+        ),
+        (
+            "ES256 claimed, signed by the RSA key",
+            Box::new(|c| {
+                let token = rs256(&json!({"alg": "RS256", "kid": "e1"}), &c, &keys()[0].1);
+                let (_, sig) = token.rsplit_once('.').unwrap();
+                let input = encode(&json!({"alg": "ES256", "kid": "e1", "typ": "JWT"}), &c);
+                format!("{input}.{sig}")
+            }),
+        ),
+        (
             "alg none",
             Box::new(|c| format!("{}.", encode(&json!({"alg": "none", "typ": "JWT"}), &c))),
         ),
@@ -345,7 +390,13 @@ async fn every_bad_claim_or_signature_is_refused_and_the_good_token_accepted() {
     assert_eq!(
         login_with(&app, &mock, |c| signed(c, |_| {})).await,
         ok,
-        "the well-formed token"
+        "the well-formed RS256 token"
+    );
+    let by_e1 = |c: Value| es256(&json!({"alg": "ES256", "kid": "e1", "typ": "JWT"}), &c);
+    assert_eq!(
+        login_with(&app, &mock, by_e1).await,
+        ok,
+        "the well-formed ES256 token"
     );
     let now = app.clock.now().timestamp();
     for (name, craft) in bad_claims(now).into_iter().chain(bad_signatures()) {
@@ -360,9 +411,9 @@ async fn a_token_without_kid_is_accepted_with_one_key_and_refused_when_several_m
     assert_eq!(
         login_with(&app, &mock, no_kid).await.0,
         StatusCode::OK,
-        "one key: unambiguous"
+        "one RSA key (beside an EC key): unambiguous"
     );
-    // With several keys the broker does not guess which one signed: refused.
+    // With several keys fit for RS256 the broker does not guess which one signed: refused.
     mock.jwks
         .lock()
         .unwrap()
