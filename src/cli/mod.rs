@@ -22,6 +22,14 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Whether this runs the service (whose stdout is its log).
+    #[must_use]
+    pub fn is_serve(&self) -> bool {
+        matches!(self.command, Command::Serve { .. })
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the broker.

@@ -122,3 +122,47 @@ fn every_command_has_working_help() {
         );
     }
 }
+
+#[tokio::test]
+async fn commands_print_only_their_output_on_stdout_and_log_to_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("authproxy.toml");
+    write(
+        &config,
+        &format!(
+            "[store]\nsqlite_path = \"{}\"\n",
+            dir.path().join("authproxy.db").display()
+        ),
+    );
+    // The first command on a new store generates the sealing key and logs that.
+    let output = authproxy()
+        .args([
+            "admin",
+            "create-token",
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let token = stdout.strip_suffix('\n').unwrap();
+    assert!(
+        token.starts_with("apx_admin_") && !token.contains(char::is_whitespace),
+        "stdout must hold the token alone, for `> token.txt`: {stdout:?}"
+    );
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("sealing key")
+    );
+    let output = authproxy()
+        .args(["directory", "export", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "kind,key,realm,idp_hint\n"
+    );
+}

@@ -2,6 +2,7 @@ use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -109,7 +110,7 @@ fn config_for_binary(dir: &std::path::Path) -> std::path::PathBuf {
     write(
         &path,
         &format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\nhandoff_wait_secs = 3\n[store]\nsqlite_path = \"{}\"\n[[realms]]\nname = \"tenant-a\"\nauthority = \"{}\"\n[[clients]]\nclient_id = \"localhost:8081\"\nrealms = [\"tenant-a\"]\norigins = [\"http://localhost:8081\"]\n",
+            "[server]\nlisten = \"127.0.0.1:0\"\nhandoff_wait_secs = 3\nper_ip_per_minute = 100000\nper_ip_burst = 100000\n[store]\nsqlite_path = \"{}\"\n[[realms]]\nname = \"tenant-a\"\nauthority = \"{}\"\n[[clients]]\nclient_id = \"localhost:8081\"\nrealms = [\"tenant-a\"]\norigins = [\"http://localhost:8081\"]\n[[directory.domains]]\ndomain = \"tenant-a.test\"\nrealm = \"tenant-a\"\n",
             dir.join("authproxy.db").display(),
             idp().authority("tenant-a"),
         ),
@@ -117,10 +118,8 @@ fn config_for_binary(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
-#[tokio::test]
-async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = config_for_binary(dir.path());
+/// Starts `authproxy serve` on `config`; the child and its base URL.
+fn serve(config: &std::path::Path) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_authproxy"))
         .args(["serve", "--config", config.to_str().unwrap()])
         .env("RUST_LOG", "info")
@@ -140,7 +139,14 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
         }
     };
     std::thread::spawn(move || for _ in std::io::BufRead::lines(stdout) {});
-    let base = format!("http://{addr}");
+    (child, format!("http://{addr}"))
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_for_binary(dir.path());
+    let (mut child, base) = serve(&config);
     let client = reqwest::Client::new();
     // A long-poll that takes the whole handoff wait (3 s).
     let in_flight = {
@@ -247,4 +253,123 @@ async fn kill_9_during_a_directory_import_leaves_all_or_nothing() {
         )
         .unwrap();
     assert_eq!(kept, 1, "the acknowledged import survives");
+}
+
+/// One write: its request and, once acknowledged, what to look for in the store.
+type Write = (reqwest::RequestBuilder, String);
+
+/// Sends writes until the broker is gone, recording what it acknowledged.
+async fn until_gone(writes: impl Iterator<Item = Write>, acknowledged: Arc<Mutex<Vec<String>>>) {
+    for (request, key) in writes {
+        let Ok(response) = request.send().await else {
+            return; // the broker is gone
+        };
+        assert!(response.status().is_success() || response.status() == StatusCode::FOUND);
+        acknowledged.lock().unwrap().push(key);
+    }
+}
+
+/// Directory rules added through the admin API; each is known by its username.
+fn rule_writes(base: &str, token: &str, writer: u32) -> impl Iterator<Item = Write> + use<> {
+    let (client, base, token) = (reqwest::Client::new(), base.to_owned(), token.to_owned());
+    (0..).map(move |i| {
+        let user = format!("w{writer}-{i}@tenant-a.test");
+        let request = client
+            .post(format!("{base}/admin/api/directory/rules"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"kind": "user", "key": user, "realm": "tenant-a"}));
+        (request, user)
+    })
+}
+
+/// Logins started (each stores a pending login); known by an empty key.
+fn login_writes(base: &str) -> impl Iterator<Item = Write> + use<> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = base.to_owned();
+    std::iter::repeat_with(move || {
+        let request = client.get(format!("{base}/login")).query(&[
+            ("client_id", "localhost:8081"),
+            ("user", "agent@tenant-a.test"),
+            ("origin", "http://localhost:8081"),
+            ("txn", &authproxy::crypto::random_token().unwrap()),
+            ("txn_challenge", &"c".repeat(43)),
+        ]);
+        (request, String::new())
+    })
+}
+
+#[tokio::test]
+async fn kill_9_while_the_broker_writes_loses_no_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_for_binary(dir.path());
+    let token = Command::new(env!("CARGO_BIN_EXE_authproxy"))
+        .args([
+            "admin",
+            "create-token",
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(token.status.success());
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+    let (mut child, base) = serve(&config);
+    let client = reqwest::Client::new();
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    // Directory writes through the admin API and pending logins, until the broker dies.
+    let writers: Vec<_> = (0..3)
+        .map(|writer| {
+            let rules = rule_writes(&base, &token, writer);
+            tokio::spawn(until_gone(rules, Arc::clone(&acknowledged)))
+        })
+        .chain([tokio::spawn(until_gone(
+            login_writes(&base),
+            Arc::clone(&acknowledged),
+        ))])
+        .collect();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let logins = acknowledged.iter().filter(|w| w.is_empty()).count();
+    let acknowledged: Vec<_> = acknowledged.into_iter().filter(|w| !w.is_empty()).collect();
+    assert!(
+        acknowledged.len() > 20 && logins > 5,
+        "writes were under way: {} rules, {logins} logins",
+        acknowledged.len()
+    );
+    let db = rusqlite::Connection::open(dir.path().join("authproxy.db")).unwrap();
+    let integrity: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let mut stored = db
+        .prepare("SELECT count(*) FROM directory_users WHERE username = ?1")
+        .unwrap();
+    for user in &acknowledged {
+        let count: i64 = stored.query_row([user], |r| r.get(0)).unwrap();
+        assert_eq!(count, 1, "an acknowledged rule was lost");
+    }
+    let pending: usize = db
+        .query_row("SELECT count(*) FROM pending_logins", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        pending >= logins,
+        "{pending} pending logins stored, {logins} acknowledged"
+    );
+    drop(stored);
+    drop(db);
+    // The broker starts again on the same store.
+    let (mut child, base) = serve(&config);
+    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

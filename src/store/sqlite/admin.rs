@@ -27,7 +27,7 @@ fn caller_from_row(
 impl AccessStore for SqliteStore {
     async fn put_caller(&self, caller: &StoredCaller) -> Result<(), StoreError> {
         let caller = caller.clone();
-        self.blocking(move |conn, _| {
+        self.write(move |conn, _| {
             conn.execute(
                 "INSERT OR REPLACE INTO callers (caller_id, secret_hash, policy, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![
@@ -82,7 +82,7 @@ impl AccessStore for SqliteStore {
 
     async fn delete_caller(&self, id: &CallerId) -> Result<bool, StoreError> {
         let id = id.clone();
-        self.blocking(move |conn, _| {
+        self.write(move |conn, _| {
             conn.execute(
                 "DELETE FROM callers WHERE caller_id = ?1",
                 params![id.as_str()],
@@ -100,7 +100,7 @@ impl AccessStore for SqliteStore {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let label = label.to_owned();
-        self.blocking(move |conn, _| {
+        self.write(move |conn, _| {
             conn.execute(
                 "INSERT INTO admin_tokens (token_hash, label, created_at) VALUES (?1, ?2, ?3)",
                 params![hash.as_slice(), label, unix(at)],

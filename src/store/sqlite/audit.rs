@@ -11,7 +11,7 @@ use crate::store::{AuditEntry, AuditLog, StoreError};
 impl AuditLog for SqliteStore {
     async fn append(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         let e = entry.clone();
-        self.blocking(move |conn, _| {
+        self.write(move |conn, _| {
             conn.prepare_cached(
                 "INSERT INTO audit (at, actor, action, subject, realm, audience, outcome, reason, source, request_id, token_jti, token_expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",

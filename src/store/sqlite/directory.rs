@@ -1,5 +1,7 @@
 //! The user directory in SQLite: rules keyed by user, domain, or the default.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension as _, params};
 
@@ -86,14 +88,19 @@ impl DirectoryStore for SqliteStore {
 
     async fn import_rules(&self, rules: Vec<Rule>, replace: bool) -> Result<u64, StoreError> {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.import(rules.into_iter().map(Ok), replace))
-            .await
-            .map_err(unavailable)?
+        let turn = Arc::clone(&self.write_turn).lock_owned().await;
+        tokio::task::spawn_blocking(move || {
+            let imported = store.import(rules.into_iter().map(Ok), replace);
+            drop(turn);
+            imported
+        })
+        .await
+        .map_err(unavailable)?
     }
 
     async fn delete_rule(&self, key: &RuleKey) -> Result<bool, StoreError> {
         let key = key.clone();
-        self.blocking(move |conn, _| {
+        self.write(move |conn, _| {
             match &key {
                 RuleKey::User(user) => conn.execute(
                     "DELETE FROM directory_users WHERE username = ?1",

@@ -24,7 +24,7 @@ impl LoginStore for SqliteStore {
         let key = txn.storage_key();
         let client = client.clone();
         let challenge = challenge.clone();
-        self.blocking(move |conn, _| {
+        self.write(move |conn, _| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(unavailable)?;
@@ -57,7 +57,7 @@ impl LoginStore for SqliteStore {
         let key = crypto::sha256(state);
         let json = serde_json::to_vec(login).map_err(corrupt)?;
         let expires_at = unix(login.expires_at);
-        self.blocking(move |conn, sealer| {
+        self.write(move |conn, sealer| {
             let sealed = sealer.seal(&key, &json).map_err(corrupt)?;
             conn.prepare_cached(
                 "INSERT INTO pending_logins (state_hash, sealed, expires_at) VALUES (?1, ?2, ?3)",
@@ -71,7 +71,7 @@ impl LoginStore for SqliteStore {
 
     async fn take_pending(&self, state: &str) -> Result<Option<PendingLogin>, StoreError> {
         let key = crypto::sha256(state);
-        self.blocking(move |conn, sealer| {
+        self.write(move |conn, sealer| {
             let sealed: Option<Vec<u8>> = conn
                 .prepare_cached("DELETE FROM pending_logins WHERE state_hash = ?1 RETURNING sealed")
                 .and_then(|mut stmt| {
@@ -97,7 +97,7 @@ impl LoginStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let key = txn.storage_key();
         let json = serde_json::to_vec(outcome).map_err(corrupt)?;
-        self.blocking(move |conn, sealer| {
+        self.write(move |conn, sealer| {
             let sealed = sealer.seal(&key, &json).map_err(corrupt)?;
             conn.execute(
                 "UPDATE transactions SET outcome = ?2, expires_at = ?3 WHERE txn_hash = ?1 AND outcome IS NULL",
@@ -142,7 +142,7 @@ impl LoginStore for SqliteStore {
     ) -> Result<Redemption, StoreError> {
         let key = txn.storage_key();
         let verifier = verifier.clone();
-        self.blocking(move |conn, sealer| {
+        self.write(move |conn, sealer| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(unavailable)?;
@@ -218,7 +218,7 @@ impl LoginStore for SqliteStore {
     }
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.blocking(move |conn, _| {
+        self.write(move |conn, _| {
             let logins = conn
                 .execute(
                     "DELETE FROM pending_logins WHERE expires_at <= ?1",

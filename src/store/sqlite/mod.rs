@@ -73,6 +73,9 @@ pub struct SqliteStore {
     pool: Pool,
     sealer: Sealer,
     wakeups: Arc<Wakeups>,
+    /// Writers queue here in order: SQLite admits one writer at a time, and its
+    /// busy handler (sleep and retry) would let a stream of writes starve others.
+    write_turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 fn unavailable(err: impl std::fmt::Display) -> StoreError {
@@ -124,6 +127,7 @@ impl SqliteStore {
             pool,
             sealer,
             wakeups: Arc::new(Wakeups::default()),
+            write_turn: Arc::default(),
         };
         store.migrate()?;
         Ok(store)
@@ -169,6 +173,22 @@ impl SqliteStore {
         })
         .await
         .map_err(unavailable)?
+    }
+
+    /// Runs a write on a blocking thread once it is this write's turn (first come,
+    /// first served within this process).
+    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection, &Sealer) -> Result<T, StoreError> + Send + 'static,
+    {
+        let turn = Arc::clone(&self.write_turn).lock_owned().await;
+        self.blocking(move |conn, sealer| {
+            let result = work(conn, sealer);
+            drop(turn);
+            result
+        })
+        .await
     }
 
     /// Imports rules in one transaction: the first bad row (an `Err` from `rows`)

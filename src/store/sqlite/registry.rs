@@ -116,7 +116,7 @@ impl RegistryStore for SqliteStore {
 
     async fn put_realm(&self, realm: &Realm) -> Result<(), StoreError> {
         let realm = realm.clone();
-        self.blocking(move |conn, sealer| {
+        self.write(move |conn, sealer| {
             let name = realm.name.as_str();
             let secret = seal_secret(sealer, &format!("realm:{name}"), realm.broker_client.as_ref().map(|b| &b.secret))?;
             let tx = conn.transaction().map_err(unavailable)?;
@@ -139,7 +139,7 @@ impl RegistryStore for SqliteStore {
 
     async fn delete_realm(&self, name: &RealmName) -> Result<bool, StoreError> {
         let name = name.clone();
-        self.blocking(move |conn, _| {
+        self.write(move |conn, _| {
             let tx = conn.transaction().map_err(unavailable)?;
             let deleted = tx
                 .execute("DELETE FROM realms WHERE name = ?1", params![name.as_str()])
@@ -153,7 +153,7 @@ impl RegistryStore for SqliteStore {
 
     async fn put_client(&self, client: &Client) -> Result<(), StoreError> {
         let client = client.clone();
-        self.blocking(move |conn, sealer| {
+        self.write(move |conn, sealer| {
             let id = client.id.as_str();
             let secret = seal_secret(sealer, &format!("client:{id}"), client.secret.as_ref())?;
             let tx = conn.transaction().map_err(unavailable)?;
@@ -175,7 +175,7 @@ impl RegistryStore for SqliteStore {
 
     async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
         let id = id.clone();
-        self.blocking(move |conn, _| {
+        self.write(move |conn, _| {
             let tx = conn.transaction().map_err(unavailable)?;
             let deleted = tx
                 .execute(
