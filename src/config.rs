@@ -267,23 +267,33 @@ impl Config {
 impl RawConfig {
     /// Reads the TOML file then the `AUTHPROXY__` environment variables.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        Figment::from(Toml::file_exact(path))
-            .merge(Env::prefixed("AUTHPROXY__").split("__"))
-            .extract()
-            .map_err(|err| {
-                ConfigError(
-                    err.into_iter()
-                        .map(|e| ConfigProblem {
-                            key: if e.path.is_empty() {
-                                path.display().to_string()
-                            } else {
-                                e.path.join(".")
-                            },
-                            message: e.kind.to_string(),
-                        })
-                        .collect(),
-                )
-            })
+        Self::extract(
+            &Figment::from(Toml::file_exact(path)).merge(Env::prefixed("AUTHPROXY__").split("__")),
+            &path.display().to_string(),
+        )
+    }
+
+    /// Reads a TOML text alone (no environment): for tools and tests.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        Self::extract(&Figment::from(Toml::string(text)), "the configuration")
+    }
+
+    /// Problems without a key (the file itself) are reported under `source`.
+    fn extract(figment: &Figment, source: &str) -> Result<Self, ConfigError> {
+        figment.extract().map_err(|err| {
+            ConfigError(
+                err.into_iter()
+                    .map(|e| ConfigProblem {
+                        key: if e.path.is_empty() {
+                            source.to_owned()
+                        } else {
+                            e.path.join(".")
+                        },
+                        message: e.kind.to_string(),
+                    })
+                    .collect(),
+            )
+        })
     }
 
     /// Validates everything, collecting every problem rather than stopping at the first.

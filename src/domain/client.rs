@@ -17,7 +17,7 @@ pub struct ClientId(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "a client ID is the web application's host name in lowercase with an optional port, such as crm.example.com or localhost:8081"
+    "a client ID is the web application's host name in lowercase with an optional port, such as crm.example.com or localhost:8081 (not a number-only name a URL parser reads as an IP address)"
 )]
 pub struct ClientIdError;
 
@@ -39,7 +39,10 @@ impl ClientId {
                         .bytes()
                         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             });
-        if host_ok && port_ok {
+        // The host must stay itself in a URL: this refuses names a URL parser
+        // reads as an IP address written otherwise (`0`, `1.2.3`, `0x7f.1`).
+        let host_is_literal = || Origin::parse(&format!("https://{host}")).is_ok();
+        if host_ok && port_ok && host_is_literal() {
             Ok(Self(raw.to_owned()))
         } else {
             Err(ClientIdError)
@@ -101,7 +104,12 @@ mod tests {
 
     #[test]
     fn client_ids_are_hosts_with_optional_port() {
-        for ok in ["crm.example.com", "localhost:8081", "a-b.example:443"] {
+        for ok in [
+            "crm.example.com",
+            "localhost:8081",
+            "a-b.example:443",
+            "10.0.0.5:8443",
+        ] {
             assert!(ClientId::parse(ok).is_ok(), "{ok}");
         }
         for bad in [
@@ -115,6 +123,9 @@ mod tests {
             "https://crm.example.com",
             "crm.example.com/path",
             "*.example.com",
+            "0",
+            "1.2.3",
+            "0x7f.1",
         ] {
             assert!(ClientId::parse(bad).is_err(), "{bad}");
         }

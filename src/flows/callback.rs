@@ -11,6 +11,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
+use super::authorization_response::{Answer, AuthorizationResponse};
 use super::login::binding_cookie_name;
 use crate::crypto;
 use crate::domain::login::OUTCOME_LIFETIME;
@@ -18,11 +19,7 @@ use crate::domain::{LoginOutcome, PendingLogin};
 use crate::http::AppState;
 use crate::http::error::{PageError, WebError};
 use crate::http::page;
-use crate::http::query::StrictQuery;
 use crate::idp::CodeRedemption;
-
-/// Longest `state` or `code` accepted; real ones are far shorter.
-const MAX_PARAM_LEN: usize = 2048;
 
 #[derive(Template)]
 #[template(path = "authproxy.html")]
@@ -37,24 +34,8 @@ pub async fn finish(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let query = StrictQuery::parse(query.as_deref())
-        .map_err(|e| WebError::bad_request("invalid_query", e.to_string()))?;
-    let state = query
-        .get("state")
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            WebError::bad_request(
-                "missing_state",
-                "The response has no state. Start the login again from the application.",
-            )
-        })?;
-    if state.len() > MAX_PARAM_LEN {
-        return Err(WebError::bad_request(
-            "invalid_state",
-            "The state is not one this broker issued.",
-        )
-        .into());
-    }
+    let response = AuthorizationResponse::parse(query.as_deref())?;
+    let state = response.state.as_str();
     let pending = app.logins.take_pending(state).await?.ok_or_else(|| {
         WebError::bad_request(
             "unknown_state",
@@ -71,7 +52,7 @@ pub async fn finish(
 
     let https = app.public_url.is_https();
     let cookie_name = binding_cookie_name(state, https);
-    let outcome = complete(&app, &pending, &query, &headers, &cookie_name).await;
+    let outcome = complete(&app, &pending, response, &headers, &cookie_name).await;
     let mut response = match outcome {
         Ok(outcome) => {
             app.logins
@@ -153,7 +134,7 @@ impl Failure {
 async fn complete(
     app: &AppState,
     pending: &PendingLogin,
-    query: &StrictQuery,
+    response: AuthorizationResponse,
     headers: &HeaderMap,
     cookie_name: &str,
 ) -> Result<LoginOutcome, Failure> {
@@ -168,32 +149,19 @@ async fn complete(
         .into());
     }
     // RFC 9207 §2.4: a response naming another issuer is a mix-up attempt.
-    if query.get("iss").is_some_and(|iss| iss != pending.issuer) {
+    if response.issuer.is_some_and(|iss| iss != pending.issuer) {
         return Err(WebError::bad_request(
             "issuer_mismatch",
             "The response comes from another login server than the one this login was sent to.",
         )
         .into());
     }
-    if let Some(error) = query.get("error") {
-        return Err(Failure::Idp {
-            error: sanitize_error_code(error),
-            description: query
-                .get("error_description")
-                .map(|d| d.chars().take(500).collect()),
-        });
-    }
-    let code = query.get("code").filter(|c| !c.is_empty()).ok_or_else(|| {
-        WebError::bad_request(
-            "missing_code",
-            "The response has neither a code nor an error.",
-        )
-    })?;
-    if code.len() > MAX_PARAM_LEN {
-        return Err(
-            WebError::bad_request("invalid_code", "The authorization code is too long.").into(),
-        );
-    }
+    let code = match response.answer? {
+        Answer::Code(code) => code,
+        Answer::Error { error, description } => {
+            return Err(Failure::Idp { error, description });
+        }
+    };
 
     let registry = app.registry.snapshot();
     let realm = registry.realms.get(&pending.realm).ok_or_else(|| {
@@ -218,7 +186,7 @@ async fn complete(
             CodeRedemption {
                 client_id: &client.id,
                 client_secret: client.secret.as_ref(),
-                code,
+                code: &code,
                 pkce_verifier: &pending.pkce_verifier,
                 redirect_uri: &redirect_uri,
             },
@@ -238,19 +206,6 @@ async fn complete(
         authority: realm.authority.as_str().to_owned(),
         client_id: client.id.clone(),
     })
-}
-
-/// RFC 6749 §4.1.2.1: `error` is a short ASCII code; anything else is replaced.
-fn sanitize_error_code(raw: &str) -> String {
-    if (1..=64).contains(&raw.len())
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-    {
-        raw.to_owned()
-    } else {
-        "invalid_error".to_owned()
-    }
 }
 
 /// The value of cookie `name` from the request's `Cookie` headers.

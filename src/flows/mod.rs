@@ -2,6 +2,7 @@
 //! types. Handlers stay thin: parse into domain types, call the store or the
 //! IdP, map the result to a response.
 
+pub mod authorization_response;
 pub mod callback;
 pub mod discovery;
 pub mod handoff;

@@ -1,0 +1,146 @@
+//! The authorization response that arrives at `/authproxy` (RFC 6749 §4.1.2 and
+//! §4.1.2.1, RFC 9207 `iss`), parsed and checked for shape before any lookup.
+
+use crate::http::error::WebError;
+use crate::http::query::StrictQuery;
+
+/// Longest `state` or `code` accepted; real ones are far shorter.
+pub const MAX_PARAM_LEN: usize = 2048;
+
+/// Longest `error_description` kept for the error page.
+const MAX_DESCRIPTION_CHARS: usize = 500;
+
+/// An authorization response whose `state` is well-formed.
+#[derive(Debug)]
+pub struct AuthorizationResponse {
+    pub state: String,
+    /// The issuer the realm names (RFC 9207), when it sends one.
+    pub issuer: Option<String>,
+    /// The realm's answer, or what is wrong with it. A malformed answer is only
+    /// reported once the state has been consumed, so the waiting page learns it.
+    pub answer: Result<Answer, WebError>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Answer {
+    Code(String),
+    /// The realm reported an error (the user cancelled, ...).
+    Error {
+        error: String,
+        description: Option<String>,
+    },
+}
+
+impl AuthorizationResponse {
+    /// Parses the raw query string of the redirect.
+    pub fn parse(raw_query: Option<&str>) -> Result<Self, WebError> {
+        let query = StrictQuery::parse(raw_query)
+            .map_err(|e| WebError::bad_request("invalid_query", e.to_string()))?;
+        let state = query
+            .get("state")
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                WebError::bad_request(
+                    "missing_state",
+                    "The response has no state. Start the login again from the application.",
+                )
+            })?;
+        if state.len() > MAX_PARAM_LEN {
+            return Err(WebError::bad_request(
+                "invalid_state",
+                "The state is not one this broker issued.",
+            ));
+        }
+        Ok(Self {
+            state: state.to_owned(),
+            issuer: query.get("iss").map(ToOwned::to_owned),
+            answer: answer(&query),
+        })
+    }
+}
+
+fn answer(query: &StrictQuery) -> Result<Answer, WebError> {
+    if let Some(error) = query.get("error") {
+        return Ok(Answer::Error {
+            error: sanitize_error_code(error),
+            description: query
+                .get("error_description")
+                .map(|d| d.chars().take(MAX_DESCRIPTION_CHARS).collect()),
+        });
+    }
+    match query.get("code") {
+        None | Some("") => Err(WebError::bad_request(
+            "missing_code",
+            "The response has neither a code nor an error.",
+        )),
+        Some(code) if code.len() > MAX_PARAM_LEN => Err(WebError::bad_request(
+            "invalid_code",
+            "The authorization code is too long.",
+        )),
+        Some(code) => Ok(Answer::Code(code.to_owned())),
+    }
+}
+
+/// RFC 6749 §4.1.2.1: `error` is a short ASCII code; anything else is replaced.
+fn sanitize_error_code(raw: &str) -> String {
+    if (1..=64).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    {
+        raw.to_owned()
+    } else {
+        "invalid_error".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &str) -> Result<AuthorizationResponse, &'static str> {
+        AuthorizationResponse::parse(Some(raw)).map_err(|e| e.code())
+    }
+
+    #[test]
+    fn a_code_response_parses() {
+        let response = parse("state=s1&code=c1&iss=https%3A%2F%2Fid.example").unwrap();
+        assert_eq!(response.state, "s1");
+        assert_eq!(response.issuer.as_deref(), Some("https://id.example"));
+        assert_eq!(response.answer.unwrap(), Answer::Code("c1".into()));
+    }
+
+    #[test]
+    fn state_problems_are_refused_up_front() {
+        assert_eq!(parse("code=c").unwrap_err(), "missing_state");
+        assert_eq!(parse("state=&code=c").unwrap_err(), "missing_state");
+        assert_eq!(parse("state=a&state=b").unwrap_err(), "invalid_query");
+        let long = format!("state={}", "s".repeat(MAX_PARAM_LEN + 1));
+        assert_eq!(parse(&long).unwrap_err(), "invalid_state");
+    }
+
+    #[test]
+    fn answer_problems_wait_for_the_state_to_be_consumed() {
+        let missing = parse("state=s").unwrap().answer.unwrap_err();
+        assert_eq!(missing.code(), "missing_code");
+        let long = format!("state=s&code={}", "c".repeat(MAX_PARAM_LEN + 1));
+        assert_eq!(
+            parse(&long).unwrap().answer.unwrap_err().code(),
+            "invalid_code"
+        );
+    }
+
+    #[test]
+    fn a_realm_error_is_kept_only_if_it_is_a_plain_code() {
+        let denied = parse("state=s&error=access_denied&error_description=no").unwrap();
+        assert_eq!(
+            denied.answer.unwrap(),
+            Answer::Error {
+                error: "access_denied".into(),
+                description: Some("no".into())
+            }
+        );
+        let odd = parse("state=s&error=%3Cscript%3E").unwrap();
+        assert!(matches!(odd.answer, Ok(Answer::Error { error, .. }) if error == "invalid_error"));
+    }
+}
