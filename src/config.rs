@@ -133,6 +133,9 @@ pub struct StoreSection {
     /// Base64 of 32 bytes; when absent a key is generated into the data directory.
     #[serde(default)]
     pub sealing_key: Option<SecretString>,
+    /// Directory lookups kept in memory (0: none).
+    #[serde(default = "default_directory_cache_entries")]
+    pub directory_cache_entries: usize,
 }
 
 impl Default for StoreSection {
@@ -140,8 +143,13 @@ impl Default for StoreSection {
         Self {
             sqlite_path: default_sqlite_path(),
             sealing_key: None,
+            directory_cache_entries: default_directory_cache_entries(),
         }
     }
+}
+
+fn default_directory_cache_entries() -> usize {
+    100_000
 }
 
 fn default_sqlite_path() -> PathBuf {
@@ -251,6 +259,7 @@ pub struct Config {
     pub limits: ServerLimits,
     pub sqlite_path: PathBuf,
     pub sealing_key: Option<SecretString>,
+    pub directory_cache_entries: usize,
     pub idp_timeout: Duration,
     pub realms: Vec<Realm>,
     pub clients: Vec<Client>,
@@ -287,7 +296,12 @@ impl RawConfig {
                         key: if e.path.is_empty() {
                             source.to_owned()
                         } else {
-                            e.path.join(".")
+                            // An empty TOML key (`[""]`) is shown as written.
+                            e.path
+                                .iter()
+                                .map(|part| if part.is_empty() { "\"\"" } else { part })
+                                .collect::<Vec<_>>()
+                                .join(".")
                         },
                         message: e.kind.to_string(),
                     })
@@ -355,6 +369,7 @@ impl RawConfig {
                     max_concurrent_requests: self.server.max_concurrent_requests,
                 },
                 sqlite_path: self.store.sqlite_path,
+                directory_cache_entries: self.store.directory_cache_entries,
                 sealing_key: self.store.sealing_key,
                 idp_timeout: Duration::from_secs(self.idp.timeout_secs),
                 realms,

@@ -22,6 +22,7 @@ use crate::idp::oidc::OidcProvider;
 use crate::idp::{IdentityProvider, KeycloakAdmin};
 use crate::rate_limit::RateLimiter;
 use crate::registry::Registry;
+use crate::store::directory_cache::CachedDirectory;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{AccessStore, AuditLog, DirectoryStore, LoginStore, RegistryStore, StoreError};
 
@@ -89,9 +90,14 @@ impl Application {
         seed_registry(store.as_ref(), &config).await?;
         let registry =
             Arc::new(Registry::load(Arc::clone(&store) as Arc<dyn RegistryStore>).await?);
+        let directory: Arc<dyn DirectoryStore> = if config.directory_cache_entries > 0 {
+            CachedDirectory::start(Arc::clone(&store) as _, config.directory_cache_entries)
+        } else {
+            Arc::clone(&store) as _
+        };
         let state = AppState::new(App {
             registry,
-            directory: Arc::clone(&store) as Arc<dyn DirectoryStore>,
+            directory,
             access: Arc::clone(&store) as Arc<dyn AccessStore>,
             audit: Arc::clone(&store) as Arc<dyn AuditLog>,
             limiter: RateLimiter::default(),

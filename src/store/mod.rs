@@ -5,6 +5,7 @@
 //!
 //! Store errors never expose the driver's types.
 
+pub mod directory_cache;
 pub mod sealing_key;
 pub mod sqlite;
 pub mod wakeup;
@@ -44,6 +45,10 @@ pub trait DirectoryStore: Send + Sync {
 
     /// Every rule, as CSV in the import format.
     async fn export_csv(&self) -> Result<String, StoreError>;
+
+    /// A number that changes whenever the directory does, whichever process
+    /// changed it (the service or the CLI).
+    async fn directory_version(&self) -> Result<i64, StoreError>;
 }
 
 /// Realms and clients, changed by administrators while the service runs. Every

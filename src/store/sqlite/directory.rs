@@ -1,7 +1,5 @@
 //! The user directory in SQLite: rules keyed by user, domain, or the default.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension as _, params};
 
@@ -10,14 +8,43 @@ use crate::domain::{IdpAlias, RealmName, Resolution, Rule, RuleKey, Target, User
 use crate::store::{DirectoryStore, StoreError};
 
 /// Prepared statements for writing rules inside one transaction.
-pub(super) struct RuleWriter<'a> {
+struct RuleWriter<'a> {
     user: rusqlite::Statement<'a>,
     domain: rusqlite::Statement<'a>,
     default: rusqlite::Statement<'a>,
 }
 
+/// Counts changes to the directory, so that caches (in any process) notice them.
+const BUMP: &str = "UPDATE meta SET value = value + 1 WHERE key = 'directory_version'";
+
+/// Writes `rows` (stopping at the first `Err`) on `conn`, inside the caller's
+/// transaction; with `replace`, empties the directory first. How many were written.
+pub(super) fn write_rules<I>(
+    conn: &rusqlite::Connection,
+    rows: I,
+    replace: bool,
+) -> Result<u64, StoreError>
+where
+    I: IntoIterator<Item = Result<Rule, StoreError>>,
+{
+    if replace {
+        conn.execute_batch(
+            "DELETE FROM directory_users; DELETE FROM directory_domains; DELETE FROM directory_default;",
+        )
+        .map_err(unavailable)?;
+    }
+    let mut writer = RuleWriter::new(conn)?;
+    let mut count = 0;
+    for row in rows {
+        writer.write(&row?)?;
+        count += 1;
+    }
+    conn.execute(BUMP, []).map_err(unavailable)?;
+    Ok(count)
+}
+
 impl<'a> RuleWriter<'a> {
-    pub(super) fn new(tx: &'a rusqlite::Transaction<'a>) -> Result<Self, StoreError> {
+    fn new(tx: &'a rusqlite::Connection) -> Result<Self, StoreError> {
         Ok(Self {
             user: tx
                 .prepare("INSERT OR REPLACE INTO directory_users (username, realm, idp_hint) VALUES (?1, ?2, ?3)")
@@ -31,7 +58,7 @@ impl<'a> RuleWriter<'a> {
         })
     }
 
-    pub(super) fn write(&mut self, rule: &Rule) -> Result<(), StoreError> {
+    fn write(&mut self, rule: &Rule) -> Result<(), StoreError> {
         let (realm, hint) = match &rule.target {
             Target::Sso { realm, idp_hint } => (
                 Some(realm.as_str()),
@@ -87,15 +114,8 @@ impl DirectoryStore for SqliteStore {
     }
 
     async fn import_rules(&self, rules: Vec<Rule>, replace: bool) -> Result<u64, StoreError> {
-        let store = self.clone();
-        let turn = Arc::clone(&self.write_turn).lock_owned().await;
-        tokio::task::spawn_blocking(move || {
-            let imported = store.import(rules.into_iter().map(Ok), replace);
-            drop(turn);
-            imported
-        })
-        .await
-        .map_err(unavailable)?
+        self.write(move |conn, _| write_rules(conn, rules.into_iter().map(Ok), replace))
+            .await
     }
 
     async fn delete_rule(&self, key: &RuleKey) -> Result<bool, StoreError> {
@@ -112,10 +132,18 @@ impl DirectoryStore for SqliteStore {
                 ),
                 RuleKey::Default => conn.execute("DELETE FROM directory_default", []),
             }
-            .map(|n| n > 0)
+            .and_then(|deleted| conn.execute(BUMP, []).map(|_| deleted > 0))
             .map_err(unavailable)
         })
         .await
+    }
+
+    async fn directory_version(&self) -> Result<i64, StoreError> {
+        self.read_inline(|conn| {
+            conn.prepare_cached("SELECT value FROM meta WHERE key = 'directory_version'")
+                .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+                .map_err(unavailable)
+        })
     }
 
     async fn export_csv(&self) -> Result<String, StoreError> {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension as _, TransactionBehavior, params};
+use rusqlite::{OptionalExtension as _, params};
 
 use super::{SqliteStore, corrupt, unavailable, unix};
 use crate::crypto;
@@ -25,10 +25,7 @@ impl LoginStore for SqliteStore {
         let client = client.clone();
         let challenge = challenge.clone();
         self.write(move |conn, _| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
-            let existing: Option<(String, String, bool)> = tx
+            let existing: Option<(String, String, bool)> = conn
                 .query_row(
                     "SELECT client_id, challenge, outcome IS NOT NULL OR closed FROM transactions WHERE txn_hash = ?1",
                     params![key.as_slice()],
@@ -40,14 +37,13 @@ impl LoginStore for SqliteStore {
             let usable = if let Some((c, ch, done)) = existing {
                 c == client.as_str() && ch == challenge.as_str() && !done
             } else {
-                tx.execute(
+                conn.execute(
                     "INSERT INTO transactions (txn_hash, client_id, challenge, expires_at) VALUES (?1, ?2, ?3, ?4)",
                     params![key.as_slice(), client.as_str(), challenge.as_str(), unix(expires_at)],
                 )
                 .map_err(unavailable)?;
                 true
             };
-            tx.commit().map_err(unavailable)?;
             Ok(usable)
         })
         .await
@@ -143,10 +139,7 @@ impl LoginStore for SqliteStore {
         let key = txn.storage_key();
         let verifier = verifier.clone();
         self.write(move |conn, sealer| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
-            let row: Option<(String, Option<Vec<u8>>, u32, bool)> = tx
+            let row: Option<(String, Option<Vec<u8>>, u32, bool)> = conn
                 .query_row(
                     "SELECT challenge, outcome, failures, closed FROM transactions WHERE txn_hash = ?1 AND expires_at > ?2",
                     params![key.as_slice(), unix(now)],
@@ -165,9 +158,9 @@ impl LoginStore for SqliteStore {
             let redemption = if !challenge.is_answered_by(&verifier) {
                 let burned = failures + 1 >= MAX_VERIFIER_FAILURES;
                 if burned {
-                    tx.execute(close, params![key.as_slice()])
+                    conn.execute(close, params![key.as_slice()])
                 } else {
-                    tx.execute(
+                    conn.execute(
                         "UPDATE transactions SET failures = failures + 1 WHERE txn_hash = ?1",
                         params![key.as_slice()],
                     )
@@ -175,13 +168,13 @@ impl LoginStore for SqliteStore {
                 .map_err(unavailable)?;
                 Redemption::WrongVerifier { burned }
             } else if let Some(sealed) = outcome {
-                tx.execute(close, params![key.as_slice()]).map_err(unavailable)?;
+                conn.execute(close, params![key.as_slice()])
+                    .map_err(unavailable)?;
                 let json = sealer.open(&key, &sealed).map_err(corrupt)?;
                 Redemption::Redeemed(serde_json::from_slice(&json).map_err(corrupt)?)
             } else {
                 Redemption::Pending
             };
-            tx.commit().map_err(unavailable)?;
             Ok(redemption)
         })
         .await

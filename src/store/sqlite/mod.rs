@@ -10,6 +10,7 @@ mod audit;
 mod directory;
 mod logins;
 mod registry;
+mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use super::StoreError;
 use super::wakeup::Wakeups;
 use crate::crypto::Sealer;
 use crate::domain::Rule;
+use writer::Writer;
 
 type Pool = r2d2::Pool<SqliteConnectionManager>;
 
@@ -45,6 +47,7 @@ CREATE INDEX IF NOT EXISTS transactions_expiry ON transactions (expires_at);
 -- v2: administration.
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;
 INSERT OR IGNORE INTO meta (key, value) VALUES ('registry_version', 0);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('directory_version', 0);
 CREATE TABLE IF NOT EXISTS realms (
     name TEXT PRIMARY KEY NOT NULL, authority TEXT NOT NULL, extra_scopes TEXT NOT NULL,
     broker_client_id TEXT, broker_secret BLOB) WITHOUT ROWID;
@@ -73,9 +76,8 @@ pub struct SqliteStore {
     pool: Pool,
     sealer: Sealer,
     wakeups: Arc<Wakeups>,
-    /// Writers queue here in order: SQLite admits one writer at a time, and its
-    /// busy handler (sleep and retry) would let a stream of writes starve others.
-    write_turn: Arc<tokio::sync::Mutex<()>>,
+    /// Every write of this process goes through the one writer, in order.
+    writer: Writer,
 }
 
 fn unavailable(err: impl std::fmt::Display) -> StoreError {
@@ -110,11 +112,7 @@ impl SqliteStore {
         rusqlite::Connection::open(path)
             .and_then(|conn| conn.pragma_update(None, "journal_mode", "WAL"))
             .map_err(unavailable)?;
-        let manager = SqliteConnectionManager::file(path).with_init(|conn| {
-            conn.execute_batch(
-                "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-            )
-        });
+        let manager = SqliteConnectionManager::file(path).with_init(|conn| configure(conn));
         let pool = r2d2::Pool::builder()
             .max_size(8)
             .min_idle(Some(1))
@@ -123,11 +121,14 @@ impl SqliteStore {
             .connection_timeout(Duration::from_secs(5))
             .build(manager)
             .map_err(unavailable)?;
+        let writer_conn = rusqlite::Connection::open(path)
+            .and_then(|conn| configure(&conn).map(|()| conn))
+            .map_err(unavailable)?;
         let store = Self {
             pool,
+            writer: Writer::start(writer_conn, sealer.clone())?,
             sealer,
             wakeups: Arc::new(Wakeups::default()),
-            write_turn: Arc::default(),
         };
         store.migrate()?;
         Ok(store)
@@ -175,20 +176,13 @@ impl SqliteStore {
         .map_err(unavailable)?
     }
 
-    /// Runs a write on a blocking thread once it is this write's turn (first come,
-    /// first served within this process).
+    /// Runs a write in the writer's next batch (see [`writer`]).
     async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut rusqlite::Connection, &Sealer) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&rusqlite::Connection, &Sealer) -> Result<T, StoreError> + Send + 'static,
     {
-        let turn = Arc::clone(&self.write_turn).lock_owned().await;
-        self.blocking(move |conn, sealer| {
-            let result = work(conn, sealer);
-            drop(turn);
-            result
-        })
-        .await
+        self.writer.write(work).await
     }
 
     /// Imports rules in one transaction: the first bad row (an `Err` from `rows`)
@@ -201,23 +195,19 @@ impl SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(unavailable)?;
-        if replace {
-            tx.execute_batch(
-                "DELETE FROM directory_users; DELETE FROM directory_domains; DELETE FROM directory_default;",
-            )
-            .map_err(unavailable)?;
-        }
-        let mut count = 0;
-        {
-            let mut writer = directory::RuleWriter::new(&tx)?;
-            for row in rows {
-                writer.write(&row?)?;
-                count += 1;
-            }
-        }
+        let count = directory::write_rules(&tx, rows, replace)?;
         tx.commit().map_err(unavailable)?;
         Ok(count)
     }
+}
+
+/// What every connection sets: durable at commit against a crash of the process
+/// (`synchronous = NORMAL` in WAL mode), a wait for the lock held by another
+/// process (the CLI), and foreign keys.
+fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+    )
 }
 
 fn unix(at: DateTime<Utc>) -> i64 {

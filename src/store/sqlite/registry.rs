@@ -119,8 +119,7 @@ impl RegistryStore for SqliteStore {
         self.write(move |conn, sealer| {
             let name = realm.name.as_str();
             let secret = seal_secret(sealer, &format!("realm:{name}"), realm.broker_client.as_ref().map(|b| &b.secret))?;
-            let tx = conn.transaction().map_err(unavailable)?;
-            tx.execute(
+            conn.execute(
                 "INSERT OR REPLACE INTO realms (name, authority, extra_scopes, broker_client_id, broker_secret) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
                     name,
@@ -131,8 +130,8 @@ impl RegistryStore for SqliteStore {
                 ],
             )
             .map_err(unavailable)?;
-            tx.execute(BUMP, []).map_err(unavailable)?;
-            tx.commit().map_err(unavailable)
+            conn.execute(BUMP, []).map_err(unavailable)?;
+            Ok(())
         })
         .await
     }
@@ -140,12 +139,10 @@ impl RegistryStore for SqliteStore {
     async fn delete_realm(&self, name: &RealmName) -> Result<bool, StoreError> {
         let name = name.clone();
         self.write(move |conn, _| {
-            let tx = conn.transaction().map_err(unavailable)?;
-            let deleted = tx
+            let deleted = conn
                 .execute("DELETE FROM realms WHERE name = ?1", params![name.as_str()])
                 .map_err(unavailable)?;
-            tx.execute(BUMP, []).map_err(unavailable)?;
-            tx.commit().map_err(unavailable)?;
+            conn.execute(BUMP, []).map_err(unavailable)?;
             Ok(deleted > 0)
         })
         .await
@@ -156,8 +153,7 @@ impl RegistryStore for SqliteStore {
         self.write(move |conn, sealer| {
             let id = client.id.as_str();
             let secret = seal_secret(sealer, &format!("client:{id}"), client.secret.as_ref())?;
-            let tx = conn.transaction().map_err(unavailable)?;
-            tx.execute(
+            conn.execute(
                 "INSERT OR REPLACE INTO clients (client_id, realms, origins, secret) VALUES (?1, ?2, ?3, ?4)",
                 params![
                     id,
@@ -167,8 +163,8 @@ impl RegistryStore for SqliteStore {
                 ],
             )
             .map_err(unavailable)?;
-            tx.execute(BUMP, []).map_err(unavailable)?;
-            tx.commit().map_err(unavailable)
+            conn.execute(BUMP, []).map_err(unavailable)?;
+            Ok(())
         })
         .await
     }
@@ -176,15 +172,13 @@ impl RegistryStore for SqliteStore {
     async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
         let id = id.clone();
         self.write(move |conn, _| {
-            let tx = conn.transaction().map_err(unavailable)?;
-            let deleted = tx
+            let deleted = conn
                 .execute(
                     "DELETE FROM clients WHERE client_id = ?1",
                     params![id.as_str()],
                 )
                 .map_err(unavailable)?;
-            tx.execute(BUMP, []).map_err(unavailable)?;
-            tx.commit().map_err(unavailable)?;
+            conn.execute(BUMP, []).map_err(unavailable)?;
             Ok(deleted > 0)
         })
         .await

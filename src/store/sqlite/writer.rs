@@ -1,0 +1,208 @@
+//! The store's one writer: a thread that owns a connection and commits the
+//! queued writes in batches (group commit). Writes run in arrival order, each in
+//! its own savepoint, so a failing write is undone alone; each is acknowledged
+//! only after its batch's COMMIT, so an acknowledged write is in the database.
+//! One commit per batch instead of per write is what keeps a burst of logins
+//! from queueing behind SQLite's file locks and WAL appends.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc;
+
+use tokio::sync::oneshot;
+
+use super::unavailable;
+use crate::crypto::Sealer;
+use crate::store::StoreError;
+
+/// Most writes committed together.
+const MAX_BATCH: usize = 256;
+
+/// A write waiting for its turn.
+trait Write: Send {
+    /// Runs the write; whether it succeeded (and its changes are kept).
+    fn run(&mut self, conn: &rusqlite::Connection, sealer: &Sealer) -> bool;
+    /// Answers the caller: the write's result once its batch committed, or why
+    /// the batch did not (`failure`).
+    fn finish(self: Box<Self>, failure: Option<&StoreError>);
+}
+
+struct Queued<T, F> {
+    work: Option<F>,
+    outcome: Option<Result<T, StoreError>>,
+    done: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Write for Queued<T, F>
+where
+    T: Send,
+    F: FnOnce(&rusqlite::Connection, &Sealer) -> Result<T, StoreError> + Send,
+{
+    fn run(&mut self, conn: &rusqlite::Connection, sealer: &Sealer) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| work(conn, sealer)))
+            .unwrap_or_else(|_| Err(StoreError::Unavailable("a write panicked".into())));
+        let ok = outcome.is_ok();
+        self.outcome = Some(outcome);
+        ok
+    }
+
+    fn finish(self: Box<Self>, failure: Option<&StoreError>) {
+        let result = match (failure, self.outcome) {
+            (None, Some(outcome)) => outcome,
+            (None, None) => Err(StoreError::Unavailable("the write did not run".into())),
+            (Some(err), _) => Err(StoreError::Unavailable(err.to_string())),
+        };
+        // The caller may have gone (its request was cancelled): nothing to tell.
+        let _ = self.done.send(result);
+    }
+}
+
+/// The handle to the writer thread; clones share it. The thread ends when the
+/// last handle is dropped, after the writes already queued.
+#[derive(Clone)]
+pub(super) struct Writer {
+    queue: mpsc::Sender<Box<dyn Write>>,
+}
+
+fn stopped() -> StoreError {
+    StoreError::Unavailable("the store's writer has stopped".into())
+}
+
+impl Writer {
+    pub(super) fn start(conn: rusqlite::Connection, sealer: Sealer) -> Result<Self, StoreError> {
+        let (queue, writes) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || commit_in_batches(&conn, &sealer, &writes))
+            .map_err(unavailable)?;
+        Ok(Self { queue })
+    }
+
+    /// Queues `work` now (writes run in the order of these calls); the future
+    /// gives its result once its batch is committed.
+    pub(super) fn write<T, F>(
+        &self,
+        work: F,
+    ) -> impl Future<Output = Result<T, StoreError>> + use<T, F>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection, &Sealer) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (done, result) = oneshot::channel();
+        let queued = Queued {
+            work: Some(work),
+            outcome: None,
+            done,
+        };
+        let sent = self.queue.send(Box::new(queued));
+        async move {
+            sent.map_err(|_| stopped())?;
+            result.await.map_err(|_| stopped())?
+        }
+    }
+}
+
+fn commit_in_batches(
+    conn: &rusqlite::Connection,
+    sealer: &Sealer,
+    writes: &mpsc::Receiver<Box<dyn Write>>,
+) {
+    while let Ok(first) = writes.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match writes.try_recv() {
+                Ok(write) => batch.push(write),
+                Err(_) => break,
+            }
+        }
+        let committed = commit(conn, sealer, &mut batch);
+        if let Err(err) = &committed {
+            tracing::error!(error = %err, writes = batch.len(), "a batch of writes was not committed");
+        }
+        for write in batch {
+            write.finish(committed.as_ref().err());
+        }
+    }
+}
+
+fn commit(
+    conn: &rusqlite::Connection,
+    sealer: &Sealer,
+    batch: &mut [Box<dyn Write>],
+) -> Result<(), StoreError> {
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(unavailable)?;
+    let ran = batch.iter_mut().try_for_each(|write| {
+        conn.execute_batch("SAVEPOINT write")?;
+        let end = if write.run(conn, sealer) {
+            "RELEASE write"
+        } else {
+            "ROLLBACK TO write; RELEASE write"
+        };
+        conn.execute_batch(end)
+    });
+    match ran.and_then(|()| conn.execute_batch("COMMIT")) {
+        Ok(()) => Ok(()),
+        Err(err) => {
+            // Undo whatever is left of the batch; the connection stays usable.
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(unavailable(err))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer_on(dir: &tempfile::TempDir) -> (Writer, rusqlite::Connection) {
+        let path = dir.path().join("w.db");
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER PRIMARY KEY);")
+            .unwrap();
+        let sealer = Sealer::from_base64(&Sealer::generate_key().unwrap()).unwrap();
+        let writer = Writer::start(rusqlite::Connection::open(&path).unwrap(), sealer).unwrap();
+        (writer, conn)
+    }
+
+    fn insert(writer: &Writer, v: i64) -> impl Future<Output = Result<(), StoreError>> + use<> {
+        writer.write(move |conn, _| {
+            conn.execute("INSERT INTO t (v) VALUES (?1)", [v])
+                .map(|_| ())
+                .map_err(unavailable)
+        })
+    }
+
+    #[tokio::test]
+    async fn a_failing_write_is_undone_alone_and_the_others_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, reader) = writer_on(&dir);
+        // Queued at once, in this order, so they share batches.
+        let inserts: Vec<_> = (0..100).map(|v| insert(&writer, v)).collect();
+        let half_done = writer.write(|conn, _| {
+            conn.execute("INSERT INTO t (v) VALUES (1000)", [])
+                .map_err(unavailable)?;
+            Err::<(), _>(StoreError::Unavailable("refused halfway".into()))
+        });
+        let duplicate = insert(&writer, 5);
+        let (results, half_done, duplicate) =
+            tokio::join!(futures_join_all(inserts), half_done, duplicate);
+        assert!(results.iter().all(Result::is_ok));
+        assert!(half_done.is_err());
+        assert!(duplicate.is_err(), "the primary key refuses the second 5");
+        let count: i64 = reader
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 100, "the 100 good writes, not the half-done one");
+    }
+
+    /// Awaits every future, in order (the writer runs them in the order queued).
+    async fn futures_join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+        let mut outputs = Vec::with_capacity(futures.len());
+        for future in futures {
+            outputs.push(future.await);
+        }
+        outputs
+    }
+}
