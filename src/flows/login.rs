@@ -129,18 +129,6 @@ pub async fn start(
 
     let metadata = app.idp.metadata(realm).await?;
     let expires_at = app.clock.now() + PENDING_LOGIN_LIFETIME;
-    if !app
-        .logins
-        .open_txn(&request.txn, &client.id, &request.txn_challenge, expires_at)
-        .await?
-    {
-        return Err(WebError::bad_request(
-            "txn_in_use",
-            "This txn is already in use: start a new login with a fresh txn.",
-        )
-        .into());
-    }
-
     let state = crypto::random_token()?;
     let nonce = crypto::random_token()?;
     let pkce_verifier = crypto::random_token()?;
@@ -166,24 +154,26 @@ pub async fn start(
             url.query_pairs_mut().append_pair(name, value);
         }
     }
-    app.logins
-        .put_pending(
-            &state,
-            &PendingLogin {
-                client_id: client.id.clone(),
-                realm: realm.name.clone(),
-                issuer: metadata.issuer.clone(),
-                nonce,
-                pkce_verifier,
-                origin: request.origin.clone(),
-                txn: request.txn,
-                txn_challenge: request.txn_challenge,
-                browser_binding: crypto::sha256_b64url(&binding),
-                username: request.user.as_str().to_owned(),
-                expires_at,
-            },
+    let pending = PendingLogin {
+        client_id: client.id.clone(),
+        realm: realm.name.clone(),
+        issuer: metadata.issuer.clone(),
+        nonce,
+        pkce_verifier,
+        origin: request.origin.clone(),
+        txn: request.txn,
+        txn_challenge: request.txn_challenge,
+        browser_binding: crypto::sha256_b64url(&binding),
+        username: request.user.as_str().to_owned(),
+        expires_at,
+    };
+    if !app.logins.begin_login(&state, &pending).await? {
+        return Err(WebError::bad_request(
+            "txn_in_use",
+            "This txn is already in use: start a new login with a fresh txn.",
         )
-        .await?;
+        .into());
+    }
     Ok(redirect_with_binding(
         &url,
         &state,

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     CallerId, CallerPolicy, Client, ClientId, LoginOutcome, PendingLogin, Realm, RealmName,
-    Resolution, Rule, RuleKey, TxnChallenge, TxnId, TxnVerifier, Username,
+    Resolution, Rule, RuleKey, TxnId, TxnVerifier, Username,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -142,18 +142,11 @@ pub enum Redemption {
 /// Logins in flight and their outcomes.
 #[async_trait]
 pub trait LoginStore: Send + Sync {
-    /// Opens a transaction for `txn`. Returns `false` if the id is already in use
-    /// with another challenge or client (the caller must pick a new one).
-    async fn open_txn(
-        &self,
-        txn: &TxnId,
-        client: &ClientId,
-        challenge: &TxnChallenge,
-        expires_at: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
-
-    /// Stores a pending login under the hash of its `state`.
-    async fn put_pending(&self, state: &str, login: &PendingLogin) -> Result<(), StoreError>;
+    /// Starts a login, in one write: opens its txn and stores the pending login
+    /// under the hash of `state`. Returns `false`, storing nothing, when the txn is
+    /// already in use with another challenge or client, or finished (the caller
+    /// must pick a new one). A reloaded popup repeating its `/login` reuses its txn.
+    async fn begin_login(&self, state: &str, login: &PendingLogin) -> Result<bool, StoreError>;
 
     /// Removes and returns the pending login for `state`; a second call finds
     /// nothing. Expiry is the caller's to check.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{TestApp, idp, write};
+use crate::support::{TestApp, admin_token_for, idp, write};
 
 #[tokio::test]
 async fn a_connection_trickling_its_headers_is_dropped() {
@@ -305,17 +305,7 @@ fn login_writes(base: &str) -> impl Iterator<Item = Write> + use<> {
 async fn kill_9_while_the_broker_writes_loses_no_acknowledged_write() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_for_binary(dir.path());
-    let token = Command::new(env!("CARGO_BIN_EXE_authproxy"))
-        .args([
-            "admin",
-            "create-token",
-            "--config",
-            config.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(token.status.success());
-    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+    let token = admin_token_for(&config);
     let (mut child, base) = serve(&config);
     let client = reqwest::Client::new();
     let acknowledged = Arc::new(Mutex::new(Vec::new()));

@@ -468,6 +468,21 @@ pub fn write(path: &std::path::Path, text: &str) {
         .unwrap();
 }
 
+/// A new admin token for the store of `config`, made with `authproxy admin create-token`.
+pub fn admin_token_for(config: &std::path::Path) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_authproxy"))
+        .args(["admin", "create-token", "--label", "tests", "--config"])
+        .arg(config)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
 impl TestApp {
     /// Runs the real `authproxy` binary against this app's configuration.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
@@ -481,13 +496,7 @@ impl TestApp {
 
     /// A new admin token, made with `authproxy admin create-token`.
     pub fn admin_token(&self) -> String {
-        let output = self.cli(&["admin", "create-token", "--label", "tests"]);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+        admin_token_for(&self.config_path)
     }
 
     /// Creates an impersonation caller through the admin API; returns its secret.

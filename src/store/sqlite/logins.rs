@@ -14,53 +14,49 @@ use crate::store::{LoginStore, Redemption, StoreError};
 
 #[async_trait]
 impl LoginStore for SqliteStore {
-    async fn open_txn(
-        &self,
-        txn: &TxnId,
-        client: &ClientId,
-        challenge: &TxnChallenge,
-        expires_at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let key = txn.storage_key();
-        let client = client.clone();
-        let challenge = challenge.clone();
-        self.write(move |conn, _| {
-            let existing: Option<(String, String, bool)> = conn
-                .query_row(
-                    "SELECT client_id, challenge, outcome IS NOT NULL OR closed FROM transactions WHERE txn_hash = ?1",
-                    params![key.as_slice()],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-                )
-                .optional()
-                .map_err(unavailable)?;
-            // A reloaded popup repeats its /login: same client, same challenge.
-            let usable = if let Some((c, ch, done)) = existing {
-                c == client.as_str() && ch == challenge.as_str() && !done
-            } else {
-                conn.execute(
-                    "INSERT INTO transactions (txn_hash, client_id, challenge, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![key.as_slice(), client.as_str(), challenge.as_str(), unix(expires_at)],
-                )
-                .map_err(unavailable)?;
-                true
-            };
-            Ok(usable)
-        })
-        .await
-    }
-
-    async fn put_pending(&self, state: &str, login: &PendingLogin) -> Result<(), StoreError> {
-        let key = crypto::sha256(state);
-        let json = serde_json::to_vec(login).map_err(corrupt)?;
+    async fn begin_login(&self, state: &str, login: &PendingLogin) -> Result<bool, StoreError> {
+        let state_key = crypto::sha256(state);
+        let txn_key = login.txn.storage_key();
+        let client = login.client_id.clone();
+        let challenge = login.txn_challenge.clone();
         let expires_at = unix(login.expires_at);
+        let json = serde_json::to_vec(login).map_err(corrupt)?;
         self.write(move |conn, sealer| {
-            let sealed = sealer.seal(&key, &json).map_err(corrupt)?;
+            let existing: Option<(String, String, bool)> = conn
+                .prepare_cached(
+                    "SELECT client_id, challenge, outcome IS NOT NULL OR closed FROM transactions WHERE txn_hash = ?1",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_row(params![txn_key.as_slice()], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    })
+                    .optional()
+                })
+                .map_err(unavailable)?;
+            match existing {
+                // A reloaded popup repeats its /login: same client, same challenge.
+                Some((c, ch, done)) => {
+                    if c != client.as_str() || ch != challenge.as_str() || done {
+                        return Ok(false);
+                    }
+                }
+                None => {
+                    conn.prepare_cached(
+                        "INSERT INTO transactions (txn_hash, client_id, challenge, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                    )
+                    .and_then(|mut stmt| {
+                        stmt.execute(params![txn_key.as_slice(), client.as_str(), challenge.as_str(), expires_at])
+                    })
+                    .map_err(unavailable)?;
+                }
+            }
+            let sealed = sealer.seal(&state_key, &json).map_err(corrupt)?;
             conn.prepare_cached(
                 "INSERT INTO pending_logins (state_hash, sealed, expires_at) VALUES (?1, ?2, ?3)",
             )
-            .and_then(|mut stmt| stmt.execute(params![key.as_slice(), sealed, expires_at]))
+            .and_then(|mut stmt| stmt.execute(params![state_key.as_slice(), sealed, expires_at]))
             .map_err(unavailable)?;
-            Ok(())
+            Ok(true)
         })
         .await
     }
