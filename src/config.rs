@@ -342,6 +342,12 @@ impl RawConfig {
                 "must be between 1 and 300 seconds",
             );
         }
+        if self.store.directory_cache_entries > 10_000_000 {
+            problems.add(
+                "store.directory_cache_entries",
+                "must be at most 10000000 (0 turns the cache off)",
+            );
+        }
         if !(1..=1_000_000).contains(&self.server.max_concurrent_requests) {
             problems.add(
                 "server.max_concurrent_requests",

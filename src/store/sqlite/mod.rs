@@ -4,6 +4,8 @@
 //! `DELETE … RETURNING`, so two requests can never both consume one state. A
 //! redeemed or burnt transaction stays as a closed row (without its outcome)
 //! until it expires, so "already used" and "not started yet" stay distinct.
+//! Reads use a small pool; every write goes through one writer thread
+//! ([`writer`]), which commits writes in batches.
 
 mod admin;
 mod audit;
