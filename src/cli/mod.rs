@@ -50,53 +50,29 @@ pub enum Command {
     },
     /// Manage the embedding applications (clients).
     Clients {
-        /// The configuration file (also accepted after the subcommand).
-        #[arg(
-            long,
-            env = "AUTHPROXY_CONFIG",
-            global = true,
-            default_value = "authproxy.toml"
-        )]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigFile,
         #[command(subcommand)]
         command: admin::ClientsCommand,
     },
     /// Manage the Keycloak realms.
     Realms {
-        /// The configuration file (also accepted after the subcommand).
-        #[arg(
-            long,
-            env = "AUTHPROXY_CONFIG",
-            global = true,
-            default_value = "authproxy.toml"
-        )]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigFile,
         #[command(subcommand)]
         command: admin::RealmsCommand,
     },
     /// Manage the backend callers of the impersonation endpoint.
     Callers {
-        /// The configuration file (also accepted after the subcommand).
-        #[arg(
-            long,
-            env = "AUTHPROXY_CONFIG",
-            global = true,
-            default_value = "authproxy.toml"
-        )]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigFile,
         #[command(subcommand)]
         command: admin::CallersCommand,
     },
     /// Administrator tokens for the admin API.
     Admin {
-        /// The configuration file (also accepted after the subcommand).
-        #[arg(
-            long,
-            env = "AUTHPROXY_CONFIG",
-            global = true,
-            default_value = "authproxy.toml"
-        )]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigFile,
         #[command(subcommand)]
         command: AdminCommand,
     },
@@ -114,6 +90,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The `--config` of the administration commands, accepted before or after their
+/// subcommand.
+#[derive(Debug, clap::Args)]
+pub struct ConfigFile {
+    /// The configuration file (also accepted after the subcommand).
+    #[arg(
+        long = "config",
+        value_name = "CONFIG",
+        env = "AUTHPROXY_CONFIG",
+        global = true,
+        default_value = "authproxy.toml"
+    )]
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,13 +154,13 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Directory {
             command: DirectoryCommand::Export { config, output },
         } => admin::export_directory(&config, output.as_deref()).await,
-        Command::Clients { config, command } => admin::clients(&config, command).await,
-        Command::Callers { config, command } => admin::callers(&config, command).await,
-        Command::Realms { config, command } => admin::realms(&config, command).await,
+        Command::Clients { config, command } => admin::clients(&config.path, command).await,
+        Command::Callers { config, command } => admin::callers(&config.path, command).await,
+        Command::Realms { config, command } => admin::realms(&config.path, command).await,
         Command::Admin {
             config,
             command: AdminCommand::CreateToken { label },
-        } => admin::create_token(&config, &label).await,
+        } => admin::create_token(&config.path, &label).await,
         Command::Audit {
             config,
             since,
