@@ -17,9 +17,7 @@ use axum::routing::{get, post};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use authproxy::clock::Clock as _;
-
-use crate::id_tokens::{jwk, keys, signed};
+use crate::id_tokens::{jwk, keys, return_from_realm, signed};
 use crate::support::{CRM_ORIGIN, TestApp, assert_refused_page};
 
 const CLIENT: &str = "faulty.localhost";
@@ -208,30 +206,14 @@ async fn login(app: &TestApp) -> reqwest::Response {
 /// Logs in and returns from the realm with a code; the mock's token endpoint
 /// (when healthy) answers a good ID token for this login.
 async fn callback(app: &TestApp, mock: &Mock) -> reqwest::Response {
-    let response = login(app).await;
-    assert_eq!(response.status(), StatusCode::FOUND);
-    let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
-    let param = |name: &str| {
-        location
-            .query_pairs()
-            .find(|(k, _)| k == name)
-            .unwrap()
-            .1
-            .into_owned()
-    };
-    let now = app.clock.now().timestamp();
-    let claims = json!({"iss": mock.issuer(), "sub": "u1", "aud": CLIENT, "exp": now + 300, "iat": now, "nonce": param("nonce")});
-    *mock.id_token.lock().unwrap() = signed(claims, |_| {});
-    app.browser
-        .get(app.url("/authproxy"))
-        .query(&[
-            ("code", "a-code"),
-            ("state", &param("state")),
-            ("iss", &mock.issuer()),
-        ])
-        .send()
-        .await
-        .unwrap()
+    return_from_realm(
+        app,
+        (CLIENT, "u@faulty.test"),
+        &mock.issuer(),
+        &mock.id_token,
+        |claims| signed(claims, |_| {}),
+    )
+    .await
 }
 
 /// Asserts `response` is the refusal page with `status` and `code`, started at `started`

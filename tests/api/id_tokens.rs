@@ -164,13 +164,17 @@ async fn setup() -> (TestApp, Mock) {
     (app, mock)
 }
 
-/// Logs in with the ID token `craft(nonce, claims)` returns; the callback's status and code.
-async fn login_with(
+/// Starts a login for `user` through `client` and comes back from the realm
+/// `issuer` with a code, after setting the realm's next ID token (`id_token`) to
+/// `craft(claims)`, where the claims are the right ones for this login.
+pub async fn return_from_realm(
     app: &TestApp,
-    mock: &Mock,
+    (client, user): (&str, &str),
+    issuer: &str,
+    id_token: &Mutex<String>,
     craft: impl Fn(Value) -> String,
-) -> (StatusCode, String) {
-    let login = app.start_login_for(CLIENT, "u@tokens.test").await;
+) -> reqwest::Response {
+    let login = app.start_login_for(client, user).await;
     let param = |name: &str| {
         login
             .authorize_url
@@ -181,19 +185,35 @@ async fn login_with(
             .into_owned()
     };
     let now = app.clock.now().timestamp();
-    let claims = json!({"iss": format!("{}/realms/tokens", mock.base), "sub": "u1", "aud": CLIENT, "exp": now + 300, "iat": now, "nonce": param("nonce")});
-    *mock.id_token.lock().unwrap() = craft(claims);
-    let response = app
-        .browser
+    let claims = json!({"iss": issuer, "sub": "u1", "aud": client, "exp": now + 300, "iat": now, "nonce": param("nonce")});
+    *id_token.lock().unwrap() = craft(claims);
+    app.browser
         .get(app.url("/authproxy"))
         .query(&[
-            ("code", "c"),
+            ("code", "a-code"),
             ("state", &param("state")),
-            ("iss", &format!("{}/realms/tokens", mock.base)),
+            ("iss", issuer),
         ])
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Logs in with the ID token `craft(claims)` returns; the callback's status and code.
+async fn login_with(
+    app: &TestApp,
+    mock: &Mock,
+    craft: impl Fn(Value) -> String,
+) -> (StatusCode, String) {
+    let issuer = format!("{}/realms/tokens", mock.base);
+    let response = return_from_realm(
+        app,
+        (CLIENT, "u@tokens.test"),
+        &issuer,
+        &mock.id_token,
+        craft,
+    )
+    .await;
     let status = response.status();
     let body = response.text().await.unwrap();
     let code = body
