@@ -139,11 +139,7 @@ impl DirectoryStore for SqliteStore {
     }
 
     async fn directory_version(&self) -> Result<i64, StoreError> {
-        self.read_inline(|conn| {
-            conn.prepare_cached("SELECT value FROM meta WHERE key = 'directory_version'")
-                .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
-                .map_err(unavailable)
-        })
+        self.version("directory_version")
     }
 
     async fn export_csv(&self) -> Result<String, StoreError> {

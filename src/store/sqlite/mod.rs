@@ -163,6 +163,15 @@ impl SqliteStore {
         work(&conn)
     }
 
+    /// A change counter kept in `meta` (`registry_version`, `directory_version`).
+    fn version(&self, key: &'static str) -> Result<i64, StoreError> {
+        self.read_inline(|conn| {
+            conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")
+                .and_then(|mut stmt| stmt.query_row([key], |row| row.get(0)))
+                .map_err(unavailable)
+        })
+    }
+
     async fn blocking<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,

@@ -103,15 +103,7 @@ impl RegistryStore for SqliteStore {
     }
 
     async fn registry_version(&self) -> Result<i64, StoreError> {
-        self.blocking(|conn, _| {
-            conn.query_row(
-                "SELECT value FROM meta WHERE key = 'registry_version'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(unavailable)
-        })
-        .await
+        self.version("registry_version")
     }
 
     async fn put_realm(&self, realm: &Realm) -> Result<(), StoreError> {

@@ -133,14 +133,16 @@ fn commit(
     batch: &mut [Box<dyn Write>],
 ) -> Result<(), StoreError> {
     conn.execute_batch("BEGIN IMMEDIATE").map_err(unavailable)?;
+    // Every write takes the first two statements: prepared once per connection.
     let ran = batch.iter_mut().try_for_each(|write| {
-        conn.execute_batch("SAVEPOINT write")?;
-        let end = if write.run(conn, sealer) {
-            "RELEASE write"
+        conn.prepare_cached("SAVEPOINT write")?.execute([])?;
+        if write.run(conn, sealer) {
+            conn.prepare_cached("RELEASE write")?
+                .execute([])
+                .map(|_| ())
         } else {
-            "ROLLBACK TO write; RELEASE write"
-        };
-        conn.execute_batch(end)
+            conn.execute_batch("ROLLBACK TO write; RELEASE write")
+        }
     });
     match ran.and_then(|()| conn.execute_batch("COMMIT")) {
         Ok(()) => Ok(()),
