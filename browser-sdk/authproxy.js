@@ -2,14 +2,22 @@
 //
 // The login result never travels in a message or a URL. The page keeps a secret
 // txn_verifier, sends only its SHA-256 (txn_challenge) through the popup, and
-// redeems the result from the broker exactly once. It learns that the result is
-// ready from whichever comes first: the popup's postMessage, or the relay
+// redeems the result from the broker exactly once through the relay
 // (POST /api/handoff/wait), which keeps working when COOP has cut the popup off
 // from its opener and when this page is a partitioned third-party iframe.
+//
+// The broker releases the result only once it is confirmed: the completion page
+// posts a one-time confirmation to the registered origin (the browser delivers it
+// to no other), and this SDK confirms it only for a login it started itself. Where
+// no opener is left (COOP), the user approves in the login window instead.
 
 export const VERSION = '0.1.0';
 
 const DEFAULT_TIMEOUT_MS = 5 * 60 * 1000;
+// Once the popup is out of sight (closed, or cut off by COOP), the login gets at
+// most this much longer: a person finishing in a cut-off popup needs a while, a
+// person who closed it should not wait five minutes.
+const DEFAULT_GONE_TIMEOUT_MS = 2 * 60 * 1000;
 // A popup reported closed this soon after it was sent to the broker was cut off
 // by Cross-Origin-Opener-Policy, not closed by a person.
 const SEVERED_WITHIN_MS = 2000;
@@ -45,6 +53,19 @@ async function challengeOf(verifier) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+function decodeJwt(token) {
+  const part = typeof token === 'string' ? token.split('.')[1] : undefined;
+  if (!part) return null;
+  try {
+    const text = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
+    const bytes = Uint8Array.from(text, (c) => c.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes));
+    return claims && typeof claims === 'object' ? claims : null;
+  } catch {
+    return null;
+  }
+}
+
 function toSession(body) {
   return {
     accessToken: body.access_token,
@@ -62,14 +83,15 @@ function toSession(body) {
 
 export class AuthProxy {
   /**
-   * @param {{broker: string, clientId: string, persist?: 'session', timeoutMs?: number, popupFeatures?: string}} options
+   * @param {{broker: string, clientId: string, persist?: 'session', timeoutMs?: number, goneTimeoutMs?: number, popupFeatures?: string}} options
    */
-  constructor({ broker, clientId, persist, timeoutMs = DEFAULT_TIMEOUT_MS, popupFeatures = 'popup,width=520,height=700' }) {
+  constructor({ broker, clientId, persist, timeoutMs = DEFAULT_TIMEOUT_MS, goneTimeoutMs = DEFAULT_GONE_TIMEOUT_MS, popupFeatures = 'popup,width=520,height=700' }) {
     if (!broker || !clientId) throw new TypeError('AuthProxy needs { broker, clientId }');
     this.broker = new URL(broker).origin;
     this.clientId = clientId;
     this.persist = persist === 'session' ? 'session' : undefined;
     this.timeoutMs = timeoutMs;
+    this.goneTimeoutMs = goneTimeoutMs;
     this.popupFeatures = popupFeatures;
   }
 
@@ -97,16 +119,22 @@ export class AuthProxy {
 
   /**
    * Logs `username` in through a popup. Call it inside a click handler: the popup
-   * is opened synchronously, before anything is awaited.
+   * is opened synchronously, before anything is awaited. `signal` (an
+   * AbortSignal) cancels the login (rejects with Aborted); `onState` is called with
+   * 'popup' (the login window is open), 'waiting' (the window is out of sight, e.g.
+   * cut off by COOP: show "waiting for the login window" and a way to cancel),
+   * 'approving' (the login finished and waits for the user's approval in that
+   * window) and 'redeeming'.
    */
-  login({ username, prompt, uiLocales } = {}) {
+  login({ username, prompt, uiLocales, signal, onState } = {}) {
+    if (signal?.aborted) return Promise.reject(fail('Aborted', 'The login was cancelled.'));
     const popup = this.#openPopup();
     if (!popup) return Promise.reject(fail('PopupBlocked', 'The login popup was blocked: call login() from a click handler, and allow popups.'));
     return (async () => {
       const txn = randomValue();
       const verifier = randomValue();
       const sentAt = await this.#start(popup, { txn, challenge: await challengeOf(verifier), username, prompt, uiLocales });
-      return this.#finish(this.#await(txn, verifier, popup, sentAt));
+      return this.#finish(this.#await(txn, verifier, popup, sentAt, { signal, onState }));
     })().catch((error) => {
       this.#close(popup);
       throw error;
@@ -140,9 +168,12 @@ export class AuthProxy {
       });
   }
 
-  /** Receives the session of a login started with `prepare()` / `loginWith()`, through the relay. */
-  complete(secret) {
-    return this.#finish(this.#await(secret.txn, secret.verifier, null, 0));
+  /**
+   * Receives the session of a login started with `prepare()` / `loginWith()`,
+   * through the relay. Takes `{ signal, onState }` as `login()` does.
+   */
+  complete(secret, { signal, onState } = {}) {
+    return this.#finish(this.#await(secret.txn, secret.verifier, null, 0, { signal, onState }));
   }
 
   /**
@@ -167,19 +198,31 @@ export class AuthProxy {
       realm: decodeURIComponent(parts[at + 1]),
       clientId: session.clientId,
     });
-    if (!session.refreshToken) {
-      // A token without a refresh token (an impersonation token from the broker's
-      // /api/impersonation): keycloak-js cannot take it through init(), so set its
-      // token fields. updateToken() then fails; ask the backend for a new token.
+    const claims = decodeJwt(session.accessToken);
+    if (!claims) throw fail('InvalidSession', 'The access token is not a JWT: keycloak-js cannot use it.');
+    if (!decodeJwt(session.refreshToken)) {
+      // No refresh token (an impersonation token from /api/impersonation, a realm
+      // that issues none) or an opaque one: keycloak-js' init() decodes refresh
+      // tokens as JWTs and cannot take it, so set its token fields. updateToken()
+      // then rejects with RefreshUnavailable once the token is due: log in again,
+      // or ask the backend for a new token.
       await keycloak.init({ checkLoginIframe: false, pkceMethod: 'S256' });
-      const claims = JSON.parse(atob(session.accessToken.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+      const idClaims = decodeJwt(session.idToken);
       Object.assign(keycloak, {
         token: session.accessToken,
         tokenParsed: claims,
         subject: claims.sub,
+        sessionId: claims.sid,
+        realmAccess: claims.realm_access,
+        resourceAccess: claims.resource_access,
         authenticated: true,
         timeSkew: Math.floor(Date.now() / 1000) - claims.iat,
       });
+      if (idClaims) Object.assign(keycloak, { idToken: session.idToken, idTokenParsed: idClaims });
+      keycloak.updateToken = async (minValidity = 5) => {
+        if (minValidity !== -1 && !keycloak.isTokenExpired(minValidity)) return false;
+        throw fail('RefreshUnavailable', 'This session cannot be refreshed in the browser (no usable refresh token): log in again.');
+      };
       return keycloak;
     }
     if (this.persist) {
@@ -204,15 +247,30 @@ export class AuthProxy {
   }
 
   /**
-   * Ends the Keycloak session (RP-initiated logout with id_token_hint) in a popup,
-   * which works from third-party iframes too. Call it inside a click handler.
+   * Ends the Keycloak session (RP-initiated logout) in a popup, which works from
+   * third-party iframes too. Call it inside a click handler. The ID token goes in
+   * a form POST, never in a URL.
    */
   logout(session) {
     this.#forget();
     const popup = this.#openPopup();
     if (!popup) return Promise.reject(fail('PopupBlocked', 'The logout popup was blocked: call logout() from a click handler.'));
-    const params = new URLSearchParams({ client_id: this.clientId, origin: window.location.origin, id_token_hint: session.idToken });
-    popup.location.href = `${this.broker}/logout?${params}`;
+    // The blank popup is same-origin with this page until it navigates: build the
+    // form in it and post it to the broker.
+    const doc = popup.document;
+    const form = doc.createElement('form');
+    form.method = 'POST';
+    form.action = `${this.broker}/logout`;
+    const fields = { client_id: this.clientId, origin: window.location.origin };
+    if (session?.idToken) fields.id_token_hint = session.idToken;
+    if (session?.authority) fields.authority = session.authority;
+    for (const [name, value] of Object.entries(fields)) {
+      const input = doc.createElement('input');
+      Object.assign(input, { type: 'hidden', name, value });
+      form.appendChild(input);
+    }
+    doc.body.appendChild(form);
+    form.submit();
     // The logged-out page closes itself.
     return new Promise((resolve) => {
       const timer = setInterval(() => {
@@ -287,47 +345,76 @@ export class AuthProxy {
     return Date.now() - sentAt < SEVERED_WITHIN_MS ? 'severed' : 'closed';
   }
 
-  // Resolves with the session once redeemed; rejects with PopupClosed, LoginFailed or Timeout.
-  #await(txn, verifier, popup, sentAt) {
+  // Confirms a completed login to the broker with the value the completion page
+  // posted: the broker then releases the result to the relay.
+  async #confirm(txn, confirmation) {
+    await fetch(`${this.broker}/api/handoff/confirm`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ txn, confirmation }),
+    });
+  }
+
+  // The completion page's message for `txn`, from `popup`, or null. Only messages
+  // for a login this SDK instance started are answered.
+  #completionMessage(event, popup, txn) {
+    if (event.origin !== this.broker || event.source !== popup) return null;
+    const data = event.data;
+    if (data?.type !== 'authproxy:login' || data.txn !== txn || typeof data.confirmation !== 'string') return null;
+    return data.confirmation;
+  }
+
+  // Resolves with the session once redeemed; rejects with PopupClosed,
+  // LoginFailed, Timeout or Aborted.
+  #await(txn, verifier, popup, sentAt, { signal, onState } = {}) {
     return new Promise((resolve, reject) => {
       let settled = false;
-      let polling = 0; // relay requests in flight
+      let state = '';
+      const report = (next) => {
+        if (next === state) return;
+        state = next;
+        try { onState?.(next); } catch { /* the host's callback */ }
+      };
       const settle = (fn, value) => {
         if (settled) return;
         settled = true;
         clearInterval(closedTimer);
         clearTimeout(timeout);
+        clearTimeout(goneTimeout);
         window.removeEventListener('message', onMessage);
+        signal?.removeEventListener('abort', onAbort);
         fn(value);
       };
-      const redeem = async (path) => {
-        polling += 1;
-        try {
-          const response = await fetch(`${this.broker}${path}`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ txn, txn_verifier: verifier }),
-          });
-          const body = await response.json().catch(() => ({}));
-          if (response.ok && body.pending) return false;
-          if (response.ok) {
-            this.#close(popup);
-            settle(resolve, toSession(body));
-          } else if (body.error === 'login_failed') {
-            settle(reject, fail('LoginFailed', `The login failed: ${body.login_error}.`, { code: body.login_error }));
-          } else {
-            settle(reject, fail('LoginFailed', body.error_description || `The login failed (HTTP ${response.status}).`, { code: body.error }));
-          }
-          return true;
-        } finally {
-          polling -= 1;
+      const redeem = async () => {
+        const response = await fetch(`${this.broker}/api/handoff/wait`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ txn, txn_verifier: verifier }),
+        });
+        const body = await response.json().catch(() => ({}));
+        if (response.ok && body.pending) return false;
+        if (body.error === 'confirmation_required') {
+          // Completed, waiting for the confirmation (the popup's message, or the
+          // user's approval in a popup that lost its opener).
+          if (!popup || AuthProxy.#popupState(popup, sentAt) !== 'open') report('approving');
+          return false;
         }
+        if (response.ok) {
+          report('redeeming');
+          this.#close(popup);
+          settle(resolve, toSession(body));
+        } else if (body.error === 'login_failed') {
+          settle(reject, fail('LoginFailed', `The login failed: ${body.login_error}.`, { code: body.login_error }));
+        } else {
+          settle(reject, fail('LoginFailed', body.error_description || `The login failed (HTTP ${response.status}).`, { code: body.error }));
+        }
+        return true;
       };
       const relay = async () => {
         while (!settled) {
           const asked = Date.now();
           try {
-            if (await redeem('/api/handoff/wait')) return;
+            if (await redeem()) return;
           } catch {
             // Network trouble (or a refusal the browser hides): keep trying until the timeout.
           }
@@ -335,19 +422,27 @@ export class AuthProxy {
         }
       };
       const onMessage = (event) => {
-        if (event.origin !== this.broker || event.source !== popup) return;
-        if (event.data?.type !== 'authproxy:login' || event.data.txn !== txn) return;
-        // The relay, when it is waiting, answers at the same moment: redeem once.
-        if (polling === 0) redeem('/api/handoff').catch(() => {});
+        const confirmation = this.#completionMessage(event, popup, txn);
+        if (confirmation) this.#confirm(txn, confirmation).catch(() => {});
+      };
+      const onAbort = () => {
+        this.#close(popup);
+        settle(reject, fail('Aborted', 'The login was cancelled.'));
+      };
+      let goneTimeout = 0;
+      const gone = () => {
+        report('waiting');
+        goneTimeout ||= setTimeout(() => settle(reject, fail('Timeout', 'The login window is gone and the login did not finish in time.')), this.goneTimeoutMs);
       };
       let closedAt = 0;
       const closedTimer = popup && setInterval(() => {
-        const state = AuthProxy.#popupState(popup, sentAt);
-        if (state === 'open') return;
-        if (state === 'severed' && !closedAt) {
+        const popupState = AuthProxy.#popupState(popup, sentAt);
+        if (popupState === 'open') return;
+        if (popupState === 'severed' && !closedAt) {
           // Cut off by COOP on its way to the broker or an external IdP: from here on
-          // only the relay can tell; the timeout still applies.
+          // only the relay can tell; the shorter timeout applies.
           clearInterval(closedTimer);
+          gone();
           return;
         }
         closedAt ||= Date.now();
@@ -360,16 +455,25 @@ export class AuthProxy {
         settle(reject, fail('Timeout', 'The login did not finish in time.'));
       }, this.timeoutMs);
       window.addEventListener('message', onMessage);
+      signal?.addEventListener('abort', onAbort);
+      report(popup ? 'popup' : 'waiting');
       relay();
     });
   }
 
-  // For loginWith: resolves when the popup reports completion or goes away.
-  // A severed popup cannot be watched: resolve at once, `complete()` still gets the result.
+  // For loginWith: confirms the completion (the frame that opened the popup is the
+  // one the completion page talks to) and resolves when that is done or the popup
+  // goes away. A severed popup cannot be watched: resolve at once; the user
+  // approves in the popup and `complete()` still gets the result.
   #watchUntilDone(popup, txn, sentAt) {
     return new Promise((resolve) => {
       const onMessage = (event) => {
-        if (event.origin === this.broker && event.source === popup && event.data?.type === 'authproxy:login' && event.data.txn === txn) done();
+        const confirmation = this.#completionMessage(event, popup, txn);
+        if (!confirmation) return;
+        this.#confirm(txn, confirmation).catch(() => {}).finally(() => {
+          this.#close(popup);
+          done();
+        });
       };
       const timer = setInterval(() => {
         if (AuthProxy.#popupState(popup, sentAt) !== 'open') done();

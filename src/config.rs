@@ -78,6 +78,12 @@ pub struct ServerSection {
     /// Requests handled at once; more wait for a free slot.
     #[serde(default = "default_max_concurrent_requests")]
     pub max_concurrent_requests: usize,
+    /// Long polls of the relay parked at once from one client address...
+    #[serde(default = "default_max_waits_per_ip")]
+    pub max_waits_per_ip: usize,
+    /// ...and overall. Counted apart from `max_concurrent_requests`.
+    #[serde(default = "default_max_waits")]
+    pub max_waits: usize,
 }
 
 impl Default for ServerSection {
@@ -90,6 +96,8 @@ impl Default for ServerSection {
             per_ip_burst: default_per_ip_burst(),
             header_read_timeout_secs: default_header_read_timeout_secs(),
             max_concurrent_requests: default_max_concurrent_requests(),
+            max_waits_per_ip: default_max_waits_per_ip(),
+            max_waits: default_max_waits(),
         }
     }
 }
@@ -115,6 +123,12 @@ fn default_header_read_timeout_secs() -> u64 {
 fn default_max_concurrent_requests() -> usize {
     4096
 }
+fn default_max_waits_per_ip() -> usize {
+    32
+}
+fn default_max_waits() -> usize {
+    16384
+}
 
 /// Limits that protect the server.
 #[derive(Debug, Clone, Copy)]
@@ -123,6 +137,8 @@ pub struct ServerLimits {
     pub per_ip_burst: u32,
     pub header_read_timeout: Duration,
     pub max_concurrent_requests: usize,
+    pub max_waits_per_ip: usize,
+    pub max_waits: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -354,6 +370,12 @@ impl RawConfig {
                 "must be between 1 and 1000000",
             );
         }
+        if !(1..=100_000).contains(&self.server.max_waits_per_ip) {
+            problems.add("server.max_waits_per_ip", "must be between 1 and 100000");
+        }
+        if !(1..=1_000_000).contains(&self.server.max_waits) {
+            problems.add("server.max_waits", "must be between 1 and 1000000");
+        }
         if !(1..=60).contains(&self.idp.timeout_secs) {
             problems.add("idp.timeout_secs", "must be between 1 and 60 seconds");
         }
@@ -373,6 +395,8 @@ impl RawConfig {
                     per_ip_burst: self.server.per_ip_burst,
                     header_read_timeout: Duration::from_secs(self.server.header_read_timeout_secs),
                     max_concurrent_requests: self.server.max_concurrent_requests,
+                    max_waits_per_ip: self.server.max_waits_per_ip,
+                    max_waits: self.server.max_waits,
                 },
                 sqlite_path: self.store.sqlite_path,
                 directory_cache_entries: self.store.directory_cache_entries,

@@ -1,9 +1,14 @@
 //! Per-key token buckets (one per impersonation caller). A bucket holds up to
 //! `burst` tokens and refills at `rate_per_minute`; a request takes one token or
 //! learns how long to wait. Time comes from the injected clock.
+//!
+//! Also [`WaitSlots`]: the relay's long polls are bounded per client address and
+//! overall, apart from every other request, so parked polls can never starve the
+//! redemption of a completed login.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -53,9 +58,91 @@ impl RateLimiter {
     }
 }
 
+/// Places for parked long polls: at most `per_ip` for one client address and
+/// `total` overall. A request that finds no place does not park: it answers at
+/// once (the SDK then polls at a slower pace).
+pub struct WaitSlots {
+    per_ip: usize,
+    total: usize,
+    parked: Mutex<(usize, HashMap<IpAddr, usize>)>,
+}
+
+/// A parked poll's place; freed when dropped.
+pub struct WaitSlot {
+    slots: Arc<WaitSlots>,
+    ip: Option<IpAddr>,
+}
+
+impl WaitSlots {
+    #[must_use]
+    pub fn new(per_ip: usize, total: usize) -> Arc<Self> {
+        Arc::new(Self {
+            per_ip,
+            total,
+            parked: Mutex::new((0, HashMap::new())),
+        })
+    }
+
+    /// A place for a poll from `ip`, if one is free.
+    #[must_use]
+    pub fn try_park(self: &Arc<Self>, ip: Option<IpAddr>) -> Option<WaitSlot> {
+        let mut parked = self.parked.lock().unwrap_or_else(PoisonError::into_inner);
+        let (total, by_ip) = &mut *parked;
+        if *total >= self.total {
+            return None;
+        }
+        if let Some(ip) = ip {
+            let count = by_ip.entry(ip).or_default();
+            if *count >= self.per_ip {
+                return None;
+            }
+            *count += 1;
+        }
+        *total += 1;
+        Some(WaitSlot {
+            slots: Arc::clone(self),
+            ip,
+        })
+    }
+}
+
+impl Drop for WaitSlot {
+    fn drop(&mut self) {
+        let mut parked = self
+            .slots
+            .parked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (total, by_ip) = &mut *parked;
+        *total = total.saturating_sub(1);
+        if let Some(ip) = self.ip
+            && let Some(count) = by_ip.get_mut(&ip)
+        {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                by_ip.remove(&ip);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_polls_are_bounded_per_address_and_overall() {
+        let slots = WaitSlots::new(2, 3);
+        let a: IpAddr = "127.0.0.1".parse().unwrap();
+        let b: IpAddr = "127.0.0.2".parse().unwrap();
+        let first = slots.try_park(Some(a)).unwrap();
+        let _second = slots.try_park(Some(a)).unwrap();
+        assert!(slots.try_park(Some(a)).is_none(), "per address");
+        let _third = slots.try_park(Some(b)).unwrap();
+        assert!(slots.try_park(Some(b)).is_none(), "overall");
+        drop(first);
+        assert!(slots.try_park(Some(a)).is_some(), "a freed place is reused");
+    }
 
     #[test]
     fn a_burst_is_allowed_then_refused_until_the_bucket_refills() {

@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::http::{App, AppState, router};
 use crate::idp::oidc::OidcProvider;
 use crate::idp::{IdentityProvider, KeycloakAdmin};
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{RateLimiter, WaitSlots};
 use crate::registry::Registry;
 use crate::store::directory_cache::CachedDirectory;
 use crate::store::sqlite::SqliteStore;
@@ -102,6 +102,7 @@ impl Application {
             audit: Arc::clone(&store) as Arc<dyn AuditLog>,
             limiter: RateLimiter::default(),
             ip_limiter: RateLimiter::default(),
+            wait_slots: WaitSlots::new(config.limits.max_waits_per_ip, config.limits.max_waits),
             limits: config.limits,
             logins: store as Arc<dyn LoginStore>,
             idp: Arc::clone(&oidc) as Arc<dyn IdentityProvider>,

@@ -24,6 +24,9 @@ pub struct PendingLogin {
     pub realm: RealmName,
     /// The realm's issuer, compared with the response's `iss` (RFC 9207).
     pub issuer: String,
+    /// Whether the realm announced RFC 9207 `iss` when the login started.
+    #[serde(default)]
+    pub require_iss: bool,
     pub nonce: String,
     pub pkce_verifier: String,
     pub origin: Origin,

@@ -24,5 +24,5 @@ pub use directory::{EmailDomain, Resolution, Rule, RuleKey, Target};
 pub use login::{LoginOutcome, PendingLogin, TokenSet};
 pub use origin::Origin;
 pub use realm::{Authority, BrokerClient, IdpAlias, Realm, RealmName};
-pub use txn::{TxnChallenge, TxnId, TxnVerifier};
+pub use txn::{Confirmation, TxnChallenge, TxnId, TxnVerifier};
 pub use username::Username;

@@ -2,6 +2,12 @@
 //! for it. As in PKCE (RFC 7636 §4), the opener keeps a secret `txn_verifier` and
 //! sends only `txn_challenge = BASE64URL(SHA-256(txn_verifier))` through the popup;
 //! only the holder of the verifier can redeem the result.
+//!
+//! Holding the verifier is not enough, though: anyone can generate a txn and open
+//! `/login` with it (PROTOCOL.md §6). A result is also released only once it is
+//! *confirmed* with a [`Confirmation`], a one-time secret the completion page hands
+//! to the registered origin by `postMessage` (which the browser delivers to that
+//! origin only) or submits when the user approves the login in the broker's window.
 
 use std::fmt;
 
@@ -16,6 +22,11 @@ pub struct TxnChallenge(String);
 #[derive(Clone)]
 pub struct TxnVerifier(String);
 
+/// The one-time secret that releases a completed login's result (see the module
+/// doc). Stored only as its SHA-256.
+#[derive(Clone)]
+pub struct Confirmation(String);
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TxnError {
     #[error("txn must be 16 to 128 characters of A-Z, a-z, 0-9, '-' and '_'")]
@@ -26,6 +37,8 @@ pub enum TxnError {
     Challenge,
     #[error("txn_verifier must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_' and '~'")]
     Verifier,
+    #[error("confirmation must be the 43 characters the completion page sent")]
+    Confirmation,
 }
 
 fn is_base64url(raw: &str) -> bool {
@@ -90,7 +103,46 @@ impl TxnVerifier {
     }
 }
 
+impl Confirmation {
+    /// A fresh confirmation secret (256 random bits).
+    pub fn generate() -> Result<Self, crypto::CryptoError> {
+        crypto::random_token().map(Self)
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, TxnError> {
+        if raw.len() == 43 && is_base64url(raw) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(TxnError::Confirmation)
+        }
+    }
+
+    /// The value the completion page carries.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What the store keeps.
+    #[must_use]
+    pub fn hash(&self) -> [u8; 32] {
+        crypto::sha256(&self.0)
+    }
+
+    /// Constant-time comparison with a stored hash.
+    #[must_use]
+    pub fn matches(&self, stored: &[u8]) -> bool {
+        use subtle::ConstantTimeEq as _;
+        stored.len() == 32 && bool::from(self.hash().as_slice().ct_eq(stored))
+    }
+}
+
 // Secrets and secret-derived ids never print.
+impl fmt::Debug for Confirmation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Confirmation(..)")
+    }
+}
 impl fmt::Debug for TxnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TxnId(..)")
@@ -118,6 +170,17 @@ mod tests {
         assert!(challenge.is_answered_by(&verifier));
         let other = TxnVerifier::parse(&"w".repeat(43)).unwrap();
         assert!(!challenge.is_answered_by(&other));
+    }
+
+    #[test]
+    fn a_confirmation_matches_only_its_own_hash() {
+        let confirmation = Confirmation::generate().unwrap();
+        let again = Confirmation::parse(confirmation.as_str()).unwrap();
+        assert!(again.matches(&confirmation.hash()));
+        let other = Confirmation::generate().unwrap();
+        assert!(!other.matches(&confirmation.hash()));
+        assert!(!confirmation.matches(&[0u8; 31]));
+        assert!(Confirmation::parse(&"a".repeat(44)).is_err());
     }
 
     #[test]

@@ -15,18 +15,30 @@ use super::authorization_response::{Answer, AuthorizationResponse};
 use super::login::binding_cookie_name;
 use crate::crypto;
 use crate::domain::login::OUTCOME_LIFETIME;
-use crate::domain::{LoginOutcome, PendingLogin};
+use crate::domain::{Confirmation, LoginOutcome, PendingLogin, TxnId};
 use crate::http::AppState;
 use crate::http::error::{PageError, WebError};
 use crate::http::page;
+use crate::http::query::StrictQuery;
 use crate::idp::CodeRedemption;
 
+/// The completion page, for a success and for a failure after the state was
+/// consumed. It hands the confirmation to the opener of the registered origin, or,
+/// without an opener, asks the user where the result may go.
 #[derive(Template)]
 #[template(path = "authproxy.html")]
 struct CompleteView<'a> {
     nonce: &'a str,
     origin: &'a str,
     txn: &'a str,
+    confirmation: &'a str,
+    client_id: &'a str,
+    username: &'a str,
+    approve_action: &'a str,
+    failed: bool,
+    code: &'a str,
+    message: &'a str,
+    detail: Option<&'a str>,
 }
 
 pub async fn finish(
@@ -53,33 +65,48 @@ pub async fn finish(
     let https = app.public_url.is_https();
     let cookie_name = binding_cookie_name(state, https);
     let outcome = complete(&app, &pending, response, &headers, &cookie_name).await;
-    let mut response = match outcome {
-        Ok(outcome) => {
-            app.logins
-                .complete_txn(&pending.txn, &outcome, app.clock.now() + OUTCOME_LIFETIME)
-                .await?;
-            let nonce = page::nonce();
-            let view = CompleteView {
-                nonce: &nonce,
-                origin: pending.origin.as_str(),
-                txn: pending.txn.as_str(),
-            };
-            page::render(StatusCode::OK, &view, &nonce)
-        }
+    let confirmation = Confirmation::generate().map_err(WebError::from)?;
+    let (status, outcome, failure) = match outcome {
+        Ok(outcome) => (StatusCode::OK, outcome, None),
         Err(failure) => {
+            failure.log();
             let outcome = LoginOutcome::Failure {
                 error: failure.error_code().to_owned(),
             };
-            if let Err(err) = app
-                .logins
-                .complete_txn(&pending.txn, &outcome, app.clock.now() + OUTCOME_LIFETIME)
-                .await
-            {
-                tracing::error!(error = %err, "could not record a failed login's outcome");
-            }
-            failure.into_page()
+            (failure.status(), outcome, Some(failure))
         }
     };
+    app.logins
+        .complete_txn(
+            &pending.txn,
+            &outcome,
+            &confirmation,
+            app.clock.now() + OUTCOME_LIFETIME,
+        )
+        .await?;
+    let username = match &outcome {
+        LoginOutcome::Success { username, .. } => username.as_str(),
+        LoginOutcome::Failure { .. } => pending.username.as_str(),
+    };
+    let (code, message, detail) = failure
+        .as_ref()
+        .map_or((String::new(), String::new(), None), Failure::describe);
+    let nonce = page::nonce();
+    let approve_action = format!("{}/authproxy/approve", app.public_url.as_str());
+    let view = CompleteView {
+        nonce: &nonce,
+        origin: pending.origin.as_str(),
+        txn: pending.txn.as_str(),
+        confirmation: confirmation.as_str(),
+        client_id: pending.client_id.as_str(),
+        username,
+        approve_action: &approve_action,
+        failed: failure.is_some(),
+        code: &code,
+        message: &message,
+        detail: detail.as_deref(),
+    };
+    let mut response = page::render_with_form(status, &view, &nonce);
     // The binding cookie has done its job.
     let clear = format!(
         "{cookie_name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{}",
@@ -89,6 +116,38 @@ pub async fn finish(
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "approved.html")]
+struct ApprovedView<'a> {
+    nonce: &'a str,
+}
+
+/// `POST /authproxy/approve`: the user approved, in the completion page (the
+/// broker's own window), that the result goes to the page named there. The form
+/// carries the confirmation, which only that page holds.
+pub async fn approve(
+    State(app): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let form = std::str::from_utf8(&body)
+        .ok()
+        .and_then(|body| StrictQuery::parse(Some(body)).ok())
+        .ok_or_else(|| {
+            WebError::bad_request("invalid_request", "The approval form is malformed.")
+        })?;
+    let txn = TxnId::parse(form.require("txn")?)
+        .map_err(|e| WebError::bad_request("invalid_request", e.to_string()))?;
+    let confirmation = Confirmation::parse(form.require("confirmation")?)
+        .map_err(|e| WebError::bad_request("invalid_request", e.to_string()))?;
+    super::handoff::confirm_outcome(&app, &txn, &confirmation).await?;
+    let nonce = page::nonce();
+    Ok(page::render(
+        StatusCode::OK,
+        &ApprovedView { nonce: &nonce },
+        &nonce,
+    ))
 }
 
 /// Why a login whose state was valid did not succeed.
@@ -115,18 +174,31 @@ impl Failure {
         }
     }
 
-    fn into_page(self) -> Response {
+    fn status(&self) -> StatusCode {
         match self {
-            Self::Idp { error, description } => {
+            Self::Idp { .. } => StatusCode::BAD_REQUEST,
+            Self::Broker(err) => err.status(),
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            Self::Idp { error, .. } => {
                 tracing::info!(code = "idp_error", idp_error = %error, "the realm reported a login error");
-                page::error_page(
-                    StatusCode::BAD_REQUEST,
-                    "idp_error",
-                    &format!("The login server reported: {error}."),
-                    description.as_deref(),
-                )
             }
-            Self::Broker(err) => axum::response::IntoResponse::into_response(PageError(err)),
+            Self::Broker(err) => err.log(),
+        }
+    }
+
+    /// The page's code, message and detail.
+    fn describe(&self) -> (String, String, Option<String>) {
+        match self {
+            Self::Idp { error, description } => (
+                "idp_error".to_owned(),
+                format!("The login server reported: {error}."),
+                description.clone(),
+            ),
+            Self::Broker(err) => (err.code().to_owned(), err.public_message(), None),
         }
     }
 }
@@ -148,13 +220,24 @@ async fn complete(
         )
         .into());
     }
-    // RFC 9207 §2.4: a response naming another issuer is a mix-up attempt.
-    if response.issuer.is_some_and(|iss| iss != pending.issuer) {
-        return Err(WebError::bad_request(
-            "issuer_mismatch",
-            "The response comes from another login server than the one this login was sent to.",
-        )
-        .into());
+    // RFC 9207 §2.4: a response naming another issuer is a mix-up attempt; a
+    // realm that announces the parameter must send it.
+    match response.issuer.as_deref() {
+        Some(iss) if iss != pending.issuer => {
+            return Err(WebError::bad_request(
+                "issuer_mismatch",
+                "The response comes from another login server than the one this login was sent to.",
+            )
+            .into());
+        }
+        None if pending.require_iss => {
+            return Err(WebError::bad_request(
+                "missing_iss",
+                "The login server announces the iss parameter (RFC 9207) but the response has none.",
+            )
+            .into());
+        }
+        _ => {}
     }
     let code = match response.answer? {
         Answer::Code(code) => code,
@@ -178,6 +261,15 @@ async fn complete(
             "The client of this login is no longer registered.",
         )
     })?;
+    // An origin removed since the login started no longer receives its result.
+    if !client.allows_origin(pending.origin.as_str()) {
+        return Err(WebError::caller(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "The page that started this login is no longer registered for the client.",
+        )
+        .into());
+    }
     let redirect_uri = app.public_url.callback_url();
     let tokens = app
         .idp

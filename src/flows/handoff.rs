@@ -4,28 +4,47 @@
 //! it works when COOP has cut the popup from its opener and when the waiting page
 //! is a partitioned third-party iframe (COOP and storage partitioning).
 //!
+//! The verifier alone releases nothing: an outcome is redeemable only once it was
+//! confirmed (`POST /api/handoff/confirm`) with the one-time value the completion
+//! page handed to the registered origin by `postMessage`, or approved by the user
+//! in the broker's window (PROTOCOL.md §6; README, security notes). Until then a
+//! redemption answers `confirmation_required`.
+//!
 //! CORS: only the origins registered for the txn's client, without credentials.
 //! A browser request from any other origin is refused before anything is redeemed.
+//! Long polls park in [`crate::rate_limit::WaitSlots`], bounded per address and
+//! overall apart from other requests.
+
+use std::net::SocketAddr;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
+use axum::Extension;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{LoginOutcome, TxnId, TxnVerifier};
+use crate::domain::{Confirmation, LoginOutcome, TxnId, TxnVerifier};
 use crate::http::AppState;
 use crate::http::cors;
 use crate::http::error::{ApiError, WebError};
+use crate::http::json;
 use crate::registry::Snapshot;
-use crate::store::Redemption;
+use crate::store::{ConfirmOutcome, Redemption};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HandoffRequest {
     txn: String,
     txn_verifier: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmRequest {
+    txn: String,
+    confirmation: String,
 }
 
 #[derive(Serialize)]
@@ -49,11 +68,107 @@ enum Mode {
 }
 
 pub async fn redeem(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    respond(&app, &headers, &body, Mode::Now).await
+    respond(&app, &headers, &body, Mode::Now, None).await
 }
 
-pub async fn wait(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    respond(&app, &headers, &body, Mode::Wait).await
+pub async fn wait(
+    State(app): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    respond(&app, &headers, &body, Mode::Wait, ip).await
+}
+
+/// `POST /api/handoff/confirm {txn, confirmation}`: the page of the registered
+/// origin that received the completion page's message releases the outcome.
+pub async fn confirm(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let registry = app.registry.snapshot();
+    let origin = cors::request_origin(&headers);
+    let answer = async {
+        let request: ConfirmRequest = json::object(&body).map_err(|e| {
+            WebError::bad_request(
+                "invalid_request",
+                format!("The body must be JSON {{\"txn\": \"...\", \"confirmation\": \"...\"}} ({e})."),
+            )
+        })?;
+        let txn = TxnId::parse(&request.txn)
+            .map_err(|e| WebError::bad_request("invalid_request", e.to_string()))?;
+        let confirmation = Confirmation::parse(&request.confirmation)
+            .map_err(|e| WebError::bad_request("invalid_request", e.to_string()))?;
+        let client = app.logins.txn_client(&txn, app.clock.now()).await?;
+        check_origin(&registry, client.as_ref().map(crate::domain::ClientId::as_str), origin)?;
+        confirm_outcome(&app, &txn, &confirmation).await?;
+        Ok::<_, ApiError>((
+            Json(serde_json::json!({"confirmed": true})).into_response(),
+            client,
+        ))
+    }
+    .await;
+    let (mut response, client) = match answer {
+        Ok(answer) => answer,
+        Err(err) => (err.into_response(), None),
+    };
+    finish_response(&registry, &mut response, origin, client.as_ref().map(crate::domain::ClientId::as_str));
+    response
+}
+
+/// Confirms `txn`'s outcome: from the SDK's message handler, or from the user's
+/// approval in the completion page.
+pub async fn confirm_outcome(
+    app: &AppState,
+    txn: &TxnId,
+    confirmation: &Confirmation,
+) -> Result<(), WebError> {
+    match app.logins.confirm(txn, confirmation, app.clock.now()).await? {
+        ConfirmOutcome::Confirmed => Ok(()),
+        ConfirmOutcome::Wrong { .. } | ConfirmOutcome::Unknown => Err(WebError::bad_request(
+            "invalid_confirmation",
+            "This confirmation does not belong to a completed login that is waiting: it expired, was redeemed, or is wrong. Start the login again.",
+        )),
+    }
+}
+
+/// Refuses a browser whose origin is not registered for the txn's client.
+fn check_origin(
+    registry: &Snapshot,
+    client: Option<&str>,
+    origin: Option<&str>,
+) -> Result<(), WebError> {
+    if let (Some(client), Some(origin)) = (client, origin)
+        && !registry
+            .client(client)
+            .is_some_and(|c| c.allows_origin(origin))
+    {
+        return Err(WebError::caller(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "This origin is not registered for the client that started the login.",
+        ));
+    }
+    Ok(())
+}
+
+/// Headers of every relay answer: never cached; CORS for results only to the
+/// txn's own client's origins, for errors and "pending" to any registered origin.
+fn finish_response(
+    registry: &Snapshot,
+    response: &mut Response,
+    origin: Option<&str>,
+    client: Option<&str>,
+) {
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    cors::allow(response, origin, |o| match client {
+        Some(client) => registry.client(client).is_some_and(|c| c.allows_origin(o)),
+        None => registry.registered_origins.contains(o),
+    });
 }
 
 /// CORS preflight: the txn is not known yet, so any registered origin may ask.
@@ -85,22 +200,20 @@ pub async fn preflight(State(app): State<AppState>, headers: HeaderMap) -> Respo
     response
 }
 
-async fn respond(app: &AppState, headers: &HeaderMap, body: &[u8], mode: Mode) -> Response {
+async fn respond(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    mode: Mode,
+    ip: Option<std::net::IpAddr>,
+) -> Response {
     let registry = app.registry.snapshot();
     let origin = cors::request_origin(headers);
-    let (mut response, cors_client) = match handle(app, &registry, origin, body, mode).await {
+    let (mut response, cors_client) = match handle(app, &registry, origin, body, mode, ip).await {
         Ok(answer) => answer,
         Err(err) => (err.into_response(), None),
     };
-    let h = response.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    // Results get CORS only for the txn's own client's origins (checked in
-    // `handle`); errors and "pending" for any registered origin.
-    cors::allow(&mut response, origin, |o| match &cors_client {
-        Some(client) => registry.client(client).is_some_and(|c| c.allows_origin(o)),
-        None => registry.registered_origins.contains(o),
-    });
+    finish_response(&registry, &mut response, origin, cors_client.as_deref());
     response
 }
 
@@ -116,13 +229,10 @@ fn pending() -> Response {
 }
 
 fn parse_request(body: &[u8]) -> Result<(TxnId, TxnVerifier), WebError> {
-    let request: HandoffRequest = serde_json::from_slice(body).map_err(|e| {
+    let request: HandoffRequest = json::object(body).map_err(|e| {
         WebError::bad_request(
             "invalid_request",
-            format!(
-                "The body must be JSON {{\"txn\": \"...\", \"txn_verifier\": \"...\"}} ({}).",
-                json_problem(&e)
-            ),
+            format!("The body must be JSON {{\"txn\": \"...\", \"txn_verifier\": \"...\"}} ({e})."),
         )
     })?;
     let txn = TxnId::parse(&request.txn)
@@ -140,42 +250,41 @@ async fn handle(
     origin: Option<&str>,
     body: &[u8],
     mode: Mode,
+    ip: Option<std::net::IpAddr>,
 ) -> Result<(Response, Option<String>), ApiError> {
     let (txn, verifier) = parse_request(body)?;
-    let mut waited = false;
-    let client = match app.logins.txn_client(&txn, app.clock.now()).await? {
-        Some(client) => client,
-        // The page may start waiting before the popup has reached /login.
-        None if mode == Mode::Wait => {
-            app.logins
-                .wait_for_completion(&txn, app.handoff_wait)
-                .await?;
-            waited = true;
-            match app.logins.txn_client(&txn, app.clock.now()).await? {
-                Some(client) => client,
-                None => return Ok((pending(), None)),
-            }
-        }
-        None => return Err(invalid_grant().into()),
+    // A long poll parks (until woken, or its deadline) only where it finds a place;
+    // otherwise it answers at once.
+    let deadline = tokio::time::Instant::now() + app.handoff_wait;
+    let slot = match mode {
+        Mode::Wait => app.wait_slots.try_park(ip),
+        Mode::Now => None,
     };
-    if let Some(origin) = origin
-        && !registry
-            .client(client.as_str())
-            .is_some_and(|c| c.allows_origin(origin))
-    {
-        return Err(WebError::caller(
-            StatusCode::FORBIDDEN,
-            "origin_not_allowed",
-            "This origin is not registered for the client that started the login.",
-        )
-        .into());
-    }
+    let park = || async {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if slot.is_none() || left.is_zero() {
+            return Ok(false);
+        }
+        app.logins.wait_for_completion(&txn, left).await?;
+        Ok::<_, WebError>(true)
+    };
+    // The page may start waiting before the popup has reached /login.
+    let client = loop {
+        match app.logins.txn_client(&txn, app.clock.now()).await? {
+            Some(client) => break client,
+            None if mode == Mode::Wait => {
+                if !park().await? {
+                    return Ok((pending(), None));
+                }
+            }
+            None => return Err(invalid_grant().into()),
+        }
+    };
+    check_origin(registry, Some(client.as_str()), origin)?;
 
+    // Woken by the completion, the poll parks again until the confirmation.
     let mut redemption = app.logins.redeem(&txn, &verifier, app.clock.now()).await?;
-    if matches!(redemption, Redemption::Pending) && mode == Mode::Wait && !waited {
-        app.logins
-            .wait_for_completion(&txn, app.handoff_wait)
-            .await?;
+    while matches!(redemption, Redemption::Pending | Redemption::Unconfirmed) && park().await? {
         redemption = app.logins.redeem(&txn, &verifier, app.clock.now()).await?;
     }
     Ok((answer(redemption, mode)?, Some(client.to_string())))
@@ -215,6 +324,10 @@ fn answer(redemption: Redemption, mode: Mode) -> Result<Response, WebError> {
             "authorization_pending",
             "The login has not completed yet: wait with /api/handoff/wait.",
         )),
+        Redemption::Unconfirmed => Err(WebError::bad_request(
+            "confirmation_required",
+            "The login has completed but was not confirmed: only the page of the registered origin that started it (or the user, in the login window) can release it.",
+        )),
         Redemption::WrongVerifier { burned: true } => Err(WebError::bad_request(
             "invalid_grant",
             "Wrong txn_verifier: too many wrong tries, this login result is now discarded.",
@@ -224,20 +337,5 @@ fn answer(redemption: Redemption, mode: Mode) -> Result<Response, WebError> {
             "Wrong txn_verifier for this txn.",
         )),
         Redemption::Closed | Redemption::Unknown => Err(invalid_grant()),
-    }
-}
-
-/// What is wrong with a JSON body, without echoing its values.
-fn json_problem(err: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    match err.classify() {
-        Category::Data => "a field is missing, unknown or of the wrong type".into(),
-        Category::Syntax => format!(
-            "malformed JSON at line {} column {}",
-            err.line(),
-            err.column()
-        ),
-        Category::Eof => "the JSON ends too early".into(),
-        Category::Io => "the body could not be read".into(),
     }
 }

@@ -7,7 +7,7 @@
 //! name is derived from the state, so parallel logins in one browser don't clash.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use url::Url;
 
@@ -98,14 +98,34 @@ fn parse_request<'a>(
     })
 }
 
+/// Defence in depth (never the only check: a server forges any header, PROTOCOL.md
+/// §6): a browser that opens `/login` from a page says where that page is, in
+/// `Referer` (origin only, by the default referrer policy) and `Sec-Fetch-*`. When
+/// they contradict the claimed origin, the login goes on (the completion page's
+/// confirmation protects the result) but the contradiction is logged.
+fn note_contradictions(headers: &HeaderMap, claimed: &Origin) {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let referer_origin = header("referer")
+        .and_then(|r| Url::parse(r).ok())
+        .map(|u| u.origin().ascii_serialization());
+    if let Some(referer) = referer_origin.filter(|r| r != "null" && r != claimed.as_str()) {
+        tracing::warn!(claimed_origin = %claimed.as_str(), referer_origin = %referer, "a /login names an origin its Referer contradicts");
+    }
+    if let Some(mode) = header("sec-fetch-mode").filter(|m| *m != "navigate") {
+        tracing::warn!(claimed_origin = %claimed.as_str(), sec_fetch_mode = %mode, "a /login was not a navigation");
+    }
+}
+
 pub async fn start(
     State(app): State<AppState>,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let query = StrictQuery::parse(query.as_deref())
         .map_err(|e| WebError::bad_request("invalid_query", e.to_string()))?;
     let registry = app.registry.snapshot();
     let request = parse_request(&registry, &query)?;
+    note_contradictions(&headers, request.origin);
     let client = request.client;
     let (realm, idp_hint) = match resolve(&app, &registry, &request.user).await? {
         LoginTarget::Sso { realm, idp_hint } => (realm, idp_hint),
@@ -158,6 +178,7 @@ pub async fn start(
         client_id: client.id.clone(),
         realm: realm.name.clone(),
         issuer: metadata.issuer.clone(),
+        require_iss: metadata.sends_iss,
         nonce,
         pkce_verifier,
         origin: request.origin.clone(),

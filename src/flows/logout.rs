@@ -1,13 +1,17 @@
-//! `GET /logout?client_id&origin&id_token_hint` and `GET /logged-out`: ends the
-//! user's realm session by RP-initiated logout (OpenID RP-Initiated Logout 1.0).
-//! The SDK opens it in a popup, a top-level window, so the realm's session cookie
-//! is sent even when the app lives in a third-party iframe. The realm is picked
-//! among the configured ones by the hint's issuer: never contacted from input.
+//! `POST /logout` and `GET /logged-out`: ends the user's realm session by
+//! RP-initiated logout (OpenID RP-Initiated Logout 1.0). The SDK opens a popup, a
+//! top-level window, so the realm's session cookie is sent even when the app lives
+//! in a third-party iframe, and posts the form there: the ID token travels in
+//! request bodies only, to the broker and on to the realm's end-session endpoint
+//! (an auto-submitted form POST), never in a URL. The realm is picked among the
+//! configured ones by the hint's issuer (or the session's authority): never
+//! contacted from input.
 
 use askama::Template;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -25,6 +29,16 @@ struct LoggedOutView<'a> {
     nonce: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutView<'a> {
+    nonce: &'a str,
+    action: &'a str,
+    client_id: &'a str,
+    id_token_hint: Option<&'a str>,
+    post_logout_redirect_uri: &'a str,
+}
+
 /// The `iss` claim of a JWT, read without verification: it only selects which
 /// configured realm to send the hint to, and that realm verifies it.
 fn issuer_of(jwt: &str) -> Option<String> {
@@ -34,42 +48,53 @@ fn issuer_of(jwt: &str) -> Option<String> {
     claims.get("iss")?.as_str().map(str::to_owned)
 }
 
-pub async fn start(
-    State(app): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, PageError> {
-    let query = StrictQuery::parse(query.as_deref())
-        .map_err(|e| WebError::bad_request("invalid_query", e.to_string()))?;
+pub async fn start(State(app): State<AppState>, body: Bytes) -> Result<Response, PageError> {
+    let form = std::str::from_utf8(&body)
+        .map_err(|_| WebError::bad_request("invalid_request", "The logout form is not UTF-8."))?;
+    let form = StrictQuery::parse(Some(form))
+        .map_err(|e| WebError::bad_request("invalid_request", e.to_string()))?;
     let registry = app.registry.snapshot();
     let client = registry
-        .client(query.require("client_id")?)
+        .client(form.require("client_id")?)
         .ok_or_else(|| {
             WebError::bad_request(
                 "unknown_client",
                 "This client_id is not registered with the broker.",
             )
         })?;
-    if !client.allows_origin(query.require("origin")?) {
+    if !client.allows_origin(form.require("origin")?) {
         return Err(WebError::bad_request(
             "origin_not_allowed",
             "The origin is not registered for this client.",
         )
         .into());
     }
-    let hint = query.require("id_token_hint")?;
-    if hint.len() > MAX_HINT_LEN {
+    let hint = form.get("id_token_hint").filter(|h| !h.is_empty());
+    if hint.is_some_and(|h| h.len() > MAX_HINT_LEN) {
         return Err(WebError::bad_request(
             "invalid_id_token_hint",
             "The id_token_hint is too long.",
         )
         .into());
     }
-    let issuer = issuer_of(hint).ok_or_else(|| {
-        WebError::bad_request(
-            "invalid_id_token_hint",
-            "The id_token_hint is not an ID token.",
-        )
-    })?;
+    let issuer = match hint {
+        Some(hint) => issuer_of(hint).ok_or_else(|| {
+            WebError::bad_request(
+                "invalid_id_token_hint",
+                "The id_token_hint is not an ID token.",
+            )
+        })?,
+        None => form
+            .get("authority")
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| {
+                WebError::bad_request(
+                    "missing_parameter",
+                    "Send id_token_hint (the session's ID token) or authority (its realm URL).",
+                )
+            })?
+            .to_owned(),
+    };
     let realm = registry
         .realms
         .values()
@@ -81,31 +106,28 @@ pub async fn start(
             )
         })?;
     let metadata = app.idp.metadata(realm).await?;
-    let mut url = metadata.end_session_endpoint.clone().ok_or_else(|| {
+    let endpoint = metadata.end_session_endpoint.clone().ok_or_else(|| {
         WebError::caller(
             StatusCode::BAD_GATEWAY,
             "logout_not_supported",
             "The realm does not offer RP-initiated logout.",
         )
     })?;
-    url.query_pairs_mut()
-        .append_pair("client_id", client.id.as_str())
-        .append_pair("id_token_hint", hint)
-        .append_pair(
-            "post_logout_redirect_uri",
-            &format!("{}/logged-out", app.public_url.as_str()),
-        );
-    let mut response = StatusCode::FOUND.into_response();
-    let headers = response.headers_mut();
-    if let Ok(location) = HeaderValue::from_str(url.as_str()) {
-        headers.insert(header::LOCATION, location);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    Ok(response)
+    let nonce = page::nonce();
+    let post_logout = format!("{}/logged-out", app.public_url.as_str());
+    let view = LogoutView {
+        nonce: &nonce,
+        action: endpoint.as_str(),
+        client_id: client.id.as_str(),
+        id_token_hint: hint,
+        post_logout_redirect_uri: &post_logout,
+    };
+    Ok(page::render_with_form_to(
+        StatusCode::OK,
+        &view,
+        &nonce,
+        &endpoint.origin().ascii_serialization(),
+    ))
 }
 
 pub async fn done() -> Response {

@@ -99,7 +99,7 @@ impl WebError {
 
     /// Logs the internal cause once. Messages never contain tokens, codes,
     /// states or email addresses (see LOGGING in the README).
-    fn log(&self) {
+    pub fn log(&self) {
         match self {
             Self::Caller { .. } => {
                 tracing::info!(

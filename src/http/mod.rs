@@ -3,6 +3,7 @@
 
 pub mod cors;
 pub mod error;
+pub mod json;
 pub mod limits;
 pub mod page;
 pub mod query;
@@ -23,7 +24,7 @@ use crate::clock::Clock;
 use crate::config::{PublicUrl, ServerLimits};
 use crate::flows;
 use crate::idp::{IdentityProvider, KeycloakAdmin};
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{RateLimiter, WaitSlots};
 use crate::registry::Registry;
 use crate::store::{AccessStore, AuditLog, DirectoryStore, LoginStore};
 
@@ -63,6 +64,8 @@ pub struct App {
     /// Per-client-IP token buckets of discovery and `/login`.
     pub ip_limiter: RateLimiter,
     pub limits: ServerLimits,
+    /// Places for the relay's parked long polls, per address and overall.
+    pub wait_slots: Arc<WaitSlots>,
     pub logins: Arc<dyn LoginStore>,
     pub idp: Arc<dyn IdentityProvider>,
     /// Keycloak's Admin REST, for client provisioning.
@@ -86,23 +89,33 @@ pub fn router(state: AppState) -> Router {
             limits::per_ip,
         ));
     let max_concurrent = state.limits.max_concurrent_requests;
+    // Long polls are bounded by `WaitSlots`, not by the concurrency limit below,
+    // so parked polls never hold the places other requests need.
+    let long_polls = Router::new().route(
+        "/api/handoff/wait",
+        axum::routing::post(flows::handoff::wait).options(flows::handoff::preflight),
+    );
     Router::new()
         .merge(limited)
         .route("/authproxy", get(flows::callback::finish))
+        .route(
+            "/authproxy/approve",
+            axum::routing::post(flows::callback::approve),
+        )
         .route("/authproxy/{client_id}", get(flows::passthrough::page))
         .route(
             "/api/handoff",
             axum::routing::post(flows::handoff::redeem).options(flows::handoff::preflight),
         )
         .route(
-            "/api/handoff/wait",
-            axum::routing::post(flows::handoff::wait).options(flows::handoff::preflight),
+            "/api/handoff/confirm",
+            axum::routing::post(flows::handoff::confirm).options(flows::handoff::preflight),
         )
         .route(
             "/api/impersonation",
             axum::routing::post(flows::impersonation::impersonate),
         )
-        .route("/logout", get(flows::logout::start))
+        .route("/logout", axum::routing::post(flows::logout::start))
         .route("/logged-out", get(flows::logout::done))
         .route("/sdk/authproxy.js", get(flows::sdk::script))
         .route("/sdk/authproxy.d.ts", get(flows::sdk::declarations))
@@ -114,13 +127,14 @@ pub fn router(state: AppState) -> Router {
             admin::api::routes(state.clone()).layer(RequestBodyLimitLayer::new(ADMIN_BODY_LIMIT)),
         )
         .fallback(error::not_found)
+        // Past this many requests at once, new ones wait for a slot (backpressure).
+        .layer(tower::limit::ConcurrencyLimitLayer::new(max_concurrent))
+        .merge(long_polls.layer(RequestBodyLimitLayer::new(BODY_LIMIT)))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
         .layer(CatchPanicLayer::custom(error::panic_response))
-        // Past this many requests at once, new ones wait for a slot (backpressure).
-        .layer(tower::limit::ConcurrencyLimitLayer::new(max_concurrent))
         .layer(trace::layer())
         .with_state(state)
 }

@@ -17,27 +17,70 @@ pub fn nonce() -> String {
     crypto::random_token().unwrap_or_default()
 }
 
+/// Where a page's forms may post.
+#[derive(Clone, Copy)]
+enum FormAction<'a> {
+    None,
+    /// The broker itself (the approval form of the completion page).
+    SelfOnly,
+    /// One other origin (the realm's end-session endpoint).
+    Origin(&'a str),
+}
+
 /// Renders `view` with the security headers and `nonce` in the CSP.
 pub fn render<T: Template>(status: StatusCode, view: &T, nonce: &str) -> Response {
+    render_as(status, view, nonce, FormAction::None)
+}
+
+/// As [`render`], for a page whose form posts back to the broker.
+pub fn render_with_form<T: Template>(status: StatusCode, view: &T, nonce: &str) -> Response {
+    render_as(status, view, nonce, FormAction::SelfOnly)
+}
+
+/// As [`render`], for a page whose form posts to `origin` (an ASCII-serialised
+/// origin from configuration or realm metadata, never from a request).
+pub fn render_with_form_to<T: Template>(
+    status: StatusCode,
+    view: &T,
+    nonce: &str,
+    origin: &str,
+) -> Response {
+    render_as(status, view, nonce, FormAction::Origin(origin))
+}
+
+fn render_as<T: Template>(
+    status: StatusCode,
+    view: &T,
+    nonce: &str,
+    form: FormAction<'_>,
+) -> Response {
     match view.render() {
-        Ok(html) => with_headers(status, html, nonce),
+        Ok(html) => with_headers(status, html, nonce, form),
         Err(err) => {
             tracing::error!(code = "internal_error", error = %err, "template failed to render");
             with_headers(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "<!DOCTYPE html><title>Error</title><p>An internal error occurred.</p>".into(),
                 "",
+                FormAction::None,
             )
         }
     }
 }
 
-fn with_headers(status: StatusCode, html: String, nonce: &str) -> Response {
+fn with_headers(status: StatusCode, html: String, nonce: &str, form: FormAction<'_>) -> Response {
+    let form_action = match form {
+        FormAction::None => "'none'",
+        FormAction::SelfOnly => "'self'",
+        FormAction::Origin(origin) => origin,
+    };
     let csp = if nonce.is_empty() {
-        "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'".to_owned()
+        format!(
+            "default-src 'none'; base-uri 'none'; form-action {form_action}; frame-ancestors 'none'"
+        )
     } else {
         format!(
-            "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+            "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; base-uri 'none'; form-action {form_action}; frame-ancestors 'none'"
         )
     };
     let mut response = (status, Html(html)).into_response();

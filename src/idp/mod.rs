@@ -21,6 +21,9 @@ pub struct RealmMetadata {
     pub token_endpoint: Url,
     pub jwks_uri: Url,
     pub end_session_endpoint: Option<Url>,
+    /// `authorization_response_iss_parameter_supported` (RFC 9207 §3): the realm
+    /// sends `iss` in every authorization response, so one without it is refused.
+    pub sends_iss: bool,
 }
 
 /// A code to redeem at a realm's token endpoint.

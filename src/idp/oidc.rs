@@ -166,6 +166,10 @@ impl OidcProvider {
             .get("end_session_endpoint")
             .and_then(serde_json::Value::as_str)
             .and_then(|u| url::Url::parse(u).ok());
+        let sends_iss = document
+            .get("authorization_response_iss_parameter_supported")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
         let metadata: CoreProviderMetadata = serde_json::from_value(document)
             .map_err(|e| IdpError::InvalidResponse(format!("metadata: {}", json_problem(&e))))?;
         let issuer = metadata.issuer().as_str();
@@ -184,6 +188,7 @@ impl OidcProvider {
             token_endpoint: token_endpoint.url().clone(),
             jwks_uri: metadata.jwks_uri().url().clone(),
             end_session_endpoint,
+            sends_iss,
         })
     }
 

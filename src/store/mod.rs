@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    CallerId, CallerPolicy, Client, ClientId, LoginOutcome, PendingLogin, Realm, RealmName,
-    Resolution, Rule, RuleKey, TxnId, TxnVerifier, Username,
+    CallerId, CallerPolicy, Client, ClientId, Confirmation, LoginOutcome, PendingLogin, Realm,
+    RealmName, Resolution, Rule, RuleKey, TxnId, TxnVerifier, Username,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -131,11 +131,26 @@ pub enum Redemption {
     Redeemed(LoginOutcome),
     /// The verifier is right but the login has not completed yet.
     Pending,
+    /// The verifier is right and the login has completed, but nobody confirmed it
+    /// yet: neither a page of the registered origin nor the user in the broker's
+    /// window. The outcome stays where it is.
+    Unconfirmed,
     /// Wrong verifier; `burned` when this attempt used up the allowance.
     WrongVerifier { burned: bool },
     /// Already redeemed, or burnt by wrong verifiers.
     Closed,
     /// No such transaction: not started (yet), or expired.
+    Unknown,
+}
+
+/// What a confirmation attempt found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmOutcome {
+    /// Confirmed now (or already): the outcome may be redeemed.
+    Confirmed,
+    /// Wrong confirmation; `burned` when this attempt used up the allowance.
+    Wrong { burned: bool },
+    /// No completed, unredeemed transaction with this id.
     Unknown,
 }
 
@@ -152,13 +167,25 @@ pub trait LoginStore: Send + Sync {
     /// nothing. Expiry is the caller's to check.
     async fn take_pending(&self, state: &str) -> Result<Option<PendingLogin>, StoreError>;
 
-    /// Records the outcome of `txn` and wakes anyone waiting for it.
+    /// Records the outcome of `txn`, releasable once `confirmation` is presented
+    /// (see [`LoginStore::confirm`]), and wakes anyone waiting for it.
     async fn complete_txn(
         &self,
         txn: &TxnId,
         outcome: &LoginOutcome,
+        confirmation: &Confirmation,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// Marks the completed `txn` as confirmed when `confirmation` is the one its
+    /// completion page carried, and wakes anyone waiting for it. Wrong
+    /// confirmations count against the same allowance as wrong verifiers.
+    async fn confirm(
+        &self,
+        txn: &TxnId,
+        confirmation: &Confirmation,
+        now: DateTime<Utc>,
+    ) -> Result<ConfirmOutcome, StoreError>;
 
     /// The client that started `txn`, if the transaction is live.
     async fn txn_client(
@@ -167,7 +194,8 @@ pub trait LoginStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Option<ClientId>, StoreError>;
 
-    /// Checks the verifier and, when the outcome is there, removes and returns it.
+    /// Checks the verifier and, when the outcome is there and confirmed, removes
+    /// and returns it.
     async fn redeem(
         &self,
         txn: &TxnId,
@@ -175,7 +203,8 @@ pub trait LoginStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Redemption, StoreError>;
 
-    /// Waits until `txn` completes or `timeout` passes, also when `txn` has not
+    /// Waits until `txn` has a confirmed outcome (or is closed) or `timeout`
+    /// passes, also when `txn` has not
     /// been opened yet (the waiting page may be faster than the popup). May return
     /// early; the caller then checks with [`LoginStore::redeem`].
     async fn wait_for_completion(&self, txn: &TxnId, timeout: Duration) -> Result<(), StoreError>;

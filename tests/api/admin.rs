@@ -251,10 +251,7 @@ async fn clients_sync_creates_the_client_at_the_realm_then_reports_no_diff_and_t
     let callback = app
         .sign_in_at_idp(&login.authorize_url, "alice", "alice")
         .await;
-    assert_eq!(
-        app.browser.get(callback).send().await.unwrap().status(),
-        StatusCode::OK
-    );
+    app.complete_and_confirm(callback, &login.txn).await;
     let tokens: Value = app
         .handoff("/api/handoff", &login.txn, &login.verifier)
         .await

@@ -2,7 +2,9 @@ use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{TestApp, assert_refused_page, idp};
+use crate::support::{
+    TestApp, assert_failed_login_page, assert_refused_page, confirmation_in, idp,
+};
 
 /// Starts a login for alice and signs in, returning the callback URL (not yet visited).
 async fn signed_in(app: &TestApp) -> (crate::support::StartedLogin, url::Url) {
@@ -61,7 +63,16 @@ async fn callback_without_the_browsers_binding_cookie_is_rejected_and_the_opener
     // Another browser (no cookies) presents the callback.
     let other_browser = reqwest::Client::new();
     let response = other_browser.get(callback).send().await.unwrap();
-    assert_refused_page(response, StatusCode::BAD_REQUEST, "browser_mismatch").await;
+    let html = assert_failed_login_page(response, StatusCode::BAD_REQUEST, "browser_mismatch").await;
+    // Even a failure is released only once confirmed (no cross-site login oracle).
+    let unconfirmed: Value = app
+        .handoff("/api/handoff", &login.txn, &login.verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unconfirmed["error"], "confirmation_required");
+    app.confirm(&login.txn, &confirmation_in(&html)).await;
     let outcome = app
         .handoff("/api/handoff", &login.txn, &login.verifier)
         .await;
@@ -95,7 +106,7 @@ async fn callback_with_the_issuer_of_another_realm_is_rejected() {
             }
         }
     });
-    assert_refused_page(
+    assert_failed_login_page(
         app.browser.get(url).send().await.unwrap(),
         StatusCode::BAD_REQUEST,
         "issuer_mismatch",
@@ -121,6 +132,7 @@ async fn callback_with_an_idp_error_shows_it_escaped_and_records_the_failure() {
             ("error", "access_denied"),
             ("error_description", "<script>alert(1)</script>"),
             ("state", &state),
+            ("iss", &idp().authority("tenant-a")),
         ])
         .send()
         .await
@@ -134,7 +146,8 @@ async fn callback_with_an_idp_error_shows_it_escaped_and_records_the_failure() {
             || html.contains("&lt;script&gt;"),
         "{html}"
     );
-    assert!(!html.contains("<script"), "{html}");
+    assert!(!html.contains("<script>alert"), "{html}");
+    app.confirm(&login.txn, &confirmation_in(&html)).await;
     let outcome: Value = app
         .handoff("/api/handoff", &login.txn, &login.verifier)
         .await
@@ -167,7 +180,7 @@ async fn callback_without_code_or_error_is_rejected() {
     let app = TestApp::spawn().await;
     let (_, callback) = signed_in(&app).await;
     let url = with_query(&callback, |p| p.retain(|(k, _)| k != "code"));
-    assert_refused_page(
+    assert_failed_login_page(
         app.browser.get(url).send().await.unwrap(),
         StatusCode::BAD_REQUEST,
         "missing_code",
@@ -186,10 +199,24 @@ async fn callback_with_a_code_the_realm_refuses_is_a_400_not_a_5xx() {
             }
         }
     });
-    assert_refused_page(
+    assert_failed_login_page(
         app.browser.get(url).send().await.unwrap(),
         StatusCode::BAD_REQUEST,
         "code_rejected",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn callback_without_iss_from_a_realm_that_announces_it_is_refused() {
+    // RFC 9207 §2.4: the dev IdP announces authorization_response_iss_parameter_supported.
+    let app = TestApp::spawn().await;
+    let (_, callback) = signed_in(&app).await;
+    let url = with_query(&callback, |p| p.retain(|(k, _)| k != "iss"));
+    assert_failed_login_page(
+        app.browser.get(url).send().await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "missing_iss",
     )
     .await;
 }

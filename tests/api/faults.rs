@@ -18,7 +18,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::id_tokens::{jwk, keys, return_from_realm, signed};
-use crate::support::{CRM_ORIGIN, TestApp, assert_refused_page};
+use crate::support::{CRM_ORIGIN, TestApp, assert_error_page};
 
 const CLIENT: &str = "faulty.localhost";
 
@@ -229,7 +229,7 @@ async fn assert_bounded_refusal(
         "{code} took {:?}",
         started.elapsed()
     );
-    assert_refused_page(response, status, code).await;
+    assert_error_page(response, status, code).await;
 }
 
 #[tokio::test]
@@ -326,10 +326,10 @@ async fn last_good_metadata_and_keys_serve_while_the_realm_fails() {
         "stale metadata and keys keep logins working"
     );
     app.clock.advance(chrono::TimeDelta::hours(25)); // past the stale limit
-    assert_refused_page(login(&app).await, StatusCode::BAD_GATEWAY, "realm_error").await;
+    assert_error_page(login(&app).await, StatusCode::BAD_GATEWAY, "realm_error").await;
     // Metadata back, keys still failing and too old to serve.
     mock.set(Endpoint::Metadata, Fault::None);
-    assert_refused_page(
+    assert_error_page(
         callback(&app, &mock).await,
         StatusCode::BAD_GATEWAY,
         "realm_error",

@@ -3,7 +3,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{CRM_ORIGIN, TestApp};
+use crate::support::{CRM_ORIGIN, TestApp, confirmation_in};
 
 #[tokio::test]
 async fn handoff_wait_started_before_the_callback_returns_the_result_when_it_completes() {
@@ -33,8 +33,18 @@ async fn handoff_wait_started_before_the_callback_returns_the_result_when_it_com
         "the wait must hold until the login completes"
     );
 
+    let page = app.browser.get(callback).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a completed login stays held until it is confirmed"
+    );
     assert_eq!(
-        app.browser.get(callback).send().await.unwrap().status(),
+        app.confirm(&login.txn, &confirmation_in(&html))
+            .await
+            .status(),
         StatusCode::OK
     );
     let response = tokio::time::timeout(Duration::from_secs(3), waiting)
@@ -78,7 +88,7 @@ async fn handoff_from_an_origin_not_registered_for_the_client_is_refused_without
     let callback = app
         .sign_in_at_idp(&login.authorize_url, "alice", "alice")
         .await;
-    app.browser.get(callback).send().await.unwrap();
+    app.complete_and_confirm(callback, &login.txn).await;
     let foreign = app
         .browser
         .post(app.url("/api/handoff"))
@@ -139,6 +149,7 @@ async fn handoff_rejects_malformed_bodies_with_400() {
         "",
         "{",
         "[]",
+        "[\"aaaaaaaaaaaaaaaa\", \"x\"]",
         "{\"txn\": 5, \"txn_verifier\": \"x\"}",
         "{\"txn\": \"aaaaaaaaaaaaaaaa\"}",
         "{\"txn\":\"aaaaaaaaaaaaaaaa\",\"txn_verifier\":\"short\"}",
@@ -190,7 +201,7 @@ async fn handoff_wait_started_before_the_popup_reaches_login_still_gets_the_resu
         .await;
     let authorize_url = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
     let callback = app.sign_in_at_idp(&authorize_url, "alice", "alice").await;
-    app.browser.get(callback).send().await.unwrap();
+    app.complete_and_confirm(callback, &txn).await;
     let response = tokio::time::timeout(Duration::from_secs(4), waiting)
         .await
         .expect("woken at once")

@@ -1,28 +1,44 @@
 use reqwest::StatusCode;
-use serde_json::Value;
 
 use crate::support::{CLIENT_ID, CRM_ORIGIN, TestApp, assert_refused_page, idp};
 
+/// The hidden fields of the page's auto-submitted form, and its action.
+fn form_of(html: &str) -> (String, std::collections::HashMap<String, String>) {
+    let action = html
+        .split("action=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .replace("&#x2f;", "/")
+        .replace("&#47;", "/");
+    let fields = html
+        .split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|field| {
+            let name = field.split('"').next().unwrap().to_owned();
+            let value = field
+                .split("value=\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .unwrap()
+                .replace("&#x2f;", "/")
+                .replace("&#47;", "/");
+            (name, value)
+        })
+        .collect();
+    (action, fields)
+}
+
 #[tokio::test]
-async fn logout_sends_the_browser_to_the_realms_end_session_endpoint_with_the_hint() {
+async fn logout_posts_the_hint_to_the_realms_end_session_endpoint_never_in_a_url() {
     let app = TestApp::spawn().await;
-    let login = app.start_login("alice@tenant-a.test").await;
-    let callback = app
-        .sign_in_at_idp(&login.authorize_url, "alice", "alice")
-        .await;
-    app.browser.get(callback).send().await.unwrap();
-    let tokens: Value = app
-        .handoff("/api/handoff", &login.txn, &login.verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tokens = app.log_in("alice@tenant-a.test", "alice", "alice").await;
     let id_token = tokens["id_token"].as_str().unwrap();
 
     let response = app
         .browser
-        .get(app.url("/logout"))
-        .query(&[
+        .post(app.url("/logout"))
+        .form(&[
             ("client_id", CLIENT_ID),
             ("origin", CRM_ORIGIN),
             ("id_token_hint", id_token),
@@ -30,16 +46,34 @@ async fn logout_sends_the_browser_to_the_realms_end_session_endpoint_with_the_hi
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::FOUND);
-    let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
-    assert!(location.as_str().starts_with(&format!(
-        "{}/protocol/openid-connect/logout?",
-        idp().authority("tenant-a")
-    )));
-    let params: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
-    assert_eq!(params["id_token_hint"], id_token);
-    assert_eq!(params["client_id"], CLIENT_ID);
-    assert_eq!(params["post_logout_redirect_uri"], app.url("/logged-out"));
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get("location").is_none());
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let html = response.text().await.unwrap();
+    let (action, fields) = form_of(&html);
+    assert_eq!(
+        action,
+        format!("{}/protocol/openid-connect/logout", idp().authority("tenant-a"))
+    );
+    assert!(!action.contains('?'), "no query on the end-session request");
+    assert!(html.contains("method=\"post\""));
+    assert!(csp.contains(&format!("form-action {}", idp().base_url)), "{csp}");
+    assert_eq!(fields["id_token_hint"], id_token);
+    assert_eq!(fields["client_id"], CLIENT_ID);
+    assert_eq!(fields["post_logout_redirect_uri"], app.url("/logged-out"));
+
+    // The old GET form with the token in the query is gone.
+    let get = app
+        .browser
+        .get(app.url("/logout"))
+        .query(&[("client_id", CLIENT_ID), ("origin", CRM_ORIGIN), ("id_token_hint", id_token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
 
     let done = app
         .browser
@@ -56,28 +90,22 @@ async fn logout_refuses_unregistered_origins_and_tokens_of_unconfigured_issuers(
     let app = TestApp::spawn().await;
     // A syntactically valid JWT naming an issuer that is not a configured realm.
     let foreign = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2V2aWwuZXhhbXBsZS9yZWFsbXMveCJ9.c2ln";
-    let evil = app
-        .browser
-        .get(app.url("/logout"))
-        .query(&[
-            ("client_id", CLIENT_ID),
-            ("origin", CRM_ORIGIN),
-            ("id_token_hint", foreign),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_refused_page(evil, StatusCode::BAD_REQUEST, "unknown_issuer").await;
-    let wrong_origin = app
-        .browser
-        .get(app.url("/logout"))
-        .query(&[
-            ("client_id", CLIENT_ID),
-            ("origin", "http://evil.test"),
-            ("id_token_hint", foreign),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_refused_page(wrong_origin, StatusCode::BAD_REQUEST, "origin_not_allowed").await;
+    let post = |origin: &'static str, hint: &'static str| {
+        app.browser
+            .post(app.url("/logout"))
+            .form(&[("client_id", CLIENT_ID), ("origin", origin), ("id_token_hint", hint)])
+            .send()
+    };
+    assert_refused_page(
+        post(CRM_ORIGIN, foreign).await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "unknown_issuer",
+    )
+    .await;
+    assert_refused_page(
+        post("http://evil.test", foreign).await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "origin_not_allowed",
+    )
+    .await;
 }

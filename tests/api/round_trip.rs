@@ -1,7 +1,9 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{CRM_ORIGIN, TestApp, idp, jwt_claims, verify_against_realm_keys};
+use crate::support::{
+    CRM_ORIGIN, TestApp, confirmation_in, idp, jwt_claims, verify_against_realm_keys,
+};
 
 #[tokio::test]
 async fn alice_round_trip_hands_over_tokens_once_to_the_verifier_holder() {
@@ -35,7 +37,20 @@ async fn alice_round_trip_hands_over_tokens_once_to_the_verifier_holder() {
     );
     assert!(html.contains(&format!("data-txn=\"{}\"", login.txn)));
     assert!(html.contains("opener.postMessage(message, data.origin)"));
-    assert!(html.contains("Login complete: you can close this window"));
+    assert!(html.contains("Login complete"));
+
+    // The verifier alone releases nothing: the result waits for its confirmation.
+    let unconfirmed = app
+        .handoff("/api/handoff", &login.txn, &login.verifier)
+        .await;
+    assert_eq!(unconfirmed.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        unconfirmed.json::<Value>().await.unwrap()["error"],
+        "confirmation_required"
+    );
+    let confirmed = app.confirm(&login.txn, &confirmation_in(&html)).await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    assert_eq!(confirmed.headers()["access-control-allow-origin"], CRM_ORIGIN);
 
     // A wrong verifier is refused and does not consume the result.
     let wrong = app
@@ -114,8 +129,7 @@ async fn carol_round_trip_goes_through_corp_idp_and_ends_with_tenant_a_tokens() 
     let callback = app
         .sign_in_at_idp(&login.authorize_url, "carol", "carol")
         .await;
-    let page = app.browser.get(callback).send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
+    app.complete_and_confirm(callback, &login.txn).await;
     let tokens: Value = app
         .handoff("/api/handoff", &login.txn, &login.verifier)
         .await

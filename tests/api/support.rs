@@ -398,6 +398,50 @@ idp_hint = "corp-idp"
         }
     }
 
+    /// `POST /api/handoff/confirm`, as the SDK does when the completion page's
+    /// message reaches it.
+    pub async fn confirm(&self, txn: &str, confirmation: &str) -> reqwest::Response {
+        self.browser
+            .post(self.url("/api/handoff/confirm"))
+            .header("origin", CRM_ORIGIN)
+            .json(&serde_json::json!({"txn": txn, "confirmation": confirmation}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Loads the completion page at `callback` and confirms its login as the
+    /// opener of the registered origin would; returns the page's HTML.
+    pub async fn complete_and_confirm(&self, callback: Url, txn: &str) -> String {
+        let html = self
+            .browser
+            .get(callback)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let confirmed = self.confirm(txn, &confirmation_in(&html)).await;
+        assert_eq!(confirmed.status(), StatusCode::OK, "{html}");
+        html
+    }
+
+    /// A whole login of `user` as the SDK does it (popup, sign-in at the realm,
+    /// completion page, confirmation, redemption); returns the redeemed tokens.
+    pub async fn log_in(&self, user: &str, username: &str, password: &str) -> Value {
+        let login = self.start_login(user).await;
+        let callback = self
+            .sign_in_at_idp(&login.authorize_url, username, password)
+            .await;
+        self.complete_and_confirm(callback, &login.txn).await;
+        let redeemed = self
+            .handoff("/api/handoff", &login.txn, &login.verifier)
+            .await;
+        assert_eq!(redeemed.status(), StatusCode::OK);
+        redeemed.json().await.unwrap()
+    }
+
     pub async fn handoff(&self, path: &str, txn: &str, verifier: &str) -> reqwest::Response {
         self.browser
             .post(self.url(path))
@@ -407,6 +451,15 @@ idp_hint = "corp-idp"
             .await
             .unwrap()
     }
+}
+
+/// The confirmation a completion page hands to its opener.
+pub fn confirmation_in(html: &str) -> String {
+    html.split("data-confirmation=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no confirmation in the page: {html}"))
+        .to_owned()
 }
 
 /// The decoded payload of a JWT (signature not checked here).
@@ -538,4 +591,39 @@ impl TestApp {
             .await
             .unwrap()
     }
+}
+
+/// Asserts a completion page of a failed login (after the state was consumed): the
+/// status and stable code, a message for the opener that carries only the txn and
+/// its confirmation. Returns the page.
+pub async fn assert_failed_login_page(
+    response: reqwest::Response,
+    status: StatusCode,
+    code: &str,
+) -> String {
+    assert_eq!(response.status(), status);
+    assert!(response.headers().get("location").is_none());
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains(&format!("<code id=\"code\">{code}</code>")),
+        "expected code {code} in: {html}"
+    );
+    assert!(html.contains("data-confirmation=\""), "{html}");
+    html
+}
+
+/// Asserts an error page of either kind: a refusal before any login was consumed
+/// (no script at all) or the completion page of a failed login (whose only script
+/// hands the confirmation to the bound origin).
+pub async fn assert_error_page(response: reqwest::Response, status: StatusCode, code: &str) {
+    assert_eq!(response.status(), status);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains(&format!("<code id=\"code\">{code}</code>")),
+        "expected code {code} in: {html}"
+    );
+    assert!(
+        !html.contains("<script") || html.contains("data-confirmation=\""),
+        "only the completion page carries script: {html}"
+    );
 }

@@ -9,8 +9,10 @@ use rusqlite::{OptionalExtension as _, params};
 use super::{SqliteStore, corrupt, unavailable, unix};
 use crate::crypto;
 use crate::domain::login::MAX_VERIFIER_FAILURES;
-use crate::domain::{ClientId, LoginOutcome, PendingLogin, TxnChallenge, TxnId, TxnVerifier};
-use crate::store::{LoginStore, Redemption, StoreError};
+use crate::domain::{
+    ClientId, Confirmation, LoginOutcome, PendingLogin, TxnChallenge, TxnId, TxnVerifier,
+};
+use crate::store::{ConfirmOutcome, LoginStore, Redemption, StoreError};
 
 #[async_trait]
 impl LoginStore for SqliteStore {
@@ -85,15 +87,18 @@ impl LoginStore for SqliteStore {
         &self,
         txn: &TxnId,
         outcome: &LoginOutcome,
+        confirmation: &Confirmation,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let key = txn.storage_key();
         let json = serde_json::to_vec(outcome).map_err(corrupt)?;
+        let confirmation = confirmation.hash();
         self.write(move |conn, sealer| {
             let sealed = sealer.seal(&key, &json).map_err(corrupt)?;
             conn.execute(
-                "UPDATE transactions SET outcome = ?2, expires_at = ?3 WHERE txn_hash = ?1 AND outcome IS NULL",
-                params![key.as_slice(), sealed, unix(expires_at)],
+                "UPDATE transactions SET outcome = ?2, expires_at = ?3, confirmation_hash = ?4, confirmed = 0 \
+                 WHERE txn_hash = ?1 AND outcome IS NULL AND NOT closed",
+                params![key.as_slice(), sealed, unix(expires_at), confirmation.as_slice()],
             )
             .map_err(unavailable)?;
             Ok(())
@@ -101,6 +106,54 @@ impl LoginStore for SqliteStore {
         .await?;
         self.wakeups.ring(&key);
         Ok(())
+    }
+
+    async fn confirm(
+        &self,
+        txn: &TxnId,
+        confirmation: &Confirmation,
+        now: DateTime<Utc>,
+    ) -> Result<ConfirmOutcome, StoreError> {
+        let key = txn.storage_key();
+        let confirmation = confirmation.clone();
+        let outcome = self
+            .write(move |conn, _| {
+                let row: Option<(Vec<u8>, u32)> = conn
+                    .query_row(
+                        "SELECT confirmation_hash, failures FROM transactions \
+                         WHERE txn_hash = ?1 AND expires_at > ?2 AND outcome IS NOT NULL \
+                         AND confirmation_hash IS NOT NULL AND NOT closed",
+                        params![key.as_slice(), unix(now)],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(unavailable)?;
+                let Some((stored, failures)) = row else {
+                    return Ok(ConfirmOutcome::Unknown);
+                };
+                if confirmation.matches(&stored) {
+                    conn.execute(
+                        "UPDATE transactions SET confirmed = 1 WHERE txn_hash = ?1",
+                        params![key.as_slice()],
+                    )
+                    .map_err(unavailable)?;
+                    return Ok(ConfirmOutcome::Confirmed);
+                }
+                let burned = failures + 1 >= MAX_VERIFIER_FAILURES;
+                let sql = if burned {
+                    "UPDATE transactions SET closed = 1, outcome = NULL WHERE txn_hash = ?1"
+                } else {
+                    "UPDATE transactions SET failures = failures + 1 WHERE txn_hash = ?1"
+                };
+                conn.execute(sql, params![key.as_slice()])
+                    .map_err(unavailable)?;
+                Ok(ConfirmOutcome::Wrong { burned })
+            })
+            .await?;
+        if outcome != (ConfirmOutcome::Wrong { burned: false }) {
+            self.wakeups.ring(&key);
+        }
+        Ok(outcome)
     }
 
     async fn txn_client(
@@ -135,15 +188,15 @@ impl LoginStore for SqliteStore {
         let key = txn.storage_key();
         let verifier = verifier.clone();
         self.write(move |conn, sealer| {
-            let row: Option<(String, Option<Vec<u8>>, u32, bool)> = conn
+            let row: Option<(String, Option<Vec<u8>>, u32, bool, bool)> = conn
                 .query_row(
-                    "SELECT challenge, outcome, failures, closed FROM transactions WHERE txn_hash = ?1 AND expires_at > ?2",
+                    "SELECT challenge, outcome, failures, closed, confirmed FROM transactions WHERE txn_hash = ?1 AND expires_at > ?2",
                     params![key.as_slice(), unix(now)],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
                 )
                 .optional()
                 .map_err(unavailable)?;
-            let Some((challenge, outcome, failures, closed)) = row else {
+            let Some((challenge, outcome, failures, closed, confirmed)) = row else {
                 return Ok(Redemption::Unknown);
             };
             if closed {
@@ -163,6 +216,8 @@ impl LoginStore for SqliteStore {
                 }
                 .map_err(unavailable)?;
                 Redemption::WrongVerifier { burned }
+            } else if outcome.is_some() && !confirmed {
+                Redemption::Unconfirmed
             } else if let Some(sealed) = outcome {
                 conn.execute(close, params![key.as_slice()])
                     .map_err(unavailable)?;
@@ -185,7 +240,7 @@ impl LoginStore for SqliteStore {
             let done = self
                 .blocking(move |conn, _| {
                     conn.query_row(
-                        "SELECT outcome IS NOT NULL OR closed FROM transactions WHERE txn_hash = ?1",
+                        "SELECT (outcome IS NOT NULL AND confirmed) OR closed FROM transactions WHERE txn_hash = ?1",
                         params![key.as_slice()],
                         |row| row.get::<_, bool>(0),
                     )

@@ -30,7 +30,7 @@ use writer::Writer;
 
 type Pool = r2d2::Pool<SqliteConnectionManager>;
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS directory_users (
     username TEXT PRIMARY KEY NOT NULL, realm TEXT, idp_hint TEXT) WITHOUT ROWID;
@@ -44,7 +44,8 @@ CREATE INDEX IF NOT EXISTS pending_logins_expiry ON pending_logins (expires_at);
 CREATE TABLE IF NOT EXISTS transactions (
     txn_hash BLOB PRIMARY KEY NOT NULL, client_id TEXT NOT NULL, challenge TEXT NOT NULL,
     outcome BLOB, failures INTEGER NOT NULL DEFAULT 0, closed INTEGER NOT NULL DEFAULT 0,
-    expires_at INTEGER NOT NULL) WITHOUT ROWID;
+    expires_at INTEGER NOT NULL, confirmation_hash BLOB, confirmed INTEGER NOT NULL DEFAULT 0)
+    WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS transactions_expiry ON transactions (expires_at);
 -- v2: administration.
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -145,6 +146,16 @@ impl SqliteStore {
             return Err(StoreError::Corrupt(format!(
                 "the database has schema version {version}, newer than this build's {SCHEMA_VERSION}; upgrade authproxy"
             )));
+        }
+        if (1..3).contains(&version) {
+            // v3: a result is released only once confirmed. Results stored by an
+            // older version cannot be confirmed: they are dropped (they live 120 s).
+            conn.execute_batch(
+                "ALTER TABLE transactions ADD COLUMN confirmation_hash BLOB;
+                 ALTER TABLE transactions ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 0;
+                 UPDATE transactions SET outcome = NULL, closed = 1 WHERE outcome IS NOT NULL;",
+            )
+            .map_err(unavailable)?;
         }
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
