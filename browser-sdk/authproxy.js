@@ -144,7 +144,10 @@ export class AuthProxy {
   /**
    * For a frame that cannot open the popup itself: returns a `handle` (no secret)
    * to pass to the frame that will call `loginWith`, and the `secret` to keep for
-   * `complete`.
+   * `complete`. The frame that holds the secret is the one that confirms the
+   * login (the completion page's message reaches every frame of the registered
+   * origin in the opener's tab); `loginWith()` never does, so a page elsewhere
+   * that hands your login frame a handle of its own gains nothing.
    */
   async prepare() {
     const txn = randomValue();
@@ -355,10 +358,12 @@ export class AuthProxy {
     });
   }
 
-  // The completion page's message for `txn`, from `popup`, or null. Only messages
-  // for a login this SDK instance started are answered.
+  // The completion page's confirmation for `txn`, or null. Only messages for a
+  // login this SDK instance started (login(), or prepare() for complete()) are
+  // answered. `event.origin` is set by the browser: only a broker page can send
+  // it. With a popup of our own, the message must also come from that popup.
   #completionMessage(event, popup, txn) {
-    if (event.origin !== this.broker || event.source !== popup) return null;
+    if (event.origin !== this.broker || (popup && event.source !== popup)) return null;
     const data = event.data;
     if (data?.type !== 'authproxy:login' || data.txn !== txn || typeof data.confirmation !== 'string') return null;
     return data.confirmation;
@@ -461,19 +466,17 @@ export class AuthProxy {
     });
   }
 
-  // For loginWith: confirms the completion (the frame that opened the popup is the
-  // one the completion page talks to) and resolves when that is done or the popup
-  // goes away. A severed popup cannot be watched: resolve at once; the user
+  // For loginWith: resolves when the popup reports completion (then closes it) or
+  // goes away. It never confirms: the frame that holds the secret (complete())
+  // does, since it started the login; the completion page's message reached it at
+  // the same moment. A severed popup cannot be watched: resolve at once; the user
   // approves in the popup and `complete()` still gets the result.
   #watchUntilDone(popup, txn, sentAt) {
     return new Promise((resolve) => {
       const onMessage = (event) => {
-        const confirmation = this.#completionMessage(event, popup, txn);
-        if (!confirmation) return;
-        this.#confirm(txn, confirmation).catch(() => {}).finally(() => {
-          this.#close(popup);
-          done();
-        });
+        if (!this.#completionMessage(event, popup, txn)) return;
+        this.#close(popup);
+        done();
       };
       const timer = setInterval(() => {
         if (AuthProxy.#popupState(popup, sentAt) !== 'open') done();

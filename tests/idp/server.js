@@ -69,7 +69,9 @@ async function route(req, res) {
 }
 
 function keycloakCookie(cookie) {
-  return /^KEYCLOAK_SESSION_/.test(cookie) ? cookie.replace(/;\s*samesite=lax/i, '; samesite=none; secure') : cookie;
+  if (!/^KEYCLOAK_SESSION_/.test(cookie)) return cookie;
+  const none = cookie.replace(/;\s*samesite=(lax|none)/i, '; samesite=none');
+  return /;\s*secure/i.test(none) ? none : `${none}; secure`;
 }
 
 // Keycloak's probe for third-party cookies, as keycloak-js loads it in a hidden iframe.

@@ -88,6 +88,11 @@ test('a CRM page with Cross-Origin-Opener-Policy: same-origin loses the popup bu
     await popup.waitForSelector('#kc-login');
     assert.equal(await popup.evaluate(() => window.opener), null, 'COOP cut the popup off from its opener');
     await signIn(popup, 'alice@tenant-a.test', 'alice');
+    // No opener to hand the confirmation to: the user approves in the broker's window.
+    await popup.waitForSelector('#approval:not([hidden])');
+    assert.equal(await popup.textContent('#approval-origin'), env.crm);
+    assert.equal(await popup.textContent('#approval-user'), 'alice');
+    await popup.click('#approve');
     assert.deepEqual(await result(page), { ok: true, username: 'alice', authority: `${env.idp}/realms/tenant-a` });
   });
 });
@@ -160,6 +165,8 @@ test('Salesforce shape: a connector iframe gets the session from a login iframe 
     const connector = await (await page.$('#connector')).contentFrame();
     await connector.waitForFunction(() => document.querySelector('#kc-status')?.textContent.startsWith('authenticated'), null, { timeout: 20000 });
     assert.equal(await connector.textContent('#kc-status'), 'authenticated:true:alice');
+    await popup.waitForEvent('close', { timeout: 5000 }).catch(() => {});
+    assert.ok(popup.isClosed(), 'the login frame closes the popup once it has completed');
   });
 });
 
@@ -259,5 +266,130 @@ test('a backend impersonation token logs the webphone in through keycloak()', as
     }, { accessToken, authority: `${env.idp}/realms/tenant-a`, clientId: env.crmClient, phone: env.phone });
     await phone.locator('#kc-status').filter({ hasText: 'authenticated' }).waitFor();
     assert.equal(await phone.locator('#kc-status').textContent(), `authenticated:true:alice:${env.idp}/realms/tenant-a`);
+  });
+});
+
+/** What the attacker's server gets for the txn its page used: a wait and a
+ * redemption, without an Origin header and with the CRM's forged. */
+async function attackerRedeems({ txn, verifier }, forgedOrigin = env.crm) {
+  const answers = [];
+  for (const [path, origin] of [['/api/handoff/wait'], ['/api/handoff'], ['/api/handoff', forgedOrigin]]) {
+    const headers = { 'content-type': 'application/json', ...(origin ? { origin } : {}) };
+    const response = await fetch(`${env.broker}${path}`, { method: 'POST', headers, body: JSON.stringify({ txn, txn_verifier: verifier }) });
+    answers.push({ status: response.status, body: await response.json() });
+  }
+  return answers;
+}
+
+function assertNothingReleased(answers) {
+  for (const { status, body } of answers) {
+    assert.equal(body.access_token, undefined, 'no token for the attacker');
+    assert.equal(status, 400);
+    assert.equal(body.error, 'confirmation_required');
+  }
+}
+
+/** Logs alice in on the CRM once, so the realm has a session and the next
+ * login goes through without a form. */
+async function signedInAtRealm(context) {
+  const page = await openCrm(context);
+  await signIn(await clickLogin(context, page), 'alice', 'alice');
+  assert.equal((await result(page)).ok, true);
+  return page;
+}
+
+async function openAttacker(context, query) {
+  const page = await context.newPage();
+  const params = new URLSearchParams({ client: env.crmClient, origin: env.crm, crm: `${env.crm}/crm.html`, ...query });
+  await page.goto(`${env.unregistered}/attacker.html?${params}`);
+  await page.waitForSelector('body[data-ready="true"]');
+  return page;
+}
+
+for (const prompt of [undefined, 'none']) {
+  test(`a page on another site that opens /login with its own txn${prompt ? ' and prompt=none' : ''} gets no tokens for its server`, async () => {
+    await withBrowser(`attack ${prompt || 'default'}`, {}, async (context) => {
+      await signedInAtRealm(context);
+      const attacker = await openAttacker(context, prompt ? { prompt } : {});
+      const popup = await clickLogin(context, attacker, '#attack');
+      // The realm session answers at once: the completion page loads without a form.
+      await popup.waitForURL(/\/authproxy\?/, { timeout: 20000 });
+      await popup.waitForSelector('#unclaimed:not([hidden])', { timeout: 10000 });
+      assert.equal(await popup.isVisible('#approval'), false, 'with an opener, no approval is offered');
+      assertNothingReleased(await attackerRedeems(await attacker.evaluate(() => window.stolen)));
+      // The realm session is untouched: the user's own login still works at once.
+      const crm = await openCrm(context);
+      await clickLogin(context, crm);
+      assert.equal((await result(crm)).ok, true);
+    });
+  });
+}
+
+test('the attacker turns its own window into the CRM page: the CRM page ignores a login it did not start', async () => {
+  await withBrowser('attack navigate opener', {}, async (context) => {
+    await signedInAtRealm(context);
+    const attacker = await openAttacker(context, { mode: 'navigate-opener' });
+    const stolen = await attacker.evaluate(() => window.stolen);
+    const popup = await clickLogin(context, attacker, '#attack');
+    await attacker.waitForURL(`${env.crm}/crm.html`);
+    await popup.waitForURL(/\/authproxy\?/, { timeout: 20000 });
+    // The message reached a page of the registered origin, whose SDK did not start this txn.
+    await popup.waitForSelector('#unclaimed:not([hidden])', { timeout: 10000 });
+    assertNothingReleased(await attackerRedeems(stolen));
+    assert.equal(await attacker.textContent('#result'), '', 'the CRM page shows no login');
+  });
+});
+
+test('a popup opened without an opener shows the approval, and without it nothing is released', async () => {
+  await withBrowser('attack noopener', {}, async (context) => {
+    await signedInAtRealm(context);
+    const attacker = await openAttacker(context, { mode: 'noopener' });
+    const stolen = await attacker.evaluate(() => window.stolen);
+    const popup = await clickLogin(context, attacker, '#attack');
+    await popup.waitForSelector('#approval:not([hidden])', { timeout: 20000 });
+    // The user is told exactly where the result would go.
+    assert.equal(await popup.textContent('#approval-origin'), env.crm);
+    assert.match(await popup.textContent('#approval'), /Only continue if you started this login/);
+    assertNothingReleased(await attackerRedeems(stolen));
+  });
+});
+
+test('a page on another site that frames the login frame with its own handle gets nothing for its server', async () => {
+  await withBrowser('attack frame-login', {}, async (context) => {
+    await signedInAtRealm(context);
+    const attacker = await openAttacker(context, { mode: 'frame-login', frameUrl: `${env.phone}/sf-login.html` });
+    const stolen = await attacker.evaluate(() => window.stolen);
+    await attacker.click('#attack');
+    const frame = await (await attacker.waitForSelector('#frame:not([hidden])')).contentFrame();
+    await frame.waitForSelector('body[data-ready="true"]');
+    // The user clicks the (real) login button of the registered origin's frame.
+    await clickLogin(context, frame);
+    // The completion message reaches the login frame (registered origin), which
+    // did not start this txn and so does not confirm it.
+    await frame.waitForFunction(() => document.querySelector('#result')?.textContent, null, { timeout: 20000 });
+    assert.equal(await frame.textContent('#result'), 'popup done');
+    assertNothingReleased(await attackerRedeems(stolen, env.phone));
+  });
+});
+
+test('no token appears in any URL the browser loads during login and logout', async () => {
+  await withBrowser('no token in urls', {}, async (context) => {
+    const urls = [];
+    context.on('request', (request) => urls.push(request.url()));
+    const page = await openCrm(context);
+    await signIn(await clickLogin(context, page), 'alice', 'alice');
+    assert.equal((await result(page)).ok, true);
+    const session = await page.evaluate(() => window.session);
+    await page.evaluate(() => { document.querySelector('#result').textContent = ''; });
+    await clickLogin(context, page, '#logout');
+    assert.deepEqual(await result(page), { loggedOut: true });
+    assert.ok(urls.some((u) => u.includes('/protocol/openid-connect/logout')), 'the end-session endpoint was reached');
+    const secrets = [session.accessToken, session.refreshToken, session.idToken].filter(Boolean);
+    assert.equal(secrets.length, 3);
+    for (const url of urls) {
+      for (const secret of secrets) assert.ok(!url.includes(secret), `a token in ${url}`);
+      // Any JWT at all (header "eyJ…" . payload "eyJ…") in a URL is a leak.
+      assert.doesNotMatch(decodeURIComponent(url), /eyJ[\w-]+\.eyJ[\w-]+/, url);
+    }
   });
 });

@@ -52,6 +52,8 @@ export async function createRealm({ name, data, baseUrl, stats }) {
     cookies: {
       keys: [crypto.randomBytes(32).toString('hex')],
       names: { session: `KEYCLOAK_SESSION_${name}`, interaction: `_interaction_${name}`, resume: `_resume_${name}` },
+      // Keycloak's session cookie is SameSite=None (the server adds Secure).
+      long: { signed: true, sameSite: 'none' },
     },
     routes: {
       authorization: '/protocol/openid-connect/auth',
@@ -69,6 +71,8 @@ export async function createRealm({ name, data, baseUrl, stats }) {
       openid: ['sub', 'preferred_username', 'email', 'email_verified', 'name'],
     },
     conformIdTokenClaims: false,
+    // Keycloak accepts POST at its authorization and end-session endpoints.
+    enableHttpPostMethods: true,
     extraClientMetadata: {
       properties: ['web_origins', 'impersonation_allowed', 'kc_attributes'],
       validator(_ctx, key, value) {
