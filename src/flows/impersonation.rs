@@ -1,9 +1,12 @@
 //! `POST /api/impersonation {user, audience?}`: a backend caller obtains a token
 //! to act as a user. Order: authenticate the caller (Basic), rate-limit it, resolve
 //! the user through the directory, apply the caller's deny-by-default policy, then
-//! Keycloak's legacy token exchange as the broker's service account. Every request
-//! leaves an audit row, granted or not; the token itself is never stored or logged,
-//! only its `jti` and expiry.
+//! the realm's user through Admin REST (Keycloak's exchange takes a username or an
+//! id, never an email), Keycloak's legacy token exchange as the broker's service
+//! account, and a check of the issued token against the request (subject, acting
+//! party, audience, lifetime) before it is handed out. Every request leaves an
+//! audit row, granted or not; the token itself is never stored or logged, only its
+//! `jti` and expiry.
 
 use std::net::SocketAddr;
 
@@ -23,8 +26,9 @@ use crate::crypto;
 use crate::domain::{Denial, Username};
 use crate::http::AppState;
 use crate::http::error::{ApiError, WebError};
+use crate::http::json;
 use crate::http::limits::set_retry_after;
-use crate::idp::IdpError;
+use crate::idp::{ExchangedToken, IdpError, UserLookup};
 use crate::store::{AuditEntry, StoredCaller};
 
 #[derive(Deserialize)]
@@ -163,7 +167,7 @@ async fn handle(
         Err(refusal) => return Ok(refusal),
     };
     let policy = &caller.policy;
-    let request: ImpersonationRequest = serde_json::from_slice(body).map_err(|_| {
+    let request: ImpersonationRequest = json::object(body).map_err(|_| {
         audit.deny("denied", "invalid request");
         WebError::bad_request(
             "invalid_request",
@@ -201,14 +205,54 @@ async fn handle(
         );
     }
 
+    let realm_user = match app.keycloak_admin.find_user(realm, user.as_str()).await {
+        Ok(UserLookup::Found(found)) => found,
+        Ok(UserLookup::NotFound) => {
+            audit.deny("denied", "the realm has no such user");
+            return Err(WebError::caller(
+                StatusCode::NOT_FOUND,
+                "unknown_user",
+                "The realm has no user with this email address or username.",
+            )
+            .into());
+        }
+        Ok(UserLookup::Ambiguous) => {
+            audit.deny("denied", "several realm users have this email address");
+            return Err(WebError::caller(
+                StatusCode::CONFLICT,
+                "ambiguous_user",
+                "Several users of the realm have this email address: the broker will not guess which one.",
+            )
+            .into());
+        }
+        Err(err) => {
+            audit.deny("failed", format!("user lookup: {err}"));
+            return Err(lookup_error(err).into());
+        }
+    };
+
     let token = app
         .idp
-        .impersonate(realm, user.as_str(), request.audience.as_deref())
+        .impersonate(realm, &realm_user.id, request.audience.as_deref())
         .await
         .map_err(|err| {
             audit.deny("failed", err.to_string());
             exchange_error(err)
         })?;
+    if let Err(problem) = check_issued(
+        &token,
+        &realm_user.id,
+        request.audience.as_deref(),
+        app.clock.now(),
+    ) {
+        audit.deny("failed", format!("issued token refused: {problem}"));
+        return Err(WebError::caller(
+            StatusCode::BAD_GATEWAY,
+            "realm_token_mismatch",
+            "The realm issued a token that does not match the request; it was not handed out.",
+        )
+        .into());
+    }
     if let Err(denial @ Denial::Lifetime { .. }) = policy.allows_lifetime(token.expires_in) {
         audit.deny("denied", denial.to_string());
         return Err(WebError::caller(
@@ -229,6 +273,71 @@ async fn handle(
         issued_token_type: token.issued_token_type,
     })
     .into_response())
+}
+
+/// Leeway between the realm's clock and ours.
+const CLOCK_SKEW_SECS: i64 = 60;
+
+/// Checks the token the realm issued against the request: it is for the resolved
+/// user, names an acting party, has the audience asked for, and lives no longer
+/// than `expires_in` says (which the policy then bounds).
+fn check_issued(
+    token: &ExchangedToken,
+    subject: &str,
+    audience: Option<&str>,
+    now: DateTime<chrono::Utc>,
+) -> Result<(), &'static str> {
+    let claims = claims_of(&token.access_token).ok_or("not a JWT")?;
+    if claims.get("sub").and_then(serde_json::Value::as_str) != Some(subject) {
+        return Err("another subject");
+    }
+    let actor = ["act", "impersonator"]
+        .iter()
+        .any(|name| claims.get(*name).is_some_and(serde_json::Value::is_object));
+    if !actor {
+        return Err("no acting party (act)");
+    }
+    if let Some(audience) = audience {
+        let matches = match claims.get("aud") {
+            Some(serde_json::Value::String(aud)) => aud == audience,
+            Some(serde_json::Value::Array(auds)) => {
+                auds.iter().any(|a| a.as_str() == Some(audience))
+            }
+            _ => false,
+        };
+        if !matches {
+            return Err("another audience");
+        }
+    }
+    let exp = claims
+        .get("exp")
+        .and_then(serde_json::Value::as_i64)
+        .ok_or("no exp")?;
+    let promised = i64::try_from(token.expires_in).map_err(|_| "expires_in out of range")?;
+    if exp.saturating_sub(now.timestamp()) > promised.saturating_add(CLOCK_SKEW_SECS) {
+        return Err("exp beyond expires_in");
+    }
+    Ok(())
+}
+
+/// The claims of a JWT, read without verification: the realm just issued it to
+/// the broker over its token endpoint.
+fn claims_of(jwt: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let payload = jwt.split('.').nth(1)?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+}
+
+/// Maps a failed user lookup: the service account without the right to look users
+/// up is the realm's refusal, a realm that is down 503/504.
+fn lookup_error(err: IdpError) -> WebError {
+    match &err {
+        IdpError::Rejected { status: 401 | 403, .. } => WebError::caller(
+            StatusCode::FORBIDDEN,
+            "impersonation_refused",
+            "The realm refused to look the user up: the broker's service account needs the realm-management roles view-users and query-users.",
+        ),
+        _ => exchange_error(err),
+    }
 }
 
 /// Maps a failed exchange: Keycloak's refusal is the caller's 403 with its own
@@ -262,12 +371,7 @@ fn exchange_error(err: IdpError) -> WebError {
 /// The `jti` and `exp` of a JWT, for the audit trail (read, not verified: the
 /// realm just issued it to us).
 fn jti_and_expiry(jwt: &str) -> (Option<String>, Option<DateTime<chrono::Utc>>) {
-    let claims = jwt
-        .split('.')
-        .nth(1)
-        .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
-    let Some(claims) = claims else {
+    let Some(claims) = claims_of(jwt) else {
         return (None, None);
     };
     (

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use secrecy::ExposeSecret as _;
 
 use super::oidc::{OidcProvider, json_problem, read_capped, transport_error};
-use super::{IdpError, KeycloakAdmin};
+use super::{IdpError, KeycloakAdmin, RealmUser, UserLookup};
 use crate::domain::Realm;
 
 impl OidcProvider {
@@ -88,6 +88,44 @@ impl KeycloakAdmin for OidcProvider {
         )
         .await
         .map(|_| ())
+    }
+
+    async fn find_user(&self, realm: &Realm, name: &str) -> Result<UserLookup, IdpError> {
+        for field in ["email", "username"] {
+            let (_, body) = self
+                .admin_request(
+                    realm,
+                    reqwest::Method::GET,
+                    "/users",
+                    &[(field, name), ("exact", "true"), ("briefRepresentation", "true")],
+                    None,
+                )
+                .await?;
+            let users: Vec<serde_json::Value> = serde_json::from_slice(&body)
+                .map_err(|e| IdpError::InvalidResponse(json_problem(&e)))?;
+            // `exact=true` matches exactly (case-insensitively, as Keycloak stores
+            // emails and usernames in lower case); check anyway.
+            let matching: Vec<RealmUser> = users
+                .iter()
+                .filter(|u| {
+                    u.get(field)
+                        .and_then(serde_json::Value::as_str)
+                        .is_some_and(|v| v.eq_ignore_ascii_case(name))
+                })
+                .filter_map(|u| {
+                    Some(RealmUser {
+                        id: u.get("id")?.as_str()?.to_owned(),
+                        username: u.get("username")?.as_str()?.to_owned(),
+                    })
+                })
+                .collect();
+            match matching.as_slice() {
+                [] => {}
+                [user] => return Ok(UserLookup::Found(user.clone())),
+                _ => return Ok(UserLookup::Ambiguous),
+            }
+        }
+        Ok(UserLookup::NotFound)
     }
 
     async fn update_client(

@@ -62,6 +62,22 @@ pub enum IdpError {
     InvalidIdToken(String),
 }
 
+/// A realm user found through Admin REST.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RealmUser {
+    pub id: String,
+    pub username: String,
+}
+
+/// What looking a directory name up in the realm found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserLookup {
+    Found(RealmUser),
+    NotFound,
+    /// Several users share the address (a realm that allows duplicate emails).
+    Ambiguous,
+}
+
 /// A token obtained by impersonation (Keycloak's legacy token exchange).
 pub struct ExchangedToken {
     pub access_token: String,
@@ -94,6 +110,12 @@ pub trait KeycloakAdmin: Send + Sync {
         id: &str,
         representation: &serde_json::Value,
     ) -> Result<(), IdpError>;
+
+    /// The realm's user for a directory name: `GET /admin/realms/{realm}/users`
+    /// with `email=NAME&exact=true`, then `username=NAME&exact=true`. Keycloak's
+    /// legacy exchange matches `requested_subject` against a username or an id,
+    /// never an email (PROTOCOL.md §7), so impersonation sends the id found here.
+    async fn find_user(&self, realm: &Realm, name: &str) -> Result<UserLookup, IdpError>;
 }
 
 #[async_trait]

@@ -92,6 +92,8 @@ struct ServiceToken {
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+/// The longest token lifetime (`expires_in`) a realm may announce: one year.
+const MAX_TOKEN_LIFETIME_SECS: i64 = 366 * 24 * 3600;
 /// A cached service-account token is renewed this long before it expires.
 const RENEW_BEFORE_EXPIRY: TimeDelta = TimeDelta::seconds(30);
 
@@ -298,14 +300,22 @@ impl OidcProvider {
             .await?;
         let response: ExchangeResponse = serde_json::from_slice(&body)
             .map_err(|e| IdpError::InvalidResponse(json_problem(&e)))?;
-        let lifetime =
-            TimeDelta::seconds(i64::try_from(response.expires_in).unwrap_or(i64::MAX / 1000));
+        // A time from outside: bounded before it reaches any arithmetic.
+        let renew_at = i64::try_from(response.expires_in)
+            .ok()
+            .filter(|secs| (1..=MAX_TOKEN_LIFETIME_SECS).contains(secs))
+            .and_then(|secs| now.checked_add_signed(TimeDelta::seconds(secs) - RENEW_BEFORE_EXPIRY))
+            .ok_or_else(|| {
+                IdpError::InvalidResponse(format!(
+                    "expires_in must be between 1 and {MAX_TOKEN_LIFETIME_SECS} seconds"
+                ))
+            })?;
         let token = Arc::new(SecretString::from(response.access_token));
         tokens.insert(
             realm.name.clone(),
             ServiceToken {
                 token: Arc::clone(&token),
-                renew_at: now + lifetime - RENEW_BEFORE_EXPIRY,
+                renew_at,
             },
         );
         Ok(token)

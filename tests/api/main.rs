@@ -19,6 +19,7 @@ mod faults;
 mod handoff;
 mod id_tokens;
 mod impersonation;
+mod issued_tokens;
 mod logging;
 mod login;
 mod logout;

@@ -1,4 +1,5 @@
-// The subset of Keycloak's Admin REST API for clients that authproxy uses:
+// The subset of Keycloak's Admin REST API that authproxy uses:
+//   GET  /admin/realms/{realm}/users?email=X&exact=true | ?username=X&exact=true
 //   GET  /admin/realms/{realm}/clients?clientId=X
 //   POST /admin/realms/{realm}/clients            -> 201 + Location
 //   PUT  /admin/realms/{realm}/clients/{id}       -> 204
@@ -17,6 +18,16 @@ export async function handleAdmin({ realm, req, res, rest }) {
   const store = clientStore(realm.name);
   const url = new URL(req.url, 'http://x');
 
+  if (rest === 'users' && req.method === 'GET') {
+    // Keycloak stores usernames and emails in lower case; exact=true compares whole values.
+    const exact = url.searchParams.get('exact') === 'true';
+    const matches = (value, wanted) => wanted === null
+      || (exact ? value === wanted.toLowerCase() : value?.includes(wanted.toLowerCase()));
+    const users = realm.data.users
+      .filter((u) => matches(u.email, url.searchParams.get('email')) && matches(u.username, url.searchParams.get('username')))
+      .map((u) => ({ id: u.id, username: u.username, email: u.email, enabled: true }));
+    return json(res, 200, users);
+  }
   if (rest === 'clients' && req.method === 'GET') {
     const wanted = url.searchParams.get('clientId');
     const all = [...store.entries()].map(([id, entry]) => toRepresentation(realm, id, entry.payload));

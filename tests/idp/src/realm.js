@@ -263,7 +263,8 @@ function tokenExchange(realm) {
         return refuse(400, 'invalid_token', 'Invalid token');
       }
     }
-    const user = findUser(realm.data, params.requested_subject);
+    // Keycloak matches requested_subject against a username or a user id, never an email.
+    const user = realm.data.users.find((u) => u.id === params.requested_subject || u.username === params.requested_subject);
     if (!user) return refuse(400, 'invalid_token', 'Requested subject not found');
     const audience = params.audience ? [].concat(params.audience) : ['account'];
     const now = Math.floor(Date.now() / 1000);

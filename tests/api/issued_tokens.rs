@@ -1,0 +1,178 @@
+//! Impersonation hands out only a token that matches the request. A mock realm
+//! (fault injection only) answers the exchange with crafted tokens: another
+//! subject, no acting party, another audience, a lifetime beyond `expires_in`; and
+//! with users it does or does not know through Admin REST.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+
+const USER_ID: &str = "5f1e0b8e-0000-4000-8000-0000000000d1";
+
+#[derive(Clone)]
+struct Mock {
+    base: String,
+    /// Edits the good exchanged token's claims (and `expires_in`) before answering.
+    craft: Arc<Mutex<fn(&mut serde_json::Map<String, Value>, &mut u64)>>,
+    subjects: Arc<Mutex<Vec<String>>>,
+    /// `expires_in` of the service-account token.
+    service_expires_in: Arc<Mutex<Value>>,
+}
+
+fn unsigned(claims: &Value) -> String {
+    format!(
+        "{}.{}.c2ln",
+        B64.encode(br#"{"alg":"RS256","typ":"JWT"}"#),
+        B64.encode(claims.to_string())
+    )
+}
+
+async fn metadata(State(mock): State<Mock>) -> axum::Json<Value> {
+    let issuer = format!("{}/realms/exch", mock.base);
+    axum::Json(json!({
+        "issuer": issuer, "authorization_endpoint": format!("{issuer}/auth"),
+        "token_endpoint": format!("{issuer}/token"), "jwks_uri": format!("{issuer}/certs"),
+        "response_types_supported": ["code"], "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    }))
+}
+
+async fn token(State(mock): State<Mock>, body: String) -> axum::Json<Value> {
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    if form["grant_type"] == "client_credentials" {
+        let expires_in = mock.service_expires_in.lock().unwrap().clone();
+        return axum::Json(json!({"access_token": "service", "token_type": "Bearer", "expires_in": expires_in}));
+    }
+    mock.subjects.lock().unwrap().push(form["requested_subject"].clone());
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = json!({"sub": form["requested_subject"], "aud": form.get("audience").cloned().unwrap_or("account".into()),
+        "exp": now + 300, "iat": now, "jti": "j1", "act": {"sub": "service-account-broker"}});
+    let mut expires_in = 300;
+    (mock.craft.lock().unwrap())(claims.as_object_mut().unwrap(), &mut expires_in);
+    axum::Json(json!({"access_token": unsigned(&claims), "token_type": "Bearer", "expires_in": expires_in,
+        "issued_token_type": "urn:ietf:params:oauth:token-type:access_token"}))
+}
+
+async fn users(Query(query): Query<std::collections::HashMap<String, String>>) -> axum::Json<Value> {
+    let known = query.get("email").map(String::as_str) == Some("dana@exch.test")
+        || query.get("username").map(String::as_str) == Some("dana");
+    axum::Json(if known {
+        json!([{"id": USER_ID, "username": "dana", "email": "dana@exch.test"}])
+    } else {
+        json!([])
+    })
+}
+
+async fn setup() -> (TestApp, Mock, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mock = Mock {
+        base: format!("http://{}", listener.local_addr().unwrap()),
+        craft: Arc::new(Mutex::new(|_, _| {})),
+        subjects: Arc::default(),
+        service_expires_in: Arc::new(Mutex::new(json!(300))),
+    };
+    let router = Router::new()
+        .route("/realms/exch/.well-known/openid-configuration", get(metadata))
+        .route("/realms/exch/token", post(token))
+        .route("/admin/realms/exch/users", get(users))
+        .with_state(mock.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let app = TestApp::spawn_with(&format!(
+        "[[realms]]\nname = \"exch\"\nauthority = \"{}/realms/exch\"\nbroker_client_id = \"b\"\nbroker_client_secret = \"s\"\n\
+         [[directory.domains]]\ndomain = \"exch.test\"\nrealm = \"exch\"\n",
+        mock.base
+    ))
+    .await;
+    let admin = app.admin_token();
+    let secret = app
+        .create_caller(&admin, "backend", json!({"realms": ["exch"], "all_users_of": ["exch"], "audiences": ["webphone"]}))
+        .await;
+    (app, mock, secret)
+}
+
+async fn ask(app: &TestApp, secret: &str, user: &str) -> (StatusCode, Value) {
+    let response = app
+        .impersonate("backend", secret, json!({"user": user, "audience": "webphone"}))
+        .await;
+    (response.status(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_realm_user_is_found_by_email_and_the_exchange_names_its_id() {
+    let (app, mock, secret) = setup().await;
+    let (status, body) = ask(&app, &secret, "dana@exch.test").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(*mock.subjects.lock().unwrap(), vec![USER_ID.to_owned()], "the id, not the email");
+
+    let (status, body) = ask(&app, &secret, "nobody@exch.test").await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_user")));
+    let audit = app.audit(&app.admin_token()).await;
+    assert!(audit.iter().any(|row| row["subject"] == "nobody@exch.test"
+        && row["outcome"] == "denied" && row["reason"] == "the realm has no such user"), "{audit:?}");
+}
+
+#[tokio::test]
+async fn a_token_that_does_not_match_the_request_is_not_handed_out() {
+    let (app, mock, secret) = setup().await;
+    let crafts: [(&str, fn(&mut serde_json::Map<String, Value>, &mut u64)); 5] = [
+        ("another subject", |c, _| { c.insert("sub".into(), json!("someone-else")); }),
+        ("no acting party", |c, _| { c.remove("act"); }),
+        ("another audience", |c, _| { c.insert("aud".into(), json!("admin-console")); }),
+        ("exp years beyond expires_in", |c, _| {
+            c.insert("exp".into(), json!(chrono::Utc::now().timestamp() + 5 * 365 * 86_400));
+        }),
+        ("no exp", |c, _| { c.remove("exp"); }),
+    ];
+    for (name, craft) in crafts {
+        *mock.craft.lock().unwrap() = craft;
+        let (status, body) = ask(&app, &secret, "dana@exch.test").await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY, "{name}: {body}");
+        assert_eq!(body["error"], "realm_token_mismatch", "{name}");
+        assert!(body.get("access_token").is_none(), "{name}");
+    }
+    let audit = app.audit(&app.admin_token()).await;
+    let refused = audit.iter().filter(|row| row["outcome"] == "failed"
+        && row["reason"].as_str().is_some_and(|r| r.starts_with("issued token refused"))).count();
+    assert_eq!(refused, 5, "{audit:?}");
+    // An audience given as a list containing the one asked for is fine.
+    *mock.craft.lock().unwrap() = |c, _| { c.insert("aud".into(), json!(["account", "webphone"])); };
+    assert_eq!(ask(&app, &secret, "dana@exch.test").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_json_array_body_issues_nothing() {
+    let (app, _mock, secret) = setup().await;
+    let response = app
+        .browser
+        .post(app.url("/api/impersonation"))
+        .basic_auth("backend", Some(&secret))
+        .header("content-type", "application/json")
+        .body(r#"["dana@exch.test"]"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(response.json::<Value>().await.unwrap()["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn a_huge_negative_or_fractional_expires_in_is_a_clear_502_not_a_panic() {
+    let (app, mock, secret) = setup().await;
+    for value in [json!(u64::MAX), json!(9_223_372_036_854_775_807_u64), json!(-300), json!(1.5), json!("300"), json!(0)] {
+        *mock.service_expires_in.lock().unwrap() = value.clone();
+        let (status, body) = ask(&app, &secret, "dana@exch.test").await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY, "{value}: {body}");
+        assert_eq!(body["error"], "realm_invalid_response", "{value}");
+    }
+    *mock.service_expires_in.lock().unwrap() = json!(300);
+    assert_eq!(ask(&app, &secret, "dana@exch.test").await.0, StatusCode::OK, "recovers");
+}
