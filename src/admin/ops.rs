@@ -13,8 +13,8 @@ use crate::auth;
 use crate::crypto;
 use crate::domain::realm::{Authority, parse_scope};
 use crate::domain::{
-    BrokerClient, CallerId, CallerPolicy, Client, ClientId, EmailDomain, FieldProblem, Origin,
-    Realm, RealmName, Rule, RuleKey, Username,
+    BrokerClient, CallerId, CallerPolicy, Client, ClientAuth, ClientId, EmailDomain, FieldProblem,
+    Origin, Realm, RealmName, Rule, RuleKey, Username,
 };
 use crate::registry::Snapshot;
 use crate::store::{AccessStore, AuditEntry, AuditLog, StoreError, StoredCaller};
@@ -151,6 +151,10 @@ pub struct RealmInput {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub broker_client_secret: Option<SecretString>,
+    /// How the broker's and confidential clients' secrets reach the token
+    /// endpoint: `client_secret_basic` (default) or `client_secret_post`.
+    #[serde(default)]
+    pub token_endpoint_auth_method: ClientAuth,
 }
 
 impl RealmInput {
@@ -192,6 +196,7 @@ impl RealmInput {
                 authority,
                 extra_scopes,
                 broker_client,
+                client_auth: self.token_endpoint_auth_method,
             }),
             _ => Err(problems),
         }
@@ -205,6 +210,7 @@ pub struct RealmView {
     pub authority: String,
     pub extra_scopes: Vec<String>,
     pub broker_client_id: Option<String>,
+    pub token_endpoint_auth_method: ClientAuth,
 }
 
 impl From<&Realm> for RealmView {
@@ -214,6 +220,7 @@ impl From<&Realm> for RealmView {
             authority: r.authority.as_str().to_owned(),
             extra_scopes: r.extra_scopes.clone(),
             broker_client_id: r.broker_client.as_ref().map(|b| b.client_id.clone()),
+            token_endpoint_auth_method: r.client_auth,
         }
     }
 }

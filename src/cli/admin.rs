@@ -15,7 +15,7 @@ use crate::admin::sync::sync_clients;
 use crate::auth;
 use crate::clock::{Clock as _, SystemClock};
 use crate::config::Config;
-use crate::domain::{CallerId, ClientId, FieldProblem, RealmName};
+use crate::domain::{CallerId, ClientAuth, ClientId, FieldProblem, RealmName};
 use crate::idp::oidc::OidcProvider;
 use crate::registry::Registry;
 use crate::startup::seed_registry;
@@ -63,6 +63,9 @@ pub enum RealmsCommand {
         broker_client_id: Option<String>,
         #[arg(long)]
         broker_client_secret: Option<String>,
+        /// How client secrets reach the realm's token endpoint.
+        #[arg(long, default_value = "client_secret_basic", value_parser = ["client_secret_basic", "client_secret_post"])]
+        token_endpoint_auth_method: String,
     },
     /// Remove a realm no client uses.
     Remove { name: String },
@@ -305,6 +308,7 @@ pub async fn realms(config: &Path, command: RealmsCommand) -> ExitCode {
                     extra_scopes,
                     broker_client_id,
                     broker_client_secret,
+                    token_endpoint_auth_method,
                 } => {
                     let input = ops::RealmInput {
                         name,
@@ -312,6 +316,7 @@ pub async fn realms(config: &Path, command: RealmsCommand) -> ExitCode {
                         extra_scopes,
                         broker_client_id,
                         broker_client_secret: broker_client_secret.map(SecretString::from),
+                        token_endpoint_auth_method: ClientAuth::parse(&token_endpoint_auth_method)?,
                     };
                     let realm = input.validate().map_err(|p| invalid(&p))?;
                     ctx.registry

@@ -23,6 +23,6 @@ pub use client::{Client, ClientId};
 pub use directory::{EmailDomain, Resolution, Rule, RuleKey, Target};
 pub use login::{LoginOutcome, PendingLogin, TokenSet};
 pub use origin::Origin;
-pub use realm::{Authority, BrokerClient, IdpAlias, Realm, RealmName};
+pub use realm::{Authority, BrokerClient, ClientAuth, IdpAlias, Realm, RealmName};
 pub use txn::{Confirmation, TxnChallenge, TxnId, TxnVerifier};
 pub use username::Username;

@@ -122,6 +122,38 @@ pub struct Realm {
     /// The broker's own confidential client in this realm, for impersonation and
     /// client provisioning (its service account needs those permissions).
     pub broker_client: Option<BrokerClient>,
+    /// How confidential clients authenticate at the realm's token endpoint.
+    pub client_auth: ClientAuth,
+}
+
+/// How a confidential client sends its secret to the token endpoint (RFC 6749
+/// §2.3.1; OIDC Core §9). Keycloak accepts both; other servers accept one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// HTTP Basic with the form-urlencoded id and secret.
+    #[default]
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+}
+
+impl ClientAuth {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "client_secret_basic" => Ok(Self::ClientSecretBasic),
+            "client_secret_post" => Ok(Self::ClientSecretPost),
+            _ => Err("must be client_secret_basic or client_secret_post".to_owned()),
+        }
+    }
 }
 
 /// Credentials of the broker's confidential client in a realm.
@@ -227,6 +259,7 @@ mod tests {
     #[test]
     fn scope_always_starts_with_openid_once() {
         let realm = Realm {
+            client_auth: ClientAuth::default(),
             name: RealmName::parse("a").unwrap(),
             authority: Authority::parse("https://id.example/realms/a").unwrap(),
             extra_scopes: vec!["openid".into(), "beneapi".into()],

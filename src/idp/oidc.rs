@@ -24,7 +24,7 @@ use super::{
     CodeRedemption, ExchangedToken, IdentityProvider, IdpError, RealmMetadata, VerifiedIdToken,
 };
 use crate::clock::Clock;
-use crate::domain::{BrokerClient, ClientId, Realm, RealmName, TokenSet};
+use crate::domain::{BrokerClient, ClientAuth, ClientId, Realm, RealmName, TokenSet};
 
 /// Largest IdP response read (metadata, keys, tokens).
 const MAX_BODY: usize = 1024 * 1024;
@@ -240,24 +240,33 @@ impl OidcProvider {
         }
     }
 
-    /// POSTs a form to the realm's token endpoint, authenticated with HTTP Basic
-    /// when `basic` (client id, secret) is given (RFC 6749 §2.3.1: both
-    /// form-urlencoded first). Never retried: a code or a grant is used once.
+    /// POSTs a form to the realm's token endpoint, authenticated as the client
+    /// `credentials` (id, secret) when given, the realm's way: HTTP Basic (RFC 6749
+    /// §2.3.1: both form-urlencoded first) or `client_secret_post`. Never retried:
+    /// a code or a grant is used once.
     async fn token_request(
         &self,
         realm: &Realm,
-        basic: Option<(&str, &SecretString)>,
+        credentials: Option<(&str, &SecretString)>,
         form: &[(&str, &str)],
     ) -> Result<Vec<u8>, IdpError> {
         let metadata = self.metadata(realm).await?;
         let mut request = self.http.post(metadata.token_endpoint.clone());
-        if let Some((id, secret)) = basic {
-            request =
-                request.basic_auth(form_encode(id), Some(form_encode(secret.expose_secret())));
+        let mut form = form.to_vec();
+        match (credentials, realm.client_auth) {
+            (Some((id, secret)), ClientAuth::ClientSecretBasic) => {
+                request =
+                    request.basic_auth(form_encode(id), Some(form_encode(secret.expose_secret())));
+            }
+            (Some((id, secret)), ClientAuth::ClientSecretPost) => {
+                form.push(("client_id", id));
+                form.push(("client_secret", secret.expose_secret()));
+            }
+            (None, _) => {}
         }
         let response = request
             .header(reqwest::header::ACCEPT, "application/json")
-            .form(form)
+            .form(&form)
             .send()
             .await
             .map_err(transport_error)?;

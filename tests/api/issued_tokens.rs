@@ -25,6 +25,8 @@ struct Mock {
     subjects: Arc<Mutex<Vec<String>>>,
     /// `expires_in` of the service-account token.
     service_expires_in: Arc<Mutex<Value>>,
+    /// How each token request authenticated: "basic" or "post".
+    auth_seen: Arc<Mutex<Vec<&'static str>>>,
 }
 
 fn unsigned(claims: &Value) -> String {
@@ -45,9 +47,21 @@ async fn metadata(State(mock): State<Mock>) -> axum::Json<Value> {
     }))
 }
 
-async fn token(State(mock): State<Mock>, body: String) -> axum::Json<Value> {
+async fn token(
+    State(mock): State<Mock>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> axum::Json<Value> {
     let form: std::collections::HashMap<String, String> =
         url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let basic = headers.get("authorization").is_some_and(|v| v.to_str().unwrap().starts_with("Basic "));
+    let post = form.get("client_id").map(String::as_str) == Some("b")
+        && form.get("client_secret").map(String::as_str) == Some("s");
+    mock.auth_seen.lock().unwrap().push(match (basic, post) {
+        (true, false) => "basic",
+        (false, true) => "post",
+        _ => "confused",
+    });
     if form["grant_type"] == "client_credentials" {
         let expires_in = mock.service_expires_in.lock().unwrap().clone();
         return axum::Json(json!({"access_token": "service", "token_type": "Bearer", "expires_in": expires_in}));
@@ -73,12 +87,17 @@ async fn users(Query(query): Query<std::collections::HashMap<String, String>>) -
 }
 
 async fn setup() -> (TestApp, Mock, String) {
+    setup_with("").await
+}
+
+async fn setup_with(realm_extra: &str) -> (TestApp, Mock, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mock = Mock {
         base: format!("http://{}", listener.local_addr().unwrap()),
         craft: Arc::new(Mutex::new(|_, _| {})),
         subjects: Arc::default(),
         service_expires_in: Arc::new(Mutex::new(json!(300))),
+        auth_seen: Arc::default(),
     };
     let router = Router::new()
         .route("/realms/exch/.well-known/openid-configuration", get(metadata))
@@ -87,7 +106,7 @@ async fn setup() -> (TestApp, Mock, String) {
         .with_state(mock.clone());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let app = TestApp::spawn_with(&format!(
-        "[[realms]]\nname = \"exch\"\nauthority = \"{}/realms/exch\"\nbroker_client_id = \"b\"\nbroker_client_secret = \"s\"\n\
+        "[[realms]]\nname = \"exch\"\nauthority = \"{}/realms/exch\"\nbroker_client_id = \"b\"\nbroker_client_secret = \"s\"\n{realm_extra}\n\
          [[directory.domains]]\ndomain = \"exch.test\"\nrealm = \"exch\"\n",
         mock.base
     ))
@@ -175,4 +194,27 @@ async fn a_huge_negative_or_fractional_expires_in_is_a_clear_502_not_a_panic() {
     }
     *mock.service_expires_in.lock().unwrap() = json!(300);
     assert_eq!(ask(&app, &secret, "dana@exch.test").await.0, StatusCode::OK, "recovers");
+}
+
+#[tokio::test]
+async fn client_secret_post_sends_the_secret_in_the_form_and_basic_stays_the_default() {
+    let (app, mock, secret) = setup().await;
+    assert_eq!(ask(&app, &secret, "dana@exch.test").await.0, StatusCode::OK);
+    assert_eq!(*mock.auth_seen.lock().unwrap(), vec!["basic", "basic"]);
+
+    let (app, mock, secret) = setup_with("token_endpoint_auth_method = \"client_secret_post\"").await;
+    assert_eq!(ask(&app, &secret, "dana@exch.test").await.0, StatusCode::OK);
+    assert_eq!(*mock.auth_seen.lock().unwrap(), vec!["post", "post"], "service token and exchange");
+    let realms: Value = app
+        .browser
+        .get(app.url("/admin/api/realms"))
+        .bearer_auth(app.admin_token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let exch = realms.as_array().unwrap().iter().find(|r| r["name"] == "exch").unwrap();
+    assert_eq!(exch["token_endpoint_auth_method"], "client_secret_post");
 }

@@ -36,7 +36,7 @@ async fn alice_round_trip_hands_over_tokens_once_to_the_verifier_holder() {
         "{html}"
     );
     assert!(html.contains(&format!("data-txn=\"{}\"", login.txn)));
-    assert!(html.contains("opener.postMessage(message, data.origin)"));
+    assert!(html.contains("target.postMessage(message, data.origin)"));
     assert!(html.contains("Login complete"));
 
     // The verifier alone releases nothing: the result waits for its confirmation.

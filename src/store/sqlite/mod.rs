@@ -53,7 +53,8 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('registry_version', 0);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('directory_version', 0);
 CREATE TABLE IF NOT EXISTS realms (
     name TEXT PRIMARY KEY NOT NULL, authority TEXT NOT NULL, extra_scopes TEXT NOT NULL,
-    broker_client_id TEXT, broker_secret BLOB) WITHOUT ROWID;
+    broker_client_id TEXT, broker_secret BLOB,
+    token_endpoint_auth TEXT NOT NULL DEFAULT 'client_secret_basic') WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS clients (
     client_id TEXT PRIMARY KEY NOT NULL, realms TEXT NOT NULL, origins TEXT NOT NULL,
     secret BLOB) WITHOUT ROWID;
@@ -150,9 +151,11 @@ impl SqliteStore {
         if (1..3).contains(&version) {
             // v3: a result is released only once confirmed. Results stored by an
             // older version cannot be confirmed: they are dropped (they live 120 s).
+            // Realms get their token-endpoint authentication method.
             conn.execute_batch(
                 "ALTER TABLE transactions ADD COLUMN confirmation_hash BLOB;
                  ALTER TABLE transactions ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 0;
+                 ALTER TABLE realms ADD COLUMN token_endpoint_auth TEXT NOT NULL DEFAULT 'client_secret_basic';
                  UPDATE transactions SET outcome = NULL, closed = 1 WHERE outcome IS NOT NULL;",
             )
             .map_err(unavailable)?;

@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use super::{SqliteStore, corrupt, unavailable};
 use crate::crypto::Sealer;
 use crate::domain::realm::Authority;
+use crate::domain::ClientAuth;
 use crate::domain::{BrokerClient, Client, ClientId, Origin, Realm, RealmName};
 use crate::store::{RegistryStore, StoreError};
 
@@ -47,22 +48,23 @@ impl RegistryStore for SqliteStore {
     async fn realms(&self) -> Result<Vec<Realm>, StoreError> {
         self.blocking(|conn, sealer| {
             let mut stmt = conn
-                .prepare("SELECT name, authority, extra_scopes, broker_client_id, broker_secret FROM realms ORDER BY name")
+                .prepare("SELECT name, authority, extra_scopes, broker_client_id, broker_secret, token_endpoint_auth FROM realms ORDER BY name")
                 .map_err(unavailable)?;
             let rows = stmt
                 .query_map([], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<Vec<u8>>>(4)?))
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<Vec<u8>>>(4)?, r.get::<_, String>(5)?))
                 })
                 .map_err(unavailable)?;
             let mut realms = Vec::new();
             for row in rows {
-                let (name, authority, scopes, broker_id, broker_secret) = row.map_err(unavailable)?;
+                let (name, authority, scopes, broker_id, broker_secret, auth) = row.map_err(unavailable)?;
                 let secret = open_secret(sealer, &format!("realm:{name}"), broker_secret)?;
                 realms.push(Realm {
                     authority: Authority::parse(&authority).map_err(corrupt)?,
                     extra_scopes: serde_json::from_str(&scopes).map_err(corrupt)?,
                     broker_client: broker_id.zip(secret).map(|(client_id, secret)| BrokerClient { client_id, secret }),
                     name: RealmName::parse(&name).map_err(corrupt)?,
+                    client_auth: ClientAuth::parse(&auth).map_err(corrupt)?,
                 });
             }
             Ok(realms)
@@ -112,13 +114,14 @@ impl RegistryStore for SqliteStore {
             let name = realm.name.as_str();
             let secret = seal_secret(sealer, &format!("realm:{name}"), realm.broker_client.as_ref().map(|b| &b.secret))?;
             conn.execute(
-                "INSERT OR REPLACE INTO realms (name, authority, extra_scopes, broker_client_id, broker_secret) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR REPLACE INTO realms (name, authority, extra_scopes, broker_client_id, broker_secret, token_endpoint_auth) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     name,
                     realm.authority.as_str(),
                     serde_json::to_string(&realm.extra_scopes).map_err(corrupt)?,
                     realm.broker_client.as_ref().map(|b| b.client_id.as_str()),
-                    secret
+                    secret,
+                    realm.client_auth.as_str()
                 ],
             )
             .map_err(unavailable)?;
