@@ -12,7 +12,9 @@ export type AuthProxyErrorName =
   | 'UnknownUser'
   | 'InvalidUsername'
   | 'NetworkError'
-  | 'InvalidSession';
+  | 'InvalidSession'
+  | 'Aborted'
+  | 'RefreshUnavailable';
 
 export declare class AuthProxyError extends Error {
   name: AuthProxyErrorName;
@@ -29,6 +31,11 @@ export interface AuthProxyOptions {
   persist?: 'session';
   /** Give up on a login after this long (default 5 minutes). */
   timeoutMs?: number;
+  /**
+   * Once the popup is out of sight (closed, or cut off by Cross-Origin-Opener-Policy),
+   * give up after this much longer (default 2 minutes).
+   */
+  goneTimeoutMs?: number;
   /** window.open features of the popup. */
   popupFeatures?: string;
 }
@@ -55,7 +62,21 @@ export interface Session {
   obtainedAt: number;
 }
 
-export interface LoginOptions {
+/**
+ * Where a login stands: 'popup' (the login window is open), 'waiting' (the window
+ * is out of sight: show "waiting for the login window" and a way to cancel),
+ * 'approving' (finished, waiting for the user's approval in that window),
+ * 'redeeming'.
+ */
+export type LoginState = 'popup' | 'waiting' | 'approving' | 'redeeming';
+
+export interface WaitOptions {
+  /** Cancels the login: the promise rejects with `Aborted`. */
+  signal?: AbortSignal;
+  onState?: (state: LoginState) => void;
+}
+
+export interface LoginOptions extends WaitOptions {
   username: string;
   prompt?: 'none' | 'login' | 'consent' | 'select_account';
   uiLocales?: string;
@@ -81,14 +102,16 @@ export declare class AuthProxy {
   prepare(): Promise<{ handle: LoginHandle; secret: LoginSecret }>;
   /** Call inside a click handler, in the frame that may open popups. */
   loginWith(handle: LoginHandle, options: LoginOptions): Promise<void>;
-  complete(secret: LoginSecret): Promise<Session>;
+  complete(secret: LoginSecret, options?: WaitOptions): Promise<Session>;
   /**
-   * `Keycloak` is keycloak-js' default export. A session without a refresh token
-   * (e.g. `{ accessToken, authority, clientId }` from an impersonation) gives an
-   * authenticated instance whose `updateToken()` cannot refresh.
+   * `Keycloak` is keycloak-js' default export. A session without a usable refresh
+   * token (none, or an opaque one; e.g. `{ accessToken, authority, clientId }` from
+   * an impersonation) gives an authenticated instance with the access and ID
+   * tokens set, whose `updateToken()` rejects with `RefreshUnavailable` once the
+   * token is due.
    */
   keycloak<K>(handedOver: Session | Pick<Session, 'accessToken' | 'authority' | 'clientId'>, Keycloak: new (config: { url: string; realm: string; clientId: string }) => K): Promise<K>;
-  /** Call inside a click handler. */
+  /** Call inside a click handler. The ID token is posted, never put in a URL. */
   logout(session: Session): Promise<void>;
   restore(): Session | null;
 }

@@ -223,7 +223,9 @@ export class AuthProxy {
       });
       if (idClaims) Object.assign(keycloak, { idToken: session.idToken, idTokenParsed: idClaims });
       keycloak.updateToken = async (minValidity = 5) => {
-        if (minValidity !== -1 && !keycloak.isTokenExpired(minValidity)) return false;
+        // keycloak-js' isTokenExpired() refuses to answer without a refresh token.
+        const left = claims.exp - Math.ceil(Date.now() / 1000) + keycloak.timeSkew;
+        if (minValidity !== -1 && left >= minValidity) return false;
         throw fail('RefreshUnavailable', 'This session cannot be refreshed in the browser (no usable refresh token): log in again.');
       };
       return keycloak;

@@ -393,3 +393,53 @@ test('no token appears in any URL the browser loads during login and logout', as
     }
   });
 });
+
+test('a popup closed at once reads as cut off: the host sees "waiting", can cancel, and the wait ends soon by itself', async () => {
+  await withBrowser('popup gone', {}, async (context) => {
+    const page = await openCrm(context, '?goneTimeoutMs=3000');
+    let popup = await clickLogin(context, page);
+    await popup.close(); // within two seconds: indistinguishable from a COOP cut
+    await page.waitForFunction(() => document.querySelector('#state').textContent.includes('waiting'));
+    let closedAt = Date.now();
+    const timedOut = await result(page);
+    assert.equal(timedOut.name, 'Timeout');
+    assert.ok(Date.now() - closedAt < 6000, `the shorter timeout applied (${Date.now() - closedAt} ms)`);
+
+    await page.evaluate(() => { document.querySelector('#result').textContent = ''; document.querySelector('#state').textContent = ''; });
+    popup = await clickLogin(context, page);
+    await popup.close();
+    await page.waitForFunction(() => document.querySelector('#state').textContent.includes('waiting'));
+    closedAt = Date.now();
+    await page.click('#cancel');
+    assert.equal((await result(page)).name, 'Aborted');
+    assert.ok(Date.now() - closedAt < 2000);
+  });
+});
+
+test('keycloak() takes a session without a refresh token, or with an opaque one; updateToken() then says why it cannot refresh', async () => {
+  await withBrowser('no refresh token', {}, async (context) => {
+    const page = await openCrm(context);
+    await signIn(await clickLogin(context, page), 'alice', 'alice');
+    assert.equal((await result(page)).ok, true);
+    const outcomes = await page.evaluate(async () => {
+      const { default: Keycloak } = await import('/vendor/keycloak.js');
+      const out = [];
+      for (const refreshToken of [undefined, 'an-opaque-refresh-token']) {
+        const keycloak = await window.sdk.keycloak({ ...window.session, refreshToken }, Keycloak);
+        const error = await keycloak.updateToken(-1).then(() => null, (e) => e.name);
+        out.push({
+          authenticated: keycloak.authenticated,
+          token: keycloak.token === window.session.accessToken,
+          idToken: keycloak.idToken === window.session.idToken,
+          username: keycloak.idTokenParsed?.preferred_username,
+          stillValid: await keycloak.updateToken(5),
+          error,
+        });
+      }
+      return out;
+    });
+    for (const outcome of outcomes) {
+      assert.deepEqual(outcome, { authenticated: true, token: true, idToken: true, username: 'alice', stillValid: false, error: 'RefreshUnavailable' });
+    }
+  });
+});
