@@ -71,6 +71,9 @@ pub struct ClientInput {
     pub client_secret: Option<SecretString>,
 }
 
+/// The most origins one client may register.
+pub const MAX_ORIGINS: usize = 100;
+
 impl ClientInput {
     pub fn validate(&self, registry: &Snapshot) -> Result<Client, Vec<FieldProblem>> {
         self.validate_against(&known_realms(registry))
@@ -95,9 +98,16 @@ impl ClientInput {
                 "list at least one origin, such as https://crm.example.com",
             ));
         }
+        if self.origins.len() > MAX_ORIGINS {
+            problems.push(problem(
+                "origins",
+                format!("at most {MAX_ORIGINS} origins per client"),
+            ));
+        }
         let origins: Vec<Origin> = self
             .origins
             .iter()
+            .take(MAX_ORIGINS)
             .enumerate()
             .filter_map(|(i, o)| {
                 Origin::parse(o)

@@ -44,16 +44,23 @@ pub struct EmailDomain(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "a domain is 1 to 253 characters without '@', white space or control characters, such as corp.example"
+    "a domain is a host name of dot-separated labels (letters, digits, '-'; 1 to 63 characters each, 253 in all), exact: no wildcard, such as corp.example"
 )]
 pub struct EmailDomainError;
 
+/// One DNS label: letters (any script), digits and inner hyphens.
+fn is_label(label: &str) -> bool {
+    (1..=63).contains(&label.chars().count())
+        && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+}
+
 impl EmailDomain {
     pub fn parse(raw: &str) -> Result<Self, EmailDomainError> {
-        let valid = (1..=253).contains(&raw.chars().count())
-            && !raw
-                .chars()
-                .any(|c| c == '@' || c.is_whitespace() || c.is_control() || c == '\u{FFFD}');
+        // Exact match only: `*.corp.test` or `corp.test/..` would promise matching
+        // the directory does not do.
+        let valid = (1..=253).contains(&raw.chars().count()) && raw.split('.').all(is_label);
         if valid {
             Ok(Self(raw.to_ascii_lowercase()))
         } else {

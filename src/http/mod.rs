@@ -3,6 +3,7 @@
 
 pub mod cors;
 pub mod error;
+pub mod hygiene;
 pub mod json;
 pub mod limits;
 pub mod page;
@@ -30,8 +31,6 @@ use crate::store::{AccessStore, AuditLog, DirectoryStore, LoginStore};
 
 /// Largest request body accepted (the handoff body is ~200 bytes).
 const BODY_LIMIT: usize = 16 * 1024;
-/// Largest admin request body (bulk directory imports).
-const ADMIN_BODY_LIMIT: usize = 256 * 1024 * 1024;
 
 /// Shared application state; cheap to clone.
 #[derive(Clone)]
@@ -123,9 +122,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(flows::health::healthz))
         .route("/readyz", get(flows::health::readyz))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .merge(
-            admin::api::routes(state.clone()).layer(RequestBodyLimitLayer::new(ADMIN_BODY_LIMIT)),
-        )
+        .merge(admin::api::routes(state.clone()))
         .fallback(error::not_found)
         // Past this many requests at once, new ones wait for a slot (backpressure).
         .layer(tower::limit::ConcurrencyLimitLayer::new(max_concurrent))
@@ -135,6 +132,7 @@ pub fn router(state: AppState) -> Router {
             request_timeout,
         ))
         .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(axum::middleware::from_fn(hygiene::layer))
         .layer(trace::layer())
         .with_state(state)
 }

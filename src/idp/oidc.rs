@@ -22,6 +22,7 @@ use tokio::sync::{Mutex, RwLock};
 
 use super::{
     CodeRedemption, ExchangedToken, IdentityProvider, IdpError, RealmMetadata, VerifiedIdToken,
+    jws,
 };
 use crate::clock::Clock;
 use crate::domain::{BrokerClient, ClientAuth, ClientId, Realm, RealmName, TokenSet};
@@ -220,8 +221,16 @@ impl OidcProvider {
         }
         let metadata = self.metadata(realm).await?;
         let fetched = self
-            .get_json::<CoreJsonWebKeySet>(metadata.jwks_uri.as_str())
-            .await;
+            .get_json::<serde_json::Value>(metadata.jwks_uri.as_str())
+            .await
+            .and_then(|mut document| {
+                let dropped = jws::drop_weak_keys(&mut document);
+                if dropped > 0 {
+                    tracing::warn!(realm = %realm.name, keys = dropped, "ignored RSA keys shorter than 2048 bits");
+                }
+                serde_json::from_value::<CoreJsonWebKeySet>(document)
+                    .map_err(|e| IdpError::InvalidResponse(format!("keys: {}", json_problem(&e))))
+            });
         let mut cache = self.cache.write().await;
         let entry = cache.entry(realm.name.clone()).or_default();
         if force {
@@ -484,6 +493,8 @@ impl IdentityProvider for OidcProvider {
         id_token: &str,
         nonce: &str,
     ) -> Result<VerifiedIdToken, IdpError> {
+        jws::precheck_id_token(id_token, client_id.as_str(), self.clock.now(), MAX_CLOCK_SKEW)
+            .map_err(|e| IdpError::InvalidIdToken(e.to_string()))?;
         let token: CoreIdToken = id_token
             .parse()
             .map_err(|_| IdpError::InvalidIdToken("not a signed JWT".into()))?;

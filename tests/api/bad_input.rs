@@ -181,10 +181,8 @@ async fn malformed_json_bodies_get_4xx_on_every_json_endpoint() {
             let response = request.send().await.unwrap();
             let status = response.status();
             assert!(status.is_client_error(), "{path} {case}: got {status}");
-            if status != StatusCode::PAYLOAD_TOO_LARGE {
-                let json: Value = response.json().await.unwrap_or(Value::Null);
-                assert!(json["error"].is_string(), "{path} {case}: no stable code");
-            }
+            let json: Value = response.json().await.unwrap_or(Value::Null);
+            assert!(json["error"].is_string(), "{path} {case}: no stable code");
         }
     }
 }
@@ -254,4 +252,198 @@ async fn hostile_http_is_refused_without_a_5xx() {
         .await
         .unwrap();
     assert_eq!(preflight.status(), StatusCode::FORBIDDEN);
+}
+
+/// Sends raw bytes over one connection and returns the status line's code.
+async fn raw_status(app: &TestApp, request: &str) -> u16 {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let addr = app.base_url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = stream.read(&mut answer).await.unwrap();
+    let head = String::from_utf8_lossy(&answer[..n]).to_string();
+    head.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0)
+}
+
+async fn code_of(response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    (status, body["error"].as_str().unwrap_or("<no code>").to_owned())
+}
+
+#[tokio::test]
+async fn the_hostile_input_findings_stay_fixed() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token();
+
+    // HTTP/1.1 without Host, or with two (RFC 9112 §3.2).
+    assert_eq!(raw_status(&app, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n").await, 400);
+    assert_eq!(
+        raw_status(&app, "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n").await,
+        400
+    );
+    assert_eq!(raw_status(&app, "GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").await, 200);
+
+    // 405 and 413 carry the JSON shape and a stable code.
+    let wrong_method = app.browser.put(app.url("/api/user/")).send().await.unwrap();
+    assert_eq!(code_of(wrong_method).await, (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".into()));
+    let huge = app
+        .browser
+        .post(app.url("/api/impersonation"))
+        .basic_auth("x", Some("y"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 64 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code_of(huge).await, (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into()));
+    // The admin API's query parsing.
+    let bad_query = app
+        .browser
+        .get(app.url("/admin/api/audit?limit=lots"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code_of(bad_query).await, (StatusCode::BAD_REQUEST, "invalid_request".into()));
+
+    // Every answer: nosniff and a Cache-Control.
+    for path in ["/api/user/?user=alice@tenant-a.test", "/healthz", "/readyz", "/nowhere"] {
+        let response = app.browser.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+    }
+
+    // Admin input that should be refused.
+    let origins: Vec<String> = (0..10_000).map(|i| format!("https://o{i}.example")).collect();
+    let many = app
+        .browser
+        .post(app.url("/admin/api/clients"))
+        .bearer_auth(&admin)
+        .json(&json!({"client_id": "many.example", "realms": ["tenant-a"], "origins": origins}))
+        .send()
+        .await
+        .unwrap();
+    let (status, code) = code_of(many).await;
+    assert!(
+        [StatusCode::UNPROCESSABLE_ENTITY, StatusCode::PAYLOAD_TOO_LARGE].contains(&status),
+        "{status} {code}"
+    );
+    let hundred_and_one: Vec<String> = (0..101).map(|i| format!("https://o{i}.example")).collect();
+    let over = app
+        .browser
+        .post(app.url("/admin/api/clients"))
+        .bearer_auth(&admin)
+        .json(&json!({"client_id": "many.example", "realms": ["tenant-a"], "origins": hundred_and_one}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code_of(over).await, (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed".into()));
+    let megabyte = app
+        .browser
+        .post(app.url("/admin/api/clients"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body(format!("{{\"client_id\": \"{}\"}}", "a".repeat(1024 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code_of(megabyte).await, (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into()));
+    for domain in ["*.corp.test", "corp.test/..", "corp..test", "-corp.test"] {
+        let rule = app
+            .browser
+            .post(app.url("/admin/api/directory/rules"))
+            .bearer_auth(&admin)
+            .json(&json!({"kind": "domain", "key": domain, "realm": "tenant-a"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(code_of(rule).await.0, StatusCode::UNPROCESSABLE_ENTITY, "{domain}");
+    }
+    let wildcard = app
+        .browser
+        .post(app.url("/admin/api/callers"))
+        .bearer_auth(&admin)
+        .json(&json!({"caller_id": "wild", "policy": {"realms": ["tenant-a"], "domains": ["*"]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code_of(wildcard).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    let sync = app
+        .browser
+        .post(app.url("/admin/api/clients/sync?realm=no-such-realm"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code_of(sync).await, (StatusCode::NOT_FOUND, "not_found".into()));
+}
+
+#[tokio::test]
+async fn an_origin_removed_after_the_login_started_gets_no_result() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token();
+    app.browser
+        .post(app.url("/admin/api/clients"))
+        .bearer_auth(&admin)
+        .json(&json!({"client_id": "moving.localhost", "realms": ["tenant-a"], "origins": [CRM_ORIGIN, "https://other.example"]}))
+        .send()
+        .await
+        .unwrap();
+    let synced = app
+        .browser
+        .post(app.url("/admin/api/clients/sync?realm=tenant-a"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(synced.status(), StatusCode::OK);
+    let login = app.start_login_for("moving.localhost", "alice@tenant-a.test").await;
+    let changed = app
+        .browser
+        .put(app.url("/admin/api/clients/moving.localhost"))
+        .bearer_auth(&admin)
+        .json(&json!({"client_id": "moving.localhost", "realms": ["tenant-a"], "origins": ["https://other.example"]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(changed.status().is_success(), "{}", changed.status());
+    let callback = app.sign_in_at_idp(&login.authorize_url, "alice", "alice").await;
+    let page = app.browser.get(callback).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<code id=\"code\">origin_not_allowed</code>"), "{html}");
+    // The old origin can neither confirm nor redeem anything.
+    let confirm = app.confirm(&login.txn, &crate::support::confirmation_in(&html)).await;
+    assert_eq!(code_of(confirm).await, (StatusCode::FORBIDDEN, "origin_not_allowed".into()));
+    let outcome = app.handoff("/api/handoff", &login.txn, &login.verifier).await;
+    assert_eq!(code_of(outcome).await, (StatusCode::FORBIDDEN, "origin_not_allowed".into()));
+}
+
+#[tokio::test]
+async fn parked_long_polls_from_one_address_do_not_delay_a_completed_login() {
+    let app = TestApp::spawn_with_server("max_concurrent_requests = 64").await;
+    // Far more parked polls than request slots, from this one address.
+    let mut polls = Vec::new();
+    for _ in 0..400 {
+        let browser = app.browser.clone();
+        let url = app.url("/api/handoff/wait");
+        polls.push(tokio::spawn(async move {
+            let body = json!({"txn": authproxy::crypto::random_token().unwrap(), "txn_verifier": authproxy::crypto::random_token().unwrap()});
+            browser.post(url).json(&body).send().await.map(|r| r.status())
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let started = std::time::Instant::now();
+    let tokens = app.log_in("alice@tenant-a.test", "alice", "alice").await;
+    assert!(tokens["access_token"].is_string());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "the login waited {:?} behind parked polls",
+        started.elapsed()
+    );
+    for poll in polls {
+        assert_eq!(poll.await.unwrap().unwrap(), StatusCode::OK, "pending, at once or after the wait");
+    }
 }

@@ -43,6 +43,27 @@ pub fn keys() -> &'static Vec<(String, rsa::RsaPrivateKey)> {
     })
 }
 
+/// RSA keys too short to trust, made once with the openssl CLI: (512, 1024 bits).
+fn short_keys() -> &'static Vec<(String, rsa::RsaPrivateKey)> {
+    static KEYS: OnceLock<Vec<(String, rsa::RsaPrivateKey)>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        [512, 1024]
+            .into_iter()
+            .map(|bits| {
+                let pem = std::process::Command::new("openssl")
+                    .args(["genrsa", "-traditional", &bits.to_string()])
+                    .output()
+                    .unwrap()
+                    .stdout;
+                (
+                    format!("short{bits}"),
+                    rsa::RsaPrivateKey::from_pkcs1_pem(std::str::from_utf8(&pem).unwrap()).unwrap(),
+                )
+            })
+            .collect()
+    })
+}
+
 pub fn jwk(kid: &str, key: &rsa::RsaPrivateKey) -> Value {
     let public = key.to_public_key();
     json!({"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
@@ -143,6 +164,8 @@ async fn setup() -> (TestApp, Mock) {
         jwks: Arc::new(Mutex::new(vec![
             jwk(&keys()[0].0, &keys()[0].1),
             ec_jwk("e1"),
+            jwk(&short_keys()[0].0, &short_keys()[0].1),
+            jwk(&short_keys()[1].0, &short_keys()[1].1),
         ])),
         id_token: Arc::new(Mutex::new(String::new())),
         jwks_fetches: Arc::new(AtomicUsize::new(0)),
@@ -329,6 +352,22 @@ fn bad_claims(now: i64) -> Vec<(&'static str, Craft)> {
                 })
             }),
         ),
+        (
+            "nbf in the future",
+            Box::new(move |c| {
+                signed(c, |m| {
+                    m.insert("nbf".into(), json!(now + 3600));
+                })
+            }),
+        ),
+        (
+            "azp naming another client",
+            Box::new(|c| {
+                signed(c, |m| {
+                    m.insert("azp".into(), json!("other.localhost"));
+                })
+            }),
+        ),
     ]
 }
 
@@ -387,6 +426,51 @@ fn bad_signatures() -> Vec<(&'static str, Craft)> {
                     &c,
                     &keys()[2].1,
                 )
+            }),
+        ),
+        (
+            "a zip header (compressed claims)",
+            Box::new(|c| {
+                rs256(
+                    &json!({"alg": "RS256", "kid": "k1", "zip": "DEF"}),
+                    &c,
+                    &keys()[0].1,
+                )
+            }),
+        ),
+        (
+            "an access token (typ at+jwt) presented as the ID token",
+            Box::new(|c| {
+                rs256(
+                    &json!({"alg": "RS256", "kid": "k1", "typ": "at+jwt"}),
+                    &c,
+                    &keys()[0].1,
+                )
+            }),
+        ),
+        (
+            "a signature with non-canonical trailing bits",
+            Box::new(|c| {
+                // 256 bytes encode to 342 characters; the last one carries 4 unused bits.
+                let token = signed(c, |_| {});
+                let (head, sig) = token.rsplit_once('.').unwrap();
+                let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+                let last = sig.chars().last().unwrap();
+                let index = alphabet.find(last).unwrap() ^ 1;
+                let changed = alphabet.chars().nth(index).unwrap();
+                format!("{head}.{}{changed}", &sig[..sig.len() - 1])
+            }),
+        ),
+        (
+            "signed by a 512-bit key the realm publishes",
+            Box::new(|c| {
+                rs256(&json!({"alg": "RS256", "kid": "short512"}), &c, &short_keys()[0].1)
+            }),
+        ),
+        (
+            "signed by a 1024-bit key the realm publishes",
+            Box::new(|c| {
+                rs256(&json!({"alg": "RS256", "kid": "short1024"}), &c, &short_keys()[1].1)
             }),
         ),
         (

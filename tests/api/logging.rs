@@ -1,4 +1,3 @@
-use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::support::{TestApp, captured_logs};

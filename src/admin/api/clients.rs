@@ -115,6 +115,13 @@ pub async fn sync(
         .transpose()?;
     // Include changes the CLI made in the last second.
     app.registry.reload_if_changed().await?;
+    if let Some(realm) = &realm
+        && !app.registry.snapshot().realms.contains_key(realm)
+    {
+        return Err(AdminError::NotFound(format!(
+            "No realm {realm} is configured: nothing to sync."
+        )));
+    }
     let changes = sync_clients(
         app.keycloak_admin.as_ref(),
         &app.registry.snapshot(),

@@ -80,6 +80,11 @@ pub(super) type AdminResult<T> = Result<T, AdminError>;
 
 /// Parses a JSON body; type errors come back as 422 with the field's path.
 pub(super) fn parse<T: DeserializeOwned>(body: &[u8]) -> AdminResult<T> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(AdminError::BadRequest(
+            "The body must be one JSON object.".into(),
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
@@ -155,9 +160,21 @@ pub(super) async fn audit(
     .await?)
 }
 
+/// Largest admin request body, but for directory imports.
+const BODY_LIMIT: usize = 64 * 1024;
+/// Largest directory import (bulk CSV or JSON rules).
+const IMPORT_BODY_LIMIT: usize = 256 * 1024 * 1024;
+
 /// The routes under `/admin/api`, all behind [`require_admin`] but the OpenAPI document.
 pub fn routes(state: AppState) -> Router<AppState> {
     use axum::routing::{get, post, put};
+    use tower_http::limit::RequestBodyLimitLayer;
+    let imports = Router::new()
+        .route(
+            "/admin/api/directory/import",
+            post(directory::import_directory),
+        )
+        .layer(RequestBodyLimitLayer::new(IMPORT_BODY_LIMIT));
     Router::new()
         .route(
             "/admin/api/clients",
@@ -178,10 +195,6 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(directory::put_rule).delete(directory::delete_rule),
         )
         .route(
-            "/admin/api/directory/import",
-            post(directory::import_directory),
-        )
-        .route(
             "/admin/api/directory/export",
             get(directory::export_directory),
         )
@@ -198,6 +211,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
             put(callers::put_policy),
         )
         .route("/admin/api/audit", get(audit_trail::read_audit))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(imports)
         .route_layer(axum::middleware::from_fn_with_state(state, require_admin))
         .route("/admin/api/openapi.json", get(super::openapi::document))
 }
