@@ -128,7 +128,17 @@ pub struct Realm {
 
 /// How a confidential client sends its secret to the token endpoint (RFC 6749
 /// §2.3.1; OIDC Core §9). Keycloak accepts both; other servers accept one.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
     /// HTTP Basic with the form-urlencoded id and secret.

@@ -17,10 +17,10 @@
 
 use std::net::SocketAddr;
 
+use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::Extension;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -90,7 +90,9 @@ pub async fn confirm(State(app): State<AppState>, headers: HeaderMap, body: Byte
         let request: ConfirmRequest = json::object(&body).map_err(|e| {
             WebError::bad_request(
                 "invalid_request",
-                format!("The body must be JSON {{\"txn\": \"...\", \"confirmation\": \"...\"}} ({e})."),
+                format!(
+                    "The body must be JSON {{\"txn\": \"...\", \"confirmation\": \"...\"}} ({e})."
+                ),
             )
         })?;
         let txn = TxnId::parse(&request.txn)
@@ -98,7 +100,11 @@ pub async fn confirm(State(app): State<AppState>, headers: HeaderMap, body: Byte
         let confirmation = Confirmation::parse(&request.confirmation)
             .map_err(|e| WebError::bad_request("invalid_request", e.to_string()))?;
         let client = app.logins.txn_client(&txn, app.clock.now()).await?;
-        check_origin(&registry, client.as_ref().map(crate::domain::ClientId::as_str), origin)?;
+        check_origin(
+            &registry,
+            client.as_ref().map(crate::domain::ClientId::as_str),
+            origin,
+        )?;
         confirm_outcome(&app, &txn, &confirmation).await?;
         Ok::<_, ApiError>((
             Json(serde_json::json!({"confirmed": true})).into_response(),
@@ -110,7 +116,12 @@ pub async fn confirm(State(app): State<AppState>, headers: HeaderMap, body: Byte
         Ok(answer) => answer,
         Err(err) => (err.into_response(), None),
     };
-    finish_response(&registry, &mut response, origin, client.as_ref().map(crate::domain::ClientId::as_str));
+    finish_response(
+        &registry,
+        &mut response,
+        origin,
+        client.as_ref().map(crate::domain::ClientId::as_str),
+    );
     response
 }
 
@@ -121,7 +132,11 @@ pub async fn confirm_outcome(
     txn: &TxnId,
     confirmation: &Confirmation,
 ) -> Result<(), WebError> {
-    match app.logins.confirm(txn, confirmation, app.clock.now()).await? {
+    match app
+        .logins
+        .confirm(txn, confirmation, app.clock.now())
+        .await?
+    {
         ConfirmOutcome::Confirmed => Ok(()),
         ConfirmOutcome::Wrong { .. } | ConfirmOutcome::Unknown => Err(WebError::bad_request(
             "invalid_confirmation",

@@ -28,7 +28,7 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, WebError};
 use crate::http::json;
 use crate::http::limits::set_retry_after;
-use crate::idp::{ExchangedToken, IdpError, UserLookup};
+use crate::idp::{ExchangedToken, IdpError, RealmUser, UserLookup};
 use crate::store::{AuditEntry, StoredCaller};
 
 #[derive(Deserialize)]
@@ -205,31 +205,7 @@ async fn handle(
         );
     }
 
-    let realm_user = match app.keycloak_admin.find_user(realm, user.as_str()).await {
-        Ok(UserLookup::Found(found)) => found,
-        Ok(UserLookup::NotFound) => {
-            audit.deny("denied", "the realm has no such user");
-            return Err(WebError::caller(
-                StatusCode::NOT_FOUND,
-                "unknown_user",
-                "The realm has no user with this email address or username.",
-            )
-            .into());
-        }
-        Ok(UserLookup::Ambiguous) => {
-            audit.deny("denied", "several realm users have this email address");
-            return Err(WebError::caller(
-                StatusCode::CONFLICT,
-                "ambiguous_user",
-                "Several users of the realm have this email address: the broker will not guess which one.",
-            )
-            .into());
-        }
-        Err(err) => {
-            audit.deny("failed", format!("user lookup: {err}"));
-            return Err(lookup_error(err).into());
-        }
-    };
+    let realm_user = realm_user(app, realm, &user, audit).await?;
 
     let token = app
         .idp
@@ -273,6 +249,40 @@ async fn handle(
         issued_token_type: token.issued_token_type,
     })
     .into_response())
+}
+
+/// The realm's user for the directory name, through Admin REST; refusals audited.
+async fn realm_user(
+    app: &AppState,
+    realm: &crate::domain::Realm,
+    user: &Username,
+    audit: &mut Audit,
+) -> Result<RealmUser, ApiError> {
+    match app.keycloak_admin.find_user(realm, user.as_str()).await {
+        Ok(UserLookup::Found(found)) => Ok(found),
+        Ok(UserLookup::NotFound) => {
+            audit.deny("denied", "the realm has no such user");
+            Err(WebError::caller(
+                StatusCode::NOT_FOUND,
+                "unknown_user",
+                "The realm has no user with this email address or username.",
+            )
+            .into())
+        }
+        Ok(UserLookup::Ambiguous) => {
+            audit.deny("denied", "several realm users have this email address");
+            Err(WebError::caller(
+                StatusCode::CONFLICT,
+                "ambiguous_user",
+                "Several users of the realm have this email address: the broker will not guess which one.",
+            )
+            .into())
+        }
+        Err(err) => {
+            audit.deny("failed", format!("user lookup: {err}"));
+            Err(lookup_error(err).into())
+        }
+    }
 }
 
 /// Leeway between the realm's clock and ours.
@@ -331,7 +341,9 @@ fn claims_of(jwt: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
 /// up is the realm's refusal, a realm that is down 503/504.
 fn lookup_error(err: IdpError) -> WebError {
     match &err {
-        IdpError::Rejected { status: 401 | 403, .. } => WebError::caller(
+        IdpError::Rejected {
+            status: 401 | 403, ..
+        } => WebError::caller(
             StatusCode::FORBIDDEN,
             "impersonation_refused",
             "The realm refused to look the user up: the broker's service account needs the realm-management roles view-users and query-users.",

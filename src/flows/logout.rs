@@ -54,14 +54,12 @@ pub async fn start(State(app): State<AppState>, body: Bytes) -> Result<Response,
     let form = StrictQuery::parse(Some(form))
         .map_err(|e| WebError::bad_request("invalid_request", e.to_string()))?;
     let registry = app.registry.snapshot();
-    let client = registry
-        .client(form.require("client_id")?)
-        .ok_or_else(|| {
-            WebError::bad_request(
-                "unknown_client",
-                "This client_id is not registered with the broker.",
-            )
-        })?;
+    let client = registry.client(form.require("client_id")?).ok_or_else(|| {
+        WebError::bad_request(
+            "unknown_client",
+            "This client_id is not registered with the broker.",
+        )
+    })?;
     if !client.allows_origin(form.require("origin")?) {
         return Err(WebError::bad_request(
             "origin_not_allowed",

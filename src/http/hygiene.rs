@@ -105,6 +105,9 @@ mod tests {
         assert!(!has_own_shape(&bare(StatusCode::METHOD_NOT_ALLOWED)));
         let json = ApiError(WebError::bad_request("x", "y")).into_response();
         assert!(has_own_shape(&json));
-        assert_eq!(bare_error(StatusCode::PAYLOAD_TOO_LARGE).0, "payload_too_large");
+        assert_eq!(
+            bare_error(StatusCode::PAYLOAD_TOO_LARGE).0,
+            "payload_too_large"
+        );
     }
 }

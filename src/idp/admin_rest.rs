@@ -97,7 +97,11 @@ impl KeycloakAdmin for OidcProvider {
                     realm,
                     reqwest::Method::GET,
                     "/users",
-                    &[(field, name), ("exact", "true"), ("briefRepresentation", "true")],
+                    &[
+                        (field, name),
+                        ("exact", "true"),
+                        ("briefRepresentation", "true"),
+                    ],
                     None,
                 )
                 .await?;

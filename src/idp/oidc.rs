@@ -21,8 +21,7 @@ use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
 
 use super::{
-    CodeRedemption, ExchangedToken, IdentityProvider, IdpError, RealmMetadata, VerifiedIdToken,
-    jws,
+    CodeRedemption, ExchangedToken, IdentityProvider, IdpError, RealmMetadata, VerifiedIdToken, jws,
 };
 use crate::clock::Clock;
 use crate::domain::{BrokerClient, ClientAuth, ClientId, Realm, RealmName, TokenSet};
@@ -493,8 +492,13 @@ impl IdentityProvider for OidcProvider {
         id_token: &str,
         nonce: &str,
     ) -> Result<VerifiedIdToken, IdpError> {
-        jws::precheck_id_token(id_token, client_id.as_str(), self.clock.now(), MAX_CLOCK_SKEW)
-            .map_err(|e| IdpError::InvalidIdToken(e.to_string()))?;
+        jws::precheck_id_token(
+            id_token,
+            client_id.as_str(),
+            self.clock.now(),
+            MAX_CLOCK_SKEW,
+        )
+        .map_err(|e| IdpError::InvalidIdToken(e.to_string()))?;
         let token: CoreIdToken = id_token
             .parse()
             .map_err(|_| IdpError::InvalidIdToken("not a signed JWT".into()))?;

@@ -22,7 +22,12 @@ fn attacker_server() -> reqwest::Client {
 /// Opens `/login` in the user's browser with the attacker's txn and challenge and
 /// the registered client and origin; returns the completion page's HTML after the
 /// realm's silent redirect (the user already has a realm session).
-async fn silent_login_with(app: &TestApp, txn: &str, verifier: &str, prompt: Option<&str>) -> String {
+async fn silent_login_with(
+    app: &TestApp,
+    txn: &str,
+    verifier: &str,
+    prompt: Option<&str>,
+) -> String {
     let challenge = crypto::sha256_b64url(verifier);
     let mut query = vec![
         ("client_id", CLIENT_ID),
@@ -96,7 +101,10 @@ async fn assert_attacker_gets_nothing(app: &TestApp, prompt: Option<&str>) {
             .await
             .unwrap();
         assert_eq!(guess.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(guess.json::<Value>().await.unwrap()["error"], "invalid_confirmation");
+        assert_eq!(
+            guess.json::<Value>().await.unwrap()["error"],
+            "invalid_confirmation"
+        );
     }
     let confirmation = confirmation_in(&html);
     let late = attacker_server()
@@ -105,7 +113,11 @@ async fn assert_attacker_gets_nothing(app: &TestApp, prompt: Option<&str>) {
         .send()
         .await
         .unwrap();
-    assert_eq!(late.status(), StatusCode::BAD_REQUEST, "burnt by the guesses");
+    assert_eq!(
+        late.status(),
+        StatusCode::BAD_REQUEST,
+        "burnt by the guesses"
+    );
     let after: Value = attacker_server()
         .post(app.url("/api/handoff"))
         .json(&serde_json::json!({"txn": txn, "txn_verifier": verifier}))
@@ -167,7 +179,9 @@ async fn a_failed_silent_login_tells_the_attacker_nothing_either() {
     let authorize = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
     let callback = app.sign_in_at_idp(&authorize, "unused", "unused").await;
     assert!(
-        callback.query_pairs().any(|(k, v)| k == "error" && v == "login_required"),
+        callback
+            .query_pairs()
+            .any(|(k, v)| k == "error" && v == "login_required"),
         "{callback}"
     );
     let page = app.browser.get(callback).send().await.unwrap();
@@ -186,25 +200,49 @@ async fn the_users_approval_in_the_broker_window_releases_the_result() {
     let callback = app
         .sign_in_at_idp(&login.authorize_url, "alice", "alice")
         .await;
-    let html = app.browser.get(callback).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains(&format!("Continue to <strong id=\"approval-origin\">{CRM_ORIGIN}</strong>")), "{html}");
-    assert!(html.contains("<strong id=\"approval-user\">alice</strong>"), "{html}");
+    let html = app
+        .browser
+        .get(callback)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!(
+            "Continue to <strong id=\"approval-origin\">{CRM_ORIGIN}</strong>"
+        )),
+        "{html}"
+    );
+    assert!(
+        html.contains("<strong id=\"approval-user\">alice</strong>"),
+        "{html}"
+    );
     let approved = app
         .browser
         .post(app.url("/authproxy/approve"))
-        .form(&[("txn", login.txn.as_str()), ("confirmation", confirmation_in(&html).as_str())])
+        .form(&[
+            ("txn", login.txn.as_str()),
+            ("confirmation", confirmation_in(&html).as_str()),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(approved.status(), StatusCode::OK);
     assert!(approved.text().await.unwrap().contains("Done"));
-    let tokens = app.handoff("/api/handoff", &login.txn, &login.verifier).await;
+    let tokens = app
+        .handoff("/api/handoff", &login.txn, &login.verifier)
+        .await;
     assert_eq!(tokens.status(), StatusCode::OK);
 
     // A forged approval (no confirmation, or a made-up one) is refused.
     for form in [
         vec![("txn", login.txn.clone())],
-        vec![("txn", login.txn.clone()), ("confirmation", crypto::random_token().unwrap())],
+        vec![
+            ("txn", login.txn.clone()),
+            ("confirmation", crypto::random_token().unwrap()),
+        ],
     ] {
         let forged = app
             .browser

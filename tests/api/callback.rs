@@ -63,7 +63,8 @@ async fn callback_without_the_browsers_binding_cookie_is_rejected_and_the_opener
     // Another browser (no cookies) presents the callback.
     let other_browser = reqwest::Client::new();
     let response = other_browser.get(callback).send().await.unwrap();
-    let html = assert_failed_login_page(response, StatusCode::BAD_REQUEST, "browser_mismatch").await;
+    let html =
+        assert_failed_login_page(response, StatusCode::BAD_REQUEST, "browser_mismatch").await;
     // Even a failure is released only once confirmed (no cross-site login oracle).
     let unconfirmed: Value = app
         .handoff("/api/handoff", &login.txn, &login.verifier)

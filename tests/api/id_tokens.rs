@@ -262,6 +262,7 @@ pub fn signed(mut claims: Value, edit: impl Fn(&mut serde_json::Map<String, Valu
 type Craft = Box<dyn Fn(Value) -> String>;
 
 /// Every way an ID token's claims can be wrong, by name.
+#[expect(clippy::too_many_lines, reason = "one table of cases")]
 fn bad_claims(now: i64) -> Vec<(&'static str, Craft)> {
     vec![
         (
@@ -372,6 +373,7 @@ fn bad_claims(now: i64) -> Vec<(&'static str, Craft)> {
 }
 
 /// Every way an ID token's signature can be wrong, by name.
+#[expect(clippy::too_many_lines, reason = "one table of cases")]
 fn bad_signatures() -> Vec<(&'static str, Craft)> {
     vec![
         (
@@ -464,13 +466,21 @@ fn bad_signatures() -> Vec<(&'static str, Craft)> {
         (
             "signed by a 512-bit key the realm publishes",
             Box::new(|c| {
-                rs256(&json!({"alg": "RS256", "kid": "short512"}), &c, &short_keys()[0].1)
+                rs256(
+                    &json!({"alg": "RS256", "kid": "short512"}),
+                    &c,
+                    &short_keys()[0].1,
+                )
             }),
         ),
         (
             "signed by a 1024-bit key the realm publishes",
             Box::new(|c| {
-                rs256(&json!({"alg": "RS256", "kid": "short1024"}), &c, &short_keys()[1].1)
+                rs256(
+                    &json!({"alg": "RS256", "kid": "short1024"}),
+                    &c,
+                    &short_keys()[1].1,
+                )
             }),
         ),
         (

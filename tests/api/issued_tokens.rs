@@ -17,11 +17,20 @@ use crate::support::TestApp;
 
 const USER_ID: &str = "5f1e0b8e-0000-4000-8000-0000000000d1";
 
+/// Edits an exchanged token's claims and its `expires_in`.
+type Craft = fn(&mut serde_json::Map<String, Value>, &mut u64);
+
+/// The mock realm's own clock: a server apart from the broker.
+fn realm_now() -> i64 {
+    use authproxy::clock::Clock as _;
+    authproxy::clock::SystemClock.now().timestamp()
+}
+
 #[derive(Clone)]
 struct Mock {
     base: String,
     /// Edits the good exchanged token's claims (and `expires_in`) before answering.
-    craft: Arc<Mutex<fn(&mut serde_json::Map<String, Value>, &mut u64)>>,
+    craft: Arc<Mutex<Craft>>,
     subjects: Arc<Mutex<Vec<String>>>,
     /// `expires_in` of the service-account token.
     service_expires_in: Arc<Mutex<Value>>,
@@ -53,8 +62,12 @@ async fn token(
     body: String,
 ) -> axum::Json<Value> {
     let form: std::collections::HashMap<String, String> =
-        url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
-    let basic = headers.get("authorization").is_some_and(|v| v.to_str().unwrap().starts_with("Basic "));
+        url::form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
+    let basic = headers
+        .get("authorization")
+        .is_some_and(|v| v.to_str().unwrap().starts_with("Basic "));
     let post = form.get("client_id").map(String::as_str) == Some("b")
         && form.get("client_secret").map(String::as_str) == Some("s");
     mock.auth_seen.lock().unwrap().push(match (basic, post) {
@@ -64,19 +77,28 @@ async fn token(
     });
     if form["grant_type"] == "client_credentials" {
         let expires_in = mock.service_expires_in.lock().unwrap().clone();
-        return axum::Json(json!({"access_token": "service", "token_type": "Bearer", "expires_in": expires_in}));
+        return axum::Json(
+            json!({"access_token": "service", "token_type": "Bearer", "expires_in": expires_in}),
+        );
     }
-    mock.subjects.lock().unwrap().push(form["requested_subject"].clone());
-    let now = chrono::Utc::now().timestamp();
+    mock.subjects
+        .lock()
+        .unwrap()
+        .push(form["requested_subject"].clone());
+    let now = realm_now();
     let mut claims = json!({"sub": form["requested_subject"], "aud": form.get("audience").cloned().unwrap_or("account".into()),
         "exp": now + 300, "iat": now, "jti": "j1", "act": {"sub": "service-account-broker"}});
     let mut expires_in = 300;
     (mock.craft.lock().unwrap())(claims.as_object_mut().unwrap(), &mut expires_in);
-    axum::Json(json!({"access_token": unsigned(&claims), "token_type": "Bearer", "expires_in": expires_in,
-        "issued_token_type": "urn:ietf:params:oauth:token-type:access_token"}))
+    axum::Json(
+        json!({"access_token": unsigned(&claims), "token_type": "Bearer", "expires_in": expires_in,
+        "issued_token_type": "urn:ietf:params:oauth:token-type:access_token"}),
+    )
 }
 
-async fn users(Query(query): Query<std::collections::HashMap<String, String>>) -> axum::Json<Value> {
+async fn users(
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> axum::Json<Value> {
     let known = query.get("email").map(String::as_str) == Some("dana@exch.test")
         || query.get("username").map(String::as_str) == Some("dana");
     axum::Json(if known {
@@ -100,7 +122,10 @@ async fn setup_with(realm_extra: &str) -> (TestApp, Mock, String) {
         auth_seen: Arc::default(),
     };
     let router = Router::new()
-        .route("/realms/exch/.well-known/openid-configuration", get(metadata))
+        .route(
+            "/realms/exch/.well-known/openid-configuration",
+            get(metadata),
+        )
         .route("/realms/exch/token", post(token))
         .route("/admin/realms/exch/users", get(users))
         .with_state(mock.clone());
@@ -113,14 +138,22 @@ async fn setup_with(realm_extra: &str) -> (TestApp, Mock, String) {
     .await;
     let admin = app.admin_token();
     let secret = app
-        .create_caller(&admin, "backend", json!({"realms": ["exch"], "all_users_of": ["exch"], "audiences": ["webphone"]}))
+        .create_caller(
+            &admin,
+            "backend",
+            json!({"realms": ["exch"], "all_users_of": ["exch"], "audiences": ["webphone"]}),
+        )
         .await;
     (app, mock, secret)
 }
 
 async fn ask(app: &TestApp, secret: &str, user: &str) -> (StatusCode, Value) {
     let response = app
-        .impersonate("backend", secret, json!({"user": user, "audience": "webphone"}))
+        .impersonate(
+            "backend",
+            secret,
+            json!({"user": user, "audience": "webphone"}),
+        )
         .await;
     (response.status(), response.json().await.unwrap())
 }
@@ -130,26 +163,45 @@ async fn the_realm_user_is_found_by_email_and_the_exchange_names_its_id() {
     let (app, mock, secret) = setup().await;
     let (status, body) = ask(&app, &secret, "dana@exch.test").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(*mock.subjects.lock().unwrap(), vec![USER_ID.to_owned()], "the id, not the email");
+    assert_eq!(
+        *mock.subjects.lock().unwrap(),
+        vec![USER_ID.to_owned()],
+        "the id, not the email"
+    );
 
     let (status, body) = ask(&app, &secret, "nobody@exch.test").await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_user")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("unknown_user"))
+    );
     let audit = app.audit(&app.admin_token()).await;
-    assert!(audit.iter().any(|row| row["subject"] == "nobody@exch.test"
-        && row["outcome"] == "denied" && row["reason"] == "the realm has no such user"), "{audit:?}");
+    assert!(
+        audit.iter().any(|row| row["subject"] == "nobody@exch.test"
+            && row["outcome"] == "denied"
+            && row["reason"] == "the realm has no such user"),
+        "{audit:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_token_that_does_not_match_the_request_is_not_handed_out() {
     let (app, mock, secret) = setup().await;
-    let crafts: [(&str, fn(&mut serde_json::Map<String, Value>, &mut u64)); 5] = [
-        ("another subject", |c, _| { c.insert("sub".into(), json!("someone-else")); }),
-        ("no acting party", |c, _| { c.remove("act"); }),
-        ("another audience", |c, _| { c.insert("aud".into(), json!("admin-console")); }),
-        ("exp years beyond expires_in", |c, _| {
-            c.insert("exp".into(), json!(chrono::Utc::now().timestamp() + 5 * 365 * 86_400));
+    let crafts: [(&str, Craft); 5] = [
+        ("another subject", |c, _| {
+            c.insert("sub".into(), json!("someone-else"));
         }),
-        ("no exp", |c, _| { c.remove("exp"); }),
+        ("no acting party", |c, _| {
+            c.remove("act");
+        }),
+        ("another audience", |c, _| {
+            c.insert("aud".into(), json!("admin-console"));
+        }),
+        ("exp years beyond expires_in", |c, _| {
+            c.insert("exp".into(), json!(realm_now() + 5 * 365 * 86_400));
+        }),
+        ("no exp", |c, _| {
+            c.remove("exp");
+        }),
     ];
     for (name, craft) in crafts {
         *mock.craft.lock().unwrap() = craft;
@@ -159,11 +211,20 @@ async fn a_token_that_does_not_match_the_request_is_not_handed_out() {
         assert!(body.get("access_token").is_none(), "{name}");
     }
     let audit = app.audit(&app.admin_token()).await;
-    let refused = audit.iter().filter(|row| row["outcome"] == "failed"
-        && row["reason"].as_str().is_some_and(|r| r.starts_with("issued token refused"))).count();
+    let refused = audit
+        .iter()
+        .filter(|row| {
+            row["outcome"] == "failed"
+                && row["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("issued token refused"))
+        })
+        .count();
     assert_eq!(refused, 5, "{audit:?}");
     // An audience given as a list containing the one asked for is fine.
-    *mock.craft.lock().unwrap() = |c, _| { c.insert("aud".into(), json!(["account", "webphone"])); };
+    *mock.craft.lock().unwrap() = |c, _| {
+        c.insert("aud".into(), json!(["account", "webphone"]));
+    };
     assert_eq!(ask(&app, &secret, "dana@exch.test").await.0, StatusCode::OK);
 }
 
@@ -180,20 +241,34 @@ async fn a_json_array_body_issues_nothing() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(response.json::<Value>().await.unwrap()["error"], "invalid_request");
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
 }
 
 #[tokio::test]
 async fn a_huge_negative_or_fractional_expires_in_is_a_clear_502_not_a_panic() {
     let (app, mock, secret) = setup().await;
-    for value in [json!(u64::MAX), json!(9_223_372_036_854_775_807_u64), json!(-300), json!(1.5), json!("300"), json!(0)] {
+    for value in [
+        json!(u64::MAX),
+        json!(9_223_372_036_854_775_807_u64),
+        json!(-300),
+        json!(1.5),
+        json!("300"),
+        json!(0),
+    ] {
         *mock.service_expires_in.lock().unwrap() = value.clone();
         let (status, body) = ask(&app, &secret, "dana@exch.test").await;
         assert_eq!(status, StatusCode::BAD_GATEWAY, "{value}: {body}");
         assert_eq!(body["error"], "realm_invalid_response", "{value}");
     }
     *mock.service_expires_in.lock().unwrap() = json!(300);
-    assert_eq!(ask(&app, &secret, "dana@exch.test").await.0, StatusCode::OK, "recovers");
+    assert_eq!(
+        ask(&app, &secret, "dana@exch.test").await.0,
+        StatusCode::OK,
+        "recovers"
+    );
 }
 
 #[tokio::test]
@@ -202,9 +277,14 @@ async fn client_secret_post_sends_the_secret_in_the_form_and_basic_stays_the_def
     assert_eq!(ask(&app, &secret, "dana@exch.test").await.0, StatusCode::OK);
     assert_eq!(*mock.auth_seen.lock().unwrap(), vec!["basic", "basic"]);
 
-    let (app, mock, secret) = setup_with("token_endpoint_auth_method = \"client_secret_post\"").await;
+    let (app, mock, secret) =
+        setup_with("token_endpoint_auth_method = \"client_secret_post\"").await;
     assert_eq!(ask(&app, &secret, "dana@exch.test").await.0, StatusCode::OK);
-    assert_eq!(*mock.auth_seen.lock().unwrap(), vec!["post", "post"], "service token and exchange");
+    assert_eq!(
+        *mock.auth_seen.lock().unwrap(),
+        vec!["post", "post"],
+        "service token and exchange"
+    );
     let realms: Value = app
         .browser
         .get(app.url("/admin/api/realms"))
@@ -215,6 +295,11 @@ async fn client_secret_post_sends_the_secret_in_the_form_and_basic_stays_the_def
         .json()
         .await
         .unwrap();
-    let exch = realms.as_array().unwrap().iter().find(|r| r["name"] == "exch").unwrap();
+    let exch = realms
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "exch")
+        .unwrap();
     assert_eq!(exch["token_endpoint_auth_method"], "client_secret_post");
 }

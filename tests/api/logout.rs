@@ -56,11 +56,17 @@ async fn logout_posts_the_hint_to_the_realms_end_session_endpoint_never_in_a_url
     let (action, fields) = form_of(&html);
     assert_eq!(
         action,
-        format!("{}/protocol/openid-connect/logout", idp().authority("tenant-a"))
+        format!(
+            "{}/protocol/openid-connect/logout",
+            idp().authority("tenant-a")
+        )
     );
     assert!(!action.contains('?'), "no query on the end-session request");
     assert!(html.contains("method=\"post\""));
-    assert!(csp.contains(&format!("form-action {}", idp().base_url)), "{csp}");
+    assert!(
+        csp.contains(&format!("form-action {}", idp().base_url)),
+        "{csp}"
+    );
     assert_eq!(fields["id_token_hint"], id_token);
     assert_eq!(fields["client_id"], CLIENT_ID);
     assert_eq!(fields["post_logout_redirect_uri"], app.url("/logged-out"));
@@ -69,7 +75,11 @@ async fn logout_posts_the_hint_to_the_realms_end_session_endpoint_never_in_a_url
     let get = app
         .browser
         .get(app.url("/logout"))
-        .query(&[("client_id", CLIENT_ID), ("origin", CRM_ORIGIN), ("id_token_hint", id_token)])
+        .query(&[
+            ("client_id", CLIENT_ID),
+            ("origin", CRM_ORIGIN),
+            ("id_token_hint", id_token),
+        ])
         .send()
         .await
         .unwrap();
@@ -93,7 +103,11 @@ async fn logout_refuses_unregistered_origins_and_tokens_of_unconfigured_issuers(
     let post = |origin: &'static str, hint: &'static str| {
         app.browser
             .post(app.url("/logout"))
-            .form(&[("client_id", CLIENT_ID), ("origin", origin), ("id_token_hint", hint)])
+            .form(&[
+                ("client_id", CLIENT_ID),
+                ("origin", origin),
+                ("id_token_hint", hint),
+            ])
             .send()
     };
     assert_refused_page(

@@ -50,7 +50,10 @@ async fn alice_round_trip_hands_over_tokens_once_to_the_verifier_holder() {
     );
     let confirmed = app.confirm(&login.txn, &confirmation_in(&html)).await;
     assert_eq!(confirmed.status(), StatusCode::OK);
-    assert_eq!(confirmed.headers()["access-control-allow-origin"], CRM_ORIGIN);
+    assert_eq!(
+        confirmed.headers()["access-control-allow-origin"],
+        CRM_ORIGIN
+    );
 
     // A wrong verifier is refused and does not consume the result.
     let wrong = app

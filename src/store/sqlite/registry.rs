@@ -7,8 +7,8 @@ use secrecy::{ExposeSecret as _, SecretString};
 
 use super::{SqliteStore, corrupt, unavailable};
 use crate::crypto::Sealer;
-use crate::domain::realm::Authority;
 use crate::domain::ClientAuth;
+use crate::domain::realm::Authority;
 use crate::domain::{BrokerClient, Client, ClientId, Origin, Realm, RealmName};
 use crate::store::{RegistryStore, StoreError};
 
