@@ -62,3 +62,12 @@ async fn sdk_is_served_with_caching_and_the_integrity_hash_the_readme_documents(
         .unwrap();
     assert_eq!(other.status(), StatusCode::NOT_FOUND);
 }
+
+#[test]
+fn the_sdk_version_is_the_crate_version() {
+    let declared = format!("export const VERSION = '{}';", env!("CARGO_PKG_VERSION"));
+    assert!(
+        authproxy::flows::sdk::SOURCE.contains(&declared),
+        "browser-sdk/authproxy.js must declare {declared}"
+    );
+}
