@@ -13,13 +13,11 @@ use figment::Figment;
 use figment::providers::{Env, Format as _, Toml};
 use secrecy::SecretString;
 use serde::Deserialize;
-use url::Url;
 
-use crate::admin::ops::{ClientInput, RealmInput};
-use crate::domain::origin::is_loopback;
 use crate::domain::{
-    Client, EmailDomain, FieldProblem, IdpAlias, Realm, RealmName, Rule, RuleKey, Target, Username,
+    Client, FieldProblem, PublicUrl, Realm, RealmName, Rule, RuleField, RuleKind, ServerLimits,
 };
+use crate::registry::input::{ClientInput, RealmInput};
 
 /// One problem in the configuration, with the key that holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,17 +128,6 @@ fn default_max_waits() -> usize {
     16384
 }
 
-/// Limits that protect the server.
-#[derive(Debug, Clone, Copy)]
-pub struct ServerLimits {
-    pub per_ip_per_minute: u32,
-    pub per_ip_burst: u32,
-    pub header_read_timeout: Duration,
-    pub max_concurrent_requests: usize,
-    pub max_waits_per_ip: usize,
-    pub max_waits: usize,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSection {
@@ -229,41 +216,6 @@ pub struct TargetSection {
     pub realm: String,
     #[serde(default)]
     pub idp_hint: Option<String>,
-}
-
-/// The broker's public base URL (no trailing slash); `/authproxy` hangs off it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicUrl(String);
-
-impl PublicUrl {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let url = Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
-        let host = url.host_str().unwrap_or_default();
-        let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && is_loopback(host));
-        if !scheme_ok {
-            return Err("must use https (http only for localhost, 127.0.0.1 or [::1])".into());
-        }
-        if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
-            return Err("must not have a query, fragment or user name".into());
-        }
-        Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
-    }
-
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    #[must_use]
-    pub fn is_https(&self) -> bool {
-        self.0.starts_with("https://")
-    }
-
-    /// The redirect URI of broker mode, exactly as registered at the realm.
-    #[must_use]
-    pub fn callback_url(&self) -> String {
-        format!("{}/authproxy", self.0)
-    }
 }
 
 /// The validated configuration.
@@ -454,145 +406,68 @@ impl RawConfig {
         problems: &mut Problems,
     ) -> Vec<Rule> {
         let mut rules = Vec::new();
-        validate_rules(
-            &self.directory.users,
-            "directory.users",
-            realms,
-            problems,
-            &mut rules,
-        );
-        validate_rules(
-            &self.directory.domains,
-            "directory.domains",
-            realms,
-            problems,
-            &mut rules,
-        );
-        if let Some(section) = &self.directory.default
-            && let Some(target) = validate_target(
-                "directory.default",
-                (Some(&section.realm), section.idp_hint.as_deref(), false),
-                realms,
-                problems,
-            )
-        {
-            rules.push(Rule {
-                key: RuleKey::Default,
-                target,
-            });
+        let mut add = |prefix: String,
+                       key_field: &str,
+                       parts: (RuleKind, &str, Option<&str>, Option<&str>)| {
+            let (kind, key, realm, idp_hint) = parts;
+            match Rule::from_parts(kind, key, realm, idp_hint, realms) {
+                Ok(rule) => rules.push(rule),
+                Err(found) => {
+                    for problem in found {
+                        let field = match problem.field {
+                            // A user section says "not migrated" with a flag, not a kind.
+                            RuleField::Kind => "not_migrated",
+                            RuleField::Key => key_field,
+                            RuleField::Realm => "realm",
+                            RuleField::IdpHint => "idp_hint",
+                        };
+                        problems.add(&format!("{prefix}.{field}"), &problem.message);
+                    }
+                }
+            }
+        };
+        for (i, user) in self.directory.users.iter().enumerate() {
+            let kind = if user.not_migrated {
+                RuleKind::NotMigrated
+            } else {
+                RuleKind::User
+            };
+            add(
+                format!("directory.users[{i}]"),
+                "user",
+                (
+                    kind,
+                    &user.user,
+                    user.realm.as_deref(),
+                    user.idp_hint.as_deref(),
+                ),
+            );
+        }
+        for (i, domain) in self.directory.domains.iter().enumerate() {
+            add(
+                format!("directory.domains[{i}]"),
+                "domain",
+                (
+                    RuleKind::Domain,
+                    &domain.domain,
+                    Some(&domain.realm),
+                    domain.idp_hint.as_deref(),
+                ),
+            );
+        }
+        if let Some(section) = &self.directory.default {
+            add(
+                "directory.default".to_owned(),
+                "key",
+                (
+                    RuleKind::Default,
+                    "",
+                    Some(&section.realm),
+                    section.idp_hint.as_deref(),
+                ),
+            );
         }
         rules
-    }
-}
-
-/// Validates a rule's target against the configured realms.
-pub fn target_from_parts(
-    realm: Option<&str>,
-    idp_hint: Option<&str>,
-    not_migrated: bool,
-    realms: &BTreeSet<RealmName>,
-) -> Result<Target, (&'static str, String)> {
-    match (realm, not_migrated) {
-        (Some(_), true) => Err((
-            "not_migrated",
-            "give either a realm or not_migrated = true, not both".into(),
-        )),
-        (None, false) => Err((
-            "realm",
-            "name a configured realm (or set not_migrated = true)".into(),
-        )),
-        (None, true) => match idp_hint {
-            Some(_) => Err((
-                "idp_hint",
-                "a user that is not migrated has no IdP hint".into(),
-            )),
-            None => Ok(Target::NotMigrated),
-        },
-        (Some(realm), false) => {
-            let realm = known_realm(realm, realms).map_err(|e| ("realm", e))?;
-            let idp_hint = idp_hint
-                .map(IdpAlias::parse)
-                .transpose()
-                .map_err(|e| ("idp_hint", e.to_string()))?;
-            Ok(Target::Sso { realm, idp_hint })
-        }
-    }
-}
-
-/// A directory rule as written in the configuration.
-trait RuleSection {
-    /// The field that names who the rule applies to.
-    const KEY_FIELD: &'static str;
-    fn rule_key(&self) -> Result<RuleKey, String>;
-    fn target(&self) -> (Option<&str>, Option<&str>, bool);
-}
-
-impl RuleSection for UserRuleSection {
-    const KEY_FIELD: &'static str = "user";
-    fn rule_key(&self) -> Result<RuleKey, String> {
-        Username::parse(&self.user)
-            .map(RuleKey::User)
-            .map_err(|e| e.to_string())
-    }
-    fn target(&self) -> (Option<&str>, Option<&str>, bool) {
-        (
-            self.realm.as_deref(),
-            self.idp_hint.as_deref(),
-            self.not_migrated,
-        )
-    }
-}
-
-impl RuleSection for DomainRuleSection {
-    const KEY_FIELD: &'static str = "domain";
-    fn rule_key(&self) -> Result<RuleKey, String> {
-        EmailDomain::parse(&self.domain)
-            .map(RuleKey::Domain)
-            .map_err(|e| e.to_string())
-    }
-    fn target(&self) -> (Option<&str>, Option<&str>, bool) {
-        (Some(&self.realm), self.idp_hint.as_deref(), false)
-    }
-}
-
-fn validate_rules<S: RuleSection>(
-    sections: &[S],
-    prefix: &str,
-    realms: &BTreeSet<RealmName>,
-    problems: &mut Problems,
-    rules: &mut Vec<Rule>,
-) {
-    for (i, section) in sections.iter().enumerate() {
-        let key = format!("{prefix}[{i}]");
-        let rule_key = problems.check(&format!("{key}.{}", S::KEY_FIELD), section.rule_key());
-        let target = validate_target(&key, section.target(), realms, problems);
-        if let (Some(key), Some(target)) = (rule_key, target) {
-            rules.push(Rule { key, target });
-        }
-    }
-}
-
-fn validate_target(
-    key: &str,
-    (realm, idp_hint, not_migrated): (Option<&str>, Option<&str>, bool),
-    realms: &BTreeSet<RealmName>,
-    problems: &mut Problems,
-) -> Option<Target> {
-    target_from_parts(realm, idp_hint, not_migrated, realms)
-        .map_err(|(field, message)| problems.add(&format!("{key}.{field}"), &message))
-        .ok()
-}
-
-fn known_realm(raw: &str, realms: &BTreeSet<RealmName>) -> Result<RealmName, String> {
-    let name = RealmName::parse(raw).map_err(|e| e.to_string())?;
-    if realms.contains(&name) {
-        Ok(name)
-    } else {
-        let known: Vec<_> = realms.iter().map(RealmName::as_str).collect();
-        Err(format!(
-            "realm {raw:?} is not configured (configured: {})",
-            known.join(", ")
-        ))
     }
 }
 

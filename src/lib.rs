@@ -2,11 +2,22 @@
 //! Keycloak realm through a popup, and hands the result to the waiting page even
 //! when the popup's opener is cut off or the page is a partitioned iframe.
 //!
-//! Layout: `domain` (validated types), `store` (storage traits and SQLite),
-//! `idp` (realm access), `flows` (one module per HTTP flow), `http` (router,
-//! errors, pages), `config`, `startup` and `cli`.
+//! The module graph points down only (checked by `tests/api/architecture.rs`):
+//!
+//! ```text
+//! startup                 wiring: store, IdP client, registry, App; the listener
+//! routes, cli             the two surfaces: every URL; the admin commands
+//! flows, admin            one module per HTTP flow; one operations layer for administration
+//! http                    the HTTP edge: errors, parsing, CORS, pages, cookie, limits, tracing
+//! app                     AppState, what every handler receives
+//! registry, auth, config, rate_limit   realms and clients; authentication; configuration
+//! store, idp              storage and realm access behind traits
+//! domain                  validated types
+//! crypto, clock           randomness, hashing, sealing; the injected clock
+//! ```
 
 pub mod admin;
+pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod clock;
@@ -18,5 +29,6 @@ pub mod http;
 pub mod idp;
 pub mod rate_limit;
 pub mod registry;
+pub mod routes;
 pub mod startup;
 pub mod store;

@@ -32,5 +32,8 @@ async fn main() -> ExitCode {
         // Colour codes only for a person at a terminal, never in log files.
         .with_ansi(ansi)
         .init();
-    authproxy::cli::run(cli).await
+    match cli.command {
+        authproxy::cli::Command::Serve { config } => authproxy::startup::serve(&config).await,
+        command => authproxy::cli::run(command).await,
+    }
 }

@@ -4,6 +4,7 @@
 //! manual clock.
 
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,13 +16,14 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
+use crate::app::{App, AppState};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::http::{App, AppState, router};
 use crate::idp::oidc::OidcProvider;
 use crate::idp::{IdentityProvider, KeycloakAdmin};
 use crate::rate_limit::{RateLimiter, WaitSlots};
 use crate::registry::Registry;
+use crate::routes::router;
 use crate::store::directory_cache::CachedDirectory;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{AccessStore, AuditLog, DirectoryStore, LoginStore, RegistryStore, StoreError};
@@ -87,7 +89,7 @@ impl Application {
             OidcProvider::new(Arc::clone(&clock), config.idp_timeout)
                 .map_err(|e| StartupError::Idp(e.to_string()))?,
         );
-        seed_registry(store.as_ref(), &config).await?;
+        crate::registry::seed(store.as_ref(), &config.realms, &config.clients).await?;
         let registry =
             Arc::new(Registry::load(Arc::clone(&store) as Arc<dyn RegistryStore>).await?);
         let directory: Arc<dyn DirectoryStore> = if config.directory_cache_entries > 0 {
@@ -188,19 +190,6 @@ async fn purge_expired(state: AppState) {
     }
 }
 
-/// Writes the configuration's realms and clients to the store. Entries of the
-/// file are written at every start; entries created through the admin API or the
-/// CLI are kept.
-pub async fn seed_registry(store: &dyn RegistryStore, config: &Config) -> Result<(), StoreError> {
-    for realm in &config.realms {
-        store.put_realm(realm).await?;
-    }
-    for client in &config.clients {
-        store.put_client(client).await?;
-    }
-    Ok(())
-}
-
 /// Picks up registry changes made by another process (the CLI).
 async fn watch_registry(state: AppState) {
     let mut tick = tokio::time::interval(REGISTRY_WATCH_INTERVAL);
@@ -232,4 +221,33 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: draining in-flight requests");
+}
+
+/// `authproxy serve`: loads the configuration, builds the application, serves until
+/// SIGTERM or Ctrl-C.
+pub async fn serve(path: &std::path::Path) -> ExitCode {
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::from(2);
+        }
+    };
+    let application = match Application::build(config).await {
+        Ok(app) => app,
+        Err(err) => {
+            eprintln!("authproxy: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Ok(addr) = application.local_addr() {
+        tracing::info!(%addr, "authproxy listening");
+    }
+    match application.run_until(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("authproxy: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -12,8 +12,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::config::target_from_parts;
-use crate::domain::{EmailDomain, RealmName, Rule, RuleKey, Username};
+use crate::domain::{RealmName, Rule, RuleField, RuleKind, RuleProblem};
 use crate::store::StoreError;
 
 const HEADER: [&str; 4] = ["kind", "key", "realm", "idp_hint"];
@@ -53,7 +52,10 @@ pub fn parse_rows<'a, R: std::io::Read + 'a>(
                 }
                 parse_row(&fields, realms)
                     .map(Some)
-                    .map_err(|message| StoreError::InvalidRow { line, message })
+                    .map_err(|problems| StoreError::InvalidRow {
+                        line,
+                        message: describe(&problems),
+                    })
             });
         match result {
             Ok(None) => None,
@@ -70,39 +72,39 @@ fn non_empty(s: &str) -> Option<&str> {
     Some(s).filter(|s| !s.is_empty())
 }
 
-pub fn parse_row(fields: &[&str], realms: &BTreeSet<RealmName>) -> Result<Rule, String> {
-    let &[kind, key, realm, idp_hint] = fields else {
-        return Err(format!(
-            "expected 4 fields (kind,key,realm,idp_hint), found {}",
-            fields.len()
-        ));
-    };
-    let target = |not_migrated| {
-        target_from_parts(non_empty(realm), non_empty(idp_hint), not_migrated, realms)
-            .map_err(|(field, message)| format!("{field}: {message}"))
-    };
-    match kind {
-        "user" => Ok(Rule {
-            key: RuleKey::User(Username::parse(key).map_err(|e| format!("key: {e}"))?),
-            target: target(false)?,
-        }),
-        "not_migrated" => Ok(Rule {
-            key: RuleKey::User(Username::parse(key).map_err(|e| format!("key: {e}"))?),
-            target: target(true)?,
-        }),
-        "domain" => Ok(Rule {
-            key: RuleKey::Domain(EmailDomain::parse(key).map_err(|e| format!("key: {e}"))?),
-            target: target(false)?,
-        }),
-        "default" if key.is_empty() => Ok(Rule {
-            key: RuleKey::Default,
-            target: target(false)?,
-        }),
-        "default" => Err("key: a default rule has an empty key".into()),
-        other => Err(format!(
-            "kind {other:?} is not one of user, domain, not_migrated, default"
-        )),
+/// The CSV column a rule's field is in.
+#[must_use]
+pub fn column(field: RuleField) -> &'static str {
+    match field {
+        RuleField::Kind => "kind",
+        RuleField::Key => "key",
+        RuleField::Realm => "realm",
+        RuleField::IdpHint => "idp_hint",
     }
+}
+
+/// One row (`kind,key,realm,idp_hint`) as a rule, or every problem with its field.
+pub fn parse_row(fields: &[&str], realms: &BTreeSet<RealmName>) -> Result<Rule, Vec<RuleProblem>> {
+    let &[kind, key, realm, idp_hint] = fields else {
+        return Err(vec![RuleProblem {
+            field: RuleField::Kind,
+            message: format!(
+                "expected 4 fields (kind,key,realm,idp_hint), found {}",
+                fields.len()
+            ),
+        }]);
+    };
+    let kind = RuleKind::parse(kind).map_err(|p| vec![p])?;
+    Rule::from_parts(kind, key, non_empty(realm), non_empty(idp_hint), realms)
+}
+
+/// A row's problems as one message, each with its column.
+fn describe(problems: &[RuleProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("{}: {}", column(p.field), p.message))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[cfg(test)]

@@ -2,238 +2,18 @@
 //! that validate into domain types (reporting every problem with its field path),
 //! and the writes, each recorded in the audit trail.
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Utc};
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth;
 use crate::crypto;
-use crate::domain::realm::{Authority, parse_scope};
 use crate::domain::{
-    BrokerClient, CallerId, CallerPolicy, Client, ClientAuth, ClientId, EmailDomain, FieldProblem,
-    Origin, Realm, RealmName, Rule, RuleKey, Username,
+    CallerId, CallerPolicy, EmailDomain, FieldProblem, Rule, RuleKey, RuleKind, Username,
 };
 use crate::registry::Snapshot;
+use crate::registry::input::{known_realms, problem, realm_list};
 use crate::store::{AccessStore, AuditEntry, AuditLog, StoreError, StoredCaller};
-
-#[allow(clippy::needless_pass_by_value)] // errors arrive by value from `map_err`
-fn problem(path: impl Into<String>, message: impl ToString) -> FieldProblem {
-    FieldProblem {
-        path: path.into(),
-        message: message.to_string(),
-    }
-}
-
-fn known_realms(registry: &Snapshot) -> BTreeSet<RealmName> {
-    registry.realms.keys().cloned().collect()
-}
-
-fn realm_list(
-    path: &str,
-    names: &[String],
-    known: &BTreeSet<RealmName>,
-    problems: &mut Vec<FieldProblem>,
-) -> Vec<RealmName> {
-    names
-        .iter()
-        .enumerate()
-        .filter_map(|(i, name)| match RealmName::parse(name) {
-            Ok(realm) if known.contains(&realm) => Some(realm),
-            Ok(_) => {
-                problems.push(problem(
-                    format!("{path}[{i}]"),
-                    format!("realm {name:?} is not configured"),
-                ));
-                None
-            }
-            Err(e) => {
-                problems.push(problem(format!("{path}[{i}]"), e));
-                None
-            }
-        })
-        .collect()
-}
-
-/// A client to register: the embedding web application.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ClientInput {
-    /// The application's host, lowercase, optional port (`crm.example.com`).
-    pub client_id: String,
-    pub realms: Vec<String>,
-    /// Canonical `https://host[:port]` (http only for loopback).
-    pub origins: Vec<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub client_secret: Option<SecretString>,
-}
-
-/// The most origins one client may register.
-pub const MAX_ORIGINS: usize = 100;
-
-impl ClientInput {
-    pub fn validate(&self, registry: &Snapshot) -> Result<Client, Vec<FieldProblem>> {
-        self.validate_against(&known_realms(registry))
-    }
-
-    /// Validates against the names of the realms that exist.
-    pub fn validate_against(
-        &self,
-        known: &BTreeSet<RealmName>,
-    ) -> Result<Client, Vec<FieldProblem>> {
-        let mut problems = Vec::new();
-        let id = ClientId::parse(&self.client_id)
-            .map_err(|e| problems.push(problem("client_id", e)))
-            .ok();
-        if self.realms.is_empty() {
-            problems.push(problem("realms", "list at least one configured realm"));
-        }
-        let realms = realm_list("realms", &self.realms, known, &mut problems);
-        if self.origins.is_empty() {
-            problems.push(problem(
-                "origins",
-                "list at least one origin, such as https://crm.example.com",
-            ));
-        }
-        if self.origins.len() > MAX_ORIGINS {
-            problems.push(problem(
-                "origins",
-                format!("at most {MAX_ORIGINS} origins per client"),
-            ));
-        }
-        let origins: Vec<Origin> = self
-            .origins
-            .iter()
-            .take(MAX_ORIGINS)
-            .enumerate()
-            .filter_map(|(i, o)| {
-                Origin::parse(o)
-                    .map_err(|e| problems.push(problem(format!("origins[{i}]"), e)))
-                    .ok()
-            })
-            .collect();
-        match id {
-            Some(id) if problems.is_empty() => Ok(Client {
-                id,
-                realms,
-                origins,
-                secret: self.client_secret.clone(),
-            }),
-            _ => Err(problems),
-        }
-    }
-}
-
-/// A client as the API shows it (never its secret).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ClientView {
-    pub client_id: String,
-    pub realms: Vec<String>,
-    pub origins: Vec<String>,
-    pub confidential: bool,
-}
-
-impl From<&Client> for ClientView {
-    fn from(c: &Client) -> Self {
-        Self {
-            client_id: c.id.to_string(),
-            realms: c.realms.iter().map(ToString::to_string).collect(),
-            origins: c.origins.iter().map(ToString::to_string).collect(),
-            confidential: c.secret.is_some(),
-        }
-    }
-}
-
-/// A Keycloak realm the broker may use.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RealmInput {
-    pub name: String,
-    /// The realm URL, exactly as its issuer (`https://HOST/realms/REALM`).
-    pub authority: String,
-    #[serde(default)]
-    pub extra_scopes: Vec<String>,
-    #[serde(default)]
-    pub broker_client_id: Option<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub broker_client_secret: Option<SecretString>,
-    /// How the broker's and confidential clients' secrets reach the token
-    /// endpoint: `client_secret_basic` (default) or `client_secret_post`.
-    #[serde(default)]
-    pub token_endpoint_auth_method: ClientAuth,
-}
-
-impl RealmInput {
-    pub fn validate(&self) -> Result<Realm, Vec<FieldProblem>> {
-        let mut problems = Vec::new();
-        let name = RealmName::parse(&self.name)
-            .map_err(|e| problems.push(problem("name", e)))
-            .ok();
-        let authority = Authority::parse(&self.authority)
-            .map_err(|e| problems.push(problem("authority", e)))
-            .ok();
-        let extra_scopes: Vec<String> = self
-            .extra_scopes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                parse_scope(s)
-                    .map_err(|e| problems.push(problem(format!("extra_scopes[{i}]"), e)))
-                    .ok()
-            })
-            .collect();
-        let broker_client = match (&self.broker_client_id, &self.broker_client_secret) {
-            (Some(id), Some(secret)) => Some(BrokerClient {
-                client_id: id.clone(),
-                secret: secret.clone(),
-            }),
-            (None, None) => None,
-            _ => {
-                problems.push(problem(
-                    "broker_client_id",
-                    "give both broker_client_id and broker_client_secret, or neither",
-                ));
-                None
-            }
-        };
-        match (name, authority) {
-            (Some(name), Some(authority)) if problems.is_empty() => Ok(Realm {
-                name,
-                authority,
-                extra_scopes,
-                broker_client,
-                client_auth: self.token_endpoint_auth_method,
-            }),
-            _ => Err(problems),
-        }
-    }
-}
-
-/// A realm as the API shows it (never the broker's secret).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RealmView {
-    pub name: String,
-    pub authority: String,
-    pub extra_scopes: Vec<String>,
-    pub broker_client_id: Option<String>,
-    pub token_endpoint_auth_method: ClientAuth,
-}
-
-impl From<&Realm> for RealmView {
-    fn from(r: &Realm) -> Self {
-        Self {
-            name: r.name.to_string(),
-            authority: r.authority.as_str().to_owned(),
-            extra_scopes: r.extra_scopes.clone(),
-            broker_client_id: r.broker_client.as_ref().map(|b| b.client_id.clone()),
-            token_endpoint_auth_method: r.client_auth,
-        }
-    }
-}
 
 /// A caller's policy: deny by default.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -416,21 +196,14 @@ pub struct RuleInput {
 impl RuleInput {
     pub fn validate(&self, registry: &Snapshot) -> Result<Rule, Vec<FieldProblem>> {
         let realms = known_realms(registry);
-        crate::admin::directory_csv::parse_row(
-            &[
-                &self.kind,
-                &self.key,
-                self.realm.as_deref().unwrap_or(""),
-                self.idp_hint.as_deref().unwrap_or(""),
-            ],
-            &realms,
-        )
-        .map_err(|message| {
-            let path = message
-                .split_once(':')
-                .map_or("kind", |(field, _)| field)
-                .to_owned();
-            vec![problem(path, message)]
+        let kind = RuleKind::parse(&self.kind).map_err(|p| vec![problem("kind", p)])?;
+        let realm = self.realm.as_deref().filter(|v| !v.is_empty());
+        let idp_hint = self.idp_hint.as_deref().filter(|v| !v.is_empty());
+        Rule::from_parts(kind, &self.key, realm, idp_hint, &realms).map_err(|problems| {
+            problems
+                .into_iter()
+                .map(|p| problem(crate::admin::directory_csv::column(p.field), p.message))
+                .collect()
         })
     }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use crate::config::PublicUrl;
+use crate::domain::PublicUrl;
 use crate::domain::{Client, Realm, RealmName};
 use crate::idp::{IdpError, KeycloakAdmin};
 use crate::registry::Snapshot;

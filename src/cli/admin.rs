@@ -10,7 +10,7 @@ use std::sync::Arc;
 use clap::Subcommand;
 use secrecy::SecretString;
 
-use crate::admin::ops::{self, CallerInput, ClientInput, PolicyInput};
+use crate::admin::ops::{self, CallerInput, PolicyInput};
 use crate::admin::sync::sync_clients;
 use crate::auth;
 use crate::clock::{Clock as _, SystemClock};
@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::domain::{CallerId, ClientAuth, ClientId, FieldProblem, RealmName};
 use crate::idp::oidc::OidcProvider;
 use crate::registry::Registry;
-use crate::startup::seed_registry;
+use crate::registry::input::{ClientInput, ClientView, RealmInput, RealmView};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{AccessStore as _, AuditLog, DirectoryStore as _, RegistryStore};
 
@@ -118,7 +118,7 @@ impl Context {
             SqliteStore::open_with_key(&config.sqlite_path, config.sealing_key.as_ref())
                 .map_err(|e| e.to_string())?,
         );
-        seed_registry(store.as_ref(), &config)
+        crate::registry::seed(store.as_ref(), &config.realms, &config.clients)
             .await
             .map_err(|e| e.to_string())?;
         let registry = Registry::load(Arc::clone(&store) as Arc<dyn RegistryStore>)
@@ -192,7 +192,7 @@ pub async fn clients(config: &Path, command: ClientsCommand) -> ExitCode {
             match command {
                 ClientsCommand::List => {
                     for client in ctx.registry.snapshot().clients.values() {
-                        let view = ops::ClientView::from(client);
+                        let view = ClientView::from(client);
                         println!(
                             "{}\trealms={}\torigins={}",
                             view.client_id,
@@ -293,7 +293,7 @@ pub async fn realms(config: &Path, command: RealmsCommand) -> ExitCode {
             match command {
                 RealmsCommand::List => {
                     for realm in ctx.registry.snapshot().realms.values() {
-                        let view = ops::RealmView::from(realm);
+                        let view = RealmView::from(realm);
                         println!(
                             "{}\t{}\tbroker_client={}",
                             view.name,
@@ -310,7 +310,7 @@ pub async fn realms(config: &Path, command: RealmsCommand) -> ExitCode {
                     broker_client_secret,
                     token_endpoint_auth_method,
                 } => {
-                    let input = ops::RealmInput {
+                    let input = RealmInput {
                         name,
                         authority,
                         extra_scopes,

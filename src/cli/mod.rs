@@ -1,4 +1,5 @@
-//! The command line: `serve`, `check-config` and `directory import`.
+//! The command line: its parser (every command, `serve` included) and the
+//! administration commands; `serve` itself is run by `main` through `startup`.
 
 pub mod admin;
 pub mod directory;
@@ -8,8 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, RawConfig};
-use crate::startup::{Application, shutdown_signal};
+use crate::config::RawConfig;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -138,10 +138,13 @@ pub enum DirectoryCommand {
     },
 }
 
-/// Runs the parsed command.
-pub async fn run(cli: Cli) -> ExitCode {
-    match cli.command {
-        Command::Serve { config } => serve(&config).await,
+/// Runs a parsed command other than `serve` (which `main` hands to `startup`).
+pub async fn run(command: Command) -> ExitCode {
+    match command {
+        Command::Serve { .. } => {
+            eprintln!("authproxy: serve is started by the binary, not by the admin commands");
+            ExitCode::from(2)
+        }
         Command::CheckConfig { file } => check_config(&file),
         Command::Directory {
             command:
@@ -167,33 +170,6 @@ pub async fn run(cli: Cli) -> ExitCode {
             caller,
             json,
         } => admin::audit(&config, since, caller.as_deref(), json).await,
-    }
-}
-
-async fn serve(path: &std::path::Path) -> ExitCode {
-    let config = match Config::load(path) {
-        Ok(config) => config,
-        Err(err) => {
-            eprintln!("{err}");
-            return ExitCode::from(2);
-        }
-    };
-    let application = match Application::build(config).await {
-        Ok(app) => app,
-        Err(err) => {
-            eprintln!("authproxy: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if let Ok(addr) = application.local_addr() {
-        tracing::info!(%addr, "authproxy listening");
-    }
-    match application.run_until(shutdown_signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("authproxy: {err}");
-            ExitCode::FAILURE
-        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod directory;
 pub mod login;
 pub mod origin;
 pub mod realm;
+pub mod server;
 pub mod txn;
 pub mod username;
 
@@ -20,9 +21,12 @@ pub struct FieldProblem {
     pub message: String,
 }
 pub use client::{Client, ClientId};
-pub use directory::{EmailDomain, Resolution, Rule, RuleKey, Target};
+pub use directory::{
+    EmailDomain, Resolution, Rule, RuleField, RuleKey, RuleKind, RuleProblem, Target,
+};
 pub use login::{LoginOutcome, PendingLogin, TokenSet};
 pub use origin::Origin;
 pub use realm::{Authority, BrokerClient, ClientAuth, IdpAlias, Realm, RealmName};
+pub use server::{PublicUrl, ServerLimits};
 pub use txn::{Confirmation, TxnChallenge, TxnId, TxnVerifier};
 pub use username::Username;

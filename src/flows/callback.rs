@@ -8,15 +8,15 @@
 
 use askama::Template;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
 use super::authorization_response::{Answer, AuthorizationResponse};
-use super::login::binding_cookie_name;
+use crate::app::AppState;
 use crate::crypto;
 use crate::domain::login::OUTCOME_LIFETIME;
 use crate::domain::{Confirmation, LoginOutcome, PendingLogin, TxnId};
-use crate::http::AppState;
+use crate::http::cookie::BindingCookie;
 use crate::http::error::{PageError, WebError};
 use crate::http::page;
 use crate::http::query::StrictQuery;
@@ -62,9 +62,8 @@ pub async fn finish(
         .into());
     }
 
-    let https = app.public_url.is_https();
-    let cookie_name = binding_cookie_name(state, https);
-    let outcome = complete(&app, &pending, response, &headers, &cookie_name).await;
+    let cookie = BindingCookie::for_state(state, app.public_url.is_https());
+    let outcome = complete(&app, &pending, response, &headers, &cookie).await;
     let confirmation = Confirmation::generate().map_err(WebError::from)?;
     let (status, outcome, failure) = match outcome {
         Ok(outcome) => (StatusCode::OK, outcome, None),
@@ -108,11 +107,7 @@ pub async fn finish(
     };
     let mut response = page::render_with_form(status, &view, &nonce);
     // The binding cookie has done its job.
-    let clear = format!(
-        "{cookie_name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{}",
-        if https { "; Secure" } else { "" }
-    );
-    if let Ok(value) = HeaderValue::from_str(&clear) {
+    if let Some(value) = cookie.clear() {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     Ok(response)
@@ -208,9 +203,9 @@ async fn complete(
     pending: &PendingLogin,
     response: AuthorizationResponse,
     headers: &HeaderMap,
-    cookie_name: &str,
+    cookie: &BindingCookie,
 ) -> Result<LoginOutcome, Failure> {
-    let binding_ok = cookie_value(headers, cookie_name).is_some_and(|value| {
+    let binding_ok = cookie.read(headers).is_some_and(|value| {
         crypto::constant_time_eq(&crypto::sha256_b64url(value), &pending.browser_binding)
     });
     if !binding_ok {
@@ -298,16 +293,4 @@ async fn complete(
         authority: realm.authority.as_str().to_owned(),
         client_id: client.id.clone(),
     })
-}
-
-/// The value of cookie `name` from the request's `Cookie` headers.
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
 }

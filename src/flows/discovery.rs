@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::{LoginTarget, resolve};
+use crate::app::AppState;
 use crate::domain::Username;
-use crate::http::AppState;
 use crate::http::cors;
 use crate::http::error::{DiscoveryError, WebError};
 use crate::http::query::StrictQuery;

@@ -25,8 +25,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use crate::app::AppState;
 use crate::domain::{Confirmation, LoginOutcome, TxnId, TxnVerifier};
-use crate::http::AppState;
 use crate::http::cors;
 use crate::http::error::{ApiError, WebError};
 use crate::http::json;

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::http::AppState;
+use crate::app::AppState;
 
 pub async fn healthz() -> &'static str {
     "ok"

@@ -21,10 +21,10 @@ use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 
 use super::{LoginTarget, resolve};
+use crate::app::AppState;
 use crate::auth::{self, Outcome};
 use crate::crypto;
 use crate::domain::{Denial, Username};
-use crate::http::AppState;
 use crate::http::error::{ApiError, WebError};
 use crate::http::json;
 use crate::http::limits::set_retry_after;

@@ -3,8 +3,7 @@
 //! to the realm's authorization endpoint with PKCE, state, nonce and hints.
 //!
 //! The pending login is bound to this browser by a random cookie whose hash is
-//! stored with it (RFC 9700 §4.7: state bound to the user agent). The cookie's
-//! name is derived from the state, so parallel logins in one browser don't clash.
+//! stored with it ([`crate::http::cookie`]).
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -12,24 +11,17 @@ use axum::response::{IntoResponse, Response};
 use url::Url;
 
 use super::{LoginTarget, resolve};
+use crate::app::AppState;
 use crate::crypto;
 use crate::domain::login::PENDING_LOGIN_LIFETIME;
 use crate::domain::{Client, IdpAlias, Origin, PendingLogin, TxnChallenge, TxnId, Username};
-use crate::http::AppState;
+use crate::http::cookie::BindingCookie;
 use crate::http::error::{PageError, WebError};
 use crate::http::query::StrictQuery;
 use crate::registry::Snapshot;
 
 /// `prompt` values passed on to the realm (OIDC Core §3.1.2.1).
 const PROMPTS: [&str; 4] = ["none", "login", "consent", "select_account"];
-
-/// Name of the cookie binding the login with `state` to this browser.
-#[must_use]
-pub fn binding_cookie_name(state: &str, https: bool) -> String {
-    let id: String = crypto::sha256_b64url(state).chars().take(16).collect();
-    let prefix = if https { "__Host-" } else { "" };
-    format!("{prefix}authproxy-login-{id}")
-}
 
 /// A validated `/login` request.
 struct LoginRequest<'a> {
@@ -205,19 +197,12 @@ pub async fn start(
 
 /// The 302 to the realm, setting the cookie that binds the login to this browser.
 fn redirect_with_binding(url: &Url, state: &str, binding: &str, https: bool) -> Response {
-    let cookie = format!(
-        "{}={binding}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{}",
-        binding_cookie_name(state, https),
-        PENDING_LOGIN_LIFETIME.num_seconds(),
-        if https { "; Secure" } else { "" },
-    );
+    let cookie =
+        BindingCookie::for_state(state, https).set(binding, PENDING_LOGIN_LIFETIME.num_seconds());
     let mut response = StatusCode::FOUND.into_response();
     let headers = response.headers_mut();
     // Both values are built from URL-encoded and base64url text: always valid headers.
-    if let (Ok(location), Ok(cookie)) = (
-        HeaderValue::from_str(url.as_str()),
-        HeaderValue::from_str(&cookie),
-    ) {
+    if let (Ok(location), Some(cookie)) = (HeaderValue::from_str(url.as_str()), cookie) {
         headers.insert(header::LOCATION, location);
         headers.insert(header::SET_COOKIE, cookie);
     }

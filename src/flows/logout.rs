@@ -15,7 +15,7 @@ use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::http::error::{PageError, WebError};
 use crate::http::page;
 use crate::http::query::StrictQuery;

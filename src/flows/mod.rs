@@ -13,8 +13,8 @@ pub mod logout;
 pub mod passthrough;
 pub mod sdk;
 
+use crate::app::AppState;
 use crate::domain::{IdpAlias, Realm, Resolution, Target, Username};
-use crate::http::AppState;
 use crate::http::error::WebError;
 use crate::registry::Snapshot;
 use axum::http::StatusCode;

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::http::page;
 
 #[derive(Template)]

@@ -10,8 +10,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
 use super::error::{DiscoveryError, PageError, WebError};
+use crate::app::AppState;
 
 /// `Retry-After` in whole seconds, rounded up (at least 1).
 pub fn set_retry_after(response: &mut Response, wait: Duration) {

@@ -10,6 +10,7 @@
 mod support;
 
 mod admin;
+mod architecture;
 mod attacks;
 mod bad_input;
 mod callback;

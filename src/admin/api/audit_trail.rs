@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AdminResult;
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::store::AuditEntry;
 
 #[derive(Deserialize, IntoParams)]

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 
 use super::{Admin, AdminError, AdminResult, audit, parse};
 use crate::admin::ops::{self, CallerInput, CallerView, PolicyInput};
+use crate::app::AppState;
 use crate::domain::CallerId;
-use crate::http::AppState;
 
 /// Impersonation callers.
 #[utoipa::path(get, path = "/admin/api/callers", responses((status = 200, body = [CallerView])), security(("admin_token" = [])))]

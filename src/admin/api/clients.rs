@@ -9,10 +9,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{Admin, AdminError, AdminResult, audit, parse};
-use crate::admin::ops::{ClientInput, ClientView};
 use crate::admin::sync::{SyncChange, sync_clients};
+use crate::app::AppState;
 use crate::domain::{ClientId, FieldProblem, RealmName};
-use crate::http::AppState;
+use crate::registry::input::{ClientInput, ClientView};
 
 /// Registered clients.
 #[utoipa::path(get, path = "/admin/api/clients", responses((status = 200, body = [ClientView])), security(("admin_token" = [])))]

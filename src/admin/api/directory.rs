@@ -11,8 +11,8 @@ use utoipa::IntoParams;
 
 use super::{Admin, AdminError, AdminResult, audit, parse};
 use crate::admin::ops::RuleInput;
+use crate::app::AppState;
 use crate::domain::FieldProblem;
-use crate::http::AppState;
 use crate::store::StoreError;
 
 /// Adds or replaces one directory rule.

@@ -3,7 +3,6 @@
 //! change is written to the audit trail and takes effect at once.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -11,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::ops;
+use crate::app::AppState;
 use crate::auth::{self, Outcome};
 use crate::domain::FieldProblem;
-use crate::http::AppState;
 use crate::http::error::{ApiError, WebError};
 use crate::store::StoreError;
 
@@ -158,61 +157,4 @@ pub(super) async fn audit(
         app.clock.now(),
     )
     .await?)
-}
-
-/// Largest admin request body, but for directory imports.
-const BODY_LIMIT: usize = 64 * 1024;
-/// Largest directory import (bulk CSV or JSON rules).
-const IMPORT_BODY_LIMIT: usize = 256 * 1024 * 1024;
-
-/// The routes under `/admin/api`, all behind [`require_admin`] but the OpenAPI document.
-pub fn routes(state: AppState) -> Router<AppState> {
-    use axum::routing::{get, post, put};
-    use tower_http::limit::RequestBodyLimitLayer;
-    let imports = Router::new()
-        .route(
-            "/admin/api/directory/import",
-            post(directory::import_directory),
-        )
-        .layer(RequestBodyLimitLayer::new(IMPORT_BODY_LIMIT));
-    Router::new()
-        .route(
-            "/admin/api/clients",
-            get(clients::list_clients).post(clients::create_client),
-        )
-        .route("/admin/api/clients/sync", post(clients::sync))
-        .route(
-            "/admin/api/clients/{client_id}",
-            put(clients::put_client).delete(clients::delete_client),
-        )
-        .route("/admin/api/realms", get(realms::list_realms))
-        .route(
-            "/admin/api/realms/{name}",
-            put(realms::put_realm).delete(realms::delete_realm),
-        )
-        .route(
-            "/admin/api/directory/rules",
-            post(directory::put_rule).delete(directory::delete_rule),
-        )
-        .route(
-            "/admin/api/directory/export",
-            get(directory::export_directory),
-        )
-        .route(
-            "/admin/api/callers",
-            get(callers::list_callers).post(callers::create_caller),
-        )
-        .route(
-            "/admin/api/callers/{caller_id}",
-            axum::routing::delete(callers::delete_caller),
-        )
-        .route(
-            "/admin/api/callers/{caller_id}/policy",
-            put(callers::put_policy),
-        )
-        .route("/admin/api/audit", get(audit_trail::read_audit))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .merge(imports)
-        .route_layer(axum::middleware::from_fn_with_state(state, require_admin))
-        .route("/admin/api/openapi.json", get(super::openapi::document))
 }

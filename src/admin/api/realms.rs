@@ -7,9 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use super::{Admin, AdminError, AdminResult, audit, parse};
-use crate::admin::ops::{RealmInput, RealmView};
+use crate::app::AppState;
 use crate::domain::{FieldProblem, RealmName};
-use crate::http::AppState;
+use crate::registry::input::{RealmInput, RealmView};
 
 /// Configured realms.
 #[utoipa::path(get, path = "/admin/api/realms", responses((status = 200, body = [RealmView])), security(("admin_token" = [])))]

@@ -3,6 +3,8 @@
 //! effect without a restart. Changes made by another process (the CLI) are picked
 //! up by watching the store's registry version.
 
+pub mod input;
+
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -102,4 +104,21 @@ impl Registry {
         self.reload().await?;
         Ok(true)
     }
+}
+
+/// Writes the configuration's realms and clients to the store. Entries of the
+/// file are written at every start; entries created through the admin API or the
+/// CLI are kept.
+pub async fn seed(
+    store: &dyn RegistryStore,
+    realms: &[Realm],
+    clients: &[Client],
+) -> Result<(), StoreError> {
+    for realm in realms {
+        store.put_realm(realm).await?;
+    }
+    for client in clients {
+        store.put_client(client).await?;
+    }
+    Ok(())
 }

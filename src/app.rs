@@ -1,0 +1,57 @@
+//! The application state every handler receives: `AppState(Arc<App>)`, one field
+//! per dependency (stores and IdP behind traits, the clock, the live registry, the
+//! limits). Built once by `startup`; handlers only read it.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::domain::{PublicUrl, ServerLimits};
+use crate::idp::{IdentityProvider, KeycloakAdmin};
+use crate::rate_limit::{RateLimiter, WaitSlots};
+use crate::registry::Registry;
+use crate::store::{AccessStore, AuditLog, DirectoryStore, LoginStore};
+
+/// Shared application state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+impl AppState {
+    #[must_use]
+    pub fn new(app: App) -> Self {
+        Self(Arc::new(app))
+    }
+}
+
+/// Everything the handlers need.
+pub struct App {
+    /// Realms (the only servers the broker ever contacts) and clients.
+    pub registry: Arc<Registry>,
+    pub directory: Arc<dyn DirectoryStore>,
+    /// Impersonation callers and admin tokens.
+    pub access: Arc<dyn AccessStore>,
+    pub audit: Arc<dyn AuditLog>,
+    /// Per-caller token buckets of the impersonation endpoint.
+    pub limiter: RateLimiter,
+    /// Per-client-IP token buckets of discovery and `/login`.
+    pub ip_limiter: RateLimiter,
+    pub limits: ServerLimits,
+    /// Places for the relay's parked long polls, per address and overall.
+    pub wait_slots: Arc<WaitSlots>,
+    pub logins: Arc<dyn LoginStore>,
+    pub idp: Arc<dyn IdentityProvider>,
+    /// Keycloak's Admin REST, for client provisioning.
+    pub keycloak_admin: Arc<dyn KeycloakAdmin>,
+    pub clock: Arc<dyn Clock>,
+    pub public_url: PublicUrl,
+    /// How long `/api/handoff/wait` holds a request open.
+    pub handoff_wait: Duration,
+}

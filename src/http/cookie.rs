@@ -1,0 +1,93 @@
+//! The browser-binding cookie of a login (RFC 9700 §4.7: the state is bound to the
+//! user agent that started the login): its name, set by `/login`, read and cleared
+//! by `/authproxy`. HttpOnly and SameSite=Lax (the realm's redirect back is a
+//! top-level GET, which Lax cookies follow); `__Host-` and Secure on https. The name
+//! is derived from the state, so parallel logins in one browser do not clash.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+
+use crate::crypto;
+
+/// The cookie binding the login with `state` to this browser.
+pub struct BindingCookie {
+    name: String,
+    https: bool,
+}
+
+impl BindingCookie {
+    #[must_use]
+    pub fn for_state(state: &str, https: bool) -> Self {
+        let id: String = crypto::sha256_b64url(state).chars().take(16).collect();
+        let prefix = if https { "__Host-" } else { "" };
+        Self {
+            name: format!("{prefix}authproxy-login-{id}"),
+            https,
+        }
+    }
+
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn attributes(&self, max_age: i64) -> String {
+        format!(
+            "Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+            if self.https { "; Secure" } else { "" }
+        )
+    }
+
+    /// `Set-Cookie` binding `value` for `max_age` seconds.
+    #[must_use]
+    pub fn set(&self, value: &str, max_age: i64) -> Option<HeaderValue> {
+        HeaderValue::from_str(&format!(
+            "{}={value}; {}",
+            self.name,
+            self.attributes(max_age)
+        ))
+        .ok()
+    }
+
+    /// `Set-Cookie` removing it.
+    #[must_use]
+    pub fn clear(&self) -> Option<HeaderValue> {
+        HeaderValue::from_str(&format!("{}=; {}", self.name, self.attributes(0))).ok()
+    }
+
+    /// Its value in the request's `Cookie` headers.
+    #[must_use]
+    pub fn read<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(n, _)| *n == self.name)
+            .map(|(_, v)| v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_is_named_after_the_state_and_read_back_exactly() {
+        let cookie = BindingCookie::for_state("s1", true);
+        assert!(cookie.name().starts_with("__Host-authproxy-login-"));
+        assert_ne!(cookie.name(), BindingCookie::for_state("s2", true).name());
+        let set = cookie.set("v", 600).unwrap();
+        let set = set.to_str().unwrap();
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Secure"));
+        let mut headers = HeaderMap::new();
+        let pair = format!("other=x; {}=v", cookie.name());
+        headers.insert(header::COOKIE, HeaderValue::from_str(&pair).unwrap());
+        assert_eq!(cookie.read(&headers), Some("v"));
+        assert!(
+            !BindingCookie::for_state("s1", false)
+                .name()
+                .starts_with("__Host-")
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! Every URL of the service in one place: the broker's flows, the browser SDK, the
+//! probes and the admin API, with the layers around them. Handlers live with their
+//! flow (`flows/`) or resource (`admin/api/`).
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use std::sync::Arc;
+
+use axum::Json;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::admin::api::{audit_trail, callers, clients, directory, realms, require_admin};
+use crate::admin::openapi::AdminApiDoc;
+use crate::app::AppState;
+use crate::flows;
+use crate::http::{error, hygiene, limits, trace};
+
+/// Largest request body accepted (the handoff body is ~200 bytes).
+const BODY_LIMIT: usize = 16 * 1024;
+/// Largest admin request body, but for directory imports.
+const ADMIN_BODY_LIMIT: usize = 64 * 1024;
+/// Largest directory import (bulk CSV).
+const IMPORT_BODY_LIMIT: usize = 256 * 1024 * 1024;
+
+/// The admin API under `/admin/api`, every route behind an admin token but the
+/// OpenAPI document, which is generated from this very list.
+fn admin_routes(state: &AppState) -> Router<AppState> {
+    let (imports, import_doc) = OpenApiRouter::new()
+        .routes(routes!(directory::import_directory))
+        .layer(RequestBodyLimitLayer::new(IMPORT_BODY_LIMIT))
+        .split_for_parts();
+    let (api, mut doc) = OpenApiRouter::with_openapi(AdminApiDoc::openapi())
+        .routes(routes!(clients::list_clients, clients::create_client))
+        .routes(routes!(clients::sync))
+        .routes(routes!(clients::put_client, clients::delete_client))
+        .routes(routes!(realms::list_realms))
+        .routes(routes!(realms::put_realm, realms::delete_realm))
+        .routes(routes!(directory::put_rule, directory::delete_rule))
+        .routes(routes!(directory::export_directory))
+        .routes(routes!(callers::list_callers, callers::create_caller))
+        .routes(routes!(callers::delete_caller))
+        .routes(routes!(callers::put_policy))
+        .routes(routes!(audit_trail::read_audit))
+        .layer(RequestBodyLimitLayer::new(ADMIN_BODY_LIMIT))
+        .split_for_parts();
+    doc.merge(import_doc);
+    let doc = Arc::new(doc);
+    api.merge(imports)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_admin,
+        ))
+        .route(
+            "/admin/api/openapi.json",
+            get(move || {
+                let doc = Arc::clone(&doc);
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
+}
+
+/// The broker's router with its layers.
+pub fn router(state: AppState) -> Router {
+    let request_timeout = state.handoff_wait + Duration::from_secs(10);
+    // Endpoints that take a username are rate-limited per client address.
+    let limited = Router::new()
+        .route("/api/user", get(flows::discovery::discover))
+        .route("/api/user/", get(flows::discovery::discover))
+        .route("/login", get(flows::login::start))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::per_ip,
+        ));
+    let max_concurrent = state.limits.max_concurrent_requests;
+    // Long polls are bounded by `WaitSlots`, not by the concurrency limit below,
+    // so parked polls never hold the places other requests need.
+    let long_polls = Router::new().route(
+        "/api/handoff/wait",
+        axum::routing::post(flows::handoff::wait).options(flows::handoff::preflight),
+    );
+    Router::new()
+        .merge(limited)
+        .route("/authproxy", get(flows::callback::finish))
+        .route(
+            "/authproxy/approve",
+            axum::routing::post(flows::callback::approve),
+        )
+        .route("/authproxy/{client_id}", get(flows::passthrough::page))
+        .route(
+            "/api/handoff",
+            axum::routing::post(flows::handoff::redeem).options(flows::handoff::preflight),
+        )
+        .route(
+            "/api/handoff/confirm",
+            axum::routing::post(flows::handoff::confirm).options(flows::handoff::preflight),
+        )
+        .route(
+            "/api/impersonation",
+            axum::routing::post(flows::impersonation::impersonate),
+        )
+        .route("/logout", axum::routing::post(flows::logout::start))
+        .route("/logged-out", get(flows::logout::done))
+        .route("/sdk/authproxy.js", get(flows::sdk::script))
+        .route("/sdk/authproxy.d.ts", get(flows::sdk::declarations))
+        .route("/sdk/{file}", get(flows::sdk::versioned))
+        .route("/healthz", get(flows::health::healthz))
+        .route("/readyz", get(flows::health::readyz))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(admin_routes(&state))
+        .fallback(error::not_found)
+        // Past this many requests at once, new ones wait for a slot (backpressure).
+        .layer(tower::limit::ConcurrencyLimitLayer::new(max_concurrent))
+        .merge(long_polls.layer(RequestBodyLimitLayer::new(BODY_LIMIT)))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(axum::middleware::from_fn(hygiene::layer))
+        .layer(trace::layer())
+        .with_state(state)
+}
