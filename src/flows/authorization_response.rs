@@ -1,6 +1,7 @@
 //! The authorization response that arrives at `/authproxy` (RFC 6749 §4.1.2 and
 //! §4.1.2.1, RFC 9207 `iss`), parsed and checked for shape before any lookup.
 
+use crate::http::code::ErrorCode;
 use crate::http::error::WebError;
 use crate::http::query::StrictQuery;
 
@@ -35,19 +36,19 @@ impl AuthorizationResponse {
     /// Parses the raw query string of the redirect.
     pub fn parse(raw_query: Option<&str>) -> Result<Self, WebError> {
         let query = StrictQuery::parse(raw_query)
-            .map_err(|e| WebError::bad_request("invalid_query", e.to_string()))?;
+            .map_err(|e| WebError::new(ErrorCode::InvalidQuery, e.to_string()))?;
         let state = query
             .get("state")
             .filter(|s| !s.is_empty())
             .ok_or_else(|| {
-                WebError::bad_request(
-                    "missing_state",
+                WebError::new(
+                    ErrorCode::MissingState,
                     "The response has no state. Start the login again from the application.",
                 )
             })?;
         if state.len() > MAX_PARAM_LEN {
-            return Err(WebError::bad_request(
-                "invalid_state",
+            return Err(WebError::new(
+                ErrorCode::InvalidState,
                 "The state is not one this broker issued.",
             ));
         }
@@ -69,12 +70,12 @@ fn answer(query: &StrictQuery) -> Result<Answer, WebError> {
         });
     }
     match query.get("code") {
-        None | Some("") => Err(WebError::bad_request(
-            "missing_code",
+        None | Some("") => Err(WebError::new(
+            ErrorCode::MissingCode,
             "The response has neither a code nor an error.",
         )),
-        Some(code) if code.len() > MAX_PARAM_LEN => Err(WebError::bad_request(
-            "invalid_code",
+        Some(code) if code.len() > MAX_PARAM_LEN => Err(WebError::new(
+            ErrorCode::InvalidCode,
             "The authorization code is too long.",
         )),
         Some(code) => Ok(Answer::Code(code.to_owned())),

@@ -16,6 +16,7 @@ use crate::app::AppState;
 use crate::crypto;
 use crate::domain::login::OUTCOME_LIFETIME;
 use crate::domain::{Confirmation, LoginOutcome, PendingLogin, TxnId};
+use crate::http::code::ErrorCode;
 use crate::http::cookie::BindingCookie;
 use crate::http::error::{PageError, WebError};
 use crate::http::page;
@@ -49,14 +50,13 @@ pub async fn finish(
     let response = AuthorizationResponse::parse(query.as_deref())?;
     let state = response.state.as_str();
     let pending = app.logins.take_pending(state).await?.ok_or_else(|| {
-        WebError::bad_request(
-            "unknown_state",
+        WebError::new(ErrorCode::UnknownState,
             "This login is unknown: it was already completed, or never started here. Start the login again.",
         )
     })?;
     if pending.expires_at <= app.clock.now() {
-        return Err(WebError::bad_request(
-            "expired_state",
+        return Err(WebError::new(
+            ErrorCode::ExpiredState,
             "This login took too long and has expired. Start the login again.",
         )
         .into());
@@ -130,12 +130,12 @@ pub async fn approve(
         .ok()
         .and_then(|body| StrictQuery::parse(Some(body)).ok())
         .ok_or_else(|| {
-            WebError::bad_request("invalid_request", "The approval form is malformed.")
+            WebError::new(ErrorCode::InvalidRequest, "The approval form is malformed.")
         })?;
     let txn = TxnId::parse(form.require("txn")?)
-        .map_err(|e| WebError::bad_request("invalid_request", e.to_string()))?;
+        .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
     let confirmation = Confirmation::parse(form.require("confirmation")?)
-        .map_err(|e| WebError::bad_request("invalid_request", e.to_string()))?;
+        .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
     super::handoff::confirm_outcome(&app, &txn, &confirmation).await?;
     let nonce = page::nonce();
     Ok(page::render(
@@ -209,8 +209,7 @@ async fn complete(
         crypto::constant_time_eq(&crypto::sha256_b64url(value), &pending.browser_binding)
     });
     if !binding_ok {
-        return Err(WebError::bad_request(
-            "browser_mismatch",
+        return Err(WebError::new(ErrorCode::BrowserMismatch,
             "This login was started in another browser (or its cookie was blocked). Start the login again here.",
         )
         .into());
@@ -219,15 +218,14 @@ async fn complete(
     // realm that announces the parameter must send it.
     match response.issuer.as_deref() {
         Some(iss) if iss != pending.issuer => {
-            return Err(WebError::bad_request(
-                "issuer_mismatch",
+            return Err(WebError::new(
+                ErrorCode::IssuerMismatch,
                 "The response comes from another login server than the one this login was sent to.",
             )
             .into());
         }
         None if pending.require_iss => {
-            return Err(WebError::bad_request(
-                "missing_iss",
+            return Err(WebError::new(ErrorCode::MissingIss,
                 "The login server announces the iss parameter (RFC 9207) but the response has none.",
             )
             .into());
@@ -243,24 +241,21 @@ async fn complete(
 
     let registry = app.registry.snapshot();
     let realm = registry.realms.get(&pending.realm).ok_or_else(|| {
-        WebError::caller(
-            StatusCode::CONFLICT,
-            "realm_not_configured",
+        WebError::new(
+            ErrorCode::RealmNotConfigured,
             "The realm of this login is no longer configured.",
         )
     })?;
     let client = registry.clients.get(&pending.client_id).ok_or_else(|| {
-        WebError::caller(
-            StatusCode::CONFLICT,
-            "unknown_client",
+        WebError::new(
+            ErrorCode::ClientRemoved,
             "The client of this login is no longer registered.",
         )
     })?;
     // An origin removed since the login started no longer receives its result.
     if !client.allows_origin(pending.origin.as_str()) {
-        return Err(WebError::caller(
-            StatusCode::FORBIDDEN,
-            "origin_not_allowed",
+        return Err(WebError::new(
+            ErrorCode::OriginNotAllowed,
             "The page that started this login is no longer registered for the client.",
         )
         .into());

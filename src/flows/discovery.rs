@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::{LoginTarget, resolve};
 use crate::app::AppState;
 use crate::domain::Username;
+use crate::http::code::ErrorCode;
 use crate::http::cors;
 use crate::http::error::{DiscoveryError, WebError};
 use crate::http::query::StrictQuery;
@@ -50,15 +51,15 @@ async fn lookup(
     query: Option<&str>,
 ) -> Result<Response, DiscoveryError> {
     let query = StrictQuery::parse(query)
-        .map_err(|e| WebError::bad_request("invalid_query", e.to_string()))?;
+        .map_err(|e| WebError::new(ErrorCode::InvalidQuery, e.to_string()))?;
     let raw = query.get("user").ok_or_else(|| {
-        WebError::bad_request(
-            "missing_user",
+        WebError::new(
+            ErrorCode::MissingUser,
             "The user parameter is missing: call /api/user/?user=name@domain",
         )
     })?;
     let user =
-        Username::parse(raw).map_err(|e| WebError::bad_request("invalid_user", e.to_string()))?;
+        Username::parse(raw).map_err(|e| WebError::new(ErrorCode::InvalidUser, e.to_string()))?;
     let target = resolve(app, registry, &user).await?;
     let (authority, hint) = match &target {
         LoginTarget::Sso { realm, idp_hint } => (

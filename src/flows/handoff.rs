@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::domain::{Confirmation, LoginOutcome, TxnId, TxnVerifier};
+use crate::http::code::ErrorCode;
 use crate::http::cors;
 use crate::http::error::{ApiError, WebError};
 use crate::http::json;
@@ -88,17 +89,17 @@ pub async fn confirm(State(app): State<AppState>, headers: HeaderMap, body: Byte
     let origin = cors::request_origin(&headers);
     let answer = async {
         let request: ConfirmRequest = json::object(&body).map_err(|e| {
-            WebError::bad_request(
-                "invalid_request",
+            WebError::new(
+                ErrorCode::InvalidRequest,
                 format!(
                     "The body must be JSON {{\"txn\": \"...\", \"confirmation\": \"...\"}} ({e})."
                 ),
             )
         })?;
         let txn = TxnId::parse(&request.txn)
-            .map_err(|e| WebError::bad_request("invalid_request", e.to_string()))?;
+            .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
         let confirmation = Confirmation::parse(&request.confirmation)
-            .map_err(|e| WebError::bad_request("invalid_request", e.to_string()))?;
+            .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
         let client = app.logins.txn_client(&txn, app.clock.now()).await?;
         check_origin(
             &registry,
@@ -138,8 +139,8 @@ pub async fn confirm_outcome(
         .await?
     {
         ConfirmOutcome::Confirmed => Ok(()),
-        ConfirmOutcome::Wrong { .. } | ConfirmOutcome::Unknown => Err(WebError::bad_request(
-            "invalid_confirmation",
+        ConfirmOutcome::Wrong { .. } | ConfirmOutcome::Unknown => Err(WebError::new(
+            ErrorCode::InvalidConfirmation,
             "This confirmation does not belong to a completed login that is waiting: it expired, was redeemed, or is wrong. Start the login again.",
         )),
     }
@@ -156,9 +157,8 @@ fn check_origin(
             .client(client)
             .is_some_and(|c| c.allows_origin(origin))
     {
-        return Err(WebError::caller(
-            StatusCode::FORBIDDEN,
-            "origin_not_allowed",
+        return Err(WebError::new(
+            ErrorCode::OriginNotAllowed,
             "This origin is not registered for the client that started the login.",
         ));
     }
@@ -190,9 +190,8 @@ fn finish_response(
 pub async fn preflight(State(app): State<AppState>, headers: HeaderMap) -> Response {
     let origin = cors::request_origin(&headers);
     if !origin.is_some_and(|o| app.registry.snapshot().registered_origins.contains(o)) {
-        return ApiError(WebError::caller(
-            StatusCode::FORBIDDEN,
-            "origin_not_allowed",
+        return ApiError(WebError::new(
+            ErrorCode::OriginNotAllowed,
             "This origin is not registered for any client.",
         ))
         .into_response();
@@ -233,8 +232,8 @@ async fn respond(
 }
 
 fn invalid_grant() -> WebError {
-    WebError::bad_request(
-        "invalid_grant",
+    WebError::new(
+        ErrorCode::InvalidGrant,
         "This login result is unknown, expired or already redeemed.",
     )
 }
@@ -245,15 +244,15 @@ fn pending() -> Response {
 
 fn parse_request(body: &[u8]) -> Result<(TxnId, TxnVerifier), WebError> {
     let request: HandoffRequest = json::object(body).map_err(|e| {
-        WebError::bad_request(
-            "invalid_request",
+        WebError::new(
+            ErrorCode::InvalidRequest,
             format!("The body must be JSON {{\"txn\": \"...\", \"txn_verifier\": \"...\"}} ({e})."),
         )
     })?;
     let txn = TxnId::parse(&request.txn)
-        .map_err(|e| WebError::bad_request("invalid_request", e.to_string()))?;
+        .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
     let verifier = TxnVerifier::parse(&request.txn_verifier)
-        .map_err(|e| WebError::bad_request("invalid_request", e.to_string()))?;
+        .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
     Ok((txn, verifier))
 }
 
@@ -328,27 +327,27 @@ fn answer(redemption: Redemption, mode: Mode) -> Result<Response, WebError> {
         Redemption::Redeemed(LoginOutcome::Failure { error }) => Ok((
             StatusCode::BAD_REQUEST,
             Json(serde_json::json!({
-                "error": "login_failed",
+                "error": ErrorCode::LoginFailed.as_str(),
                 "error_description": "The login did not succeed.",
                 "login_error": error,
             })),
         )
             .into_response()),
         Redemption::Pending if mode == Mode::Wait => Ok(pending()),
-        Redemption::Pending => Err(WebError::bad_request(
-            "authorization_pending",
+        Redemption::Pending => Err(WebError::new(
+            ErrorCode::AuthorizationPending,
             "The login has not completed yet: wait with /api/handoff/wait.",
         )),
-        Redemption::Unconfirmed => Err(WebError::bad_request(
-            "confirmation_required",
+        Redemption::Unconfirmed => Err(WebError::new(
+            ErrorCode::ConfirmationRequired,
             "The login has completed but was not confirmed: only the page of the registered origin that started it (or the user, in the login window) can release it.",
         )),
-        Redemption::WrongVerifier { burned: true } => Err(WebError::bad_request(
-            "invalid_grant",
+        Redemption::WrongVerifier { burned: true } => Err(WebError::new(
+            ErrorCode::InvalidGrant,
             "Wrong txn_verifier: too many wrong tries, this login result is now discarded.",
         )),
-        Redemption::WrongVerifier { burned: false } => Err(WebError::bad_request(
-            "invalid_grant",
+        Redemption::WrongVerifier { burned: false } => Err(WebError::new(
+            ErrorCode::InvalidGrant,
             "Wrong txn_verifier for this txn.",
         )),
         Redemption::Closed | Redemption::Unknown => Err(invalid_grant()),

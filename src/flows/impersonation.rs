@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -25,10 +25,11 @@ use crate::app::AppState;
 use crate::auth::{self, Outcome};
 use crate::crypto;
 use crate::domain::{Denial, Username};
+use crate::http::code::ErrorCode;
 use crate::http::error::{ApiError, WebError};
 use crate::http::json;
 use crate::http::limits::set_retry_after;
-use crate::idp::{ExchangedToken, IdpError, RealmUser, UserLookup};
+use crate::idp::{ExchangedToken, RealmUser, UserLookup};
 use crate::store::{AuditEntry, StoredCaller};
 
 #[derive(Deserialize)]
@@ -98,9 +99,8 @@ pub async fn impersonate(
 }
 
 fn unauthenticated() -> Response {
-    let mut response = ApiError(WebError::caller(
-        StatusCode::UNAUTHORIZED,
-        "invalid_client",
+    let mut response = ApiError(WebError::new(
+        ErrorCode::InvalidClient,
         "Authenticate with HTTP Basic: the caller ID and secret given when the caller was created.",
     ))
     .into_response();
@@ -144,9 +144,8 @@ async fn admit(
         app.clock.now(),
     ) {
         audit.deny("denied", "rate limited");
-        let mut response = ApiError(WebError::caller(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+        let mut response = ApiError(WebError::new(
+            ErrorCode::RateLimited,
             "Too many impersonation requests from this caller: wait and retry.",
         ))
         .into_response();
@@ -169,15 +168,15 @@ async fn handle(
     let policy = &caller.policy;
     let request: ImpersonationRequest = json::object(body).map_err(|_| {
         audit.deny("denied", "invalid request");
-        WebError::bad_request(
-            "invalid_request",
+        WebError::new(
+            ErrorCode::InvalidRequest,
             "The body must be JSON {\"user\": \"name@domain\", \"audience\": \"optional\"}.",
         )
     })?;
     audit.entry.audience.clone_from(&request.audience);
     let user = Username::parse(&request.user).map_err(|e| {
         audit.deny("denied", "invalid user");
-        WebError::bad_request("invalid_user", e.to_string())
+        WebError::new(ErrorCode::InvalidUser, e.to_string())
     })?;
     audit.entry.subject = Some(user.as_str().to_owned());
     let registry = app.registry.snapshot();
@@ -185,9 +184,8 @@ async fn handle(
         Ok(LoginTarget::Sso { realm, .. }) => realm,
         Ok(LoginTarget::NotMigrated) => {
             audit.deny("denied", "user not enabled for SSO");
-            return Err(WebError::caller(
-                StatusCode::NOT_FOUND,
-                "sso_not_enabled",
+            return Err(WebError::new(
+                ErrorCode::SsoNotEnabled,
                 "This user is not enabled for single sign-on.",
             )
             .into());
@@ -200,9 +198,7 @@ async fn handle(
     audit.entry.realm = Some(realm.name.to_string());
     if let Err(denial) = policy.allows(&user, &realm.name, request.audience.as_deref()) {
         audit.deny("denied", denial.to_string());
-        return Err(
-            WebError::caller(StatusCode::FORBIDDEN, "policy_denied", denial.to_string()).into(),
-        );
+        return Err(WebError::new(ErrorCode::PolicyDenied, denial.to_string()).into());
     }
 
     let realm_user = realm_user(app, realm, &user, audit).await?;
@@ -213,7 +209,7 @@ async fn handle(
         .await
         .map_err(|err| {
             audit.deny("failed", err.to_string());
-            exchange_error(err)
+            WebError::from(err)
         })?;
     if let Err(problem) = check_issued(
         &token,
@@ -222,21 +218,15 @@ async fn handle(
         app.clock.now(),
     ) {
         audit.deny("failed", format!("issued token refused: {problem}"));
-        return Err(WebError::caller(
-            StatusCode::BAD_GATEWAY,
-            "realm_token_mismatch",
+        return Err(WebError::new(
+            ErrorCode::RealmTokenMismatch,
             "The realm issued a token that does not match the request; it was not handed out.",
         )
         .into());
     }
     if let Err(denial @ Denial::Lifetime { .. }) = policy.allows_lifetime(token.expires_in) {
         audit.deny("denied", denial.to_string());
-        return Err(WebError::caller(
-            StatusCode::FORBIDDEN,
-            "lifetime_exceeds_policy",
-            denial.to_string(),
-        )
-        .into());
+        return Err(WebError::new(ErrorCode::LifetimeExceedsPolicy, denial.to_string()).into());
     }
     let (jti, exp) = jti_and_expiry(&token.access_token);
     audit.entry.outcome = "granted".into();
@@ -262,25 +252,22 @@ async fn realm_user(
         Ok(UserLookup::Found(found)) => Ok(found),
         Ok(UserLookup::NotFound) => {
             audit.deny("denied", "the realm has no such user");
-            Err(WebError::caller(
-                StatusCode::NOT_FOUND,
-                "unknown_user",
+            Err(WebError::new(
+                ErrorCode::UnknownUser,
                 "The realm has no user with this email address or username.",
             )
             .into())
         }
         Ok(UserLookup::Ambiguous) => {
             audit.deny("denied", "several realm users have this email address");
-            Err(WebError::caller(
-                StatusCode::CONFLICT,
-                "ambiguous_user",
+            Err(WebError::new(ErrorCode::AmbiguousUser,
                 "Several users of the realm have this email address: the broker will not guess which one.",
             )
             .into())
         }
         Err(err) => {
             audit.deny("failed", format!("user lookup: {err}"));
-            Err(lookup_error(err).into())
+            Err(WebError::from(err).into())
         }
     }
 }
@@ -335,49 +322,6 @@ fn check_issued(
 fn claims_of(jwt: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
     let payload = jwt.split('.').nth(1)?;
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
-}
-
-/// Maps a failed user lookup: the service account without the right to look users
-/// up is the realm's refusal, a realm that is down 503/504.
-fn lookup_error(err: IdpError) -> WebError {
-    match &err {
-        IdpError::Rejected {
-            status: 401 | 403, ..
-        } => WebError::caller(
-            StatusCode::FORBIDDEN,
-            "impersonation_refused",
-            "The realm refused to look the user up: the broker's service account needs the realm-management roles view-users and query-users.",
-        ),
-        _ => exchange_error(err),
-    }
-}
-
-/// Maps a failed exchange: Keycloak's refusal is the caller's 403 with its own
-/// code, an unknown subject a 404, a realm that is down 503/504.
-fn exchange_error(err: IdpError) -> WebError {
-    match &err {
-        IdpError::Rejected { status: 403, .. } => WebError::caller(
-            StatusCode::FORBIDDEN,
-            "impersonation_refused",
-            "The realm refused the impersonation: the broker's client lacks the impersonate permission for this user.",
-        ),
-        IdpError::Rejected { status: 400, error } if error == "invalid_token" => WebError::caller(
-            StatusCode::NOT_FOUND,
-            "unknown_user",
-            "The realm does not know this user.",
-        ),
-        IdpError::NoBrokerClient => WebError::caller(
-            StatusCode::CONFLICT,
-            "impersonation_not_configured",
-            "The user's realm has no broker client configured (broker_client_id / broker_client_secret).",
-        ),
-        IdpError::Unreachable => WebError::caller(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "realm_unavailable",
-            "The user's realm cannot be reached. Try again shortly.",
-        ),
-        _ => WebError::from(err),
-    }
 }
 
 /// The `jti` and `exp` of a JWT, for the audit trail (read, not verified: the

@@ -15,6 +15,7 @@ use crate::app::AppState;
 use crate::crypto;
 use crate::domain::login::PENDING_LOGIN_LIFETIME;
 use crate::domain::{Client, IdpAlias, Origin, PendingLogin, TxnChallenge, TxnId, Username};
+use crate::http::code::ErrorCode;
 use crate::http::cookie::BindingCookie;
 use crate::http::error::{PageError, WebError};
 use crate::http::query::StrictQuery;
@@ -41,27 +42,26 @@ fn parse_request<'a>(
     let client = registry
         .client(query.require("client_id")?)
         .ok_or_else(|| {
-            WebError::bad_request(
-                "unknown_client",
+            WebError::new(
+                ErrorCode::UnknownClient,
                 "This client_id is not registered with the broker.",
             )
         })?;
     let origin = query.require("origin")?;
     // RFC 9700 §4.1.3: exact string comparison with the registered value.
     let origin = client.origins.iter().find(|o| o.as_str() == origin).ok_or_else(|| {
-        WebError::bad_request(
-            "origin_not_allowed",
+        WebError::new(ErrorCode::OriginNotAllowed,
             "The origin is not registered for this client. Register it exactly (scheme, host and port).",
         )
     })?;
     let txn = TxnId::parse(query.require("txn")?)
-        .map_err(|e| WebError::bad_request("invalid_txn", e.to_string()))?;
+        .map_err(|e| WebError::new(ErrorCode::InvalidTxn, e.to_string()))?;
     let txn_challenge = TxnChallenge::parse(query.require("txn_challenge")?)
-        .map_err(|e| WebError::bad_request("invalid_txn", e.to_string()))?;
+        .map_err(|e| WebError::new(ErrorCode::InvalidTxn, e.to_string()))?;
     let prompt = query.get("prompt").filter(|p| !p.is_empty());
     if prompt.is_some_and(|p| !PROMPTS.contains(&p)) {
-        return Err(WebError::bad_request(
-            "invalid_prompt",
+        return Err(WebError::new(
+            ErrorCode::InvalidPrompt,
             format!("prompt must be one of {}.", PROMPTS.join(", ")),
         ));
     }
@@ -72,13 +72,13 @@ fn parse_request<'a>(
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' ')
     }) {
-        return Err(WebError::bad_request(
-            "invalid_ui_locales",
+        return Err(WebError::new(
+            ErrorCode::InvalidUiLocales,
             "ui_locales is a space-separated list of language tags such as \"en fi\".",
         ));
     }
     let user = Username::parse(query.require("user")?)
-        .map_err(|e| WebError::bad_request("invalid_user", e.to_string()))?;
+        .map_err(|e| WebError::new(ErrorCode::InvalidUser, e.to_string()))?;
     Ok(LoginRequest {
         client,
         origin,
@@ -114,7 +114,7 @@ pub async fn start(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let query = StrictQuery::parse(query.as_deref())
-        .map_err(|e| WebError::bad_request("invalid_query", e.to_string()))?;
+        .map_err(|e| WebError::new(ErrorCode::InvalidQuery, e.to_string()))?;
     let registry = app.registry.snapshot();
     let request = parse_request(&registry, &query)?;
     note_contradictions(&headers, request.origin);
@@ -122,18 +122,15 @@ pub async fn start(
     let (realm, idp_hint) = match resolve(&app, &registry, &request.user).await? {
         LoginTarget::Sso { realm, idp_hint } => (realm, idp_hint),
         LoginTarget::NotMigrated => {
-            return Err(WebError::caller(
-                StatusCode::FORBIDDEN,
-                "sso_not_enabled",
+            return Err(WebError::new(ErrorCode::SsoNotEnabled,
                 "This user is not enabled for single sign-on yet. Log in with a username and password instead.",
             )
             .into());
         }
     };
     if !client.allows_realm(&realm.name) {
-        return Err(WebError::caller(
-            StatusCode::FORBIDDEN,
-            "realm_not_allowed",
+        return Err(WebError::new(
+            ErrorCode::RealmNotAllowed,
             "This client is not registered for the user's realm.",
         )
         .into());
@@ -181,8 +178,8 @@ pub async fn start(
         expires_at,
     };
     if !app.logins.begin_login(&state, &pending).await? {
-        return Err(WebError::bad_request(
-            "txn_in_use",
+        return Err(WebError::new(
+            ErrorCode::TxnInUse,
             "This txn is already in use: start a new login with a fresh txn.",
         )
         .into());

@@ -16,6 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::app::AppState;
+use crate::http::code::ErrorCode;
 use crate::http::error::{PageError, WebError};
 use crate::http::page;
 use crate::http::query::StrictQuery;
@@ -50,35 +51,35 @@ fn issuer_of(jwt: &str) -> Option<String> {
 
 pub async fn start(State(app): State<AppState>, body: Bytes) -> Result<Response, PageError> {
     let form = std::str::from_utf8(&body)
-        .map_err(|_| WebError::bad_request("invalid_request", "The logout form is not UTF-8."))?;
+        .map_err(|_| WebError::new(ErrorCode::InvalidRequest, "The logout form is not UTF-8."))?;
     let form = StrictQuery::parse(Some(form))
-        .map_err(|e| WebError::bad_request("invalid_request", e.to_string()))?;
+        .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
     let registry = app.registry.snapshot();
     let client = registry.client(form.require("client_id")?).ok_or_else(|| {
-        WebError::bad_request(
-            "unknown_client",
+        WebError::new(
+            ErrorCode::UnknownClient,
             "This client_id is not registered with the broker.",
         )
     })?;
     if !client.allows_origin(form.require("origin")?) {
-        return Err(WebError::bad_request(
-            "origin_not_allowed",
+        return Err(WebError::new(
+            ErrorCode::OriginNotAllowed,
             "The origin is not registered for this client.",
         )
         .into());
     }
     let hint = form.get("id_token_hint").filter(|h| !h.is_empty());
     if hint.is_some_and(|h| h.len() > MAX_HINT_LEN) {
-        return Err(WebError::bad_request(
-            "invalid_id_token_hint",
+        return Err(WebError::new(
+            ErrorCode::InvalidIdTokenHint,
             "The id_token_hint is too long.",
         )
         .into());
     }
     let issuer = match hint {
         Some(hint) => issuer_of(hint).ok_or_else(|| {
-            WebError::bad_request(
-                "invalid_id_token_hint",
+            WebError::new(
+                ErrorCode::InvalidIdTokenHint,
                 "The id_token_hint is not an ID token.",
             )
         })?,
@@ -86,8 +87,8 @@ pub async fn start(State(app): State<AppState>, body: Bytes) -> Result<Response,
             .get("authority")
             .filter(|a| !a.is_empty())
             .ok_or_else(|| {
-                WebError::bad_request(
-                    "missing_parameter",
+                WebError::new(
+                    ErrorCode::MissingParameter,
                     "Send id_token_hint (the session's ID token) or authority (its realm URL).",
                 )
             })?
@@ -98,16 +99,15 @@ pub async fn start(State(app): State<AppState>, body: Bytes) -> Result<Response,
         .values()
         .find(|r| r.authority.as_str() == issuer && client.allows_realm(&r.name))
         .ok_or_else(|| {
-            WebError::bad_request(
-                "unknown_issuer",
+            WebError::new(
+                ErrorCode::UnknownIssuer,
                 "The ID token comes from a realm this client is not registered for.",
             )
         })?;
     let metadata = app.idp.metadata(realm).await?;
     let endpoint = metadata.end_session_endpoint.clone().ok_or_else(|| {
-        WebError::caller(
-            StatusCode::BAD_GATEWAY,
-            "logout_not_supported",
+        WebError::new(
+            ErrorCode::LogoutNotSupported,
             "The realm does not offer RP-initiated logout.",
         )
     })?;

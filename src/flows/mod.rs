@@ -15,9 +15,9 @@ pub mod sdk;
 
 use crate::app::AppState;
 use crate::domain::{IdpAlias, Realm, Resolution, Target, Username};
+use crate::http::code::ErrorCode;
 use crate::http::error::WebError;
 use crate::registry::Snapshot;
-use axum::http::StatusCode;
 
 /// Where a username logs in, as discovery and `/login` both need it.
 pub enum LoginTarget<'a> {
@@ -36,17 +36,15 @@ pub async fn resolve<'a>(
     user: &Username,
 ) -> Result<LoginTarget<'a>, WebError> {
     match app.directory.resolve(user).await? {
-        Resolution::Unknown => Err(WebError::caller(
-            StatusCode::NOT_FOUND,
-            "unknown_user",
+        Resolution::Unknown => Err(WebError::new(
+            ErrorCode::UnknownUser,
             "No user with this name is known to the directory. Check the spelling.",
         )),
         Resolution::Found(Target::NotMigrated) => Ok(LoginTarget::NotMigrated),
         Resolution::Found(Target::Sso { realm, idp_hint }) => match registry.realms.get(&realm) {
             Some(realm) => Ok(LoginTarget::Sso { realm, idp_hint }),
-            None => Err(WebError::caller(
-                StatusCode::CONFLICT,
-                "realm_not_configured",
+            None => Err(WebError::new(
+                ErrorCode::RealmNotConfigured,
                 "The directory assigns this user to a realm that is not configured. An administrator must fix the directory.",
             )),
         },

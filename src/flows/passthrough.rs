@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::app::AppState;
+use crate::http::code::ErrorCode;
 use crate::http::page;
 
 #[derive(Template)]
@@ -27,8 +28,7 @@ pub async fn page(
     let client = client_id.ok().and_then(|Path(id)| registry.client(&id));
     let Some(client) = client else {
         return page::error_page(
-            StatusCode::NOT_FOUND,
-            "unknown_client",
+            ErrorCode::UnknownClient,
             "No client with this ID is registered with the broker.",
             None,
         );

@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha384};
 
+use crate::http::code::ErrorCode;
 use crate::http::error::{ApiError, WebError};
 
 /// The SDK source.
@@ -73,9 +74,8 @@ pub async fn versioned(Path(file): Path<String>) -> Result<Response, ApiError> {
     } else if file == format!("authproxy-{VERSION}.d.ts") {
         Ok(serve(DECLARATIONS, TS, IMMUTABLE))
     } else {
-        Err(WebError::caller(
-            StatusCode::NOT_FOUND,
-            "not_found",
+        Err(WebError::new(
+            ErrorCode::NotFound,
             format!("This broker serves SDK version {VERSION}: /sdk/authproxy-{VERSION}.js"),
         )
         .into())

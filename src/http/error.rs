@@ -11,6 +11,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::code::ErrorCode;
 use super::page;
 use crate::crypto::CryptoError;
 use crate::idp::IdpError;
@@ -18,13 +19,10 @@ use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
-    /// The caller sent something wrong; `code` is stable, `message` says what to fix.
+    /// The caller sent something wrong; `code` is stable (and decides the status),
+    /// `message` says what to fix.
     #[error("{message}")]
-    Caller {
-        status: StatusCode,
-        code: &'static str,
-        message: String,
-    },
+    Caller { code: ErrorCode, message: String },
     #[error(transparent)]
     Idp(#[from] IdpError),
     #[error(transparent)]
@@ -33,14 +31,31 @@ pub enum WebError {
     Crypto(#[from] CryptoError),
 }
 
-impl WebError {
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::caller(StatusCode::BAD_REQUEST, code, message)
+/// The one mapping from a realm failure to a code (and so to a status), for
+/// every flow.
+impl From<&IdpError> for ErrorCode {
+    fn from(err: &IdpError) -> Self {
+        match err {
+            IdpError::Unreachable => Self::RealmUnreachable,
+            IdpError::Timeout => Self::RealmTimeout,
+            IdpError::Status(_) => Self::RealmError,
+            IdpError::InvalidResponse(_) => Self::RealmInvalidResponse,
+            IdpError::IssuerMismatch { .. } => Self::RealmIssuerMismatch,
+            IdpError::Rejected { error, .. } if error == "invalid_grant" => Self::CodeRejected,
+            // The realm refused the broker's own client: a permission or role is missing.
+            IdpError::Rejected {
+                status: 401 | 403, ..
+            } => Self::ImpersonationRefused,
+            IdpError::Rejected { .. } => Self::TokenRequestRefused,
+            IdpError::NoBrokerClient => Self::ImpersonationNotConfigured,
+            IdpError::InvalidIdToken(_) => Self::InvalidIdToken,
+        }
     }
+}
 
-    pub fn caller(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+impl WebError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::Caller {
-            status,
             code,
             message: message.into(),
         }
@@ -48,38 +63,22 @@ impl WebError {
 
     #[must_use]
     pub fn status(&self) -> StatusCode {
+        self.error_code().status()
+    }
+
+    #[must_use]
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            Self::Caller { status, .. } => *status,
-            Self::Idp(err) => match err {
-                IdpError::Timeout => StatusCode::GATEWAY_TIMEOUT,
-                IdpError::Rejected { error, .. } if error == "invalid_grant" => {
-                    StatusCode::BAD_REQUEST
-                }
-                _ => StatusCode::BAD_GATEWAY,
-            },
-            Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Crypto(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Caller { code, .. } => *code,
+            Self::Idp(err) => err.into(),
+            Self::Store(_) => ErrorCode::StoreUnavailable,
+            Self::Crypto(_) => ErrorCode::InternalError,
         }
     }
 
     #[must_use]
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::Caller { code, .. } => code,
-            Self::Idp(err) => match err {
-                IdpError::Unreachable => "realm_unreachable",
-                IdpError::Timeout => "realm_timeout",
-                IdpError::Status(_) => "realm_error",
-                IdpError::InvalidResponse(_) => "realm_invalid_response",
-                IdpError::IssuerMismatch { .. } => "realm_issuer_mismatch",
-                IdpError::Rejected { error, .. } if error == "invalid_grant" => "code_rejected",
-                IdpError::Rejected { .. } => "token_request_refused",
-                IdpError::NoBrokerClient => "impersonation_not_configured",
-                IdpError::InvalidIdToken(_) => "invalid_id_token",
-            },
-            Self::Store(_) => "store_unavailable",
-            Self::Crypto(_) => "internal_error",
-        }
+        self.error_code().as_str()
     }
 
     /// What the caller is told.
@@ -91,6 +90,12 @@ impl WebError {
                 "The login server refused the authorization code (expired or already used). Start the login again.".into()
             }
             Self::Idp(IdpError::Timeout) => "The login server did not answer in time. Try again shortly.".into(),
+            Self::Idp(IdpError::Rejected { status: 401 | 403, .. }) => {
+                "The realm refused the broker's client: it lacks a permission or role (see the README, Impersonation).".into()
+            }
+            Self::Idp(IdpError::NoBrokerClient) => {
+                "The user's realm has no broker client configured (broker_client_id / broker_client_secret).".into()
+            }
             Self::Idp(_) => "The login server could not be used right now. Try again shortly.".into(),
             Self::Store(_) => "The service is temporarily unavailable. Try again shortly.".into(),
             Self::Crypto(_) => "An internal error occurred.".into(),
@@ -182,20 +187,14 @@ impl<E: Into<WebError>> From<E> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         self.0.log();
-        page::error_page(
-            self.0.status(),
-            self.0.code(),
-            &self.0.public_message(),
-            None,
-        )
+        page::error_page(self.0.error_code(), &self.0.public_message(), None)
     }
 }
 
 /// Any path the broker does not serve.
 pub async fn not_found() -> ApiError {
-    ApiError(WebError::caller(
-        StatusCode::NOT_FOUND,
-        "not_found",
+    ApiError(WebError::new(
+        ErrorCode::NotFound,
         "No such endpoint. See the README for the API.",
     ))
 }

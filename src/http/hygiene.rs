@@ -6,41 +6,27 @@
 //! one `Host` header (RFC 9112 §3.2), else 400.
 
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, Version, header};
+use axum::http::{HeaderValue, Version, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::code::ErrorCode;
 use super::error::{ApiError, WebError};
 
-/// The stable code and message for an error status that arrived without a body
-/// in one of the service's own shapes.
-fn bare_error(status: StatusCode) -> (&'static str, &'static str) {
-    match status.as_u16() {
-        401 => ("unauthenticated", "Authenticate first."),
-        403 => ("forbidden", "This request is not allowed."),
-        404 => ("not_found", "No such endpoint. See the README for the API."),
-        405 => (
-            "method_not_allowed",
-            "This endpoint does not take this HTTP method. See the README for the API.",
-        ),
-        408 => (
-            "request_timeout",
-            "The request took too long to arrive or to answer.",
-        ),
-        411 => ("length_required", "Send a Content-Length."),
-        413 => (
-            "payload_too_large",
-            "The request body is larger than this endpoint accepts.",
-        ),
-        414 => ("uri_too_long", "The request URI is too long."),
-        415 => (
-            "unsupported_media_type",
-            "Send the body as this endpoint expects (application/json or a form).",
-        ),
-        _ => (
-            "invalid_request",
-            "The request is malformed: check its query parameters, headers and body.",
-        ),
+/// The message for an error status that arrived without a body in one of the
+/// service's own shapes.
+fn bare_message(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::NotFound => "No such endpoint. See the README for the API.",
+        ErrorCode::MethodNotAllowed => {
+            "This endpoint does not take this HTTP method. See the README for the API."
+        }
+        ErrorCode::RequestTimeout => "The request took too long to arrive or to answer.",
+        ErrorCode::PayloadTooLarge => "The request body is larger than this endpoint accepts.",
+        ErrorCode::UnsupportedMediaType => {
+            "Send the body as this endpoint expects (application/json or a form)."
+        }
+        _ => "The request is malformed: check its query parameters, headers and body.",
     }
 }
 
@@ -55,8 +41,8 @@ fn has_own_shape(response: &Response) -> bool {
 pub async fn layer(request: Request, next: Next) -> Response {
     let hosts = request.headers().get_all(header::HOST).iter().count();
     if hosts > 1 || (hosts == 0 && request.version() == Version::HTTP_11) {
-        let mut response = ApiError(WebError::bad_request(
-            "invalid_host",
+        let mut response = ApiError(WebError::new(
+            ErrorCode::InvalidHost,
             "Send exactly one Host header (RFC 9112 §3.2).",
         ))
         .into_response();
@@ -68,9 +54,9 @@ pub async fn layer(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let status = response.status();
     if (status.is_client_error() || status.is_server_error()) && !has_own_shape(&response) {
-        let (code, message) = bare_error(status);
+        let code = ErrorCode::for_bare_status(status);
         let kept = response.headers().clone();
-        response = ApiError(WebError::caller(status, code, message)).into_response();
+        response = ApiError(WebError::new(code, bare_message(code))).into_response();
         for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
             if let Some(value) = kept.get(&name) {
                 response.headers_mut().insert(name, value.clone());
@@ -88,25 +74,26 @@ pub async fn layer(request: Request, next: Next) -> Response {
     response
 }
 
-/// An empty body of the given status, as frameworks answer: for tests.
-#[cfg(test)]
-fn bare(status: StatusCode) -> Response {
-    let mut response = Response::new(axum::body::Body::empty());
-    *response.status_mut() = status;
-    response
-}
-
 #[cfg(test)]
 mod tests {
+    use axum::http::StatusCode;
+
     use super::*;
+
+    /// An empty body of the given status, as frameworks answer.
+    fn bare(status: StatusCode) -> Response {
+        let mut response = Response::new(axum::body::Body::empty());
+        *response.status_mut() = status;
+        response
+    }
 
     #[test]
     fn bare_errors_are_recognised_and_own_shapes_kept() {
         assert!(!has_own_shape(&bare(StatusCode::METHOD_NOT_ALLOWED)));
-        let json = ApiError(WebError::bad_request("x", "y")).into_response();
+        let json = ApiError(WebError::new(ErrorCode::InvalidRequest, "y")).into_response();
         assert!(has_own_shape(&json));
         assert_eq!(
-            bare_error(StatusCode::PAYLOAD_TOO_LARGE).0,
+            ErrorCode::for_bare_status(StatusCode::PAYLOAD_TOO_LARGE).as_str(),
             "payload_too_large"
         );
     }

@@ -6,12 +6,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::{DiscoveryError, PageError, WebError};
 use crate::app::AppState;
+use crate::http::code::ErrorCode;
 
 /// `Retry-After` in whole seconds, rounded up (at least 1).
 pub fn set_retry_after(response: &mut Response, wait: Duration) {
@@ -38,9 +39,8 @@ pub async fn per_ip(State(app): State<AppState>, request: Request, next: Next) -
     ) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
-            let error = WebError::caller(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+            let error = WebError::new(
+                ErrorCode::RateLimited,
                 "Too many requests from this address: wait a moment and try again.",
             );
             let mut response = if request.uri().path() == "/login" {

@@ -3,6 +3,7 @@
 //! limits, response hygiene and log-safe tracing. The route table is `routes`;
 //! the state handlers receive is `app`.
 
+pub mod code;
 pub mod cookie;
 pub mod cors;
 pub mod error;

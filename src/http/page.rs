@@ -8,6 +8,7 @@ use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
+use super::code::ErrorCode;
 use crate::crypto;
 
 /// A per-response CSP nonce.
@@ -110,8 +111,11 @@ pub struct ErrorView<'a> {
     pub detail: Option<&'a str>,
 }
 
+/// The error page for `code`, answered with its one status.
 #[must_use]
-pub fn error_page(status: StatusCode, code: &str, message: &str, detail: Option<&str>) -> Response {
+pub fn error_page(code: ErrorCode, message: &str, detail: Option<&str>) -> Response {
+    let status = code.status();
+    let code = code.as_str();
     let nonce = nonce();
     let view = ErrorView {
         nonce: &nonce,

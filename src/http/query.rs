@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use percent_encoding::percent_decode;
 
+use super::code::ErrorCode;
 use super::error::WebError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,8 +53,8 @@ impl StrictQuery {
     /// A parameter that must be present and not empty.
     pub fn require(&self, name: &str) -> Result<&str, WebError> {
         self.get(name).filter(|v| !v.is_empty()).ok_or_else(|| {
-            WebError::bad_request(
-                "missing_parameter",
+            WebError::new(
+                ErrorCode::MissingParameter,
                 format!("The {name} parameter is missing."),
             )
         })

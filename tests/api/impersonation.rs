@@ -307,7 +307,7 @@ async fn the_realm_refusing_the_exchange_is_a_403_with_its_own_code() {
 }
 
 #[tokio::test]
-async fn a_realm_that_is_down_answers_503() {
+async fn a_realm_that_is_down_answers_502_realm_unreachable() {
     let app = TestApp::spawn_with(
         "[[realms]]\nname = \"down\"\nauthority = \"http://127.0.0.1:9/realms/down\"\nbroker_client_id = \"x\"\nbroker_client_secret = \"y\"\n[[directory.domains]]\ndomain = \"down.test\"\nrealm = \"down\"\n",
     )
@@ -323,10 +323,10 @@ async fn a_realm_that_is_down_answers_503() {
     let response = app
         .impersonate("crm-backend", &secret, json!({"user": "x@down.test"}))
         .await;
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert_eq!(
         response.json::<Value>().await.unwrap()["error"],
-        "realm_unavailable"
+        "realm_unreachable"
     );
 }
 

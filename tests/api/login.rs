@@ -74,7 +74,7 @@ async fn login_sets_an_httponly_lax_binding_cookie() {
 }
 
 #[tokio::test]
-async fn login_from_an_origin_not_registered_for_the_client_gets_a_400_page_and_no_redirect() {
+async fn login_from_an_origin_not_registered_for_the_client_gets_a_403_page_and_no_redirect() {
     let app = TestApp::spawn().await;
     let challenge = crypto::sha256_b64url(&crypto::random_token().unwrap());
     let txn = crypto::random_token().unwrap();
@@ -88,7 +88,7 @@ async fn login_from_an_origin_not_registered_for_the_client_gets_a_400_page_and_
         let response = app
             .login_response("alice@tenant-a.test", origin, &txn, &challenge)
             .await;
-        assert_refused_page(response, StatusCode::BAD_REQUEST, "origin_not_allowed").await;
+        assert_refused_page(response, StatusCode::FORBIDDEN, "origin_not_allowed").await;
     }
 }
 

@@ -118,7 +118,7 @@ async fn logout_refuses_unregistered_origins_and_tokens_of_unconfigured_issuers(
     .await;
     assert_refused_page(
         post("http://evil.test", foreign).await.unwrap(),
-        StatusCode::BAD_REQUEST,
+        StatusCode::FORBIDDEN,
         "origin_not_allowed",
     )
     .await;

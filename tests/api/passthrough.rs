@@ -29,7 +29,7 @@ async fn passthrough_page_of_a_registered_client_posts_only_to_its_origins() {
 }
 
 #[tokio::test]
-async fn passthrough_page_of_an_unknown_client_is_404_without_script() {
+async fn passthrough_page_of_an_unknown_client_is_refused_without_script() {
     let app = TestApp::spawn().await;
     let response = app
         .browser
@@ -37,5 +37,5 @@ async fn passthrough_page_of_an_unknown_client_is_404_without_script() {
         .send()
         .await
         .unwrap();
-    assert_refused_page(response, StatusCode::NOT_FOUND, "unknown_client").await;
+    assert_refused_page(response, StatusCode::BAD_REQUEST, "unknown_client").await;
 }

@@ -71,3 +71,28 @@ fn the_sdk_version_is_the_crate_version() {
         "browser-sdk/authproxy.js must declare {declared}"
     );
 }
+
+#[test]
+fn the_readme_error_table_lists_exactly_the_error_codes_with_their_statuses() {
+    use authproxy::http::code::ErrorCode;
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("### Error codes")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("the README has an error-code section");
+    let documented: Vec<(String, String)> = section
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let code = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((code.to_owned(), (*cells.get(2)?).to_owned()))
+        })
+        .collect();
+    let expected: Vec<(String, String)> = ErrorCode::ALL
+        .iter()
+        .map(|c| (c.as_str().to_owned(), c.status().as_u16().to_string()))
+        .collect();
+    assert_eq!(documented, expected, "README error table vs ErrorCode");
+}

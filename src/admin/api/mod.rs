@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -13,6 +13,7 @@ use super::ops;
 use crate::app::AppState;
 use crate::auth::{self, Outcome};
 use crate::domain::FieldProblem;
+use crate::http::code::ErrorCode;
 use crate::http::error::{ApiError, WebError};
 use crate::store::StoreError;
 
@@ -49,18 +50,19 @@ impl From<StoreError> for AdminError {
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        let (status, code, message, fields) = match self {
+        let (code, message, fields) = match self {
             Self::Validation(fields) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
+                ErrorCode::ValidationFailed,
                 "Some fields are not valid: see fields.".to_owned(),
                 fields,
             ),
-            Self::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, Vec::new()),
-            Self::Conflict(m) => (StatusCode::CONFLICT, "conflict", m, Vec::new()),
-            Self::BadRequest(m) => (StatusCode::BAD_REQUEST, "invalid_request", m, Vec::new()),
+            Self::NotFound(m) => (ErrorCode::NotFound, m, Vec::new()),
+            Self::Conflict(m) => (ErrorCode::Conflict, m, Vec::new()),
+            Self::BadRequest(m) => (ErrorCode::InvalidRequest, m, Vec::new()),
             Self::Web(err) => return ApiError(err).into_response(),
         };
+        let status = code.status();
+        let code = code.as_str();
         tracing::info!(code, status = status.as_u16(), "admin request refused");
         let body = if fields.is_empty() {
             serde_json::json!({ "error": code, "error_description": message })
@@ -127,9 +129,7 @@ pub async fn require_admin(
             next.run(request).await
         }
         Ok(Outcome::NotRequested | Outcome::Failed(_)) => {
-            let mut response = ApiError(WebError::caller(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
+            let mut response = ApiError(WebError::new(ErrorCode::Unauthenticated,
                 "Send an admin token: Authorization: Bearer <token from `authproxy admin create-token`>.",
             ))
             .into_response();

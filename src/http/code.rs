@@ -1,0 +1,143 @@
+//! The closed vocabulary of error codes: every refusal the service answers carries
+//! one of these, and each code has exactly one HTTP status and one meaning. The
+//! README's error table lists exactly these (a test compares them).
+
+use axum::http::StatusCode;
+
+macro_rules! codes {
+    ($($variant:ident => ($code:literal, $status:literal, $meaning:literal),)+) => {
+        /// A stable, machine-readable error code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $(#[doc = $meaning] $variant,)+
+        }
+
+        impl ErrorCode {
+            /// Every code, in the README's order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)+];
+
+            /// The code as sent (`error`, `errors.user.code`, `<code id="code">`).
+            #[must_use]
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code,)+ }
+            }
+
+            /// The one status this code is answered with.
+            #[must_use]
+            pub fn status(self) -> StatusCode {
+                let status = match self { $(ErrorCode::$variant => $status,)+ };
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST)
+            }
+
+            /// What it means, in one line.
+            #[must_use]
+            pub fn meaning(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $meaning,)+ }
+            }
+        }
+    };
+}
+
+codes! {
+    InvalidRequest => ("invalid_request", 400, "the request is malformed: its body (one JSON object with known keys), query or headers"),
+    InvalidQuery => ("invalid_query", 400, "a query parameter is repeated, or not UTF-8 once decoded"),
+    MissingUser => ("missing_user", 400, "discovery without a username"),
+    InvalidUser => ("invalid_user", 400, "the username is malformed (empty, over 320 characters, control characters, not exactly one `@`)"),
+    MissingParameter => ("missing_parameter", 400, "a required parameter is missing"),
+    InvalidTxn => ("invalid_txn", 400, "`txn` or `txn_challenge` is malformed"),
+    InvalidPrompt => ("invalid_prompt", 400, "`prompt` is not one of none, login, consent, select_account"),
+    InvalidUiLocales => ("invalid_ui_locales", 400, "`ui_locales` is not a list of language tags"),
+    UnknownClient => ("unknown_client", 400, "the client ID is not registered"),
+    TxnInUse => ("txn_in_use", 400, "that `txn` belongs to another login: make a new one"),
+    MissingState => ("missing_state", 400, "the authorization response has no state"),
+    InvalidState => ("invalid_state", 400, "the state is not one this broker issued"),
+    UnknownState => ("unknown_state", 400, "the state is unknown or was already used"),
+    ExpiredState => ("expired_state", 400, "the login started more than 10 minutes ago"),
+    BrowserMismatch => ("browser_mismatch", 400, "the callback arrived in another browser than the one that started the login"),
+    IssuerMismatch => ("issuer_mismatch", 400, "the response's `iss` is not the realm the login went to (RFC 9207)"),
+    MissingIss => ("missing_iss", 400, "the realm announces RFC 9207 `iss` but the response has none"),
+    MissingCode => ("missing_code", 400, "the response has neither a code nor an error"),
+    InvalidCode => ("invalid_code", 400, "the authorization code is oversized"),
+    IdpError => ("idp_error", 400, "the realm reported an error (shown; the opener receives it as `login_error`)"),
+    CodeRejected => ("code_rejected", 400, "the realm refused the code (expired or used)"),
+    InvalidGrant => ("invalid_grant", 400, "the login result is unknown, expired, redeemed, or the verifier is wrong"),
+    AuthorizationPending => ("authorization_pending", 400, "the login has not completed yet"),
+    ConfirmationRequired => ("confirmation_required", 400, "the login completed but neither the registered origin's page nor the user released it (yet)"),
+    InvalidConfirmation => ("invalid_confirmation", 400, "the confirmation is not that of a completed, waiting login"),
+    LoginFailed => ("login_failed", 400, "the login failed; `login_error` says why"),
+    InvalidIdTokenHint => ("invalid_id_token_hint", 400, "the logout's `id_token_hint` is not an ID token, or too long"),
+    UnknownIssuer => ("unknown_issuer", 400, "the ID token comes from a realm this client is not registered for"),
+    InvalidHost => ("invalid_host", 400, "no `Host` header, or several (RFC 9112 §3.2)"),
+    InvalidClient => ("invalid_client", 401, "impersonation: no, unknown or wrong caller credentials (`WWW-Authenticate: Basic`)"),
+    Unauthenticated => ("unauthenticated", 401, "admin API: no or unknown admin token"),
+    OriginNotAllowed => ("origin_not_allowed", 403, "the origin is not registered for the client, byte for byte"),
+    SsoNotEnabled => ("sso_not_enabled", 403, "the user is known but not migrated to single sign-on"),
+    RealmNotAllowed => ("realm_not_allowed", 403, "the client is not registered for the user's realm"),
+    PolicyDenied => ("policy_denied", 403, "the caller's policy does not allow this realm, user or audience"),
+    ImpersonationRefused => ("impersonation_refused", 403, "the realm refused the broker's client (a missing permission or role)"),
+    LifetimeExceedsPolicy => ("lifetime_exceeds_policy", 403, "the realm issues tokens living longer than the caller may hold"),
+    Forbidden => ("forbidden", 403, "the request is not allowed"),
+    UnknownUser => ("unknown_user", 404, "nobody of that name in the directory (or, for impersonation, in the realm)"),
+    NotFound => ("not_found", 404, "no such endpoint, or no such resource"),
+    MethodNotAllowed => ("method_not_allowed", 405, "the endpoint does not take this method"),
+    RequestTimeout => ("request_timeout", 408, "the request took too long"),
+    RealmNotConfigured => ("realm_not_configured", 409, "the directory assigns the user to a realm that is not configured"),
+    ClientRemoved => ("client_removed", 409, "the client of a login in flight is no longer registered"),
+    ImpersonationNotConfigured => ("impersonation_not_configured", 409, "the user's realm has no broker client"),
+    AmbiguousUser => ("ambiguous_user", 409, "several users of the realm have this email address"),
+    Conflict => ("conflict", 409, "admin API: the resource exists, or is in use"),
+    LengthRequired => ("length_required", 411, "the request has no length"),
+    PayloadTooLarge => ("payload_too_large", 413, "the body is larger than the endpoint accepts"),
+    UriTooLong => ("uri_too_long", 414, "the request URI is too long"),
+    UnsupportedMediaType => ("unsupported_media_type", 415, "the body is not of the expected type"),
+    ValidationFailed => ("validation_failed", 422, "admin API: fields do not validate; `fields` lists each with its path"),
+    RateLimited => ("rate_limited", 429, "too many requests from this address or caller; `Retry-After` says when to retry"),
+    InternalError => ("internal_error", 500, "a bug: the request could not be handled"),
+    RealmUnreachable => ("realm_unreachable", 502, "the realm could not be reached"),
+    RealmError => ("realm_error", 502, "the realm answered with an error status"),
+    RealmInvalidResponse => ("realm_invalid_response", 502, "the realm's answer was unusable (malformed, oversized, out of range)"),
+    RealmIssuerMismatch => ("realm_issuer_mismatch", 502, "the realm's metadata names another issuer than the configured authority"),
+    TokenRequestRefused => ("token_request_refused", 502, "the realm refused a token request"),
+    InvalidIdToken => ("invalid_id_token", 502, "the realm's ID token does not verify"),
+    RealmTokenMismatch => ("realm_token_mismatch", 502, "impersonation: the realm issued a token that does not match the request"),
+    LogoutNotSupported => ("logout_not_supported", 502, "the realm offers no RP-initiated logout"),
+    StoreUnavailable => ("store_unavailable", 503, "the store could not be used"),
+    RealmTimeout => ("realm_timeout", 504, "the realm did not answer in time"),
+}
+
+impl ErrorCode {
+    /// The code for an error status that arrived without one (a framework's
+    /// rejection), or `None` when no code of that status exists.
+    #[must_use]
+    pub fn for_bare_status(status: StatusCode) -> Self {
+        match status.as_u16() {
+            401 => Self::Unauthenticated,
+            403 => Self::Forbidden,
+            404 => Self::NotFound,
+            405 => Self::MethodNotAllowed,
+            408 => Self::RequestTimeout,
+            411 => Self::LengthRequired,
+            413 => Self::PayloadTooLarge,
+            414 => Self::UriTooLong,
+            415 => Self::UnsupportedMediaType,
+            422 => Self::ValidationFailed,
+            429 => Self::RateLimited,
+            500..=599 => Self::InternalError,
+            _ => Self::InvalidRequest,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_have_a_known_status() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "{} twice", code.as_str());
+            assert!(code.status().is_client_error() || code.status().is_server_error());
+        }
+    }
+}
