@@ -16,7 +16,10 @@ pub trait Clock: Send + Sync + 'static {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    #[allow(clippy::disallowed_methods)] // the one place that reads the real time
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the one place that reads the real time"
+    )]
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }

@@ -45,7 +45,10 @@ impl RateLimiter {
             tokens: capacity,
             at: now,
         });
-        #[allow(clippy::cast_precision_loss)] // milliseconds since the last request: small
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "milliseconds since the last request: small"
+        )]
         let elapsed = (now - bucket.at).num_milliseconds().max(0) as f64 / 1000.0;
         bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
         bucket.at = now;

@@ -21,7 +21,7 @@ use crate::admin::api::{audit_trail, callers, clients, directory, realms, requir
 use crate::admin::openapi::AdminApiDoc;
 use crate::app::AppState;
 use crate::flows;
-use crate::http::{error, hygiene, limits, trace};
+use crate::http::{error, hygiene, limits, request_id, trace};
 
 /// Largest request body accepted (the handoff body is ~200 bytes).
 const BODY_LIMIT: usize = 16 * 1024;
@@ -126,5 +126,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(axum::middleware::from_fn(hygiene::layer))
         .layer(trace::layer())
+        // Outermost: the id exists before the span is made.
+        .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }

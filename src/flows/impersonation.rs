@@ -10,6 +10,7 @@
 
 use std::net::SocketAddr;
 
+use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
@@ -23,12 +24,12 @@ use serde::{Deserialize, Serialize};
 use super::{LoginTarget, resolve};
 use crate::app::AppState;
 use crate::auth::{self, Outcome};
-use crate::crypto;
 use crate::domain::{Denial, Username};
 use crate::http::code::ErrorCode;
 use crate::http::error::{ApiError, WebError};
 use crate::http::json;
 use crate::http::limits::set_retry_after;
+use crate::http::request_id::RequestId;
 use crate::idp::{ExchangedToken, RealmUser, UserLookup};
 use crate::store::{AuditEntry, StoredCaller};
 
@@ -63,12 +64,10 @@ impl Audit {
 pub async fn impersonate(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let request_id = crypto::random_token()
-        .map(|t| t.chars().take(16).collect::<String>())
-        .unwrap_or_default();
     let mut audit = Audit {
         entry: AuditEntry {
             at: app.clock.now(),
@@ -92,9 +91,6 @@ pub async fn impersonate(
     let h = response.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    if let Ok(id) = HeaderValue::from_str(&request_id) {
-        h.insert("x-request-id", id);
-    }
     response
 }
 

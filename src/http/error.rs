@@ -200,7 +200,6 @@ pub async fn not_found() -> ApiError {
 }
 
 /// A handler panicked: answer 500 with a stable code; the panic is a bug.
-#[allow(clippy::needless_pass_by_value)] // the signature CatchPanicLayer expects
 pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!(code = "internal_error", "a request handler panicked");
     let body = serde_json::json!({"error": "internal_error", "error_description": "An internal error occurred."});

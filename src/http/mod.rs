@@ -12,4 +12,5 @@ pub mod json;
 pub mod limits;
 pub mod page;
 pub mod query;
+pub mod request_id;
 pub mod trace;

@@ -9,6 +9,8 @@ use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::trace::{DefaultOnResponse, MakeSpan, TraceLayer};
 use tracing::{Level, Span};
 
+use super::request_id::RequestId;
+
 #[derive(Clone, Copy, Debug)]
 pub struct PathOnlySpan;
 
@@ -18,7 +20,11 @@ impl<B> MakeSpan<B> for PathOnlySpan {
             .extensions()
             .get::<MatchedPath>()
             .map_or("<unmatched>", MatchedPath::as_str);
-        tracing::info_span!("request", method = %request.method(), route)
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map_or("-", |id| id.0.as_str());
+        tracing::info_span!("request", method = %request.method(), route, request_id)
     }
 }
 

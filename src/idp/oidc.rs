@@ -518,7 +518,10 @@ impl IdentityProvider for OidcProvider {
     }
 }
 
-#[allow(clippy::needless_pass_by_value)] // used as `map_err(transport_error)`
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "used as `map_err(transport_error)`"
+)]
 pub(super) fn transport_error(err: reqwest::Error) -> IdpError {
     if err.is_timeout() {
         IdpError::Timeout

@@ -65,3 +65,43 @@ async fn logs_never_contain_a_code_token_state_or_email_address() {
     // Across everything logged by every test of this binary so far.
     assert_eq!(contains_email(&logs), None, "an email address was logged");
 }
+
+#[tokio::test]
+async fn every_request_has_an_id_in_its_answer_its_error_body_and_its_log_span() {
+    let app = TestApp::spawn().await;
+    let kept = app
+        .browser
+        .get(app.url("/api/user/?user=nobody@nowhere.test"))
+        .header("x-request-id", "support-ticket-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "support-ticket-42");
+    let body: Value = kept.json().await.unwrap();
+    assert_eq!(body["request_id"], "support-ticket-42");
+    assert_eq!(body["errors"]["user"]["code"], "unknown_user");
+    assert!(
+        captured_logs()
+            .lines()
+            .any(|l| l.contains("request refused") && l.contains("support-ticket-42")),
+        "the span carries the id"
+    );
+
+    // A made-up id that is not a plain token is replaced, never echoed.
+    let replaced = app
+        .browser
+        .post(app.url("/api/handoff"))
+        .header("x-request-id", "a b<script>")
+        .body("[]")
+        .send()
+        .await
+        .unwrap();
+    let id = replaced.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(id.len(), 22);
+    let body: Value = replaced.json().await.unwrap();
+    assert_eq!(body["request_id"], id.as_str());
+    assert_eq!(body["error"], "invalid_request");
+}

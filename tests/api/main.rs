@@ -1,10 +1,11 @@
 //! Integration tests: each test starts the broker on 127.0.0.1:0 with a fresh
 //! SQLite file against one shared, real Keycloak-shaped OP (tests/idp).
-#![allow(
+#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    reason = "a test fails loudly at the first surprise"
 )]
 
 mod support;

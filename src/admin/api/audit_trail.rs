@@ -40,7 +40,7 @@ pub async fn read_audit(
 
 /// The audit row as the OpenAPI document describes it.
 #[derive(ToSchema)]
-#[allow(dead_code)] // schema only
+#[expect(dead_code, reason = "read by the OpenAPI schema only")]
 pub struct AuditRow {
     at: DateTime<Utc>,
     actor: String,

@@ -1,0 +1,97 @@
+//! A request id for every request: the caller's `X-Request-Id` when it is a plain
+//! token (1 to 64 of `A-Z a-z 0-9 - _ .`), a fresh random one otherwise. It is in
+//! the request's log span, in the `X-Request-Id` answer header, in every JSON error
+//! body (`request_id`) and in the audit trail, so one login can be followed across
+//! log lines and reported by a user.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::crypto;
+
+/// The request id, as the handlers and the span see it.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+static HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Largest error body re-written to carry the id.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+fn valid(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn fresh() -> String {
+    crypto::random_token().map_or_else(
+        |_| "unavailable".to_owned(),
+        |t| t.chars().take(22).collect(),
+    )
+}
+
+pub async fn layer(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(&HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| valid(id))
+        .map_or_else(fresh, str::to_owned);
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let response = next.run(request).await;
+    let mut response = with_id_in_error_body(response, &id).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(HEADER.clone(), value);
+    }
+    response
+}
+
+/// Adds `request_id` to a JSON error body.
+async fn with_id_in_error_body(response: Response, id: &str) -> Response {
+    let is_json_error = (response.status().is_client_error()
+        || response.status().is_server_error())
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/json"));
+    if !is_json_error {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BODY).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(mut object)) => {
+            object.insert(
+                "request_id".to_owned(),
+                serde_json::Value::String(id.to_owned()),
+            );
+            serde_json::to_vec(&object).unwrap_or_else(|_| bytes.to_vec())
+        }
+        _ => bytes.to_vec(),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_incoming_ids_are_kept() {
+        assert!(valid("abc-123_X.y"));
+        assert!(!valid(""));
+        assert!(!valid(&"a".repeat(65)));
+        assert!(!valid("a b"));
+        assert!(!valid("a\nb"));
+        assert_eq!(fresh().len(), 22);
+    }
+}
