@@ -10,7 +10,7 @@ use crate::clock::Clock;
 use crate::domain::{PublicUrl, ServerLimits};
 use crate::idp::{IdentityProvider, KeycloakAdmin};
 use crate::rate_limit::{RateLimiter, WaitSlots};
-use crate::registry::Registry;
+use crate::registry::{Managed, Registry};
 use crate::store::{AccessStore, AuditLog, DirectoryStore, LoginStore};
 
 /// Shared application state; cheap to clone.
@@ -52,6 +52,9 @@ pub struct App {
     pub keycloak_admin: Arc<dyn KeycloakAdmin>,
     pub clock: Arc<dyn Clock>,
     pub public_url: PublicUrl,
+    /// Realms and clients the configuration file owns (the admin API refuses to
+    /// change them).
+    pub managed: Managed,
     /// How long `/api/handoff/wait` holds a request open.
     pub handoff_wait: Duration,
 }

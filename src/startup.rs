@@ -111,6 +111,7 @@ impl Application {
             keycloak_admin: oidc as Arc<dyn KeycloakAdmin>,
             clock,
             public_url: config.public_url,
+            managed: crate::registry::Managed::of(&config.realms, &config.clients),
             handoff_wait: config.handoff_wait,
         });
         Ok(Self { listener, state })

@@ -7,64 +7,123 @@
 //! not_migrated,legacy@tenant-a.test,,
 //! default,,tenant-a,
 //! ```
-//! Rows are parsed one at a time and stop at the first bad one, which carries its
-//! line number.
+//! An import is checked whole first ([`check`]): every bad row is reported with its
+//! line (up to [`MAX_REPORTED`]), and a key given twice with different targets is
+//! refused; only a file without problems is written ([`rules`]), in one
+//! transaction. The check keeps 24 bytes per row, not the rows themselves.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::Hasher as _;
 
-use crate::domain::{RealmName, Rule, RuleField, RuleKind, RuleProblem};
-use crate::store::StoreError;
+use crate::domain::{RealmName, Rule, RuleField, RuleKind, RuleProblem, Target};
 
 const HEADER: [&str; 4] = ["kind", "key", "realm", "idp_hint"];
 
-/// Parses CSV records into rules, the header first. Stops at the first bad row.
-pub fn parse_rows<'a, R: std::io::Read + 'a>(
-    reader: csv::Reader<R>,
-    realms: &'a BTreeSet<RealmName>,
-) -> impl Iterator<Item = Result<Rule, StoreError>> + 'a {
-    let mut header_seen = false;
-    let mut failed = false;
-    reader.into_records().filter_map(move |record| {
-        if failed {
-            return None;
+/// The most problems one import reports (the count of the others is given).
+pub const MAX_REPORTED: usize = 100;
+
+/// A bad row: its line in the file and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowProblem {
+    pub line: u64,
+    pub message: String,
+}
+
+/// Why an import was refused; nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} bad row(s){}", .rows.len() + usize::try_from(*.omitted).unwrap_or(usize::MAX), if *.omitted > 0 { format!(" ({} not listed)", .omitted) } else { String::new() })]
+pub struct CsvProblems {
+    pub rows: Vec<RowProblem>,
+    pub omitted: u64,
+}
+
+impl CsvProblems {
+    fn add(&mut self, line: u64, message: String) {
+        if self.rows.len() < MAX_REPORTED {
+            self.rows.push(RowProblem { line, message });
+        } else {
+            self.omitted += 1;
         }
-        let result = record
-            .map_err(|e| StoreError::InvalidRow {
-                line: e.position().map_or(0, csv::Position::line),
-                message: e.to_string(),
-            })
-            .and_then(|record| {
-                let line = record.position().map_or(0, csv::Position::line);
-                let fields: Vec<&str> = record.iter().collect();
-                if !header_seen {
-                    header_seen = true;
-                    return if fields == HEADER {
-                        Ok(None)
-                    } else {
-                        Err(StoreError::InvalidRow {
-                            line,
-                            message: format!(
-                                "the first line must be the header {}",
-                                HEADER.join(",")
-                            ),
-                        })
-                    };
-                }
-                parse_row(&fields, realms)
-                    .map(Some)
-                    .map_err(|problems| StoreError::InvalidRow {
-                        line,
-                        message: describe(&problems),
-                    })
-            });
-        match result {
-            Ok(None) => None,
-            Ok(Some(rule)) => Some(Ok(rule)),
+    }
+}
+
+fn reader(csv: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(csv)
+}
+
+fn digest(value: &impl std::hash::Hash) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+fn target_digest(target: &Target) -> u64 {
+    match target {
+        Target::NotMigrated => digest(&"not_migrated"),
+        Target::Sso { realm, idp_hint } => {
+            digest(&(realm.as_str(), idp_hint.as_ref().map(crate::domain::IdpAlias::as_str)))
+        }
+    }
+}
+
+/// Checks a whole CSV file: the header, every row, and keys given twice with
+/// different targets. The number of rules when there is no problem.
+pub fn check(csv: &[u8], realms: &BTreeSet<RealmName>) -> Result<u64, CsvProblems> {
+    let mut problems = CsvProblems { rows: Vec::new(), omitted: 0 };
+    // Key digest -> (first line, target digest).
+    let mut seen: HashMap<u64, (u64, u64)> = HashMap::new();
+    let mut count = 0;
+    for (index, record) in reader(csv).into_records().enumerate() {
+        let record = match record {
+            Ok(record) => record,
             Err(err) => {
-                failed = true;
-                Some(Err(err))
+                problems.add(err.position().map_or(0, csv::Position::line), err.to_string());
+                continue;
             }
+        };
+        let line = record.position().map_or(0, csv::Position::line);
+        let fields: Vec<&str> = record.iter().collect();
+        if index == 0 {
+            if fields != HEADER {
+                problems.add(line, format!("the first line must be the header {}", HEADER.join(",")));
+            }
+            continue;
         }
+        match parse_row(&fields, realms) {
+            Ok(rule) => {
+                let key = digest(&rule.key);
+                let target = target_digest(&rule.target);
+                match seen.get(&key) {
+                    Some((first, other)) if *other != target => problems.add(
+                        line,
+                        format!("the same key as line {first}, with another target: keep one"),
+                    ),
+                    Some(_) => {}
+                    None => {
+                        seen.insert(key, (line, target));
+                        count += 1;
+                    }
+                }
+            }
+            Err(found) => problems.add(line, describe(&found)),
+        }
+    }
+    if problems.rows.is_empty() && problems.omitted == 0 {
+        Ok(count)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The rules of a file that [`check`] accepted.
+pub fn rules<'a>(csv: &'a [u8], realms: &'a BTreeSet<RealmName>) -> impl Iterator<Item = Rule> + 'a {
+    reader(csv).into_records().skip(1).filter_map(move |record| {
+        let record = record.ok()?;
+        let fields: Vec<&str> = record.iter().collect();
+        parse_row(&fields, realms).ok()
     })
 }
 
@@ -118,36 +177,41 @@ mod tests {
             .collect()
     }
 
-    fn parse(csv_text: &str) -> Vec<Result<Rule, StoreError>> {
-        let reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(csv_text.as_bytes());
-        let realms = realms();
-        parse_rows(reader, &realms).collect()
-    }
-
     #[test]
     fn every_kind_of_row_is_understood() {
-        let rows = parse(
-            "kind,key,realm,idp_hint\nuser,Alice@Tenant-A.test,tenant-a,\ndomain,corp.test,tenant-a,corp-idp\nnot_migrated,legacy@tenant-a.test,,\ndefault,,tenant-a,\n",
-        );
-        assert_eq!(rows.len(), 4);
-        assert!(rows.iter().all(Result::is_ok));
+        let csv = b"kind,key,realm,idp_hint\nuser,Alice@Tenant-A.test,tenant-a,\ndomain,corp.test,tenant-a,corp-idp\nnot_migrated,legacy@tenant-a.test,,\ndefault,,tenant-a,\n";
+        assert_eq!(check(csv, &realms()), Ok(4));
+        assert_eq!(rules(csv, &realms()).count(), 4);
     }
 
     #[test]
-    fn a_bad_row_reports_its_line_and_stops_the_import() {
-        let rows = parse(
-            "kind,key,realm,idp_hint\nuser,a@b.test,tenant-a,\nuser,c@d.test,tenant-z,\nuser,e@f.test,tenant-a,\n",
-        );
-        assert_eq!(rows.len(), 2);
-        match &rows[1] {
-            Err(StoreError::InvalidRow { line, message }) => {
-                assert_eq!(*line, 3);
-                assert!(message.contains("tenant-z"), "{message}");
-            }
-            _ => panic!("expected an invalid row"),
+    fn every_bad_row_is_reported_with_its_line() {
+        let csv = b"kind,key,realm,idp_hint\nuser,a@b.test,tenant-z,\nuser,c@d.test,tenant-a,\nuser,nope,tenant-a,\n";
+        let problems = check(csv, &realms()).unwrap_err();
+        let lines: Vec<u64> = problems.rows.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [2, 4]);
+        assert!(problems.rows[0].message.contains("tenant-z"), "{problems:?}");
+        assert!(problems.rows[1].message.starts_with("key:"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_key_given_twice_with_another_target_is_refused_and_the_same_twice_is_fine() {
+        let twice = b"kind,key,realm,idp_hint\nuser,a@b.test,tenant-a,\nuser,a@b.test,tenant-a,\n";
+        assert_eq!(check(twice, &realms()), Ok(1));
+        let conflicting = b"kind,key,realm,idp_hint\nuser,a@b.test,tenant-a,\nnot_migrated,a@b.test,,\n";
+        let problems = check(conflicting, &realms()).unwrap_err();
+        assert_eq!(problems.rows[0].line, 3);
+        assert!(problems.rows[0].message.contains("line 2"));
+    }
+
+    #[test]
+    fn reports_are_bounded() {
+        let mut csv = b"kind,key,realm,idp_hint\n".to_vec();
+        for i in 0..150 {
+            csv.extend_from_slice(format!("user,u{i}@b.test,tenant-z,\n").as_bytes());
         }
+        let problems = check(&csv, &realms()).unwrap_err();
+        assert_eq!(problems.rows.len(), MAX_REPORTED);
+        assert_eq!(problems.omitted, 50);
     }
 }

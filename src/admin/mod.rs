@@ -6,4 +6,5 @@ pub mod api;
 pub mod directory_csv;
 pub mod openapi;
 pub mod ops;
+pub mod registry_ops;
 pub mod sync;

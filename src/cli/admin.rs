@@ -10,23 +10,26 @@ use std::sync::Arc;
 use clap::Subcommand;
 use secrecy::SecretString;
 
+use super::ConfigFile;
 use crate::admin::ops::{self, CallerInput, PolicyInput};
+use crate::admin::registry_ops::{ClientChange, OpsError, Operator};
 use crate::admin::sync::sync_clients;
 use crate::auth;
 use crate::clock::{Clock as _, SystemClock};
 use crate::config::Config;
-use crate::domain::{CallerId, ClientAuth, ClientId, FieldProblem, RealmName};
+use crate::domain::{CallerId, ClientAuth, FieldProblem, RealmName};
 use crate::idp::oidc::OidcProvider;
-use crate::registry::Registry;
 use crate::registry::input::{ClientInput, ClientView, RealmInput, RealmView};
+use crate::registry::{Managed, Registry};
 use crate::store::sqlite::SqliteStore;
-use crate::store::{AccessStore as _, AuditLog, DirectoryStore as _, RegistryStore};
+use crate::store::{AccessStore as _, AuditLog, DirectoryStore as _, RegistryStore, StoreError};
 
 #[derive(Debug, Subcommand)]
 pub enum ClientsCommand {
     /// List registered clients.
     List,
-    /// Register a client: `clients add crm.example.com --origin https://crm.example.com --realm tenant-a`.
+    /// Register a new client (an existing one is never overwritten):
+    /// `clients add crm.example.com --origin https://crm.example.com --realm tenant-a`.
     Add {
         client_id: String,
         #[arg(long = "origin", required = true)]
@@ -36,6 +39,29 @@ pub enum ClientsCommand {
         /// For a confidential client in the realm.
         #[arg(long)]
         secret: Option<String>,
+    },
+    /// Replace a client as a whole (it must exist).
+    Replace {
+        client_id: String,
+        #[arg(long = "origin", required = true)]
+        origins: Vec<String>,
+        #[arg(long = "realm", required = true)]
+        realms: Vec<String>,
+        #[arg(long)]
+        secret: Option<String>,
+    },
+    /// Add or remove origins and realms of a client, keeping the rest:
+    /// `clients update crm.example.com --add-origin https://new.example.com`.
+    Update {
+        client_id: String,
+        #[arg(long = "add-origin")]
+        add_origins: Vec<String>,
+        #[arg(long = "remove-origin")]
+        remove_origins: Vec<String>,
+        #[arg(long = "add-realm")]
+        add_realms: Vec<String>,
+        #[arg(long = "remove-realm")]
+        remove_realms: Vec<String>,
     },
     /// Remove a client.
     Remove { client_id: String },
@@ -103,49 +129,92 @@ pub enum CallersCommand {
     Remove { caller_id: String },
 }
 
+/// Why a command failed; each surface of the operations layer renders its errors.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Ops(#[from] OpsError),
+    #[error("say who makes this change: --actor NAME (or AUTHPROXY_ACTOR); the audit trail records it")]
+    NoActor,
+    #[error("{0}")]
+    Input(String),
+    #[error("{0}")]
+    Realm(#[from] crate::idp::IdpError),
+}
+
+impl From<String> for CliError {
+    fn from(message: String) -> Self {
+        Self::Input(message)
+    }
+}
+
+/// Opens the store and the registry as every command does.
+pub(super) async fn open_context(file: &ConfigFile) -> Result<Context, CliError> {
+    Context::open(file).await
+}
+
 /// What the commands work on.
-struct Context {
-    store: Arc<SqliteStore>,
-    registry: Registry,
+pub(super) struct Context {
+    pub(super) store: Arc<SqliteStore>,
+    pub(super) registry: Registry,
     config: Config,
-    actor: String,
+    managed: Managed,
+    actor: Option<String>,
 }
 
 impl Context {
-    async fn open(path: &Path) -> Result<Self, String> {
-        let config = Config::load(path).map_err(|e| e.to_string())?;
-        let store = Arc::new(
-            SqliteStore::open_with_key(&config.sqlite_path, config.sealing_key.as_ref())
-                .map_err(|e| e.to_string())?,
-        );
-        crate::registry::seed(store.as_ref(), &config.realms, &config.clients)
-            .await
-            .map_err(|e| e.to_string())?;
-        let registry = Registry::load(Arc::clone(&store) as Arc<dyn RegistryStore>)
-            .await
-            .map_err(|e| e.to_string())?;
-        let actor = format!(
-            "cli:{}",
-            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-        );
+    async fn open(file: &ConfigFile) -> Result<Self, CliError> {
+        let config = Config::load(&file.path)?;
+        let store = Arc::new(SqliteStore::open_with_key(
+            &config.sqlite_path,
+            config.sealing_key.as_ref(),
+        )?);
+        // The file's entries, as `serve` applies them: the file owns them, so
+        // writing them again changes nothing made elsewhere.
+        crate::registry::seed(store.as_ref(), &config.realms, &config.clients).await?;
+        let registry = Registry::load(Arc::clone(&store) as Arc<dyn RegistryStore>).await?;
         Ok(Self {
             store,
             registry,
+            managed: Managed::of(&config.realms, &config.clients),
             config,
-            actor,
+            actor: file.actor.clone().filter(|a| !a.trim().is_empty()),
         })
     }
 
-    async fn record(&self, action: &str, subject: &str) -> Result<(), String> {
+    /// `cli:<actor>`, for a change; never guessed.
+    pub(super) fn actor(&self) -> Result<String, CliError> {
+        self.actor
+            .as_deref()
+            .map(|a| format!("cli:{a}"))
+            .ok_or(CliError::NoActor)
+    }
+
+    /// The operations layer, acting as `actor` (from [`Context::actor`]).
+    fn operator<'a>(&'a self, actor: &'a str) -> Operator<'a> {
+        Operator {
+            registry: &self.registry,
+            audit: self.store.as_ref(),
+            clock: &SystemClock,
+            actor,
+            managed: &self.managed,
+        }
+    }
+
+    async fn record(&self, action: &str, subject: &str) -> Result<(), CliError> {
         ops::record(
             self.store.as_ref(),
-            &self.actor,
+            &self.actor()?,
             action,
             subject,
             SystemClock.now(),
         )
-        .await
-        .map_err(|e| e.to_string())
+        .await?;
+        Ok(())
     }
 }
 
@@ -157,25 +226,33 @@ fn invalid(problems: &[FieldProblem]) -> String {
     format!("invalid input:\n{}", lines.join("\n"))
 }
 
-fn finish(result: Result<(), String>) -> ExitCode {
+pub(super) fn finish(result: Result<(), CliError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("authproxy: {message}");
+        Err(CliError::Ops(OpsError::Invalid(problems))) => {
+            eprintln!("authproxy: {}", invalid(&problems));
+            ExitCode::from(2)
+        }
+        Err(err @ (CliError::NoActor | CliError::Input(_) | CliError::Config(_))) => {
+            eprintln!("authproxy: {err}");
+            ExitCode::from(2)
+        }
+        Err(err) => {
+            eprintln!("authproxy: {err}");
             ExitCode::FAILURE
         }
     }
 }
 
-pub async fn create_token(config: &Path, label: &str) -> ExitCode {
+pub async fn create_token(config: &ConfigFile, label: &str) -> ExitCode {
     finish(
         async {
             let ctx = Context::open(config).await?;
+            ctx.actor()?;
             let (token, hash) = auth::admin::new_token().map_err(|e| e.to_string())?;
             ctx.store
                 .put_admin_token(hash, label, SystemClock.now())
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             ctx.record("admin.token.create", label).await?;
             println!("{token}");
             eprintln!("This admin token is shown once; the store keeps only its hash.");
@@ -185,14 +262,17 @@ pub async fn create_token(config: &Path, label: &str) -> ExitCode {
     )
 }
 
-pub async fn clients(config: &Path, command: ClientsCommand) -> ExitCode {
+pub async fn clients(config: &ConfigFile, command: ClientsCommand) -> ExitCode {
     finish(
         async {
             let ctx = Context::open(config).await?;
             match command {
                 ClientsCommand::List => {
-                    for client in ctx.registry.snapshot().clients.values() {
-                        let view = ClientView::from(client);
+                    let snapshot = ctx.registry.snapshot();
+                    let mut clients: Vec<ClientView> =
+                        snapshot.clients.values().map(ClientView::from).collect();
+                    clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+                    for view in clients {
                         println!(
                             "{}\trealms={}\torigins={}",
                             view.client_id,
@@ -213,36 +293,71 @@ pub async fn clients(config: &Path, command: ClientsCommand) -> ExitCode {
                         origins,
                         client_secret: secret.map(SecretString::from),
                     };
-                    let client = input
-                        .validate(&ctx.registry.snapshot())
-                        .map_err(|p| invalid(&p))?;
-                    ctx.registry
-                        .put_client(&client)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    ctx.record("client.create", client.id.as_str()).await?;
+                    let actor = ctx.actor()?;
+                    let client = ctx.operator(&actor).create_client(&input).await?;
                     println!("registered client {}", client.id);
                 }
+                ClientsCommand::Replace {
+                    client_id,
+                    origins,
+                    realms,
+                    secret,
+                } => {
+                    let input = ClientInput {
+                        client_id: client_id.clone(),
+                        realms,
+                        origins,
+                        client_secret: secret.map(SecretString::from),
+                    };
+                    let actor = ctx.actor()?;
+                    let client = ctx.operator(&actor).replace_client(&client_id, &input).await?;
+                    println!("replaced client {}", client.id);
+                }
+                ClientsCommand::Update {
+                    client_id,
+                    add_origins,
+                    remove_origins,
+                    add_realms,
+                    remove_realms,
+                } => {
+                    let change = ClientChange {
+                        add_origins,
+                        remove_origins,
+                        add_realms,
+                        remove_realms,
+                    };
+                    let actor = ctx.actor()?;
+                    let client = ctx.operator(&actor).update_client(&client_id, &change).await?;
+                    let view = ClientView::from(&client);
+                    println!(
+                        "updated client {}\trealms={}\torigins={}",
+                        view.client_id,
+                        view.realms.join(","),
+                        view.origins.join(",")
+                    );
+                }
                 ClientsCommand::Remove { client_id } => {
-                    let id = ClientId::parse(&client_id).map_err(|e| e.to_string())?;
-                    if !ctx
-                        .registry
-                        .delete_client(&id)
-                        .await
-                        .map_err(|e| e.to_string())?
-                    {
-                        return Err(format!("no client {id}"));
-                    }
-                    ctx.record("client.delete", id.as_str()).await?;
-                    println!("removed client {id}");
+                    let actor = ctx.actor()?;
+                    ctx.operator(&actor).delete_client(&client_id).await?;
+                    println!("removed client {client_id}");
                 }
                 ClientsCommand::Sync { realm, dry_run } => {
                     let realm = realm
                         .map(|r| RealmName::parse(&r))
                         .transpose()
                         .map_err(|e| e.to_string())?;
-                    let idp = OidcProvider::new(Arc::new(SystemClock), ctx.config.idp_timeout)
-                        .map_err(|e| e.to_string())?;
+                    if let Some(realm) = &realm
+                        && !ctx.registry.snapshot().realms.contains_key(realm)
+                    {
+                        return Err(OpsError::NotFound(format!(
+                            "No realm {realm} is configured: nothing to sync."
+                        ))
+                        .into());
+                    }
+                    if !dry_run {
+                        ctx.actor()?;
+                    }
+                    let idp = OidcProvider::new(Arc::new(SystemClock), ctx.config.idp_timeout)?;
                     let changes = sync_clients(
                         &idp,
                         &ctx.registry.snapshot(),
@@ -251,7 +366,7 @@ pub async fn clients(config: &Path, command: ClientsCommand) -> ExitCode {
                         dry_run,
                     )
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| CliError::Realm(e.source))?;
                     for change in &changes {
                         println!(
                             "{}/{}: {}{}",
@@ -286,14 +401,17 @@ pub async fn clients(config: &Path, command: ClientsCommand) -> ExitCode {
     )
 }
 
-pub async fn realms(config: &Path, command: RealmsCommand) -> ExitCode {
+pub async fn realms(config: &ConfigFile, command: RealmsCommand) -> ExitCode {
     finish(
         async {
             let ctx = Context::open(config).await?;
             match command {
                 RealmsCommand::List => {
-                    for realm in ctx.registry.snapshot().realms.values() {
-                        let view = RealmView::from(realm);
+                    let snapshot = ctx.registry.snapshot();
+                    let mut realms: Vec<RealmView> =
+                        snapshot.realms.values().map(RealmView::from).collect();
+                    realms.sort_by(|a, b| a.name.cmp(&b.name));
+                    for view in realms {
                         println!(
                             "{}\t{}\tbroker_client={}",
                             view.name,
@@ -318,37 +436,13 @@ pub async fn realms(config: &Path, command: RealmsCommand) -> ExitCode {
                         broker_client_secret: broker_client_secret.map(SecretString::from),
                         token_endpoint_auth_method: ClientAuth::parse(&token_endpoint_auth_method)?,
                     };
-                    let realm = input.validate().map_err(|p| invalid(&p))?;
-                    ctx.registry
-                        .put_realm(&realm)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    ctx.record("realm.put", realm.name.as_str()).await?;
+                    let actor = ctx.actor()?;
+                    let realm = ctx.operator(&actor).put_realm(&input).await?;
                     println!("realm {} saved", realm.name);
                 }
                 RealmsCommand::Remove { name } => {
-                    let name = RealmName::parse(&name).map_err(|e| e.to_string())?;
-                    if let Some(client) = ctx
-                        .registry
-                        .snapshot()
-                        .clients
-                        .values()
-                        .find(|c| c.allows_realm(&name))
-                    {
-                        return Err(format!(
-                            "client {} uses realm {name}: change it first",
-                            client.id
-                        ));
-                    }
-                    if !ctx
-                        .registry
-                        .delete_realm(&name)
-                        .await
-                        .map_err(|e| e.to_string())?
-                    {
-                        return Err(format!("no realm {name}"));
-                    }
-                    ctx.record("realm.delete", name.as_str()).await?;
+                    let actor = ctx.actor()?;
+                    ctx.operator(&actor).delete_realm(&name).await?;
                     println!("removed realm {name}");
                 }
             }
@@ -358,12 +452,12 @@ pub async fn realms(config: &Path, command: RealmsCommand) -> ExitCode {
     )
 }
 
-pub async fn callers(config: &Path, command: CallersCommand) -> ExitCode {
+pub async fn callers(config: &ConfigFile, command: CallersCommand) -> ExitCode {
     finish(async {
         let ctx = Context::open(config).await?;
         match command {
             CallersCommand::List => {
-                for caller in ctx.store.callers().await.map_err(|e| e.to_string())? {
+                for caller in ctx.store.callers().await? {
                     let p = PolicyInput::from(&caller.policy);
                     println!(
                         "{}\trealms={}\tall_users_of={}\tdomains={}\tusers={}\taudiences={}\tmax_lifetime={}s\trate={}/min burst={}",
@@ -377,19 +471,21 @@ pub async fn callers(config: &Path, command: CallersCommand) -> ExitCode {
                     caller_id,
                     policy: PolicyInput { realms, all_users_of, domains, users, audiences, max_lifetime_secs: max_lifetime, rate_per_minute: rate, burst },
                 };
-                let (id, policy) = input.validate(&ctx.registry.snapshot()).map_err(|p| invalid(&p))?;
-                if ctx.store.caller(&id).await.map_err(|e| e.to_string())?.is_some() {
-                    return Err(format!("caller {id} exists"));
+                let (id, policy) = input.validate(&ctx.registry.snapshot()).map_err(OpsError::Invalid)?;
+                ctx.actor()?;
+                if ctx.store.caller(&id).await?.is_some() {
+                    return Err(OpsError::Exists(format!("Caller {id} exists.")).into());
                 }
-                let view = ops::create_caller(ctx.store.as_ref(), id.clone(), policy, SystemClock.now()).await.map_err(|e| e.to_string())?;
+                let view = ops::create_caller(ctx.store.as_ref(), id.clone(), policy, SystemClock.now()).await?;
                 ctx.record("caller.create", id.as_str()).await?;
                 println!("{}", view.secret.unwrap_or_default());
                 eprintln!("Caller {id} created. Its secret (above) is shown once; the store keeps only an Argon2id hash.");
             }
             CallersCommand::Remove { caller_id } => {
                 let id = CallerId::parse(&caller_id).map_err(|e| e.to_string())?;
-                if !ctx.store.delete_caller(&id).await.map_err(|e| e.to_string())? {
-                    return Err(format!("no caller {id}"));
+                ctx.actor()?;
+                if !ctx.store.delete_caller(&id).await? {
+                    return Err(OpsError::NotFound(format!("No caller {id}.")).into());
                 }
                 ctx.record("caller.delete", id.as_str()).await?;
                 println!("removed caller {id}");
@@ -400,11 +496,11 @@ pub async fn callers(config: &Path, command: CallersCommand) -> ExitCode {
     .await)
 }
 
-pub async fn export_directory(config: &Path, output: Option<&Path>) -> ExitCode {
+pub async fn export_directory(config: &ConfigFile, output: Option<&Path>) -> ExitCode {
     finish(
         async {
             let ctx = Context::open(config).await?;
-            let csv = ctx.store.export_csv().await.map_err(|e| e.to_string())?;
+            let csv = ctx.store.export_csv().await?;
             match output {
                 Some(path) => {
                     std::fs::write(path, csv).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -418,26 +514,24 @@ pub async fn export_directory(config: &Path, output: Option<&Path>) -> ExitCode 
 }
 
 pub async fn audit(
-    config: &Path,
+    config: &ConfigFile,
     since: Option<chrono::DateTime<chrono::Utc>>,
     caller: Option<&str>,
     json: bool,
 ) -> ExitCode {
+    use std::io::Write as _;
     finish(
         async {
             let ctx = Context::open(config).await?;
             let actor = caller.map(|c| format!("caller:{c}"));
-            let rows = AuditLog::audit_since(ctx.store.as_ref(), since, actor.as_deref(), u32::MAX)
-                .await
-                .map_err(|e| e.to_string())?;
+            let rows =
+                AuditLog::audit_since(ctx.store.as_ref(), since, actor.as_deref(), u32::MAX).await?;
+            let mut out = std::io::stdout().lock();
             for row in rows {
-                if json {
-                    println!(
-                        "{}",
-                        serde_json::to_string(&row).map_err(|e| e.to_string())?
-                    );
+                let line = if json {
+                    serde_json::to_string(&row).map_err(|e| e.to_string())?
                 } else {
-                    println!(
+                    format!(
                         "{}\t{}\t{}\t{}\t{}\t{}",
                         row.at.to_rfc3339(),
                         row.actor,
@@ -445,7 +539,13 @@ pub async fn audit(
                         row.subject.as_deref().unwrap_or("-"),
                         row.outcome,
                         row.reason.as_deref().unwrap_or("")
-                    );
+                    )
+                };
+                match writeln!(out, "{line}") {
+                    Ok(()) => {}
+                    // The reader stopped (`| head`): that is the end, not a failure.
+                    Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                    Err(err) => return Err(CliError::Input(format!("could not write: {err}"))),
                 }
             }
             Ok(())

@@ -1,56 +1,56 @@
-//! `authproxy directory import FILE`: loads directory rules from CSV in one
-//! transaction. The first bad row aborts the import with its line number and
-//! nothing is written. Rows stream from the file into the transaction, so a
-//! million rows need no more memory than one.
+//! `authproxy directory import FILE`: loads directory rules from CSV. The whole
+//! file is checked first (every bad row reported with its line, a key given twice
+//! with different targets refused) against the realms in the store, as every
+//! command reads them; only a clean file is written, in one transaction.
 //!
 //! The format is in [`crate::admin::directory_csv`].
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::admin::directory_csv::parse_rows;
-use crate::config::RawConfig;
-use crate::domain::RealmName;
-use crate::store::StoreError;
-use crate::store::sqlite::SqliteStore;
+use super::ConfigFile;
+use super::admin::{CliError, finish, open_context};
+use crate::admin::directory_csv::{self, CsvProblems};
 
-pub async fn import(file: &Path, config: &Path, replace: bool) -> ExitCode {
-    let config = match RawConfig::load(config).and_then(RawConfig::validate) {
-        Ok(config) => config,
-        Err(err) => {
-            eprintln!("{err}");
-            return ExitCode::from(2);
-        }
-    };
-    let realms: BTreeSet<RealmName> = config.realms.iter().map(|r| r.name.clone()).collect();
-    let path = config.sqlite_path.clone();
-    let file = file.to_path_buf();
-    let result = tokio::task::spawn_blocking(move || {
-        let store = SqliteStore::open_with_key(&path, config.sealing_key.as_ref())?;
-        let reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_path(&file)
-            .map_err(|e| StoreError::InvalidRow {
-                line: 0,
-                message: format!("{}: {e}", file.display()),
-            })?;
-        store.import(parse_rows(reader, &realms), replace)
-    })
-    .await;
-    match result {
-        Ok(Ok(count)) => {
+pub async fn import(file: &Path, config: &ConfigFile, replace: bool) -> ExitCode {
+    finish(
+        async {
+            let ctx = open_context(config).await?;
+            let actor = ctx.actor()?;
+            let csv = std::fs::read(file)
+                .map_err(|e| CliError::Input(format!("{}: {e}", file.display())))?;
+            let realms = ctx.registry.snapshot().realms.keys().cloned().collect();
+            if let Err(problems) = directory_csv::check(&csv, &realms) {
+                return Err(CliError::Input(report(&problems)));
+            }
+            let store = std::sync::Arc::clone(&ctx.store);
+            let count = tokio::task::spawn_blocking(move || {
+                store.import(directory_csv::rules(&csv, &realms), replace)
+            })
+            .await
+            .map_err(|e| CliError::Input(format!("the import failed: {e}")))??;
+            crate::admin::ops::record(
+                ctx.store.as_ref(),
+                &actor,
+                if replace { "directory.replace" } else { "directory.import" },
+                &format!("{count} rules"),
+                crate::clock::Clock::now(&crate::clock::SystemClock),
+            )
+            .await?;
             println!("imported {count} directory rule(s)");
-            ExitCode::SUCCESS
+            Ok(())
         }
-        Ok(Err(err)) => {
-            eprintln!("import aborted, nothing was written: {err}");
-            ExitCode::FAILURE
-        }
-        Err(err) => {
-            eprintln!("import failed: {err}");
-            ExitCode::FAILURE
-        }
-    }
+        .await,
+    )
+}
+
+fn report(problems: &CsvProblems) -> String {
+    let mut lines = vec![format!("import refused, nothing was written: {problems}")];
+    lines.extend(
+        problems
+            .rows
+            .iter()
+            .map(|p| format!("  line {}: {}", p.line, p.message)),
+    );
+    lines.join("\n")
 }

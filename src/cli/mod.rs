@@ -78,8 +78,8 @@ pub enum Command {
     },
     /// Read the audit trail.
     Audit {
-        #[arg(long, env = "AUTHPROXY_CONFIG")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigFile,
         /// Only rows at or after this time (RFC 3339).
         #[arg(long)]
         since: Option<chrono::DateTime<chrono::Utc>>,
@@ -105,6 +105,10 @@ pub struct ConfigFile {
         default_value = "authproxy.toml"
     )]
     pub path: PathBuf,
+    /// Who makes the change, as the audit trail records it (`cli:<actor>`);
+    /// required for every change, never guessed.
+    #[arg(long, env = "AUTHPROXY_ACTOR", global = true)]
+    pub actor: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,17 +126,16 @@ pub enum DirectoryCommand {
     Import {
         /// CSV with the header `kind,key,realm,idp_hint` (see the README).
         file: PathBuf,
-        /// The configuration (for the store path and the configured realms).
-        #[arg(long, env = "AUTHPROXY_CONFIG")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigFile,
         /// Replace the whole directory instead of adding to it.
         #[arg(long)]
         replace: bool,
     },
     /// Write every rule as CSV (to stdout, or to --output).
     Export {
-        #[arg(long, env = "AUTHPROXY_CONFIG")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigFile,
         #[arg(long)]
         output: Option<PathBuf>,
     },
@@ -157,13 +160,13 @@ pub async fn run(command: Command) -> ExitCode {
         Command::Directory {
             command: DirectoryCommand::Export { config, output },
         } => admin::export_directory(&config, output.as_deref()).await,
-        Command::Clients { config, command } => admin::clients(&config.path, command).await,
-        Command::Callers { config, command } => admin::callers(&config.path, command).await,
-        Command::Realms { config, command } => admin::realms(&config.path, command).await,
+        Command::Clients { config, command } => admin::clients(&config, command).await,
+        Command::Callers { config, command } => admin::callers(&config, command).await,
+        Command::Realms { config, command } => admin::realms(&config, command).await,
         Command::Admin {
             config,
             command: AdminCommand::CreateToken { label },
-        } => admin::create_token(&config.path, &label).await,
+        } => admin::create_token(&config, &label).await,
         Command::Audit {
             config,
             since,

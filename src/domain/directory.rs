@@ -71,7 +71,7 @@ pub enum Target {
 }
 
 /// What a rule applies to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RuleKey {
     User(Username),
     Domain(EmailDomain),

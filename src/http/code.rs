@@ -86,6 +86,7 @@ codes! {
     ImpersonationNotConfigured => ("impersonation_not_configured", 409, "the user's realm has no broker client"),
     AmbiguousUser => ("ambiguous_user", 409, "several users of the realm have this email address"),
     Conflict => ("conflict", 409, "admin API: the resource exists, or is in use"),
+    ManagedByConfig => ("managed_by_config", 409, "admin API and CLI: the entry is defined in the configuration file; change it there"),
     LengthRequired => ("length_required", 411, "the request has no length"),
     PayloadTooLarge => ("payload_too_large", 413, "the body is larger than the endpoint accepts"),
     UriTooLong => ("uri_too_long", 414, "the request URI is too long"),

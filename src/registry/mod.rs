@@ -30,6 +30,23 @@ impl Snapshot {
     }
 }
 
+/// The names the configuration file owns.
+#[derive(Debug, Clone, Default)]
+pub struct Managed {
+    pub realms: BTreeSet<RealmName>,
+    pub clients: BTreeSet<ClientId>,
+}
+
+impl Managed {
+    #[must_use]
+    pub fn of(realms: &[Realm], clients: &[Client]) -> Self {
+        Self {
+            realms: realms.iter().map(|r| r.name.clone()).collect(),
+            clients: clients.iter().map(|c| c.id.clone()).collect(),
+        }
+    }
+}
+
 pub struct Registry {
     store: Arc<dyn RegistryStore>,
     current: RwLock<Arc<Snapshot>>,
@@ -66,7 +83,13 @@ impl Registry {
             clients: clients.into_iter().map(|c| (c.id.clone(), c)).collect(),
             version,
         };
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(snapshot);
+        // Two reloads may race (the change watcher and a write's own reload): the
+        // version is read before the data, so an older version never replaces a
+        // newer snapshot.
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        if snapshot.version >= current.version {
+            *current = Arc::new(snapshot);
+        }
         Ok(())
     }
 

@@ -26,8 +26,6 @@ pub enum StoreError {
     Unavailable(String),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
-    #[error("row {line}: {message}")]
-    InvalidRow { line: u64, message: String },
 }
 
 /// The user directory.

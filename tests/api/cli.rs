@@ -5,7 +5,9 @@ use reqwest::StatusCode;
 use crate::support::{TestApp, idp, write};
 
 fn authproxy() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_authproxy"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_authproxy"));
+    command.env("AUTHPROXY_ACTOR", "tests");
+    command
 }
 
 #[tokio::test]
@@ -64,7 +66,7 @@ async fn directory_import_is_all_or_nothing_and_reports_the_bad_line() {
     assert!(!output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(
-        stderr.contains("row 3") && stderr.contains("tenant-q"),
+        stderr.contains("line 3") && stderr.contains("tenant-q"),
         "{stderr}"
     );
     assert_eq!(

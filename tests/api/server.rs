@@ -191,7 +191,11 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
 async fn kill_9_during_a_directory_import_leaves_all_or_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_for_binary(dir.path());
-    let authproxy = || Command::new(env!("CARGO_BIN_EXE_authproxy"));
+    let authproxy = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_authproxy"));
+        command.env("AUTHPROXY_ACTOR", "tests");
+        command
+    };
     let small = dir.path().join("small.csv");
     write(
         &small,

@@ -524,6 +524,7 @@ pub fn write(path: &std::path::Path, text: &str) {
 /// A new admin token for the store of `config`, made with `authproxy admin create-token`.
 pub fn admin_token_for(config: &std::path::Path) -> String {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_authproxy"))
+        .env("AUTHPROXY_ACTOR", "tests")
         .args(["admin", "create-token", "--label", "tests", "--config"])
         .arg(config)
         .output()
@@ -540,6 +541,7 @@ impl TestApp {
     /// Runs the real `authproxy` binary against this app's configuration.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
         std::process::Command::new(env!("CARGO_BIN_EXE_authproxy"))
+            .env("AUTHPROXY_ACTOR", "tests")
             .args(args)
             .arg("--config")
             .arg(&self.config_path)

@@ -8,10 +8,11 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{Admin, AdminError, AdminResult, audit, parse};
+use super::{Admin, AdminError, AdminResult, audit, operator, parse};
+use crate::admin::registry_ops::ClientChange;
 use crate::admin::sync::{SyncChange, sync_clients};
 use crate::app::AppState;
-use crate::domain::{ClientId, FieldProblem, RealmName};
+use crate::domain::{FieldProblem, RealmName};
 use crate::registry::input::{ClientInput, ClientView};
 
 /// Registered clients.
@@ -23,7 +24,8 @@ pub async fn list_clients(State(app): State<AppState>) -> Json<Vec<ClientView>> 
     Json(clients)
 }
 
-/// Registers a client; it can log users in at once.
+/// Registers a client; it can log users in at once. An existing client is never
+/// overwritten (409): update or replace it.
 #[utoipa::path(post, path = "/admin/api/clients", request_body = ClientInput,
     responses((status = 201, body = ClientView), (status = 409), (status = 422)), security(("admin_token" = [])))]
 pub async fn create_client(
@@ -32,23 +34,13 @@ pub async fn create_client(
     body: Bytes,
 ) -> AdminResult<(StatusCode, Json<ClientView>)> {
     let input: ClientInput = parse(&body)?;
-    let client = input
-        .validate(&app.registry.snapshot())
-        .map_err(AdminError::Validation)?;
-    if app.registry.snapshot().clients.contains_key(&client.id) {
-        return Err(AdminError::Conflict(format!(
-            "Client {} exists: PUT /admin/api/clients/{} to change it.",
-            client.id, client.id
-        )));
-    }
-    app.registry.put_client(&client).await?;
-    audit(&app, &admin, "client.create", client.id.as_str()).await?;
+    let client = operator(&app, &admin).create_client(&input).await?;
     Ok((StatusCode::CREATED, Json(ClientView::from(&client))))
 }
 
-/// Replaces a client.
+/// Replaces an existing client as a whole.
 #[utoipa::path(put, path = "/admin/api/clients/{client_id}", request_body = ClientInput,
-    responses((status = 200, body = ClientView), (status = 422)), security(("admin_token" = [])))]
+    responses((status = 200, body = ClientView), (status = 404), (status = 409), (status = 422)), security(("admin_token" = [])))]
 pub async fn put_client(
     State(app): State<AppState>,
     Extension(admin): Extension<Admin>,
@@ -56,32 +48,32 @@ pub async fn put_client(
     body: Bytes,
 ) -> AdminResult<Json<ClientView>> {
     let input: ClientInput = parse(&body)?;
-    if input.client_id != id {
-        return Err(AdminError::Validation(vec![FieldProblem {
-            path: "client_id".into(),
-            message: "must equal the client ID in the URL".into(),
-        }]));
-    }
-    let client = input
-        .validate(&app.registry.snapshot())
-        .map_err(AdminError::Validation)?;
-    app.registry.put_client(&client).await?;
-    audit(&app, &admin, "client.update", client.id.as_str()).await?;
+    let client = operator(&app, &admin).replace_client(&id, &input).await?;
+    Ok(Json(ClientView::from(&client)))
+}
+
+/// Adds or removes origins and realms of a client, keeping the rest.
+#[utoipa::path(patch, path = "/admin/api/clients/{client_id}", request_body = ClientChange,
+    responses((status = 200, body = ClientView), (status = 404), (status = 409), (status = 422)), security(("admin_token" = [])))]
+pub async fn patch_client(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> AdminResult<Json<ClientView>> {
+    let change: ClientChange = parse(&body)?;
+    let client = operator(&app, &admin).update_client(&id, &change).await?;
     Ok(Json(ClientView::from(&client)))
 }
 
 /// Removes a client.
-#[utoipa::path(delete, path = "/admin/api/clients/{client_id}", responses((status = 204), (status = 404)), security(("admin_token" = [])))]
+#[utoipa::path(delete, path = "/admin/api/clients/{client_id}", responses((status = 204), (status = 404), (status = 409)), security(("admin_token" = [])))]
 pub async fn delete_client(
     State(app): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(id): Path<String>,
 ) -> AdminResult<StatusCode> {
-    let id = ClientId::parse(&id).map_err(|e| AdminError::NotFound(e.to_string()))?;
-    if !app.registry.delete_client(&id).await? {
-        return Err(AdminError::NotFound(format!("No client {id}.")));
-    }
-    audit(&app, &admin, "client.delete", id.as_str()).await?;
+    operator(&app, &admin).delete_client(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

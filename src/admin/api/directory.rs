@@ -13,7 +13,6 @@ use super::{Admin, AdminError, AdminResult, audit, parse};
 use crate::admin::ops::RuleInput;
 use crate::app::AppState;
 use crate::domain::FieldProblem;
-use crate::store::StoreError;
 
 /// Adds or replaces one directory rule.
 #[utoipa::path(post, path = "/admin/api/directory/rules", request_body = RuleInput,
@@ -78,21 +77,20 @@ pub async fn import_directory(
     body: Bytes,
 ) -> AdminResult<Json<serde_json::Value>> {
     let realms = app.registry.snapshot().realms.keys().cloned().collect();
-    let reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(body.as_ref());
-    let rules = crate::admin::directory_csv::parse_rows(reader, &realms)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| match e {
-            StoreError::InvalidRow { line, message } => {
-                AdminError::Validation(vec![FieldProblem {
-                    path: format!("line {line}"),
-                    message,
-                }])
-            }
-            other => other.into(),
-        })?;
+    // Every bad row is reported (422, `fields` by line); nothing is written then.
+    crate::admin::directory_csv::check(&body, &realms).map_err(|problems| {
+        AdminError::Validation(
+            problems
+                .rows
+                .into_iter()
+                .map(|p| FieldProblem {
+                    path: format!("line {}", p.line),
+                    message: p.message,
+                })
+                .collect(),
+        )
+    })?;
+    let rules = crate::admin::directory_csv::rules(&body, &realms).collect();
     let count = app.directory.import_rules(rules, query.replace).await?;
     audit(
         &app,

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::ops;
+use super::registry_ops::{OpsError, Operator};
 use crate::app::AppState;
 use crate::auth::{self, Outcome};
 use crate::domain::FieldProblem;
@@ -38,8 +39,33 @@ pub enum AdminError {
     Conflict(String),
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    ManagedByConfig(String),
     #[error(transparent)]
     Web(#[from] WebError),
+}
+
+impl From<OpsError> for AdminError {
+    fn from(err: OpsError) -> Self {
+        match err {
+            OpsError::Invalid(fields) => Self::Validation(fields),
+            OpsError::NotFound(m) => Self::NotFound(m),
+            OpsError::Exists(m) | OpsError::InUse(m) => Self::Conflict(m),
+            OpsError::ManagedByConfig(m) => Self::ManagedByConfig(m),
+            OpsError::Store(e) => Self::Web(e.into()),
+        }
+    }
+}
+
+/// The operations layer, acting as `admin`.
+pub(super) fn operator<'a>(app: &'a AppState, admin: &'a Admin) -> Operator<'a> {
+    Operator {
+        registry: &app.registry,
+        audit: app.audit.as_ref(),
+        clock: app.clock.as_ref(),
+        actor: &admin.0,
+        managed: &app.managed,
+    }
 }
 
 impl From<StoreError> for AdminError {
@@ -59,6 +85,7 @@ impl IntoResponse for AdminError {
             Self::NotFound(m) => (ErrorCode::NotFound, m, Vec::new()),
             Self::Conflict(m) => (ErrorCode::Conflict, m, Vec::new()),
             Self::BadRequest(m) => (ErrorCode::InvalidRequest, m, Vec::new()),
+            Self::ManagedByConfig(m) => (ErrorCode::ManagedByConfig, m, Vec::new()),
             Self::Web(err) => return ApiError(err).into_response(),
         };
         let status = code.status();

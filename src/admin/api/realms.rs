@@ -6,9 +6,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use super::{Admin, AdminError, AdminResult, audit, parse};
+use super::{Admin, AdminError, AdminResult, operator, parse};
 use crate::app::AppState;
-use crate::domain::{FieldProblem, RealmName};
+use crate::domain::FieldProblem;
 use crate::registry::input::{RealmInput, RealmView};
 
 /// Configured realms.
@@ -22,7 +22,7 @@ pub async fn list_realms(State(app): State<AppState>) -> Json<Vec<RealmView>> {
 
 /// Adds or replaces a realm.
 #[utoipa::path(put, path = "/admin/api/realms/{name}", request_body = RealmInput,
-    responses((status = 200, body = RealmView), (status = 422)), security(("admin_token" = [])))]
+    responses((status = 200, body = RealmView), (status = 409), (status = 422)), security(("admin_token" = [])))]
 pub async fn put_realm(
     State(app): State<AppState>,
     Extension(admin): Extension<Admin>,
@@ -36,9 +36,7 @@ pub async fn put_realm(
             message: "must equal the realm name in the URL".into(),
         }]));
     }
-    let realm = input.validate().map_err(AdminError::Validation)?;
-    app.registry.put_realm(&realm).await?;
-    audit(&app, &admin, "realm.put", realm.name.as_str()).await?;
+    let realm = operator(&app, &admin).put_realm(&input).await?;
     Ok(Json(RealmView::from(&realm)))
 }
 
@@ -49,22 +47,6 @@ pub async fn delete_realm(
     Extension(admin): Extension<Admin>,
     Path(name): Path<String>,
 ) -> AdminResult<StatusCode> {
-    let name = RealmName::parse(&name).map_err(|e| AdminError::NotFound(e.to_string()))?;
-    if let Some(client) = app
-        .registry
-        .snapshot()
-        .clients
-        .values()
-        .find(|c| c.allows_realm(&name))
-    {
-        return Err(AdminError::Conflict(format!(
-            "Client {} uses realm {name}: change it first.",
-            client.id
-        )));
-    }
-    if !app.registry.delete_realm(&name).await? {
-        return Err(AdminError::NotFound(format!("No realm {name}.")));
-    }
-    audit(&app, &admin, "realm.delete", name.as_str()).await?;
+    operator(&app, &admin).delete_realm(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -25,7 +25,7 @@ pub(super) fn write_rules<I>(
     replace: bool,
 ) -> Result<u64, StoreError>
 where
-    I: IntoIterator<Item = Result<Rule, StoreError>>,
+    I: IntoIterator<Item = Rule>,
 {
     if replace {
         conn.execute_batch(
@@ -36,7 +36,7 @@ where
     let mut writer = RuleWriter::new(conn)?;
     let mut count = 0;
     for row in rows {
-        writer.write(&row?)?;
+        writer.write(&row)?;
         count += 1;
     }
     conn.execute(BUMP, []).map_err(unavailable)?;
@@ -114,7 +114,7 @@ impl DirectoryStore for SqliteStore {
     }
 
     async fn import_rules(&self, rules: Vec<Rule>, replace: bool) -> Result<u64, StoreError> {
-        self.write(move |conn, _| write_rules(conn, rules.into_iter().map(Ok), replace))
+        self.write(move |conn, _| write_rules(conn, rules, replace))
             .await
     }
 

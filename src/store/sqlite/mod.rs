@@ -210,11 +210,11 @@ impl SqliteStore {
         self.writer.write(work).await
     }
 
-    /// Imports rules in one transaction: the first bad row (an `Err` from `rows`)
-    /// rolls everything back. With `replace`, the directory is emptied first.
+    /// Imports rules in one transaction, streamed (a million rules need no more
+    /// memory than one). With `replace`, the directory is emptied first.
     pub fn import<I>(&self, rows: I, replace: bool) -> Result<u64, StoreError>
     where
-        I: IntoIterator<Item = Result<Rule, StoreError>>,
+        I: IntoIterator<Item = Rule>,
     {
         let mut conn = self.pool.get().map_err(unavailable)?;
         let tx = conn

@@ -246,7 +246,7 @@ test('with persist: session a reload keeps the login, and the kept tokens still 
 
 test('a backend impersonation token logs the webphone in through keycloak()', async () => {
   // The backend side: a caller created with the CLI asks the broker for alice's token.
-  const secret = execFileSync(env.bin, ['callers', 'add', 'crm-backend', '--realm', 'tenant-a', '--user', 'alice@tenant-a.test', '--config', env.configPath]).toString().trim();
+  const secret = execFileSync(env.bin, ['callers', 'add', 'crm-backend', '--realm', 'tenant-a', '--user', 'alice@tenant-a.test', '--config', env.configPath, '--actor', 'browser-suite']).toString().trim();
   const response = await fetch(`${env.broker}/api/impersonation`, {
     method: 'POST',
     headers: { authorization: `Basic ${Buffer.from(`crm-backend:${secret}`).toString('base64')}`, 'content-type': 'application/json' },

@@ -1,0 +1,217 @@
+//! The administrative changes to realms and clients, one function each, shared by
+//! the admin API and the CLI: validate, check conflicts (an entry that exists, one
+//! still in use, one the configuration file owns), write, and record the audit row.
+//! Errors are [`OpsError`], free of HTTP; each surface renders them its own way.
+//!
+//! Precedence: realms and clients defined in the configuration file are owned by
+//! the file. They are applied when the service starts (and when a CLI command
+//! opens the store), and the API and the CLI refuse to change or remove them
+//! (`managed_by_config`), so no change made elsewhere is ever silently undone.
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::ops;
+use crate::clock::Clock;
+use crate::domain::{Client, ClientId, FieldProblem, Realm, RealmName};
+use crate::registry::{Managed, Registry};
+use crate::registry::input::{ClientInput, RealmInput, problem};
+use crate::store::{AuditLog, StoreError};
+
+/// Why an administrative change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    #[error("the input does not validate")]
+    Invalid(Vec<FieldProblem>),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Exists(String),
+    #[error("{0}")]
+    InUse(String),
+    #[error("{0}")]
+    ManagedByConfig(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A partial change of a client: origins and realms added or removed.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientChange {
+    #[serde(default)]
+    pub add_origins: Vec<String>,
+    #[serde(default)]
+    pub remove_origins: Vec<String>,
+    #[serde(default)]
+    pub add_realms: Vec<String>,
+    #[serde(default)]
+    pub remove_realms: Vec<String>,
+}
+
+/// Who changes what, and where the change is recorded.
+pub struct Operator<'a> {
+    pub registry: &'a Registry,
+    pub audit: &'a dyn AuditLog,
+    pub clock: &'a dyn Clock,
+    /// `admin:<label>` (API) or `cli:<actor>` (CLI).
+    pub actor: &'a str,
+    pub managed: &'a Managed,
+}
+
+fn parse_id(id: &str) -> Result<ClientId, OpsError> {
+    ClientId::parse(id).map_err(|e| OpsError::Invalid(vec![problem("client_id", e)]))
+}
+
+impl Operator<'_> {
+    async fn record(&self, action: &str, subject: &str) -> Result<(), OpsError> {
+        ops::record(self.audit, self.actor, action, subject, self.clock.now()).await?;
+        Ok(())
+    }
+
+    fn refuse_managed_client(&self, id: &ClientId) -> Result<(), OpsError> {
+        if self.managed.clients.contains(id) {
+            return Err(OpsError::ManagedByConfig(format!(
+                "Client {id} is defined in the configuration file: change it there."
+            )));
+        }
+        Ok(())
+    }
+
+    fn refuse_managed_realm(&self, name: &RealmName) -> Result<(), OpsError> {
+        if self.managed.realms.contains(name) {
+            return Err(OpsError::ManagedByConfig(format!(
+                "Realm {name} is defined in the configuration file: change it there."
+            )));
+        }
+        Ok(())
+    }
+
+    /// Registers a new client; an existing one is never overwritten.
+    pub async fn create_client(&self, input: &ClientInput) -> Result<Client, OpsError> {
+        let client = input
+            .validate(&self.registry.snapshot())
+            .map_err(OpsError::Invalid)?;
+        self.refuse_managed_client(&client.id)?;
+        if self.registry.snapshot().clients.contains_key(&client.id) {
+            return Err(OpsError::Exists(format!(
+                "Client {} exists: update or replace it instead.",
+                client.id
+            )));
+        }
+        self.registry.put_client(&client).await?;
+        self.record("client.create", client.id.as_str()).await?;
+        Ok(client)
+    }
+
+    /// Replaces an existing client as a whole.
+    pub async fn replace_client(&self, id: &str, input: &ClientInput) -> Result<Client, OpsError> {
+        if input.client_id != id {
+            return Err(OpsError::Invalid(vec![problem(
+                "client_id",
+                "must equal the client being replaced",
+            )]));
+        }
+        let id = parse_id(id)?;
+        self.refuse_managed_client(&id)?;
+        if !self.registry.snapshot().clients.contains_key(&id) {
+            return Err(OpsError::NotFound(format!("No client {id}.")));
+        }
+        let client = input
+            .validate(&self.registry.snapshot())
+            .map_err(OpsError::Invalid)?;
+        self.registry.put_client(&client).await?;
+        self.record("client.replace", client.id.as_str()).await?;
+        Ok(client)
+    }
+
+    /// Adds or removes origins and realms of an existing client, keeping the rest.
+    pub async fn update_client(&self, id: &str, change: &ClientChange) -> Result<Client, OpsError> {
+        let id = parse_id(id)?;
+        self.refuse_managed_client(&id)?;
+        let snapshot = self.registry.snapshot();
+        let current = snapshot
+            .clients
+            .get(&id)
+            .ok_or_else(|| OpsError::NotFound(format!("No client {id}.")))?;
+        let mut problems = Vec::new();
+        let mut origins: Vec<String> = current.origins.iter().map(|o| o.as_str().to_owned()).collect();
+        let mut realms: Vec<String> = current.realms.iter().map(|r| r.as_str().to_owned()).collect();
+        for (i, origin) in change.remove_origins.iter().enumerate() {
+            let before = origins.len();
+            origins.retain(|o| o != origin);
+            if origins.len() == before {
+                problems.push(problem(format!("remove_origins[{i}]"), "not an origin of this client"));
+            }
+        }
+        for (i, realm) in change.remove_realms.iter().enumerate() {
+            let before = realms.len();
+            realms.retain(|r| r != realm);
+            if realms.len() == before {
+                problems.push(problem(format!("remove_realms[{i}]"), "not a realm of this client"));
+            }
+        }
+        origins.extend(change.add_origins.iter().filter(|o| !current.allows_origin(o)).cloned());
+        realms.extend(
+            change
+                .add_realms
+                .iter()
+                .filter(|r| !current.realms.iter().any(|have| have.as_str() == r.as_str()))
+                .cloned(),
+        );
+        if !problems.is_empty() {
+            return Err(OpsError::Invalid(problems));
+        }
+        let input = ClientInput {
+            client_id: id.to_string(),
+            realms,
+            origins,
+            client_secret: current.secret.clone(),
+        };
+        let client = input.validate(&snapshot).map_err(OpsError::Invalid)?;
+        self.registry.put_client(&client).await?;
+        self.record("client.update", client.id.as_str()).await?;
+        Ok(client)
+    }
+
+    pub async fn delete_client(&self, id: &str) -> Result<(), OpsError> {
+        let id = parse_id(id)?;
+        self.refuse_managed_client(&id)?;
+        if !self.registry.delete_client(&id).await? {
+            return Err(OpsError::NotFound(format!("No client {id}.")));
+        }
+        self.record("client.delete", id.as_str()).await
+    }
+
+    /// Adds or replaces a realm.
+    pub async fn put_realm(&self, input: &RealmInput) -> Result<Realm, OpsError> {
+        let realm = input.validate().map_err(OpsError::Invalid)?;
+        self.refuse_managed_realm(&realm.name)?;
+        self.registry.put_realm(&realm).await?;
+        self.record("realm.put", realm.name.as_str()).await?;
+        Ok(realm)
+    }
+
+    /// Removes a realm no client uses.
+    pub async fn delete_realm(&self, name: &str) -> Result<(), OpsError> {
+        let name = RealmName::parse(name)
+            .map_err(|e| OpsError::Invalid(vec![problem("name", e)]))?;
+        self.refuse_managed_realm(&name)?;
+        if let Some(client) = self
+            .registry
+            .snapshot()
+            .clients
+            .values()
+            .find(|c| c.allows_realm(&name))
+        {
+            return Err(OpsError::InUse(format!(
+                "Client {} uses realm {name}: change it first.",
+                client.id
+            )));
+        }
+        if !self.registry.delete_realm(&name).await? {
+            return Err(OpsError::NotFound(format!("No realm {name}.")));
+        }
+        self.record("realm.delete", name.as_str()).await
+    }
+}
