@@ -40,7 +40,11 @@ fn admin_routes(state: &AppState) -> Router<AppState> {
     let (api, mut doc) = OpenApiRouter::with_openapi(AdminApiDoc::openapi())
         .routes(routes!(clients::list_clients, clients::create_client))
         .routes(routes!(clients::sync))
-        .routes(routes!(clients::put_client, clients::patch_client, clients::delete_client))
+        .routes(routes!(
+            clients::put_client,
+            clients::patch_client,
+            clients::delete_client
+        ))
         .routes(routes!(realms::list_realms))
         .routes(routes!(realms::put_realm, realms::delete_realm))
         .routes(routes!(directory::put_rule, directory::delete_rule))

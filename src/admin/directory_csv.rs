@@ -63,16 +63,20 @@ fn digest(value: &impl std::hash::Hash) -> u64 {
 fn target_digest(target: &Target) -> u64 {
     match target {
         Target::NotMigrated => digest(&"not_migrated"),
-        Target::Sso { realm, idp_hint } => {
-            digest(&(realm.as_str(), idp_hint.as_ref().map(crate::domain::IdpAlias::as_str)))
-        }
+        Target::Sso { realm, idp_hint } => digest(&(
+            realm.as_str(),
+            idp_hint.as_ref().map(crate::domain::IdpAlias::as_str),
+        )),
     }
 }
 
 /// Checks a whole CSV file: the header, every row, and keys given twice with
 /// different targets. The number of rules when there is no problem.
 pub fn check(csv: &[u8], realms: &BTreeSet<RealmName>) -> Result<u64, CsvProblems> {
-    let mut problems = CsvProblems { rows: Vec::new(), omitted: 0 };
+    let mut problems = CsvProblems {
+        rows: Vec::new(),
+        omitted: 0,
+    };
     // Key digest -> (first line, target digest).
     let mut seen: HashMap<u64, (u64, u64)> = HashMap::new();
     let mut count = 0;
@@ -80,7 +84,10 @@ pub fn check(csv: &[u8], realms: &BTreeSet<RealmName>) -> Result<u64, CsvProblem
         let record = match record {
             Ok(record) => record,
             Err(err) => {
-                problems.add(err.position().map_or(0, csv::Position::line), err.to_string());
+                problems.add(
+                    err.position().map_or(0, csv::Position::line),
+                    err.to_string(),
+                );
                 continue;
             }
         };
@@ -88,7 +95,10 @@ pub fn check(csv: &[u8], realms: &BTreeSet<RealmName>) -> Result<u64, CsvProblem
         let fields: Vec<&str> = record.iter().collect();
         if index == 0 {
             if fields != HEADER {
-                problems.add(line, format!("the first line must be the header {}", HEADER.join(",")));
+                problems.add(
+                    line,
+                    format!("the first line must be the header {}", HEADER.join(",")),
+                );
             }
             continue;
         }
@@ -119,12 +129,18 @@ pub fn check(csv: &[u8], realms: &BTreeSet<RealmName>) -> Result<u64, CsvProblem
 }
 
 /// The rules of a file that [`check`] accepted.
-pub fn rules<'a>(csv: &'a [u8], realms: &'a BTreeSet<RealmName>) -> impl Iterator<Item = Rule> + 'a {
-    reader(csv).into_records().skip(1).filter_map(move |record| {
-        let record = record.ok()?;
-        let fields: Vec<&str> = record.iter().collect();
-        parse_row(&fields, realms).ok()
-    })
+pub fn rules<'a>(
+    csv: &'a [u8],
+    realms: &'a BTreeSet<RealmName>,
+) -> impl Iterator<Item = Rule> + 'a {
+    reader(csv)
+        .into_records()
+        .skip(1)
+        .filter_map(move |record| {
+            let record = record.ok()?;
+            let fields: Vec<&str> = record.iter().collect();
+            parse_row(&fields, realms).ok()
+        })
 }
 
 fn non_empty(s: &str) -> Option<&str> {
@@ -190,7 +206,10 @@ mod tests {
         let problems = check(csv, &realms()).unwrap_err();
         let lines: Vec<u64> = problems.rows.iter().map(|p| p.line).collect();
         assert_eq!(lines, [2, 4]);
-        assert!(problems.rows[0].message.contains("tenant-z"), "{problems:?}");
+        assert!(
+            problems.rows[0].message.contains("tenant-z"),
+            "{problems:?}"
+        );
         assert!(problems.rows[1].message.starts_with("key:"), "{problems:?}");
     }
 
@@ -198,7 +217,8 @@ mod tests {
     fn a_key_given_twice_with_another_target_is_refused_and_the_same_twice_is_fine() {
         let twice = b"kind,key,realm,idp_hint\nuser,a@b.test,tenant-a,\nuser,a@b.test,tenant-a,\n";
         assert_eq!(check(twice, &realms()), Ok(1));
-        let conflicting = b"kind,key,realm,idp_hint\nuser,a@b.test,tenant-a,\nnot_migrated,a@b.test,,\n";
+        let conflicting =
+            b"kind,key,realm,idp_hint\nuser,a@b.test,tenant-a,\nnot_migrated,a@b.test,,\n";
         let problems = check(conflicting, &realms()).unwrap_err();
         assert_eq!(problems.rows[0].line, 3);
         assert!(problems.rows[0].message.contains("line 2"));

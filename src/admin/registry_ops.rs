@@ -14,8 +14,8 @@ use utoipa::ToSchema;
 use super::ops;
 use crate::clock::Clock;
 use crate::domain::{Client, ClientId, FieldProblem, Realm, RealmName};
-use crate::registry::{Managed, Registry};
 use crate::registry::input::{ClientInput, RealmInput, problem};
+use crate::registry::{Managed, Registry};
 use crate::store::{AuditLog, StoreError};
 
 /// Why an administrative change was refused.
@@ -135,28 +135,53 @@ impl Operator<'_> {
             .get(&id)
             .ok_or_else(|| OpsError::NotFound(format!("No client {id}.")))?;
         let mut problems = Vec::new();
-        let mut origins: Vec<String> = current.origins.iter().map(|o| o.as_str().to_owned()).collect();
-        let mut realms: Vec<String> = current.realms.iter().map(|r| r.as_str().to_owned()).collect();
+        let mut origins: Vec<String> = current
+            .origins
+            .iter()
+            .map(|o| o.as_str().to_owned())
+            .collect();
+        let mut realms: Vec<String> = current
+            .realms
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect();
         for (i, origin) in change.remove_origins.iter().enumerate() {
             let before = origins.len();
             origins.retain(|o| o != origin);
             if origins.len() == before {
-                problems.push(problem(format!("remove_origins[{i}]"), "not an origin of this client"));
+                problems.push(problem(
+                    format!("remove_origins[{i}]"),
+                    "not an origin of this client",
+                ));
             }
         }
         for (i, realm) in change.remove_realms.iter().enumerate() {
             let before = realms.len();
             realms.retain(|r| r != realm);
             if realms.len() == before {
-                problems.push(problem(format!("remove_realms[{i}]"), "not a realm of this client"));
+                problems.push(problem(
+                    format!("remove_realms[{i}]"),
+                    "not a realm of this client",
+                ));
             }
         }
-        origins.extend(change.add_origins.iter().filter(|o| !current.allows_origin(o)).cloned());
+        origins.extend(
+            change
+                .add_origins
+                .iter()
+                .filter(|o| !current.allows_origin(o))
+                .cloned(),
+        );
         realms.extend(
             change
                 .add_realms
                 .iter()
-                .filter(|r| !current.realms.iter().any(|have| have.as_str() == r.as_str()))
+                .filter(|r| {
+                    !current
+                        .realms
+                        .iter()
+                        .any(|have| have.as_str() == r.as_str())
+                })
                 .cloned(),
         );
         if !problems.is_empty() {
@@ -194,8 +219,8 @@ impl Operator<'_> {
 
     /// Removes a realm no client uses.
     pub async fn delete_realm(&self, name: &str) -> Result<(), OpsError> {
-        let name = RealmName::parse(name)
-            .map_err(|e| OpsError::Invalid(vec![problem("name", e)]))?;
+        let name =
+            RealmName::parse(name).map_err(|e| OpsError::Invalid(vec![problem("name", e)]))?;
         self.refuse_managed_realm(&name)?;
         if let Some(client) = self
             .registry

@@ -12,7 +12,7 @@ use secrecy::SecretString;
 
 use super::ConfigFile;
 use crate::admin::ops::{self, CallerInput, PolicyInput};
-use crate::admin::registry_ops::{ClientChange, OpsError, Operator};
+use crate::admin::registry_ops::{ClientChange, Operator, OpsError};
 use crate::admin::sync::sync_clients;
 use crate::auth;
 use crate::clock::{Clock as _, SystemClock};
@@ -138,7 +138,9 @@ pub enum CliError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Ops(#[from] OpsError),
-    #[error("say who makes this change: --actor NAME (or AUTHPROXY_ACTOR); the audit trail records it")]
+    #[error(
+        "say who makes this change: --actor NAME (or AUTHPROXY_ACTOR); the audit trail records it"
+    )]
     NoActor,
     #[error("{0}")]
     Input(String),
@@ -310,7 +312,10 @@ pub async fn clients(config: &ConfigFile, command: ClientsCommand) -> ExitCode {
                         client_secret: secret.map(SecretString::from),
                     };
                     let actor = ctx.actor()?;
-                    let client = ctx.operator(&actor).replace_client(&client_id, &input).await?;
+                    let client = ctx
+                        .operator(&actor)
+                        .replace_client(&client_id, &input)
+                        .await?;
                     println!("replaced client {}", client.id);
                 }
                 ClientsCommand::Update {
@@ -327,7 +332,10 @@ pub async fn clients(config: &ConfigFile, command: ClientsCommand) -> ExitCode {
                         remove_realms,
                     };
                     let actor = ctx.actor()?;
-                    let client = ctx.operator(&actor).update_client(&client_id, &change).await?;
+                    let client = ctx
+                        .operator(&actor)
+                        .update_client(&client_id, &change)
+                        .await?;
                     let view = ClientView::from(&client);
                     println!(
                         "updated client {}\trealms={}\torigins={}",
@@ -341,64 +349,68 @@ pub async fn clients(config: &ConfigFile, command: ClientsCommand) -> ExitCode {
                     ctx.operator(&actor).delete_client(&client_id).await?;
                     println!("removed client {client_id}");
                 }
-                ClientsCommand::Sync { realm, dry_run } => {
-                    let realm = realm
-                        .map(|r| RealmName::parse(&r))
-                        .transpose()
-                        .map_err(|e| e.to_string())?;
-                    if let Some(realm) = &realm
-                        && !ctx.registry.snapshot().realms.contains_key(realm)
-                    {
-                        return Err(OpsError::NotFound(format!(
-                            "No realm {realm} is configured: nothing to sync."
-                        ))
-                        .into());
-                    }
-                    if !dry_run {
-                        ctx.actor()?;
-                    }
-                    let idp = OidcProvider::new(Arc::new(SystemClock), ctx.config.idp_timeout)?;
-                    let changes = sync_clients(
-                        &idp,
-                        &ctx.registry.snapshot(),
-                        &ctx.config.public_url,
-                        realm.as_ref(),
-                        dry_run,
-                    )
-                    .await
-                    .map_err(|e| CliError::Realm(e.source))?;
-                    for change in &changes {
-                        println!(
-                            "{}/{}: {}{}",
-                            change.realm,
-                            change.client_id,
-                            change.action,
-                            if dry_run && change.action != "unchanged" {
-                                " (dry run)"
-                            } else {
-                                ""
-                            }
-                        );
-                        for line in &change.diff {
-                            println!("    {line}");
-                        }
-                        if !dry_run && change.action != "unchanged" {
-                            ctx.record(
-                                &format!("keycloak.client.{}", change.action),
-                                &format!("{}/{}", change.realm, change.client_id),
-                            )
-                            .await?;
-                        }
-                    }
-                    if changes.iter().all(|c| c.action == "unchanged") {
-                        println!("no differences");
-                    }
-                }
+                ClientsCommand::Sync { realm, dry_run } => sync(&ctx, realm, dry_run).await?,
             }
             Ok(())
         }
         .await,
     )
+}
+
+/// `clients sync`: provisions the clients in their Keycloak realms.
+async fn sync(ctx: &Context, realm: Option<String>, dry_run: bool) -> Result<(), CliError> {
+    let realm = realm
+        .map(|r| RealmName::parse(&r))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    if let Some(realm) = &realm
+        && !ctx.registry.snapshot().realms.contains_key(realm)
+    {
+        return Err(OpsError::NotFound(format!(
+            "No realm {realm} is configured: nothing to sync."
+        ))
+        .into());
+    }
+    if !dry_run {
+        ctx.actor()?;
+    }
+    let idp = OidcProvider::new(Arc::new(SystemClock), ctx.config.idp_timeout)?;
+    let changes = sync_clients(
+        &idp,
+        &ctx.registry.snapshot(),
+        &ctx.config.public_url,
+        realm.as_ref(),
+        dry_run,
+    )
+    .await
+    .map_err(|e| CliError::Realm(e.source))?;
+    for change in &changes {
+        println!(
+            "{}/{}: {}{}",
+            change.realm,
+            change.client_id,
+            change.action,
+            if dry_run && change.action != "unchanged" {
+                " (dry run)"
+            } else {
+                ""
+            }
+        );
+        for line in &change.diff {
+            println!("    {line}");
+        }
+        if !dry_run && change.action != "unchanged" {
+            ctx.record(
+                &format!("keycloak.client.{}", change.action),
+                &format!("{}/{}", change.realm, change.client_id),
+            )
+            .await?;
+        }
+    }
+    if changes.iter().all(|c| c.action == "unchanged") {
+        println!("no differences");
+    }
+    Ok(())
 }
 
 pub async fn realms(config: &ConfigFile, command: RealmsCommand) -> ExitCode {
@@ -524,8 +536,8 @@ pub async fn audit(
         async {
             let ctx = Context::open(config).await?;
             let actor = caller.map(|c| format!("caller:{c}"));
-            let rows =
-                AuditLog::audit_since(ctx.store.as_ref(), since, actor.as_deref(), u32::MAX).await?;
+            let rows = AuditLog::audit_since(ctx.store.as_ref(), since, actor.as_deref(), u32::MAX)
+                .await?;
             let mut out = std::io::stdout().lock();
             for row in rows {
                 let line = if json {

@@ -32,7 +32,11 @@ pub async fn import(file: &Path, config: &ConfigFile, replace: bool) -> ExitCode
             crate::admin::ops::record(
                 ctx.store.as_ref(),
                 &actor,
-                if replace { "directory.replace" } else { "directory.import" },
+                if replace {
+                    "directory.replace"
+                } else {
+                    "directory.import"
+                },
                 &format!("{count} rules"),
                 crate::clock::Clock::now(&crate::clock::SystemClock),
             )

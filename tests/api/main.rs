@@ -11,6 +11,7 @@
 mod support;
 
 mod admin;
+mod admin_parity;
 mod architecture;
 mod attacks;
 mod bad_input;

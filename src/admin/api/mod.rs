@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::ops;
-use super::registry_ops::{OpsError, Operator};
+use super::registry_ops::{Operator, OpsError};
 use crate::app::AppState;
 use crate::auth::{self, Outcome};
 use crate::domain::FieldProblem;

@@ -1,0 +1,346 @@
+//! The admin API and the CLI are two surfaces over one operations layer: the same
+//! cases, run through each, end the same way and leave the same audit rows.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::{CLIENT_ID, TestApp, idp};
+
+/// How a case ended, whichever surface ran it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Done,
+    Invalid,
+    Exists,
+    InUse,
+    NotFound,
+    ManagedByConfig,
+}
+
+/// One administrative change, as an API request and as a CLI command.
+struct Case {
+    name: &'static str,
+    api: (Method, String, Option<Value>),
+    cli: Vec<String>,
+    expected: Outcome,
+}
+
+#[expect(clippy::too_many_lines, reason = "one table of cases")]
+fn cases() -> Vec<Case> {
+    let origin = "https://parity.example";
+    let new = "parity.example";
+    let args = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    vec![
+        Case {
+            name: "create a client",
+            api: (
+                Method::POST,
+                "/admin/api/clients".into(),
+                Some(json!({"client_id": new, "realms": ["tenant-a"], "origins": [origin]})),
+            ),
+            cli: args(&[
+                "clients", "add", new, "--origin", origin, "--realm", "tenant-a",
+            ]),
+            expected: Outcome::Done,
+        },
+        Case {
+            name: "create it again",
+            api: (
+                Method::POST,
+                "/admin/api/clients".into(),
+                Some(json!({"client_id": new, "realms": ["tenant-b"], "origins": [origin]})),
+            ),
+            cli: args(&[
+                "clients", "add", new, "--origin", origin, "--realm", "tenant-b",
+            ]),
+            expected: Outcome::Exists,
+        },
+        Case {
+            name: "add one origin",
+            api: (
+                Method::PATCH,
+                format!("/admin/api/clients/{new}"),
+                Some(json!({"add_origins": ["https://second.parity.example"]})),
+            ),
+            cli: args(&[
+                "clients",
+                "update",
+                new,
+                "--add-origin",
+                "https://second.parity.example",
+            ]),
+            expected: Outcome::Done,
+        },
+        Case {
+            name: "remove an origin it does not have",
+            api: (
+                Method::PATCH,
+                format!("/admin/api/clients/{new}"),
+                Some(json!({"remove_origins": ["https://nope.example"]})),
+            ),
+            cli: args(&[
+                "clients",
+                "update",
+                new,
+                "--remove-origin",
+                "https://nope.example",
+            ]),
+            expected: Outcome::Invalid,
+        },
+        Case {
+            name: "replace a client that does not exist",
+            api: (
+                Method::PUT,
+                "/admin/api/clients/ghost.example".into(),
+                Some(
+                    json!({"client_id": "ghost.example", "realms": ["tenant-a"], "origins": [origin]}),
+                ),
+            ),
+            cli: args(&[
+                "clients",
+                "replace",
+                "ghost.example",
+                "--origin",
+                origin,
+                "--realm",
+                "tenant-a",
+            ]),
+            expected: Outcome::NotFound,
+        },
+        Case {
+            name: "change a client the configuration file owns",
+            api: (
+                Method::PATCH,
+                format!("/admin/api/clients/{CLIENT_ID}"),
+                Some(json!({"add_origins": ["https://x.example"]})),
+            ),
+            cli: args(&[
+                "clients",
+                "update",
+                CLIENT_ID,
+                "--add-origin",
+                "https://x.example",
+            ]),
+            expected: Outcome::ManagedByConfig,
+        },
+        Case {
+            name: "add a realm",
+            api: (
+                Method::PUT,
+                "/admin/api/realms/extra".into(),
+                Some(json!({"name": "extra", "authority": idp().authority("tenant-b")})),
+            ),
+            cli: args(&[
+                "realms",
+                "put",
+                "extra",
+                "--authority",
+                &idp().authority("tenant-b"),
+            ]),
+            expected: Outcome::Done,
+        },
+        Case {
+            name: "put a realm with a bad authority",
+            api: (
+                Method::PUT,
+                "/admin/api/realms/bad".into(),
+                Some(json!({"name": "bad", "authority": "ftp://x/"})),
+            ),
+            cli: args(&["realms", "put", "bad", "--authority", "ftp://x/"]),
+            expected: Outcome::Invalid,
+        },
+        Case {
+            name: "give the new client the new realm",
+            api: (
+                Method::PATCH,
+                format!("/admin/api/clients/{new}"),
+                Some(json!({"add_realms": ["extra"]})),
+            ),
+            cli: args(&["clients", "update", new, "--add-realm", "extra"]),
+            expected: Outcome::Done,
+        },
+        Case {
+            name: "remove a realm in use",
+            api: (Method::DELETE, "/admin/api/realms/extra".into(), None),
+            cli: args(&["realms", "remove", "extra"]),
+            expected: Outcome::InUse,
+        },
+        Case {
+            name: "remove a realm the file owns",
+            api: (Method::DELETE, "/admin/api/realms/tenant-b".into(), None),
+            cli: args(&["realms", "remove", "tenant-b"]),
+            expected: Outcome::ManagedByConfig,
+        },
+        Case {
+            name: "remove the client",
+            api: (Method::DELETE, format!("/admin/api/clients/{new}"), None),
+            cli: args(&["clients", "remove", new]),
+            expected: Outcome::Done,
+        },
+        Case {
+            name: "remove it again",
+            api: (Method::DELETE, format!("/admin/api/clients/{new}"), None),
+            cli: args(&["clients", "remove", new]),
+            expected: Outcome::NotFound,
+        },
+    ]
+}
+
+async fn through_api(
+    app: &TestApp,
+    admin: &str,
+    (method, path, body): &(Method, String, Option<Value>),
+) -> Outcome {
+    let mut request = app
+        .browser
+        .request(method.clone(), app.url(path))
+        .bearer_auth(admin);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let code = response
+        .json::<Value>()
+        .await
+        .ok()
+        .and_then(|b| b["error"].as_str().map(str::to_owned));
+    match (status, code.as_deref()) {
+        (s, _) if s.is_success() => Outcome::Done,
+        (StatusCode::UNPROCESSABLE_ENTITY, _) => Outcome::Invalid,
+        (StatusCode::NOT_FOUND, _) => Outcome::NotFound,
+        (StatusCode::CONFLICT, Some("managed_by_config")) => Outcome::ManagedByConfig,
+        (StatusCode::CONFLICT, Some("conflict")) if path.contains("/realms/") => Outcome::InUse,
+        (StatusCode::CONFLICT, Some("conflict")) => Outcome::Exists,
+        other => panic!("unexpected API answer {other:?}"),
+    }
+}
+
+fn through_cli(app: &TestApp, args: &[String]) -> Outcome {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = app.cli(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    if output.status.success() {
+        return Outcome::Done;
+    }
+    if stderr.contains("invalid input") {
+        Outcome::Invalid
+    } else if stderr.contains("configuration file") {
+        Outcome::ManagedByConfig
+    } else if stderr.contains("exists") {
+        Outcome::Exists
+    } else if stderr.contains(" uses realm ") {
+        Outcome::InUse
+    } else if stderr.contains("No client") || stderr.contains("No realm") {
+        Outcome::NotFound
+    } else {
+        panic!("unexpected CLI answer: {stderr}")
+    }
+}
+
+/// The audit actions of the admin changes, in order, without the token creation.
+async fn actions(app: &TestApp, admin: &str) -> Vec<(String, String)> {
+    app.audit(admin)
+        .await
+        .into_iter()
+        .filter(|row| !row["action"].as_str().unwrap().starts_with("admin.token"))
+        .map(|row| {
+            (
+                row["action"].as_str().unwrap().to_owned(),
+                row["subject"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_api_and_the_cli_agree_on_every_case_and_audit_alike() {
+    let api_app = TestApp::spawn().await;
+    let cli_app = TestApp::spawn().await;
+    let api_admin = api_app.admin_token();
+    let cli_admin = cli_app.admin_token();
+    for case in cases() {
+        let by_api = through_api(&api_app, &api_admin, &case.api).await;
+        let by_cli = through_cli(&cli_app, &case.cli);
+        assert_eq!(
+            (by_api, by_cli),
+            (case.expected, case.expected),
+            "{}",
+            case.name
+        );
+    }
+    let api_rows = actions(&api_app, &api_admin).await;
+    let cli_rows = actions(&cli_app, &cli_admin).await;
+    assert_eq!(api_rows, cli_rows, "the same audit rows");
+    assert_eq!(
+        api_rows.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>(),
+        [
+            "client.create",
+            "client.update",
+            "realm.put",
+            "client.update",
+            "client.delete"
+        ]
+    );
+    let cli_actors: Vec<Value> = cli_app.audit(&cli_admin).await;
+    assert!(
+        cli_actors
+            .iter()
+            .filter(|r| r["action"] != "admin.token.create")
+            .all(|r| r["actor"] == "cli:tests"),
+        "{cli_actors:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_cli_change_without_an_actor_is_refused_and_audit_piped_to_head_does_not_panic() {
+    let app = TestApp::spawn().await;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_authproxy"))
+        .env_remove("AUTHPROXY_ACTOR")
+        .env_remove("USER")
+        .args([
+            "clients",
+            "add",
+            "x.example",
+            "--origin",
+            "https://x.example",
+            "--realm",
+            "tenant-a",
+            "--config",
+        ])
+        .arg(&app.config_path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--actor"));
+
+    // More audit rows than a pipe holds, so the writer meets the closed pipe.
+    let admin = app.admin_token();
+    for i in 0..600 {
+        let response = app
+            .browser
+            .put(app.url(&format!("/admin/api/realms/r{i}")))
+            .bearer_auth(&admin)
+            .json(&json!({"name": format!("r{i}"), "authority": idp().authority("tenant-b")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let pipeline = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "{} audit --json --config {} | head -n 1 >/dev/null; echo ${{PIPESTATUS[0]}}",
+            env!("CARGO_BIN_EXE_authproxy"),
+            app.config_path.display()
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&pipeline.stderr).to_string();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&pipeline.stdout).trim(),
+        "0",
+        "{stderr}"
+    );
+}
