@@ -235,19 +235,49 @@ pub struct Config {
 }
 
 impl Config {
-    /// Loads and validates `path` plus the environment.
+    /// Loads and validates `path` plus the environment: what `serve` and
+    /// `check-config` both run. A problem in a value set by an environment
+    /// variable names that variable, not the file's key.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        RawConfig::load(path)?.validate()
+        let figment = RawConfig::sources(path);
+        let raw = RawConfig::extract(&figment, &path.display().to_string())
+            .map_err(|e| attribute(e, &figment))?;
+        raw.validate().map_err(|e| attribute(e, &figment))
     }
 }
 
+/// Renames the keys of problems whose value came from the environment.
+fn attribute(err: ConfigError, figment: &Figment) -> ConfigError {
+    ConfigError(
+        err.0
+            .into_iter()
+            .map(|mut problem| {
+                if let Some(metadata) = figment.find_metadata(&problem.key)
+                    && metadata.name.contains("environment")
+                {
+                    let variable = problem
+                        .key
+                        .split('.')
+                        .map(str::to_ascii_uppercase)
+                        .collect::<Vec<_>>()
+                        .join("__");
+                    problem.key = format!("AUTHPROXY__{variable} (environment variable)");
+                }
+                problem
+            })
+            .collect(),
+    )
+}
+
 impl RawConfig {
+    /// The TOML file, then the `AUTHPROXY__` environment variables.
+    fn sources(path: &Path) -> Figment {
+        Figment::from(Toml::file_exact(path)).merge(Env::prefixed("AUTHPROXY__").split("__"))
+    }
+
     /// Reads the TOML file then the `AUTHPROXY__` environment variables.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        Self::extract(
-            &Figment::from(Toml::file_exact(path)).merge(Env::prefixed("AUTHPROXY__").split("__")),
-            &path.display().to_string(),
-        )
+        Self::extract(&Self::sources(path), &path.display().to_string())
     }
 
     /// Reads a TOML text alone (no environment): for tools and tests.
@@ -327,6 +357,12 @@ impl RawConfig {
         }
         if !(1..=1_000_000).contains(&self.server.max_waits) {
             problems.add("server.max_waits", "must be between 1 and 1000000");
+        }
+        // The check `serve` makes when it opens the store.
+        if let Some(key) = &self.store.sealing_key
+            && let Err(err) = crate::crypto::Sealer::from_base64(key)
+        {
+            problems.add("store.sealing_key", &err.to_string());
         }
         if !(1..=60).contains(&self.idp.timeout_secs) {
             problems.add("idp.timeout_secs", "must be between 1 and 60 seconds");

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::RawConfig;
+use crate::config::Config;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -177,7 +177,7 @@ pub async fn run(command: Command) -> ExitCode {
 }
 
 fn check_config(path: &std::path::Path) -> ExitCode {
-    match RawConfig::load(path).and_then(RawConfig::validate) {
+    match Config::load(path) {
         Ok(config) => {
             println!(
                 "{}: ok ({} realm(s), {} client(s), {} directory rule(s))",

@@ -178,3 +178,39 @@ async fn commands_print_only_their_output_on_stdout_and_log_to_stderr() {
         "kind,key,realm,idp_hint\n"
     );
 }
+
+#[test]
+fn check_config_names_the_environment_variable_and_checks_the_sealing_key_as_serve_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("authproxy.toml");
+    write(
+        &config,
+        "[server]\nlisten = \"127.0.0.1:8080\"\n[store]\nsealing_key = \"bm90LWEta2V5\"\n",
+    );
+    let output = authproxy()
+        .env("AUTHPROXY__SERVER__HANDOFF_WAIT_SECS", "999")
+        .args(["check-config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains(
+            "AUTHPROXY__SERVER__HANDOFF_WAIT_SECS (environment variable): must be between 1 and 60"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("store.sealing_key"), "{stderr}");
+    // What check-config refuses, serve refuses too, with the same words.
+    let serve = authproxy()
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .env("AUTHPROXY__SERVER__HANDOFF_WAIT_SECS", "999")
+        .output()
+        .unwrap();
+    assert_eq!(serve.status.code(), Some(2));
+    assert!(
+        String::from_utf8(serve.stderr)
+            .unwrap()
+            .contains("store.sealing_key")
+    );
+}
