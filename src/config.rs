@@ -240,9 +240,104 @@ impl Config {
     /// variable names that variable, not the file's key.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let figment = RawConfig::sources(path);
-        let raw = RawConfig::extract(&figment, &path.display().to_string())
+        let source = path.display().to_string();
+        let (raw, mut unknown) = extract_reporting_unknown_keys(&figment, &source)
             .map_err(|e| attribute(e, &figment))?;
-        raw.validate().map_err(|e| attribute(e, &figment))
+        match raw.validate() {
+            Ok(config) if unknown.is_empty() => Ok(config),
+            Ok(_) => Err(attribute(ConfigError(unknown), &figment)),
+            Err(ConfigError(problems)) => {
+                unknown.extend(problems);
+                Err(attribute(ConfigError(unknown), &figment))
+            }
+        }
+    }
+}
+
+/// Extracts the configuration, setting unknown keys aside so that one of them does
+/// not hide every other problem (serde stops at the first): each unknown key is
+/// removed and the extraction tried again. The unknown keys come back as problems.
+fn extract_reporting_unknown_keys(
+    figment: &Figment,
+    source: &str,
+) -> Result<(RawConfig, Vec<ConfigProblem>), ConfigError> {
+    use figment::value::Value;
+    let mut value: Value = figment.extract().map_err(|_| {
+        RawConfig::extract(figment, source)
+            .err()
+            .unwrap_or(ConfigError(Vec::new()))
+    })?;
+    let mut unknown = Vec::new();
+    // Each round removes at least one key; a file has far fewer than this.
+    for _ in 0..256 {
+        let attempt = Figment::from(figment::providers::Serialized::defaults(&value));
+        match attempt.extract::<RawConfig>() {
+            Ok(raw) => return Ok((raw, unknown)),
+            Err(errors) => {
+                let mut removed = false;
+                for error in errors {
+                    if matches!(error.kind, figment::error::Kind::UnknownField(..))
+                        && remove_key(&mut value, &error.path)
+                    {
+                        unknown.push(ConfigProblem {
+                            key: key_of(&error.path),
+                            message: error.kind.to_string(),
+                        });
+                        removed = true;
+                    }
+                }
+                if !removed {
+                    let ConfigError(mut rest) = RawConfig::extract(&attempt, source)
+                        .err()
+                        .unwrap_or(ConfigError(Vec::new()));
+                    unknown.append(&mut rest);
+                    return Err(ConfigError(unknown));
+                }
+            }
+        }
+    }
+    Err(ConfigError(unknown))
+}
+
+/// A key path as the problem names it; an empty TOML key (`[""]`) as written.
+fn key_of(path: &[String]) -> String {
+    path.iter()
+        .map(|part| {
+            if part.is_empty() {
+                "\"\""
+            } else {
+                part.as_str()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Removes the key at `path` (`realms.0.weird`); whether there was one.
+fn remove_key(value: &mut figment::value::Value, path: &[String]) -> bool {
+    use figment::value::Value;
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut current = value;
+    for part in parents {
+        current = match current {
+            Value::Dict(_, dict) => match dict.get_mut(part) {
+                Some(next) => next,
+                None => return false,
+            },
+            Value::Array(_, items) => {
+                match part.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                    Some(next) => next,
+                    None => return false,
+                }
+            }
+            _ => return false,
+        };
+    }
+    match current {
+        Value::Dict(_, dict) => dict.remove(last).is_some(),
+        _ => false,
     }
 }
 
@@ -294,12 +389,7 @@ impl RawConfig {
                         key: if e.path.is_empty() {
                             source.to_owned()
                         } else {
-                            // An empty TOML key (`[""]`) is shown as written.
-                            e.path
-                                .iter()
-                                .map(|part| if part.is_empty() { "\"\"" } else { part })
-                                .collect::<Vec<_>>()
-                                .join(".")
+                            key_of(&e.path)
                         },
                         message: e.kind.to_string(),
                     })

@@ -16,7 +16,7 @@ async fn check_config_prints_every_problem_with_its_key() {
     let path = dir.path().join("bad.toml");
     write(
         &path,
-        "[server]\nlisten = \"nope\"\n[[realms]]\nname = \"tenant-a\"\nauthority = \"http://id.example/realms/a\"\n[[clients]]\nclient_id = \"crm.example.com\"\nrealms = [\"tenant-z\"]\norigins = [\"https://crm.example.com/\"]\n",
+        "[server]\nlisten = \"nope\"\nbogus = 1\n[[realms]]\nname = \"tenant-a\"\nauthority = \"http://id.example/realms/a\"\nweird = 2\n[[clients]]\nclient_id = \"crm.example.com\"\nrealms = [\"tenant-z\"]\norigins = [\"https://crm.example.com/\"]\n",
     );
     let output = authproxy()
         .args(["check-config", path.to_str().unwrap()])
@@ -24,7 +24,10 @@ async fn check_config_prints_every_problem_with_its_key() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
+    // Unknown keys do not hide the other problems.
     for key in [
+        "server.bogus",
+        "realms.0.weird",
         "server.listen",
         "realms[0].authority",
         "clients[0].realms[0]",
