@@ -24,32 +24,42 @@ use crate::registry::{Managed, Registry};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{AccessStore as _, AuditLog, DirectoryStore as _, RegistryStore, StoreError};
 
+/// A whole client, as `clients add` and `clients replace` take it.
+#[derive(Debug, clap::Args)]
+pub struct ClientArgs {
+    /// The application's host, lowercase, optional port (`crm.example.com`).
+    client_id: String,
+    /// An exact origin of its pages (`https://crm.example.com`); repeat for more.
+    #[arg(long = "origin", required = true)]
+    origins: Vec<String>,
+    /// A realm its users belong to; repeat for more.
+    #[arg(long = "realm", required = true)]
+    realms: Vec<String>,
+    /// For a confidential client in the realm.
+    #[arg(long)]
+    secret: Option<String>,
+}
+
+impl ClientArgs {
+    fn input(self) -> ClientInput {
+        ClientInput {
+            client_id: self.client_id,
+            realms: self.realms,
+            origins: self.origins,
+            client_secret: self.secret.map(SecretString::from),
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ClientsCommand {
     /// List registered clients.
     List,
     /// Register a new client (an existing one is never overwritten):
     /// `clients add crm.example.com --origin https://crm.example.com --realm tenant-a`.
-    Add {
-        client_id: String,
-        #[arg(long = "origin", required = true)]
-        origins: Vec<String>,
-        #[arg(long = "realm", required = true)]
-        realms: Vec<String>,
-        /// For a confidential client in the realm.
-        #[arg(long)]
-        secret: Option<String>,
-    },
+    Add(ClientArgs),
     /// Replace a client as a whole (it must exist).
-    Replace {
-        client_id: String,
-        #[arg(long = "origin", required = true)]
-        origins: Vec<String>,
-        #[arg(long = "realm", required = true)]
-        realms: Vec<String>,
-        #[arg(long)]
-        secret: Option<String>,
-    },
+    Replace(ClientArgs),
     /// Add or remove origins and realms of a client, keeping the rest:
     /// `clients update crm.example.com --add-origin https://new.example.com`.
     Update {
@@ -283,38 +293,18 @@ pub async fn clients(config: &ConfigFile, command: ClientsCommand) -> ExitCode {
                         );
                     }
                 }
-                ClientsCommand::Add {
-                    client_id,
-                    origins,
-                    realms,
-                    secret,
-                } => {
-                    let input = ClientInput {
-                        client_id,
-                        realms,
-                        origins,
-                        client_secret: secret.map(SecretString::from),
-                    };
+                ClientsCommand::Add(args) => {
+                    let input = args.input();
                     let actor = ctx.actor()?;
                     let client = ctx.operator(&actor).create_client(&input).await?;
                     println!("registered client {}", client.id);
                 }
-                ClientsCommand::Replace {
-                    client_id,
-                    origins,
-                    realms,
-                    secret,
-                } => {
-                    let input = ClientInput {
-                        client_id: client_id.clone(),
-                        realms,
-                        origins,
-                        client_secret: secret.map(SecretString::from),
-                    };
+                ClientsCommand::Replace(args) => {
+                    let input = args.input();
                     let actor = ctx.actor()?;
                     let client = ctx
                         .operator(&actor)
-                        .replace_client(&client_id, &input)
+                        .replace_client(&input.client_id, &input)
                         .await?;
                     println!("replaced client {}", client.id);
                 }

@@ -200,15 +200,7 @@ async fn the_users_approval_in_the_broker_window_releases_the_result() {
     let callback = app
         .sign_in_at_idp(&login.authorize_url, "alice", "alice")
         .await;
-    let html = app
-        .browser
-        .get(callback)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(callback).await;
     assert!(
         html.contains(&format!(
             "Continue to <strong id=\"approval-origin\">{CRM_ORIGIN}</strong>"

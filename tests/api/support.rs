@@ -410,18 +410,22 @@ idp_hint = "corp-idp"
             .unwrap()
     }
 
-    /// Loads the completion page at `callback` and confirms its login as the
-    /// opener of the registered origin would; returns the page's HTML.
-    pub async fn complete_and_confirm(&self, callback: Url, txn: &str) -> String {
-        let html = self
-            .browser
-            .get(callback)
+    /// The page at `url`, as this browser loads it.
+    pub async fn page(&self, url: Url) -> String {
+        self.browser
+            .get(url)
             .send()
             .await
             .unwrap()
             .text()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Loads the completion page at `callback` and confirms its login as the
+    /// opener of the registered origin would; returns the page's HTML.
+    pub async fn complete_and_confirm(&self, callback: Url, txn: &str) -> String {
+        let html = self.page(callback).await;
         let confirmed = self.confirm(txn, &confirmation_in(&html)).await;
         assert_eq!(confirmed.status(), StatusCode::OK, "{html}");
         html

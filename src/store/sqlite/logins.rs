@@ -14,6 +14,27 @@ use crate::domain::{
 };
 use crate::store::{ConfirmOutcome, LoginStore, Redemption, StoreError};
 
+/// Closes a transaction: its outcome is gone, a later attempt finds it closed.
+const CLOSE: &str = "UPDATE transactions SET closed = 1, outcome = NULL WHERE txn_hash = ?1";
+
+/// Counts a wrong verifier or confirmation against the one allowance both share;
+/// the one that uses it up closes the transaction. Whether it did.
+fn count_wrong_try(
+    conn: &rusqlite::Connection,
+    key: &[u8; 32],
+    failures: u32,
+) -> Result<bool, StoreError> {
+    let burned = failures + 1 >= MAX_VERIFIER_FAILURES;
+    let sql = if burned {
+        CLOSE
+    } else {
+        "UPDATE transactions SET failures = failures + 1 WHERE txn_hash = ?1"
+    };
+    conn.execute(sql, params![key.as_slice()])
+        .map_err(unavailable)?;
+    Ok(burned)
+}
+
 #[async_trait]
 impl LoginStore for SqliteStore {
     async fn begin_login(&self, state: &str, login: &PendingLogin) -> Result<bool, StoreError> {
@@ -139,14 +160,7 @@ impl LoginStore for SqliteStore {
                     .map_err(unavailable)?;
                     return Ok(ConfirmOutcome::Confirmed);
                 }
-                let burned = failures + 1 >= MAX_VERIFIER_FAILURES;
-                let sql = if burned {
-                    "UPDATE transactions SET closed = 1, outcome = NULL WHERE txn_hash = ?1"
-                } else {
-                    "UPDATE transactions SET failures = failures + 1 WHERE txn_hash = ?1"
-                };
-                conn.execute(sql, params![key.as_slice()])
-                    .map_err(unavailable)?;
+                let burned = count_wrong_try(conn, &key, failures)?;
                 Ok(ConfirmOutcome::Wrong { burned })
             })
             .await?;
@@ -202,24 +216,14 @@ impl LoginStore for SqliteStore {
             if closed {
                 return Ok(Redemption::Closed);
             }
-            let close = "UPDATE transactions SET closed = 1, outcome = NULL WHERE txn_hash = ?1";
             let challenge = TxnChallenge::parse(&challenge).map_err(corrupt)?;
             let redemption = if !challenge.is_answered_by(&verifier) {
-                let burned = failures + 1 >= MAX_VERIFIER_FAILURES;
-                if burned {
-                    conn.execute(close, params![key.as_slice()])
-                } else {
-                    conn.execute(
-                        "UPDATE transactions SET failures = failures + 1 WHERE txn_hash = ?1",
-                        params![key.as_slice()],
-                    )
-                }
-                .map_err(unavailable)?;
+                let burned = count_wrong_try(conn, &key, failures)?;
                 Redemption::WrongVerifier { burned }
             } else if outcome.is_some() && !confirmed {
                 Redemption::Unconfirmed
             } else if let Some(sealed) = outcome {
-                conn.execute(close, params![key.as_slice()])
+                conn.execute(CLOSE, params![key.as_slice()])
                     .map_err(unavailable)?;
                 let json = sealer.open(&key, &sealed).map_err(corrupt)?;
                 Redemption::Redeemed(serde_json::from_slice(&json).map_err(corrupt)?)
