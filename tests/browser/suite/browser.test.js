@@ -184,7 +184,7 @@ test('a page on an unregistered origin cannot start a login for a registered cli
       client_id: env.crmClient, user: 'alice@tenant-a.test', origin: env.unregistered,
       txn: 'a'.repeat(43), txn_challenge: 'b'.repeat(43),
     })}`);
-    assert.equal(direct.status(), 400);
+    assert.equal(direct.status(), 403);
     assert.equal(await page.textContent('#code'), 'origin_not_allowed');
   });
 });
