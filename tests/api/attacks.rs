@@ -9,7 +9,7 @@ use authproxy::crypto;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{CLIENT_ID, CRM_ORIGIN, TestApp, confirmation_in};
+use crate::support::{CLIENT_ID, CRM_ORIGIN, TestApp, captured_logs, confirmation_in};
 
 /// The attacker's server: no cookies, any headers.
 fn attacker_server() -> reqwest::Client {
@@ -87,6 +87,11 @@ async fn assert_attacker_gets_nothing(app: &TestApp, prompt: Option<&str>) {
     let verifier = crypto::random_token().unwrap();
     let html = silent_login_with(app, &txn, &verifier, prompt).await;
     assert!(html.contains("Login complete"), "{html}");
+    // Defence in depth: the contradicting Referer is logged (never the only check).
+    assert!(
+        captured_logs().contains("a /login names an origin its Referer contradicts"),
+        "the contradiction is logged"
+    );
     for (status, body) in attacker_redeems(app, &txn, &verifier).await {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(body["error"], "confirmation_required", "{body}");
