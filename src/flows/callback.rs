@@ -126,12 +126,12 @@ pub async fn approve(
     State(app): State<AppState>,
     body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
-    let form = std::str::from_utf8(&body)
-        .ok()
-        .and_then(|body| StrictQuery::parse(Some(body)).ok())
-        .ok_or_else(|| {
-            WebError::new(ErrorCode::InvalidRequest, "The approval form is malformed.")
-        })?;
+    let form = StrictQuery::parse_form(&body).map_err(|e| {
+        WebError::new(
+            ErrorCode::InvalidRequest,
+            format!("The approval form is malformed: {e}."),
+        )
+    })?;
     let txn = TxnId::parse(form.require("txn")?)
         .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
     let confirmation = Confirmation::parse(form.require("confirmation")?)

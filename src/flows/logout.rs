@@ -50,9 +50,7 @@ fn issuer_of(jwt: &str) -> Option<String> {
 }
 
 pub async fn start(State(app): State<AppState>, body: Bytes) -> Result<Response, PageError> {
-    let form = std::str::from_utf8(&body)
-        .map_err(|_| WebError::new(ErrorCode::InvalidRequest, "The logout form is not UTF-8."))?;
-    let form = StrictQuery::parse(Some(form))
+    let form = StrictQuery::parse_form(&body)
         .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
     let registry = app.registry.snapshot();
     let client = registry.client(form.require("client_id")?).ok_or_else(|| {

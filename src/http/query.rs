@@ -17,6 +17,8 @@ pub enum QueryError {
     InvalidUtf8(String),
     #[error("a parameter name is not valid UTF-8 once percent-decoded")]
     InvalidName,
+    #[error("the form body is not UTF-8")]
+    InvalidBody,
 }
 
 /// Decoded query parameters, each name at most once.
@@ -36,6 +38,12 @@ fn decode(raw: &str) -> Result<String, ()> {
 }
 
 impl StrictQuery {
+    /// An `application/x-www-form-urlencoded` body, under the same rules.
+    pub fn parse_form(body: &[u8]) -> Result<Self, QueryError> {
+        let body = std::str::from_utf8(body).map_err(|_| QueryError::InvalidBody)?;
+        Self::parse(Some(body))
+    }
+
     pub fn parse(raw: Option<&str>) -> Result<Self, QueryError> {
         let mut params: Vec<(String, String)> = Vec::new();
         for pair in raw.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
