@@ -9,7 +9,7 @@ use authproxy::crypto;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{CLIENT_ID, CRM_ORIGIN, TestApp, captured_logs, confirmation_in};
+use crate::support::{CLIENT_ID, CRM_ORIGIN, TestApp, captured_logs, code_of, confirmation_in};
 
 /// The attacker's server: no cookies, any headers.
 fn attacker_server() -> reqwest::Client {
@@ -105,10 +105,9 @@ async fn assert_attacker_gets_nothing(app: &TestApp, prompt: Option<&str>) {
             .send()
             .await
             .unwrap();
-        assert_eq!(guess.status(), StatusCode::BAD_REQUEST);
         assert_eq!(
-            guess.json::<Value>().await.unwrap()["error"],
-            "invalid_confirmation"
+            code_of(guess).await,
+            (StatusCode::BAD_REQUEST, "invalid_confirmation".into())
         );
     }
     let confirmation = confirmation_in(&html);

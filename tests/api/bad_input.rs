@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{CLIENT_ID, CRM_ORIGIN, TestApp};
+use crate::support::{CLIENT_ID, CRM_ORIGIN, TestApp, code_of};
 
 fn payloads(file: &str) -> Vec<String> {
     let path = format!("{}/tests/bad-input/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -264,15 +264,6 @@ async fn raw_status(app: &TestApp, request: &str) -> u16 {
     let n = stream.read(&mut answer).await.unwrap();
     let head = String::from_utf8_lossy(&answer[..n]).to_string();
     head.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0)
-}
-
-async fn code_of(response: reqwest::Response) -> (StatusCode, String) {
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    (
-        status,
-        body["error"].as_str().unwrap_or("<no code>").to_owned(),
-    )
 }
 
 #[tokio::test]

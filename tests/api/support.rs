@@ -633,3 +633,13 @@ pub async fn assert_error_page(response: reqwest::Response, status: StatusCode, 
         "only the completion page carries script: {html}"
     );
 }
+
+/// The status of an answer and its stable error code (`<no code>` when it has none).
+pub async fn code_of(response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    (
+        status,
+        body["error"].as_str().unwrap_or("<no code>").to_owned(),
+    )
+}
