@@ -57,6 +57,8 @@ pub enum CryptoError {
     BadKey,
     #[error("a sealed value could not be opened (wrong key or tampered data)")]
     Open,
+    #[error("hashing a secret failed: {0}")]
+    Hash(String),
 }
 
 /// Seals and opens values stored at rest.

@@ -78,7 +78,7 @@ impl Application {
             config.sealing_key.as_ref(),
         )?);
         let seeded = store
-            .import_rules(config.directory_seed.clone(), false)
+            .import_rules(Box::new(config.directory_seed.clone().into_iter()), false)
             .await?;
         tracing::info!(
             rules = seeded,

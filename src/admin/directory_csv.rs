@@ -47,7 +47,7 @@ impl CsvProblems {
     }
 }
 
-fn reader(csv: &[u8]) -> csv::Reader<&[u8]> {
+fn reader<R: std::io::Read>(csv: R) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -128,18 +128,18 @@ pub fn check(csv: &[u8], realms: &BTreeSet<RealmName>) -> Result<u64, CsvProblem
     }
 }
 
-/// The rules of a file that [`check`] accepted.
-pub fn rules<'a>(
-    csv: &'a [u8],
-    realms: &'a BTreeSet<RealmName>,
-) -> impl Iterator<Item = Rule> + 'a {
-    reader(csv)
+/// The rules of a file that [`check`] accepted, read as they are consumed.
+pub fn rules<C>(csv: C, realms: BTreeSet<RealmName>) -> impl Iterator<Item = Rule> + Send + 'static
+where
+    C: AsRef<[u8]> + Send + 'static,
+{
+    reader(std::io::Cursor::new(csv))
         .into_records()
         .skip(1)
         .filter_map(move |record| {
             let record = record.ok()?;
             let fields: Vec<&str> = record.iter().collect();
-            parse_row(&fields, realms).ok()
+            parse_row(&fields, &realms).ok()
         })
 }
 
@@ -197,7 +197,7 @@ mod tests {
     fn every_kind_of_row_is_understood() {
         let csv = b"kind,key,realm,idp_hint\nuser,Alice@Tenant-A.test,tenant-a,\ndomain,corp.test,tenant-a,corp-idp\nnot_migrated,legacy@tenant-a.test,,\ndefault,,tenant-a,\n";
         assert_eq!(check(csv, &realms()), Ok(4));
-        assert_eq!(rules(csv, &realms()).count(), 4);
+        assert_eq!(rules(csv, realms()).count(), 4);
     }
 
     #[test]

@@ -6,5 +6,4 @@ pub mod api;
 pub mod directory_csv;
 pub mod openapi;
 pub mod ops;
-pub mod registry_ops;
 pub mod sync;

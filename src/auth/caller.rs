@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::Outcome;
+use crate::crypto::CryptoError;
 use crate::domain::CallerId;
 use crate::store::{AccessStore, StoreError, StoredCaller};
 
@@ -51,12 +52,12 @@ pub fn parse_basic(header: Option<&str>) -> Result<Option<BasicCredentials>, &'s
 }
 
 /// An Argon2id hash (PHC string) of `secret`.
-pub fn hash_secret(secret: &str) -> Result<String, StoreError> {
+pub fn hash_secret(secret: &str) -> Result<String, CryptoError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(secret.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| StoreError::Corrupt(format!("hashing failed: {e}")))
+        .map_err(|e| CryptoError::Hash(e.to_string()))
 }
 
 fn verify(hash: &str, secret: &str) -> bool {

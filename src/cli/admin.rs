@@ -11,13 +11,10 @@ use clap::Subcommand;
 use secrecy::SecretString;
 
 use super::ConfigFile;
-use crate::admin::ops::{self, CallerInput, PolicyInput};
-use crate::admin::registry_ops::{ClientChange, Operator, OpsError};
-use crate::admin::sync::sync_clients;
-use crate::auth;
-use crate::clock::{Clock as _, SystemClock};
+use crate::admin::ops::{CallerInput, ClientChange, Operator, OpsError, PolicyInput};
+use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::domain::{CallerId, ClientAuth, FieldProblem, RealmName};
+use crate::domain::{ClientAuth, FieldProblem};
 use crate::idp::oidc::OidcProvider;
 use crate::registry::input::{ClientInput, ClientView, RealmInput, RealmView};
 use crate::registry::{Managed, Registry};
@@ -113,30 +110,67 @@ pub enum CallersCommand {
     List,
     /// Create a caller; prints its secret once.
     Add {
+        /// The caller's id.
         caller_id: String,
-        #[arg(long = "realm", required = true)]
-        realms: Vec<String>,
-        /// Every user of this realm (repeatable).
-        #[arg(long = "all-users-of")]
-        all_users_of: Vec<String>,
-        /// Every user of this email domain (repeatable).
-        #[arg(long = "domain")]
-        domains: Vec<String>,
-        /// One user (repeatable).
-        #[arg(long = "user")]
-        users: Vec<String>,
-        /// An allowed `audience` (repeatable).
-        #[arg(long = "audience")]
-        audiences: Vec<String>,
-        #[arg(long, default_value_t = 300)]
-        max_lifetime: u64,
-        #[arg(long, default_value_t = 60)]
-        rate: u32,
-        #[arg(long, default_value_t = 10)]
-        burst: u32,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Replace a caller's policy (its secret stays).
+    Policy {
+        /// The caller's id.
+        caller_id: String,
+        #[command(flatten)]
+        policy: PolicyArgs,
     },
     /// Remove a caller.
-    Remove { caller_id: String },
+    Remove {
+        /// The caller's id.
+        caller_id: String,
+    },
+}
+
+/// A caller's policy, as `callers add` and `callers policy` take it.
+#[derive(Debug, clap::Args)]
+pub struct PolicyArgs {
+    /// A realm the caller may act in (repeatable).
+    #[arg(long = "realm", required = true)]
+    realms: Vec<String>,
+    /// Every user of this realm (repeatable).
+    #[arg(long = "all-users-of")]
+    all_users_of: Vec<String>,
+    /// Every user of this email domain (repeatable).
+    #[arg(long = "domain")]
+    domains: Vec<String>,
+    /// One user (repeatable).
+    #[arg(long = "user")]
+    users: Vec<String>,
+    /// An allowed `audience` (repeatable).
+    #[arg(long = "audience")]
+    audiences: Vec<String>,
+    /// Longest token lifetime, in seconds.
+    #[arg(long, default_value_t = 300)]
+    max_lifetime: u64,
+    /// Sustained requests per minute.
+    #[arg(long, default_value_t = 60)]
+    rate: u32,
+    /// Burst above the sustained rate.
+    #[arg(long, default_value_t = 10)]
+    burst: u32,
+}
+
+impl From<PolicyArgs> for PolicyInput {
+    fn from(a: PolicyArgs) -> Self {
+        Self {
+            realms: a.realms,
+            all_users_of: a.all_users_of,
+            domains: a.domains,
+            users: a.users,
+            audiences: a.audiences,
+            max_lifetime_secs: a.max_lifetime,
+            rate_per_minute: a.rate,
+            burst: a.burst,
+        }
+    }
 }
 
 /// Why a command failed; each surface of the operations layer renders its errors.
@@ -207,26 +241,16 @@ impl Context {
     }
 
     /// The operations layer, acting as `actor` (from [`Context::actor`]).
-    fn operator<'a>(&'a self, actor: &'a str) -> Operator<'a> {
+    pub(super) fn operator<'a>(&'a self, actor: &'a str) -> Operator<'a> {
         Operator {
             registry: &self.registry,
+            directory: self.store.as_ref(),
+            access: self.store.as_ref(),
             audit: self.store.as_ref(),
             clock: &SystemClock,
             actor,
             managed: &self.managed,
         }
-    }
-
-    async fn record(&self, action: &str, subject: &str) -> Result<(), CliError> {
-        ops::record(
-            self.store.as_ref(),
-            &self.actor()?,
-            action,
-            subject,
-            SystemClock.now(),
-        )
-        .await?;
-        Ok(())
     }
 }
 
@@ -245,6 +269,16 @@ pub(super) fn finish(result: Result<(), CliError>) -> ExitCode {
             eprintln!("authproxy: {}", invalid(&problems));
             ExitCode::from(2)
         }
+        Err(CliError::Ops(err @ OpsError::BadRows(_))) => {
+            let OpsError::BadRows(problems) = &err else {
+                return ExitCode::FAILURE;
+            };
+            eprintln!("authproxy: {err}");
+            for p in &problems.rows {
+                eprintln!("  line {}: {}", p.line, p.message);
+            }
+            ExitCode::from(2)
+        }
         Err(err @ (CliError::NoActor | CliError::Input(_) | CliError::Config(_))) => {
             eprintln!("authproxy: {err}");
             ExitCode::from(2)
@@ -260,12 +294,8 @@ pub async fn create_token(config: &ConfigFile, label: &str) -> ExitCode {
     finish(
         async {
             let ctx = Context::open(config).await?;
-            ctx.actor()?;
-            let (token, hash) = auth::admin::new_token().map_err(|e| e.to_string())?;
-            ctx.store
-                .put_admin_token(hash, label, SystemClock.now())
-                .await?;
-            ctx.record("admin.token.create", label).await?;
+            let actor = ctx.actor()?;
+            let token = ctx.operator(&actor).create_admin_token(label).await?;
             println!("{token}");
             eprintln!("This admin token is shown once; the store keeps only its hash.");
             Ok(())
@@ -349,31 +379,17 @@ pub async fn clients(config: &ConfigFile, command: ClientsCommand) -> ExitCode {
 
 /// `clients sync`: provisions the clients in their Keycloak realms.
 async fn sync(ctx: &Context, realm: Option<String>, dry_run: bool) -> Result<(), CliError> {
-    let realm = realm
-        .map(|r| RealmName::parse(&r))
-        .transpose()
-        .map_err(|e| e.to_string())?;
-    if let Some(realm) = &realm
-        && !ctx.registry.snapshot().realms.contains_key(realm)
-    {
-        return Err(OpsError::NotFound(format!(
-            "No realm {realm} is configured: nothing to sync."
-        ))
-        .into());
-    }
-    if !dry_run {
-        ctx.actor()?;
-    }
+    // A dry run changes and records nothing, so it needs no actor.
+    let actor = if dry_run {
+        ctx.actor().unwrap_or_default()
+    } else {
+        ctx.actor()?
+    };
     let idp = OidcProvider::new(Arc::new(SystemClock), ctx.config.idp_timeout)?;
-    let changes = sync_clients(
-        &idp,
-        &ctx.registry.snapshot(),
-        &ctx.config.public_url,
-        realm.as_ref(),
-        dry_run,
-    )
-    .await
-    .map_err(|e| CliError::Realm(e.source))?;
+    let changes = ctx
+        .operator(&actor)
+        .sync_clients(&idp, &ctx.config.public_url, realm.as_deref(), dry_run)
+        .await?;
     for change in &changes {
         println!(
             "{}/{}: {}{}",
@@ -388,13 +404,6 @@ async fn sync(ctx: &Context, realm: Option<String>, dry_run: bool) -> Result<(),
         );
         for line in &change.diff {
             println!("    {line}");
-        }
-        if !dry_run && change.action != "unchanged" {
-            ctx.record(
-                &format!("keycloak.client.{}", change.action),
-                &format!("{}/{}", change.realm, change.client_id),
-            )
-            .await?;
         }
     }
     if changes.iter().all(|c| c.action == "unchanged") {
@@ -468,29 +477,22 @@ pub async fn callers(config: &ConfigFile, command: CallersCommand) -> ExitCode {
                     );
                 }
             }
-            CallersCommand::Add { caller_id, realms, all_users_of, domains, users, audiences, max_lifetime, rate, burst } => {
-                let input = CallerInput {
-                    caller_id,
-                    policy: PolicyInput { realms, all_users_of, domains, users, audiences, max_lifetime_secs: max_lifetime, rate_per_minute: rate, burst },
-                };
-                let (id, policy) = input.validate(&ctx.registry.snapshot()).map_err(OpsError::Invalid)?;
-                ctx.actor()?;
-                if ctx.store.caller(&id).await?.is_some() {
-                    return Err(OpsError::Exists(format!("Caller {id} exists.")).into());
-                }
-                let view = ops::create_caller(ctx.store.as_ref(), id.clone(), policy, SystemClock.now()).await?;
-                ctx.record("caller.create", id.as_str()).await?;
+            CallersCommand::Add { caller_id, policy } => {
+                let input = CallerInput { caller_id, policy: policy.into() };
+                let actor = ctx.actor()?;
+                let view = ctx.operator(&actor).create_caller(&input).await?;
                 println!("{}", view.secret.unwrap_or_default());
-                eprintln!("Caller {id} created. Its secret (above) is shown once; the store keeps only an Argon2id hash.");
+                eprintln!("Caller {} created. Its secret (above) is shown once; the store keeps only an Argon2id hash.", view.caller_id);
+            }
+            CallersCommand::Policy { caller_id, policy } => {
+                let actor = ctx.actor()?;
+                let view = ctx.operator(&actor).replace_policy(&caller_id, &policy.into()).await?;
+                println!("replaced the policy of caller {}", view.caller_id);
             }
             CallersCommand::Remove { caller_id } => {
-                let id = CallerId::parse(&caller_id).map_err(|e| e.to_string())?;
-                ctx.actor()?;
-                if !ctx.store.delete_caller(&id).await? {
-                    return Err(OpsError::NotFound(format!("No caller {id}.")).into());
-                }
-                ctx.record("caller.delete", id.as_str()).await?;
-                println!("removed caller {id}");
+                let actor = ctx.actor()?;
+                ctx.operator(&actor).delete_caller(&caller_id).await?;
+                println!("removed caller {caller_id}");
             }
         }
         Ok(())

@@ -122,6 +122,20 @@ pub enum AdminCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum DirectoryCommand {
+    /// Add or replace one rule.
+    Put {
+        #[command(flatten)]
+        rule: directory::RuleArgs,
+        #[command(flatten)]
+        config: ConfigFile,
+    },
+    /// Remove one rule.
+    Remove {
+        #[command(flatten)]
+        rule: directory::RuleArgs,
+        #[command(flatten)]
+        config: ConfigFile,
+    },
     /// Import directory rules from a CSV file, all or nothing.
     Import {
         /// CSV with the header `kind,key,realm,idp_hint` (see the README).
@@ -157,6 +171,12 @@ pub async fn run(command: Command) -> ExitCode {
                     replace,
                 },
         } => directory::import(&file, &config, replace).await,
+        Command::Directory {
+            command: DirectoryCommand::Put { rule, config },
+        } => directory::put(rule, &config).await,
+        Command::Directory {
+            command: DirectoryCommand::Remove { rule, config },
+        } => directory::remove(rule, &config).await,
         Command::Directory {
             command: DirectoryCommand::Export { config, output },
         } => admin::export_directory(&config, output.as_deref()).await,

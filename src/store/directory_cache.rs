@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{DirectoryStore, StoreError};
-use crate::domain::{Resolution, Rule, RuleKey, Username};
+use super::{DirectoryStore, Rules, StoreError};
+use crate::domain::{Resolution, RuleKey, Username};
 
 /// How often the store's directory version is checked.
 const VERSION_CHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -82,7 +82,7 @@ impl DirectoryStore for CachedDirectory {
         Ok(resolution)
     }
 
-    async fn import_rules(&self, rules: Vec<Rule>, replace: bool) -> Result<u64, StoreError> {
+    async fn import_rules(&self, rules: Rules, replace: bool) -> Result<u64, StoreError> {
         let imported = self.inner.import_rules(rules, replace).await;
         self.invalidate();
         imported

@@ -28,6 +28,9 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// Rules to import, read one at a time (for example straight from a CSV file).
+pub type Rules = Box<dyn Iterator<Item = Rule> + Send>;
+
 /// The user directory.
 #[async_trait]
 pub trait DirectoryStore: Send + Sync {
@@ -35,8 +38,9 @@ pub trait DirectoryStore: Send + Sync {
     async fn resolve(&self, user: &Username) -> Result<Resolution, StoreError>;
 
     /// Inserts or replaces rules in one transaction; with `replace`, the directory
-    /// is emptied first, in the same transaction.
-    async fn import_rules(&self, rules: Vec<Rule>, replace: bool) -> Result<u64, StoreError>;
+    /// is emptied first, in the same transaction. The rules are consumed as they
+    /// are written, so a large import is never held in memory as a whole.
+    async fn import_rules(&self, rules: Rules, replace: bool) -> Result<u64, StoreError>;
 
     /// Removes the rule with `key`; `false` when there was none.
     async fn delete_rule(&self, key: &RuleKey) -> Result<bool, StoreError>;

@@ -17,16 +17,33 @@ enum Outcome {
     ManagedByConfig,
 }
 
+/// What an API request sends.
+enum Body {
+    None,
+    Json(Value),
+    Csv(&'static str),
+}
+
 /// One administrative change, as an API request and as a CLI command.
 struct Case {
     name: &'static str,
-    api: (Method, String, Option<Value>),
+    api: (Method, String, Body),
     cli: Vec<String>,
     expected: Outcome,
 }
 
+/// A CSV file for `directory import`, written where the CLI reads it.
+fn csv_file(dir: &std::path::Path, name: &str, content: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path.display().to_string()
+}
+
+const GOOD_CSV: &str = "kind,key,realm,idp_hint\nuser,one@parity.example,tenant-a,\ndomain,parity.example,tenant-b,entra\n";
+const BAD_CSV: &str = "kind,key,realm,idp_hint\nuser,one@parity.example,nowhere,\nuser,two@parity.example,tenant-a,\nuser,two@parity.example,tenant-b,\n";
+
 #[expect(clippy::too_many_lines, reason = "one table of cases")]
-fn cases() -> Vec<Case> {
+fn cases(dir: &std::path::Path) -> Vec<Case> {
     let origin = "https://parity.example";
     let new = "parity.example";
     let args = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
@@ -36,7 +53,7 @@ fn cases() -> Vec<Case> {
             api: (
                 Method::POST,
                 "/admin/api/clients".into(),
-                Some(json!({"client_id": new, "realms": ["tenant-a"], "origins": [origin]})),
+                Body::Json(json!({"client_id": new, "realms": ["tenant-a"], "origins": [origin]})),
             ),
             cli: args(&[
                 "clients", "add", new, "--origin", origin, "--realm", "tenant-a",
@@ -48,7 +65,7 @@ fn cases() -> Vec<Case> {
             api: (
                 Method::POST,
                 "/admin/api/clients".into(),
-                Some(json!({"client_id": new, "realms": ["tenant-b"], "origins": [origin]})),
+                Body::Json(json!({"client_id": new, "realms": ["tenant-b"], "origins": [origin]})),
             ),
             cli: args(&[
                 "clients", "add", new, "--origin", origin, "--realm", "tenant-b",
@@ -60,7 +77,7 @@ fn cases() -> Vec<Case> {
             api: (
                 Method::PATCH,
                 format!("/admin/api/clients/{new}"),
-                Some(json!({"add_origins": ["https://second.parity.example"]})),
+                Body::Json(json!({"add_origins": ["https://second.parity.example"]})),
             ),
             cli: args(&[
                 "clients",
@@ -76,7 +93,7 @@ fn cases() -> Vec<Case> {
             api: (
                 Method::PATCH,
                 format!("/admin/api/clients/{new}"),
-                Some(json!({"remove_origins": ["https://nope.example"]})),
+                Body::Json(json!({"remove_origins": ["https://nope.example"]})),
             ),
             cli: args(&[
                 "clients",
@@ -92,7 +109,7 @@ fn cases() -> Vec<Case> {
             api: (
                 Method::PUT,
                 "/admin/api/clients/ghost.example".into(),
-                Some(
+                Body::Json(
                     json!({"client_id": "ghost.example", "realms": ["tenant-a"], "origins": [origin]}),
                 ),
             ),
@@ -112,7 +129,7 @@ fn cases() -> Vec<Case> {
             api: (
                 Method::PATCH,
                 format!("/admin/api/clients/{CLIENT_ID}"),
-                Some(json!({"add_origins": ["https://x.example"]})),
+                Body::Json(json!({"add_origins": ["https://x.example"]})),
             ),
             cli: args(&[
                 "clients",
@@ -128,7 +145,7 @@ fn cases() -> Vec<Case> {
             api: (
                 Method::PUT,
                 "/admin/api/realms/extra".into(),
-                Some(json!({"name": "extra", "authority": idp().authority("tenant-b")})),
+                Body::Json(json!({"name": "extra", "authority": idp().authority("tenant-b")})),
             ),
             cli: args(&[
                 "realms",
@@ -144,7 +161,7 @@ fn cases() -> Vec<Case> {
             api: (
                 Method::PUT,
                 "/admin/api/realms/bad".into(),
-                Some(json!({"name": "bad", "authority": "ftp://x/"})),
+                Body::Json(json!({"name": "bad", "authority": "ftp://x/"})),
             ),
             cli: args(&["realms", "put", "bad", "--authority", "ftp://x/"]),
             expected: Outcome::Invalid,
@@ -154,33 +171,219 @@ fn cases() -> Vec<Case> {
             api: (
                 Method::PATCH,
                 format!("/admin/api/clients/{new}"),
-                Some(json!({"add_realms": ["extra"]})),
+                Body::Json(json!({"add_realms": ["extra"]})),
             ),
             cli: args(&["clients", "update", new, "--add-realm", "extra"]),
             expected: Outcome::Done,
         },
         Case {
             name: "remove a realm in use",
-            api: (Method::DELETE, "/admin/api/realms/extra".into(), None),
+            api: (Method::DELETE, "/admin/api/realms/extra".into(), Body::None),
             cli: args(&["realms", "remove", "extra"]),
             expected: Outcome::InUse,
         },
         Case {
             name: "remove a realm the file owns",
-            api: (Method::DELETE, "/admin/api/realms/tenant-b".into(), None),
+            api: (
+                Method::DELETE,
+                "/admin/api/realms/tenant-b".into(),
+                Body::None,
+            ),
             cli: args(&["realms", "remove", "tenant-b"]),
             expected: Outcome::ManagedByConfig,
         },
         Case {
             name: "remove the client",
-            api: (Method::DELETE, format!("/admin/api/clients/{new}"), None),
+            api: (
+                Method::DELETE,
+                format!("/admin/api/clients/{new}"),
+                Body::None,
+            ),
             cli: args(&["clients", "remove", new]),
             expected: Outcome::Done,
         },
         Case {
             name: "remove it again",
-            api: (Method::DELETE, format!("/admin/api/clients/{new}"), None),
+            api: (
+                Method::DELETE,
+                format!("/admin/api/clients/{new}"),
+                Body::None,
+            ),
             cli: args(&["clients", "remove", new]),
+            expected: Outcome::NotFound,
+        },
+        Case {
+            name: "create a caller",
+            api: (
+                Method::POST,
+                "/admin/api/callers".into(),
+                Body::Json(
+                    json!({"caller_id": "parity-backend", "policy": {"realms": ["tenant-a"], "users": ["alice@a.example"]}}),
+                ),
+            ),
+            cli: args(&[
+                "callers",
+                "add",
+                "parity-backend",
+                "--realm",
+                "tenant-a",
+                "--user",
+                "alice@a.example",
+            ]),
+            expected: Outcome::Done,
+        },
+        Case {
+            name: "create the caller again",
+            api: (
+                Method::POST,
+                "/admin/api/callers".into(),
+                Body::Json(
+                    json!({"caller_id": "parity-backend", "policy": {"realms": ["tenant-b"]}}),
+                ),
+            ),
+            cli: args(&["callers", "add", "parity-backend", "--realm", "tenant-b"]),
+            expected: Outcome::Exists,
+        },
+        Case {
+            name: "a policy naming a realm that does not exist",
+            api: (
+                Method::PUT,
+                "/admin/api/callers/parity-backend/policy".into(),
+                Body::Json(json!({"realms": ["nowhere"]})),
+            ),
+            cli: args(&["callers", "policy", "parity-backend", "--realm", "nowhere"]),
+            expected: Outcome::Invalid,
+        },
+        Case {
+            name: "replace the policy",
+            api: (
+                Method::PUT,
+                "/admin/api/callers/parity-backend/policy".into(),
+                Body::Json(json!({"realms": ["tenant-a"], "all_users_of": ["tenant-a"]})),
+            ),
+            cli: args(&[
+                "callers",
+                "policy",
+                "parity-backend",
+                "--realm",
+                "tenant-a",
+                "--all-users-of",
+                "tenant-a",
+            ]),
+            expected: Outcome::Done,
+        },
+        Case {
+            name: "replace the policy of a caller that does not exist",
+            api: (
+                Method::PUT,
+                "/admin/api/callers/ghost/policy".into(),
+                Body::Json(json!({"realms": ["tenant-a"]})),
+            ),
+            cli: args(&["callers", "policy", "ghost", "--realm", "tenant-a"]),
+            expected: Outcome::NotFound,
+        },
+        Case {
+            name: "put a directory rule",
+            api: (
+                Method::POST,
+                "/admin/api/directory/rules".into(),
+                Body::Json(
+                    json!({"kind": "user", "key": "rule@parity.example", "realm": "tenant-a"}),
+                ),
+            ),
+            cli: args(&[
+                "directory",
+                "put",
+                "user",
+                "rule@parity.example",
+                "--realm",
+                "tenant-a",
+            ]),
+            expected: Outcome::Done,
+        },
+        Case {
+            name: "a rule for a realm that does not exist",
+            api: (
+                Method::POST,
+                "/admin/api/directory/rules".into(),
+                Body::Json(json!({"kind": "domain", "key": "parity.example", "realm": "nowhere"})),
+            ),
+            cli: args(&[
+                "directory",
+                "put",
+                "domain",
+                "parity.example",
+                "--realm",
+                "nowhere",
+            ]),
+            expected: Outcome::Invalid,
+        },
+        Case {
+            name: "remove the rule",
+            api: (
+                Method::DELETE,
+                "/admin/api/directory/rules".into(),
+                Body::Json(json!({"kind": "user", "key": "rule@parity.example"})),
+            ),
+            cli: args(&["directory", "remove", "user", "rule@parity.example"]),
+            expected: Outcome::Done,
+        },
+        Case {
+            name: "remove the rule again",
+            api: (
+                Method::DELETE,
+                "/admin/api/directory/rules".into(),
+                Body::Json(json!({"kind": "user", "key": "rule@parity.example"})),
+            ),
+            cli: args(&["directory", "remove", "user", "rule@parity.example"]),
+            expected: Outcome::NotFound,
+        },
+        Case {
+            name: "import a file with bad rows",
+            api: (
+                Method::POST,
+                "/admin/api/directory/import".into(),
+                Body::Csv(BAD_CSV),
+            ),
+            cli: vec![
+                "directory".into(),
+                "import".into(),
+                csv_file(dir, "bad.csv", BAD_CSV),
+            ],
+            expected: Outcome::Invalid,
+        },
+        Case {
+            name: "import a good file",
+            api: (
+                Method::POST,
+                "/admin/api/directory/import".into(),
+                Body::Csv(GOOD_CSV),
+            ),
+            cli: vec![
+                "directory".into(),
+                "import".into(),
+                csv_file(dir, "good.csv", GOOD_CSV),
+            ],
+            expected: Outcome::Done,
+        },
+        Case {
+            name: "remove the caller",
+            api: (
+                Method::DELETE,
+                "/admin/api/callers/parity-backend".into(),
+                Body::None,
+            ),
+            cli: args(&["callers", "remove", "parity-backend"]),
+            expected: Outcome::Done,
+        },
+        Case {
+            name: "remove the caller again",
+            api: (
+                Method::DELETE,
+                "/admin/api/callers/parity-backend".into(),
+                Body::None,
+            ),
+            cli: args(&["callers", "remove", "parity-backend"]),
             expected: Outcome::NotFound,
         },
     ]
@@ -189,15 +392,17 @@ fn cases() -> Vec<Case> {
 async fn through_api(
     app: &TestApp,
     admin: &str,
-    (method, path, body): &(Method, String, Option<Value>),
+    (method, path, body): &(Method, String, Body),
 ) -> Outcome {
     let mut request = app
         .browser
         .request(method.clone(), app.url(path))
         .bearer_auth(admin);
-    if let Some(body) = body {
-        request = request.json(body);
-    }
+    request = match body {
+        Body::None => request,
+        Body::Json(body) => request.json(body),
+        Body::Csv(csv) => request.header("content-type", "text/csv").body(*csv),
+    };
     let response = request.send().await.unwrap();
     let status = response.status();
     let code = response
@@ -223,7 +428,7 @@ fn through_cli(app: &TestApp, args: &[String]) -> Outcome {
     if output.status.success() {
         return Outcome::Done;
     }
-    if stderr.contains("invalid input") {
+    if stderr.contains("invalid input") || stderr.contains("import refused") {
         Outcome::Invalid
     } else if stderr.contains("configuration file") {
         Outcome::ManagedByConfig
@@ -231,7 +436,10 @@ fn through_cli(app: &TestApp, args: &[String]) -> Outcome {
         Outcome::Exists
     } else if stderr.contains(" uses realm ") {
         Outcome::InUse
-    } else if stderr.contains("No client") || stderr.contains("No realm") {
+    } else if ["No client", "No realm", "No caller", "No such rule"]
+        .iter()
+        .any(|m| stderr.contains(m))
+    {
         Outcome::NotFound
     } else {
         panic!("unexpected CLI answer: {stderr}")
@@ -259,7 +467,8 @@ async fn the_api_and_the_cli_agree_on_every_case_and_audit_alike() {
     let cli_app = TestApp::spawn().await;
     let api_admin = api_app.admin_token();
     let cli_admin = cli_app.admin_token();
-    for case in cases() {
+    let dir = tempfile::tempdir().unwrap();
+    for case in cases(dir.path()) {
         let by_api = through_api(&api_app, &api_admin, &case.api).await;
         let by_cli = through_cli(&cli_app, &case.cli);
         assert_eq!(
@@ -279,7 +488,13 @@ async fn the_api_and_the_cli_agree_on_every_case_and_audit_alike() {
             "client.update",
             "realm.put",
             "client.update",
-            "client.delete"
+            "client.delete",
+            "caller.create",
+            "caller.policy",
+            "directory.put",
+            "directory.delete",
+            "directory.import",
+            "caller.delete",
         ]
     );
     let cli_actors: Vec<Value> = cli_app.audit(&cli_admin).await;

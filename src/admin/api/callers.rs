@@ -6,10 +6,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use super::{Admin, AdminError, AdminResult, audit, parse};
-use crate::admin::ops::{self, CallerInput, CallerView, PolicyInput};
+use super::{Admin, AdminResult, operator, parse};
+use crate::admin::ops::{CallerInput, CallerView, PolicyInput};
 use crate::app::AppState;
-use crate::domain::CallerId;
 
 /// Impersonation callers.
 #[utoipa::path(get, path = "/admin/api/callers", responses((status = 200, body = [CallerView])), security(("admin_token" = [])))]
@@ -33,14 +32,7 @@ pub async fn create_caller(
     body: Bytes,
 ) -> AdminResult<(StatusCode, Json<CallerView>)> {
     let input: CallerInput = parse(&body)?;
-    let (id, policy) = input
-        .validate(&app.registry.snapshot())
-        .map_err(AdminError::Validation)?;
-    if app.access.caller(&id).await?.is_some() {
-        return Err(AdminError::Conflict(format!("Caller {id} exists.")));
-    }
-    let view = ops::create_caller(app.access.as_ref(), id.clone(), policy, app.clock.now()).await?;
-    audit(&app, &admin, "caller.create", id.as_str()).await?;
+    let view = operator(&app, &admin).create_caller(&input).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -54,18 +46,9 @@ pub async fn put_policy(
     body: Bytes,
 ) -> AdminResult<Json<CallerView>> {
     let input: PolicyInput = parse(&body)?;
-    let id = CallerId::parse(&id).map_err(|e| AdminError::NotFound(e.to_string()))?;
-    let mut caller = app
-        .access
-        .caller(&id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("No caller {id}.")))?;
-    caller.policy = input
-        .validate(&app.registry.snapshot())
-        .map_err(AdminError::Validation)?;
-    app.access.put_caller(&caller).await?;
-    audit(&app, &admin, "caller.policy", id.as_str()).await?;
-    Ok(Json(CallerView::from(&caller)))
+    Ok(Json(
+        operator(&app, &admin).replace_policy(&id, &input).await?,
+    ))
 }
 
 /// Removes a caller.
@@ -75,10 +58,6 @@ pub async fn delete_caller(
     Extension(admin): Extension<Admin>,
     Path(id): Path<String>,
 ) -> AdminResult<StatusCode> {
-    let id = CallerId::parse(&id).map_err(|e| AdminError::NotFound(e.to_string()))?;
-    if !app.access.delete_caller(&id).await? {
-        return Err(AdminError::NotFound(format!("No caller {id}.")));
-    }
-    audit(&app, &admin, "caller.delete", id.as_str()).await?;
+    operator(&app, &admin).delete_caller(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

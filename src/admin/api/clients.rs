@@ -8,11 +8,10 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{Admin, AdminError, AdminResult, audit, operator, parse};
-use crate::admin::registry_ops::ClientChange;
-use crate::admin::sync::{SyncChange, sync_clients};
+use super::{Admin, AdminResult, operator, parse};
+use crate::admin::ops::ClientChange;
+use crate::admin::sync::SyncChange;
 use crate::app::AppState;
-use crate::domain::{FieldProblem, RealmName};
 use crate::registry::input::{ClientInput, ClientView};
 
 /// Registered clients.
@@ -77,6 +76,7 @@ pub async fn delete_client(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// What to sync.
 #[derive(Deserialize, IntoParams)]
 pub struct SyncQuery {
     /// Only this realm.
@@ -94,45 +94,13 @@ pub async fn sync(
     Extension(admin): Extension<Admin>,
     Query(query): Query<SyncQuery>,
 ) -> AdminResult<Json<Vec<SyncChange>>> {
-    let realm = query
-        .realm
-        .map(|r| {
-            RealmName::parse(&r).map_err(|e| {
-                AdminError::Validation(vec![FieldProblem {
-                    path: "realm".into(),
-                    message: e.to_string(),
-                }])
-            })
-        })
-        .transpose()?;
-    // Include changes the CLI made in the last second.
-    app.registry.reload_if_changed().await?;
-    if let Some(realm) = &realm
-        && !app.registry.snapshot().realms.contains_key(realm)
-    {
-        return Err(AdminError::NotFound(format!(
-            "No realm {realm} is configured: nothing to sync."
-        )));
-    }
-    let changes = sync_clients(
-        app.keycloak_admin.as_ref(),
-        &app.registry.snapshot(),
-        &app.public_url,
-        realm.as_ref(),
-        query.dry_run,
-    )
-    .await
-    .map_err(|e| AdminError::Web(e.source.into()))?;
-    if !query.dry_run {
-        for change in changes.iter().filter(|c| c.action != "unchanged") {
-            audit(
-                &app,
-                &admin,
-                &format!("keycloak.client.{}", change.action),
-                &format!("{}/{}", change.realm, change.client_id),
-            )
-            .await?;
-        }
-    }
+    let changes = operator(&app, &admin)
+        .sync_clients(
+            app.keycloak_admin.as_ref(),
+            &app.public_url,
+            query.realm.as_deref(),
+            query.dry_run,
+        )
+        .await?;
     Ok(Json(changes))
 }

@@ -9,10 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{Admin, AdminError, AdminResult, audit, parse};
+use super::{Admin, AdminResult, operator, parse};
 use crate::admin::ops::RuleInput;
 use crate::app::AppState;
-use crate::domain::FieldProblem;
 
 /// Adds or replaces one directory rule.
 #[utoipa::path(post, path = "/admin/api/directory/rules", request_body = RuleInput,
@@ -23,17 +22,7 @@ pub async fn put_rule(
     body: Bytes,
 ) -> AdminResult<StatusCode> {
     let input: RuleInput = parse(&body)?;
-    let rule = input
-        .validate(&app.registry.snapshot())
-        .map_err(AdminError::Validation)?;
-    app.directory.import_rules(vec![rule], false).await?;
-    audit(
-        &app,
-        &admin,
-        "directory.put",
-        &format!("{}:{}", input.kind, input.key),
-    )
-    .await?;
+    operator(&app, &admin).put_rule(&input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -46,20 +35,11 @@ pub async fn delete_rule(
     body: Bytes,
 ) -> AdminResult<StatusCode> {
     let input: RuleInput = parse(&body)?;
-    let key = input.key().map_err(AdminError::Validation)?;
-    if !app.directory.delete_rule(&key).await? {
-        return Err(AdminError::NotFound("No such rule.".into()));
-    }
-    audit(
-        &app,
-        &admin,
-        "directory.delete",
-        &format!("{}:{}", input.kind, input.key),
-    )
-    .await?;
+    operator(&app, &admin).delete_rule(&input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// How to import.
 #[derive(Deserialize, IntoParams)]
 pub struct ImportQuery {
     /// Empty the directory first (in the same transaction).
@@ -67,7 +47,8 @@ pub struct ImportQuery {
     replace: bool,
 }
 
-/// Imports CSV rules (`kind,key,realm,idp_hint`), all or nothing.
+/// Imports CSV rules (`kind,key,realm,idp_hint`), all or nothing: every bad row
+/// is reported (422, `fields` by line) and nothing is written then.
 #[utoipa::path(post, path = "/admin/api/directory/import", params(ImportQuery), request_body(content = String, content_type = "text/csv"),
     responses((status = 200), (status = 422)), security(("admin_token" = [])))]
 pub async fn import_directory(
@@ -76,33 +57,9 @@ pub async fn import_directory(
     Query(query): Query<ImportQuery>,
     body: Bytes,
 ) -> AdminResult<Json<serde_json::Value>> {
-    let realms = app.registry.snapshot().realms.keys().cloned().collect();
-    // Every bad row is reported (422, `fields` by line); nothing is written then.
-    crate::admin::directory_csv::check(&body, &realms).map_err(|problems| {
-        AdminError::Validation(
-            problems
-                .rows
-                .into_iter()
-                .map(|p| FieldProblem {
-                    path: format!("line {}", p.line),
-                    message: p.message,
-                })
-                .collect(),
-        )
-    })?;
-    let rules = crate::admin::directory_csv::rules(&body, &realms).collect();
-    let count = app.directory.import_rules(rules, query.replace).await?;
-    audit(
-        &app,
-        &admin,
-        if query.replace {
-            "directory.replace"
-        } else {
-            "directory.import"
-        },
-        &format!("{count} rules"),
-    )
-    .await?;
+    let count = operator(&app, &admin)
+        .import_directory(body, query.replace)
+        .await?;
     Ok(Json(serde_json::json!({ "imported": count })))
 }
 

@@ -9,8 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
-use super::ops;
-use super::registry_ops::{Operator, OpsError};
+use super::ops::{Operator, OpsError};
 use crate::app::AppState;
 use crate::auth::{self, Outcome};
 use crate::domain::FieldProblem;
@@ -52,6 +51,18 @@ impl From<OpsError> for AdminError {
             OpsError::NotFound(m) => Self::NotFound(m),
             OpsError::Exists(m) | OpsError::InUse(m) => Self::Conflict(m),
             OpsError::ManagedByConfig(m) => Self::ManagedByConfig(m),
+            OpsError::BadRows(problems) => Self::Validation(
+                problems
+                    .rows
+                    .into_iter()
+                    .map(|p| FieldProblem {
+                        path: format!("line {}", p.line),
+                        message: p.message,
+                    })
+                    .collect(),
+            ),
+            OpsError::Realm(e) => Self::Web(e.into()),
+            OpsError::Crypto(e) => Self::Web(e.into()),
             OpsError::Store(e) => Self::Web(e.into()),
         }
     }
@@ -61,6 +72,8 @@ impl From<OpsError> for AdminError {
 pub(super) fn operator<'a>(app: &'a AppState, admin: &'a Admin) -> Operator<'a> {
     Operator {
         registry: &app.registry,
+        directory: app.directory.as_ref(),
+        access: app.access.as_ref(),
         audit: app.audit.as_ref(),
         clock: app.clock.as_ref(),
         actor: &admin.0,
@@ -168,20 +181,4 @@ pub async fn require_admin(
         }
         Err(err) => ApiError(err.into()).into_response(),
     }
-}
-
-pub(super) async fn audit(
-    app: &AppState,
-    admin: &Admin,
-    action: &str,
-    subject: &str,
-) -> AdminResult<()> {
-    Ok(ops::record(
-        app.audit.as_ref(),
-        &admin.0,
-        action,
-        subject,
-        app.clock.now(),
-    )
-    .await?)
 }

@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension as _, params};
 
 use super::{SqliteStore, corrupt, unavailable};
 use crate::domain::{IdpAlias, RealmName, Resolution, Rule, RuleKey, Target, Username};
-use crate::store::{DirectoryStore, StoreError};
+use crate::store::{DirectoryStore, Rules, StoreError};
 
 /// Prepared statements for writing rules inside one transaction.
 struct RuleWriter<'a> {
@@ -113,7 +113,7 @@ impl DirectoryStore for SqliteStore {
         })
     }
 
-    async fn import_rules(&self, rules: Vec<Rule>, replace: bool) -> Result<u64, StoreError> {
+    async fn import_rules(&self, rules: Rules, replace: bool) -> Result<u64, StoreError> {
         self.write(move |conn, _| write_rules(conn, rules, replace))
             .await
     }

@@ -20,12 +20,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::TransactionBehavior;
 
 use super::StoreError;
 use super::wakeup::Wakeups;
 use crate::crypto::Sealer;
-use crate::domain::Rule;
 use writer::Writer;
 
 type Pool = r2d2::Pool<SqliteConnectionManager>;
@@ -208,21 +206,6 @@ impl SqliteStore {
         F: FnOnce(&rusqlite::Connection, &Sealer) -> Result<T, StoreError> + Send + 'static,
     {
         self.writer.write(work).await
-    }
-
-    /// Imports rules in one transaction, streamed (a million rules need no more
-    /// memory than one). With `replace`, the directory is emptied first.
-    pub fn import<I>(&self, rows: I, replace: bool) -> Result<u64, StoreError>
-    where
-        I: IntoIterator<Item = Rule>,
-    {
-        let mut conn = self.pool.get().map_err(unavailable)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(unavailable)?;
-        let count = directory::write_rules(&tx, rows, replace)?;
-        tx.commit().map_err(unavailable)?;
-        Ok(count)
     }
 }
 

@@ -1,19 +1,18 @@
-//! Administrative operations shared by the admin API and the CLI: input types
-//! that validate into domain types (reporting every problem with its field path),
-//! and the writes, each recorded in the audit trail.
+//! Impersonation callers: their input (validated into a [`CallerPolicy`], every
+//! problem with its field path), creation with a secret shown once, policy
+//! replacement and removal.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::{Operator, OpsError};
 use crate::auth;
 use crate::crypto;
-use crate::domain::{
-    CallerId, CallerPolicy, EmailDomain, FieldProblem, Rule, RuleKey, RuleKind, Username,
-};
+use crate::domain::{CallerId, CallerPolicy, FieldProblem};
 use crate::registry::Snapshot;
 use crate::registry::input::{known_realms, problem, realm_list};
-use crate::store::{AccessStore, AuditEntry, AuditLog, StoreError, StoredCaller};
+use crate::store::StoredCaller;
 
 /// A caller's policy: deny by default.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -55,6 +54,7 @@ fn default_burst() -> u32 {
 }
 
 impl PolicyInput {
+    /// The policy, or every problem (paths under `policy.`).
     pub fn validate(&self, registry: &Snapshot) -> Result<CallerPolicy, Vec<FieldProblem>> {
         let mut problems = Vec::new();
         let known = known_realms(registry);
@@ -110,16 +110,22 @@ impl From<&CallerPolicy> for PolicyInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CallerInput {
+    /// The caller's id (`[a-z0-9._-]`, as in `caller:<id>` of the audit trail).
     pub caller_id: String,
+    /// What the caller may do.
     pub policy: PolicyInput,
 }
 
 /// A caller as the API shows it; `secret` only in the answer that creates it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CallerView {
+    /// The caller's id.
     pub caller_id: String,
+    /// What the caller may do.
     pub policy: PolicyInput,
+    /// When the caller was created.
     pub created_at: DateTime<Utc>,
+    /// The caller's secret, in the answer that creates the caller only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
 }
@@ -136,6 +142,7 @@ impl From<&StoredCaller> for CallerView {
 }
 
 impl CallerInput {
+    /// The caller's id and policy, or every problem.
     pub fn validate(
         &self,
         registry: &Snapshot,
@@ -152,95 +159,66 @@ impl CallerInput {
     }
 }
 
-/// Creates a caller and returns it with its secret, shown this once.
-pub async fn create_caller(
-    access: &dyn AccessStore,
-    id: CallerId,
-    policy: CallerPolicy,
-    now: DateTime<Utc>,
-) -> Result<CallerView, StoreError> {
-    let secret = crypto::random_token().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let hash = tokio::task::spawn_blocking({
-        let secret = secret.clone();
-        move || auth::caller::hash_secret(&secret)
-    })
-    .await
-    .map_err(|e| StoreError::Unavailable(e.to_string()))??;
-    let caller = StoredCaller {
-        id,
-        secret_hash: hash,
-        policy,
-        created_at: now,
-    };
-    access.put_caller(&caller).await?;
-    let mut view = CallerView::from(&caller);
-    view.secret = Some(secret);
-    Ok(view)
-}
-
-/// One directory rule.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RuleInput {
-    /// `user`, `domain`, `not_migrated` or `default`.
-    pub kind: String,
-    /// The username or domain; empty for `default`.
-    #[serde(default)]
-    pub key: String,
-    #[serde(default)]
-    pub realm: Option<String>,
-    #[serde(default)]
-    pub idp_hint: Option<String>,
-}
-
-impl RuleInput {
-    pub fn validate(&self, registry: &Snapshot) -> Result<Rule, Vec<FieldProblem>> {
-        let realms = known_realms(registry);
-        let kind = RuleKind::parse(&self.kind).map_err(|p| vec![problem("kind", p)])?;
-        let realm = self.realm.as_deref().filter(|v| !v.is_empty());
-        let idp_hint = self.idp_hint.as_deref().filter(|v| !v.is_empty());
-        Rule::from_parts(kind, &self.key, realm, idp_hint, &realms).map_err(|problems| {
-            problems
-                .into_iter()
-                .map(|p| problem(crate::admin::directory_csv::column(p.field), p.message))
-                .collect()
-        })
-    }
-
-    /// The key of the rule to delete.
-    pub fn key(&self) -> Result<RuleKey, Vec<FieldProblem>> {
-        match self.kind.as_str() {
-            "user" | "not_migrated" => Username::parse(&self.key)
-                .map(RuleKey::User)
-                .map_err(|e| vec![problem("key", e)]),
-            "domain" => EmailDomain::parse(&self.key)
-                .map(RuleKey::Domain)
-                .map_err(|e| vec![problem("key", e)]),
-            "default" => Ok(RuleKey::Default),
-            _ => Err(vec![problem(
-                "kind",
-                "one of user, domain, not_migrated, default",
-            )]),
+impl Operator<'_> {
+    /// Creates a caller and returns it with its secret, shown this once; an
+    /// existing caller is never overwritten.
+    pub async fn create_caller(&self, input: &CallerInput) -> Result<CallerView, OpsError> {
+        let (id, policy) = input
+            .validate(&self.registry.snapshot())
+            .map_err(OpsError::Invalid)?;
+        if self.access.caller(&id).await?.is_some() {
+            return Err(OpsError::Exists(format!("Caller {id} exists.")));
         }
-    }
-}
-
-/// Records an administrative change.
-pub async fn record(
-    audit: &dyn AuditLog,
-    actor: &str,
-    action: &str,
-    subject: &str,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    audit
-        .append(&AuditEntry {
-            at: now,
-            actor: actor.to_owned(),
-            action: action.to_owned(),
-            subject: Some(subject.to_owned()),
-            outcome: "changed".into(),
-            ..AuditEntry::default()
+        let secret = crypto::random_token()?;
+        let hash = tokio::task::spawn_blocking({
+            let secret = secret.clone();
+            move || auth::caller::hash_secret(&secret)
         })
         .await
+        .map_err(|e| crypto::CryptoError::Hash(e.to_string()))??;
+        let caller = StoredCaller {
+            id,
+            secret_hash: hash,
+            policy,
+            created_at: self.clock.now(),
+        };
+        self.access.put_caller(&caller).await?;
+        self.record("caller.create", caller.id.as_str()).await?;
+        let mut view = CallerView::from(&caller);
+        view.secret = Some(secret);
+        Ok(view)
+    }
+
+    /// Replaces the policy of an existing caller; its secret stays.
+    pub async fn replace_policy(
+        &self,
+        id: &str,
+        input: &PolicyInput,
+    ) -> Result<CallerView, OpsError> {
+        let id = parse_id(id)?;
+        let mut caller = self
+            .access
+            .caller(&id)
+            .await?
+            .ok_or_else(|| OpsError::NotFound(format!("No caller {id}.")))?;
+        caller.policy = input
+            .validate(&self.registry.snapshot())
+            .map_err(OpsError::Invalid)?;
+        self.access.put_caller(&caller).await?;
+        self.record("caller.policy", id.as_str()).await?;
+        Ok(CallerView::from(&caller))
+    }
+
+    /// Removes a caller.
+    pub async fn delete_caller(&self, id: &str) -> Result<(), OpsError> {
+        let id = parse_id(id)?;
+        if !self.access.delete_caller(&id).await? {
+            return Err(OpsError::NotFound(format!("No caller {id}.")));
+        }
+        self.record("caller.delete", id.as_str()).await
+    }
+}
+
+fn parse_id(id: &str) -> Result<CallerId, OpsError> {
+    CallerId::parse(id).map_err(|e| OpsError::Invalid(vec![problem("caller_id", e)]))
 }

@@ -1,62 +1,29 @@
-//! The administrative changes to realms and clients, one function each, shared by
-//! the admin API and the CLI: validate, check conflicts (an entry that exists, one
-//! still in use, one the configuration file owns), write, and record the audit row.
-//! Errors are [`OpsError`], free of HTTP; each surface renders them its own way.
-//!
-//! Precedence: realms and clients defined in the configuration file are owned by
-//! the file. They are applied when the service starts (and when a CLI command
-//! opens the store), and the API and the CLI refuse to change or remove them
-//! (`managed_by_config`), so no change made elsewhere is ever silently undone.
+//! Realms and clients: create, replace, update (one origin or realm at a time)
+//! and remove, refusing entries the configuration file owns.
 
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::ops;
-use crate::clock::Clock;
-use crate::domain::{Client, ClientId, FieldProblem, Realm, RealmName};
+use super::{Operator, OpsError};
+use crate::domain::{Client, ClientId, Realm, RealmName};
 use crate::registry::input::{ClientInput, RealmInput, problem};
-use crate::registry::{Managed, Registry};
-use crate::store::{AuditLog, StoreError};
-
-/// Why an administrative change was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum OpsError {
-    #[error("the input does not validate")]
-    Invalid(Vec<FieldProblem>),
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Exists(String),
-    #[error("{0}")]
-    InUse(String),
-    #[error("{0}")]
-    ManagedByConfig(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 /// A partial change of a client: origins and realms added or removed.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientChange {
+    /// Origins to add (kept once when already there).
     #[serde(default)]
     pub add_origins: Vec<String>,
+    /// Origins to remove; each must be one of the client's.
     #[serde(default)]
     pub remove_origins: Vec<String>,
+    /// Realms to add (kept once when already there).
     #[serde(default)]
     pub add_realms: Vec<String>,
+    /// Realms to remove; each must be one of the client's.
     #[serde(default)]
     pub remove_realms: Vec<String>,
-}
-
-/// Who changes what, and where the change is recorded.
-pub struct Operator<'a> {
-    pub registry: &'a Registry,
-    pub audit: &'a dyn AuditLog,
-    pub clock: &'a dyn Clock,
-    /// `admin:<label>` (API) or `cli:<actor>` (CLI).
-    pub actor: &'a str,
-    pub managed: &'a Managed,
 }
 
 fn parse_id(id: &str) -> Result<ClientId, OpsError> {
@@ -64,11 +31,6 @@ fn parse_id(id: &str) -> Result<ClientId, OpsError> {
 }
 
 impl Operator<'_> {
-    async fn record(&self, action: &str, subject: &str) -> Result<(), OpsError> {
-        ops::record(self.audit, self.actor, action, subject, self.clock.now()).await?;
-        Ok(())
-    }
-
     fn refuse_managed_client(&self, id: &ClientId) -> Result<(), OpsError> {
         if self.managed.clients.contains(id) {
             return Err(OpsError::ManagedByConfig(format!(
@@ -199,6 +161,7 @@ impl Operator<'_> {
         Ok(client)
     }
 
+    /// Removes a client.
     pub async fn delete_client(&self, id: &str) -> Result<(), OpsError> {
         let id = parse_id(id)?;
         self.refuse_managed_client(&id)?;

@@ -1,0 +1,112 @@
+//! The user directory: one rule put or removed, or a CSV file imported whole
+//! (checked first, every bad row reported by line, nothing written unless all
+//! rows are good).
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{Operator, OpsError};
+use crate::admin::directory_csv;
+use crate::domain::{EmailDomain, FieldProblem, Rule, RuleKey, RuleKind, Username};
+use crate::registry::Snapshot;
+use crate::registry::input::{known_realms, problem};
+
+/// One directory rule.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleInput {
+    /// `user`, `domain`, `not_migrated` or `default`.
+    pub kind: String,
+    /// The username or domain; empty for `default`.
+    #[serde(default)]
+    pub key: String,
+    /// The realm the users belong to (none for `not_migrated`).
+    #[serde(default)]
+    pub realm: Option<String>,
+    /// The external IdP's alias in that realm, when they log in through one.
+    #[serde(default)]
+    pub idp_hint: Option<String>,
+}
+
+impl RuleInput {
+    /// The rule, or every problem (paths as the CSV columns).
+    pub fn validate(&self, registry: &Snapshot) -> Result<Rule, Vec<FieldProblem>> {
+        let realms = known_realms(registry);
+        let kind = RuleKind::parse(&self.kind).map_err(|p| vec![problem("kind", p)])?;
+        let realm = self.realm.as_deref().filter(|v| !v.is_empty());
+        let idp_hint = self.idp_hint.as_deref().filter(|v| !v.is_empty());
+        Rule::from_parts(kind, &self.key, realm, idp_hint, &realms).map_err(|problems| {
+            problems
+                .into_iter()
+                .map(|p| problem(directory_csv::column(p.field), p.message))
+                .collect()
+        })
+    }
+
+    /// The key of the rule to delete.
+    pub fn key(&self) -> Result<RuleKey, Vec<FieldProblem>> {
+        match self.kind.as_str() {
+            "user" | "not_migrated" => Username::parse(&self.key)
+                .map(RuleKey::User)
+                .map_err(|e| vec![problem("key", e)]),
+            "domain" => EmailDomain::parse(&self.key)
+                .map(RuleKey::Domain)
+                .map_err(|e| vec![problem("key", e)]),
+            "default" => Ok(RuleKey::Default),
+            _ => Err(vec![problem(
+                "kind",
+                "one of user, domain, not_migrated, default",
+            )]),
+        }
+    }
+}
+
+impl RuleInput {
+    fn subject(&self) -> String {
+        format!("{}:{}", self.kind, self.key)
+    }
+}
+
+impl Operator<'_> {
+    /// Adds or replaces one rule.
+    pub async fn put_rule(&self, input: &RuleInput) -> Result<(), OpsError> {
+        let rule = input
+            .validate(&self.registry.snapshot())
+            .map_err(OpsError::Invalid)?;
+        self.directory
+            .import_rules(Box::new(std::iter::once(rule)), false)
+            .await?;
+        self.record("directory.put", &input.subject()).await
+    }
+
+    /// Removes one rule (its `kind` and `key`).
+    pub async fn delete_rule(&self, input: &RuleInput) -> Result<(), OpsError> {
+        let key = input.key().map_err(OpsError::Invalid)?;
+        if !self.directory.delete_rule(&key).await? {
+            return Err(OpsError::NotFound("No such rule.".into()));
+        }
+        self.record("directory.delete", &input.subject()).await
+    }
+
+    /// Imports a CSV file (`kind,key,realm,idp_hint`) against the realms of the
+    /// registry, all or nothing; with `replace`, the directory is emptied first in
+    /// the same transaction. Returns how many rules were written.
+    pub async fn import_directory<C>(&self, csv: C, replace: bool) -> Result<u64, OpsError>
+    where
+        C: AsRef<[u8]> + Send + 'static,
+    {
+        let realms = self.registry.snapshot().realms.keys().cloned().collect();
+        directory_csv::check(csv.as_ref(), &realms).map_err(OpsError::BadRows)?;
+        let count = self
+            .directory
+            .import_rules(Box::new(directory_csv::rules(csv, realms)), replace)
+            .await?;
+        let action = if replace {
+            "directory.replace"
+        } else {
+            "directory.import"
+        };
+        self.record(action, &format!("{count} rules")).await?;
+        Ok(count)
+    }
+}
