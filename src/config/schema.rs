@@ -1,0 +1,191 @@
+//! The configuration file's raw schema, as written, with its defaults: what
+//! `serde` reads before any validation.
+
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::registry::input::{ClientInput, RealmInput};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default)]
+    pub store: StoreSection,
+    #[serde(default)]
+    pub idp: IdpSection,
+    /// The same shape as the admin API's realms.
+    #[serde(default)]
+    pub realms: Vec<RealmInput>,
+    /// The same shape as the admin API's clients.
+    #[serde(default)]
+    pub clients: Vec<ClientInput>,
+    #[serde(default)]
+    pub directory: DirectorySection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    #[serde(default = "default_public_url")]
+    pub public_url: String,
+    #[serde(default = "default_handoff_wait_secs")]
+    pub handoff_wait_secs: u64,
+    /// Per client IP on discovery and /login: sustained requests per minute...
+    #[serde(default = "default_per_ip_per_minute")]
+    pub per_ip_per_minute: u32,
+    /// ...and the burst above it.
+    #[serde(default = "default_per_ip_burst")]
+    pub per_ip_burst: u32,
+    /// A connection that has not sent a request's headers within this time is closed.
+    #[serde(default = "default_header_read_timeout_secs")]
+    pub header_read_timeout_secs: u64,
+    /// Requests handled at once; more wait for a free slot.
+    #[serde(default = "default_max_concurrent_requests")]
+    pub max_concurrent_requests: usize,
+    /// Long polls of the relay parked at once from one client address...
+    #[serde(default = "default_max_waits_per_ip")]
+    pub max_waits_per_ip: usize,
+    /// ...and overall. Counted apart from `max_concurrent_requests`.
+    #[serde(default = "default_max_waits")]
+    pub max_waits: usize,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            public_url: default_public_url(),
+            handoff_wait_secs: default_handoff_wait_secs(),
+            per_ip_per_minute: default_per_ip_per_minute(),
+            per_ip_burst: default_per_ip_burst(),
+            header_read_timeout_secs: default_header_read_timeout_secs(),
+            max_concurrent_requests: default_max_concurrent_requests(),
+            max_waits_per_ip: default_max_waits_per_ip(),
+            max_waits: default_max_waits(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn default_public_url() -> String {
+    "http://127.0.0.1:8080".into()
+}
+fn default_handoff_wait_secs() -> u64 {
+    25
+}
+fn default_per_ip_per_minute() -> u32 {
+    600
+}
+fn default_per_ip_burst() -> u32 {
+    120
+}
+fn default_header_read_timeout_secs() -> u64 {
+    10
+}
+fn default_max_concurrent_requests() -> usize {
+    4096
+}
+fn default_max_waits_per_ip() -> usize {
+    32
+}
+fn default_max_waits() -> usize {
+    16384
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    #[serde(default = "default_sqlite_path")]
+    pub sqlite_path: PathBuf,
+    /// Base64 of 32 bytes; when absent a key is generated into the data directory.
+    #[serde(default)]
+    pub sealing_key: Option<SecretString>,
+    /// Directory lookups kept in memory (0: none).
+    #[serde(default = "default_directory_cache_entries")]
+    pub directory_cache_entries: usize,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        Self {
+            sqlite_path: default_sqlite_path(),
+            sealing_key: None,
+            directory_cache_entries: default_directory_cache_entries(),
+        }
+    }
+}
+
+fn default_directory_cache_entries() -> usize {
+    100_000
+}
+
+fn default_sqlite_path() -> PathBuf {
+    PathBuf::from("./data/authproxy.db")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpSection {
+    #[serde(default = "default_idp_timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+impl Default for IdpSection {
+    fn default() -> Self {
+        Self {
+            timeout_secs: default_idp_timeout_secs(),
+        }
+    }
+}
+
+fn default_idp_timeout_secs() -> u64 {
+    10
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectorySection {
+    #[serde(default)]
+    pub users: Vec<UserRuleSection>,
+    #[serde(default)]
+    pub domains: Vec<DomainRuleSection>,
+    #[serde(default)]
+    pub default: Option<TargetSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserRuleSection {
+    pub user: String,
+    #[serde(default)]
+    pub realm: Option<String>,
+    #[serde(default)]
+    pub idp_hint: Option<String>,
+    #[serde(default)]
+    pub not_migrated: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainRuleSection {
+    pub domain: String,
+    pub realm: String,
+    #[serde(default)]
+    pub idp_hint: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSection {
+    pub realm: String,
+    #[serde(default)]
+    pub idp_hint: Option<String>,
+}

@@ -1,0 +1,235 @@
+//! Validation: the raw configuration into domain types, every problem reported
+//! with the key that holds it.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::domain::{
+    Client, FieldProblem, PublicUrl, Realm, RealmName, Rule, RuleField, RuleKind, ServerLimits,
+};
+
+use super::{Config, ConfigError, ConfigProblem, RawConfig};
+
+impl RawConfig {
+    /// Validates everything, collecting every problem rather than stopping at the first.
+    pub fn validate(self) -> Result<Config, ConfigError> {
+        let mut problems = Problems::default();
+
+        let listen = problems.check(
+            "server.listen",
+            self.server.listen.parse::<SocketAddr>().map_err(|_| {
+                "must be an address and port such as 127.0.0.1:8080 or 0.0.0.0:8080".to_owned()
+            }),
+        );
+        let public_url = problems.check(
+            "server.public_url",
+            PublicUrl::parse(&self.server.public_url),
+        );
+        if !(1..=60).contains(&self.server.handoff_wait_secs) {
+            problems.add(
+                "server.handoff_wait_secs",
+                "must be between 1 and 60 seconds",
+            );
+        }
+        if !(1..=1_000_000).contains(&self.server.per_ip_per_minute) {
+            problems.add("server.per_ip_per_minute", "must be between 1 and 1000000");
+        }
+        if !(1..=1_000_000).contains(&self.server.per_ip_burst) {
+            problems.add("server.per_ip_burst", "must be between 1 and 1000000");
+        }
+        if !(1..=300).contains(&self.server.header_read_timeout_secs) {
+            problems.add(
+                "server.header_read_timeout_secs",
+                "must be between 1 and 300 seconds",
+            );
+        }
+        if self.store.directory_cache_entries > 10_000_000 {
+            problems.add(
+                "store.directory_cache_entries",
+                "must be at most 10000000 (0 turns the cache off)",
+            );
+        }
+        if !(1..=1_000_000).contains(&self.server.max_concurrent_requests) {
+            problems.add(
+                "server.max_concurrent_requests",
+                "must be between 1 and 1000000",
+            );
+        }
+        if !(1..=100_000).contains(&self.server.max_waits_per_ip) {
+            problems.add("server.max_waits_per_ip", "must be between 1 and 100000");
+        }
+        if !(1..=1_000_000).contains(&self.server.max_waits) {
+            problems.add("server.max_waits", "must be between 1 and 1000000");
+        }
+        // The check `serve` makes when it opens the store.
+        if let Some(key) = &self.store.sealing_key
+            && let Err(err) = crate::crypto::Sealer::from_base64(key)
+        {
+            problems.add("store.sealing_key", &err.to_string());
+        }
+        if !(1..=60).contains(&self.idp.timeout_secs) {
+            problems.add("idp.timeout_secs", "must be between 1 and 60 seconds");
+        }
+
+        let realms = self.validate_realms(&mut problems);
+        let realm_names: BTreeSet<RealmName> = realms.iter().map(|r| r.name.clone()).collect();
+        let clients = self.validate_clients(&realm_names, &mut problems);
+        let directory_seed = self.validate_directory(&realm_names, &mut problems);
+
+        match (listen, public_url) {
+            (Some(listen), Some(public_url)) if problems.0.is_empty() => Ok(Config {
+                listen,
+                public_url,
+                handoff_wait: Duration::from_secs(self.server.handoff_wait_secs),
+                limits: ServerLimits {
+                    per_ip_per_minute: self.server.per_ip_per_minute,
+                    per_ip_burst: self.server.per_ip_burst,
+                    header_read_timeout: Duration::from_secs(self.server.header_read_timeout_secs),
+                    max_concurrent_requests: self.server.max_concurrent_requests,
+                    max_waits_per_ip: self.server.max_waits_per_ip,
+                    max_waits: self.server.max_waits,
+                },
+                sqlite_path: self.store.sqlite_path,
+                directory_cache_entries: self.store.directory_cache_entries,
+                sealing_key: self.store.sealing_key,
+                idp_timeout: Duration::from_secs(self.idp.timeout_secs),
+                realms,
+                clients,
+                directory_seed,
+            }),
+            _ => Err(ConfigError(problems.0)),
+        }
+    }
+
+    fn validate_realms(&self, problems: &mut Problems) -> Vec<Realm> {
+        let mut realms: Vec<Realm> = Vec::new();
+        for (i, input) in self.realms.iter().enumerate() {
+            match input.validate() {
+                Ok(realm) if realms.iter().any(|r| r.name == realm.name) => {
+                    problems.add(
+                        &format!("realms[{i}].name"),
+                        &format!("realm {} is defined twice", realm.name),
+                    );
+                }
+                Ok(realm) => realms.push(realm),
+                Err(fields) => problems.extend(&format!("realms[{i}]"), fields),
+            }
+        }
+        realms
+    }
+
+    fn validate_clients(
+        &self,
+        realms: &BTreeSet<RealmName>,
+        problems: &mut Problems,
+    ) -> Vec<Client> {
+        let mut clients: Vec<Client> = Vec::new();
+        for (i, input) in self.clients.iter().enumerate() {
+            match input.validate_against(realms) {
+                Ok(client) if clients.iter().any(|c| c.id == client.id) => {
+                    problems.add(
+                        &format!("clients[{i}].client_id"),
+                        &format!("client {} is defined twice", client.id),
+                    );
+                }
+                Ok(client) => clients.push(client),
+                Err(fields) => problems.extend(&format!("clients[{i}]"), fields),
+            }
+        }
+        clients
+    }
+
+    fn validate_directory(
+        &self,
+        realms: &BTreeSet<RealmName>,
+        problems: &mut Problems,
+    ) -> Vec<Rule> {
+        let mut rules = Vec::new();
+        let mut add = |prefix: String,
+                       key_field: &str,
+                       parts: (RuleKind, &str, Option<&str>, Option<&str>)| {
+            let (kind, key, realm, idp_hint) = parts;
+            match Rule::from_parts(kind, key, realm, idp_hint, realms) {
+                Ok(rule) => rules.push(rule),
+                Err(found) => {
+                    for problem in found {
+                        let field = match problem.field {
+                            // A user section says "not migrated" with a flag, not a kind.
+                            RuleField::Kind => "not_migrated",
+                            RuleField::Key => key_field,
+                            RuleField::Realm => "realm",
+                            RuleField::IdpHint => "idp_hint",
+                        };
+                        problems.add(&format!("{prefix}.{field}"), &problem.message);
+                    }
+                }
+            }
+        };
+        for (i, user) in self.directory.users.iter().enumerate() {
+            let kind = if user.not_migrated {
+                RuleKind::NotMigrated
+            } else {
+                RuleKind::User
+            };
+            add(
+                format!("directory.users[{i}]"),
+                "user",
+                (
+                    kind,
+                    &user.user,
+                    user.realm.as_deref(),
+                    user.idp_hint.as_deref(),
+                ),
+            );
+        }
+        for (i, domain) in self.directory.domains.iter().enumerate() {
+            add(
+                format!("directory.domains[{i}]"),
+                "domain",
+                (
+                    RuleKind::Domain,
+                    &domain.domain,
+                    Some(&domain.realm),
+                    domain.idp_hint.as_deref(),
+                ),
+            );
+        }
+        if let Some(section) = &self.directory.default {
+            add(
+                "directory.default".to_owned(),
+                "key",
+                (
+                    RuleKind::Default,
+                    "",
+                    Some(&section.realm),
+                    section.idp_hint.as_deref(),
+                ),
+            );
+        }
+        rules
+    }
+}
+
+#[derive(Default)]
+struct Problems(Vec<ConfigProblem>);
+
+impl Problems {
+    fn add(&mut self, key: &str, message: &str) {
+        self.0.push(ConfigProblem {
+            key: key.to_owned(),
+            message: message.to_owned(),
+        });
+    }
+
+    /// Adds field problems found under `prefix` (`clients[0]` + `origins[1]`).
+    fn extend(&mut self, prefix: &str, fields: Vec<FieldProblem>) {
+        for field in fields {
+            self.add(&format!("{prefix}.{}", field.path), &field.message);
+        }
+    }
+
+    fn check<T>(&mut self, key: &str, result: Result<T, String>) -> Option<T> {
+        result.map_err(|message| self.add(key, &message)).ok()
+    }
+}
