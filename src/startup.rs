@@ -19,6 +19,8 @@ use tower::ServiceExt as _;
 use crate::app::{App, AppState};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::idp::admin_rest::AdminRest;
+use crate::idp::http::RealmHttp;
 use crate::idp::oidc::OidcProvider;
 use crate::idp::{IdentityProvider, KeycloakAdmin};
 use crate::rate_limit::{RateLimiter, WaitSlots};
@@ -85,10 +87,9 @@ impl Application {
             "seeded the directory from the configuration"
         );
 
-        let oidc = Arc::new(
-            OidcProvider::new(Arc::clone(&clock), config.idp_timeout)
-                .map_err(|e| StartupError::Idp(e.to_string()))?,
-        );
+        let http =
+            RealmHttp::new(config.idp_timeout).map_err(|e| StartupError::Idp(e.to_string()))?;
+        let oidc = Arc::new(OidcProvider::new(Arc::clone(&clock), http.clone()));
         crate::registry::seed(store.as_ref(), &config.realms, &config.clients).await?;
         let registry =
             Arc::new(Registry::load(Arc::clone(&store) as Arc<dyn RegistryStore>).await?);
@@ -108,7 +109,7 @@ impl Application {
             limits: config.limits,
             logins: store as Arc<dyn LoginStore>,
             idp: Arc::clone(&oidc) as Arc<dyn IdentityProvider>,
-            keycloak_admin: oidc as Arc<dyn KeycloakAdmin>,
+            keycloak_admin: Arc::new(AdminRest::new(http, oidc)) as Arc<dyn KeycloakAdmin>,
             clock,
             public_url: config.public_url,
             managed: crate::registry::Managed::of(&config.realms, &config.clients),

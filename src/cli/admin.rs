@@ -15,6 +15,8 @@ use crate::admin::ops::{CallerInput, ClientChange, Operator, OpsError, PolicyInp
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::domain::{ClientAuth, FieldProblem};
+use crate::idp::admin_rest::AdminRest;
+use crate::idp::http::RealmHttp;
 use crate::idp::oidc::OidcProvider;
 use crate::registry::input::{ClientInput, ClientView, RealmInput, RealmView};
 use crate::registry::{Managed, Registry};
@@ -385,7 +387,9 @@ async fn sync(ctx: &Context, realm: Option<String>, dry_run: bool) -> Result<(),
     } else {
         ctx.actor()?
     };
-    let idp = OidcProvider::new(Arc::new(SystemClock), ctx.config.idp_timeout)?;
+    let http = RealmHttp::new(ctx.config.idp_timeout)?;
+    let oidc = Arc::new(OidcProvider::new(Arc::new(SystemClock), http.clone()));
+    let idp = AdminRest::new(http, oidc);
     let changes = ctx
         .operator(&actor)
         .sync_clients(&idp, &ctx.config.public_url, realm.as_deref(), dry_run)

@@ -2,14 +2,29 @@
 //! authority (`https://HOST/realms/R` -> `https://HOST/admin/realms/R`): it is not
 //! in the OIDC metadata, and still never comes from request input.
 
-use async_trait::async_trait;
-use secrecy::ExposeSecret as _;
+use std::sync::Arc;
 
-use super::oidc::{OidcProvider, json_problem, read_capped, transport_error};
+use async_trait::async_trait;
+
+use super::http::{RealmHttp, parse_json};
+use super::oidc::OidcProvider;
 use super::{IdpError, KeycloakAdmin, RealmUser, UserLookup};
 use crate::domain::Realm;
 
-impl OidcProvider {
+/// Keycloak's Admin REST API, called with the broker's service-account token.
+pub struct AdminRest {
+    http: RealmHttp,
+    /// Issues (and caches) the service-account tokens.
+    oidc: Arc<OidcProvider>,
+}
+
+impl AdminRest {
+    /// Admin REST over `http`, authenticated with `oidc`'s service-account tokens.
+    #[must_use]
+    pub fn new(http: RealmHttp, oidc: Arc<OidcProvider>) -> Self {
+        Self { http, oidc }
+    }
+
     async fn admin_request(
         &self,
         realm: &Realm,
@@ -17,47 +32,32 @@ impl OidcProvider {
         path: &str,
         query: &[(&str, &str)],
         body: Option<&serde_json::Value>,
-    ) -> Result<(reqwest::StatusCode, Vec<u8>), IdpError> {
-        let broker = realm
-            .broker_client
-            .as_ref()
-            .ok_or(IdpError::NoBrokerClient)?;
+    ) -> Result<Vec<u8>, IdpError> {
         let base = realm.authority.admin_url().ok_or_else(|| {
             IdpError::InvalidResponse("the authority is not a Keycloak realm URL".into())
         })?;
-        let token = self.service_token(realm, broker).await?;
-        let mut request = self
-            .http
-            .request(method, format!("{base}{path}"))
-            .bearer_auth(token.expose_secret())
-            .query(query);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.map_err(transport_error)?;
-        let status = response.status();
-        let bytes = read_capped(response).await?;
-        if status.is_server_error() {
-            return Err(IdpError::Status(status.as_u16()));
-        }
-        if status.is_client_error() {
-            return Err(IdpError::Rejected {
-                status: status.as_u16(),
-                error: format!("admin_rest_{}", status.as_u16()),
-            });
-        }
-        Ok((status, bytes))
+        let token = self.oidc.service_token(realm).await?;
+        self.http
+            .send_json(
+                method,
+                &format!("{base}{path}"),
+                &token,
+                query,
+                body,
+                "admin_rest",
+            )
+            .await
     }
 }
 
 #[async_trait]
-impl KeycloakAdmin for OidcProvider {
+impl KeycloakAdmin for AdminRest {
     async fn find_client(
         &self,
         realm: &Realm,
         client_id: &str,
     ) -> Result<Option<serde_json::Value>, IdpError> {
-        let (_, body) = self
+        let body = self
             .admin_request(
                 realm,
                 reqwest::Method::GET,
@@ -66,8 +66,7 @@ impl KeycloakAdmin for OidcProvider {
                 None,
             )
             .await?;
-        let clients: Vec<serde_json::Value> = serde_json::from_slice(&body)
-            .map_err(|e| IdpError::InvalidResponse(json_problem(&e)))?;
+        let clients: Vec<serde_json::Value> = parse_json(&body)?;
         // The query matches exactly in Keycloak; check anyway.
         Ok(clients
             .into_iter()
@@ -92,7 +91,7 @@ impl KeycloakAdmin for OidcProvider {
 
     async fn find_user(&self, realm: &Realm, name: &str) -> Result<UserLookup, IdpError> {
         for field in ["email", "username"] {
-            let (_, body) = self
+            let body = self
                 .admin_request(
                     realm,
                     reqwest::Method::GET,
@@ -105,8 +104,7 @@ impl KeycloakAdmin for OidcProvider {
                     None,
                 )
                 .await?;
-            let users: Vec<serde_json::Value> = serde_json::from_slice(&body)
-                .map_err(|e| IdpError::InvalidResponse(json_problem(&e)))?;
+            let users: Vec<serde_json::Value> = parse_json(&body)?;
             // `exact=true` matches exactly (case-insensitively, as Keycloak stores
             // emails and usernames in lower case); check anyway.
             let matching: Vec<RealmUser> = users

@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -20,14 +19,13 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
 
+use super::http::{ClientCredentials, RealmHttp, json_problem, parse_json};
 use super::{
     CodeRedemption, ExchangedToken, IdentityProvider, IdpError, RealmMetadata, VerifiedIdToken, jws,
 };
 use crate::clock::Clock;
-use crate::domain::{BrokerClient, ClientAuth, ClientId, Realm, RealmName, TokenSet};
+use crate::domain::{BrokerClient, ClientId, Realm, RealmName, TokenSet};
 
-/// Largest IdP response read (metadata, keys, tokens).
-const MAX_BODY: usize = 1024 * 1024;
 const METADATA_TTL: TimeDelta = TimeDelta::minutes(5);
 const KEYS_TTL: TimeDelta = TimeDelta::minutes(10);
 /// How long stale metadata and keys may serve while the realm fails.
@@ -50,7 +48,7 @@ struct RealmCache {
 }
 
 pub struct OidcProvider {
-    pub(super) http: reqwest::Client,
+    http: RealmHttp,
     clock: Arc<dyn Clock>,
     cache: RwLock<HashMap<RealmName, RealmCache>>,
     /// Serialises refreshes so concurrent misses share one fetch.
@@ -68,11 +66,6 @@ struct TokenResponse {
     refresh_token: Option<String>,
     refresh_expires_in: Option<u64>,
     id_token: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct OAuthErrorResponse {
-    error: String,
 }
 
 #[derive(Deserialize)]
@@ -97,32 +90,17 @@ const MAX_TOKEN_LIFETIME_SECS: i64 = 366 * 24 * 3600;
 /// A cached service-account token is renewed this long before it expires.
 const RENEW_BEFORE_EXPIRY: TimeDelta = TimeDelta::seconds(30);
 
-fn rejection(status: reqwest::StatusCode, body: &[u8]) -> IdpError {
-    let error = serde_json::from_slice::<OAuthErrorResponse>(body)
-        .map_or_else(|_| format!("http_{}", status.as_u16()), |e| e.error);
-    IdpError::Rejected {
-        status: status.as_u16(),
-        error,
-    }
-}
-
 impl OidcProvider {
-    pub fn new(clock: Arc<dyn Clock>, timeout: Duration) -> Result<Self, IdpError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeout.min(Duration::from_secs(3)))
-            .timeout(timeout)
-            // Never follow a redirect to somewhere the configuration did not name.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("authproxy/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| IdpError::InvalidResponse(e.to_string()))?;
-        Ok(Self {
+    /// A provider that reaches realms through `http`.
+    #[must_use]
+    pub fn new(clock: Arc<dyn Clock>, http: RealmHttp) -> Self {
+        Self {
             http,
             clock,
             cache: RwLock::new(HashMap::new()),
             refresh: Mutex::new(()),
             service_tokens: Mutex::new(HashMap::new()),
-        })
+        }
     }
 
     fn fresh<T>(&self, cached: Option<&Cached<T>>, ttl: TimeDelta) -> Option<Arc<T>> {
@@ -135,34 +113,9 @@ impl OidcProvider {
         self.fresh(cached, STALE_LIMIT)
     }
 
-    /// GETs a JSON document, retrying once on a connection failure or 5xx.
-    async fn get_json<T: for<'de> Deserialize<'de>>(&self, url: &str) -> Result<T, IdpError> {
-        match self.get_json_once(url).await {
-            Err(IdpError::Unreachable | IdpError::Status(500..=599)) => {
-                self.get_json_once(url).await
-            }
-            other => other,
-        }
-    }
-
-    async fn get_json_once<T: for<'de> Deserialize<'de>>(&self, url: &str) -> Result<T, IdpError> {
-        let response = self
-            .http
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(transport_error)?;
-        let status = response.status();
-        let body = read_capped(response).await?;
-        if !status.is_success() {
-            return Err(IdpError::Status(status.as_u16()));
-        }
-        serde_json::from_slice(&body).map_err(|e| IdpError::InvalidResponse(json_problem(&e)))
-    }
-
     async fn fetch_metadata(&self, realm: &Realm) -> Result<RealmMetadata, IdpError> {
-        let document: serde_json::Value = self.get_json(&realm.authority.metadata_url()).await?;
+        let document: serde_json::Value =
+            self.http.get_json(&realm.authority.metadata_url()).await?;
         // RP-Initiated Logout §2.1 metadata is not part of the core set.
         let end_session_endpoint = document
             .get("end_session_endpoint")
@@ -220,6 +173,7 @@ impl OidcProvider {
         }
         let metadata = self.metadata(realm).await?;
         let fetched = self
+            .http
             .get_json::<serde_json::Value>(metadata.jwks_uri.as_str())
             .await
             .and_then(|mut document| {
@@ -249,9 +203,7 @@ impl OidcProvider {
     }
 
     /// POSTs a form to the realm's token endpoint, authenticated as the client
-    /// `credentials` (id, secret) when given, the realm's way: HTTP Basic (RFC 6749
-    /// §2.3.1: both form-urlencoded first) or `client_secret_post`. Never retried:
-    /// a code or a grant is used once.
+    /// `credentials` (id, secret) when given, the realm's way.
     async fn token_request(
         &self,
         realm: &Realm,
@@ -259,34 +211,14 @@ impl OidcProvider {
         form: &[(&str, &str)],
     ) -> Result<Vec<u8>, IdpError> {
         let metadata = self.metadata(realm).await?;
-        let mut request = self.http.post(metadata.token_endpoint.clone());
-        let mut form = form.to_vec();
-        match (credentials, realm.client_auth) {
-            (Some((id, secret)), ClientAuth::ClientSecretBasic) => {
-                request =
-                    request.basic_auth(form_encode(id), Some(form_encode(secret.expose_secret())));
-            }
-            (Some((id, secret)), ClientAuth::ClientSecretPost) => {
-                form.push(("client_id", id));
-                form.push(("client_secret", secret.expose_secret()));
-            }
-            (None, _) => {}
-        }
-        let response = request
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form)
-            .send()
+        let credentials = credentials.map(|(id, secret)| ClientCredentials {
+            id,
+            secret,
+            method: realm.client_auth,
+        });
+        self.http
+            .post_form(metadata.token_endpoint.clone(), credentials, form)
             .await
-            .map_err(transport_error)?;
-        let status = response.status();
-        let body = read_capped(response).await?;
-        if status.is_client_error() {
-            return Err(rejection(status, &body));
-        }
-        if !status.is_success() {
-            return Err(IdpError::Status(status.as_u16()));
-        }
-        Ok(body)
     }
 
     /// A token-endpoint request as the broker's own confidential client.
@@ -300,13 +232,13 @@ impl OidcProvider {
             .await
     }
 
-    /// The broker's service-account token for `realm`, from cache until shortly
-    /// before it expires.
-    pub(super) async fn service_token(
-        &self,
-        realm: &Realm,
-        broker: &BrokerClient,
-    ) -> Result<Arc<SecretString>, IdpError> {
+    /// The broker's service-account token for `realm` (client credentials of
+    /// its broker client), from cache until shortly before it expires.
+    pub async fn service_token(&self, realm: &Realm) -> Result<Arc<SecretString>, IdpError> {
+        let broker = realm
+            .broker_client
+            .as_ref()
+            .ok_or(IdpError::NoBrokerClient)?;
         let mut tokens = self.service_tokens.lock().await;
         let now = self.clock.now();
         if let Some(cached) = tokens.get(&realm.name).filter(|t| now < t.renew_at) {
@@ -315,8 +247,7 @@ impl OidcProvider {
         let body = self
             .post_as_broker(realm, broker, &[("grant_type", "client_credentials")])
             .await?;
-        let response: ExchangeResponse = serde_json::from_slice(&body)
-            .map_err(|e| IdpError::InvalidResponse(json_problem(&e)))?;
+        let response: ExchangeResponse = parse_json(&body)?;
         // A time from outside: bounded before it reaches any arithmetic.
         let renew_at = i64::try_from(response.expires_in)
             .ok()
@@ -393,7 +324,7 @@ impl IdentityProvider for OidcProvider {
             .broker_client
             .as_ref()
             .ok_or(IdpError::NoBrokerClient)?;
-        let service_token = self.service_token(realm, broker).await?;
+        let service_token = self.service_token(realm).await?;
         let mut form = vec![
             ("grant_type", TOKEN_EXCHANGE),
             ("subject_token", service_token.expose_secret()),
@@ -405,8 +336,7 @@ impl IdentityProvider for OidcProvider {
             form.push(("audience", audience));
         }
         let body = self.post_as_broker(realm, broker, &form).await?;
-        let response: ExchangeResponse = serde_json::from_slice(&body)
-            .map_err(|e| IdpError::InvalidResponse(json_problem(&e)))?;
+        let response: ExchangeResponse = parse_json(&body)?;
         Ok(ExchangedToken {
             access_token: response.access_token,
             expires_in: response.expires_in,
@@ -470,8 +400,7 @@ impl IdentityProvider for OidcProvider {
             form.push(("client_id", redemption.client_id.as_str()));
         }
         let body = self.token_request(realm, basic, &form).await?;
-        let tokens: TokenResponse = serde_json::from_slice(&body)
-            .map_err(|e| IdpError::InvalidResponse(json_problem(&e)))?;
+        let tokens: TokenResponse = parse_json(&body)?;
         let id_token = tokens.id_token.ok_or_else(|| {
             IdpError::InvalidResponse("the token response has no id_token".into())
         })?;
@@ -516,51 +445,4 @@ impl IdentityProvider for OidcProvider {
             other => other.map_err(|e| IdpError::InvalidIdToken(e.to_string())),
         }
     }
-}
-
-#[expect(
-    clippy::needless_pass_by_value,
-    reason = "used as `map_err(transport_error)`"
-)]
-pub(super) fn transport_error(err: reqwest::Error) -> IdpError {
-    if err.is_timeout() {
-        IdpError::Timeout
-    } else {
-        IdpError::Unreachable
-    }
-}
-
-pub(super) async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, IdpError> {
-    if response
-        .content_length()
-        .is_some_and(|len| len > MAX_BODY as u64)
-    {
-        return Err(IdpError::InvalidResponse(
-            "response larger than 1 MiB".into(),
-        ));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(IdpError::InvalidResponse(
-                "response larger than 1 MiB".into(),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// What is wrong with a JSON document, without quoting its values (which may be tokens).
-pub(super) fn json_problem(err: &serde_json::Error) -> String {
-    format!(
-        "{:?} error at line {} column {}",
-        err.classify(),
-        err.line(),
-        err.column()
-    )
-}
-
-fn form_encode(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
