@@ -1,3 +1,4 @@
+use reqwest::Method;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -32,7 +33,7 @@ async fn admin_api_without_a_valid_token_is_401() {
 #[tokio::test]
 async fn bad_origin_lists_are_422_with_the_field_path() {
     let app = TestApp::spawn().await;
-    let admin = app.admin_token();
+    let admin = app.admin();
     for origin in [
         "*",
         "https://a.example/",
@@ -43,14 +44,7 @@ async fn bad_origin_lists_are_422_with_the_field_path() {
         "http://a.example",
         "HTTPS://A.EXAMPLE",
     ] {
-        let response = app
-            .browser
-            .post(app.url("/admin/api/clients"))
-            .bearer_auth(&admin)
-            .json(&json!({"client_id": "crm.example.com", "realms": ["tenant-a"], "origins": ["https://ok.example", origin]}))
-            .send()
-            .await
-            .unwrap();
+        let response = admin.create_client(&json!({"client_id": "crm.example.com", "realms": ["tenant-a"], "origins": ["https://ok.example", origin]})).await;
         assert_eq!(
             response.status(),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -61,14 +55,11 @@ async fn bad_origin_lists_are_422_with_the_field_path() {
         assert_eq!(body["fields"][0]["path"], "origins[1]", "{origin}");
         assert!(body["fields"][0]["message"].as_str().unwrap().len() > 10);
     }
-    let wrong_types = app
-        .browser
-        .post(app.url("/admin/api/clients"))
-        .bearer_auth(&admin)
-        .json(&json!({"client_id": "crm.example.com", "realms": "tenant-a", "origins": []}))
-        .send()
-        .await
-        .unwrap();
+    let wrong_types = admin
+        .create_client(
+            &json!({"client_id": "crm.example.com", "realms": "tenant-a", "origins": []}),
+        )
+        .await;
     assert_eq!(wrong_types.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         wrong_types.json::<Value>().await.unwrap()["fields"][0]["path"],
@@ -79,15 +70,8 @@ async fn bad_origin_lists_are_422_with_the_field_path() {
 #[tokio::test]
 async fn a_client_added_through_the_admin_api_works_for_login_at_once() {
     let app = TestApp::spawn().await;
-    let admin = app.admin_token();
-    let created = app
-        .browser
-        .post(app.url("/admin/api/clients"))
-        .bearer_auth(&admin)
-        .json(&json!({"client_id": "new.localhost:8081", "realms": ["tenant-a"], "origins": [CRM_ORIGIN]}))
-        .send()
-        .await
-        .unwrap();
+    let admin = app.admin();
+    let created = admin.create_client(&json!({"client_id": "new.localhost:8081", "realms": ["tenant-a"], "origins": [CRM_ORIGIN]})).await;
     assert_eq!(created.status(), StatusCode::CREATED);
     let login = app
         .start_login_for("new.localhost:8081", "alice@tenant-a.test")
@@ -102,10 +86,8 @@ async fn a_client_added_through_the_admin_api_works_for_login_at_once() {
         "new.localhost:8081"
     );
 
-    let listed: Vec<Value> = app
-        .browser
-        .get(app.url("/admin/api/clients"))
-        .bearer_auth(&admin)
+    let listed: Vec<Value> = admin
+        .request(Method::GET, "/admin/api/clients")
         .send()
         .await
         .unwrap()
@@ -117,7 +99,7 @@ async fn a_client_added_through_the_admin_api_works_for_login_at_once() {
             .iter()
             .any(|c| c["client_id"] == "new.localhost:8081")
     );
-    let audit = app.audit(&admin).await;
+    let audit = admin.audit().await;
     assert!(audit.iter().any(|r| r["action"] == "client.create"
         && r["subject"] == "new.localhost:8081"
         && r["actor"] == "admin:tests"));
@@ -229,11 +211,12 @@ async fn clients_sync_creates_the_client_at_the_realm_then_reports_no_diff_and_t
     );
 
     // The admin API's action agrees.
-    let admin = app.admin_token();
-    let changes: Vec<Value> = app
-        .browser
-        .post(app.url("/admin/api/clients/sync?realm=tenant-a&dry_run=true"))
-        .bearer_auth(&admin)
+    let admin = app.admin();
+    let changes: Vec<Value> = admin
+        .request(
+            Method::POST,
+            "/admin/api/clients/sync?realm=tenant-a&dry_run=true",
+        )
         .send()
         .await
         .unwrap()
@@ -269,15 +252,10 @@ async fn clients_sync_creates_the_client_at_the_realm_then_reports_no_diff_and_t
 #[tokio::test]
 async fn directory_rules_import_and_export_through_the_admin_api() {
     let app = TestApp::spawn().await;
-    let admin = app.admin_token();
-    let bad = app
-        .browser
-        .post(app.url("/admin/api/directory/import"))
-        .bearer_auth(&admin)
-        .body("kind,key,realm,idp_hint\nuser,x@y.test,tenant-a,\nuser,z@y.test,nowhere,\n")
-        .send()
-        .await
-        .unwrap();
+    let admin = app.admin();
+    let bad = admin
+        .import("kind,key,realm,idp_hint\nuser,x@y.test,tenant-a,\nuser,z@y.test,nowhere,\n")
+        .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         bad.json::<Value>().await.unwrap()["fields"][0]["path"],
@@ -289,10 +267,8 @@ async fn directory_rules_import_and_export_through_the_admin_api() {
         "nothing half-imported"
     );
 
-    let rule = app
-        .browser
-        .post(app.url("/admin/api/directory/rules"))
-        .bearer_auth(&admin)
+    let rule = admin
+        .request(Method::POST, "/admin/api/directory/rules")
         .json(&json!({"kind": "domain", "key": "y.test", "realm": "tenant-b"}))
         .send()
         .await
@@ -301,10 +277,8 @@ async fn directory_rules_import_and_export_through_the_admin_api() {
     let found: Value = app.discover("x@y.test").await.json().await.unwrap();
     assert_eq!(found[0]["authority"], idp().authority("tenant-b"));
 
-    let csv = app
-        .browser
-        .get(app.url("/admin/api/directory/export"))
-        .bearer_auth(&admin)
+    let csv = admin
+        .request(Method::GET, "/admin/api/directory/export")
         .send()
         .await
         .unwrap()
@@ -344,11 +318,11 @@ async fn the_openapi_document_describes_the_admin_api() {
 #[tokio::test]
 async fn realms_are_validated_listed_and_protected_while_in_use() {
     let app = TestApp::spawn().await;
-    let admin = app.admin_token();
+    let admin = app.admin();
     let put = |name: &'static str, body: Value| {
         app.browser
             .put(app.url(&format!("/admin/api/realms/{name}")))
-            .bearer_auth(&admin)
+            .bearer_auth(admin.token())
             .json(&body)
             .send()
     };
@@ -370,10 +344,8 @@ async fn realms_are_validated_listed_and_protected_while_in_use() {
     .await
     .unwrap();
     assert_eq!(good.status(), StatusCode::OK);
-    let listed: Vec<Value> = app
-        .browser
-        .get(app.url("/admin/api/realms"))
-        .bearer_auth(&admin)
+    let listed: Vec<Value> = admin
+        .request(Method::GET, "/admin/api/realms")
         .send()
         .await
         .unwrap()
@@ -387,10 +359,8 @@ async fn realms_are_validated_listed_and_protected_while_in_use() {
             .all(|r| r.get("broker_client_secret").is_none()),
         "secrets are never shown"
     );
-    let in_use = app
-        .browser
-        .delete(app.url("/admin/api/realms/tenant-a"))
-        .bearer_auth(&admin)
+    let in_use = admin
+        .request(Method::DELETE, "/admin/api/realms/tenant-a")
         .send()
         .await
         .unwrap();

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{CLIENT_ID, TestApp, idp};
+use crate::support::{AdminApi, CLIENT_ID, TestApp, idp};
 
 /// How a case ended, whichever surface ran it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -389,15 +389,8 @@ fn cases(dir: &std::path::Path) -> Vec<Case> {
     ]
 }
 
-async fn through_api(
-    app: &TestApp,
-    admin: &str,
-    (method, path, body): &(Method, String, Body),
-) -> Outcome {
-    let mut request = app
-        .browser
-        .request(method.clone(), app.url(path))
-        .bearer_auth(admin);
+async fn through_api(admin: &AdminApi, (method, path, body): &(Method, String, Body)) -> Outcome {
+    let mut request = admin.request(method.clone(), path);
     request = match body {
         Body::None => request,
         Body::Json(body) => request.json(body),
@@ -447,8 +440,9 @@ fn through_cli(app: &TestApp, args: &[String]) -> Outcome {
 }
 
 /// The audit actions of the admin changes, in order, without the token creation.
-async fn actions(app: &TestApp, admin: &str) -> Vec<(String, String)> {
-    app.audit(admin)
+async fn actions(admin: &AdminApi) -> Vec<(String, String)> {
+    admin
+        .audit()
         .await
         .into_iter()
         .filter(|row| !row["action"].as_str().unwrap().starts_with("admin.token"))
@@ -465,11 +459,11 @@ async fn actions(app: &TestApp, admin: &str) -> Vec<(String, String)> {
 async fn the_api_and_the_cli_agree_on_every_case_and_audit_alike() {
     let api_app = TestApp::spawn().await;
     let cli_app = TestApp::spawn().await;
-    let api_admin = api_app.admin_token();
-    let cli_admin = cli_app.admin_token();
+    let api_admin = api_app.admin();
+    let cli_admin = cli_app.admin();
     let dir = tempfile::tempdir().unwrap();
     for case in cases(dir.path()) {
-        let by_api = through_api(&api_app, &api_admin, &case.api).await;
+        let by_api = through_api(&api_admin, &case.api).await;
         let by_cli = through_cli(&cli_app, &case.cli);
         assert_eq!(
             (by_api, by_cli),
@@ -478,8 +472,8 @@ async fn the_api_and_the_cli_agree_on_every_case_and_audit_alike() {
             case.name
         );
     }
-    let api_rows = actions(&api_app, &api_admin).await;
-    let cli_rows = actions(&cli_app, &cli_admin).await;
+    let api_rows = actions(&api_admin).await;
+    let cli_rows = actions(&cli_admin).await;
     assert_eq!(api_rows, cli_rows, "the same audit rows");
     assert_eq!(
         api_rows.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>(),
@@ -497,7 +491,7 @@ async fn the_api_and_the_cli_agree_on_every_case_and_audit_alike() {
             "caller.delete",
         ]
     );
-    let cli_actors: Vec<Value> = cli_app.audit(&cli_admin).await;
+    let cli_actors: Vec<Value> = cli_admin.audit().await;
     assert!(
         cli_actors
             .iter()
@@ -530,17 +524,11 @@ async fn a_cli_change_without_an_actor_is_refused_and_audit_piped_to_head_does_n
     assert!(String::from_utf8_lossy(&output.stderr).contains("--actor"));
 
     // More audit rows than a pipe holds, so the writer meets the closed pipe.
-    let admin = app.admin_token();
+    let admin = app.admin();
     for i in 0..600 {
-        let response = app
-            .browser
-            .put(app.url(&format!("/admin/api/realms/r{i}")))
-            .bearer_auth(&admin)
-            .json(&json!({"name": format!("r{i}"), "authority": idp().authority("tenant-b")}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
+        admin
+            .put_realm(&format!("r{i}"), &idp().authority("tenant-b"))
+            .await;
     }
     let pipeline = std::process::Command::new("bash")
         .arg("-c")

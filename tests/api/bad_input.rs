@@ -2,10 +2,11 @@
 //! as is (already percent-encoded). Every case must get a 4xx with a stable code,
 //! no `Location`, no script, never a 5xx or a panic.
 
+use reqwest::Method;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{CLIENT_ID, CRM_ORIGIN, TestApp, code_of};
+use crate::support::{CLIENT_ID, CRM_ORIGIN, TestApp, TestConfig, code_of};
 
 fn payloads(file: &str) -> Vec<String> {
     let path = format!("{}/tests/bad-input/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -35,7 +36,7 @@ async fn refused(response: reqwest::Response, case: &str, codes: &[&str]) {
 
 #[tokio::test]
 async fn no_malformed_or_look_alike_origin_starts_a_login() {
-    let app = TestApp::spawn_with_server("per_ip_burst = 100000").await;
+    let app = TestApp::start(TestConfig::demo().server("per_ip_burst", 100_000)).await;
     for origin in payloads("origins.txt") {
         let url = app.url(&format!(
             "/login?client_id={CLIENT_ID}&user=alice%40tenant-a.test&origin={origin}&txn={}&txn_challenge={}",
@@ -53,7 +54,7 @@ async fn no_malformed_or_look_alike_origin_starts_a_login() {
 
 #[tokio::test]
 async fn malformed_or_hostile_usernames_resolve_to_nobody() {
-    let app = TestApp::spawn_with_server("per_ip_burst = 100000").await;
+    let app = TestApp::start(TestConfig::demo().server("per_ip_burst", 100_000)).await;
     for user in payloads("usernames.txt") {
         let response = app
             .browser
@@ -146,10 +147,9 @@ fn body_for(line: &str) -> String {
 #[tokio::test]
 async fn malformed_json_bodies_get_4xx_on_every_json_endpoint() {
     let app = TestApp::spawn().await;
-    let admin = app.admin_token();
-    let secret = app
+    let admin = app.admin();
+    let secret = admin
         .create_caller(
-            &admin,
             "fuzzy",
             json!({"realms": ["tenant-a"], "all_users_of": ["tenant-a"], "burst": 1000}),
         )
@@ -175,7 +175,7 @@ async fn malformed_json_bodies_get_4xx_on_every_json_endpoint() {
                 .body(body.clone());
             request = match auth {
                 Some("caller") => request.basic_auth("fuzzy", Some(&secret)),
-                Some(_) => request.bearer_auth(&admin),
+                Some(_) => request.bearer_auth(admin.token()),
                 None => request,
             };
             let response = request.send().await.unwrap();
@@ -269,7 +269,7 @@ async fn raw_status(app: &TestApp, request: &str) -> u16 {
 #[tokio::test]
 async fn http_level_findings_stay_fixed() {
     let app = TestApp::spawn().await;
-    let admin = app.admin_token();
+    let admin = app.admin();
 
     // HTTP/1.1 without Host, or with two (RFC 9112 §3.2).
     assert_eq!(
@@ -313,10 +313,8 @@ async fn http_level_findings_stay_fixed() {
         (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into())
     );
     // The admin API's query parsing.
-    let bad_query = app
-        .browser
-        .get(app.url("/admin/api/audit?limit=lots"))
-        .bearer_auth(&admin)
+    let bad_query = admin
+        .request(Method::GET, "/admin/api/audit?limit=lots")
         .send()
         .await
         .unwrap();
@@ -345,18 +343,15 @@ async fn http_level_findings_stay_fixed() {
 #[tokio::test]
 async fn admin_input_past_sane_bounds_is_refused() {
     let app = TestApp::spawn().await;
-    let admin = app.admin_token();
+    let admin = app.admin();
     let origins: Vec<String> = (0..10_000)
         .map(|i| format!("https://o{i}.example"))
         .collect();
-    let many = app
-        .browser
-        .post(app.url("/admin/api/clients"))
-        .bearer_auth(&admin)
-        .json(&json!({"client_id": "many.example", "realms": ["tenant-a"], "origins": origins}))
-        .send()
-        .await
-        .unwrap();
+    let many = admin
+        .create_client(
+            &json!({"client_id": "many.example", "realms": ["tenant-a"], "origins": origins}),
+        )
+        .await;
     let (status, code) = code_of(many).await;
     assert!(
         [
@@ -367,22 +362,13 @@ async fn admin_input_past_sane_bounds_is_refused() {
         "{status} {code}"
     );
     let hundred_and_one: Vec<String> = (0..101).map(|i| format!("https://o{i}.example")).collect();
-    let over = app
-        .browser
-        .post(app.url("/admin/api/clients"))
-        .bearer_auth(&admin)
-        .json(&json!({"client_id": "many.example", "realms": ["tenant-a"], "origins": hundred_and_one}))
-        .send()
-        .await
-        .unwrap();
+    let over = admin.create_client(&json!({"client_id": "many.example", "realms": ["tenant-a"], "origins": hundred_and_one})).await;
     assert_eq!(
         code_of(over).await,
         (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed".into())
     );
-    let megabyte = app
-        .browser
-        .post(app.url("/admin/api/clients"))
-        .bearer_auth(&admin)
+    let megabyte = admin
+        .request(Method::POST, "/admin/api/clients")
         .header("content-type", "application/json")
         .body(format!(
             "{{\"client_id\": \"{}\"}}",
@@ -396,10 +382,8 @@ async fn admin_input_past_sane_bounds_is_refused() {
         (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into())
     );
     for domain in ["*.corp.test", "corp.test/..", "corp..test", "-corp.test"] {
-        let rule = app
-            .browser
-            .post(app.url("/admin/api/directory/rules"))
-            .bearer_auth(&admin)
+        let rule = admin
+            .request(Method::POST, "/admin/api/directory/rules")
             .json(&json!({"kind": "domain", "key": domain, "realm": "tenant-a"}))
             .send()
             .await
@@ -410,19 +394,15 @@ async fn admin_input_past_sane_bounds_is_refused() {
             "{domain}"
         );
     }
-    let wildcard = app
-        .browser
-        .post(app.url("/admin/api/callers"))
-        .bearer_auth(&admin)
+    let wildcard = admin
+        .request(Method::POST, "/admin/api/callers")
         .json(&json!({"caller_id": "wild", "policy": {"realms": ["tenant-a"], "domains": ["*"]}}))
         .send()
         .await
         .unwrap();
     assert_eq!(code_of(wildcard).await.0, StatusCode::UNPROCESSABLE_ENTITY);
-    let sync = app
-        .browser
-        .post(app.url("/admin/api/clients/sync?realm=no-such-realm"))
-        .bearer_auth(&admin)
+    let sync = admin
+        .request(Method::POST, "/admin/api/clients/sync?realm=no-such-realm")
         .send()
         .await
         .unwrap();
@@ -435,18 +415,10 @@ async fn admin_input_past_sane_bounds_is_refused() {
 #[tokio::test]
 async fn an_origin_removed_after_the_login_started_gets_no_result() {
     let app = TestApp::spawn().await;
-    let admin = app.admin_token();
-    app.browser
-        .post(app.url("/admin/api/clients"))
-        .bearer_auth(&admin)
-        .json(&json!({"client_id": "moving.localhost", "realms": ["tenant-a"], "origins": [CRM_ORIGIN, "https://other.example"]}))
-        .send()
-        .await
-        .unwrap();
-    let synced = app
-        .browser
-        .post(app.url("/admin/api/clients/sync?realm=tenant-a"))
-        .bearer_auth(&admin)
+    let admin = app.admin();
+    admin.create_client(&json!({"client_id": "moving.localhost", "realms": ["tenant-a"], "origins": [CRM_ORIGIN, "https://other.example"]})).await;
+    let synced = admin
+        .request(Method::POST, "/admin/api/clients/sync?realm=tenant-a")
         .send()
         .await
         .unwrap();
@@ -454,10 +426,7 @@ async fn an_origin_removed_after_the_login_started_gets_no_result() {
     let login = app
         .start_login_for("moving.localhost", "alice@tenant-a.test")
         .await;
-    let changed = app
-        .browser
-        .put(app.url("/admin/api/clients/moving.localhost"))
-        .bearer_auth(&admin)
+    let changed = admin.request(Method::PUT, "/admin/api/clients/moving.localhost")
         .json(&json!({"client_id": "moving.localhost", "realms": ["tenant-a"], "origins": ["https://other.example"]}))
         .send()
         .await
@@ -492,7 +461,7 @@ async fn an_origin_removed_after_the_login_started_gets_no_result() {
 
 #[tokio::test]
 async fn parked_long_polls_from_one_address_do_not_delay_a_completed_login() {
-    let app = TestApp::spawn_with_server("max_concurrent_requests = 64").await;
+    let app = TestApp::start(TestConfig::demo().server("max_concurrent_requests", 64)).await;
     // Far more parked polls than request slots, from this one address.
     let mut polls = Vec::new();
     for _ in 0..400 {

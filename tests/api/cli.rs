@@ -2,7 +2,7 @@ use std::process::Command;
 
 use reqwest::StatusCode;
 
-use crate::support::{TestApp, idp, write};
+use crate::support::{TestApp, TestConfig, idp, write};
 
 fn authproxy() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_authproxy"));
@@ -44,12 +44,10 @@ async fn directory_import_is_all_or_nothing_and_reports_the_bad_line() {
     let config = dir.path().join("import.toml");
     write(
         &config,
-        &format!(
-            "[store]\nsqlite_path = \"{}\"\n[[realms]]\nname = \"tenant-a\"\nauthority = \"{}\"\n[[realms]]\nname = \"tenant-b\"\nauthority = \"{}\"\n",
-            app.db_path.display(),
-            idp().authority("tenant-a"),
-            idp().authority("tenant-b"),
-        ),
+        &TestConfig::empty()
+            .realm("tenant-a", &idp().authority("tenant-a"))
+            .realm("tenant-b", &idp().authority("tenant-b"))
+            .render("127.0.0.1:0", None, &app.db_path),
     );
     let csv = dir.path().join("rules.csv");
     write(

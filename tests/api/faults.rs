@@ -18,7 +18,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::id_tokens::{jwk, keys, return_from_realm, signed};
-use crate::support::{CRM_ORIGIN, TestApp, assert_error_page};
+use crate::support::{CRM_ORIGIN, TestApp, TestConfig, assert_error_page};
 
 const CLIENT: &str = "faulty.localhost";
 
@@ -180,11 +180,13 @@ async fn start_mock() -> Mock {
 }
 
 async fn app_for(base: &str) -> TestApp {
-    TestApp::spawn_with(&format!(
-        "[idp]\ntimeout_secs = 1\n[[realms]]\nname = \"faulty\"\nauthority = \"{base}/realms/faulty\"\n\
-         [[clients]]\nclient_id = \"{CLIENT}\"\nrealms = [\"faulty\"]\norigins = [\"{CRM_ORIGIN}\"]\n\
-         [[directory.domains]]\ndomain = \"faulty.test\"\nrealm = \"faulty\"\n"
-    ))
+    TestApp::start(
+        TestConfig::demo()
+            .idp_timeout_secs(1)
+            .realm("faulty", &format!("{base}/realms/faulty"))
+            .client(CLIENT, &["faulty"], &[CRM_ORIGIN])
+            .domain("faulty.test", "faulty"),
+    )
     .await
 }
 

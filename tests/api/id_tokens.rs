@@ -19,7 +19,7 @@ use sha2::{Digest as _, Sha256};
 
 use authproxy::clock::Clock as _;
 
-use crate::support::{CRM_ORIGIN, TestApp};
+use crate::support::{CRM_ORIGIN, TestApp, TestConfig};
 
 const CLIENT: &str = "tokens.localhost";
 
@@ -179,10 +179,12 @@ async fn setup() -> (TestApp, Mock) {
         .route("/realms/tokens/token", post(token))
         .with_state(mock.clone());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let app = TestApp::spawn_with(&format!(
-        "[[realms]]\nname = \"tokens\"\nauthority = \"{}/realms/tokens\"\n[[clients]]\nclient_id = \"{CLIENT}\"\nrealms = [\"tokens\"]\norigins = [\"{CRM_ORIGIN}\"]\n[[directory.domains]]\ndomain = \"tokens.test\"\nrealm = \"tokens\"\n",
-        mock.base
-    ))
+    let app = TestApp::start(
+        TestConfig::demo()
+            .realm("tokens", &format!("{}/realms/tokens", mock.base))
+            .client(CLIENT, &["tokens"], &[CRM_ORIGIN])
+            .domain("tokens.test", "tokens"),
+    )
     .await;
     (app, mock)
 }

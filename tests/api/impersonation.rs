@@ -1,7 +1,9 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, captured_logs, idp, jwt_claims, verify_against_realm_keys};
+use crate::support::{
+    TestApp, TestConfig, captured_logs, idp, jwt_claims, verify_against_realm_keys,
+};
 
 fn tenant_a_policy() -> Value {
     json!({"realms": ["tenant-a"], "all_users_of": ["tenant-a"]})
@@ -10,10 +12,8 @@ fn tenant_a_policy() -> Value {
 #[tokio::test]
 async fn a_caller_gets_an_audited_token_for_alice_and_is_refused_everything_else() {
     let app = TestApp::spawn().await;
-    let admin = app.admin_token();
-    let secret = app
-        .create_caller(&admin, "crm-backend", tenant_a_policy())
-        .await;
+    let admin = app.admin();
+    let secret = admin.create_caller("crm-backend", tenant_a_policy()).await;
 
     let granted = app
         .impersonate(
@@ -65,7 +65,7 @@ async fn a_caller_gets_an_audited_token_for_alice_and_is_refused_everything_else
         .await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
 
-    let audit = app.audit(&admin).await;
+    let audit = admin.audit().await;
     let rows: Vec<&Value> = audit
         .iter()
         .filter(|r| r["action"] == "impersonate")
@@ -114,11 +114,10 @@ async fn a_caller_gets_an_audited_token_for_alice_and_is_refused_everything_else
 #[tokio::test]
 async fn concurrent_impersonations_in_one_realm_share_one_service_account_token_fetch() {
     let broker = ("authproxy-broker-2", "authproxy-broker-2-secret");
-    let app = TestApp::spawn_with_broker("", broker).await;
-    let admin = app.admin_token();
-    let secret = app
+    let app = TestApp::start(TestConfig::demo_with_broker(broker)).await;
+    let admin = app.admin();
+    let secret = admin
         .create_caller(
-            &admin,
             "busy",
             json!({"realms": ["tenant-a"], "all_users_of": ["tenant-a"], "burst": 50}),
         )
@@ -165,9 +164,8 @@ async fn concurrent_impersonations_in_one_realm_share_one_service_account_token_
 #[tokio::test]
 async fn a_burst_past_the_callers_limit_gets_429_with_retry_after() {
     let app = TestApp::spawn().await;
-    let admin = app.admin_token();
-    let secret = app
-        .create_caller(&admin, "bursty", json!({"realms": ["tenant-a"], "all_users_of": ["tenant-a"], "rate_per_minute": 1, "burst": 2}))
+    let admin = app.admin();
+    let secret = admin.create_caller("bursty", json!({"realms": ["tenant-a"], "all_users_of": ["tenant-a"], "rate_per_minute": 1, "burst": 2}))
         .await;
     for _ in 0..2 {
         assert_eq!(
@@ -199,9 +197,8 @@ async fn a_burst_past_the_callers_limit_gets_429_with_retry_after() {
 #[tokio::test]
 async fn impersonation_answers_stable_codes_for_unknown_users_audiences_and_lifetimes() {
     let app = TestApp::spawn().await;
-    let admin = app.admin_token();
-    let secret = app
-        .create_caller(&admin, "strict", json!({"realms": ["tenant-a"], "users": ["alice@tenant-a.test", "ghost@tenant-a.test"], "audiences": ["webphone"], "max_lifetime_secs": 60}))
+    let admin = app.admin();
+    let secret = admin.create_caller("strict", json!({"realms": ["tenant-a"], "users": ["alice@tenant-a.test", "ghost@tenant-a.test"], "audiences": ["webphone"], "max_lifetime_secs": 60}))
         .await;
     let code = |r: reqwest::Response| async move {
         (
@@ -250,10 +247,8 @@ async fn impersonation_answers_stable_codes_for_unknown_users_audiences_and_life
 #[tokio::test]
 async fn the_store_holds_no_caller_secret_or_admin_token_in_clear() {
     let app = TestApp::spawn().await;
-    let admin = app.admin_token();
-    let secret = app
-        .create_caller(&admin, "careful", tenant_a_policy())
-        .await;
+    let admin = app.admin();
+    let secret = admin.create_caller("careful", tenant_a_policy()).await;
     let mut bytes = std::fs::read(&app.db_path).unwrap();
     if let Ok(wal) = std::fs::read(app.db_path.with_extension("db-wal")) {
         bytes.extend(wal);
@@ -268,27 +263,25 @@ async fn the_store_holds_no_caller_secret_or_admin_token_in_clear() {
         !text.contains(&secret),
         "the caller's secret is not in clear"
     );
-    assert!(!text.contains(&admin), "the admin token is not in clear");
     assert!(
-        !text.contains(admin.trim_start_matches("apx_admin_")),
+        !text.contains(admin.token()),
+        "the admin token is not in clear"
+    );
+    assert!(
+        !text.contains(admin.token().trim_start_matches("apx_admin_")),
         "nor its random part"
     );
 }
 
 #[tokio::test]
 async fn the_realm_refusing_the_exchange_is_a_403_with_its_own_code() {
-    let app = TestApp::spawn_with_broker(
-        "",
-        (
-            "authproxy-no-impersonation",
-            "authproxy-no-impersonation-secret",
-        ),
-    )
+    let app = TestApp::start(TestConfig::demo_with_broker((
+        "authproxy-no-impersonation",
+        "authproxy-no-impersonation-secret",
+    )))
     .await;
-    let admin = app.admin_token();
-    let secret = app
-        .create_caller(&admin, "crm-backend", tenant_a_policy())
-        .await;
+    let admin = app.admin();
+    let secret = admin.create_caller("crm-backend", tenant_a_policy()).await;
     let refused = app
         .impersonate(
             "crm-backend",
@@ -301,21 +294,26 @@ async fn the_realm_refusing_the_exchange_is_a_403_with_its_own_code() {
         refused.json::<Value>().await.unwrap()["error"],
         "impersonation_refused"
     );
-    let audit = app.audit(&admin).await;
+    let audit = admin.audit().await;
     let row = audit.iter().find(|r| r["action"] == "impersonate").unwrap();
     assert_eq!(row["outcome"], "failed");
 }
 
 #[tokio::test]
 async fn a_realm_that_is_down_answers_502_realm_unreachable() {
-    let app = TestApp::spawn_with(
-        "[[realms]]\nname = \"down\"\nauthority = \"http://127.0.0.1:9/realms/down\"\nbroker_client_id = \"x\"\nbroker_client_secret = \"y\"\n[[directory.domains]]\ndomain = \"down.test\"\nrealm = \"down\"\n",
+    let app = TestApp::start(
+        TestConfig::demo()
+            .realm_with(
+                "down",
+                "http://127.0.0.1:9/realms/down",
+                &[("broker_client_id", "x"), ("broker_client_secret", "y")],
+            )
+            .domain("down.test", "down"),
     )
     .await;
-    let admin = app.admin_token();
-    let secret = app
+    let admin = app.admin();
+    let secret = admin
         .create_caller(
-            &admin,
             "crm-backend",
             json!({"realms": ["down"], "all_users_of": ["down"]}),
         )
@@ -333,10 +331,8 @@ async fn a_realm_that_is_down_answers_502_realm_unreachable() {
 #[tokio::test]
 async fn the_audit_command_reads_the_trail_as_text_or_json() {
     let app = TestApp::spawn().await;
-    let admin = app.admin_token();
-    let secret = app
-        .create_caller(&admin, "crm-backend", tenant_a_policy())
-        .await;
+    let admin = app.admin();
+    let secret = admin.create_caller("crm-backend", tenant_a_policy()).await;
     app.impersonate(
         "crm-backend",
         &secret,

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, code_of};
+use crate::support::{TestApp, TestConfig, code_of};
 
 const USER_ID: &str = "5f1e0b8e-0000-4000-8000-0000000000d1";
 
@@ -109,10 +109,11 @@ async fn users(
 }
 
 async fn setup() -> (TestApp, Mock, String) {
-    setup_with("").await
+    setup_with(&[]).await
 }
 
-async fn setup_with(realm_extra: &str) -> (TestApp, Mock, String) {
+/// The mock realm `exch` with its broker client and `realm_keys`.
+async fn setup_with(realm_keys: &[(&str, &str)]) -> (TestApp, Mock, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mock = Mock {
         base: format!("http://{}", listener.local_addr().unwrap()),
@@ -130,16 +131,17 @@ async fn setup_with(realm_extra: &str) -> (TestApp, Mock, String) {
         .route("/admin/realms/exch/users", get(users))
         .with_state(mock.clone());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let app = TestApp::spawn_with(&format!(
-        "[[realms]]\nname = \"exch\"\nauthority = \"{}/realms/exch\"\nbroker_client_id = \"b\"\nbroker_client_secret = \"s\"\n{realm_extra}\n\
-         [[directory.domains]]\ndomain = \"exch.test\"\nrealm = \"exch\"\n",
-        mock.base
-    ))
+    let mut keys = vec![("broker_client_id", "b"), ("broker_client_secret", "s")];
+    keys.extend_from_slice(realm_keys);
+    let app = TestApp::start(
+        TestConfig::demo()
+            .realm_with("exch", &format!("{}/realms/exch", mock.base), &keys)
+            .domain("exch.test", "exch"),
+    )
     .await;
-    let admin = app.admin_token();
-    let secret = app
+    let admin = app.admin();
+    let secret = admin
         .create_caller(
-            &admin,
             "backend",
             json!({"realms": ["exch"], "all_users_of": ["exch"], "audiences": ["webphone"]}),
         )
@@ -174,7 +176,7 @@ async fn the_realm_user_is_found_by_email_and_the_exchange_names_its_id() {
         (status, body["error"].as_str()),
         (StatusCode::NOT_FOUND, Some("unknown_user"))
     );
-    let audit = app.audit(&app.admin_token()).await;
+    let audit = app.admin().audit().await;
     assert!(
         audit.iter().any(|row| row["subject"] == "nobody@exch.test"
             && row["outcome"] == "denied"
@@ -210,7 +212,7 @@ async fn a_token_that_does_not_match_the_request_is_not_handed_out() {
         assert_eq!(body["error"], "realm_token_mismatch", "{name}");
         assert!(body.get("access_token").is_none(), "{name}");
     }
-    let audit = app.audit(&app.admin_token()).await;
+    let audit = app.admin().audit().await;
     let refused = audit
         .iter()
         .filter(|row| {
@@ -277,23 +279,14 @@ async fn client_secret_post_sends_the_secret_in_the_form_and_basic_stays_the_def
     assert_eq!(*mock.auth_seen.lock().unwrap(), vec!["basic", "basic"]);
 
     let (app, mock, secret) =
-        setup_with("token_endpoint_auth_method = \"client_secret_post\"").await;
+        setup_with(&[("token_endpoint_auth_method", "client_secret_post")]).await;
     assert_eq!(ask(&app, &secret, "dana@exch.test").await.0, StatusCode::OK);
     assert_eq!(
         *mock.auth_seen.lock().unwrap(),
         vec!["post", "post"],
         "service token and exchange"
     );
-    let realms: Value = app
-        .browser
-        .get(app.url("/admin/api/realms"))
-        .bearer_auth(app.admin_token())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let realms: Value = app.admin().get_json("/admin/api/realms").await;
     let exch = realms
         .as_array()
         .unwrap()

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use authproxy::crypto;
 use reqwest::StatusCode;
 
-use crate::support::{CLIENT_ID, CRM_ORIGIN, TestApp, assert_refused_page, idp};
+use crate::support::{CLIENT_ID, CRM_ORIGIN, TestApp, TestConfig, assert_refused_page, idp};
 
 /// Every query parameter of `url`, asserting each appears exactly once.
 fn single_params(url: &url::Url) -> HashMap<String, String> {
@@ -127,8 +127,11 @@ async fn login_refuses_unknown_clients_users_and_users_not_enabled_for_sso() {
 
 #[tokio::test]
 async fn login_for_an_unreachable_realm_is_a_502_page() {
-    let app = TestApp::spawn_with(
-        "[[realms]]\nname = \"down\"\nauthority = \"http://127.0.0.1:9/realms/down\"\n[[clients]]\nclient_id = \"down.localhost\"\nrealms = [\"down\"]\norigins = [\"http://localhost:8081\"]\n[[directory.domains]]\ndomain = \"down.test\"\nrealm = \"down\"\n",
+    let app = TestApp::start(
+        TestConfig::demo()
+            .realm("down", "http://127.0.0.1:9/realms/down")
+            .client("down.localhost", &["down"], &[CRM_ORIGIN])
+            .domain("down.test", "down"),
     )
     .await;
     let challenge = crypto::sha256_b64url(&crypto::random_token().unwrap());

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{TestApp, admin_token_for, idp, write};
+use crate::support::{CLIENT_ID, CRM_ORIGIN, TestApp, TestConfig, admin_token_for, idp, write};
 
 #[tokio::test]
 async fn a_connection_trickling_its_headers_is_dropped() {
-    let app = TestApp::spawn_with_server("header_read_timeout_secs = 1").await;
+    let app = TestApp::start(TestConfig::demo().server("header_read_timeout_secs", 1)).await;
     let addr = app.base_url.trim_start_matches("http://").to_owned();
     let dropped = tokio::task::spawn_blocking(move || {
         let mut stream = TcpStream::connect(addr).unwrap();
@@ -53,7 +53,12 @@ async fn a_connection_trickling_its_headers_is_dropped() {
 
 #[tokio::test]
 async fn discovery_and_login_are_rate_limited_per_address() {
-    let app = TestApp::spawn_with_server("per_ip_per_minute = 1\nper_ip_burst = 3").await;
+    let app = TestApp::start(
+        TestConfig::demo()
+            .server("per_ip_per_minute", 1)
+            .server("per_ip_burst", 3),
+    )
+    .await;
     for _ in 0..3 {
         assert_eq!(
             app.discover("alice@tenant-a.test").await.status(),
@@ -107,13 +112,16 @@ async fn discovery_and_login_are_rate_limited_per_address() {
 
 fn config_for_binary(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("authproxy.toml");
+    let config = TestConfig::empty()
+        .server("handoff_wait_secs", 3)
+        .server("per_ip_per_minute", 100_000)
+        .server("per_ip_burst", 100_000)
+        .realm("tenant-a", &idp().authority("tenant-a"))
+        .client(CLIENT_ID, &["tenant-a"], &[CRM_ORIGIN])
+        .domain("tenant-a.test", "tenant-a");
     write(
         &path,
-        &format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\nhandoff_wait_secs = 3\nper_ip_per_minute = 100000\nper_ip_burst = 100000\n[store]\nsqlite_path = \"{}\"\n[[realms]]\nname = \"tenant-a\"\nauthority = \"{}\"\n[[clients]]\nclient_id = \"localhost:8081\"\nrealms = [\"tenant-a\"]\norigins = [\"http://localhost:8081\"]\n[[directory.domains]]\ndomain = \"tenant-a.test\"\nrealm = \"tenant-a\"\n",
-            dir.join("authproxy.db").display(),
-            idp().authority("tenant-a"),
-        ),
+        &config.render("127.0.0.1:0", None, &dir.join("authproxy.db")),
     );
     path
 }

@@ -1,0 +1,129 @@
+//! The dev IdP: one Node process shared by every test of this binary, and the
+//! registration of the demo client in its realms with a broker's redirect URIs.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::{BROKER_CLIENT, CLIENT_ID, CRM_ORIGIN};
+
+/// The dev IdP process, shared by every test of this binary.
+pub struct Idp {
+    pub base_url: String,
+    _child: Mutex<Child>,
+}
+
+impl Idp {
+    pub fn authority(&self, realm: &str) -> String {
+        format!("{}/realms/{realm}", self.base_url)
+    }
+}
+
+pub fn idp() -> &'static Idp {
+    static IDP: OnceLock<Idp> = OnceLock::new();
+    IDP.get_or_init(|| {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/idp");
+        assert!(
+            std::path::Path::new(dir).join("node_modules").exists(),
+            "the dev IdP's packages are missing: run scripts/test (or npm ci in tests/idp)"
+        );
+        let log = std::fs::File::create(concat!(env!("CARGO_MANIFEST_DIR"), "/target/dev-idp.log"))
+            .unwrap();
+        let mut child = Command::new("node")
+            .args(["server.js", "--port", "0", "--exit-with-stdin"])
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("node must be installed to run the dev IdP");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        let base_url = loop {
+            line.clear();
+            assert!(
+                stdout.read_line(&mut line).unwrap() > 0,
+                "the dev IdP exited; see target/dev-idp.log"
+            );
+            if let Some(url) = line.trim().strip_prefix("authproxy-dev-idp listening on ") {
+                break url.to_owned();
+            }
+        };
+        // Keep draining its output so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in stdout.lines() {});
+        Idp {
+            base_url,
+            _child: Mutex::new(child),
+        }
+    })
+}
+
+/// Registers the demo client at the dev IdP with this broker's redirect URIs,
+/// through the IdP's Keycloak-style Admin REST API.
+pub(super) async fn register_client(http: &reqwest::Client, broker: &str) {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _guard = LOCK.lock().await;
+    let idp = idp();
+    for realm in ["tenant-a", "tenant-b"] {
+        let token: Value = http
+            .post(format!(
+                "{}/protocol/openid-connect/token",
+                idp.authority(realm)
+            ))
+            .basic_auth(BROKER_CLIENT.0, Some(BROKER_CLIENT.1))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let bearer = token["access_token"].as_str().unwrap().to_owned();
+        let clients_url = format!("{}/admin/realms/{realm}/clients", idp.base_url);
+        let existing: Vec<Value> = http
+            .get(&clients_url)
+            .query(&[("clientId", CLIENT_ID)])
+            .bearer_auth(&bearer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mine = [
+            format!("{broker}/authproxy"),
+            format!("{broker}/authproxy/{CLIENT_ID}"),
+        ];
+        match existing.first() {
+            None => {
+                let created = http
+                    .post(&clients_url)
+                    .bearer_auth(&bearer)
+                    .json(&serde_json::json!({
+                        "clientId": CLIENT_ID, "publicClient": true,
+                        "redirectUris": mine, "webOrigins": [CRM_ORIGIN],
+                        "attributes": {"pkce.code.challenge.method": "S256"},
+                    }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(created.status(), StatusCode::CREATED);
+            }
+            Some(client) => {
+                let mut uris: Vec<Value> = client["redirectUris"].as_array().unwrap().clone();
+                uris.extend(mine.iter().map(|u| Value::String(u.clone())));
+                let updated = http
+                    .put(format!("{clients_url}/{}", client["id"].as_str().unwrap()))
+                    .bearer_auth(&bearer)
+                    .json(&serde_json::json!({"redirectUris": uris}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(updated.status(), StatusCode::NO_CONTENT);
+            }
+        }
+    }
+}

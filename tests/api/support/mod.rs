@@ -1,0 +1,275 @@
+//! Test harness: `TestApp` (one broker on port 0 with its own database, clock
+//! and cookie-keeping HTTP client) and the browser's side of a login. The dev
+//! IdP, the configuration builder, the admin helpers, the log capture and the
+//! assertions on answers and pages are in the submodules.
+
+mod admin;
+mod assertions;
+mod config;
+mod idp;
+mod logs;
+
+use std::sync::Arc;
+
+use authproxy::clock::{Clock as _, ManualClock, SystemClock};
+use authproxy::config::RawConfig;
+use authproxy::crypto;
+use authproxy::startup::Application;
+use reqwest::{StatusCode, redirect};
+use serde_json::Value;
+use url::Url;
+
+pub use admin::{AdminApi, admin_token_for};
+pub use assertions::*;
+pub use config::TestConfig;
+pub use idp::idp;
+pub use logs::captured_logs;
+
+pub const CRM_ORIGIN: &str = "http://localhost:8081";
+pub const CLIENT_ID: &str = "localhost:8081";
+pub const BROKER_CLIENT: (&str, &str) = ("authproxy-broker", "authproxy-broker-secret");
+
+/// One broker under test.
+pub struct TestApp {
+    pub base_url: String,
+    pub clock: Arc<ManualClock>,
+    /// A browser-like client: keeps cookies, never follows redirects.
+    pub browser: reqwest::Client,
+    pub db_path: std::path::PathBuf,
+    pub config_path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// A login started with `/login`: what the opener holds and where the popup goes.
+pub struct StartedLogin {
+    pub txn: String,
+    pub verifier: String,
+    pub authorize_url: Url,
+}
+
+impl TestApp {
+    /// A broker with the demo configuration.
+    pub async fn spawn() -> Self {
+        Self::start(TestConfig::demo()).await
+    }
+
+    /// A broker with `config`, on port 0, with its own database and clock.
+    pub async fn start(config: TestConfig) -> Self {
+        logs::log_buffer();
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let db_path = dir.path().join("authproxy.db");
+        let config_path = dir.path().join("authproxy.toml");
+        std::fs::write(
+            &config_path,
+            config.render("127.0.0.1:0", Some(&base_url), &db_path),
+        )
+        .unwrap();
+        let config = RawConfig::load(&config_path).unwrap().validate().unwrap();
+        let clock = Arc::new(ManualClock::starting_at(SystemClock.now()));
+        let browser = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(redirect::Policy::none())
+            .build()
+            .unwrap();
+        idp::register_client(&browser, &base_url).await;
+        let app = Application::build_with(config, listener, clock.clone())
+            .await
+            .unwrap();
+        tokio::spawn(app.run_until(std::future::pending()));
+        Self {
+            base_url,
+            clock,
+            browser,
+            db_path,
+            config_path,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub async fn discover(&self, user: &str) -> reqwest::Response {
+        self.browser
+            .get(self.url("/api/user/"))
+            .query(&[("user", user)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET /login` as the popup would, returning the response itself.
+    pub async fn login_response(
+        &self,
+        user: &str,
+        origin: &str,
+        txn: &str,
+        challenge: &str,
+    ) -> reqwest::Response {
+        self.browser
+            .get(self.url("/login"))
+            .query(&[
+                ("client_id", CLIENT_ID),
+                ("user", user),
+                ("origin", origin),
+                ("txn", txn),
+                ("txn_challenge", challenge),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Starts a login for `user` from the CRM origin; expects the redirect.
+    pub async fn start_login(&self, user: &str) -> StartedLogin {
+        self.start_login_for(CLIENT_ID, user).await
+    }
+
+    /// Starts a login through `client_id` from the CRM origin; expects the redirect.
+    pub async fn start_login_for(&self, client_id: &str, user: &str) -> StartedLogin {
+        let txn = crypto::random_token().unwrap();
+        let verifier = crypto::random_token().unwrap();
+        let response = self
+            .browser
+            .get(self.url("/login"))
+            .query(&[
+                ("client_id", client_id),
+                ("user", user),
+                ("origin", CRM_ORIGIN),
+                ("txn", &txn),
+                ("txn_challenge", &crypto::sha256_b64url(&verifier)),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::FOUND,
+            "{}",
+            response.text().await.unwrap()
+        );
+        let authorize_url = Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+        StartedLogin {
+            txn,
+            verifier,
+            authorize_url,
+        }
+    }
+
+    /// Drives the dev IdP's pages as a user would: follows its redirects, fills in
+    /// the login form (at the external IdP too, when the realm sends us there) and
+    /// returns the URL the realm redirects back to (the broker's callback).
+    pub async fn sign_in_at_idp(&self, authorize_url: &Url, username: &str, password: &str) -> Url {
+        let mut response = self
+            .browser
+            .get(authorize_url.clone())
+            .send()
+            .await
+            .unwrap();
+        loop {
+            let status = response.status();
+            if status.is_redirection() {
+                let next = response
+                    .url()
+                    .join(response.headers()["location"].to_str().unwrap())
+                    .unwrap();
+                if next.as_str().starts_with(&self.base_url) {
+                    return next;
+                }
+                response = self.browser.get(next).send().await.unwrap();
+                continue;
+            }
+            let page_url = response.url().clone();
+            let html = response.text().await.unwrap();
+            assert_eq!(status, StatusCode::OK, "unexpected IdP page: {html}");
+            assert!(
+                !html.contains("id=\"input-error\""),
+                "the IdP refused the credentials"
+            );
+            let action = html
+                .split("action=\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .expect("a login form");
+            response = self
+                .browser
+                .post(page_url.join(action).unwrap())
+                .form(&[("username", username), ("password", password)])
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+
+    /// `POST /api/impersonation` as the caller `caller` with its secret.
+    pub async fn impersonate(&self, caller: &str, secret: &str, body: Value) -> reqwest::Response {
+        self.browser
+            .post(self.url("/api/impersonation"))
+            .basic_auth(caller, Some(secret))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /api/handoff/confirm`, as the SDK does when the completion page's
+    /// message reaches it.
+    pub async fn confirm(&self, txn: &str, confirmation: &str) -> reqwest::Response {
+        self.browser
+            .post(self.url("/api/handoff/confirm"))
+            .header("origin", CRM_ORIGIN)
+            .json(&serde_json::json!({"txn": txn, "confirmation": confirmation}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The page at `url`, as this browser loads it.
+    pub async fn page(&self, url: Url) -> String {
+        self.browser
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Loads the completion page at `callback` and confirms its login as the
+    /// opener of the registered origin would; returns the page's HTML.
+    pub async fn complete_and_confirm(&self, callback: Url, txn: &str) -> String {
+        let html = self.page(callback).await;
+        let confirmed = self.confirm(txn, &confirmation_in(&html)).await;
+        assert_eq!(confirmed.status(), StatusCode::OK, "{html}");
+        html
+    }
+
+    /// A whole login of `user` as the SDK does it (popup, sign-in at the realm,
+    /// completion page, confirmation, redemption); returns the redeemed tokens.
+    pub async fn log_in(&self, user: &str, username: &str, password: &str) -> Value {
+        let login = self.start_login(user).await;
+        let callback = self
+            .sign_in_at_idp(&login.authorize_url, username, password)
+            .await;
+        self.complete_and_confirm(callback, &login.txn).await;
+        let redeemed = self
+            .handoff("/api/handoff", &login.txn, &login.verifier)
+            .await;
+        assert_eq!(redeemed.status(), StatusCode::OK);
+        redeemed.json().await.unwrap()
+    }
+
+    pub async fn handoff(&self, path: &str, txn: &str, verifier: &str) -> reqwest::Response {
+        self.browser
+            .post(self.url(path))
+            .header("origin", CRM_ORIGIN)
+            .json(&serde_json::json!({"txn": txn, "txn_verifier": verifier}))
+            .send()
+            .await
+            .unwrap()
+    }
+}
