@@ -26,6 +26,7 @@ impl Deref for AppState {
 
 impl AppState {
     #[must_use]
+    /// Shares `app` between the handlers.
     pub fn new(app: App) -> Self {
         Self(Arc::new(app))
     }
@@ -35,22 +36,29 @@ impl AppState {
 pub struct App {
     /// Realms (the only servers the broker ever contacts) and clients.
     pub registry: Arc<Registry>,
+    /// The user directory (cached, when configured).
     pub directory: Arc<dyn DirectoryStore>,
     /// Impersonation callers and admin tokens.
     pub access: Arc<dyn AccessStore>,
+    /// The audit trail.
     pub audit: Arc<dyn AuditLog>,
     /// Per-caller token buckets of the impersonation endpoint.
     pub limiter: RateLimiter,
     /// Per-client-IP token buckets of discovery and `/login`.
     pub ip_limiter: RateLimiter,
+    /// Limits on requests and waits.
     pub limits: ServerLimits,
     /// Places for the relay's parked long polls, per address and overall.
     pub wait_slots: Arc<WaitSlots>,
+    /// Pending and completed logins.
     pub logins: Arc<dyn LoginStore>,
+    /// The realms' OIDC endpoints.
     pub idp: Arc<dyn IdentityProvider>,
     /// Keycloak's Admin REST, for client provisioning.
     pub keycloak_admin: Arc<dyn KeycloakAdmin>,
+    /// The time.
     pub clock: Arc<dyn Clock>,
+    /// Where the broker is reached (callbacks, the SDK's origin).
     pub public_url: PublicUrl,
     /// Realms and clients the configuration file owns (the admin API refuses to
     /// change them).

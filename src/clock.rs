@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 /// A source of the current time.
 pub trait Clock: Send + Sync + 'static {
+    /// The current time.
     fn now(&self) -> DateTime<Utc>;
 }
 
@@ -33,6 +34,7 @@ pub struct ManualClock {
 
 impl ManualClock {
     #[must_use]
+    /// A clock showing `now` until it is moved.
     pub fn starting_at(now: DateTime<Utc>) -> Self {
         Self {
             now: Mutex::new(now),

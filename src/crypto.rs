@@ -50,14 +50,19 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a cryptographic operation failed.
 pub enum CryptoError {
     #[error("the operating system's random generator failed")]
+    /// The OS random generator failed.
     Rng,
     #[error("the sealing key must be 32 bytes, base64-encoded")]
+    /// The sealing key is malformed.
     BadKey,
     #[error("a sealed value could not be opened (wrong key or tampered data)")]
+    /// A sealed value does not open.
     Open,
     #[error("hashing a secret failed: {0}")]
+    /// Hashing a secret failed.
     Hash(String),
 }
 
@@ -111,6 +116,7 @@ impl Sealer {
         Ok(out)
     }
 
+    /// Opens a value sealed for `row_key`.
     pub fn open(&self, row_key: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let (nonce, ciphertext) = sealed
             .split_at_checked(NONCE_LEN)

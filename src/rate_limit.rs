@@ -19,6 +19,7 @@ struct Bucket {
 }
 
 #[derive(Default)]
+/// Token buckets by key.
 pub struct RateLimiter {
     buckets: Mutex<HashMap<String, Bucket>>,
 }
@@ -78,6 +79,7 @@ pub struct WaitSlot {
 
 impl WaitSlots {
     #[must_use]
+    /// Room for `per_ip` waits per address and `total` overall.
     pub fn new(per_ip: usize, total: usize) -> Arc<Self> {
         Arc::new(Self {
             per_ip,

@@ -36,17 +36,24 @@ const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 const REGISTRY_WATCH_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
+/// Why the service did not start or stopped.
 pub enum StartupError {
     #[error("could not open the store: {0}")]
+    /// The store failed.
     Store(#[from] StoreError),
     #[error("could not listen on {addr}: {source}")]
+    /// The address could not be bound.
     Bind {
+        /// The address.
         addr: SocketAddr,
+        /// Why.
         source: std::io::Error,
     },
     #[error("could not set up the IdP client: {0}")]
+    /// The realm client could not be built.
     Idp(String),
     #[error("the server failed: {0}")]
+    /// Serving failed.
     Serve(std::io::Error),
 }
 

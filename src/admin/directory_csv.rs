@@ -25,7 +25,9 @@ pub const MAX_REPORTED: usize = 100;
 /// A bad row: its line in the file and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowProblem {
+    /// The line of the file (1 is the header).
     pub line: u64,
+    /// What is wrong with the row.
     pub message: String,
 }
 
@@ -33,7 +35,9 @@ pub struct RowProblem {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{} bad row(s){}", .rows.len() + usize::try_from(*.omitted).unwrap_or(usize::MAX), if *.omitted > 0 { format!(" ({} not listed)", .omitted) } else { String::new() })]
 pub struct CsvProblems {
+    /// The bad rows, at most the first 100.
     pub rows: Vec<RowProblem>,
+    /// How many more bad rows there are.
     pub omitted: u64,
 }
 

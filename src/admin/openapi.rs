@@ -26,4 +26,5 @@ impl Modify for AdminToken {
     components(schemas(api::audit_trail::AuditRow)),
     modifiers(&AdminToken)
 )]
+/// The admin API's OpenAPI document (its paths come from the route table).
 pub struct AdminApiDoc;

@@ -16,7 +16,9 @@ use crate::registry::Snapshot;
 /// What sync did (or, in a dry run, would do) to one client in one realm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct SyncChange {
+    /// The realm.
     pub realm: String,
+    /// The client's id (its `clientId` in the realm).
     pub client_id: String,
     /// `create`, `update` or `unchanged`.
     pub action: String,
@@ -26,8 +28,11 @@ pub struct SyncChange {
 
 #[derive(Debug, thiserror::Error)]
 #[error("realm {realm}: {source}")]
+/// A realm refused or failed during sync.
 pub struct SyncError {
+    /// The realm.
     pub realm: String,
+    /// What went wrong.
     pub source: IdpError,
 }
 

@@ -17,7 +17,9 @@ use crate::store::{AccessStore, StoreError, StoredCaller};
 
 /// Basic credentials as sent: the caller ID (which may be invalid) and the secret.
 pub struct BasicCredentials {
+    /// The caller's id.
     pub id: String,
+    /// The caller's secret.
     pub secret: String,
 }
 

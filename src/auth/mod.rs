@@ -11,6 +11,7 @@ pub mod caller;
 pub enum Outcome<T> {
     /// The request carries no credentials for this scheme.
     NotRequested,
+    /// Credentials were sent and are good; the authenticated party.
     Authenticated(T),
     /// Credentials were present but wrong; the text is for the audit trail.
     Failed(&'static str),

@@ -51,6 +51,7 @@ impl ClientArgs {
 }
 
 #[derive(Debug, Subcommand)]
+/// `authproxy clients ...`.
 pub enum ClientsCommand {
     /// List registered clients.
     List,
@@ -62,51 +63,73 @@ pub enum ClientsCommand {
     /// Add or remove origins and realms of a client, keeping the rest:
     /// `clients update crm.example.com --add-origin https://new.example.com`.
     Update {
+        /// The client's id (the web app's FQDN).
         client_id: String,
         #[arg(long = "add-origin")]
+        /// An origin to add (repeatable).
         add_origins: Vec<String>,
         #[arg(long = "remove-origin")]
+        /// An origin to remove (repeatable).
         remove_origins: Vec<String>,
         #[arg(long = "add-realm")]
+        /// A realm to add (repeatable).
         add_realms: Vec<String>,
         #[arg(long = "remove-realm")]
+        /// A realm to remove (repeatable).
         remove_realms: Vec<String>,
     },
     /// Remove a client.
-    Remove { client_id: String },
+    /// Remove a client.
+    Remove {
+        /// The client's id.
+        client_id: String,
+    },
     /// Make every client exist in its Keycloak realms (never deletes).
     Sync {
         #[arg(long)]
+        /// Only this realm.
         realm: Option<String>,
         #[arg(long)]
+        /// Show what would change without changing it.
         dry_run: bool,
     },
 }
 
 #[derive(Debug, Subcommand)]
+/// `authproxy realms ...`.
 pub enum RealmsCommand {
     /// List realms.
     List,
     /// Add or replace a realm.
     Put {
+        /// The realm's name.
         name: String,
         #[arg(long)]
+        /// The realm's issuer URL (`https://HOST/realms/NAME`).
         authority: String,
         #[arg(long = "scope")]
+        /// A scope to request besides `openid` (repeatable).
         extra_scopes: Vec<String>,
         #[arg(long)]
+        /// The broker's confidential client in this realm (impersonation, provisioning).
         broker_client_id: Option<String>,
         #[arg(long)]
+        /// That client's secret.
         broker_client_secret: Option<String>,
         /// How client secrets reach the realm's token endpoint.
         #[arg(long, default_value = "client_secret_basic", value_parser = ["client_secret_basic", "client_secret_post"])]
         token_endpoint_auth_method: String,
     },
     /// Remove a realm no client uses.
-    Remove { name: String },
+    /// Remove a realm no client uses.
+    Remove {
+        /// The realm's name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
+/// `authproxy callers ...`.
 pub enum CallersCommand {
     /// List impersonation callers.
     List,
@@ -115,6 +138,7 @@ pub enum CallersCommand {
         /// The caller's id.
         caller_id: String,
         #[command(flatten)]
+        /// What the caller may do.
         policy: PolicyArgs,
     },
     /// Replace a caller's policy (its secret stays).
@@ -122,6 +146,7 @@ pub enum CallersCommand {
         /// The caller's id.
         caller_id: String,
         #[command(flatten)]
+        /// What the caller may do.
         policy: PolicyArgs,
     },
     /// Remove a caller.
@@ -179,18 +204,24 @@ impl From<PolicyArgs> for PolicyInput {
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("{0}")]
+    /// The configuration does not load.
     Config(#[from] crate::config::ConfigError),
     #[error("{0}")]
+    /// The store failed.
     Store(#[from] StoreError),
     #[error("{0}")]
+    /// The operation was refused or failed.
     Ops(#[from] OpsError),
     #[error(
         "say who makes this change: --actor NAME (or AUTHPROXY_ACTOR); the audit trail records it"
     )]
+    /// A change without `--actor`.
     NoActor,
     #[error("{0}")]
+    /// A bad argument or file.
     Input(String),
     #[error("{0}")]
+    /// A realm failed.
     Realm(#[from] crate::idp::IdpError),
 }
 
@@ -292,6 +323,7 @@ pub(super) fn finish(result: Result<(), CliError>) -> ExitCode {
     }
 }
 
+/// `authproxy admin create-token`.
 pub async fn create_token(config: &ConfigFile, label: &str) -> ExitCode {
     finish(
         async {
@@ -306,6 +338,7 @@ pub async fn create_token(config: &ConfigFile, label: &str) -> ExitCode {
     )
 }
 
+/// `authproxy clients ...`.
 pub async fn clients(config: &ConfigFile, command: ClientsCommand) -> ExitCode {
     finish(
         async {
@@ -416,6 +449,7 @@ async fn sync(ctx: &Context, realm: Option<String>, dry_run: bool) -> Result<(),
     Ok(())
 }
 
+/// `authproxy realms ...`.
 pub async fn realms(config: &ConfigFile, command: RealmsCommand) -> ExitCode {
     finish(
         async {
@@ -467,6 +501,7 @@ pub async fn realms(config: &ConfigFile, command: RealmsCommand) -> ExitCode {
     )
 }
 
+/// `authproxy callers ...`.
 pub async fn callers(config: &ConfigFile, command: CallersCommand) -> ExitCode {
     finish(async {
         let ctx = Context::open(config).await?;
@@ -504,6 +539,7 @@ pub async fn callers(config: &ConfigFile, command: CallersCommand) -> ExitCode {
     .await)
 }
 
+/// `authproxy directory export`.
 pub async fn export_directory(config: &ConfigFile, output: Option<&Path>) -> ExitCode {
     finish(
         async {
@@ -521,6 +557,7 @@ pub async fn export_directory(config: &ConfigFile, output: Option<&Path>) -> Exi
     )
 }
 
+/// `authproxy audit`.
 pub async fn audit(
     config: &ConfigFile,
     since: Option<chrono::DateTime<chrono::Utc>>,

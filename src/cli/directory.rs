@@ -13,6 +13,7 @@ use super::ConfigFile;
 use super::admin::{CliError, finish, open_context};
 use crate::admin::ops::RuleInput;
 
+/// `authproxy directory import`.
 pub async fn import(file: &Path, config: &ConfigFile, replace: bool) -> ExitCode {
     finish(
         async {

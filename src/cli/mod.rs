@@ -17,8 +17,10 @@ use crate::config::Config;
     version,
     about = "Login broker for embedded apps and Keycloak realms"
 )]
+/// The command line.
 pub struct Cli {
     #[command(subcommand)]
+    /// What to do.
     pub command: Command,
 }
 
@@ -31,6 +33,7 @@ impl Cli {
 }
 
 #[derive(Debug, Subcommand)]
+/// The commands.
 pub enum Command {
     /// Run the broker.
     Serve {
@@ -46,39 +49,49 @@ pub enum Command {
     /// Manage the user directory.
     Directory {
         #[command(subcommand)]
+        /// What to do with the directory.
         command: DirectoryCommand,
     },
     /// Manage the embedding applications (clients).
     Clients {
         #[command(flatten)]
+        /// The configuration file and the actor.
         config: ConfigFile,
         #[command(subcommand)]
+        /// What to do with the clients.
         command: admin::ClientsCommand,
     },
     /// Manage the Keycloak realms.
     Realms {
         #[command(flatten)]
+        /// The configuration file and the actor.
         config: ConfigFile,
         #[command(subcommand)]
+        /// What to do with the realms.
         command: admin::RealmsCommand,
     },
     /// Manage the backend callers of the impersonation endpoint.
     Callers {
         #[command(flatten)]
+        /// The configuration file and the actor.
         config: ConfigFile,
         #[command(subcommand)]
+        /// What to do with the callers.
         command: admin::CallersCommand,
     },
     /// Administrator tokens for the admin API.
     Admin {
         #[command(flatten)]
+        /// The configuration file and the actor.
         config: ConfigFile,
         #[command(subcommand)]
+        /// What to do.
         command: AdminCommand,
     },
     /// Read the audit trail.
     Audit {
         #[command(flatten)]
+        /// The configuration file.
         config: ConfigFile,
         /// Only rows at or after this time (RFC 3339).
         #[arg(long)]
@@ -112,28 +125,35 @@ pub struct ConfigFile {
 }
 
 #[derive(Debug, Subcommand)]
+/// `authproxy admin ...`.
 pub enum AdminCommand {
     /// Create an admin token; prints it once.
     CreateToken {
         #[arg(long, default_value = "admin")]
+        /// The name the audit trail gives the token's holder (`admin:<label>`).
         label: String,
     },
 }
 
 #[derive(Debug, Subcommand)]
+/// `authproxy directory ...`.
 pub enum DirectoryCommand {
     /// Add or replace one rule.
     Put {
         #[command(flatten)]
+        /// The rule.
         rule: directory::RuleArgs,
         #[command(flatten)]
+        /// The configuration file and the actor.
         config: ConfigFile,
     },
     /// Remove one rule.
     Remove {
         #[command(flatten)]
+        /// The rule (its kind and key).
         rule: directory::RuleArgs,
         #[command(flatten)]
+        /// The configuration file and the actor.
         config: ConfigFile,
     },
     /// Import directory rules from a CSV file, all or nothing.
@@ -141,6 +161,7 @@ pub enum DirectoryCommand {
         /// CSV with the header `kind,key,realm,idp_hint` (see the README).
         file: PathBuf,
         #[command(flatten)]
+        /// The configuration file and the actor.
         config: ConfigFile,
         /// Replace the whole directory instead of adding to it.
         #[arg(long)]
@@ -149,8 +170,10 @@ pub enum DirectoryCommand {
     /// Write every rule as CSV (to stdout, or to --output).
     Export {
         #[command(flatten)]
+        /// The configuration file.
         config: ConfigFile,
         #[arg(long)]
+        /// Write to this file instead of standard output.
         output: Option<PathBuf>,
     },
 }

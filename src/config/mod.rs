@@ -22,7 +22,9 @@ pub use schema::RawConfig;
 /// One problem in the configuration, with the key that holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigProblem {
+    /// The key (`clients[0].origins[1]`) or environment variable.
     pub key: String,
+    /// What is wrong, and what to write instead.
     pub message: String,
 }
 
@@ -34,20 +36,32 @@ impl std::fmt::Display for ConfigProblem {
 
 #[derive(Debug, thiserror::Error)]
 #[error("the configuration has {} problem(s):\n{}", .0.len(), .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+/// Every problem of a configuration.
 pub struct ConfigError(pub Vec<ConfigProblem>);
 
 /// The validated configuration.
 #[derive(Debug)]
 pub struct Config {
+    /// The address to listen on.
     pub listen: SocketAddr,
+    /// Where browsers and realms reach the broker.
     pub public_url: PublicUrl,
+    /// The longest a relay long poll waits.
     pub handoff_wait: Duration,
+    /// Limits on requests and waits.
     pub limits: ServerLimits,
+    /// The SQLite database.
     pub sqlite_path: PathBuf,
+    /// The key that seals secrets at rest (a generated one is kept beside the database when unset).
     pub sealing_key: Option<SecretString>,
+    /// Directory lookups cached in memory (0: no cache).
     pub directory_cache_entries: usize,
+    /// The timeout of every call to a realm.
     pub idp_timeout: Duration,
+    /// The realms the file defines (and owns).
     pub realms: Vec<Realm>,
+    /// The clients the file defines (and owns).
     pub clients: Vec<Client>,
+    /// Directory rules written when the service starts.
     pub directory_seed: Vec<Rule>,
 }

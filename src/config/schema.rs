@@ -10,12 +10,16 @@ use crate::registry::input::{ClientInput, RealmInput};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// The configuration file as written.
 pub struct RawConfig {
     #[serde(default)]
+    /// `[server]`.
     pub server: ServerSection,
     #[serde(default)]
+    /// `[store]`.
     pub store: StoreSection,
     #[serde(default)]
+    /// `[idp]`.
     pub idp: IdpSection,
     /// The same shape as the admin API's realms.
     #[serde(default)]
@@ -24,17 +28,22 @@ pub struct RawConfig {
     #[serde(default)]
     pub clients: Vec<ClientInput>,
     #[serde(default)]
+    /// `[directory]`.
     pub directory: DirectorySection,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// `[server]`: listening, public URL and limits.
 pub struct ServerSection {
     #[serde(default = "default_listen")]
+    /// The address and port to listen on.
     pub listen: String,
     #[serde(default = "default_public_url")]
+    /// The broker's public base URL.
     pub public_url: String,
     #[serde(default = "default_handoff_wait_secs")]
+    /// The longest a relay long poll waits (1 to 60 seconds).
     pub handoff_wait_secs: u64,
     /// Per client IP on discovery and /login: sustained requests per minute...
     #[serde(default = "default_per_ip_per_minute")]
@@ -102,8 +111,10 @@ fn default_max_waits() -> usize {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// `[store]`: where the data lives.
 pub struct StoreSection {
     #[serde(default = "default_sqlite_path")]
+    /// The SQLite database file.
     pub sqlite_path: PathBuf,
     /// Base64 of 32 bytes; when absent a key is generated into the data directory.
     #[serde(default)]
@@ -133,8 +144,10 @@ fn default_sqlite_path() -> PathBuf {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// `[idp]`: calls to realms.
 pub struct IdpSection {
     #[serde(default = "default_idp_timeout_secs")]
+    /// The timeout of every call to a realm, in seconds.
     pub timeout_secs: u64,
 }
 
@@ -152,40 +165,56 @@ fn default_idp_timeout_secs() -> u64 {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// `[directory]`: rules written when the service starts.
 pub struct DirectorySection {
     #[serde(default)]
+    /// `[[directory.users]]`.
     pub users: Vec<UserRuleSection>,
     #[serde(default)]
+    /// `[[directory.domains]]`.
     pub domains: Vec<DomainRuleSection>,
     #[serde(default)]
+    /// `[directory.default]`.
     pub default: Option<TargetSection>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// One user's rule.
 pub struct UserRuleSection {
+    /// The username.
     pub user: String,
     #[serde(default)]
+    /// The user's realm.
     pub realm: Option<String>,
     #[serde(default)]
+    /// The external IdP's alias in that realm.
     pub idp_hint: Option<String>,
     #[serde(default)]
+    /// The user is not enabled for SSO.
     pub not_migrated: bool,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// One email domain's rule.
 pub struct DomainRuleSection {
+    /// The domain.
     pub domain: String,
+    /// Its users' realm.
     pub realm: String,
     #[serde(default)]
+    /// The external IdP's alias in that realm.
     pub idp_hint: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// Where users no other rule names go.
 pub struct TargetSection {
+    /// The realm.
     pub realm: String,
     #[serde(default)]
+    /// The external IdP's alias in that realm.
     pub idp_hint: Option<String>,
 }

@@ -14,15 +14,18 @@ use super::username::Username;
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 #[serde(try_from = "String", into = "String")]
+/// An impersonation caller's id: `[a-z0-9._-]`, 1 to 64 characters.
 pub struct CallerId(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "a caller ID is 1 to 64 characters of a-z, 0-9, '.', '-' and '_', starting with a letter or digit"
 )]
+/// A caller id that is not valid.
 pub struct CallerIdError;
 
 impl CallerId {
+    /// Parses a caller id.
     pub fn parse(raw: &str) -> Result<Self, CallerIdError> {
         let valid = (1..=64).contains(&raw.len())
             && raw
@@ -40,6 +43,7 @@ impl CallerId {
     }
 
     #[must_use]
+    /// The id.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -85,6 +89,7 @@ pub struct CallerPolicy {
     pub max_lifetime_secs: u64,
     /// Token bucket: sustained requests per minute, and the burst allowed.
     pub rate_per_minute: u32,
+    /// Burst allowed above the sustained rate.
     pub burst: u32,
 }
 
@@ -92,15 +97,24 @@ pub struct CallerPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Denial {
     #[error("the caller may not act in realm {0}")]
+    /// The realm is not among the policy's.
     Realm(RealmName),
     #[error("the caller may not act as this user")]
+    /// The user is not among those the caller may act as.
     User,
     #[error("the caller may not ask for this audience")]
+    /// The audience is not among the policy's.
     Audience,
     #[error(
         "the realm issues tokens living {issued} s, longer than the caller's maximum of {max} s"
     )]
-    Lifetime { issued: u64, max: u64 },
+    /// The token would outlive the policy's longest lifetime.
+    Lifetime {
+        /// The lifetime the realm issued, in seconds.
+        issued: u64,
+        /// The policy's longest, in seconds.
+        max: u64,
+    },
 }
 
 impl CallerPolicy {

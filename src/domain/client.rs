@@ -13,15 +13,18 @@ use super::realm::RealmName;
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 #[serde(try_from = "String", into = "String")]
+/// A client's id: the FQDN (and port) of the web app.
 pub struct ClientId(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "a client ID is the web application's host name in lowercase with an optional port, such as crm.example.com or localhost:8081 (not a number-only name a URL parser reads as an IP address)"
 )]
+/// A client id that is not valid.
 pub struct ClientIdError;
 
 impl ClientId {
+    /// Parses a client id.
     pub fn parse(raw: &str) -> Result<Self, ClientIdError> {
         let (host, port) = match raw.rsplit_once(':') {
             Some((host, port)) => (host, Some(port)),
@@ -50,6 +53,7 @@ impl ClientId {
     }
 
     #[must_use]
+    /// The id.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -78,8 +82,11 @@ impl fmt::Display for ClientId {
 /// origins may start a login and receive its outcome.
 #[derive(Debug, Clone)]
 pub struct Client {
+    /// The client's id.
     pub id: ClientId,
+    /// The realms its users may log in to.
     pub realms: Vec<RealmName>,
+    /// The origins that may embed it (where results are posted).
     pub origins: Vec<Origin>,
     /// Present for confidential clients; the code is then redeemed with HTTP Basic.
     pub secret: Option<SecretString>,
@@ -93,6 +100,7 @@ impl Client {
     }
 
     #[must_use]
+    /// Whether users of `realm` may log in through this client.
     pub fn allows_realm(&self, realm: &RealmName) -> bool {
         self.realms.contains(realm)
     }

@@ -10,13 +10,18 @@ use super::username::Username;
 /// The kinds of rule, as every surface names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuleKind {
+    /// One user.
     User,
+    /// One user, not enabled for SSO.
     NotMigrated,
+    /// Every user of an email domain.
     Domain,
+    /// Every user no other rule names.
     Default,
 }
 
 impl RuleKind {
+    /// Parses `user`, `not_migrated`, `domain` or `default`.
     pub fn parse(raw: &str) -> Result<Self, RuleProblem> {
         match raw {
             "user" => Ok(Self::User),
@@ -35,9 +40,13 @@ impl RuleKind {
 /// configuration says `not_migrated` where the CSV and the API say `kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuleField {
+    /// The kind.
     Kind,
+    /// The username or domain.
     Key,
+    /// The realm.
     Realm,
+    /// The external IdP's alias.
     IdpHint,
 }
 
@@ -45,7 +54,9 @@ pub enum RuleField {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct RuleProblem {
+    /// Which field.
     pub field: RuleField,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -63,7 +74,9 @@ impl RuleProblem {
 pub enum Target {
     /// Log in at `realm`, through the external IdP `idp_hint` when present.
     Sso {
+        /// The realm.
         realm: RealmName,
+        /// The external IdP's alias in that realm.
         idp_hint: Option<IdpAlias>,
     },
     /// Known, but not enabled for SSO ("not migrated").
@@ -73,14 +86,20 @@ pub enum Target {
 /// What a rule applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RuleKey {
+    /// One user.
     User(Username),
+    /// An email domain.
     Domain(EmailDomain),
+    /// The default.
     Default,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// One directory rule: whom it names and where they go.
 pub struct Rule {
+    /// Whom it names.
     pub key: RuleKey,
+    /// Where they go.
     pub target: Target,
 }
 
@@ -175,7 +194,9 @@ fn known_realm(raw: &str, realms: &BTreeSet<RealmName>) -> Result<RealmName, Str
 /// The outcome of a directory lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution {
+    /// The user's target.
     Found(Target),
+    /// No rule names the user.
     Unknown,
 }
 
@@ -187,6 +208,7 @@ pub struct EmailDomain(String);
 #[error(
     "a domain is a host name of dot-separated labels (letters, digits, '-'; 1 to 63 characters each, 253 in all), exact: no wildcard, such as corp.example"
 )]
+/// An email domain that is not valid.
 pub struct EmailDomainError;
 
 /// One DNS label: letters (any script), digits and inner hyphens.
@@ -198,6 +220,7 @@ fn is_label(label: &str) -> bool {
 }
 
 impl EmailDomain {
+    /// Parses an email domain (lower-cased).
     pub fn parse(raw: &str) -> Result<Self, EmailDomainError> {
         // Exact match only: `*.corp.test` or `corp.test/..` would promise matching
         // the directory does not do.
@@ -210,6 +233,7 @@ impl EmailDomain {
     }
 
     #[must_use]
+    /// The domain.
     pub fn as_str(&self) -> &str {
         &self.0
     }

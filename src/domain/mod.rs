@@ -17,7 +17,9 @@ pub use caller::{CallerId, CallerPolicy, Denial};
 /// An input field that does not validate: its path (`origins[1]`) and what to fix.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldProblem {
+    /// Where (`origins[1]`).
     pub path: String,
+    /// What is wrong, and what to write instead.
     pub message: String,
 }
 pub use client::{Client, ClientId};

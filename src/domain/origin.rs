@@ -11,6 +11,7 @@ use url::Url;
 
 #[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
+/// A web origin in its canonical form (`https://host[:port]`).
 pub struct Origin(String);
 
 impl TryFrom<String> for Origin {
@@ -27,24 +28,33 @@ impl From<Origin> for String {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a value is not an origin.
 pub enum OriginError {
     #[error("not an absolute URL of the form scheme://host[:port]")]
+    /// Not a URL.
     NotAUrl,
     #[error("the scheme must be https (http only for localhost, 127.0.0.1 or [::1])")]
+    /// Not http or https.
     Scheme,
     #[error("an origin has no user name or password (no '@')")]
+    /// Carries a user name or password.
     Userinfo,
     #[error("an origin has no path, not even a trailing '/'")]
+    /// Carries a path.
     Path,
     #[error("an origin has no query or fragment")]
+    /// Carries a query or a fragment.
     QueryOrFragment,
     #[error("wildcards are not allowed: register each origin")]
+    /// A wildcard.
     Wildcard,
     #[error("not in canonical form: write it as {0}")]
+    /// Not written canonically; the canonical form.
     NotCanonical(String),
 }
 
 impl Origin {
+    /// Parses an origin, refusing any form but the canonical one.
     pub fn parse(raw: &str) -> Result<Self, OriginError> {
         if raw.contains('*') {
             return Err(OriginError::Wildcard);
@@ -80,6 +90,7 @@ impl Origin {
     }
 
     #[must_use]
+    /// The origin.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -16,22 +16,28 @@ use super::origin::is_loopback;
 pub struct RealmName(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a realm's field is not valid.
 pub enum RealmError {
     #[error(
         "a realm name is 1 to 64 characters of a-z, 0-9, '-' and '_', starting with a letter or digit"
     )]
+    /// The realm name.
     Name,
     #[error("an IdP alias is 1 to 64 characters of A-Z, a-z, 0-9, '.', '-' and '_'")]
+    /// The IdP alias.
     Alias,
     #[error(
         "the authority must be an absolute https URL (http only on loopback), without query, fragment or trailing '/'"
     )]
+    /// The authority.
     Authority,
     #[error("a scope is 1 to 64 printable ASCII characters without spaces, quotes or backslashes")]
+    /// A scope.
     Scope,
 }
 
 impl RealmName {
+    /// Parses a realm name.
     pub fn parse(raw: &str) -> Result<Self, RealmError> {
         let valid = (1..=64).contains(&raw.len())
             && raw
@@ -49,6 +55,7 @@ impl RealmName {
     }
 
     #[must_use]
+    /// The name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -80,6 +87,7 @@ impl fmt::Display for RealmName {
 pub struct IdpAlias(String);
 
 impl IdpAlias {
+    /// Parses an IdP alias.
     pub fn parse(raw: &str) -> Result<Self, RealmError> {
         let valid = (1..=64).contains(&raw.len())
             && raw
@@ -93,6 +101,7 @@ impl IdpAlias {
     }
 
     #[must_use]
+    /// The alias.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -114,6 +123,7 @@ impl From<IdpAlias> for String {
 /// A configured realm.
 #[derive(Debug, Clone)]
 pub struct Realm {
+    /// The realm's name.
     pub name: RealmName,
     /// The realm URL, which is also its issuer (`https://HOST/realms/REALM`).
     pub authority: Authority,
@@ -150,6 +160,7 @@ pub enum ClientAuth {
 
 impl ClientAuth {
     #[must_use]
+    /// The method's name in the configuration.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ClientSecretBasic => "client_secret_basic",
@@ -157,6 +168,7 @@ impl ClientAuth {
         }
     }
 
+    /// Parses `client_secret_basic` or `client_secret_post`.
     pub fn parse(raw: &str) -> Result<Self, String> {
         match raw {
             "client_secret_basic" => Ok(Self::ClientSecretBasic),
@@ -169,7 +181,9 @@ impl ClientAuth {
 /// Credentials of the broker's confidential client in a realm.
 #[derive(Debug, Clone)]
 pub struct BrokerClient {
+    /// The client's id in the realm.
     pub client_id: String,
+    /// Its secret.
     pub secret: secrecy::SecretString,
 }
 
@@ -207,6 +221,7 @@ pub fn parse_scope(raw: &str) -> Result<String, RealmError> {
 pub struct Authority(Url);
 
 impl Authority {
+    /// Parses an authority (`https://HOST/realms/NAME`).
     pub fn parse(raw: &str) -> Result<Self, RealmError> {
         let url = Url::parse(raw).map_err(|_| RealmError::Authority)?;
         let scheme_ok = match url.scheme() {
@@ -228,6 +243,7 @@ impl Authority {
     }
 
     #[must_use]
+    /// The authority.
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }

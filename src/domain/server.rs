@@ -12,6 +12,7 @@ use super::origin::is_loopback;
 pub struct PublicUrl(String);
 
 impl PublicUrl {
+    /// Parses the public URL: http(s), no query or fragment.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let url = Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
         let host = url.host_str().unwrap_or_default();
@@ -26,11 +27,13 @@ impl PublicUrl {
     }
 
     #[must_use]
+    /// The URL, without a trailing slash.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
     #[must_use]
+    /// Whether the broker is reached over HTTPS (so cookies are `Secure`).
     pub fn is_https(&self) -> bool {
         self.0.starts_with("https://")
     }
@@ -45,10 +48,16 @@ impl PublicUrl {
 /// Limits that protect the server.
 #[derive(Debug, Clone, Copy)]
 pub struct ServerLimits {
+    /// Discovery and `/login` requests per client address and minute.
     pub per_ip_per_minute: u32,
+    /// Burst above that rate.
     pub per_ip_burst: u32,
+    /// The longest a client may take to send its request headers.
     pub header_read_timeout: Duration,
+    /// Requests handled at once (long polls apart).
     pub max_concurrent_requests: usize,
+    /// Long polls parked at once per client address.
     pub max_waits_per_ip: usize,
+    /// Long polls parked at once overall.
     pub max_waits: usize,
 }

@@ -14,12 +14,15 @@ use std::fmt;
 use crate::crypto;
 
 #[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+/// The opener's transaction id: 43 base64url characters (256 bits).
 pub struct TxnId(String);
 
 #[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// The challenge of a transaction verifier: its SHA-256, base64url.
 pub struct TxnChallenge(String);
 
 #[derive(Clone)]
+/// A transaction verifier: 43 to 128 base64url characters.
 pub struct TxnVerifier(String);
 
 /// The one-time secret that releases a completed login's result (see the module
@@ -28,16 +31,21 @@ pub struct TxnVerifier(String);
 pub struct Confirmation(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a transaction value is not valid.
 pub enum TxnError {
     #[error("txn must be 16 to 128 characters of A-Z, a-z, 0-9, '-' and '_'")]
+    /// The id.
     Id,
     #[error(
         "txn_challenge must be BASE64URL(SHA-256(txn_verifier)): 43 characters of A-Z, a-z, 0-9, '-' and '_'"
     )]
+    /// The challenge.
     Challenge,
     #[error("txn_verifier must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_' and '~'")]
+    /// The verifier.
     Verifier,
     #[error("confirmation must be the 43 characters the completion page sent")]
+    /// The confirmation.
     Confirmation,
 }
 
@@ -47,6 +55,7 @@ fn is_base64url(raw: &str) -> bool {
 }
 
 impl TxnId {
+    /// Parses a transaction id.
     pub fn parse(raw: &str) -> Result<Self, TxnError> {
         if (16..=128).contains(&raw.len()) && is_base64url(raw) {
             Ok(Self(raw.to_owned()))
@@ -56,6 +65,7 @@ impl TxnId {
     }
 
     #[must_use]
+    /// The id.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -69,6 +79,7 @@ impl TxnId {
 }
 
 impl TxnChallenge {
+    /// Parses a challenge.
     pub fn parse(raw: &str) -> Result<Self, TxnError> {
         if raw.len() == 43 && is_base64url(raw) {
             Ok(Self(raw.to_owned()))
@@ -84,12 +95,14 @@ impl TxnChallenge {
     }
 
     #[must_use]
+    /// The challenge.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 impl TxnVerifier {
+    /// Parses a verifier.
     pub fn parse(raw: &str) -> Result<Self, TxnError> {
         let valid = (43..=128).contains(&raw.len())
             && raw
@@ -109,6 +122,7 @@ impl Confirmation {
         crypto::random_token().map(Self)
     }
 
+    /// Parses a confirmation.
     pub fn parse(raw: &str) -> Result<Self, TxnError> {
         if raw.len() == 43 && is_base64url(raw) {
             Ok(Self(raw.to_owned()))

@@ -7,29 +7,40 @@ use std::fmt;
 pub const MAX_USERNAME_CHARS: usize = 320;
 
 #[derive(Clone, PartialEq, Eq, Hash)]
+/// A username as typed, trimmed and lower-cased: an email address or a plain name.
 pub struct Username(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a value is not a username.
 pub enum UsernameError {
     #[error("the username is empty")]
+    /// Empty.
     Empty,
     #[error("the username is longer than {MAX_USERNAME_CHARS} characters")]
+    /// Longer than 254 characters.
     TooLong,
     #[error("the username contains a control character")]
+    /// Has a control character.
     ControlCharacter,
     #[error("the username contains U+FFFD, the mark of bytes that were not valid UTF-8")]
+    /// Has U+FFFD (the input was not UTF-8).
     ReplacementCharacter,
     #[error("the username contains white space")]
+    /// Has whitespace inside.
     Whitespace,
     #[error("the username must contain exactly one '@' (name@domain)")]
+    /// Has more than one `@`.
     AtSignCount,
     #[error("the username has nothing before the '@'")]
+    /// Nothing before the `@`.
     EmptyLocalPart,
     #[error("the username has no domain after the '@'")]
+    /// Nothing after the `@`.
     EmptyDomain,
 }
 
 impl Username {
+    /// Parses a username.
     pub fn parse(raw: &str) -> Result<Self, UsernameError> {
         if raw.is_empty() {
             return Err(UsernameError::Empty);
@@ -62,6 +73,7 @@ impl Username {
     }
 
     #[must_use]
+    /// The username.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -14,6 +14,7 @@ const MAX_DESCRIPTION_CHARS: usize = 500;
 /// An authorization response whose `state` is well-formed.
 #[derive(Debug)]
 pub struct AuthorizationResponse {
+    /// The `state` the realm sent back.
     pub state: String,
     /// The issuer the realm names (RFC 9207), when it sends one.
     pub issuer: Option<String>,
@@ -23,11 +24,15 @@ pub struct AuthorizationResponse {
 }
 
 #[derive(Debug, PartialEq, Eq)]
+/// What the realm answered.
 pub enum Answer {
+    /// A code to redeem.
     Code(String),
     /// The realm reported an error (the user cancelled, ...).
     Error {
+        /// The OAuth error code.
         error: String,
+        /// Its description, when the realm gave one.
         description: Option<String>,
     },
 }

@@ -42,6 +42,7 @@ struct CompleteView<'a> {
     detail: Option<&'a str>,
 }
 
+/// `GET /authproxy[/{client_id}]`: finishes a login and hands it to the opener.
 pub async fn finish(
     State(app): State<AppState>,
     RawQuery(query): RawQuery,

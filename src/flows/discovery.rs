@@ -26,6 +26,7 @@ struct Discovered<'a> {
     authority_idp_hint: Option<&'a str>,
 }
 
+/// `GET /api/user/?user=`: the user's realm and IdP hint.
 pub async fn discover(
     State(app): State<AppState>,
     RawQuery(query): RawQuery,

@@ -68,10 +68,12 @@ enum Mode {
     Wait,
 }
 
+/// `POST /api/handoff`: redeems a confirmed login once.
 pub async fn redeem(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     respond(&app, &headers, &body, Mode::Now, None).await
 }
 
+/// `POST /api/handoff/wait`: waits for a login to complete, then redeems it.
 pub async fn wait(
     State(app): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,

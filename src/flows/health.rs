@@ -10,10 +10,12 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 
+/// `GET /healthz`: the process answers.
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// `GET /readyz`: the store answers.
 pub async fn readyz(State(app): State<AppState>) -> Response {
     let store = match app.logins.ping().await {
         Ok(()) => "ok".to_owned(),

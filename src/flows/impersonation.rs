@@ -61,6 +61,7 @@ impl Audit {
     }
 }
 
+/// `POST /api/impersonation`: a token for a user, under the caller's policy.
 pub async fn impersonate(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

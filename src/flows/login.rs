@@ -108,6 +108,7 @@ fn note_contradictions(headers: &HeaderMap, claimed: &Origin) {
     }
 }
 
+/// `GET /login`: starts a login at the user's realm.
 pub async fn start(
     State(app): State<AppState>,
     RawQuery(query): RawQuery,

@@ -49,6 +49,7 @@ fn issuer_of(jwt: &str) -> Option<String> {
     claims.get("iss")?.as_str().map(str::to_owned)
 }
 
+/// `POST /logout`: ends the realm session.
 pub async fn start(State(app): State<AppState>, body: Bytes) -> Result<Response, PageError> {
     let form = StrictQuery::parse_form(&body)
         .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
@@ -126,6 +127,7 @@ pub async fn start(State(app): State<AppState>, body: Bytes) -> Result<Response,
     ))
 }
 
+/// `GET /logout/done`: where the realm sends the browser back.
 pub async fn done() -> Response {
     let nonce = page::nonce();
     page::render(StatusCode::OK, &LoggedOutView { nonce: &nonce }, &nonce)

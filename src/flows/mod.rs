@@ -21,10 +21,14 @@ use crate::registry::Snapshot;
 
 /// Where a username logs in, as discovery and `/login` both need it.
 pub enum LoginTarget<'a> {
+    /// The user logs in at `realm`.
     Sso {
+        /// The realm.
         realm: &'a Realm,
+        /// The external IdP to send the user to.
         idp_hint: Option<IdpAlias>,
     },
+    /// The user is not enabled for SSO.
     NotMigrated,
 }
 

@@ -20,6 +20,7 @@ struct PassthroughView<'a> {
     origins_json: &'a str,
 }
 
+/// `GET /passthrough`: the page that forwards a login to the app.
 pub async fn page(
     State(app): State<AppState>,
     client_id: Result<Path<String>, PathRejection>,

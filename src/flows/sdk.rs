@@ -59,10 +59,12 @@ const TS: &str = "application/typescript; charset=utf-8";
 const ALIAS: &str = "public, max-age=3600";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
+/// `GET /sdk/authproxy.js`.
 pub async fn script() -> Response {
     serve(SOURCE, JS, ALIAS)
 }
 
+/// `GET /sdk/authproxy.d.ts`.
 pub async fn declarations() -> Response {
     serve(DECLARATIONS, TS, ALIAS)
 }

@@ -16,6 +16,7 @@ pub struct BindingCookie {
 
 impl BindingCookie {
     #[must_use]
+    /// The cookie for the login with `state`.
     pub fn for_state(state: &str, https: bool) -> Self {
         let id: String = crypto::sha256_b64url(state).chars().take(16).collect();
         let prefix = if https { "__Host-" } else { "" };
@@ -26,6 +27,7 @@ impl BindingCookie {
     }
 
     #[must_use]
+    /// The cookie's name.
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -18,16 +18,26 @@ use crate::idp::IdpError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
+/// An error of a request, rendered as JSON or as a page.
 pub enum WebError {
     /// The caller sent something wrong; `code` is stable (and decides the status),
     /// `message` says what to fix.
     #[error("{message}")]
-    Caller { code: ErrorCode, message: String },
+    /// The request is refused.
+    Caller {
+        /// The stable code.
+        code: ErrorCode,
+        /// What to fix.
+        message: String,
+    },
     #[error(transparent)]
+    /// A realm failed.
     Idp(#[from] IdpError),
     #[error(transparent)]
+    /// The store failed.
     Store(#[from] StoreError),
     #[error(transparent)]
+    /// Randomness, hashing or sealing failed.
     Crypto(#[from] CryptoError),
 }
 
@@ -54,6 +64,7 @@ impl From<&IdpError> for ErrorCode {
 }
 
 impl WebError {
+    /// A refusal with `code`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::Caller {
             code,
@@ -62,11 +73,13 @@ impl WebError {
     }
 
     #[must_use]
+    /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.error_code().status()
     }
 
     #[must_use]
+    /// The stable error code.
     pub fn error_code(&self) -> ErrorCode {
         match self {
             Self::Caller { code, .. } => *code,
@@ -77,6 +90,7 @@ impl WebError {
     }
 
     #[must_use]
+    /// The stable error code, as written.
     pub fn code(&self) -> &'static str {
         self.error_code().as_str()
     }

@@ -38,6 +38,7 @@ fn has_own_shape(response: &Response) -> bool {
         .is_some_and(|t| t.starts_with("application/json") || t.starts_with("text/html"))
 }
 
+/// The hygiene layer.
 pub async fn layer(request: Request, next: Next) -> Response {
     let hosts = request.headers().get_all(header::HOST).iter().count();
     if hosts > 1 || (hosts == 0 && request.version() == Version::HTTP_11) {

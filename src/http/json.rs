@@ -10,8 +10,10 @@ use serde::de::DeserializeOwned;
 #[derive(Debug, thiserror::Error)]
 pub enum JsonBodyError {
     #[error("the body must be one JSON object")]
+    /// Not one JSON object.
     NotAnObject,
     #[error("{0}")]
+    /// Not valid JSON, or not the expected shape.
     Invalid(String),
 }
 

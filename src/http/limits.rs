@@ -22,6 +22,7 @@ pub fn set_retry_after(response: &mut Response, wait: Duration) {
     }
 }
 
+/// The per-address rate limit.
 pub async fn per_ip(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let ip = request
         .extensions()

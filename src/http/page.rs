@@ -105,9 +105,13 @@ fn with_headers(status: StatusCode, html: String, nonce: &str, form: FormAction<
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorView<'a> {
+    /// The CSP nonce.
     pub nonce: &'a str,
+    /// The stable error code.
     pub code: &'a str,
+    /// What happened.
     pub message: &'a str,
+    /// More about it.
     pub detail: Option<&'a str>,
 }
 

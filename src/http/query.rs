@@ -10,14 +10,19 @@ use super::code::ErrorCode;
 use super::error::WebError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a query is refused.
 pub enum QueryError {
     #[error("the parameter {0} is given more than once; send it once")]
+    /// A parameter is repeated.
     Duplicate(String),
     #[error("the parameter {0} is not valid UTF-8 once percent-decoded")]
+    /// A parameter is not UTF-8 once decoded.
     InvalidUtf8(String),
     #[error("a parameter name is not valid UTF-8 once percent-decoded")]
+    /// A parameter name is not valid.
     InvalidName,
     #[error("the form body is not UTF-8")]
+    /// The form body is not valid.
     InvalidBody,
 }
 
@@ -44,6 +49,7 @@ impl StrictQuery {
         Self::parse(Some(body))
     }
 
+    /// Parses a query string.
     pub fn parse(raw: Option<&str>) -> Result<Self, QueryError> {
         let mut params: Vec<(String, String)> = Vec::new();
         for pair in raw.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
@@ -69,6 +75,7 @@ impl StrictQuery {
     }
 
     #[must_use]
+    /// The value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()

@@ -35,6 +35,7 @@ fn fresh() -> String {
     )
 }
 
+/// The request-id layer.
 pub async fn layer(mut request: Request, next: Next) -> Response {
     let id = request
         .headers()

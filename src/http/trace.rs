@@ -12,6 +12,7 @@ use tracing::{Level, Span};
 use super::request_id::RequestId;
 
 #[derive(Clone, Copy, Debug)]
+/// Request spans that name the path only (never the query).
 pub struct PathOnlySpan;
 
 impl<B> MakeSpan<B> for PathOnlySpan {
@@ -29,6 +30,7 @@ impl<B> MakeSpan<B> for PathOnlySpan {
 }
 
 #[must_use]
+/// The trace layer.
 pub fn layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, PathOnlySpan> {
     TraceLayer::new_for_http()
         .make_span_with(PathOnlySpan)

@@ -18,16 +18,22 @@ pub const MIN_RSA_BITS: usize = 2048;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JwsProblem {
     #[error("not a compact JWS of three canonical base64url parts")]
+    /// Not three base64url parts.
     Encoding,
     #[error("the header or the claims are not a JSON object")]
+    /// A part is not JSON.
     NotJson,
     #[error("the header asks for {0}, which is never accepted")]
+    /// A header field is refused.
     Header(&'static str),
     #[error("typ {0:?} is not an ID token's")]
+    /// The `typ` is not a JWT's.
     Type(String),
     #[error("nbf is in the future")]
+    /// `nbf` is in the future.
     NotYetValid,
     #[error("azp names another client")]
+    /// `azp` names another party.
     OtherParty,
 }
 

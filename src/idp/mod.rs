@@ -18,10 +18,15 @@ use crate::domain::{ClientId, Realm, TokenSet};
 /// The parts of a realm's OIDC metadata the broker uses.
 #[derive(Debug, Clone)]
 pub struct RealmMetadata {
+    /// The issuer.
     pub issuer: String,
+    /// Where to send the user.
     pub authorization_endpoint: Url,
+    /// Where codes are redeemed.
     pub token_endpoint: Url,
+    /// The realm's keys.
     pub jwks_uri: Url,
+    /// Where sessions end, when the realm supports RP-initiated logout.
     pub end_session_endpoint: Option<Url>,
     /// `authorization_response_iss_parameter_supported` (RFC 9207 §3): the realm
     /// sends `iss` in every authorization response, so one without it is refused.
@@ -30,51 +35,79 @@ pub struct RealmMetadata {
 
 /// A code to redeem at a realm's token endpoint.
 pub struct CodeRedemption<'a> {
+    /// The client the code was issued to.
     pub client_id: &'a ClientId,
+    /// Its secret, when confidential.
     pub client_secret: Option<&'a SecretString>,
+    /// The code.
     pub code: &'a str,
+    /// The PKCE verifier.
     pub pkce_verifier: &'a str,
+    /// The redirect URI the code was sent to.
     pub redirect_uri: &'a str,
 }
 
 /// The claims of a verified ID token that the broker uses.
 #[derive(Debug, Clone)]
 pub struct VerifiedIdToken {
+    /// The user's id at the realm.
     pub subject: String,
+    /// The user's username at the realm.
     pub preferred_username: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a call to a realm failed.
 pub enum IdpError {
     #[error("the realm could not be reached")]
+    /// The realm does not answer.
     Unreachable,
     #[error("the realm did not answer in time")]
+    /// The realm took too long.
     Timeout,
     #[error("the realm answered with HTTP {0}")]
+    /// The realm answered with an error status.
     Status(u16),
     #[error("the realm's answer was not usable: {0}")]
+    /// The realm's answer is malformed.
     InvalidResponse(String),
     #[error("the realm's metadata names issuer {found:?}, not the configured authority")]
-    IssuerMismatch { found: String },
+    /// The realm names another issuer.
+    IssuerMismatch {
+        /// The issuer the realm names.
+        found: String,
+    },
     #[error("the realm refused the request (HTTP {status}): {error}")]
-    Rejected { status: u16, error: String },
+    /// The realm refused the request.
+    Rejected {
+        /// The HTTP status.
+        status: u16,
+        /// The OAuth `error` (or `http_<status>`).
+        error: String,
+    },
     #[error("the realm has no broker client configured")]
+    /// The realm has no broker client configured.
     NoBrokerClient,
     #[error("the ID token is not valid: {0}")]
+    /// The ID token does not verify.
     InvalidIdToken(String),
 }
 
 /// A realm user found through Admin REST.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RealmUser {
+    /// The user's id.
     pub id: String,
+    /// The user's username.
     pub username: String,
 }
 
 /// What looking a directory name up in the realm found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserLookup {
+    /// One user.
     Found(RealmUser),
+    /// No user.
     NotFound,
     /// Several users share the address (a realm that allows duplicate emails).
     Ambiguous,
@@ -82,9 +115,13 @@ pub enum UserLookup {
 
 /// A token obtained by impersonation (Keycloak's legacy token exchange).
 pub struct ExchangedToken {
+    /// The token.
     pub access_token: String,
+    /// Its lifetime, in seconds.
     pub expires_in: u64,
+    /// Its type (`Bearer`).
     pub token_type: String,
+    /// The issued token type.
     pub issued_token_type: String,
 }
 
@@ -121,6 +158,7 @@ pub trait KeycloakAdmin: Send + Sync {
 }
 
 #[async_trait]
+/// A realm's OIDC endpoints, as the flows use them.
 pub trait IdentityProvider: Send + Sync {
     /// Keycloak's legacy (V1) token exchange with `requested_subject` (the
     /// standard V2 exchange cannot impersonate), as the broker's service

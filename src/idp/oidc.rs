@@ -47,6 +47,7 @@ struct RealmCache {
     last_key_refetch: Option<DateTime<Utc>>,
 }
 
+/// OIDC against realms: metadata and keys cached, codes redeemed, tokens exchanged.
 pub struct OidcProvider {
     http: RealmHttp,
     clock: Arc<dyn Clock>,

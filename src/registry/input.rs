@@ -61,11 +61,13 @@ pub(crate) fn realm_list(
 pub struct ClientInput {
     /// The application's host, lowercase, optional port (`crm.example.com`).
     pub client_id: String,
+    /// The realms its users may log in to.
     pub realms: Vec<String>,
     /// Canonical `https://host[:port]` (http only for loopback).
     pub origins: Vec<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
+    /// The client's secret, when it is confidential at the realms.
     pub client_secret: Option<SecretString>,
 }
 
@@ -73,6 +75,7 @@ pub struct ClientInput {
 pub const MAX_ORIGINS: usize = 100;
 
 impl ClientInput {
+    /// The client, or every problem.
     pub fn validate(&self, registry: &Snapshot) -> Result<Client, Vec<FieldProblem>> {
         self.validate_against(&known_realms(registry))
     }
@@ -128,9 +131,13 @@ impl ClientInput {
 /// A client as the API shows it (never its secret).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClientView {
+    /// The client's id.
     pub client_id: String,
+    /// Its realms.
     pub realms: Vec<String>,
+    /// Its origins.
     pub origins: Vec<String>,
+    /// Whether it has a secret (never shown).
     pub confidential: bool,
 }
 
@@ -149,15 +156,19 @@ impl From<&Client> for ClientView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RealmInput {
+    /// The realm's name.
     pub name: String,
     /// The realm URL, exactly as its issuer (`https://HOST/realms/REALM`).
     pub authority: String,
     #[serde(default)]
+    /// Scopes to request besides `openid`.
     pub extra_scopes: Vec<String>,
     #[serde(default)]
+    /// The broker's confidential client in this realm.
     pub broker_client_id: Option<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
+    /// That client's secret.
     pub broker_client_secret: Option<SecretString>,
     /// How the broker's and confidential clients' secrets reach the token
     /// endpoint: `client_secret_basic` (default) or `client_secret_post`.
@@ -166,6 +177,7 @@ pub struct RealmInput {
 }
 
 impl RealmInput {
+    /// The realm, or every problem.
     pub fn validate(&self) -> Result<Realm, Vec<FieldProblem>> {
         let mut problems = Vec::new();
         let name = RealmName::parse(&self.name)
@@ -214,10 +226,15 @@ impl RealmInput {
 /// A realm as the API shows it (never the broker's secret).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RealmView {
+    /// The realm's name.
     pub name: String,
+    /// Its authority.
     pub authority: String,
+    /// Scopes requested besides `openid`.
     pub extra_scopes: Vec<String>,
+    /// The broker's client in the realm.
     pub broker_client_id: Option<String>,
+    /// How that client authenticates.
     pub token_endpoint_auth_method: ClientAuth,
 }
 

@@ -14,15 +14,19 @@ use crate::store::{RegistryStore, StoreError};
 /// Realms and clients as of one registry version.
 #[derive(Debug, Default)]
 pub struct Snapshot {
+    /// Realms by name.
     pub realms: HashMap<RealmName, Realm>,
+    /// Clients by id.
     pub clients: HashMap<ClientId, Client>,
     /// Every origin registered by any client (CORS preflights, discovery).
     pub registered_origins: BTreeSet<String>,
+    /// The store's version this snapshot was read at.
     pub version: i64,
 }
 
 impl Snapshot {
     #[must_use]
+    /// The client with `id`, when it is registered.
     pub fn client(&self, id: &str) -> Option<&Client> {
         ClientId::parse(id)
             .ok()
@@ -33,12 +37,15 @@ impl Snapshot {
 /// The names the configuration file owns.
 #[derive(Debug, Clone, Default)]
 pub struct Managed {
+    /// Realm names.
     pub realms: BTreeSet<RealmName>,
+    /// Client ids.
     pub clients: BTreeSet<ClientId>,
 }
 
 impl Managed {
     #[must_use]
+    /// The entries of the configuration file.
     pub fn of(realms: &[Realm], clients: &[Client]) -> Self {
         Self {
             realms: realms.iter().map(|r| r.name.clone()).collect(),
@@ -47,6 +54,7 @@ impl Managed {
     }
 }
 
+/// Realms and clients, reloaded when the store changes.
 pub struct Registry {
     store: Arc<dyn RegistryStore>,
     current: RwLock<Arc<Snapshot>>,

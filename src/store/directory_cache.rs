@@ -15,6 +15,7 @@ use crate::domain::{Resolution, RuleKey, Username};
 /// How often the store's directory version is checked.
 const VERSION_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
+/// A directory with an in-memory cache in front.
 pub struct CachedDirectory {
     inner: Arc<dyn DirectoryStore>,
     /// Each entry carries the generation it was read in; an entry of an older

@@ -21,10 +21,13 @@ use crate::domain::{
 };
 
 #[derive(Debug, thiserror::Error)]
+/// Why the store failed.
 pub enum StoreError {
     #[error("the store is unavailable: {0}")]
+    /// The store cannot be reached or written.
     Unavailable(String),
     #[error("stored data could not be read: {0}")]
+    /// Stored data does not read back.
     Corrupt(String),
 }
 
@@ -57,21 +60,32 @@ pub trait DirectoryStore: Send + Sync {
 /// change bumps a version, which running services watch to reload.
 #[async_trait]
 pub trait RegistryStore: Send + Sync {
+    /// Every realm.
     async fn realms(&self) -> Result<Vec<Realm>, StoreError>;
+    /// Every client.
     async fn clients(&self) -> Result<Vec<Client>, StoreError>;
+    /// The version, bumped by every change.
     async fn registry_version(&self) -> Result<i64, StoreError>;
+    /// Adds or replaces a realm.
     async fn put_realm(&self, realm: &Realm) -> Result<(), StoreError>;
+    /// Removes a realm; `false` when there was none.
     async fn delete_realm(&self, name: &RealmName) -> Result<bool, StoreError>;
+    /// Adds or replaces a client.
     async fn put_client(&self, client: &Client) -> Result<(), StoreError>;
+    /// Removes a client; `false` when there was none.
     async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError>;
 }
 
 /// A caller as stored: its secret only as an Argon2id hash (PHC string).
 #[derive(Debug, Clone)]
 pub struct StoredCaller {
+    /// The caller's id.
     pub id: CallerId,
+    /// The Argon2id hash of its secret.
     pub secret_hash: String,
+    /// Its policy.
     pub policy: CallerPolicy,
+    /// When it was created.
     pub created_at: DateTime<Utc>,
 }
 
@@ -80,8 +94,11 @@ pub struct StoredCaller {
 pub trait AccessStore: Send + Sync {
     /// Inserts or replaces a caller.
     async fn put_caller(&self, caller: &StoredCaller) -> Result<(), StoreError>;
+    /// The caller with `id`.
     async fn caller(&self, id: &CallerId) -> Result<Option<StoredCaller>, StoreError>;
+    /// Every caller.
     async fn callers(&self) -> Result<Vec<StoredCaller>, StoreError>;
+    /// Removes a caller; `false` when there was none.
     async fn delete_caller(&self, id: &CallerId) -> Result<bool, StoreError>;
     /// Stores an admin token by the SHA-256 of its value.
     async fn put_admin_token(
@@ -97,25 +114,36 @@ pub trait AccessStore: Send + Sync {
 /// One audit row. Tokens never appear, only their `jti` and expiry.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct AuditEntry {
+    /// When.
     pub at: DateTime<Utc>,
     /// `caller:<id>`, `admin:<label>` or `anonymous`.
     pub actor: String,
+    /// What (`impersonation`, `client.create`, ...).
     pub action: String,
+    /// On what, or whom.
     pub subject: Option<String>,
+    /// In which realm.
     pub realm: Option<String>,
+    /// For which audience.
     pub audience: Option<String>,
     /// `granted`, `denied`, `failed` or `changed`.
     pub outcome: String,
+    /// Why it was refused.
     pub reason: Option<String>,
+    /// The client address.
     pub source: Option<String>,
+    /// The request id.
     pub request_id: Option<String>,
+    /// The issued token's `jti`.
     pub token_jti: Option<String>,
+    /// When the issued token expires.
     pub token_expires_at: Option<DateTime<Utc>>,
 }
 
 /// The append-only audit trail.
 #[async_trait]
 pub trait AuditLog: Send + Sync {
+    /// Appends a row.
     async fn append(&self, entry: &AuditEntry) -> Result<(), StoreError>;
     /// Rows since `since` (all when `None`), optionally of one actor, oldest first.
     async fn audit_since(
@@ -138,7 +166,11 @@ pub enum Redemption {
     /// window. The outcome stays where it is.
     Unconfirmed,
     /// Wrong verifier; `burned` when this attempt used up the allowance.
-    WrongVerifier { burned: bool },
+    /// The verifier is wrong; `burned` when the login is discarded now.
+    WrongVerifier {
+        /// Whether the login is discarded now.
+        burned: bool,
+    },
     /// Already redeemed, or burnt by wrong verifiers.
     Closed,
     /// No such transaction: not started (yet), or expired.
@@ -151,7 +183,11 @@ pub enum ConfirmOutcome {
     /// Confirmed now (or already): the outcome may be redeemed.
     Confirmed,
     /// Wrong confirmation; `burned` when this attempt used up the allowance.
-    Wrong { burned: bool },
+    /// The confirmation is wrong; `burned` when the login is discarded now.
+    Wrong {
+        /// Whether the login is discarded now.
+        burned: bool,
+    },
     /// No completed, unredeemed transaction with this id.
     Unknown,
 }

@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 type Key = [u8; 32];
 
 #[derive(Debug, Default)]
+/// Wakes the waiters of a transaction when it completes.
 pub struct Wakeups {
     waiting: Mutex<HashMap<Key, Arc<Notify>>>,
 }

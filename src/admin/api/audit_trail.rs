@@ -11,6 +11,7 @@ use crate::app::AppState;
 use crate::store::AuditEntry;
 
 #[derive(Deserialize, IntoParams)]
+/// Which audit rows to list.
 pub struct AuditQuery {
     /// Only rows at or after this time (RFC 3339).
     since: Option<DateTime<Utc>>,

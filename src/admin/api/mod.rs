@@ -31,16 +31,22 @@ pub struct Admin(pub String);
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     #[error("the input does not validate")]
+    /// The input does not validate (422, every problem in `fields`).
     Validation(Vec<FieldProblem>),
     #[error("{0}")]
+    /// The entry does not exist (404).
     NotFound(String),
     #[error("{0}")]
+    /// The entry exists, or is still in use (409).
     Conflict(String),
     #[error("{0}")]
+    /// The request itself is malformed (400).
     BadRequest(String),
     #[error("{0}")]
+    /// The configuration file owns the entry (409).
     ManagedByConfig(String),
     #[error(transparent)]
+    /// Any other failure, rendered as every other API error.
     Web(#[from] WebError),
 }
 
