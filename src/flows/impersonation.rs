@@ -208,12 +208,16 @@ async fn handle(
             audit.deny("failed", err.to_string());
             WebError::from(err)
         })?;
-    if let Err(problem) = check_issued(
-        &token,
-        &realm_user.id,
-        request.audience.as_deref(),
-        app.clock.now(),
-    ) {
+    let expected = Expected {
+        subject: &realm_user.id,
+        // `impersonate` succeeded, so the realm has a broker client.
+        broker_client: realm
+            .broker_client
+            .as_ref()
+            .map_or("", |b| b.client_id.as_str()),
+        audience: request.audience.as_deref(),
+    };
+    if let Err(problem) = check_issued(&token, &expected, app.clock.now()) {
         audit.deny("failed", format!("issued token refused: {problem}"));
         return Err(WebError::new(
             ErrorCode::RealmTokenMismatch,
@@ -273,25 +277,32 @@ async fn realm_user(
 const CLOCK_SKEW_SECS: i64 = 60;
 
 /// Checks the token the realm issued against the request: it is for the resolved
-/// user, names an acting party, has the audience asked for, and lives no longer
-/// than `expires_in` says (which the policy then bounds).
+/// user, was issued to the broker acting for that user, has the audience asked
+/// for, and lives no longer than `expires_in` says (which the policy then bounds).
+///
+/// The acting party: Keycloak's legacy exchange issues the token to the client
+/// that asked (`azp` = the broker's client) and adds no `act`; RFC 8693 names it
+/// in `act` (Keycloak's impersonator session-note mappers in `impersonator`). A
+/// token issued to another party, or naming no acting party at all, is refused.
 fn check_issued(
     token: &ExchangedToken,
-    subject: &str,
-    audience: Option<&str>,
+    expected: &Expected<'_>,
     now: DateTime<chrono::Utc>,
 ) -> Result<(), &'static str> {
     let claims = claims_of(&token.access_token).ok_or("not a JWT")?;
-    if claims.get("sub").and_then(serde_json::Value::as_str) != Some(subject) {
+    if claims.get("sub").and_then(serde_json::Value::as_str) != Some(expected.subject) {
         return Err("another subject");
     }
-    let actor = ["act", "impersonator"]
+    let named_actor = ["act", "impersonator"]
         .iter()
         .any(|name| claims.get(*name).is_some_and(serde_json::Value::is_object));
-    if !actor {
-        return Err("no acting party (act)");
+    match claims.get("azp").and_then(serde_json::Value::as_str) {
+        Some(azp) if azp != expected.broker_client => return Err("issued to another party (azp)"),
+        Some(_) => {}
+        None if named_actor => {}
+        None => return Err("no acting party (azp or act)"),
     }
-    if let Some(audience) = audience {
+    if let Some(audience) = expected.audience {
         let matches = match claims.get("aud") {
             Some(serde_json::Value::String(aud)) => aud == audience,
             Some(serde_json::Value::Array(auds)) => {
@@ -312,6 +323,16 @@ fn check_issued(
         return Err("exp beyond expires_in");
     }
     Ok(())
+}
+
+/// What the issued token must say.
+struct Expected<'a> {
+    /// The realm user's id.
+    subject: &'a str,
+    /// The broker's client in the realm, which asked for the token.
+    broker_client: &'a str,
+    /// The audience asked for, if any.
+    audience: Option<&'a str>,
 }
 
 /// The claims of a JWT, read without verification: the realm just issued it to

@@ -127,7 +127,7 @@ pub async fn start(State(app): State<AppState>, body: Bytes) -> Result<Response,
     ))
 }
 
-/// `GET /logout/done`: where the realm sends the browser back.
+/// `GET /logged-out`: where the realm sends the browser back.
 pub async fn done() -> Response {
     let nonce = page::nonce();
     page::render(StatusCode::OK, &LoggedOutView { nonce: &nonce }, &nonce)

@@ -87,7 +87,7 @@ async fn token(
         .push(form["requested_subject"].clone());
     let now = realm_now();
     let mut claims = json!({"sub": form["requested_subject"], "aud": form.get("audience").cloned().unwrap_or("account".into()),
-        "exp": now + 300, "iat": now, "jti": "j1", "act": {"sub": "service-account-broker"}});
+        "exp": now + 300, "iat": now, "jti": "j1", "azp": "b"});
     let mut expires_in = 300;
     (mock.craft.lock().unwrap())(claims.as_object_mut().unwrap(), &mut expires_in);
     axum::Json(
@@ -188,12 +188,15 @@ async fn the_realm_user_is_found_by_email_and_the_exchange_names_its_id() {
 #[tokio::test]
 async fn a_token_that_does_not_match_the_request_is_not_handed_out() {
     let (app, mock, secret) = setup().await;
-    let crafts: [(&str, Craft); 5] = [
+    let crafts: [(&str, Craft); 6] = [
         ("another subject", |c, _| {
             c.insert("sub".into(), json!("someone-else"));
         }),
         ("no acting party", |c, _| {
-            c.remove("act");
+            c.remove("azp");
+        }),
+        ("issued to another party", |c, _| {
+            c.insert("azp".into(), json!("someone-elses-client"));
         }),
         ("another audience", |c, _| {
             c.insert("aud".into(), json!("admin-console"));
@@ -222,7 +225,13 @@ async fn a_token_that_does_not_match_the_request_is_not_handed_out() {
                     .is_some_and(|r| r.starts_with("issued token refused"))
         })
         .count();
-    assert_eq!(refused, 5, "{audit:?}");
+    assert_eq!(refused, 6, "{audit:?}");
+    // An RFC 8693 `act` names the acting party as well as Keycloak's `azp` does.
+    *mock.craft.lock().unwrap() = |c, _| {
+        c.remove("azp");
+        c.insert("act".into(), json!({"sub": "service-account-b"}));
+    };
+    assert_eq!(ask(&app, &secret, "dana@exch.test").await.0, StatusCode::OK);
     // An audience given as a list containing the one asked for is fine.
     *mock.craft.lock().unwrap() = |c, _| {
         c.insert("aud".into(), json!(["account", "webphone"]));

@@ -25,19 +25,22 @@ pub fn jwt_claims(jwt: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
-/// Verifies a JWT's signature against the realm's published keys.
+/// Verifies a JWT's signature against the dev IdP realm's published keys.
 pub async fn verify_against_realm_keys(jwt: &str, realm: &str) {
+    verify_against_keys_of(jwt, &idp().authority(realm)).await;
+}
+
+/// Verifies a JWT's RS256 signature against the keys `authority` publishes.
+pub async fn verify_against_keys_of(jwt: &str, authority: &str) {
     use openidconnect::JsonWebKey as _;
     use openidconnect::core::{CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
-    let keys: CoreJsonWebKeySet = reqwest::get(format!(
-        "{}/protocol/openid-connect/certs",
-        idp().authority(realm)
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let keys: CoreJsonWebKeySet =
+        reqwest::get(format!("{authority}/protocol/openid-connect/certs"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     let parts: Vec<&str> = jwt.split('.').collect();
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
     assert_eq!(header["alg"], "RS256");

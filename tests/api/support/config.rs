@@ -9,6 +9,8 @@ use super::{BROKER_CLIENT, CLIENT_ID, CRM_ORIGIN, idp};
 
 /// A broker configuration, rendered to TOML.
 pub struct TestConfig {
+    /// Whether the realms are the dev IdP's (whose demo client is registered).
+    pub(super) dev_idp: bool,
     server: Vec<String>,
     sections: Vec<String>,
     realms: Vec<String>,
@@ -32,6 +34,7 @@ impl TestConfig {
     /// Nothing configured but what is added.
     pub fn empty() -> Self {
         Self {
+            dev_idp: false,
             server: Vec::new(),
             sections: Vec::new(),
             realms: Vec::new(),
@@ -51,7 +54,9 @@ impl TestConfig {
     pub fn demo_with_broker((id, secret): (&str, &str)) -> Self {
         let idp = idp();
         let broker = [("broker_client_id", id), ("broker_client_secret", secret)];
-        Self::empty()
+        let mut config = Self::empty();
+        config.dev_idp = true;
+        config
             .server("handoff_wait_secs", 5)
             .realm_with("tenant-a", &idp.authority("tenant-a"), &broker)
             .realm_with("tenant-b", &idp.authority("tenant-b"), &broker)

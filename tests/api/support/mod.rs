@@ -40,6 +40,15 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// How a sign-in at the realm went: where it came back, and the pages whose form
+/// was filled in on the way.
+pub struct SignIn {
+    /// The broker's callback URL the realm redirected to.
+    pub callback: Url,
+    /// The pages whose login form was filled in.
+    pub forms: Vec<Url>,
+}
+
 /// A login started with `/login`: what the opener holds and where the popup goes.
 pub struct StartedLogin {
     pub txn: String,
@@ -66,6 +75,7 @@ impl TestApp {
             config.render("127.0.0.1:0", Some(&base_url), &db_path),
         )
         .unwrap();
+        let dev_idp = config.dev_idp;
         let config = RawConfig::load(&config_path).unwrap().validate().unwrap();
         let clock = Arc::new(ManualClock::starting_at(SystemClock.now()));
         let browser = reqwest::Client::builder()
@@ -73,7 +83,9 @@ impl TestApp {
             .redirect(redirect::Policy::none())
             .build()
             .unwrap();
-        idp::register_client(&browser, &base_url).await;
+        if dev_idp {
+            idp::register_client(&browser, &base_url).await;
+        }
         let app = Application::build_with(config, listener, clock.clone())
             .await
             .unwrap();
@@ -159,10 +171,18 @@ impl TestApp {
         }
     }
 
-    /// Drives the dev IdP's pages as a user would: follows its redirects, fills in
+    /// Drives the realm's pages as a user would: follows its redirects, fills in
     /// the login form (at the external IdP too, when the realm sends us there) and
     /// returns the URL the realm redirects back to (the broker's callback).
     pub async fn sign_in_at_idp(&self, authorize_url: &Url, username: &str, password: &str) -> Url {
+        self.sign_in(authorize_url, username, password)
+            .await
+            .callback
+    }
+
+    /// As [`TestApp::sign_in_at_idp`], also telling where forms were filled in.
+    pub async fn sign_in(&self, authorize_url: &Url, username: &str, password: &str) -> SignIn {
+        let mut forms = Vec::new();
         let mut response = self
             .browser
             .get(authorize_url.clone())
@@ -177,7 +197,10 @@ impl TestApp {
                     .join(response.headers()["location"].to_str().unwrap())
                     .unwrap();
                 if next.as_str().starts_with(&self.base_url) {
-                    return next;
+                    return SignIn {
+                        callback: next,
+                        forms,
+                    };
                 }
                 response = self.browser.get(next).send().await.unwrap();
                 continue;
@@ -187,16 +210,19 @@ impl TestApp {
             assert_eq!(status, StatusCode::OK, "unexpected IdP page: {html}");
             assert!(
                 !html.contains("id=\"input-error\""),
-                "the IdP refused the credentials"
+                "the IdP refused the credentials: {html}"
             );
             let action = html
                 .split("action=\"")
                 .nth(1)
                 .and_then(|s| s.split('"').next())
-                .expect("a login form");
+                .unwrap_or_else(|| panic!("a login form at {page_url}: {html}"))
+                .replace("&amp;", "&");
+            forms.push(page_url.clone());
+            assert!(forms.len() < 5, "the realm keeps asking: {html}");
             response = self
                 .browser
-                .post(page_url.join(action).unwrap())
+                .post(page_url.join(&action).unwrap())
                 .form(&[("username", username), ("password", password)])
                 .send()
                 .await

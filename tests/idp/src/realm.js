@@ -242,7 +242,9 @@ async function readRaw(req) {
 
 // Keycloak's legacy (V1) token exchange: a confidential client with the `impersonate`
 // permission asks for a token of `requested_subject` without a subject_token ("direct
-// naked impersonation"). The token names the acting client in `act`.
+// naked impersonation"). As Keycloak 26 issues it: to the asking client (`azp`), with
+// no `act` and no `aud` unless an audience was asked for; an unknown user is refused
+// like a forbidden one (403 access_denied), so usernames cannot be fished.
 function tokenExchange(realm) {
   return async (ctx) => {
     const { client, params } = ctx.oidc;
@@ -265,22 +267,22 @@ function tokenExchange(realm) {
     }
     // Keycloak matches requested_subject against a username or a user id, never an email.
     const user = realm.data.users.find((u) => u.id === params.requested_subject || u.username === params.requested_subject);
-    if (!user) return refuse(400, 'invalid_token', 'Requested subject not found');
-    const audience = params.audience ? [].concat(params.audience) : ['account'];
+    if (!user) return refuse(403, 'access_denied', 'Client not allowed to exchange');
+    const audience = params.audience ? [].concat(params.audience) : [];
     const now = Math.floor(Date.now() / 1000);
     const accessToken = await new jose.SignJWT({
-      typ: 'Bearer', azp: client.clientId, scope: 'openid profile email',
+      typ: 'Bearer', azp: client.clientId, scope: 'email profile',
       preferred_username: user.username, email: user.email,
-      act: { sub: `service-account-${client.clientId}`, client_id: client.clientId },
+      ...(audience.length === 0 ? {} : { aud: audience.length === 1 ? audience[0] : audience }),
     })
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: realm.kid })
-      .setIssuer(realm.issuer).setSubject(user.id).setAudience(audience.length === 1 ? audience[0] : audience)
+      .setIssuer(realm.issuer).setSubject(user.id)
       .setIssuedAt(now).setExpirationTime(now + ACCESS_TOKEN_TTL).setJti(crypto.randomUUID())
       .sign(realm.signingKey);
     realm.stats.count(`${realm.name}:${TOKEN_EXCHANGE}`);
     ctx.body = {
-      access_token: accessToken, expires_in: ACCESS_TOKEN_TTL, token_type: 'Bearer',
-      issued_token_type: ACCESS_TOKEN_TYPE, 'not-before-policy': 0,
+      access_token: accessToken, expires_in: ACCESS_TOKEN_TTL, refresh_expires_in: 0, token_type: 'Bearer',
+      issued_token_type: ACCESS_TOKEN_TYPE, 'not-before-policy': 0, scope: 'email profile',
     };
   };
 }

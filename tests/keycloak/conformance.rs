@@ -1,0 +1,619 @@
+//! The flows, each its own test against the suite's Keycloak.
+
+use std::collections::HashMap;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, RwLock, RwLockReadGuard};
+
+use crate::server::{BROKER, BROKER_WITHOUT_IMPERSONATION, keycloak, with_log};
+use crate::support::{
+    CLIENT_ID, CRM_ORIGIN, TestApp, TestConfig, code_of, jwt_claims, verify_against_keys_of,
+};
+
+/// Tests share the Keycloak; the one that stops it has it alone.
+static IN_USE: RwLock<()> = RwLock::const_new(());
+
+async fn shared() -> RwLockReadGuard<'static, ()> {
+    IN_USE.read().await
+}
+
+/// A broker for the suite's realms, with `broker` as its confidential client, and
+/// the page client provisioned in Keycloak by `clients sync`.
+async fn broker_with(broker: (&str, &str)) -> TestApp {
+    let kc = keycloak();
+    let keys = [
+        ("broker_client_id", broker.0),
+        ("broker_client_secret", broker.1),
+    ];
+    let app = TestApp::start(
+        TestConfig::empty()
+            .server("handoff_wait_secs", 5)
+            .idp_timeout_secs(5)
+            .realm_with("tenant-a", &kc.authority("tenant-a"), &keys)
+            .realm_with("tenant-b", &kc.authority("tenant-b"), &keys)
+            .client(CLIENT_ID, &["tenant-a", "tenant-b"], &[CRM_ORIGIN])
+            .user("alice@tenant-a.test", "tenant-a")
+            .user("dora@tenant-a.test", "tenant-a")
+            .user("bob@tenant-b.test", "tenant-b")
+            .domain_via("corp.test", "tenant-a", "corp-idp"),
+    )
+    .await;
+    sync(&app, &[]).await;
+    app
+}
+
+async fn broker() -> TestApp {
+    broker_with(BROKER).await
+}
+
+/// `authproxy clients sync` for this broker; one at a time, as two syncs that both
+/// find a client missing would both create it.
+async fn sync(app: &TestApp, extra: &[&str]) -> String {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let mut args = vec!["clients", "sync"];
+    args.extend_from_slice(extra);
+    let output = app.cli(&args);
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "clients sync: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn query_of(url: &url::Url) -> HashMap<String, String> {
+    url.query_pairs().into_owned().collect()
+}
+
+/// A whole login as the SDK does it; the redeemed tokens.
+async fn log_in(app: &TestApp, user: &str, username: &str, password: &str) -> Value {
+    let login = app.start_login(user).await;
+    let signed = app.sign_in(&login.authorize_url, username, password).await;
+    app.complete_and_confirm(signed.callback, &login.txn).await;
+    let redeemed = app
+        .handoff("/api/handoff", &login.txn, &login.verifier)
+        .await;
+    assert_eq!(redeemed.status(), StatusCode::OK);
+    redeemed.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn alice_logs_in_with_keycloaks_own_form_and_her_tokens_verify_and_refresh() {
+    with_log(async {
+        let _kc = shared().await;
+        let kc = keycloak();
+        let authority = kc.authority("tenant-a");
+        let app = broker().await;
+
+        let found: Value = app
+            .discover("alice@tenant-a.test")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(found[0]["authority"], authority.as_str(), "{found}");
+
+        let login = app.start_login("alice@tenant-a.test").await;
+        assert!(login.authorize_url.as_str().starts_with(&authority));
+        let asked = query_of(&login.authorize_url);
+        assert_eq!(asked["login_hint"], "alice@tenant-a.test");
+        assert_eq!(asked["code_challenge_method"], "S256");
+
+        let signed = app.sign_in(&login.authorize_url, "alice", "alice").await;
+        assert_eq!(signed.forms.len(), 1, "one form: Keycloak's login page");
+        assert!(signed.forms[0].path().starts_with("/realms/tenant-a/"));
+        let answer = query_of(&signed.callback);
+        assert_eq!(answer["iss"], authority, "RFC 9207 iss from Keycloak");
+        assert!(answer.contains_key("session_state"), "{answer:?}");
+
+        app.complete_and_confirm(signed.callback, &login.txn).await;
+        let redeemed = app
+            .handoff("/api/handoff", &login.txn, &login.verifier)
+            .await;
+        assert_eq!(redeemed.status(), StatusCode::OK);
+        let tokens: Value = redeemed.json().await.unwrap();
+        let id_token = tokens["id_token"].as_str().unwrap();
+        let access_token = tokens["access_token"].as_str().unwrap();
+        verify_against_keys_of(id_token, &authority).await;
+        verify_against_keys_of(access_token, &authority).await;
+        let claims = jwt_claims(id_token);
+        assert_eq!(claims["iss"], authority.as_str());
+        assert_eq!(claims["aud"], CLIENT_ID);
+        assert_eq!(claims["preferred_username"], "alice");
+        assert_eq!(tokens["authority"], authority.as_str());
+
+        // The refresh token works at Keycloak, for the page's own client.
+        let refreshed = reqwest::Client::new()
+            .post(format!("{authority}/protocol/openid-connect/token"))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", CLIENT_ID),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refreshed.status(), StatusCode::OK);
+        let refreshed: Value = refreshed.json().await.unwrap();
+        assert_eq!(
+            jwt_claims(refreshed["access_token"].as_str().unwrap())["sub"],
+            jwt_claims(access_token)["sub"]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn carol_goes_straight_to_corp_idp_and_gets_tenant_a_tokens() {
+    with_log(async {
+        let _kc = shared().await;
+        let kc = keycloak();
+        let app = broker().await;
+        let login = app.start_login("carol@corp.test").await;
+        assert_eq!(query_of(&login.authorize_url)["kc_idp_hint"], "corp-idp");
+        let signed = app.sign_in(&login.authorize_url, "carol", "carol").await;
+        assert!(
+            signed
+                .forms
+                .iter()
+                .all(|page| page.path().starts_with("/realms/corp-idp/")),
+            "tenant-a's own form is skipped: {:?}",
+            signed.forms
+        );
+        app.complete_and_confirm(signed.callback, &login.txn).await;
+        let redeemed = app
+            .handoff("/api/handoff", &login.txn, &login.verifier)
+            .await;
+        assert_eq!(redeemed.status(), StatusCode::OK);
+        let tokens: Value = redeemed.json().await.unwrap();
+        let id_token = tokens["id_token"].as_str().unwrap();
+        verify_against_keys_of(id_token, &kc.authority("tenant-a")).await;
+        let claims = jwt_claims(id_token);
+        assert_eq!(claims["iss"], kc.authority("tenant-a"));
+        assert_eq!(claims["preferred_username"], "carol");
+        assert_eq!(claims["email"], "carol@corp.test");
+    })
+    .await;
+}
+
+/// `/login` with `prompt=none` for alice; where the realm sends the browser back.
+async fn silent_login(app: &TestApp) -> (url::Url, String, String) {
+    let txn = authproxy::crypto::random_token().unwrap();
+    let verifier = authproxy::crypto::random_token().unwrap();
+    let challenge = authproxy::crypto::sha256_b64url(&verifier);
+    let response = app
+        .browser
+        .get(app.url("/login"))
+        .query(&[
+            ("client_id", CLIENT_ID),
+            ("user", "alice@tenant-a.test"),
+            ("origin", CRM_ORIGIN),
+            ("txn", txn.as_str()),
+            ("txn_challenge", challenge.as_str()),
+            ("prompt", "none"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let authorize = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(query_of(&authorize)["prompt"], "none");
+    let signed = app.sign_in(&authorize, "unused", "unused").await;
+    assert!(signed.forms.is_empty(), "prompt=none shows no form");
+    (signed.callback, txn, verifier)
+}
+
+#[tokio::test]
+async fn prompt_none_fails_cleanly_without_a_session_and_completes_with_one() {
+    with_log(async {
+        let _kc = shared().await;
+        let app = broker().await;
+        let (callback, txn, verifier) = silent_login(&app).await;
+        assert_eq!(query_of(&callback)["error"], "login_required", "{callback}");
+        let html = app.page(callback).await;
+        assert!(html.contains("login_required"), "{html}");
+        app.confirm(&txn, &crate::support::confirmation_in(&html))
+            .await;
+        let failed = app.handoff("/api/handoff", &txn, &verifier).await;
+        let (status, code) = code_of(failed).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::BAD_REQUEST, "login_failed")
+        );
+
+        // With a Keycloak session (a login first), the same completes silently.
+        log_in(&app, "alice@tenant-a.test", "alice", "alice").await;
+        let (callback, txn, verifier) = silent_login(&app).await;
+        assert!(query_of(&callback).contains_key("code"), "{callback}");
+        app.complete_and_confirm(callback, &txn).await;
+        let redeemed = app.handoff("/api/handoff", &txn, &verifier).await;
+        assert_eq!(redeemed.status(), StatusCode::OK);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn impersonation_through_the_legacy_exchange_gives_a_token_for_alice() {
+    with_log(async {
+        let _kc = shared().await;
+        let kc = keycloak();
+        let authority = kc.authority("tenant-a");
+        let app = broker().await;
+        let admin = app.admin();
+        let secret = admin
+            .create_caller(
+                "crm-backend",
+                json!({"realms": ["tenant-a"], "all_users_of": ["tenant-a"]}),
+            )
+            .await;
+        let issued = app
+            .impersonate(
+                "crm-backend",
+                &secret,
+                json!({"user": "alice@tenant-a.test"}),
+            )
+            .await;
+        assert_eq!(issued.status(), StatusCode::OK);
+        let issued: Value = issued.json().await.unwrap();
+        let token = issued["access_token"].as_str().unwrap();
+        verify_against_keys_of(token, &authority).await;
+        let claims = jwt_claims(token);
+        let alice: Value = kc
+            .admin_get("tenant-a/users?username=alice&exact=true")
+            .await;
+        assert_eq!(claims["sub"], alice[0]["id"], "the token is alice's");
+        assert_eq!(claims["preferred_username"], "alice");
+        assert_eq!(claims["iss"], authority.as_str());
+        // What Keycloak's legacy exchange puts on it: issued to the broker's client.
+        assert_eq!(claims["azp"], BROKER.0);
+        assert_eq!(
+            issued["issued_token_type"],
+            "urn:ietf:params:oauth:token-type:access_token"
+        );
+
+        // A user Keycloak will not let anyone impersonate (disabled): refused, audited.
+        let refused = app
+            .impersonate(
+                "crm-backend",
+                &secret,
+                json!({"user": "dora@tenant-a.test"}),
+            )
+            .await;
+        let (status, code) = code_of(refused).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::FORBIDDEN, "impersonation_refused")
+        );
+        let audit = admin.audit().await;
+        assert!(
+            audit.iter().any(|row| row["action"] == "impersonate"
+                && row["subject"] == "dora@tenant-a.test"
+                && row["outcome"] == "failed"
+                && row["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("access_denied"))),
+            "{audit:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_broker_client_without_the_impersonation_role_is_refused_cleanly() {
+    with_log(async {
+        let _kc = shared().await;
+        let app = broker_with(BROKER_WITHOUT_IMPERSONATION).await;
+        let secret = app
+            .admin()
+            .create_caller(
+                "crm-backend",
+                json!({"realms": ["tenant-a"], "all_users_of": ["tenant-a"]}),
+            )
+            .await;
+        let refused = app
+            .impersonate(
+                "crm-backend",
+                &secret,
+                json!({"user": "alice@tenant-a.test"}),
+            )
+            .await;
+        let (status, code) = code_of(refused).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::FORBIDDEN, "impersonation_refused")
+        );
+    })
+    .await;
+}
+
+/// The page client as Keycloak holds it.
+async fn client_in_keycloak(realm: &str, client_id: &str) -> Value {
+    let found: Value = keycloak()
+        .admin_get(&format!("{realm}/clients?clientId={client_id}"))
+        .await;
+    found[0].clone()
+}
+
+#[tokio::test]
+async fn clients_sync_creates_the_page_client_exactly_and_repairs_a_change() {
+    with_log(async {
+        let _kc = shared().await;
+        let kc = keycloak();
+        let page = "localhost:8082";
+        let origin = "http://localhost:8082";
+        let app = TestApp::start(
+            TestConfig::empty()
+                .realm_with(
+                    "tenant-b",
+                    &kc.authority("tenant-b"),
+                    &[
+                        ("broker_client_id", BROKER.0),
+                        ("broker_client_secret", BROKER.1),
+                    ],
+                )
+                .client(page, &["tenant-b"], &[origin]),
+        )
+        .await;
+        let first = sync(&app, &["--realm", "tenant-b"]).await;
+        assert!(
+            first.contains(&format!("tenant-b/{page}: create")),
+            "{first}"
+        );
+        let client = client_in_keycloak("tenant-b", page).await;
+        let mut uris: Vec<String> = client["redirectUris"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        uris.sort();
+        assert_eq!(
+            uris,
+            [
+                format!("{}/authproxy", app.base_url),
+                format!("{}/authproxy/{page}", app.base_url)
+            ]
+        );
+        assert_eq!(client["webOrigins"], json!([origin]));
+        assert_eq!(client["publicClient"], true);
+        assert_eq!(client["standardFlowEnabled"], true);
+        assert_eq!(client["attributes"]["pkce.code.challenge.method"], "S256");
+        assert_eq!(
+            client["attributes"]["post.logout.redirect.uris"],
+            format!("{}/logged-out", app.base_url)
+        );
+
+        let second = sync(&app, &["--realm", "tenant-b"]).await;
+        assert!(second.contains("no differences"), "{second}");
+
+        // Someone removes a redirect URI in Keycloak: reported, then repaired.
+        let mut changed = client.clone();
+        changed["redirectUris"] = json!([format!("{}/authproxy", app.base_url)]);
+        let id = client["id"].as_str().unwrap();
+        let put = kc
+            .admin_send(
+                reqwest::Method::PUT,
+                &format!("tenant-b/clients/{id}"),
+                &changed,
+            )
+            .await;
+        assert!(put.status().is_success(), "{}", put.status());
+        let dry = sync(&app, &["--realm", "tenant-b", "--dry-run"]).await;
+        assert!(
+            dry.contains(&format!(
+                "+ redirectUris: {}/authproxy/{page}",
+                app.base_url
+            )),
+            "{dry}"
+        );
+        let repaired = sync(&app, &["--realm", "tenant-b"]).await;
+        assert!(
+            repaired.contains(&format!("tenant-b/{page}: update")),
+            "{repaired}"
+        );
+        let client = client_in_keycloak("tenant-b", page).await;
+        assert_eq!(client["redirectUris"].as_array().unwrap().len(), 2);
+    })
+    .await;
+}
+
+/// The auto-submitted form of a page: its action and hidden fields.
+fn form_of(html: &str) -> (String, Vec<(String, String)>) {
+    let unescape = |s: &str| {
+        s.replace("&#x2f;", "/")
+            .replace("&#47;", "/")
+            .replace("&amp;", "&")
+    };
+    let action = html
+        .split("action=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .map_or_else(|| panic!("a form: {html}"), unescape);
+    let fields = html
+        .split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|field| {
+            let name = field.split('"').next().unwrap().to_owned();
+            let value = field
+                .split("value=\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .map(unescape)
+                .unwrap();
+            (name, value)
+        })
+        .collect();
+    (action, fields)
+}
+
+#[tokio::test]
+async fn logout_through_the_broker_ends_the_keycloak_session() {
+    with_log(async {
+        let _kc = shared().await;
+        let app = broker().await;
+        let tokens = log_in(&app, "alice@tenant-a.test", "alice", "alice").await;
+        // While the Keycloak session lives, the next login needs no form.
+        let again = app.start_login("alice@tenant-a.test").await;
+        let signed = app.sign_in(&again.authorize_url, "alice", "alice").await;
+        assert!(
+            signed.forms.is_empty(),
+            "single sign-on: {:?}",
+            signed.forms
+        );
+
+        let page = app
+            .browser
+            .post(app.url("/logout"))
+            .form(&[
+                ("client_id", CLIENT_ID),
+                ("origin", CRM_ORIGIN),
+                ("id_token_hint", tokens["id_token"].as_str().unwrap()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let (action, fields) = form_of(&page.text().await.unwrap());
+        assert_eq!(
+            action,
+            format!(
+                "{}/protocol/openid-connect/logout",
+                keycloak().authority("tenant-a")
+            )
+        );
+        let ended = app.browser.post(action).form(&fields).send().await.unwrap();
+        assert_eq!(
+            ended.status(),
+            StatusCode::FOUND,
+            "Keycloak logs out without asking"
+        );
+        let back = ended.headers()["location"].to_str().unwrap().to_owned();
+        assert_eq!(back, app.url("/logged-out"));
+        let done = app.browser.get(back).send().await.unwrap();
+        assert_eq!(done.status(), StatusCode::OK);
+
+        // The session is gone: Keycloak asks for the password again.
+        let after = app.start_login("alice@tenant-a.test").await;
+        let signed = app.sign_in(&after.authorize_url, "alice", "alice").await;
+        assert_eq!(signed.forms.len(), 1, "the password form again");
+    })
+    .await;
+}
+
+/// The `kid` of a JWT's header.
+fn kid_of(jwt: &str) -> String {
+    use base64::Engine as _;
+    let header = jwt.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap(),
+    )
+    .unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_signing_key_rotated_in_keycloak_is_picked_up_by_the_next_login() {
+    with_log(async {
+        let _kc = shared().await;
+        let kc = keycloak();
+        let authority = kc.authority("tenant-b");
+        let app = broker().await;
+        let before = log_in(&app, "bob@tenant-b.test", "bob", "bob").await;
+        let old_kid = kid_of(before["id_token"].as_str().unwrap());
+
+        // A new RSA key with a higher priority; the old RS256 providers disabled.
+        let realm: Value = kc.admin_get("tenant-b").await;
+        let realm_id = realm["id"].as_str().unwrap();
+        let components: Value = kc
+            .admin_get("tenant-b/components?type=org.keycloak.keys.KeyProvider")
+            .await;
+        let created = kc
+            .admin_send(
+                reqwest::Method::POST,
+                "tenant-b/components",
+                &json!({
+                    "name": "rotated-rsa", "providerId": "rsa-generated",
+                    "providerType": "org.keycloak.keys.KeyProvider", "parentId": realm_id,
+                    "config": {"priority": ["500"], "enabled": ["true"], "active": ["true"],
+                               "algorithm": ["RS256"], "keySize": ["2048"]}
+                }),
+            )
+            .await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        for old in components.as_array().unwrap() {
+            if old["providerId"] == "rsa-generated" {
+                let mut disabled = old.clone();
+                disabled["config"]["enabled"] = json!(["false"]);
+                let id = old["id"].as_str().unwrap();
+                let put = kc
+                    .admin_send(
+                        reqwest::Method::PUT,
+                        &format!("tenant-b/components/{id}"),
+                        &disabled,
+                    )
+                    .await;
+                assert!(put.status().is_success(), "{}", put.status());
+            }
+        }
+
+        let after = log_in(&app, "bob@tenant-b.test", "bob", "bob").await;
+        let id_token = after["id_token"].as_str().unwrap();
+        assert_ne!(kid_of(id_token), old_kid, "signed with the new key");
+        verify_against_keys_of(id_token, &authority).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_keycloak_stopped_the_broker_answers_clearly_and_recovers_when_it_is_back() {
+    with_log(async {
+        let kc = keycloak();
+        if kc.management_url.is_none() {
+            eprintln!(
+                "skipped: the Keycloak at {} was not started by the tests",
+                kc.base_url
+            );
+            return;
+        }
+        // This test has the Keycloak alone.
+        let _alone = IN_USE.write().await;
+        let app = broker().await;
+        kc.stop();
+
+        let found = app.discover("alice@tenant-a.test").await;
+        assert_eq!(found.status(), StatusCode::OK, "discovery needs no realm");
+        let login = app
+            .login_response(
+                "alice@tenant-a.test",
+                CRM_ORIGIN,
+                &authproxy::crypto::random_token().unwrap(),
+                &"c".repeat(43),
+            )
+            .await;
+        let status = login.status();
+        let html = login.text().await.unwrap();
+        assert!(
+            status == StatusCode::BAD_GATEWAY || status == StatusCode::SERVICE_UNAVAILABLE,
+            "{status}: {html}"
+        );
+        assert!(
+            html.contains("<code id=\"code\">realm_unreachable</code>"),
+            "{html}"
+        );
+        let ready = reqwest::get(app.url("/readyz")).await.unwrap();
+        assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let ready: Value = ready.json().await.unwrap();
+        assert_ne!(ready["realms"]["tenant-a"], "ok", "{ready}");
+
+        kc.start_again();
+        log_in(&app, "alice@tenant-a.test", "alice", "alice").await;
+        let ready = reqwest::get(app.url("/readyz")).await.unwrap();
+        assert_eq!(ready.status(), StatusCode::OK);
+    })
+    .await;
+}
