@@ -84,6 +84,7 @@ codes! {
     RealmNotConfigured => ("realm_not_configured", 409, "the directory assigns the user to a realm that is not configured"),
     ClientRemoved => ("client_removed", 409, "the client of a login in flight is no longer registered"),
     ImpersonationNotConfigured => ("impersonation_not_configured", 409, "the user's realm has no broker client"),
+    ImpersonationNotSupported => ("impersonation_not_supported", 409, "the user's realm does not offer the token exchange impersonation needs (Keycloak: features token-exchange:v1 and admin-fine-grained-authz:v1)"),
     AmbiguousUser => ("ambiguous_user", 409, "several users of the realm have this email address"),
     Conflict => ("conflict", 409, "admin API: the resource exists, or is in use"),
     ManagedByConfig => ("managed_by_config", 409, "admin API and CLI: the entry is defined in the configuration file; change it there"),

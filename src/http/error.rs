@@ -58,6 +58,7 @@ impl From<&IdpError> for ErrorCode {
             } => Self::ImpersonationRefused,
             IdpError::Rejected { .. } => Self::TokenRequestRefused,
             IdpError::NoBrokerClient => Self::ImpersonationNotConfigured,
+            IdpError::ExchangeUnsupported => Self::ImpersonationNotSupported,
             IdpError::InvalidIdToken(_) => Self::InvalidIdToken,
         }
     }
@@ -106,6 +107,9 @@ impl WebError {
             Self::Idp(IdpError::Timeout) => "The login server did not answer in time. Try again shortly.".into(),
             Self::Idp(IdpError::Rejected { status: 401 | 403, .. }) => {
                 "The realm refused the broker's client: it lacks a permission or role (see the README, Impersonation).".into()
+            }
+            Self::Idp(IdpError::ExchangeUnsupported) => {
+                "The user's realm does not offer the token exchange impersonation needs. On Keycloak, enable the features token-exchange:v1 and admin-fine-grained-authz:v1 (see the README, Impersonation).".into()
             }
             Self::Idp(IdpError::NoBrokerClient) => {
                 "The user's realm has no broker client configured (broker_client_id / broker_client_secret).".into()

@@ -88,6 +88,10 @@ pub enum IdpError {
     #[error("the realm has no broker client configured")]
     /// The realm has no broker client configured.
     NoBrokerClient,
+    #[error("the realm does not offer the token exchange with requested_subject")]
+    /// The realm's token endpoint does not take `requested_subject` (a Keycloak
+    /// without the legacy token exchange).
+    ExchangeUnsupported,
     #[error("the ID token is not valid: {0}")]
     /// The ID token does not verify.
     InvalidIdToken(String),

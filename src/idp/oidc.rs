@@ -336,7 +336,14 @@ impl IdentityProvider for OidcProvider {
         if let Some(audience) = audience {
             form.push(("audience", audience));
         }
-        let body = self.post_as_broker(realm, broker, &form).await?;
+        let body = match self.post_as_broker(realm, broker, &form).await {
+            // Our request is well formed: a realm that calls it invalid does not take
+            // `requested_subject` (Keycloak's standard exchange without the legacy one).
+            Err(IdpError::Rejected { status: 400, error }) if error == "invalid_request" => {
+                return Err(IdpError::ExchangeUnsupported);
+            }
+            other => other?,
+        };
         let response: ExchangeResponse = parse_json(&body)?;
         Ok(ExchangedToken {
             access_token: response.access_token,

@@ -278,6 +278,43 @@ async fn the_store_holds_no_caller_secret_or_admin_token_in_clear() {
 }
 
 #[tokio::test]
+async fn a_realm_without_the_legacy_exchange_is_a_clear_409_not_a_retry() {
+    // Keycloak without token-exchange:v1 answers requested_subject with 400
+    // invalid_request ("not supported for standard token exchange").
+    let app = TestApp::start(TestConfig::demo_with_broker((
+        "authproxy-standard-exchange",
+        "authproxy-standard-exchange-secret",
+    )))
+    .await;
+    let admin = app.admin();
+    let secret = admin.create_caller("crm-backend", tenant_a_policy()).await;
+    let refused = app
+        .impersonate(
+            "crm-backend",
+            &secret,
+            json!({"user": "alice@tenant-a.test"}),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "impersonation_not_supported");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("token-exchange:v1"),
+        "{body}"
+    );
+    let audit = admin.audit().await;
+    assert!(
+        audit
+            .iter()
+            .any(|r| r["action"] == "impersonate" && r["outcome"] == "failed"),
+        "{audit:?}"
+    );
+}
+
+#[tokio::test]
 async fn the_realm_refusing_the_exchange_is_a_403_with_its_own_code() {
     let app = TestApp::start(TestConfig::demo_with_broker((
         "authproxy-no-impersonation",

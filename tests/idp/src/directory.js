@@ -33,6 +33,9 @@ export const BROKER_CLIENTS = [
   { clientId: 'authproxy-broker-2', secret: 'authproxy-broker-2-secret' },
   // Lacks the users' `impersonate` permission: the realm refuses its exchanges.
   { clientId: 'authproxy-no-impersonation', secret: 'authproxy-no-impersonation-secret', impersonation: false },
+  // As on a Keycloak without the legacy token exchange (features token-exchange:v1 and
+  // admin-fine-grained-authz:v1): only the standard exchange, which cannot impersonate.
+  { clientId: 'authproxy-standard-exchange', secret: 'authproxy-standard-exchange-secret', legacyExchange: false },
 ];
 
 /** Finds a user of a realm by id, username or email (Keycloak accepts all three at login). */

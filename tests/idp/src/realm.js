@@ -34,6 +34,7 @@ export async function createRealm({ name, data, baseUrl, stats }) {
     redirect_uris: [],
     token_endpoint_auth_method: 'client_secret_basic',
     impersonation_allowed: broker.impersonation !== false,
+    legacy_exchange: broker.legacyExchange !== false,
   }));
   for (const [alias, idp] of Object.entries(data.brokeredBy || {})) {
     staticClients.push({
@@ -74,7 +75,7 @@ export async function createRealm({ name, data, baseUrl, stats }) {
     // Keycloak accepts POST at its authorization and end-session endpoints.
     enableHttpPostMethods: true,
     extraClientMetadata: {
-      properties: ['web_origins', 'impersonation_allowed', 'kc_attributes'],
+      properties: ['web_origins', 'impersonation_allowed', 'legacy_exchange', 'kc_attributes'],
       validator(_ctx, key, value) {
         if (key === 'web_origins' && value !== undefined && !Array.isArray(value)) {
           throw new errors.InvalidClientMetadata('web_origins must be an array');
@@ -254,6 +255,9 @@ function tokenExchange(realm) {
     };
     if (client.clientAuthMethod === 'none') return refuse(400, 'unauthorized_client', 'Public client is not allowed to exchange token');
     if (!params.requested_subject) return refuse(400, 'invalid_request', 'Parameter requested_subject is required for direct impersonation');
+    if (client.legacy_exchange === false) {
+      return refuse(400, 'invalid_request', "Parameter 'requested_subject' is not supported for standard token exchange");
+    }
     if (!client.impersonation_allowed) return refuse(403, 'access_denied', 'Client not allowed to exchange');
     if (params.subject_token) {
       // Impersonation by the client's own service account: the subject token must be
