@@ -1,8 +1,9 @@
 //! The Keycloak the conformance suite runs against: one per test run, started on
-//! first use from the installation `scripts/setup-keycloak` makes (realms imported
-//! from `tests/keycloak/*.json`, a fresh data folder, HTTP and management on free
-//! ports, its log in a file), and stopped when the test process ends, even on a
-//! panic: it runs under a shell that stops it once the process's pipe closes.
+//! first use by `scripts/run-keycloak` (the installation `scripts/setup-keycloak`
+//! makes, realms imported from `tests/keycloak/*.json`, a fresh data folder, HTTP
+//! and management on free ports, its log in a file), and stopped when the test
+//! process ends, even on a panic: it runs under a shell that stops it once the
+//! process's pipe closes.
 //!
 //! With `AUTHPROXY_TEST_KEYCLOAK_URL` (and `AUTHPROXY_TEST_KEYCLOAK_ADMIN` /
 //! `AUTHPROXY_TEST_KEYCLOAK_PASSWORD`, default `admin`/`admin`), the suite runs
@@ -197,8 +198,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Runs `scripts/setup-keycloak` (a no-op once installed) for KC_HOME and JAVA_HOME.
-fn install() -> (PathBuf, PathBuf) {
+/// Runs `scripts/setup-keycloak` (a no-op once installed), printing how long it took.
+fn install() {
     let started = Instant::now();
     let output = Command::new(repo().join("scripts/setup-keycloak"))
         .stderr(Stdio::inherit())
@@ -208,55 +209,36 @@ fn install() -> (PathBuf, PathBuf) {
         output.status.success(),
         "scripts/setup-keycloak failed (its messages are above)"
     );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let value = |key: &str| {
-        stdout
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{key}=")))
-            .map_or_else(
-                || panic!("scripts/setup-keycloak printed no {key}"),
-                PathBuf::from,
-            )
-    };
     eprintln!("keycloak: installation ready in {:?}", started.elapsed());
-    (value("KC_HOME"), value("JAVA_HOME"))
 }
 
 fn start_here() -> Keycloak {
-    let (kc_home, java_home) = install();
-    let run = repo().join(format!("target/keycloak-run/{}", std::process::id()));
+    // Fails fast, with what is missing, before anything is started.
+    install();
+    let runs = repo().join("target/keycloak-run");
+    // Folders of earlier runs whose process is gone.
+    for entry in std::fs::read_dir(&runs).into_iter().flatten().flatten() {
+        let pid = entry.file_name().to_string_lossy().to_string();
+        if !Path::new("/proc").join(&pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let run = runs.join(std::process::id().to_string());
     let _ = std::fs::remove_dir_all(&run);
-    std::fs::create_dir_all(run.parent().unwrap()).unwrap();
-    // A copy of the installation whose files are hard links (instant, no space),
-    // with a data folder of its own: runs on one machine never share state.
-    let status = Command::new("cp")
-        .args(["-al"])
-        .arg(&kc_home)
-        .arg(&run)
-        .status()
-        .unwrap();
-    assert!(status.success(), "could not copy {}", kc_home.display());
-    let data = run.join("data");
-    let _ = std::fs::remove_dir_all(&data);
-    std::fs::create_dir_all(data.join("import")).unwrap();
+    std::fs::create_dir_all(&run).unwrap();
     let port = free_port();
     let management = free_port();
     let base_url = format!("http://127.0.0.1:{port}");
-    for (name, text) in realm_files(&base_url) {
-        std::fs::write(data.join(format!("import/{name}.json")), text).unwrap();
-    }
     let log = run.join("keycloak.log");
+    // Its own process group, stopped as a whole once this process's pipe closes.
     let script = format!(
-        "export JAVA_HOME='{java}' KC_BOOTSTRAP_ADMIN_USERNAME=admin KC_BOOTSTRAP_ADMIN_PASSWORD=admin\n\
-         setsid '{kc}/bin/kc.sh' start --optimized --http-enabled=true --http-host=127.0.0.1 \
-           --http-port={port} --http-management-port={management} --hostname-strict=false \
-           --import-realm --log-level=info,org.keycloak.events:debug </dev/null >>'{log}' 2>&1 &\n\
+        "setsid '{script}' {port} {management} '{run}' </dev/null >>'{log}' 2>&1 &\n\
          kc=$!\n\
          cat >/dev/null\n\
          kill -TERM -- -$kc 2>/dev/null || kill -TERM $kc 2>/dev/null\n\
          wait $kc\n",
-        java = java_home.display(),
-        kc = run.display(),
+        script = repo().join("scripts/run-keycloak").display(),
+        run = run.display(),
         log = log.display(),
     );
     let launch = Launch {
