@@ -1,9 +1,11 @@
-// Starts everything the real-browser suite needs, once per run: the dev IdP, the
-// broker (the binary `cargo test` built), and the fixture sites:
+// Starts everything the real-browser suite needs, once per run: the login server
+// (the dev IdP, or with `{ keycloak: true }` a real Keycloak run by
+// scripts/run-keycloak), the broker (the binary `cargo test` built), and the
+// fixture sites:
 //   CRM            http://localhost:<crm>      (registered client localhost:<crm>)
 //   webphone       http://127.0.0.1:<phone>    (another site; client 127.0.0.1:<phone>)
 //   unregistered   http://localhost:<other>    (no client)
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -39,6 +41,51 @@ async function startIdp() {
     if (match) return match[1];
   }
   throw new Error('the dev IdP did not start');
+}
+
+/**
+ * Starts a real Keycloak (the realms of tests/keycloak) on free ports; it stops
+ * when this process's pipe to it closes, however the process ends.
+ */
+async function startKeycloak() {
+  const [port, management] = await Promise.all([freePort(), freePort()]);
+  const run = fs.mkdtempSync(path.join(os.tmpdir(), 'authproxy-keycloak-'));
+  const log = path.join(run, 'keycloak.log');
+  const script = `setsid '${root}/scripts/run-keycloak' ${port} ${management} '${run}' </dev/null >>'${log}' 2>&1 &
+kc=$!
+cat >/dev/null
+kill -TERM -- -$kc 2>/dev/null || kill -TERM $kc 2>/dev/null
+wait $kc`;
+  const child = spawn('bash', ['-c', script], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const ready = `http://127.0.0.1:${management}/health/ready`;
+  for (let i = 0; i < 600; i += 1) {
+    try {
+      if ((await fetch(ready)).ok) return { url: `http://127.0.0.1:${port}`, log, stop: () => child.stdin.end() };
+    } catch { /* not yet */ }
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  child.stdin.end();
+  throw new Error(`Keycloak did not become ready; its log:\n${fs.readFileSync(log, 'utf8')}`);
+}
+
+/** Adds redirect URIs and web origins to a client in Keycloak, as an admin would. */
+async function addToKeycloakClient(keycloak, clientId, { redirectUris = [], webOrigins = [] }) {
+  const tokenResponse = await fetch(`${keycloak}/realms/master/protocol/openid-connect/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: 'admin', password: 'admin' }),
+  });
+  const { access_token: token } = await tokenResponse.json();
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  for (const realm of ['tenant-a', 'tenant-b']) {
+    const found = await (await fetch(`${keycloak}/admin/realms/${realm}/clients?clientId=${encodeURIComponent(clientId)}`, { headers })).json();
+    const client = found[0];
+    if (!client) throw new Error(`${clientId} is not in ${realm}: clients sync should have created it`);
+    client.redirectUris = [...new Set([...client.redirectUris, ...redirectUris])];
+    client.webOrigins = [...new Set([...client.webOrigins, ...webOrigins])];
+    const put = await fetch(`${keycloak}/admin/realms/${realm}/clients/${client.id}`, { method: 'PUT', headers, body: JSON.stringify(client) });
+    if (!put.ok) throw new Error(`updating ${clientId} in ${realm}: ${put.status}`);
+  }
 }
 
 async function registerClient(idp, clientId, { redirectUris, webOrigins, postLogout }) {
@@ -96,8 +143,9 @@ async function waitReady(url) {
 }
 
 /** Starts the whole environment; returns the URLs the tests use. */
-export async function startEnvironment() {
-  const idp = await startIdp();
+export async function startEnvironment({ keycloak = false } = {}) {
+  const kc = keycloak ? await startKeycloak() : null;
+  const idp = kc ? kc.url : await startIdp();
   const [brokerPort, crmPort, phonePort, otherPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const broker = `http://127.0.0.1:${brokerPort}`;
   const crm = `http://localhost:${crmPort}`;
@@ -142,19 +190,29 @@ domain = "corp.test"
 realm = "tenant-a"
 idp_hint = "corp-idp"
 `);
-  const postLogout = `${broker}/logged-out`;
-  await registerClient(idp, crmClient, {
-    redirectUris: [`${broker}/authproxy`, `${broker}/authproxy/${crmClient}`, `${crm}/seed.html`],
-    // The webphone iframe refreshes the CRM client's tokens from its own origin.
-    webOrigins: [crm, phone], postLogout,
-  });
-  await registerClient(idp, phoneClient, {
-    redirectUris: [`${broker}/authproxy`, `${broker}/authproxy/${phoneClient}`, `${phone}/silent-check-sso.html`],
-    webOrigins: [phone], postLogout,
-  });
-
   const bin = process.env.AUTHPROXY_BIN || path.join(root, 'target/debug/authproxy');
   if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: build it with cargo build (scripts/test does)`);
+  // What the fixtures need besides the broker's own redirect URIs: keycloak-js'
+  // redirect pages, and the webphone iframe refreshing the CRM client's tokens.
+  const crmExtras = { redirectUris: [`${crm}/seed.html`], webOrigins: [crm, phone] };
+  const phoneExtras = { redirectUris: [`${phone}/silent-check-sso.html`], webOrigins: [phone] };
+  if (kc) {
+    // The clients are not in the realm import: the broker provisions them.
+    execFileSync(bin, ['clients', 'sync', '--config', path.join(dir, 'authproxy.toml'), '--actor', 'browser-suite'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    await addToKeycloakClient(idp, crmClient, crmExtras);
+    await addToKeycloakClient(idp, phoneClient, phoneExtras);
+  } else {
+    const postLogout = `${broker}/logged-out`;
+    await registerClient(idp, crmClient, {
+      redirectUris: [`${broker}/authproxy`, `${broker}/authproxy/${crmClient}`, ...crmExtras.redirectUris],
+      webOrigins: crmExtras.webOrigins, postLogout,
+    });
+    await registerClient(idp, phoneClient, {
+      redirectUris: [`${broker}/authproxy`, `${broker}/authproxy/${phoneClient}`, ...phoneExtras.redirectUris],
+      webOrigins: phoneExtras.webOrigins, postLogout,
+    });
+  }
+
   const brokerProcess = spawn(bin, ['serve', '--config', path.join(dir, 'authproxy.toml')], {
     stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'authproxy.log'), 'w')],
   });
@@ -164,9 +222,11 @@ idp_hint = "corp-idp"
   env.brokerLog = path.join(dir, 'authproxy.log');
   env.configPath = path.join(dir, 'authproxy.toml');
   env.bin = bin;
+  env.keycloakLog = kc?.log;
   env.stop = () => {
     servers.forEach((s) => s.close());
     children.forEach((c) => c.kill());
+    kc?.stop();
   };
   return env;
 }

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, test as nodeTest } from 'node:test';
 import { signIn, startEnvironment, withBrowser } from '../harness.js';
+import * as scenarios from '../scenarios.js';
+import { clickLogin, openCrmPage, result } from '../scenarios.js';
 
 // Every scenario has a time limit: a regression fails instead of hanging the run.
 const test = (name, body) => nodeTest(name, { timeout: 60000 }, body);
@@ -13,121 +15,14 @@ let env;
 before(async () => { env = await startEnvironment(); });
 after(() => env?.stop());
 
-const result = async (frame, id = '#result') => {
-  await frame.waitForFunction((sel) => document.querySelector(sel)?.textContent, id, { timeout: 20000 });
-  return JSON.parse(await frame.textContent(id));
-};
+const openCrm = (context, query = '') => openCrmPage(env, context, query);
 
-async function openCrm(context, query = '') {
-  const page = await context.newPage();
-  await page.goto(`${env.crm}/crm.html${query}`);
-  await page.waitForSelector('body[data-ready="true"]');
-  return page;
-}
-
-/** Clicks the login button and returns the popup (found through the context, so
- * it is found also when COOP has cut it off from its opener). */
-async function clickLogin(context, frame, selector = '#login') {
-  const [popup] = await Promise.all([context.waitForEvent('page'), frame.click(selector)]);
-  return popup;
-}
-
-test('broker mode: alice logs in and the webphone runs keycloak-js with the handed-over tokens', async () => {
-  await withBrowser('broker mode', {}, async (context) => {
-    const page = await openCrm(context);
-    const popup = await clickLogin(context, page);
-    await signIn(popup, 'alice@tenant-a.test', 'alice');
-    assert.deepEqual(await result(page), { ok: true, username: 'alice', authority: `${env.idp}/realms/tenant-a` });
-    await popup.waitForEvent('close', { timeout: 5000 }).catch(() => {});
-    assert.ok(popup.isClosed(), 'the popup closes itself');
-
-    const phone = page.frameLocator('#webphone');
-    await phone.locator('#kc-status').filter({ hasText: 'authenticated' }).waitFor();
-    assert.equal(await phone.locator('#kc-status').textContent(), `authenticated:true:alice:${env.idp}/realms/tenant-a`);
-    const frame = page.frames().find((f) => f.url().startsWith(`${env.phone}/webphone.html`));
-    const refreshed = await frame.evaluate(async () => {
-      const before = window.keycloak.token;
-      const updated = await window.keycloak.updateToken(-1);
-      return { updated, changed: window.keycloak.token !== before };
-    });
-    assert.deepEqual(refreshed, { updated: true, changed: true }, 'updateToken(-1) gets a fresh token from the realm');
-  });
-});
-
-test('seed pass-through mode: keycloak-js login URL, {ok: true} from the broker page, then check-sso is authenticated', async () => {
-  await withBrowser('seed pass-through', {}, async (context) => {
-    const page = await context.newPage();
-    await page.goto(`${env.crm}/seed.html`);
-    await page.waitForFunction(() => document.querySelector('#kc-status')?.textContent === 'anonymous');
-    const popup = await clickLogin(context, page);
-    await signIn(popup, 'alice@tenant-a.test', 'alice');
-    await page.waitForFunction(() => document.querySelector('#kc-status')?.textContent.startsWith('authenticated'), null, { timeout: 20000 });
-    assert.equal(await page.textContent('#kc-status'), 'authenticated:alice');
-  });
-});
-
-test('carol logs in through kc_idp_hint at corp-idp and ends authenticated at tenant-a', async () => {
-  await withBrowser('carol via corp-idp', {}, async (context) => {
-    const page = await openCrm(context);
-    await page.fill('#username', 'carol@corp.test');
-    const popup = await clickLogin(context, page);
-    await popup.waitForSelector('#kc-login');
-    assert.ok(popup.url().includes('/realms/corp-idp/'), `the popup is at corp-idp: ${popup.url()}`);
-    await signIn(popup, 'carol', 'carol');
-    assert.deepEqual(await result(page), { ok: true, username: 'carol', authority: `${env.idp}/realms/tenant-a` });
-    const phone = page.frameLocator('#webphone');
-    await phone.locator('#kc-status').filter({ hasText: 'authenticated' }).waitFor();
-    assert.equal(await phone.locator('#kc-status').textContent(), `authenticated:true:carol:${env.idp}/realms/tenant-a`);
-  });
-});
-
-test('a CRM page with Cross-Origin-Opener-Policy: same-origin loses the popup but completes through the relay', async () => {
-  await withBrowser('coop', {}, async (context) => {
-    const page = await openCrm(context, '?coop=1');
-    const popup = await clickLogin(context, page);
-    await popup.waitForSelector('#kc-login');
-    assert.equal(await popup.evaluate(() => window.opener), null, 'COOP cut the popup off from its opener');
-    await signIn(popup, 'alice@tenant-a.test', 'alice');
-    // No opener to hand the confirmation to: the user approves in the broker's window.
-    await popup.waitForSelector('#approval:not([hidden])');
-    assert.equal(await popup.textContent('#approval-origin'), env.crm);
-    assert.equal(await popup.textContent('#approval-user'), 'alice');
-    await popup.click('#approve');
-    assert.deepEqual(await result(page), { ok: true, username: 'alice', authority: `${env.idp}/realms/tenant-a` });
-  });
-});
-
-/** Logs alice in with the SDK inside the cross-site webphone iframe, then runs
- * keycloak-js' silent check-sso in that iframe; returns what the check saw. */
-async function loginInIframeThenSilentCheck(context) {
-  const page = await context.newPage();
-  await page.goto(`${env.crm}/embedded.html`);
-  const frame = await (await page.waitForSelector('#phone')).contentFrame();
-  await frame.waitForSelector('body[data-ready="true"]');
-  const popup = await clickLogin(context, frame);
-  await signIn(popup, 'alice@tenant-a.test', 'alice');
-  assert.deepEqual(await result(frame), { ok: true, username: 'alice' });
-  await frame.waitForFunction(() => document.querySelector('#kc-status')?.textContent);
-  assert.equal(await frame.textContent('#kc-status'), 'authenticated:true:alice');
-  await frame.evaluate(() => window.silentCheckSso());
-  await frame.waitForFunction(() => document.querySelector('#silent-status')?.textContent, null, { timeout: 20000 });
-  return frame.textContent('#silent-status');
-}
-
-test('third-party cookies allowed (control): the silent check-sso in the iframe does see the realm session', async () => {
-  await withBrowser('third-party cookies allowed', { thirdPartyCookies: 'allow' }, async (context) => {
-    assert.equal(await loginInIframeThenSilentCheck(context), 'authenticated');
-  });
-});
-
-test('third-party cookies blocked: the SDK logs in from a cross-site iframe; keycloak-js silent check-sso cannot', async () => {
-  await withBrowser('third-party cookies blocked', { thirdPartyCookies: 'block' }, async (context) => {
-    // The SDK login inside the iframe completes (asserted in the helper); the realm
-    // session now exists, yet the seed's silent check cannot see it from this
-    // third-party iframe. This is why the relay exists.
-    assert.equal(await loginInIframeThenSilentCheck(context), 'anonymous');
-  });
-});
+test('broker mode: alice logs in and the webphone runs keycloak-js with the handed-over tokens', () => scenarios.brokerMode(env));
+test('seed pass-through mode: keycloak-js login URL, {ok: true} from the broker page, then check-sso is authenticated', () => scenarios.seedPassThrough(env));
+test('carol logs in through kc_idp_hint at corp-idp and ends authenticated at tenant-a', () => scenarios.carolViaCorpIdp(env));
+test('a CRM page with Cross-Origin-Opener-Policy: same-origin loses the popup but completes through the relay', () => scenarios.coopRelay(env));
+test('third-party cookies allowed (control): the silent check-sso in the iframe does see the realm session', () => scenarios.thirdPartyCookiesAllowed(env));
+test('third-party cookies blocked: the SDK logs in from a cross-site iframe; keycloak-js silent check-sso cannot', () => scenarios.thirdPartyCookiesBlocked(env));
 
 test('without a user gesture the popup is blocked and login() rejects with PopupBlocked', async () => {
   await withBrowser('popup blocked', { popupBlocking: true }, async (context) => {
