@@ -173,6 +173,9 @@ impl OidcProvider {
             }
         }
         let metadata = self.metadata(realm).await?;
+        if force {
+            tracing::info!(realm = %realm.name, "an ID token names an unknown key: fetching the realm's keys again");
+        }
         let fetched = self
             .http
             .get_json::<serde_json::Value>(metadata.jwks_uri.as_str())

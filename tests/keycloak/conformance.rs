@@ -8,7 +8,8 @@ use tokio::sync::{Mutex, RwLock, RwLockReadGuard};
 
 use crate::server::{BROKER, BROKER_WITHOUT_IMPERSONATION, keycloak, with_log};
 use crate::support::{
-    CLIENT_ID, CRM_ORIGIN, TestApp, TestConfig, code_of, jwt_claims, verify_against_keys_of,
+    CLIENT_ID, CRM_ORIGIN, TestApp, TestConfig, captured_logs, code_of, jwt_claims,
+    verify_against_keys_of,
 };
 
 /// Tests share the Keycloak; the one that stops it has it alone.
@@ -561,10 +562,21 @@ async fn a_signing_key_rotated_in_keycloak_is_picked_up_by_the_next_login() {
             }
         }
 
+        let refetches = || {
+            captured_logs()
+                .lines()
+                .filter(|l| l.contains("fetching the realm's keys again") && l.contains("tenant-b"))
+                .count()
+        };
+        assert_eq!(refetches(), 0);
         let after = log_in(&app, "bob@tenant-b.test", "bob", "bob").await;
         let id_token = after["id_token"].as_str().unwrap();
         assert_ne!(kid_of(id_token), old_kid, "signed with the new key");
         verify_against_keys_of(id_token, &authority).await;
+        assert_eq!(refetches(), 1, "the broker fetched the keys again once");
+        // The next login finds the new key in the broker's cache.
+        log_in(&app, "bob@tenant-b.test", "bob", "bob").await;
+        assert_eq!(refetches(), 1);
     })
     .await;
 }
