@@ -32,6 +32,8 @@ async function freePort() {
 }
 
 async function startIdp() {
+  // One dev IdP for the whole test run: the one scripts/test started, when it did.
+  if (process.env.AUTHPROXY_TEST_IDP_URL) return process.env.AUTHPROXY_TEST_IDP_URL.replace(/\/$/, '');
   const child = spawn('node', ['server.js', '--port', '0', '--exit-with-stdin'], {
     cwd: path.join(root, 'tests/idp'), stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -73,7 +75,10 @@ wait $kc`;
 async function addToKeycloakClient(keycloak, clientId, { redirectUris = [], webOrigins = [] }) {
   const tokenResponse = await fetch(`${keycloak}/realms/master/protocol/openid-connect/token`, {
     method: 'POST',
-    body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: 'admin', password: 'admin' }),
+    body: new URLSearchParams({
+      grant_type: 'password', client_id: 'admin-cli',
+      username: process.env.AUTHPROXY_TEST_KEYCLOAK_ADMIN || 'admin', password: process.env.AUTHPROXY_TEST_KEYCLOAK_PASSWORD || 'admin',
+    }),
   });
   const { access_token: token } = await tokenResponse.json();
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
@@ -144,7 +149,12 @@ async function waitReady(url) {
 
 /** Starts the whole environment; returns the URLs the tests use. */
 export async function startEnvironment({ keycloak = false } = {}) {
-  const kc = keycloak ? await startKeycloak() : null;
+  // The run's Keycloak (started by the conformance suite, which runs these
+  // scenarios), or one of our own when run alone.
+  const given = process.env.AUTHPROXY_TEST_KEYCLOAK_URL;
+  const kc = !keycloak ? null
+    : given ? { url: given.replace(/\/$/, ''), log: process.env.AUTHPROXY_TEST_KEYCLOAK_LOG, stop: () => {} }
+      : await startKeycloak();
   const idp = kc ? kc.url : await startIdp();
   const [brokerPort, crmPort, phonePort, otherPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const broker = `http://127.0.0.1:${brokerPort}`;

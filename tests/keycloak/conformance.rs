@@ -629,3 +629,38 @@ async fn with_keycloak_stopped_the_broker_answers_clearly_and_recovers_when_it_i
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_chromium_scenarios_pass_against_this_keycloak() {
+    with_log(async {
+        let _kc = shared().await;
+        let kc = keycloak();
+        let browser = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+        assert!(
+            browser.join("node_modules").exists(),
+            "the browser suite's packages are missing: run scripts/setup-browser (scripts/test does)"
+        );
+        let mut command = std::process::Command::new("node");
+        command
+            .args(["--test", "--test-concurrency=1", "keycloak/"])
+            .current_dir(&browser)
+            .env("AUTHPROXY_BIN", env!("CARGO_BIN_EXE_authproxy"))
+            .env("AUTHPROXY_TEST_KEYCLOAK_URL", &kc.base_url);
+        if let Some(log) = &kc.log {
+            command.env("AUTHPROXY_TEST_KEYCLOAK_LOG", log);
+        }
+        let output = tokio::task::spawn_blocking(move || command.output())
+            .await
+            .unwrap()
+            .expect("node runs the browser suite");
+        let report = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{report}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(report.contains("# fail 0"), "{report}");
+        eprintln!("{report}");
+    })
+    .await;
+}

@@ -1,5 +1,7 @@
-//! The dev IdP: one Node process shared by every test of this binary, and the
-//! registration of the demo client in its realms with a broker's redirect URIs.
+//! The dev IdP: one Node process shared by every test of this binary (or, with
+//! `AUTHPROXY_TEST_IDP_URL`, the one `scripts/test` started for the whole run),
+//! and the registration of the demo client in its realms with a broker's
+//! redirect URIs.
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -10,10 +12,11 @@ use serde_json::Value;
 
 use super::{BROKER_CLIENT, CLIENT_ID, CRM_ORIGIN};
 
-/// The dev IdP process, shared by every test of this binary.
+/// The dev IdP, shared by every test of this binary.
 pub struct Idp {
     pub base_url: String,
-    _child: Mutex<Child>,
+    /// The process, when this binary started it.
+    _child: Option<Mutex<Child>>,
 }
 
 impl Idp {
@@ -25,6 +28,12 @@ impl Idp {
 pub fn idp() -> &'static Idp {
     static IDP: OnceLock<Idp> = OnceLock::new();
     IDP.get_or_init(|| {
+        if let Ok(url) = std::env::var("AUTHPROXY_TEST_IDP_URL") {
+            return Idp {
+                base_url: url.trim_end_matches('/').to_owned(),
+                _child: None,
+            };
+        }
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/idp");
         assert!(
             std::path::Path::new(dir).join("node_modules").exists(),
@@ -56,7 +65,7 @@ pub fn idp() -> &'static Idp {
         std::thread::spawn(move || for _ in stdout.lines() {});
         Idp {
             base_url,
-            _child: Mutex::new(child),
+            _child: Some(Mutex::new(child)),
         }
     })
 }

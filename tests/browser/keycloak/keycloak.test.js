@@ -1,5 +1,7 @@
-// The browser scenarios that meet Keycloak itself, against a real Keycloak 26.7
-// (scripts/run-keycloak, the realms of tests/keycloak): its login pages, its
+// The browser scenarios that meet Keycloak itself, against a real Keycloak 26.7:
+// the conformance suite's (it runs this file, with AUTHPROXY_TEST_KEYCLOAK_URL),
+// or one of its own (scripts/run-keycloak) when run alone with
+// `node --test keycloak/`. Its login pages, its
 // brokering to corp-idp, keycloak-js' token refresh through the client's web
 // origins (CORS), and keycloak-js' own check-sso with Keycloak's real
 // third-party-cookie pages. The page clients are created by the broker's
