@@ -1,10 +1,12 @@
-//! `GET /healthz` (the process is up) and `GET /readyz` (the store answers and
-//! every realm's metadata has been fetched).
+//! `GET /healthz` (the process is up) and `GET /readyz` (this process can serve:
+//! its store answers). A realm that is down does not make a replica unready (a
+//! load balancer would then pull every replica at once); `/readyz?verbose` also
+//! reports each realm's state, without changing the status.
 
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -15,8 +17,12 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: the store answers.
-pub async fn readyz(State(app): State<AppState>) -> Response {
+/// `GET /readyz[?verbose]`: the store answers; with `verbose`, each realm's state.
+pub async fn readyz(State(app): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let verbose = query.as_deref().is_some_and(|q| {
+        q.split('&')
+            .any(|p| p == "verbose" || p.starts_with("verbose="))
+    });
     let store = match app.logins.ping().await {
         Ok(()) => "ok".to_owned(),
         Err(err) => {
@@ -24,27 +30,31 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
             "unavailable".to_owned()
         }
     };
-    let mut realms = BTreeMap::new();
-    for realm in app.registry.snapshot().realms.values() {
-        let status = match app.idp.metadata(realm).await {
-            Ok(_) => "ok".to_owned(),
-            Err(err) => {
-                tracing::warn!(realm = %realm.name, error = %err, "realm not ready");
-                err.to_string()
-            }
-        };
-        realms.insert(realm.name.to_string(), status);
+    let ready = store == "ok";
+    let mut body = serde_json::Map::new();
+    body.insert(
+        "status".into(),
+        (if ready { "ready" } else { "not_ready" }).into(),
+    );
+    body.insert("store".into(), store.into());
+    if verbose {
+        let mut realms = BTreeMap::new();
+        for realm in app.registry.snapshot().realms.values() {
+            let status = match app.idp.metadata(realm).await {
+                Ok(_) => "ok".to_owned(),
+                Err(err) => {
+                    tracing::warn!(realm = %realm.name, error = %err, "realm not reachable");
+                    err.to_string()
+                }
+            };
+            realms.insert(realm.name.to_string(), status);
+        }
+        body.insert("realms".into(), serde_json::json!(realms));
     }
-    let ready = store == "ok" && realms.values().all(|s| s == "ok");
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = serde_json::json!({
-        "status": if ready { "ready" } else { "not_ready" },
-        "store": store,
-        "realms": realms,
-    });
     (status, Json(body)).into_response()
 }
