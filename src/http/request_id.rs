@@ -28,11 +28,20 @@ fn valid(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// A new id: 11 random characters drawn once per process, then a counter (11 hex
+/// digits). Unique across replicas and restarts without a system call per request;
+/// an id names a request, it grants nothing, so it need not be unpredictable.
 fn fresh() -> String {
-    crypto::random_token().map_or_else(
-        |_| "unavailable".to_owned(),
-        |t| t.chars().take(22).collect(),
-    )
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| {
+        crypto::random_token().map_or_else(
+            |_| format!("{:011x}", std::process::id()),
+            |t| t.chars().take(11).collect(),
+        )
+    });
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed) & 0xfff_ffff_ffff;
+    format!("{prefix}{n:011x}")
 }
 
 /// The request-id layer.
@@ -94,5 +103,6 @@ mod tests {
         assert!(!valid("a b"));
         assert!(!valid("a\nb"));
         assert_eq!(fresh().len(), 22);
+        assert_ne!(fresh(), fresh());
     }
 }
