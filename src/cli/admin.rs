@@ -79,7 +79,6 @@ pub enum ClientsCommand {
         remove_realms: Vec<String>,
     },
     /// Remove a client.
-    /// Remove a client.
     Remove {
         /// The client's id.
         client_id: String,
@@ -120,7 +119,6 @@ pub enum RealmsCommand {
         #[arg(long, default_value = "client_secret_basic", value_parser = ["client_secret_basic", "client_secret_post"])]
         token_endpoint_auth_method: String,
     },
-    /// Remove a realm no client uses.
     /// Remove a realm no client uses.
     Remove {
         /// The realm's name.

@@ -59,9 +59,8 @@ impl RuleInput {
             )]),
         }
     }
-}
 
-impl RuleInput {
+    /// How the audit trail names the rule.
     fn subject(&self) -> String {
         format!("{}:{}", self.kind, self.key)
     }
