@@ -156,18 +156,32 @@ impl Keycloak {
     }
 }
 
+/// The suite's Keycloak, or why it could not be started.
+static KEYCLOAK: OnceLock<Result<Keycloak, String>> = OnceLock::new();
+
 /// The suite's Keycloak, started (or reached) on first use.
 pub fn keycloak() -> &'static Keycloak {
-    static KEYCLOAK: OnceLock<Keycloak> = OnceLock::new();
-    KEYCLOAK.get_or_init(|| {
+    // A failed start is remembered: the other tests fail at once instead of each
+    // trying (and waiting) again.
+    let started = KEYCLOAK.get_or_init(|| {
         // Its own thread and runtime: this may run inside a test's runtime.
         std::thread::spawn(|| match std::env::var("AUTHPROXY_TEST_KEYCLOAK_URL") {
             Ok(url) => external(url.trim_end_matches('/').to_owned()),
             Err(_) => start_here(),
         })
         .join()
-        .unwrap_or_else(|_| panic!("Keycloak could not be started (see above)"))
-    })
+        .map_err(|panic| {
+            panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default()
+        })
+    });
+    match started {
+        Ok(keycloak) => keycloak,
+        Err(why) => panic!("Keycloak could not be started: {why}"),
+    }
 }
 
 fn repo() -> &'static Path {
@@ -366,7 +380,9 @@ where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
     if let Err(err) = tokio::spawn(body).await {
-        eprintln!("{}", keycloak().log_tail(80));
+        if let Some(Ok(keycloak)) = KEYCLOAK.get() {
+            eprintln!("{}", keycloak.log_tail(80));
+        }
         match err.try_into_panic() {
             Ok(panic) => std::panic::resume_unwind(panic),
             Err(err) => panic!("the test was cancelled: {err}"),
