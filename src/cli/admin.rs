@@ -34,20 +34,49 @@ pub struct ClientArgs {
     /// A realm its users belong to; repeat for more.
     #[arg(long = "realm", required = true)]
     realms: Vec<String>,
-    /// For a confidential client in the realm.
-    #[arg(long)]
-    secret: Option<String>,
+    /// For a confidential client in the realm: a file holding its secret (`-` reads
+    /// standard input). Secrets are never taken as arguments, which other users of
+    /// the machine can read.
+    #[arg(long, value_name = "FILE")]
+    secret_file: Option<std::path::PathBuf>,
 }
 
 impl ClientArgs {
-    fn input(self) -> ClientInput {
-        ClientInput {
+    fn input(self) -> Result<ClientInput, CliError> {
+        Ok(ClientInput {
             client_id: self.client_id,
             realms: self.realms,
             origins: self.origins,
-            client_secret: self.secret.map(SecretString::from),
+            client_secret: self.secret_file.as_deref().map(read_secret).transpose()?,
+        })
+    }
+}
+
+/// A secret from a file, or from standard input for `-`; one trailing newline is
+/// dropped, an empty secret refused.
+fn read_secret(path: &std::path::Path) -> Result<SecretString, CliError> {
+    let mut text = if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| CliError::Input(format!("standard input: {e}")))?;
+        text
+    } else {
+        std::fs::read_to_string(path)
+            .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?
+    };
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
         }
     }
+    if text.is_empty() {
+        return Err(CliError::Input(format!(
+            "{}: the secret is empty",
+            path.display()
+        )));
+    }
+    Ok(SecretString::from(text))
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,9 +141,10 @@ pub enum RealmsCommand {
         #[arg(long)]
         /// The broker's confidential client in this realm (impersonation, provisioning).
         broker_client_id: Option<String>,
-        #[arg(long)]
-        /// That client's secret.
-        broker_client_secret: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        /// A file holding that client's secret (`-` reads standard input); never an
+        /// argument, which other users of the machine can read.
+        broker_client_secret_file: Option<std::path::PathBuf>,
         /// How client secrets reach the realm's token endpoint.
         #[arg(long, default_value = "client_secret_basic", value_parser = ["client_secret_basic", "client_secret_post"])]
         token_endpoint_auth_method: String,
@@ -357,13 +387,13 @@ pub async fn clients(config: &ConfigFile, command: ClientsCommand) -> ExitCode {
                     }
                 }
                 ClientsCommand::Add(args) => {
-                    let input = args.input();
+                    let input = args.input()?;
                     let actor = ctx.actor()?;
                     let client = ctx.operator(&actor).create_client(&input).await?;
                     println!("registered client {}", client.id);
                 }
                 ClientsCommand::Replace(args) => {
-                    let input = args.input();
+                    let input = args.input()?;
                     let actor = ctx.actor()?;
                     let client = ctx
                         .operator(&actor)
@@ -472,7 +502,7 @@ pub async fn realms(config: &ConfigFile, command: RealmsCommand) -> ExitCode {
                     authority,
                     extra_scopes,
                     broker_client_id,
-                    broker_client_secret,
+                    broker_client_secret_file,
                     token_endpoint_auth_method,
                 } => {
                     let input = RealmInput {
@@ -480,7 +510,10 @@ pub async fn realms(config: &ConfigFile, command: RealmsCommand) -> ExitCode {
                         authority,
                         extra_scopes,
                         broker_client_id,
-                        broker_client_secret: broker_client_secret.map(SecretString::from),
+                        broker_client_secret: broker_client_secret_file
+                            .as_deref()
+                            .map(read_secret)
+                            .transpose()?,
                         token_endpoint_auth_method: ClientAuth::parse(&token_endpoint_auth_method)?,
                     };
                     let actor = ctx.actor()?;

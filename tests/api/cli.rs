@@ -2,7 +2,8 @@ use std::process::Command;
 
 use reqwest::StatusCode;
 
-use crate::support::{TestApp, TestConfig, idp, write};
+use crate::support::{CRM_ORIGIN, TestApp, TestConfig, idp, write};
+use serde_json::Value;
 
 fn authproxy() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_authproxy"));
@@ -214,4 +215,103 @@ fn check_config_names_the_environment_variable_and_checks_the_sealing_key_as_ser
             .unwrap()
             .contains("store.sealing_key")
     );
+}
+
+#[tokio::test]
+async fn secrets_come_from_a_file_or_standard_input_never_from_an_argument() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let right = dir.path().join("right");
+    write(&right, "authproxy-broker-secret\n");
+    let wrong = dir.path().join("wrong");
+    write(&wrong, "not-the-secret\n");
+    let empty = dir.path().join("empty");
+    write(&empty, "\n");
+    let authority = idp().authority("tenant-b");
+    let put = |name: &str, file: &std::path::Path| {
+        app.cli(&[
+            "realms",
+            "put",
+            name,
+            "--authority",
+            &authority,
+            "--broker-client-id",
+            "authproxy-broker",
+            "--broker-client-secret-file",
+            file.to_str().unwrap(),
+        ])
+    };
+    assert!(put("filed", &right).status.success());
+    assert!(put("misfiled", &wrong).status.success());
+    let refused = put("unfiled", &empty);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("the secret is empty"));
+    // The old argument is gone: a secret on the command line is a usage error.
+    let inline = app.cli(&[
+        "realms",
+        "put",
+        "inline",
+        "--authority",
+        &authority,
+        "--broker-client-secret",
+        "authproxy-broker-secret",
+    ]);
+    assert_eq!(inline.status.code(), Some(2));
+
+    // The secret read from the file is the one the realm takes (its trailing
+    // newline dropped): provisioning through it works, through the wrong one not.
+    for (realm, works) in [("filed", true), ("misfiled", false)] {
+        let client = format!("{realm}.localhost:8081");
+        assert!(
+            app.cli(&[
+                "clients", "add", &client, "--origin", CRM_ORIGIN, "--realm", realm
+            ])
+            .status
+            .success()
+        );
+        let dry = app.cli(&["clients", "sync", "--realm", realm, "--dry-run"]);
+        assert_eq!(
+            dry.status.success(),
+            works,
+            "{realm}: {}",
+            String::from_utf8_lossy(&dry.stderr)
+        );
+    }
+
+    // A client's secret from standard input.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_authproxy"))
+        .env("AUTHPROXY_ACTOR", "tests")
+        .args([
+            "clients",
+            "add",
+            "confidential.localhost:8081",
+            "--origin",
+            CRM_ORIGIN,
+            "--realm",
+            "tenant-a",
+            "--secret-file",
+            "-",
+            "--config",
+        ])
+        .arg(&app.config_path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"from-stdin\n").unwrap();
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    // The service picks up a change the CLI made within a second.
+    let admin = app.admin();
+    let mut confidential = None;
+    for _ in 0..50 {
+        let clients: Vec<Value> = admin.get_json("/admin/api/clients").await;
+        confidential = clients
+            .into_iter()
+            .find(|c| c["client_id"] == "confidential.localhost:8081");
+        if confidential.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(confidential.unwrap()["confidential"], true);
 }
