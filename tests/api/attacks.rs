@@ -165,25 +165,11 @@ async fn a_failed_silent_login_tells_the_attacker_nothing_either() {
     // prompt=none without a realm session fails with login_required; an attacker
     // learning that would learn whether the user is signed in at the realm.
     let app = TestApp::spawn().await;
-    let txn = crypto::random_token().unwrap();
-    let verifier = crypto::random_token().unwrap();
-    let challenge = crypto::sha256_b64url(&verifier);
-    let response = app
-        .browser
-        .get(app.url("/login"))
-        .query(&[
-            ("client_id", CLIENT_ID),
-            ("user", "alice@tenant-a.test"),
-            ("origin", CRM_ORIGIN),
-            ("txn", txn.as_str()),
-            ("txn_challenge", challenge.as_str()),
-            ("prompt", "none"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let authorize = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
-    let callback = app.sign_in_at_idp(&authorize, "unused", "unused").await;
+    let login = app.start_silent_login("alice@tenant-a.test").await;
+    let (txn, verifier) = (login.txn, login.verifier);
+    let callback = app
+        .sign_in_at_idp(&login.authorize_url, "unused", "unused")
+        .await;
     assert!(
         callback
             .query_pairs()

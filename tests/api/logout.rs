@@ -1,33 +1,6 @@
 use reqwest::StatusCode;
 
-use crate::support::{CLIENT_ID, CRM_ORIGIN, TestApp, assert_refused_page, idp};
-
-/// The hidden fields of the page's auto-submitted form, and its action.
-fn form_of(html: &str) -> (String, std::collections::HashMap<String, String>) {
-    let action = html
-        .split("action=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap()
-        .replace("&#x2f;", "/")
-        .replace("&#47;", "/");
-    let fields = html
-        .split("<input type=\"hidden\" name=\"")
-        .skip(1)
-        .map(|field| {
-            let name = field.split('"').next().unwrap().to_owned();
-            let value = field
-                .split("value=\"")
-                .nth(1)
-                .and_then(|s| s.split('"').next())
-                .unwrap()
-                .replace("&#x2f;", "/")
-                .replace("&#47;", "/");
-            (name, value)
-        })
-        .collect();
-    (action, fields)
-}
+use crate::support::{CLIENT_ID, CRM_ORIGIN, TestApp, assert_refused_page, form_of, idp};
 
 #[tokio::test]
 async fn logout_posts_the_hint_to_the_realms_end_session_endpoint_never_in_a_url() {

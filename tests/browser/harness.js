@@ -53,12 +53,9 @@ async function startKeycloak() {
   const [port, management] = await Promise.all([freePort(), freePort()]);
   const run = fs.mkdtempSync(path.join(os.tmpdir(), 'authproxy-keycloak-'));
   const log = path.join(run, 'keycloak.log');
-  const script = `setsid '${root}/scripts/run-keycloak' ${port} ${management} '${run}' </dev/null >>'${log}' 2>&1 &
-kc=$!
-cat >/dev/null
-kill -TERM -- -$kc 2>/dev/null || kill -TERM $kc 2>/dev/null
-wait $kc`;
-  const child = spawn('bash', ['-c', script], { stdio: ['pipe', 'ignore', 'inherit'] });
+  // Our end of its stdin is the stop signal: it closes when we stop it or exit.
+  const child = spawn(path.join(root, 'scripts/run-keycloak'), ['--until-stdin-closes', String(port), String(management), run],
+    { stdio: ['pipe', 'ignore', 'inherit'] });
   const ready = `http://127.0.0.1:${management}/health/ready`;
   for (let i = 0; i < 600; i += 1) {
     try {

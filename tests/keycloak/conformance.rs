@@ -8,8 +8,8 @@ use tokio::sync::{Mutex, RwLock, RwLockReadGuard};
 
 use crate::server::{BROKER, BROKER_WITHOUT_IMPERSONATION, keycloak, with_log};
 use crate::support::{
-    CLIENT_ID, CRM_ORIGIN, TestApp, TestConfig, captured_logs, code_of, jwt_claims,
-    verify_against_keys_of,
+    AdminApi, CLIENT_ID, CRM_ORIGIN, TestApp, TestConfig, captured_logs, code_of, form_of,
+    jwt_claims, verify_against_keys_of,
 };
 
 /// Tests share the Keycloak; the one that stops it has it alone.
@@ -182,29 +182,11 @@ async fn carol_goes_straight_to_corp_idp_and_gets_tenant_a_tokens() {
 
 /// `/login` with `prompt=none` for alice; where the realm sends the browser back.
 async fn silent_login(app: &TestApp) -> (url::Url, String, String) {
-    let txn = authproxy::crypto::random_token().unwrap();
-    let verifier = authproxy::crypto::random_token().unwrap();
-    let challenge = authproxy::crypto::sha256_b64url(&verifier);
-    let response = app
-        .browser
-        .get(app.url("/login"))
-        .query(&[
-            ("client_id", CLIENT_ID),
-            ("user", "alice@tenant-a.test"),
-            ("origin", CRM_ORIGIN),
-            ("txn", txn.as_str()),
-            ("txn_challenge", challenge.as_str()),
-            ("prompt", "none"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::FOUND);
-    let authorize = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
-    assert_eq!(query_of(&authorize)["prompt"], "none");
-    let signed = app.sign_in(&authorize, "unused", "unused").await;
+    let login = app.start_silent_login("alice@tenant-a.test").await;
+    assert_eq!(query_of(&login.authorize_url)["prompt"], "none");
+    let signed = app.sign_in(&login.authorize_url, "unused", "unused").await;
     assert!(signed.forms.is_empty(), "prompt=none shows no form");
-    (signed.callback, txn, verifier)
+    (signed.callback, login.txn, login.verifier)
 }
 
 #[tokio::test]
@@ -236,6 +218,16 @@ async fn prompt_none_fails_cleanly_without_a_session_and_completes_with_one() {
     .await;
 }
 
+/// The caller `crm-backend`, allowed every user of tenant-a; its secret.
+async fn tenant_a_caller(admin: &AdminApi) -> String {
+    admin
+        .create_caller(
+            "crm-backend",
+            json!({"realms": ["tenant-a"], "all_users_of": ["tenant-a"]}),
+        )
+        .await
+}
+
 #[tokio::test]
 async fn impersonation_through_the_legacy_exchange_gives_a_token_for_alice() {
     with_log(async {
@@ -244,12 +236,7 @@ async fn impersonation_through_the_legacy_exchange_gives_a_token_for_alice() {
         let authority = kc.authority("tenant-a");
         let app = broker().await;
         let admin = app.admin();
-        let secret = admin
-            .create_caller(
-                "crm-backend",
-                json!({"realms": ["tenant-a"], "all_users_of": ["tenant-a"]}),
-            )
-            .await;
+        let secret = tenant_a_caller(&admin).await;
         let issued = app
             .impersonate(
                 "crm-backend",
@@ -307,13 +294,7 @@ async fn a_broker_client_without_the_impersonation_role_is_refused_cleanly() {
     with_log(async {
         let _kc = shared().await;
         let app = broker_with(BROKER_WITHOUT_IMPERSONATION).await;
-        let secret = app
-            .admin()
-            .create_caller(
-                "crm-backend",
-                json!({"realms": ["tenant-a"], "all_users_of": ["tenant-a"]}),
-            )
-            .await;
+        let secret = tenant_a_caller(&app.admin()).await;
         let refused = app
             .impersonate(
                 "crm-backend",
@@ -419,35 +400,6 @@ async fn clients_sync_creates_the_page_client_exactly_and_repairs_a_change() {
         assert_eq!(client["redirectUris"].as_array().unwrap().len(), 2);
     })
     .await;
-}
-
-/// The auto-submitted form of a page: its action and hidden fields.
-fn form_of(html: &str) -> (String, Vec<(String, String)>) {
-    let unescape = |s: &str| {
-        s.replace("&#x2f;", "/")
-            .replace("&#47;", "/")
-            .replace("&amp;", "&")
-    };
-    let action = html
-        .split("action=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .map_or_else(|| panic!("a form: {html}"), unescape);
-    let fields = html
-        .split("<input type=\"hidden\" name=\"")
-        .skip(1)
-        .map(|field| {
-            let name = field.split('"').next().unwrap().to_owned();
-            let value = field
-                .split("value=\"")
-                .nth(1)
-                .and_then(|s| s.split('"').next())
-                .map(unescape)
-                .unwrap();
-            (name, value)
-        })
-        .collect();
-    (action, fields)
 }
 
 #[tokio::test]

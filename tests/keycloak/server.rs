@@ -11,7 +11,6 @@
 //! (an existing realm of the same name is replaced only with
 //! `AUTHPROXY_TEST_KEYCLOAK_REPLACE_REALMS=yes`).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
@@ -46,7 +45,8 @@ pub struct Keycloak {
 }
 
 struct Launch {
-    script: String,
+    /// `scripts/run-keycloak --until-stdin-closes` takes these.
+    args: Vec<String>,
     log: PathBuf,
 }
 
@@ -133,7 +133,7 @@ impl Keycloak {
     pub fn stop(&self) {
         let mut child = self.child.lock().unwrap();
         if let Some(mut child) = child.take() {
-            // Closing its stdin makes the shell stop Keycloak and wait for it.
+            // Closing its stdin makes run-keycloak stop Keycloak and wait for it.
             drop(child.stdin.take());
             child.wait().unwrap();
         }
@@ -244,19 +244,12 @@ fn start_here() -> Keycloak {
     let management = free_port();
     let base_url = format!("http://127.0.0.1:{port}");
     let log = run.join("keycloak.log");
-    // Its own process group, stopped as a whole once this process's pipe closes.
-    let script = format!(
-        "setsid '{script}' {port} {management} '{run}' </dev/null >>'{log}' 2>&1 &\n\
-         kc=$!\n\
-         cat >/dev/null\n\
-         kill -TERM -- -$kc 2>/dev/null || kill -TERM $kc 2>/dev/null\n\
-         wait $kc\n",
-        script = repo().join("scripts/run-keycloak").display(),
-        run = run.display(),
-        log = log.display(),
-    );
     let launch = Launch {
-        script,
+        args: vec![
+            port.to_string(),
+            management.to_string(),
+            run.display().to_string(),
+        ],
         log: log.clone(),
     };
     let started = Instant::now();
@@ -279,17 +272,15 @@ fn start_here() -> Keycloak {
 }
 
 fn spawn(launch: &Launch) -> Child {
-    let mut child = Command::new("bash")
-        .arg("-c")
-        .arg(&launch.script)
+    // Our end of its stdin is the stop signal: it closes when we stop it or end.
+    Command::new(repo().join("scripts/run-keycloak"))
+        .arg("--until-stdin-closes")
+        .args(&launch.args)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("bash runs Keycloak");
-    // Keep the pipe open (it is the stop signal); write nothing.
-    child.stdin.as_mut().unwrap().flush().unwrap();
-    child
+        .expect("scripts/run-keycloak runs Keycloak")
 }
 
 /// Waits until the management port says ready, or fails with the log.

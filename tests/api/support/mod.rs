@@ -40,6 +40,36 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// The auto-submitted form of a page (the logout page's POST to the realm): its
+/// action and hidden fields, HTML escapes undone.
+pub fn form_of(html: &str) -> (String, std::collections::HashMap<String, String>) {
+    let unescape = |s: &str| {
+        s.replace("&#x2f;", "/")
+            .replace("&#47;", "/")
+            .replace("&amp;", "&")
+    };
+    let action = html
+        .split("action=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .map_or_else(|| panic!("a form: {html}"), unescape);
+    let fields = html
+        .split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|field| {
+            let name = field.split('"').next().unwrap().to_owned();
+            let value = field
+                .split("value=\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .map(unescape)
+                .unwrap();
+            (name, value)
+        })
+        .collect();
+    (action, fields)
+}
+
 /// How a sign-in at the realm went: where it came back, and the pages whose form
 /// was filled in on the way.
 pub struct SignIn {
@@ -142,18 +172,38 @@ impl TestApp {
 
     /// Starts a login through `client_id` from the CRM origin; expects the redirect.
     pub async fn start_login_for(&self, client_id: &str, user: &str) -> StartedLogin {
+        self.start_login_with(client_id, user, &[]).await
+    }
+
+    /// Starts a silent login (`prompt=none`) for `user` from the CRM origin;
+    /// expects the redirect.
+    pub async fn start_silent_login(&self, user: &str) -> StartedLogin {
+        self.start_login_with(CLIENT_ID, user, &[("prompt", "none")])
+            .await
+    }
+
+    /// Starts a login with further `/login` parameters; expects the redirect.
+    async fn start_login_with(
+        &self,
+        client_id: &str,
+        user: &str,
+        extra: &[(&str, &str)],
+    ) -> StartedLogin {
         let txn = crypto::random_token().unwrap();
         let verifier = crypto::random_token().unwrap();
+        let challenge = crypto::sha256_b64url(&verifier);
+        let mut query = vec![
+            ("client_id", client_id),
+            ("user", user),
+            ("origin", CRM_ORIGIN),
+            ("txn", txn.as_str()),
+            ("txn_challenge", challenge.as_str()),
+        ];
+        query.extend_from_slice(extra);
         let response = self
             .browser
             .get(self.url("/login"))
-            .query(&[
-                ("client_id", client_id),
-                ("user", user),
-                ("origin", CRM_ORIGIN),
-                ("txn", &txn),
-                ("txn_challenge", &crypto::sha256_b64url(&verifier)),
-            ])
+            .query(&query)
             .send()
             .await
             .unwrap();
