@@ -11,7 +11,7 @@
 // to no other), and this SDK confirms it only for a login it started itself. Where
 // no opener is left (COOP), the user approves in the login window instead.
 
-export const VERSION = '0.2.0';
+export const VERSION = '0.3.0';
 
 const DEFAULT_TIMEOUT_MS = 5 * 60 * 1000;
 // Once the popup is out of sight (closed, or cut off by COOP), the login gets at
@@ -356,7 +356,7 @@ export class AuthProxy {
     await fetch(`${this.broker}/api/handoff/confirm`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ txn, confirmation }),
+      body: JSON.stringify({ client_id: this.clientId, txn, confirmation }),
     });
   }
 
@@ -396,7 +396,7 @@ export class AuthProxy {
         const response = await fetch(`${this.broker}/api/handoff/wait`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ txn, txn_verifier: verifier }),
+          body: JSON.stringify({ client_id: this.clientId, txn, txn_verifier: verifier }),
         });
         const body = await response.json().catch(() => ({}));
         if (response.ok && body.pending) return false;

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::Clock;
+use crate::crypto::Sealer;
 use crate::domain::{PublicUrl, ServerLimits};
 use crate::idp::{IdentityProvider, KeycloakAdmin};
 use crate::rate_limit::{RateLimiter, WaitSlots};
 use crate::registry::{Managed, Registry};
-use crate::store::{AccessStore, AuditLog, DirectoryStore, LoginStore};
+use crate::store::{AccessStore, AuditLog, DirectoryStore, DurableStore, LoginStore};
 
 /// Shared application state; cheap to clone.
 #[derive(Clone)]
@@ -42,6 +43,10 @@ pub struct App {
     pub access: Arc<dyn AccessStore>,
     /// The audit trail.
     pub audit: Arc<dyn AuditLog>,
+    /// The durable store as a whole (for readiness).
+    pub durable: Arc<dyn DurableStore>,
+    /// Seals the pending login into the browser's binding cookie.
+    pub sealer: Sealer,
     /// Per-caller token buckets of the impersonation endpoint.
     pub limiter: RateLimiter,
     /// Per-client-IP token buckets of discovery and `/login`.
@@ -50,7 +55,7 @@ pub struct App {
     pub limits: ServerLimits,
     /// Places for the relay's parked long polls, per address and overall.
     pub wait_slots: Arc<WaitSlots>,
-    /// Pending and completed logins.
+    /// Logins in flight: used states and outcomes waiting for redemption.
     pub logins: Arc<dyn LoginStore>,
     /// The realms' OIDC endpoints.
     pub idp: Arc<dyn IdentityProvider>,

@@ -1,6 +1,7 @@
-//! Per-key token buckets (one per impersonation caller). A bucket holds up to
-//! `burst` tokens and refills at `rate_per_minute`; a request takes one token or
-//! learns how long to wait. Time comes from the injected clock.
+//! Per-key token buckets (per impersonation caller, per client address). A
+//! bucket holds up to `burst` tokens and refills at `rate_per_minute`; a request
+//! takes one token or learns how long to wait. Time comes from the injected
+//! clock. The buckets are shared by the replicas when Redis is configured.
 //!
 //! Also [`WaitSlots`]: the relay's long polls are bounded per client address and
 //! overall, apart from every other request, so parked polls can never starve the
@@ -13,52 +14,59 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-struct Bucket {
-    tokens: f64,
-    at: DateTime<Utc>,
-}
+use crate::store::RateStore;
+use crate::store::memory::MemoryRates;
 
-#[derive(Default)]
-/// Token buckets by key.
+/// Token buckets by key: in the shared store when there is one (Redis, so every
+/// replica counts against the same bucket), else in this process. When the
+/// shared store fails, this process's buckets stand in, so an outage of Redis
+/// neither lifts the limits nor refuses every request.
 pub struct RateLimiter {
-    buckets: Mutex<HashMap<String, Bucket>>,
+    /// Which limit: keeps the keys of different limits apart in a shared store.
+    scope: &'static str,
+    shared: Option<Arc<dyn RateStore>>,
+    local: MemoryRates,
 }
 
 impl RateLimiter {
-    /// Forgets buckets untouched since `before` (they would be full again anyway).
+    #[must_use]
+    /// Buckets of the limit `scope`, in `shared` when given.
+    pub fn new(scope: &'static str, shared: Option<Arc<dyn RateStore>>) -> Self {
+        Self {
+            scope,
+            shared,
+            local: MemoryRates::default(),
+        }
+    }
+
+    /// Forgets this process's buckets untouched since `before`.
     pub fn prune(&self, before: DateTime<Utc>) {
-        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        buckets.retain(|_, bucket| bucket.at >= before);
+        self.local.prune(before);
     }
 
     /// Takes a token for `key`, or says how long until one is available.
-    pub fn check(
+    pub async fn check(
         &self,
         key: &str,
         rate_per_minute: u32,
         burst: u32,
         now: DateTime<Utc>,
     ) -> Result<(), Duration> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        let capacity = f64::from(burst.max(1));
-        let per_second = f64::from(rate_per_minute.max(1)) / 60.0;
-        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
-            tokens: capacity,
-            at: now,
-        });
-        #[expect(
-            clippy::cast_precision_loss,
-            reason = "milliseconds since the last request: small"
-        )]
-        let elapsed = (now - bucket.at).num_milliseconds().max(0) as f64 / 1000.0;
-        bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_second))
-        }
+        let wait = match &self.shared {
+            Some(shared) => {
+                let key = format!("{}:{key}", self.scope);
+                match shared.take(&key, rate_per_minute, burst, now).await {
+                    Ok(wait) => wait,
+                    Err(err) => {
+                        tracing::warn!(error = %err, limit = self.scope, "the shared rate limit is unavailable: counting in this process");
+                        self.local
+                            .take_now(key.as_str(), rate_per_minute, burst, now)
+                    }
+                }
+            }
+            None => self.local.take_now(key, rate_per_minute, burst, now),
+        };
+        wait.map_or(Ok(()), Err)
     }
 }
 
@@ -149,22 +157,23 @@ mod tests {
         assert!(slots.try_park(Some(a)).is_some(), "a freed place is reused");
     }
 
-    #[test]
-    fn a_burst_is_allowed_then_refused_until_the_bucket_refills() {
-        let limiter = RateLimiter::default();
+    #[tokio::test]
+    async fn a_burst_is_allowed_then_refused_until_the_bucket_refills() {
+        let limiter = RateLimiter::new("test", None);
         let t0 = DateTime::from_timestamp(1_000_000, 0).unwrap();
         for _ in 0..3 {
-            assert!(limiter.check("c", 60, 3, t0).is_ok());
+            assert!(limiter.check("c", 60, 3, t0).await.is_ok());
         }
-        let wait = limiter.check("c", 60, 3, t0).unwrap_err();
+        let wait = limiter.check("c", 60, 3, t0).await.unwrap_err();
         assert_eq!(wait.as_secs(), 1);
         assert!(
             limiter
                 .check("c", 60, 3, t0 + chrono::TimeDelta::seconds(1))
+                .await
                 .is_ok()
         );
         assert!(
-            limiter.check("other", 60, 3, t0).is_ok(),
+            limiter.check("other", 60, 3, t0).await.is_ok(),
             "buckets are per key"
         );
     }

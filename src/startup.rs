@@ -27,11 +27,10 @@ use crate::rate_limit::{RateLimiter, WaitSlots};
 use crate::registry::Registry;
 use crate::routes::router;
 use crate::store::directory_cache::CachedDirectory;
-use crate::store::sqlite::SqliteStore;
-use crate::store::{AccessStore, AuditLog, DirectoryStore, LoginStore, RegistryStore, StoreError};
+use crate::store::{AccessStore, AuditLog, DirectoryStore, RegistryStore, StoreError};
 
 /// How often expired logins and transactions are deleted.
-const PURGE_INTERVAL: Duration = Duration::from_secs(60);
+const PURGE_INTERVAL: Duration = Duration::from_mins(1);
 /// How often the registry version is checked for changes made by the CLI.
 const REGISTRY_WATCH_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -82,10 +81,8 @@ impl Application {
         listener: TcpListener,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
-        let store = Arc::new(SqliteStore::open_with_key(
-            &config.sqlite_path,
-            config.sealing_key.as_ref(),
-        )?);
+        let stores = config.store.open().await?;
+        let store = stores.durable;
         let seeded = store
             .import_rules(Box::new(config.directory_seed.clone().into_iter()), false)
             .await?;
@@ -110,11 +107,13 @@ impl Application {
             directory,
             access: Arc::clone(&store) as Arc<dyn AccessStore>,
             audit: Arc::clone(&store) as Arc<dyn AuditLog>,
-            limiter: RateLimiter::default(),
-            ip_limiter: RateLimiter::default(),
+            durable: store,
+            sealer: stores.sealer,
+            limiter: RateLimiter::new("caller", stores.rates.clone()),
+            ip_limiter: RateLimiter::new("ip", stores.rates),
             wait_slots: WaitSlots::new(config.limits.max_waits_per_ip, config.limits.max_waits),
             limits: config.limits,
-            logins: store as Arc<dyn LoginStore>,
+            logins: stores.logins,
             idp: Arc::clone(&oidc) as Arc<dyn IdentityProvider>,
             keycloak_admin: Arc::new(AdminRest::new(http, oidc)) as Arc<dyn KeycloakAdmin>,
             clock,

@@ -20,8 +20,8 @@ use crate::idp::http::RealmHttp;
 use crate::idp::oidc::OidcProvider;
 use crate::registry::input::{ClientInput, ClientView, RealmInput, RealmView};
 use crate::registry::{Managed, Registry};
-use crate::store::sqlite::SqliteStore;
-use crate::store::{AccessStore as _, AuditLog, DirectoryStore as _, RegistryStore, StoreError};
+
+use crate::store::{AuditLog, DurableStore, RegistryStore, StoreError};
 
 /// A whole client, as `clients add` and `clients replace` take it.
 #[derive(Debug, clap::Args)]
@@ -266,7 +266,7 @@ pub(super) async fn open_context(file: &ConfigFile) -> Result<Context, CliError>
 
 /// What the commands work on.
 pub(super) struct Context {
-    pub(super) store: Arc<SqliteStore>,
+    pub(super) store: Arc<dyn DurableStore>,
     pub(super) registry: Registry,
     config: Config,
     managed: Managed,
@@ -276,10 +276,8 @@ pub(super) struct Context {
 impl Context {
     async fn open(file: &ConfigFile) -> Result<Self, CliError> {
         let config = Config::load(&file.path)?;
-        let store = Arc::new(SqliteStore::open_with_key(
-            &config.sqlite_path,
-            config.sealing_key.as_ref(),
-        )?);
+        let sealer = config.store.sealer()?;
+        let store = config.store.open_durable(&sealer).await?;
         // The file's entries, as `serve` applies them: the file owns them, so
         // writing them again changes nothing made elsewhere.
         crate::registry::seed(store.as_ref(), &config.realms, &config.clients).await?;

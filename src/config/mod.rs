@@ -10,12 +10,10 @@ pub mod schema;
 mod validate;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use secrecy::SecretString;
-
 use crate::domain::{Client, PublicUrl, Realm, Rule, ServerLimits};
+use crate::store::StoreSettings;
 
 pub use schema::RawConfig;
 
@@ -50,10 +48,8 @@ pub struct Config {
     pub handoff_wait: Duration,
     /// Limits on requests and waits.
     pub limits: ServerLimits,
-    /// The SQLite database.
-    pub sqlite_path: PathBuf,
-    /// The key that seals secrets at rest (a generated one is kept beside the database when unset).
-    pub sealing_key: Option<SecretString>,
+    /// Where the data lives: SQLite, or PostgreSQL and Redis for several replicas.
+    pub store: StoreSettings,
     /// Directory lookups cached in memory (0: no cache).
     pub directory_cache_entries: usize,
     /// The timeout of every call to a realm.

@@ -116,9 +116,21 @@ pub struct StoreSection {
     #[serde(default = "default_sqlite_path")]
     /// The SQLite database file.
     pub sqlite_path: PathBuf,
-    /// Base64 of 32 bytes; when absent a key is generated into the data directory.
+    /// Base64 of 32 bytes; when absent a key is generated into the data directory
+    /// (a single node on SQLite only).
     #[serde(default)]
     pub sealing_key: Option<SecretString>,
+    /// PostgreSQL for the durable data (`postgres://user:password@host/db`);
+    /// SQLite when absent.
+    #[serde(default)]
+    pub postgres_url: Option<SecretString>,
+    /// Redis for logins in flight and shared rate limits (`redis://host:6379`);
+    /// this process's memory when absent.
+    #[serde(default)]
+    pub redis_url: Option<SecretString>,
+    /// The prefix of every Redis key, so deployments can share one Redis.
+    #[serde(default = "default_redis_prefix")]
+    pub redis_prefix: String,
     /// Directory lookups kept in memory (0: none).
     #[serde(default = "default_directory_cache_entries")]
     pub directory_cache_entries: usize,
@@ -129,9 +141,16 @@ impl Default for StoreSection {
         Self {
             sqlite_path: default_sqlite_path(),
             sealing_key: None,
+            postgres_url: None,
+            redis_url: None,
+            redis_prefix: default_redis_prefix(),
             directory_cache_entries: default_directory_cache_entries(),
         }
     }
+}
+
+fn default_redis_prefix() -> String {
+    "authproxy:".to_owned()
 }
 
 fn default_directory_cache_entries() -> usize {

@@ -10,6 +10,7 @@ use crate::domain::{
 };
 
 use super::{Config, ConfigError, ConfigProblem, RawConfig};
+use crate::store::StoreSettings;
 
 impl RawConfig {
     /// Validates everything, collecting every problem rather than stopping at the first.
@@ -62,12 +63,7 @@ impl RawConfig {
         if !(1..=1_000_000).contains(&self.server.max_waits) {
             problems.add("server.max_waits", "must be between 1 and 1000000");
         }
-        // The check `serve` makes when it opens the store.
-        if let Some(key) = &self.store.sealing_key
-            && let Err(err) = crate::crypto::Sealer::from_base64(key)
-        {
-            problems.add("store.sealing_key", &err.to_string());
-        }
+        self.validate_store(&mut problems);
         if !(1..=60).contains(&self.idp.timeout_secs) {
             problems.add("idp.timeout_secs", "must be between 1 and 60 seconds");
         }
@@ -90,15 +86,48 @@ impl RawConfig {
                     max_waits_per_ip: self.server.max_waits_per_ip,
                     max_waits: self.server.max_waits,
                 },
-                sqlite_path: self.store.sqlite_path,
                 directory_cache_entries: self.store.directory_cache_entries,
-                sealing_key: self.store.sealing_key,
+                store: StoreSettings {
+                    sqlite_path: self.store.sqlite_path,
+                    postgres_url: self.store.postgres_url,
+                    redis_url: self.store.redis_url,
+                    redis_prefix: self.store.redis_prefix,
+                    sealing_key: self.store.sealing_key,
+                },
                 idp_timeout: Duration::from_secs(self.idp.timeout_secs),
                 realms,
                 clients,
                 directory_seed,
             }),
             _ => Err(ConfigError(problems.0)),
+        }
+    }
+
+    fn validate_store(&self, problems: &mut Problems) {
+        // The check `serve` makes when it opens the store.
+        if let Some(key) = &self.store.sealing_key
+            && let Err(err) = crate::crypto::Sealer::from_base64(key)
+        {
+            problems.add("store.sealing_key", &err.to_string());
+        }
+        let shared = self.store.postgres_url.is_some() || self.store.redis_url.is_some();
+        if shared && self.store.sealing_key.is_none() {
+            problems.add(
+                "store.sealing_key",
+                "is required with store.postgres_url or store.redis_url: every replica must seal and open with the same key (generate one with `openssl rand -base64 32`)",
+            );
+        }
+        let prefix_ok = (1..=64).contains(&self.store.redis_prefix.len())
+            && self
+                .store
+                .redis_prefix
+                .bytes()
+                .all(|b| b.is_ascii_graphic());
+        if !prefix_ok {
+            problems.add(
+                "store.redis_prefix",
+                "must be 1 to 64 visible ASCII characters, without spaces",
+            );
         }
     }
 

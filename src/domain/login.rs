@@ -1,13 +1,16 @@
-//! A login in flight and its outcome. The pending login is what `/login` stores
-//! under its `state` and `/authproxy` consumes exactly once; the outcome is what
-//! the opener redeems with its `txn_verifier`.
+//! A login in flight and its outcome. The pending login is what `/login` seals
+//! into the browser's binding cookie and `/authproxy` opens, for one state,
+//! exactly once; the outcome is what the opener redeems with its `txn_verifier`.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 
 use super::client::ClientId;
 use super::origin::Origin;
 use super::realm::RealmName;
 use super::txn::{TxnChallenge, TxnId};
+use crate::crypto::{CryptoError, Sealer};
 
 /// How long a started login may take (the popup's whole life).
 pub const PENDING_LOGIN_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
@@ -16,8 +19,9 @@ pub const OUTCOME_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::seconds(120);
 /// Wrong verifiers tolerated before the transaction is burnt.
 pub const MAX_VERIFIER_FAILURES: u32 = 3;
 
-/// Everything `/authproxy` needs to finish a login, stored server-side under the
-/// hash of its `state`.
+/// Everything `/authproxy` needs to finish a login. It travels sealed (AEAD) in
+/// the cookie `/login` sets, bound to the login's state and the cookie's name, so
+/// the broker writes nothing until the user comes back.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct PendingLogin {
     /// The client the login is for.
@@ -39,12 +43,30 @@ pub struct PendingLogin {
     pub txn: TxnId,
     /// The challenge of the opener's transaction verifier.
     pub txn_challenge: TxnChallenge,
-    /// SHA-256 (base64url) of the browser-binding cookie set by `/login`.
-    pub browser_binding: String,
     /// The username the login started with.
     pub username: String,
     /// When the login expires.
     pub expires_at: DateTime<Utc>,
+}
+
+impl PendingLogin {
+    /// The login sealed for the cookie, base64url: AEAD under `sealer` with
+    /// `binding` (the cookie's name and the state's hash) as associated data, so it opens only
+    /// for the same state and cookie.
+    pub fn seal(&self, sealer: &Sealer, binding: &[u8]) -> Result<String, CryptoError> {
+        let json = serde_json::to_vec(self).map_err(|_| CryptoError::Open)?;
+        Ok(URL_SAFE_NO_PAD.encode(sealer.seal(binding, &json)?))
+    }
+
+    /// Opens a login sealed by [`PendingLogin::seal`] with the same `binding`;
+    /// `None` when it was sealed for another state or cookie, under another key, or
+    /// tampered with.
+    #[must_use]
+    pub fn open(sealer: &Sealer, binding: &[u8], cookie: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(cookie).ok()?;
+        let json = sealer.open(binding, &bytes).ok()?;
+        serde_json::from_slice(&json).ok()
+    }
 }
 
 /// Tokens handed over to the opener.

@@ -102,6 +102,12 @@ impl TxnChallenge {
 }
 
 impl TxnVerifier {
+    /// The challenge this verifier answers: `BASE64URL(SHA-256(verifier))`.
+    #[must_use]
+    pub fn challenge(&self) -> String {
+        crypto::sha256_b64url(&self.0)
+    }
+
     /// Parses a verifier.
     pub fn parse(raw: &str) -> Result<Self, TxnError> {
         let valid = (43..=128).contains(&raw.len())

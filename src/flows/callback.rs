@@ -1,10 +1,12 @@
-//! `GET /authproxy`: the redirect URI of broker mode. Consumes the state exactly
-//! once, checks the browser binding and the issuer (RFC 9207), redeems the code
-//! with the PKCE verifier, verifies the ID token and stores the sealed outcome
-//! under the login's txn. The page then tells the opener, by `postMessage` to the
+//! `GET /authproxy`: the redirect URI of broker mode. Opens the pending login
+//! sealed in the browser's binding cookie (which proves the login was started in
+//! this browser, for this state), consumes the state exactly once, checks the
+//! issuer (RFC 9207), redeems the code with the PKCE verifier, verifies the ID
+//! token and stores the outcome under the login's txn. The page then tells the opener, by `postMessage` to the
 //! one origin bound to this login, that the outcome is ready; tokens never travel
 //! in the message or in a URL. Every failure after the state is consumed is also
-//! recorded as the txn's outcome, so the waiting page learns it through the relay.
+//! recorded as the txn's outcome, so the waiting page learns it through the relay;
+//! without the cookie the txn is unknown, and the page only tells the user.
 
 use askama::Template;
 use axum::extract::{RawQuery, State};
@@ -13,15 +15,15 @@ use axum::response::Response;
 
 use super::authorization_response::{Answer, AuthorizationResponse};
 use crate::app::AppState;
-use crate::crypto;
 use crate::domain::login::OUTCOME_LIFETIME;
-use crate::domain::{Confirmation, LoginOutcome, PendingLogin, TxnId};
+use crate::domain::{ClientId, Confirmation, LoginOutcome, PendingLogin, TxnId};
 use crate::http::code::ErrorCode;
 use crate::http::cookie::BindingCookie;
 use crate::http::error::{PageError, WebError};
 use crate::http::page;
 use crate::http::query::StrictQuery;
 use crate::idp::CodeRedemption;
+use crate::store::CompletedLogin;
 
 /// The completion page, for a success and for a failure after the state was
 /// consumed. It hands the confirmation to the opener of the registered origin, or,
@@ -50,11 +52,15 @@ pub async fn finish(
 ) -> Result<Response, PageError> {
     let response = AuthorizationResponse::parse(query.as_deref())?;
     let state = response.state.as_str();
-    let pending = app.logins.take_pending(state).await?.ok_or_else(|| {
-        WebError::new(ErrorCode::UnknownState,
-            "This login is unknown: it was already completed, or never started here. Start the login again.",
-        )
-    })?;
+    let cookie = BindingCookie::for_state(state, app.public_url.is_https());
+    let pending = cookie
+        .read(&headers)
+        .and_then(|sealed| PendingLogin::open(&app.sealer, &cookie.binding(state), sealed))
+        .ok_or_else(|| {
+            WebError::new(ErrorCode::BrowserMismatch,
+                "This login was not started in this browser (or its cookie was blocked or has expired). Start the login again here.",
+            )
+        })?;
     if pending.expires_at <= app.clock.now() {
         return Err(WebError::new(
             ErrorCode::ExpiredState,
@@ -62,9 +68,15 @@ pub async fn finish(
         )
         .into());
     }
+    if !app.logins.use_state(state, pending.expires_at).await? {
+        return Err(WebError::new(
+            ErrorCode::UnknownState,
+            "This login was already completed. Start the login again.",
+        )
+        .into());
+    }
 
-    let cookie = BindingCookie::for_state(state, app.public_url.is_https());
-    let outcome = complete(&app, &pending, response, &headers, &cookie).await;
+    let outcome = complete(&app, &pending, response).await;
     let confirmation = Confirmation::generate().map_err(WebError::from)?;
     let (status, outcome, failure) = match outcome {
         Ok(outcome) => (StatusCode::OK, outcome, None),
@@ -76,14 +88,20 @@ pub async fn finish(
             (failure.status(), outcome, Some(failure))
         }
     };
-    app.logins
-        .complete_txn(
-            &pending.txn,
-            &outcome,
-            &confirmation,
-            app.clock.now() + OUTCOME_LIFETIME,
+    let completed = CompletedLogin {
+        client_id: &pending.client_id,
+        txn_challenge: &pending.txn_challenge,
+        outcome: &outcome,
+        confirmation: &confirmation,
+        expires_at: app.clock.now() + OUTCOME_LIFETIME,
+    };
+    if !app.logins.complete_txn(&pending.txn, &completed).await? {
+        return Err(WebError::new(
+            ErrorCode::TxnInUse,
+            "Another login already completed with this txn: start a new login with a fresh txn.",
         )
-        .await?;
+        .into());
+    }
     let username = match &outcome {
         LoginOutcome::Success { username, .. } => username.as_str(),
         LoginOutcome::Failure { .. } => pending.username.as_str(),
@@ -135,9 +153,11 @@ pub async fn approve(
     })?;
     let txn = TxnId::parse(form.require("txn")?)
         .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
+    let client = ClientId::parse(form.require("client_id")?)
+        .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
     let confirmation = Confirmation::parse(form.require("confirmation")?)
         .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
-    super::handoff::confirm_outcome(&app, &txn, &confirmation).await?;
+    super::handoff::confirm_outcome(&app, &txn, &client, &confirmation).await?;
     let nonce = page::nonce();
     Ok(page::render(
         StatusCode::OK,
@@ -203,18 +223,7 @@ async fn complete(
     app: &AppState,
     pending: &PendingLogin,
     response: AuthorizationResponse,
-    headers: &HeaderMap,
-    cookie: &BindingCookie,
 ) -> Result<LoginOutcome, Failure> {
-    let binding_ok = cookie.read(headers).is_some_and(|value| {
-        crypto::constant_time_eq(&crypto::sha256_b64url(value), &pending.browser_binding)
-    });
-    if !binding_ok {
-        return Err(WebError::new(ErrorCode::BrowserMismatch,
-            "This login was started in another browser (or its cookie was blocked). Start the login again here.",
-        )
-        .into());
-    }
     // RFC 9207 §2.4: a response naming another issuer is a mix-up attempt; a
     // realm that announces the parameter must send it.
     match response.issuer.as_deref() {

@@ -10,8 +10,12 @@
 //! in the broker's window (PROTOCOL.md §6; README, security notes). Until then a
 //! redemption answers `confirmation_required`.
 //!
-//! CORS: only the origins registered for the txn's client, without credentials.
-//! A browser request from any other origin is refused before anything is redeemed.
+//! Every request names its `client_id`: the outcome only exists once the callback
+//! stored it, and the origin check must hold before (a long poll starts before
+//! the user has logged in). CORS: only the origins registered for that client,
+//! without credentials; a browser request from any other origin is refused before
+//! anything is redeemed, and the store releases an outcome only to the client
+//! that started the login.
 //! Long polls park in [`crate::rate_limit::WaitSlots`], bounded per address and
 //! overall apart from other requests.
 
@@ -26,7 +30,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
-use crate::domain::{Confirmation, LoginOutcome, TxnId, TxnVerifier};
+use crate::domain::{ClientId, Confirmation, LoginOutcome, TxnId, TxnVerifier};
 use crate::http::code::ErrorCode;
 use crate::http::cors;
 use crate::http::error::{ApiError, WebError};
@@ -37,6 +41,7 @@ use crate::store::{ConfirmOutcome, Redemption};
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HandoffRequest {
+    client_id: String,
     txn: String,
     txn_verifier: String,
 }
@@ -44,6 +49,7 @@ struct HandoffRequest {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfirmRequest {
+    client_id: String,
     txn: String,
     confirmation: String,
 }
@@ -84,8 +90,9 @@ pub async fn wait(
     respond(&app, &headers, &body, Mode::Wait, ip).await
 }
 
-/// `POST /api/handoff/confirm {txn, confirmation}`: the page of the registered
-/// origin that received the completion page's message releases the outcome.
+/// `POST /api/handoff/confirm {client_id, txn, confirmation}`: the page of the
+/// registered origin that received the completion page's message releases the
+/// outcome.
 pub async fn confirm(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let registry = app.registry.snapshot();
     let origin = cors::request_origin(&headers);
@@ -94,21 +101,17 @@ pub async fn confirm(State(app): State<AppState>, headers: HeaderMap, body: Byte
             WebError::new(
                 ErrorCode::InvalidRequest,
                 format!(
-                    "The body must be JSON {{\"txn\": \"...\", \"confirmation\": \"...\"}} ({e})."
+                    "The body must be JSON {{\"client_id\": \"...\", \"txn\": \"...\", \"confirmation\": \"...\"}} ({e})."
                 ),
             )
         })?;
+        let client = parse_client(&request.client_id)?;
         let txn = TxnId::parse(&request.txn)
             .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
         let confirmation = Confirmation::parse(&request.confirmation)
             .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
-        let client = app.logins.txn_client(&txn, app.clock.now()).await?;
-        check_origin(
-            &registry,
-            client.as_ref().map(crate::domain::ClientId::as_str),
-            origin,
-        )?;
-        confirm_outcome(&app, &txn, &confirmation).await?;
+        check_origin(&registry, &client, origin)?;
+        confirm_outcome(&app, &txn, &client, &confirmation).await?;
         Ok::<_, ApiError>((
             Json(serde_json::json!({"confirmed": true})).into_response(),
             client,
@@ -116,15 +119,10 @@ pub async fn confirm(State(app): State<AppState>, headers: HeaderMap, body: Byte
     }
     .await;
     let (mut response, client) = match answer {
-        Ok(answer) => answer,
+        Ok((response, client)) => (response, Some(client)),
         Err(err) => (err.into_response(), None),
     };
-    finish_response(
-        &registry,
-        &mut response,
-        origin,
-        client.as_ref().map(crate::domain::ClientId::as_str),
-    );
+    finish_response(&registry, &mut response, origin, client.as_ref());
     response
 }
 
@@ -133,11 +131,12 @@ pub async fn confirm(State(app): State<AppState>, headers: HeaderMap, body: Byte
 pub async fn confirm_outcome(
     app: &AppState,
     txn: &TxnId,
+    client: &ClientId,
     confirmation: &Confirmation,
 ) -> Result<(), WebError> {
     match app
         .logins
-        .confirm(txn, confirmation, app.clock.now())
+        .confirm(txn, client, confirmation, app.clock.now())
         .await?
     {
         ConfirmOutcome::Confirmed => Ok(()),
@@ -148,32 +147,39 @@ pub async fn confirm_outcome(
     }
 }
 
-/// Refuses a browser whose origin is not registered for the txn's client.
+fn parse_client(raw: &str) -> Result<ClientId, WebError> {
+    ClientId::parse(raw).map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))
+}
+
+/// Refuses an unregistered client, and a browser whose origin is not registered
+/// for the client.
 fn check_origin(
     registry: &Snapshot,
-    client: Option<&str>,
+    client: &ClientId,
     origin: Option<&str>,
 ) -> Result<(), WebError> {
-    if let (Some(client), Some(origin)) = (client, origin)
-        && !registry
-            .client(client)
-            .is_some_and(|c| c.allows_origin(origin))
-    {
+    let Some(registered) = registry.client(client.as_str()) else {
+        return Err(WebError::new(
+            ErrorCode::UnknownClient,
+            "This client_id is not registered with the broker.",
+        ));
+    };
+    if origin.is_some_and(|origin| !registered.allows_origin(origin)) {
         return Err(WebError::new(
             ErrorCode::OriginNotAllowed,
-            "This origin is not registered for the client that started the login.",
+            "This origin is not registered for this client_id.",
         ));
     }
     Ok(())
 }
 
-/// Headers of every relay answer: never cached; CORS for results only to the
-/// txn's own client's origins, for errors and "pending" to any registered origin.
+/// Headers of every relay answer: never cached; CORS for answers about a login
+/// only to its client's origins, for errors to any registered origin.
 fn finish_response(
     registry: &Snapshot,
     response: &mut Response,
     origin: Option<&str>,
-    client: Option<&str>,
+    client: Option<&ClientId>,
 ) {
     let h = response.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -183,7 +189,9 @@ fn finish_response(
         HeaderValue::from_static("nosniff"),
     );
     cors::allow(response, origin, |o| match client {
-        Some(client) => registry.client(client).is_some_and(|c| c.allows_origin(o)),
+        Some(client) => registry
+            .client(client.as_str())
+            .is_some_and(|c| c.allows_origin(o)),
         None => registry.registered_origins.contains(o),
     });
 }
@@ -229,14 +237,14 @@ async fn respond(
         Ok(answer) => answer,
         Err(err) => (err.into_response(), None),
     };
-    finish_response(&registry, &mut response, origin, cors_client.as_deref());
+    finish_response(&registry, &mut response, origin, cors_client.as_ref());
     response
 }
 
 fn invalid_grant() -> WebError {
     WebError::new(
         ErrorCode::InvalidGrant,
-        "This login result is unknown, expired or already redeemed.",
+        "This login result is unknown (not completed yet, or for another client_id), expired or already redeemed.",
     )
 }
 
@@ -244,22 +252,24 @@ fn pending() -> Response {
     Json(serde_json::json!({"pending": true})).into_response()
 }
 
-fn parse_request(body: &[u8]) -> Result<(TxnId, TxnVerifier), WebError> {
+fn parse_request(body: &[u8]) -> Result<(ClientId, TxnId, TxnVerifier), WebError> {
     let request: HandoffRequest = json::object(body).map_err(|e| {
         WebError::new(
             ErrorCode::InvalidRequest,
-            format!("The body must be JSON {{\"txn\": \"...\", \"txn_verifier\": \"...\"}} ({e})."),
+            format!("The body must be JSON {{\"client_id\": \"...\", \"txn\": \"...\", \"txn_verifier\": \"...\"}} ({e})."),
         )
     })?;
+    let client = parse_client(&request.client_id)?;
     let txn = TxnId::parse(&request.txn)
         .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
     let verifier = TxnVerifier::parse(&request.txn_verifier)
         .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
-    Ok((txn, verifier))
+    Ok((client, txn, verifier))
 }
 
-/// Redeems the txn's outcome; returns the answer and, when the txn is known,
-/// its client (whose origins get CORS).
+/// Redeems the txn's outcome; returns the answer and, once the request's client
+/// is known to be registered and allowed for the origin, that client (whose
+/// origins get CORS).
 async fn handle(
     app: &AppState,
     registry: &Snapshot,
@@ -267,8 +277,9 @@ async fn handle(
     body: &[u8],
     mode: Mode,
     ip: Option<std::net::IpAddr>,
-) -> Result<(Response, Option<String>), ApiError> {
-    let (txn, verifier) = parse_request(body)?;
+) -> Result<(Response, Option<ClientId>), ApiError> {
+    let (client, txn, verifier) = parse_request(body)?;
+    check_origin(registry, &client, origin)?;
     // A long poll parks (until woken, or its deadline) only where it finds a place;
     // otherwise it answers at once.
     let deadline = tokio::time::Instant::now() + app.handoff_wait;
@@ -284,26 +295,17 @@ async fn handle(
         app.logins.wait_for_completion(&txn, left).await?;
         Ok::<_, WebError>(true)
     };
-    // The page may start waiting before the popup has reached /login.
-    let client = loop {
-        match app.logins.txn_client(&txn, app.clock.now()).await? {
-            Some(client) => break client,
-            None if mode == Mode::Wait => {
-                if !park().await? {
-                    return Ok((pending(), None));
-                }
-            }
-            None => return Err(invalid_grant().into()),
-        }
-    };
-    check_origin(registry, Some(client.as_str()), origin)?;
-
-    // Woken by the completion, the poll parks again until the confirmation.
-    let mut redemption = app.logins.redeem(&txn, &verifier, app.clock.now()).await?;
-    while matches!(redemption, Redemption::Pending | Redemption::Unconfirmed) && park().await? {
-        redemption = app.logins.redeem(&txn, &verifier, app.clock.now()).await?;
+    // The page starts waiting before the user has logged in; woken by the
+    // completion, the poll parks again until the confirmation.
+    let redeem = || app.logins.redeem(&txn, &client, &verifier, app.clock.now());
+    let mut redemption = redeem().await?;
+    while mode == Mode::Wait
+        && matches!(redemption, Redemption::Unknown | Redemption::Unconfirmed)
+        && park().await?
+    {
+        redemption = redeem().await?;
     }
-    Ok((answer(redemption, mode)?, Some(client.to_string())))
+    Ok((answer(redemption, mode)?, Some(client)))
 }
 
 /// The HTTP answer to a redemption attempt.
@@ -335,11 +337,7 @@ fn answer(redemption: Redemption, mode: Mode) -> Result<Response, WebError> {
             })),
         )
             .into_response()),
-        Redemption::Pending if mode == Mode::Wait => Ok(pending()),
-        Redemption::Pending => Err(WebError::new(
-            ErrorCode::AuthorizationPending,
-            "The login has not completed yet: wait with /api/handoff/wait.",
-        )),
+        Redemption::Unknown if mode == Mode::Wait => Ok(pending()),
         Redemption::Unconfirmed => Err(WebError::new(
             ErrorCode::ConfirmationRequired,
             "The login has completed but was not confirmed: only the page of the registered origin that started it (or the user, in the login window) can release it.",

@@ -1,5 +1,5 @@
 //! `GET /healthz` (the process is up) and `GET /readyz` (this process can serve:
-//! its store answers). A realm that is down does not make a replica unready (a
+//! its durable store and its login store answer). A realm that is down does not make a replica unready (a
 //! load balancer would then pull every replica at once); `/readyz?verbose` also
 //! reports each realm's state, without changing the status.
 
@@ -17,26 +17,32 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz[?verbose]`: the store answers; with `verbose`, each realm's state.
+/// `GET /readyz[?verbose]`: the stores answer; with `verbose`, each realm's state.
 pub async fn readyz(State(app): State<AppState>, RawQuery(query): RawQuery) -> Response {
     let verbose = query.as_deref().is_some_and(|q| {
         q.split('&')
             .any(|p| p == "verbose" || p.starts_with("verbose="))
     });
-    let store = match app.logins.ping().await {
-        Ok(()) => "ok".to_owned(),
+    let (durable, logins) = tokio::join!(app.durable.ping(), app.logins.ping());
+    let status_of = |name: &str, result: Result<(), crate::store::StoreError>| match result {
+        Ok(()) => "ok",
         Err(err) => {
-            tracing::warn!(error = %err, "store not ready");
-            "unavailable".to_owned()
+            tracing::warn!(store = name, error = %err, "store not ready");
+            "unavailable"
         }
     };
-    let ready = store == "ok";
+    let durable = status_of("durable", durable);
+    let logins = status_of("logins", logins);
+    let ready = durable == "ok" && logins == "ok";
+    let store = if ready { "ok" } else { "unavailable" };
     let mut body = serde_json::Map::new();
     body.insert(
         "status".into(),
         (if ready { "ready" } else { "not_ready" }).into(),
     );
     body.insert("store".into(), store.into());
+    body.insert("durable_store".into(), durable.into());
+    body.insert("login_store".into(), logins.into());
     if verbose {
         let mut realms = BTreeMap::new();
         for realm in app.registry.snapshot().realms.values() {

@@ -134,12 +134,16 @@ async fn admit(
         }
     };
     let policy = &caller.policy;
-    if let Err(wait) = app.limiter.check(
-        caller.id.as_str(),
-        policy.rate_per_minute,
-        policy.burst,
-        app.clock.now(),
-    ) {
+    if let Err(wait) = app
+        .limiter
+        .check(
+            caller.id.as_str(),
+            policy.rate_per_minute,
+            policy.burst,
+            app.clock.now(),
+        )
+        .await
+    {
         audit.deny("denied", "rate limited");
         let mut response = ApiError(WebError::new(
             ErrorCode::RateLimited,

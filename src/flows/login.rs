@@ -1,9 +1,7 @@
 //! `GET /login`, opened in the login popup: checks the client and the opener's
-//! origin, resolves the user, stores the pending login server-side and redirects
-//! to the realm's authorization endpoint with PKCE, state, nonce and hints.
-//!
-//! The pending login is bound to this browser by a random cookie whose hash is
-//! stored with it ([`crate::http::cookie`]).
+//! origin, resolves the user and redirects to the realm's authorization endpoint
+//! with PKCE, state, nonce and hints. It writes nothing: the pending login travels
+//! sealed in the cookie that binds it to this browser ([`crate::http::cookie`]).
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -142,7 +140,6 @@ pub async fn start(
     let state = crypto::random_token()?;
     let nonce = crypto::random_token()?;
     let pkce_verifier = crypto::random_token()?;
-    let binding = crypto::random_token()?;
     let mut url: Url = metadata.authorization_endpoint.clone();
     url.query_pairs_mut()
         .append_pair("response_type", "code")
@@ -174,29 +171,17 @@ pub async fn start(
         origin: request.origin.clone(),
         txn: request.txn,
         txn_challenge: request.txn_challenge,
-        browser_binding: crypto::sha256_b64url(&binding),
         username: request.user.as_str().to_owned(),
         expires_at,
     };
-    if !app.logins.begin_login(&state, &pending).await? {
-        return Err(WebError::new(
-            ErrorCode::TxnInUse,
-            "This txn is already in use: start a new login with a fresh txn.",
-        )
-        .into());
-    }
-    Ok(redirect_with_binding(
-        &url,
-        &state,
-        &binding,
-        app.public_url.is_https(),
-    ))
+    let cookie = BindingCookie::for_state(&state, app.public_url.is_https());
+    let sealed = pending.seal(&app.sealer, &cookie.binding(&state))?;
+    Ok(redirect_with_binding(&url, &cookie, &sealed))
 }
 
-/// The 302 to the realm, setting the cookie that binds the login to this browser.
-fn redirect_with_binding(url: &Url, state: &str, binding: &str, https: bool) -> Response {
-    let cookie =
-        BindingCookie::for_state(state, https).set(binding, PENDING_LOGIN_LIFETIME.num_seconds());
+/// The 302 to the realm, setting the cookie that carries the sealed login.
+fn redirect_with_binding(url: &Url, cookie: &BindingCookie, sealed: &str) -> Response {
+    let cookie = cookie.set(sealed, PENDING_LOGIN_LIFETIME.num_seconds());
     let mut response = StatusCode::FOUND.into_response();
     let headers = response.headers_mut();
     // Both values are built from URL-encoded and base64url text: always valid headers.

@@ -61,7 +61,6 @@ codes! {
     IdpError => ("idp_error", 400, "the realm reported an error (shown; the opener receives it as `login_error`)"),
     CodeRejected => ("code_rejected", 400, "the realm refused the code (expired or used)"),
     InvalidGrant => ("invalid_grant", 400, "the login result is unknown, expired, redeemed, or the verifier is wrong"),
-    AuthorizationPending => ("authorization_pending", 400, "the login has not completed yet"),
     ConfirmationRequired => ("confirmation_required", 400, "the login completed but neither the registered origin's page nor the user released it (yet)"),
     InvalidConfirmation => ("invalid_confirmation", 400, "the confirmation is not that of a completed, waiting login"),
     LoginFailed => ("login_failed", 400, "the login failed; `login_error` says why"),

@@ -1,8 +1,10 @@
 //! The browser-binding cookie of a login (RFC 9700 §4.7: the state is bound to the
-//! user agent that started the login): its name, set by `/login`, read and cleared
-//! by `/authproxy`. HttpOnly and SameSite=Lax (the realm's redirect back is a
-//! top-level GET, which Lax cookies follow); `__Host-` and Secure on https. The name
-//! is derived from the state, so parallel logins in one browser do not clash.
+//! user agent that started the login): set by `/login`, read and cleared by
+//! `/authproxy`. Its value is the pending login itself, sealed (AEAD) with
+//! [`BindingCookie::binding`] as associated data. HttpOnly and SameSite=Lax (the
+//! realm's redirect back is a top-level GET, which Lax cookies follow); `__Host-`
+//! and Secure on https. The name is derived from the state, so parallel logins in
+//! one browser do not clash.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
@@ -24,6 +26,16 @@ impl BindingCookie {
             name: format!("{prefix}authproxy-login-{id}"),
             https,
         }
+    }
+
+    #[must_use]
+    /// What a sealed login in this cookie is bound to: the cookie's name and the
+    /// SHA-256 of the state. A value sealed for another login does not open here.
+    pub fn binding(&self, state: &str) -> Vec<u8> {
+        let mut binding = self.name.as_bytes().to_vec();
+        binding.push(0);
+        binding.extend_from_slice(&crypto::sha256(state));
+        binding
     }
 
     #[must_use]

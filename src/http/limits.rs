@@ -32,12 +32,16 @@ pub async fn per_ip(State(app): State<AppState>, request: Request, next: Next) -
         return next.run(request).await;
     };
     let limits = app.limits;
-    match app.ip_limiter.check(
-        &ip,
-        limits.per_ip_per_minute,
-        limits.per_ip_burst,
-        app.clock.now(),
-    ) {
+    match app
+        .ip_limiter
+        .check(
+            &ip,
+            limits.per_ip_per_minute,
+            limits.per_ip_burst,
+            app.clock.now(),
+        )
+        .await
+    {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             let error = WebError::new(

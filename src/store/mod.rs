@@ -1,23 +1,30 @@
-//! Storage behind traits. The broker's flows see only [`DirectoryStore`] and
-//! [`LoginStore`]; the SQLite backend is the embedded default, and other backends
-//! (for several replicas) implement the same traits, including the wake-up that
-//! lets `/api/handoff/wait` answer the moment a login completes.
+//! Storage behind traits. Durable data (realms, clients, directory, callers,
+//! admin tokens, audit) lives in SQLite, the embedded default, or PostgreSQL;
+//! ephemeral login state ([`LoginStore`], [`RateStore`]) lives in this process
+//! ([`memory`]) or in Redis, shared by several replicas, including the wake-up
+//! that lets `/api/handoff/wait` answer the moment a login completes.
 //!
 //! Store errors never expose the driver's types.
 
 pub mod directory_cache;
+pub mod memory;
+pub mod postgres;
+pub mod redis;
+mod rows;
 pub mod sealing_key;
 pub mod sqlite;
 pub mod wakeup;
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    CallerId, CallerPolicy, Client, ClientId, Confirmation, LoginOutcome, PendingLogin, Realm,
-    RealmName, Resolution, Rule, RuleKey, TxnId, TxnVerifier, Username,
+    CallerId, CallerPolicy, Client, ClientId, Confirmation, LoginOutcome, Realm, RealmName,
+    Resolution, Rule, RuleKey, TxnChallenge, TxnId, TxnVerifier, Username,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -159,13 +166,10 @@ pub trait AuditLog: Send + Sync {
 pub enum Redemption {
     /// The outcome, now removed from the store.
     Redeemed(LoginOutcome),
-    /// The verifier is right but the login has not completed yet.
-    Pending,
     /// The verifier is right and the login has completed, but nobody confirmed it
     /// yet: neither a page of the registered origin nor the user in the broker's
     /// window. The outcome stays where it is.
     Unconfirmed,
-    /// Wrong verifier; `burned` when this attempt used up the allowance.
     /// The verifier is wrong; `burned` when the login is discarded now.
     WrongVerifier {
         /// Whether the login is discarded now.
@@ -173,7 +177,8 @@ pub enum Redemption {
     },
     /// Already redeemed, or burnt by wrong verifiers.
     Closed,
-    /// No such transaction: not started (yet), or expired.
+    /// No completed login for this txn and client: not completed (yet), expired,
+    /// or started by another client.
     Unknown,
 }
 
@@ -182,74 +187,192 @@ pub enum Redemption {
 pub enum ConfirmOutcome {
     /// Confirmed now (or already): the outcome may be redeemed.
     Confirmed,
-    /// Wrong confirmation; `burned` when this attempt used up the allowance.
     /// The confirmation is wrong; `burned` when the login is discarded now.
     Wrong {
         /// Whether the login is discarded now.
         burned: bool,
     },
-    /// No completed, unredeemed transaction with this id.
+    /// No completed, unredeemed login with this txn and client.
     Unknown,
 }
 
-/// Logins in flight and their outcomes.
+/// A finished login as the callback hands it to the store: the outcome, and what
+/// releases it (the opener's challenge and the completion page's confirmation).
+pub struct CompletedLogin<'a> {
+    /// The client that started the login; only it may confirm and redeem.
+    pub client_id: &'a ClientId,
+    /// The challenge of the opener's transaction verifier.
+    pub txn_challenge: &'a TxnChallenge,
+    /// The outcome.
+    pub outcome: &'a LoginOutcome,
+    /// The one-time value that releases the outcome.
+    pub confirmation: &'a Confirmation,
+    /// When the outcome is discarded unredeemed.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Login state that lives seconds to minutes: the single-use marks of consumed
+/// states and the outcomes waiting for redemption, with the wake-up of
+/// `/api/handoff/wait`. Pending logins are not here: they travel sealed in the
+/// browser's binding cookie. Ephemeral by design (README, operations): a restart
+/// of an in-process store loses outcomes seconds old, never a pending login.
 #[async_trait]
 pub trait LoginStore: Send + Sync {
-    /// Starts a login, in one write: opens its txn and stores the pending login
-    /// under the hash of `state`. Returns `false`, storing nothing, when the txn is
-    /// already in use with another challenge or client, or finished (the caller
-    /// must pick a new one). A reloaded popup repeating its `/login` reuses its txn.
-    async fn begin_login(&self, state: &str, login: &PendingLogin) -> Result<bool, StoreError>;
+    /// Marks `state` as used until `until`; `false` when it already was (a replayed
+    /// callback). Atomic: of two requests with one state, exactly one gets `true`.
+    async fn use_state(&self, state: &str, until: DateTime<Utc>) -> Result<bool, StoreError>;
 
-    /// Removes and returns the pending login for `state`; a second call finds
-    /// nothing. Expiry is the caller's to check.
-    async fn take_pending(&self, state: &str) -> Result<Option<PendingLogin>, StoreError>;
-
-    /// Records the outcome of `txn`, releasable once `confirmation` is presented
-    /// (see [`LoginStore::confirm`]), and wakes anyone waiting for it.
+    /// Records the outcome of `txn`, releasable once the confirmation is presented
+    /// (see [`LoginStore::confirm`]), and wakes anyone waiting for it. `false`,
+    /// storing nothing, when `txn` already has an outcome (or had one).
     async fn complete_txn(
         &self,
         txn: &TxnId,
-        outcome: &LoginOutcome,
-        confirmation: &Confirmation,
-        expires_at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+        login: &CompletedLogin<'_>,
+    ) -> Result<bool, StoreError>;
 
-    /// Marks the completed `txn` as confirmed when `confirmation` is the one its
-    /// completion page carried, and wakes anyone waiting for it. Wrong
+    /// Marks the completed `txn` of `client` as confirmed when `confirmation` is
+    /// the one its completion page carried, and wakes anyone waiting for it. Wrong
     /// confirmations count against the same allowance as wrong verifiers.
     async fn confirm(
         &self,
         txn: &TxnId,
+        client: &ClientId,
         confirmation: &Confirmation,
         now: DateTime<Utc>,
     ) -> Result<ConfirmOutcome, StoreError>;
 
-    /// The client that started `txn`, if the transaction is live.
-    async fn txn_client(
-        &self,
-        txn: &TxnId,
-        now: DateTime<Utc>,
-    ) -> Result<Option<ClientId>, StoreError>;
-
     /// Checks the verifier and, when the outcome is there and confirmed, removes
-    /// and returns it.
+    /// and returns it, leaving a tombstone until it would have expired. Atomic:
+    /// of two racing redemptions, at most one gets the outcome.
     async fn redeem(
         &self,
         txn: &TxnId,
+        client: &ClientId,
         verifier: &TxnVerifier,
         now: DateTime<Utc>,
     ) -> Result<Redemption, StoreError>;
 
     /// Waits until `txn` has a confirmed outcome (or is closed) or `timeout`
-    /// passes, also when `txn` has not
-    /// been opened yet (the waiting page may be faster than the popup). May return
-    /// early; the caller then checks with [`LoginStore::redeem`].
+    /// passes, also when `txn` has no outcome yet (the waiting page is usually
+    /// faster than the user). May return early; the caller then checks with
+    /// [`LoginStore::redeem`].
     async fn wait_for_completion(&self, txn: &TxnId, timeout: Duration) -> Result<(), StoreError>;
 
-    /// Deletes expired pending logins and transactions.
+    /// Forgets expired marks and outcomes (a backend with its own expiry may do
+    /// nothing).
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Every durable trait at once: what a durable backend (SQLite, PostgreSQL) is.
+#[async_trait]
+pub trait DurableStore: RegistryStore + DirectoryStore + AccessStore + AuditLog {
+    /// Whether the store answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Where the data lives, as configured (`[store]`). Secrets print redacted.
+#[derive(Debug)]
+pub struct StoreSettings {
+    /// The SQLite file, when there is no PostgreSQL.
+    pub sqlite_path: PathBuf,
+    /// PostgreSQL, for the durable data of several replicas.
+    pub postgres_url: Option<secrecy::SecretString>,
+    /// Redis, for the ephemeral state of several replicas.
+    pub redis_url: Option<secrecy::SecretString>,
+    /// The prefix of every Redis key.
+    pub redis_prefix: String,
+    /// The sealing key, when configured (required with PostgreSQL or Redis).
+    pub sealing_key: Option<secrecy::SecretString>,
+}
+
+/// The opened stores.
+pub struct Stores {
+    /// The durable data.
+    pub durable: Arc<dyn DurableStore>,
+    /// Logins in flight.
+    pub logins: Arc<dyn LoginStore>,
+    /// Shared token buckets (with Redis), else none: each process counts alone.
+    pub rates: Option<Arc<dyn RateStore>>,
+    /// The key that seals secrets at rest and pending logins in cookies.
+    pub sealer: crate::crypto::Sealer,
+}
+
+impl StoreSettings {
+    /// Whether another process may serve the same data: a backend other than
+    /// the embedded SQLite file.
+    #[must_use]
+    pub fn is_shared(&self) -> bool {
+        self.postgres_url.is_some() || self.redis_url.is_some()
+    }
+
+    /// The sealing key: the configured one, or (a single node on SQLite only)
+    /// the one kept beside the database.
+    pub fn sealer(&self) -> Result<crate::crypto::Sealer, StoreError> {
+        let data_dir = self
+            .sqlite_path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or_else(|| std::path::Path::new("."));
+        if self.is_shared() && self.sealing_key.is_none() {
+            return Err(StoreError::Unavailable(
+                "store.sealing_key is required with store.postgres_url or store.redis_url: every replica must seal and open with the same key".into(),
+            ));
+        }
+        sealing_key::load_or_create(self.sealing_key.as_ref(), data_dir)
+    }
+
+    /// Opens the durable store (applying its migrations).
+    pub async fn open_durable(
+        &self,
+        sealer: &crate::crypto::Sealer,
+    ) -> Result<Arc<dyn DurableStore>, StoreError> {
+        Ok(match &self.postgres_url {
+            Some(url) => Arc::new(postgres::PostgresStore::open(url, sealer.clone()).await?),
+            None => Arc::new(sqlite::SqliteStore::open(
+                &self.sqlite_path,
+                sealer.clone(),
+            )?),
+        })
+    }
+
+    /// Opens every store.
+    pub async fn open(&self) -> Result<Stores, StoreError> {
+        let sealer = self.sealer()?;
+        let durable = self.open_durable(&sealer).await?;
+        let (logins, rates): (Arc<dyn LoginStore>, Option<Arc<dyn RateStore>>) =
+            match &self.redis_url {
+                Some(url) => {
+                    let redis = Arc::new(
+                        redis::RedisStore::open(url, &self.redis_prefix, sealer.clone()).await?,
+                    );
+                    (Arc::clone(&redis) as _, Some(redis as _))
+                }
+                None => (Arc::new(memory::MemoryLogins::default()), None),
+            };
+        Ok(Stores {
+            durable,
+            logins,
+            rates,
+            sealer,
+        })
+    }
+}
+
+/// Token buckets shared by every replica (per client address, per caller).
+#[async_trait]
+pub trait RateStore: Send + Sync {
+    /// Takes a token from the bucket `key` (holding up to `burst`, refilled at
+    /// `rate_per_minute`) at `now`: `Ok(None)` when taken, `Ok(Some(wait))` when
+    /// empty, with the time until the next token.
+    async fn take(
+        &self,
+        key: &str,
+        rate_per_minute: u32,
+        burst: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Duration>, StoreError>;
 }

@@ -1,6 +1,7 @@
 //! In-process wake-up for transactions: `/api/handoff/wait` parks on a
-//! [`Notify`] keyed by the transaction and the callback rings it. A backend shared
-//! by several replicas replaces this with its own notification channel.
+//! [`Notify`] keyed by the transaction and the callback rings it. The Redis
+//! backend rings it from its pub/sub channel, so a completion on another replica
+//! wakes the waiters here.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,6 +22,15 @@ impl Wakeups {
     pub fn ring(&self, key: &Key) {
         let waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(notify) = waiting.get(key) {
+            notify.notify_waiters();
+        }
+    }
+
+    /// Wakes every waiter of every key: after a lost notification channel, each
+    /// checks the store again.
+    pub fn ring_all(&self) {
+        let waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        for notify in waiting.values() {
             notify.notify_waiters();
         }
     }

@@ -234,9 +234,10 @@ async fn clients_sync_creates_the_client_at_the_realm_then_reports_no_diff_and_t
     let callback = app
         .sign_in_at_idp(&login.authorize_url, "alice", "alice")
         .await;
-    app.complete_and_confirm(callback, &login.txn).await;
+    app.complete_and_confirm_as(&client_id, callback, &login.txn)
+        .await;
     let tokens: Value = app
-        .handoff("/api/handoff", &login.txn, &login.verifier)
+        .handoff_as(&client_id, "/api/handoff", &login.txn, &login.verifier)
         .await
         .json()
         .await

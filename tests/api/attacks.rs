@@ -69,9 +69,9 @@ async fn attacker_redeems(app: &TestApp, txn: &str, verifier: &str) -> Vec<(Stat
         ("/api/handoff/wait", Some(CRM_ORIGIN)),
         ("/api/handoff", Some(CRM_ORIGIN)),
     ] {
-        let mut request = server
-            .post(app.url(path))
-            .json(&serde_json::json!({"txn": txn, "txn_verifier": verifier}));
+        let mut request = server.post(app.url(path)).json(
+            &serde_json::json!({"client_id": CLIENT_ID, "txn": txn, "txn_verifier": verifier}),
+        );
         if let Some(origin) = origin {
             request = request.header("origin", origin);
         }
@@ -103,7 +103,7 @@ async fn assert_attacker_gets_nothing(app: &TestApp, prompt: Option<&str>) {
     for _ in 0..3 {
         let guess = attacker_server()
             .post(app.url("/api/handoff/confirm"))
-            .json(&serde_json::json!({"txn": txn, "confirmation": crypto::random_token().unwrap()}))
+            .json(&serde_json::json!({"client_id": CLIENT_ID, "txn": txn, "confirmation": crypto::random_token().unwrap()}))
             .send()
             .await
             .unwrap();
@@ -115,7 +115,9 @@ async fn assert_attacker_gets_nothing(app: &TestApp, prompt: Option<&str>) {
     let confirmation = confirmation_in(&html);
     let late = attacker_server()
         .post(app.url("/api/handoff/confirm"))
-        .json(&serde_json::json!({"txn": txn, "confirmation": confirmation}))
+        .json(
+            &serde_json::json!({"client_id": CLIENT_ID, "txn": txn, "confirmation": confirmation}),
+        )
         .send()
         .await
         .unwrap();
@@ -126,7 +128,7 @@ async fn assert_attacker_gets_nothing(app: &TestApp, prompt: Option<&str>) {
     );
     let after: Value = attacker_server()
         .post(app.url("/api/handoff"))
-        .json(&serde_json::json!({"txn": txn, "txn_verifier": verifier}))
+        .json(&serde_json::json!({"client_id": CLIENT_ID, "txn": txn, "txn_verifier": verifier}))
         .send()
         .await
         .unwrap()
@@ -208,6 +210,7 @@ async fn the_users_approval_in_the_broker_window_releases_the_result() {
         .post(app.url("/authproxy/approve"))
         .form(&[
             ("txn", login.txn.as_str()),
+            ("client_id", CLIENT_ID),
             ("confirmation", confirmation_in(&html).as_str()),
         ])
         .send()

@@ -112,6 +112,7 @@ async fn hostile_callback_queries_are_refused_without_script() {
                 "missing_state",
                 "invalid_state",
                 "unknown_state",
+                "browser_mismatch",
                 "invalid_query",
             ],
         )
@@ -444,14 +445,23 @@ async fn an_origin_removed_after_the_login_started_gets_no_result() {
     );
     // The old origin can neither confirm nor redeem anything.
     let confirm = app
-        .confirm(&login.txn, &crate::support::confirmation_in(&html))
+        .confirm_as(
+            "moving.localhost",
+            &login.txn,
+            &crate::support::confirmation_in(&html),
+        )
         .await;
     assert_eq!(
         code_of(confirm).await,
         (StatusCode::FORBIDDEN, "origin_not_allowed".into())
     );
     let outcome = app
-        .handoff("/api/handoff", &login.txn, &login.verifier)
+        .handoff_as(
+            "moving.localhost",
+            "/api/handoff",
+            &login.txn,
+            &login.verifier,
+        )
         .await;
     assert_eq!(
         code_of(outcome).await,
@@ -468,7 +478,7 @@ async fn parked_long_polls_from_one_address_do_not_delay_a_completed_login() {
         let browser = app.browser.clone();
         let url = app.url("/api/handoff/wait");
         polls.push(tokio::spawn(async move {
-            let body = json!({"txn": authproxy::crypto::random_token().unwrap(), "txn_verifier": authproxy::crypto::random_token().unwrap()});
+            let body = json!({"client_id": CLIENT_ID, "txn": authproxy::crypto::random_token().unwrap(), "txn_verifier": authproxy::crypto::random_token().unwrap()});
             browser.post(url).json(&body).send().await.map(|r| r.status())
         }));
     }

@@ -29,7 +29,7 @@ fn with_query(callback: &url::Url, edit: impl Fn(&mut Vec<(String, String)>)) ->
 #[tokio::test]
 async fn callback_with_a_replayed_state_is_rejected() {
     let app = TestApp::spawn().await;
-    let (_, callback) = signed_in(&app).await;
+    let (login, callback) = signed_in(&app).await;
     assert_eq!(
         app.browser
             .get(callback.clone())
@@ -39,8 +39,48 @@ async fn callback_with_a_replayed_state_is_rejected() {
             .status(),
         StatusCode::OK
     );
-    let replay = app.browser.get(callback).send().await.unwrap();
-    assert_refused_page(replay, StatusCode::BAD_REQUEST, "unknown_state").await;
+    // The completion page cleared the cookie: this browser no longer holds the login.
+    let replay = app.browser.get(callback.clone()).send().await.unwrap();
+    assert_refused_page(replay, StatusCode::BAD_REQUEST, "browser_mismatch").await;
+    // Replayed with the cookie kept aside, the state is found already used.
+    let with_cookie = reqwest::Client::new()
+        .get(callback)
+        .header("cookie", &login.binding_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_refused_page(with_cookie, StatusCode::BAD_REQUEST, "unknown_state").await;
+}
+
+#[tokio::test]
+async fn the_sealed_login_of_one_cookie_does_not_open_under_another_login() {
+    let app = TestApp::spawn().await;
+    let (first, _) = signed_in(&app).await;
+    let (second, callback) = signed_in(&app).await;
+    // The first login's sealed value under the second login's cookie name.
+    let (second_name, _) = second.binding_cookie.split_once('=').unwrap();
+    let (_, first_value) = first.binding_cookie.split_once('=').unwrap();
+    let swapped = reqwest::Client::new()
+        .get(callback.clone())
+        .header("cookie", format!("{second_name}={first_value}"))
+        .send()
+        .await
+        .unwrap();
+    assert_refused_page(swapped, StatusCode::BAD_REQUEST, "browser_mismatch").await;
+    // A tampered value does not open either.
+    let mut tampered = second.binding_cookie.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let tampered = reqwest::Client::new()
+        .get(callback.clone())
+        .header("cookie", tampered)
+        .send()
+        .await
+        .unwrap();
+    assert_refused_page(tampered, StatusCode::BAD_REQUEST, "browser_mismatch").await;
+    // Neither attempt used the state up: the right browser still completes.
+    let page = app.browser.get(callback).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -57,29 +97,28 @@ async fn callback_without_state_is_rejected() {
 }
 
 #[tokio::test]
-async fn callback_without_the_browsers_binding_cookie_is_rejected_and_the_opener_learns_it() {
+async fn callback_without_the_browsers_binding_cookie_is_rejected_and_releases_nothing() {
     let app = TestApp::spawn().await;
     let (login, callback) = signed_in(&app).await;
-    // Another browser (no cookies) presents the callback.
+    // Another browser (no cookies) presents the callback: it holds no pending
+    // login, so the broker knows no txn to tell and writes nothing.
     let other_browser = reqwest::Client::new();
-    let response = other_browser.get(callback).send().await.unwrap();
-    let html =
-        assert_failed_login_page(response, StatusCode::BAD_REQUEST, "browser_mismatch").await;
-    // Even a failure is released only once confirmed (no cross-site login oracle).
-    let unconfirmed: Value = app
-        .handoff("/api/handoff", &login.txn, &login.verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(unconfirmed["error"], "confirmation_required");
-    app.confirm(&login.txn, &confirmation_in(&html)).await;
+    let response = other_browser.get(callback.clone()).send().await.unwrap();
+    assert_refused_page(response, StatusCode::BAD_REQUEST, "browser_mismatch").await;
     let outcome = app
         .handoff("/api/handoff", &login.txn, &login.verifier)
         .await;
-    let body: Value = outcome.json().await.unwrap();
-    assert_eq!(body["error"], "login_failed");
-    assert_eq!(body["login_error"], "browser_mismatch");
+    assert_eq!(
+        outcome.json::<Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+    // The stolen URL did not use the login up: the browser that started it
+    // still completes it.
+    app.complete_and_confirm(callback, &login.txn).await;
+    let tokens = app
+        .handoff("/api/handoff", &login.txn, &login.verifier)
+        .await;
+    assert_eq!(tokens.status(), StatusCode::OK);
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{CRM_ORIGIN, TestApp, confirmation_in};
+use crate::support::{CLIENT_ID, CRM_ORIGIN, TestApp, confirmation_in};
 
 #[tokio::test]
 async fn handoff_wait_started_before_the_callback_returns_the_result_when_it_completes() {
@@ -16,7 +16,7 @@ async fn handoff_wait_started_before_the_callback_returns_the_result_when_it_com
     let waiting = {
         let browser = app.browser.clone();
         let url = app.url("/api/handoff/wait");
-        let body = serde_json::json!({"txn": login.txn, "txn_verifier": login.verifier});
+        let body = serde_json::json!({"client_id": CLIENT_ID, "txn": login.txn, "txn_verifier": login.verifier});
         tokio::spawn(async move {
             browser
                 .post(url)
@@ -75,10 +75,9 @@ async fn handoff_wait_answers_pending_when_nothing_happens() {
     let now = app
         .handoff("/api/handoff", &login.txn, &login.verifier)
         .await;
-    assert_eq!(
-        now.json::<Value>().await.unwrap()["error"],
-        "authorization_pending"
-    );
+    // Nothing is stored before the callback: not completed yet reads as unknown.
+    assert_eq!(now.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(now.json::<Value>().await.unwrap()["error"], "invalid_grant");
 }
 
 #[tokio::test]
@@ -93,7 +92,7 @@ async fn handoff_from_an_origin_not_registered_for_the_client_is_refused_without
         .browser
         .post(app.url("/api/handoff"))
         .header("origin", "http://localhost:9999")
-        .json(&serde_json::json!({"txn": login.txn, "txn_verifier": login.verifier}))
+        .json(&serde_json::json!({"client_id": CLIENT_ID, "txn": login.txn, "txn_verifier": login.verifier}))
         .send()
         .await
         .unwrap();
@@ -179,7 +178,8 @@ async fn handoff_wait_started_before_the_popup_reaches_login_still_gets_the_resu
     let waiting = {
         let browser = app.browser.clone();
         let url = app.url("/api/handoff/wait");
-        let body = serde_json::json!({"txn": txn, "txn_verifier": verifier});
+        let body =
+            serde_json::json!({"client_id": CLIENT_ID, "txn": txn, "txn_verifier": verifier});
         tokio::spawn(async move {
             browser
                 .post(url)

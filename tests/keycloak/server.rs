@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::support::free_port;
+
 /// The realms the suite imports.
 pub const REALMS: [&str; 3] = ["tenant-a", "tenant-b", "corp-idp"];
 
@@ -204,14 +206,6 @@ fn realm_files(base_url: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Runs `scripts/setup-keycloak` (a no-op once installed), printing how long it took.
 fn install() {
     let started = Instant::now();
@@ -285,7 +279,7 @@ fn spawn(launch: &Launch) -> Child {
 
 /// Waits until the management port says ready, or fails with the log.
 fn wait_ready(management_url: &str, log: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(300);
+    let deadline = Instant::now() + Duration::from_mins(5);
     let url = format!("{management_url}/health/ready");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -5,23 +5,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension as _, params};
 
-use super::{SqliteStore, corrupt, unavailable, unix};
-use crate::domain::{CallerId, CallerPolicy};
+use super::SqliteStore;
+use crate::domain::CallerId;
+use crate::store::rows::{caller_from_row, policy_column, unavailable, unix};
 use crate::store::{AccessStore, StoreError, StoredCaller};
-
-fn caller_from_row(
-    id: &str,
-    hash: String,
-    policy: &str,
-    created: i64,
-) -> Result<StoredCaller, StoreError> {
-    Ok(StoredCaller {
-        id: CallerId::parse(id).map_err(corrupt)?,
-        secret_hash: hash,
-        policy: serde_json::from_str::<CallerPolicy>(policy).map_err(corrupt)?,
-        created_at: DateTime::from_timestamp(created, 0).unwrap_or_default(),
-    })
-}
 
 #[async_trait]
 impl AccessStore for SqliteStore {
@@ -33,7 +20,7 @@ impl AccessStore for SqliteStore {
                 params![
                     caller.id.as_str(),
                     caller.secret_hash,
-                    serde_json::to_string(&caller.policy).map_err(corrupt)?,
+                    policy_column(&caller.policy)?,
                     unix(caller.created_at)
                 ],
             )

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
-use super::{SqliteStore, unavailable, unix};
+use super::SqliteStore;
+use crate::store::rows::{from_unix, unavailable, unix};
 use crate::store::{AuditEntry, AuditLog, StoreError};
 
 #[async_trait]
@@ -42,11 +43,10 @@ impl AuditLog for SqliteStore {
                      FROM audit WHERE at >= ?1 AND (?2 IS NULL OR actor = ?2) ORDER BY id LIMIT ?3",
                 )
                 .map_err(unavailable)?;
-            let time = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or_default();
             let rows = stmt
                 .query_map(params![since.map_or(0, unix), actor, limit], |r| {
                     Ok(AuditEntry {
-                        at: time(r.get(0)?),
+                        at: from_unix(r.get(0)?),
                         actor: r.get(1)?,
                         action: r.get(2)?,
                         subject: r.get(3)?,
@@ -57,7 +57,7 @@ impl AuditLog for SqliteStore {
                         source: r.get(8)?,
                         request_id: r.get(9)?,
                         token_jti: r.get(10)?,
-                        token_expires_at: r.get::<_, Option<i64>>(11)?.map(time),
+                        token_expires_at: r.get::<_, Option<i64>>(11)?.map(from_unix),
                     })
                 })
                 .map_err(unavailable)?;

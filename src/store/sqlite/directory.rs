@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension as _, params};
 
-use super::{SqliteStore, corrupt, unavailable};
-use crate::domain::{IdpAlias, RealmName, Resolution, Rule, RuleKey, Target, Username};
+use super::SqliteStore;
+use crate::domain::{Resolution, Rule, RuleKey, Username};
+use crate::store::rows::{EXPORT_SQL, export_rows, target_columns, target_from_row, unavailable};
 use crate::store::{DirectoryStore, Rules, StoreError};
 
 /// Prepared statements for writing rules inside one transaction.
@@ -59,13 +60,7 @@ impl<'a> RuleWriter<'a> {
     }
 
     fn write(&mut self, rule: &Rule) -> Result<(), StoreError> {
-        let (realm, hint) = match &rule.target {
-            Target::Sso { realm, idp_hint } => (
-                Some(realm.as_str()),
-                idp_hint.as_ref().map(IdpAlias::as_str),
-            ),
-            Target::NotMigrated => (None, None),
-        };
+        let (realm, hint) = target_columns(&rule.target);
         match &rule.key {
             RuleKey::User(user) => self.user.execute(params![user.as_str(), realm, hint]),
             RuleKey::Domain(domain) => self.domain.execute(params![domain.as_str(), realm, hint]),
@@ -73,16 +68,6 @@ impl<'a> RuleWriter<'a> {
         }
         .map_err(unavailable)?;
         Ok(())
-    }
-}
-
-fn target_from_row(realm: Option<String>, hint: Option<&str>) -> Result<Target, StoreError> {
-    match realm {
-        None => Ok(Target::NotMigrated),
-        Some(realm) => Ok(Target::Sso {
-            realm: RealmName::parse(&realm).map_err(corrupt)?,
-            idp_hint: hint.map(IdpAlias::parse).transpose().map_err(corrupt)?,
-        }),
     }
 }
 
@@ -144,21 +129,15 @@ impl DirectoryStore for SqliteStore {
 
     async fn export_csv(&self) -> Result<String, StoreError> {
         self.blocking(|conn, _| {
-            let mut out = csv::Writer::from_writer(Vec::new());
-            out.write_record(["kind", "key", "realm", "idp_hint"]).map_err(corrupt)?;
-            let mut stmt = conn
-                .prepare(
-                    "SELECT CASE WHEN realm IS NULL THEN 'not_migrated' ELSE 'user' END, username, realm, idp_hint FROM directory_users
-                     UNION ALL SELECT 'domain', domain, realm, idp_hint FROM directory_domains
-                     UNION ALL SELECT 'default', '', realm, idp_hint FROM directory_default",
-                )
+            let mut stmt = conn.prepare(EXPORT_SQL).map_err(unavailable)?;
+            let rows = stmt
+                .query_map([], |row| {
+                    Ok([row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?])
+                })
+                .map_err(unavailable)?
+                .collect::<Result<Vec<[Option<String>; 4]>, _>>()
                 .map_err(unavailable)?;
-            let mut rows = stmt.query([]).map_err(unavailable)?;
-            while let Some(row) = rows.next().map_err(unavailable)? {
-                let fields: [Option<String>; 4] = [row.get(0), row.get(1), row.get(2), row.get(3)].map(|f| f.ok().flatten());
-                out.write_record(fields.iter().map(|f| f.as_deref().unwrap_or(""))).map_err(corrupt)?;
-            }
-            String::from_utf8(out.into_inner().map_err(corrupt)?).map_err(corrupt)
+            export_rows(rows)
         })
         .await
     }

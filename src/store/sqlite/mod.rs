@@ -1,34 +1,30 @@
-//! The embedded default store: one SQLite file in WAL mode. Secrets are never
-//! stored in clear: states and transaction ids are keys by their SHA-256, pending
-//! logins and outcomes are sealed (AEAD) under those keys. Single use is a
-//! `DELETE … RETURNING`, so two requests can never both consume one state. A
-//! redeemed or burnt transaction stays as a closed row (without its outcome)
-//! until it expires, so "already used" and "not started yet" stay distinct.
-//! Reads use a small pool; every write goes through one writer thread
-//! ([`writer`]), which commits writes in batches.
+//! The embedded default durable store: one SQLite file in WAL mode, holding
+//! realms, clients, the directory, callers, admin tokens and the audit trail.
+//! Secrets are never stored in clear: realm and client secrets are sealed (AEAD),
+//! caller secrets are Argon2id hashes, admin tokens SHA-256 hashes. Logins in
+//! flight are not here ([`crate::store::memory`]). Reads use a small pool; every
+//! write goes through one writer thread ([`writer`]), which commits writes in
+//! batches.
 
 mod admin;
 mod audit;
 mod directory;
-mod logins;
 mod registry;
 mod writer;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use r2d2_sqlite::SqliteConnectionManager;
 
 use super::StoreError;
-use super::wakeup::Wakeups;
+use super::rows::unavailable;
 use crate::crypto::Sealer;
 use writer::Writer;
 
 type Pool = r2d2::Pool<SqliteConnectionManager>;
 
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS directory_users (
     username TEXT PRIMARY KEY NOT NULL, realm TEXT, idp_hint TEXT) WITHOUT ROWID;
@@ -36,15 +32,6 @@ CREATE TABLE IF NOT EXISTS directory_domains (
     domain TEXT PRIMARY KEY NOT NULL, realm TEXT, idp_hint TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS directory_default (
     id INTEGER PRIMARY KEY CHECK (id = 1), realm TEXT, idp_hint TEXT);
-CREATE TABLE IF NOT EXISTS pending_logins (
-    state_hash BLOB PRIMARY KEY NOT NULL, sealed BLOB NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS pending_logins_expiry ON pending_logins (expires_at);
-CREATE TABLE IF NOT EXISTS transactions (
-    txn_hash BLOB PRIMARY KEY NOT NULL, client_id TEXT NOT NULL, challenge TEXT NOT NULL,
-    outcome BLOB, failures INTEGER NOT NULL DEFAULT 0, closed INTEGER NOT NULL DEFAULT 0,
-    expires_at INTEGER NOT NULL, confirmation_hash BLOB, confirmed INTEGER NOT NULL DEFAULT 0)
-    WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS transactions_expiry ON transactions (expires_at);
 -- v2: administration.
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;
 INSERT OR IGNORE INTO meta (key, value) VALUES ('registry_version', 0);
@@ -77,34 +64,11 @@ CREATE TRIGGER IF NOT EXISTS audit_is_append_only_delete BEFORE DELETE ON audit
 pub struct SqliteStore {
     pool: Pool,
     sealer: Sealer,
-    wakeups: Arc<Wakeups>,
     /// Every write of this process goes through the one writer, in order.
     writer: Writer,
 }
 
-fn unavailable(err: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(err.to_string())
-}
-
-fn corrupt(err: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(err.to_string())
-}
-
 impl SqliteStore {
-    /// Opens the database at `path` with its sealing key: `configured`, or the one
-    /// kept (or generated) beside the database.
-    pub fn open_with_key(
-        path: &Path,
-        configured: Option<&secrecy::SecretString>,
-    ) -> Result<Self, StoreError> {
-        let data_dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or_else(|| Path::new("."));
-        let sealer = super::sealing_key::load_or_create(configured, data_dir)?;
-        Self::open(path, sealer)
-    }
-
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path, sealer: Sealer) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -130,7 +94,6 @@ impl SqliteStore {
             pool,
             writer: Writer::start(writer_conn, sealer.clone())?,
             sealer,
-            wakeups: Arc::new(Wakeups::default()),
         };
         store.migrate()?;
         Ok(store)
@@ -147,17 +110,19 @@ impl SqliteStore {
             )));
         }
         if (1..3).contains(&version) {
-            // v3: a result is released only once confirmed. Results stored by an
-            // older version cannot be confirmed: they are dropped (they live 120 s).
-            // Realms get their token-endpoint authentication method.
+            // v3: realms get their token-endpoint authentication method.
             conn.execute_batch(
-                "ALTER TABLE transactions ADD COLUMN confirmation_hash BLOB;
-                 ALTER TABLE transactions ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 0;
-                 ALTER TABLE realms ADD COLUMN token_endpoint_auth TEXT NOT NULL DEFAULT 'client_secret_basic';
-                 UPDATE transactions SET outcome = NULL, closed = 1 WHERE outcome IS NOT NULL;",
+                "ALTER TABLE realms ADD COLUMN token_endpoint_auth TEXT NOT NULL DEFAULT 'client_secret_basic';",
             )
             .map_err(unavailable)?;
         }
+        // v4: logins in flight left the database (sealed in the browser's cookie,
+        // outcomes in the ephemeral store). Logins started before the upgrade are
+        // started again by their users.
+        conn.execute_batch(
+            "DROP TABLE IF EXISTS pending_logins; DROP TABLE IF EXISTS transactions;",
+        )
+        .map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(unavailable)?;
@@ -209,6 +174,16 @@ impl SqliteStore {
     }
 }
 
+#[async_trait::async_trait]
+impl super::DurableStore for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read_inline(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(unavailable)
+        })
+    }
+}
+
 /// What every connection sets: durable at commit against a crash of the process
 /// (`synchronous = NORMAL` in WAL mode), a wait for the lock held by another
 /// process (the CLI), and foreign keys.
@@ -216,8 +191,4 @@ fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
     )
-}
-
-fn unix(at: DateTime<Utc>) -> i64 {
-    at.timestamp()
 }

@@ -10,9 +10,9 @@ use std::sync::mpsc;
 
 use tokio::sync::oneshot;
 
-use super::unavailable;
 use crate::crypto::Sealer;
 use crate::store::StoreError;
+use crate::store::rows::unavailable;
 
 /// Most writes committed together.
 const MAX_BATCH: usize = 256;

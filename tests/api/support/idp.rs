@@ -72,7 +72,7 @@ pub fn idp() -> &'static Idp {
 
 /// Registers the demo client at the dev IdP with this broker's redirect URIs,
 /// through the IdP's Keycloak-style Admin REST API.
-pub(super) async fn register_client(http: &reqwest::Client, broker: &str) {
+pub async fn register_client(http: &reqwest::Client, broker: &str) {
     static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _guard = LOCK.lock().await;
     let idp = idp();

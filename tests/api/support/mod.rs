@@ -6,7 +6,7 @@
 mod admin;
 mod assertions;
 mod config;
-mod idp;
+pub mod idp;
 mod logs;
 
 use std::sync::Arc;
@@ -84,6 +84,8 @@ pub struct StartedLogin {
     pub txn: String,
     pub verifier: String,
     pub authorize_url: Url,
+    /// The binding cookie `/login` set, as `name=value` (the sealed pending login).
+    pub binding_cookie: String,
 }
 
 impl TestApp {
@@ -214,10 +216,18 @@ impl TestApp {
             response.text().await.unwrap()
         );
         let authorize_url = Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+        let binding_cookie = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
         StartedLogin {
             txn,
             verifier,
             authorize_url,
+            binding_cookie,
         }
     }
 
@@ -232,52 +242,14 @@ impl TestApp {
 
     /// As [`TestApp::sign_in_at_idp`], also telling where forms were filled in.
     pub async fn sign_in(&self, authorize_url: &Url, username: &str, password: &str) -> SignIn {
-        let mut forms = Vec::new();
-        let mut response = self
-            .browser
-            .get(authorize_url.clone())
-            .send()
-            .await
-            .unwrap();
-        loop {
-            let status = response.status();
-            if status.is_redirection() {
-                let next = response
-                    .url()
-                    .join(response.headers()["location"].to_str().unwrap())
-                    .unwrap();
-                if next.as_str().starts_with(&self.base_url) {
-                    return SignIn {
-                        callback: next,
-                        forms,
-                    };
-                }
-                response = self.browser.get(next).send().await.unwrap();
-                continue;
-            }
-            let page_url = response.url().clone();
-            let html = response.text().await.unwrap();
-            assert_eq!(status, StatusCode::OK, "unexpected IdP page: {html}");
-            assert!(
-                !html.contains("id=\"input-error\""),
-                "the IdP refused the credentials: {html}"
-            );
-            let action = html
-                .split("action=\"")
-                .nth(1)
-                .and_then(|s| s.split('"').next())
-                .unwrap_or_else(|| panic!("a login form at {page_url}: {html}"))
-                .replace("&amp;", "&");
-            forms.push(page_url.clone());
-            assert!(forms.len() < 5, "the realm keeps asking: {html}");
-            response = self
-                .browser
-                .post(page_url.join(&action).unwrap())
-                .form(&[("username", username), ("password", password)])
-                .send()
-                .await
-                .unwrap();
-        }
+        sign_in_as(
+            &self.browser,
+            &self.base_url,
+            authorize_url,
+            username,
+            password,
+        )
+        .await
     }
 
     /// `POST /api/impersonation` as the caller `caller` with its secret.
@@ -294,10 +266,20 @@ impl TestApp {
     /// `POST /api/handoff/confirm`, as the SDK does when the completion page's
     /// message reaches it.
     pub async fn confirm(&self, txn: &str, confirmation: &str) -> reqwest::Response {
+        self.confirm_as(CLIENT_ID, txn, confirmation).await
+    }
+
+    /// [`TestApp::confirm`] for a login of `client_id`.
+    pub async fn confirm_as(
+        &self,
+        client_id: &str,
+        txn: &str,
+        confirmation: &str,
+    ) -> reqwest::Response {
         self.browser
             .post(self.url("/api/handoff/confirm"))
             .header("origin", CRM_ORIGIN)
-            .json(&serde_json::json!({"txn": txn, "confirmation": confirmation}))
+            .json(&serde_json::json!({"client_id": client_id, "txn": txn, "confirmation": confirmation}))
             .send()
             .await
             .unwrap()
@@ -318,8 +300,20 @@ impl TestApp {
     /// Loads the completion page at `callback` and confirms its login as the
     /// opener of the registered origin would; returns the page's HTML.
     pub async fn complete_and_confirm(&self, callback: Url, txn: &str) -> String {
+        self.complete_and_confirm_as(CLIENT_ID, callback, txn).await
+    }
+
+    /// [`TestApp::complete_and_confirm`] for a login of `client_id`.
+    pub async fn complete_and_confirm_as(
+        &self,
+        client_id: &str,
+        callback: Url,
+        txn: &str,
+    ) -> String {
         let html = self.page(callback).await;
-        let confirmed = self.confirm(txn, &confirmation_in(&html)).await;
+        let confirmed = self
+            .confirm_as(client_id, txn, &confirmation_in(&html))
+            .await;
         assert_eq!(confirmed.status(), StatusCode::OK, "{html}");
         html
     }
@@ -340,12 +334,85 @@ impl TestApp {
     }
 
     pub async fn handoff(&self, path: &str, txn: &str, verifier: &str) -> reqwest::Response {
+        self.handoff_as(CLIENT_ID, path, txn, verifier).await
+    }
+
+    /// [`TestApp::handoff`] for a login of `client_id`.
+    pub async fn handoff_as(
+        &self,
+        client_id: &str,
+        path: &str,
+        txn: &str,
+        verifier: &str,
+    ) -> reqwest::Response {
         self.browser
             .post(self.url(path))
             .header("origin", CRM_ORIGIN)
-            .json(&serde_json::json!({"txn": txn, "txn_verifier": verifier}))
+            .json(
+                &serde_json::json!({"client_id": client_id, "txn": txn, "txn_verifier": verifier}),
+            )
             .send()
             .await
             .unwrap()
     }
+}
+
+/// Drives the realm's pages in `browser` as a user would, until the realm
+/// redirects back to the broker at `broker_base`.
+pub async fn sign_in_as(
+    browser: &reqwest::Client,
+    broker_base: &str,
+    authorize_url: &Url,
+    username: &str,
+    password: &str,
+) -> SignIn {
+    let mut forms = Vec::new();
+    let mut response = browser.get(authorize_url.clone()).send().await.unwrap();
+    loop {
+        let status = response.status();
+        if status.is_redirection() {
+            let next = response
+                .url()
+                .join(response.headers()["location"].to_str().unwrap())
+                .unwrap();
+            if next.as_str().starts_with(broker_base) {
+                return SignIn {
+                    callback: next,
+                    forms,
+                };
+            }
+            response = browser.get(next).send().await.unwrap();
+            continue;
+        }
+        let page_url = response.url().clone();
+        let html = response.text().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "unexpected IdP page: {html}");
+        assert!(
+            !html.contains("id=\"input-error\""),
+            "the IdP refused the credentials: {html}"
+        );
+        let action = html
+            .split("action=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or_else(|| panic!("a login form at {page_url}: {html}"))
+            .replace("&amp;", "&");
+        forms.push(page_url.clone());
+        assert!(forms.len() < 5, "the realm keeps asking: {html}");
+        response = browser
+            .post(page_url.join(&action).unwrap())
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -170,7 +170,7 @@ async function attackerRedeems({ txn, verifier }, forgedOrigin = env.crm) {
   const answers = [];
   for (const [path, origin] of [['/api/handoff/wait'], ['/api/handoff'], ['/api/handoff', forgedOrigin]]) {
     const headers = { 'content-type': 'application/json', ...(origin ? { origin } : {}) };
-    const response = await fetch(`${env.broker}${path}`, { method: 'POST', headers, body: JSON.stringify({ txn, txn_verifier: verifier }) });
+    const response = await fetch(`${env.broker}${path}`, { method: 'POST', headers, body: JSON.stringify({ client_id: env.crmClient, txn, txn_verifier: verifier }) });
     answers.push({ status: response.status, body: await response.json() });
   }
   return answers;

@@ -1,0 +1,250 @@
+//! The in-process ephemeral store, the default of a single node: state marks,
+//! outcomes waiting for redemption and token buckets in maps behind one mutex
+//! each, with expiry by the injected clock's `now`. Lost on restart, by design: a
+//! result lives 120 s, and the pending logins it would finish live in the browser.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::wakeup::Wakeups;
+use super::{CompletedLogin, ConfirmOutcome, LoginStore, RateStore, Redemption, StoreError};
+use crate::crypto;
+use crate::domain::login::MAX_VERIFIER_FAILURES;
+use crate::domain::{ClientId, Confirmation, LoginOutcome, TxnChallenge, TxnId, TxnVerifier};
+
+type Key = [u8; 32];
+
+/// An outcome waiting for its redemption, or the tombstone of one.
+struct Entry {
+    client: ClientId,
+    challenge: TxnChallenge,
+    /// `None` once redeemed or burnt (the tombstone).
+    outcome: Option<LoginOutcome>,
+    confirmation: [u8; 32],
+    confirmed: bool,
+    failures: u32,
+    expires_at: DateTime<Utc>,
+}
+
+impl Entry {
+    /// Counts a wrong verifier or confirmation; whether that burnt the entry.
+    fn wrong_try(&mut self) -> bool {
+        self.failures += 1;
+        let burned = self.failures >= MAX_VERIFIER_FAILURES;
+        if burned {
+            self.outcome = None;
+        }
+        burned
+    }
+}
+
+/// Ephemeral login state in this process.
+#[derive(Default)]
+pub struct MemoryLogins {
+    states: Mutex<HashMap<Key, DateTime<Utc>>>,
+    txns: Mutex<HashMap<Key, Entry>>,
+    wakeups: Arc<Wakeups>,
+}
+
+impl MemoryLogins {
+    fn txns(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
+        self.txns.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl LoginStore for MemoryLogins {
+    async fn use_state(&self, state: &str, until: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(states.insert(crypto::sha256(state), until).is_none())
+    }
+
+    async fn complete_txn(
+        &self,
+        txn: &TxnId,
+        login: &CompletedLogin<'_>,
+    ) -> Result<bool, StoreError> {
+        let key = txn.storage_key();
+        let stored = match self.txns().entry(key) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(vacant) => {
+                vacant.insert(Entry {
+                    client: login.client_id.clone(),
+                    challenge: login.txn_challenge.clone(),
+                    outcome: Some(login.outcome.clone()),
+                    confirmation: login.confirmation.hash(),
+                    confirmed: false,
+                    failures: 0,
+                    expires_at: login.expires_at,
+                });
+                true
+            }
+        };
+        if stored {
+            self.wakeups.ring(&key);
+        }
+        Ok(stored)
+    }
+
+    async fn confirm(
+        &self,
+        txn: &TxnId,
+        client: &ClientId,
+        confirmation: &Confirmation,
+        now: DateTime<Utc>,
+    ) -> Result<ConfirmOutcome, StoreError> {
+        let key = txn.storage_key();
+        let outcome = {
+            let mut txns = self.txns();
+            match txns.get_mut(&key) {
+                Some(entry)
+                    if entry.expires_at > now
+                        && entry.outcome.is_some()
+                        && entry.client == *client =>
+                {
+                    if confirmation.matches(&entry.confirmation) {
+                        entry.confirmed = true;
+                        ConfirmOutcome::Confirmed
+                    } else {
+                        ConfirmOutcome::Wrong {
+                            burned: entry.wrong_try(),
+                        }
+                    }
+                }
+                _ => ConfirmOutcome::Unknown,
+            }
+        };
+        if outcome != (ConfirmOutcome::Wrong { burned: false }) {
+            self.wakeups.ring(&key);
+        }
+        Ok(outcome)
+    }
+
+    async fn redeem(
+        &self,
+        txn: &TxnId,
+        client: &ClientId,
+        verifier: &TxnVerifier,
+        now: DateTime<Utc>,
+    ) -> Result<Redemption, StoreError> {
+        let key = txn.storage_key();
+        let mut txns = self.txns();
+        let Some(entry) = txns
+            .get_mut(&key)
+            .filter(|e| e.expires_at > now && e.client == *client)
+        else {
+            return Ok(Redemption::Unknown);
+        };
+        Ok(if entry.outcome.is_none() {
+            Redemption::Closed
+        } else if !entry.challenge.is_answered_by(verifier) {
+            Redemption::WrongVerifier {
+                burned: entry.wrong_try(),
+            }
+        } else if !entry.confirmed {
+            Redemption::Unconfirmed
+        } else {
+            entry
+                .outcome
+                .take()
+                .map_or(Redemption::Closed, Redemption::Redeemed)
+        })
+    }
+
+    async fn wait_for_completion(&self, txn: &TxnId, timeout: Duration) -> Result<(), StoreError> {
+        let key = txn.storage_key();
+        let subscription = self.wakeups.subscribe(key);
+        let done = async {
+            self.txns()
+                .get(&key)
+                .is_some_and(|e| e.outcome.is_none() || e.confirmed)
+        };
+        subscription.wait_unless(done, timeout).await;
+        Ok(())
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut purged = 0;
+        {
+            let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
+            let before = states.len();
+            states.retain(|_, until| *until > now);
+            purged += before - states.len();
+        }
+        let mut txns = self.txns();
+        let before = txns.len();
+        txns.retain(|_, entry| entry.expires_at > now);
+        purged += before - txns.len();
+        Ok(purged as u64)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+struct Bucket {
+    tokens: f64,
+    at: DateTime<Utc>,
+}
+
+/// Token buckets in this process.
+#[derive(Default)]
+pub struct MemoryRates {
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+impl MemoryRates {
+    /// Forgets buckets untouched since `before` (they would be full again anyway).
+    pub fn prune(&self, before: DateTime<Utc>) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        buckets.retain(|_, bucket| bucket.at >= before);
+    }
+
+    /// [`RateStore::take`], without waiting for anything.
+    pub fn take_now(
+        &self,
+        key: &str,
+        rate_per_minute: u32,
+        burst: u32,
+        now: DateTime<Utc>,
+    ) -> Option<Duration> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        let capacity = f64::from(burst.max(1));
+        let per_second = f64::from(rate_per_minute.max(1)) / 60.0;
+        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
+            tokens: capacity,
+            at: now,
+        });
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "milliseconds since the last request: small"
+        )]
+        let elapsed = (now - bucket.at).num_milliseconds().max(0) as f64 / 1000.0;
+        bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            None
+        } else {
+            Some(Duration::from_secs_f64((1.0 - bucket.tokens) / per_second))
+        }
+    }
+}
+
+#[async_trait]
+impl RateStore for MemoryRates {
+    async fn take(
+        &self,
+        key: &str,
+        rate_per_minute: u32,
+        burst: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Duration>, StoreError> {
+        Ok(self.take_now(key, rate_per_minute, burst, now))
+    }
+}
