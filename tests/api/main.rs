@@ -30,3 +30,4 @@ mod passthrough;
 mod round_trip;
 mod sdk;
 mod server;
+mod stores;

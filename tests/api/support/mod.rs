@@ -8,6 +8,7 @@ mod assertions;
 mod config;
 pub mod idp;
 mod logs;
+pub mod services;
 
 use std::sync::Arc;
 

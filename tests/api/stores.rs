@@ -1,0 +1,718 @@
+//! One conformance suite per store trait, run against every backend: the login
+//! store in this process and on Redis, the durable store on SQLite and on
+//! PostgreSQL. Times come from the caller, as the injected clock gives them.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use authproxy::crypto::{self, Sealer};
+use authproxy::domain::{
+    CallerId, CallerPolicy, Client, ClientAuth, ClientId, Confirmation, EmailDomain, LoginOutcome,
+    Origin, Realm, RealmName, Resolution, Rule, RuleKey, Target, TxnChallenge, TxnId, TxnVerifier,
+    Username,
+};
+use authproxy::store::memory::MemoryLogins;
+use authproxy::store::postgres::PostgresStore;
+use authproxy::store::redis::RedisStore;
+use authproxy::store::sqlite::SqliteStore;
+use authproxy::store::{
+    AuditEntry, AuditLog as _, CompletedLogin, ConfirmOutcome, DurableStore, LoginStore, RateStore,
+    Redemption, StoredCaller,
+};
+use chrono::{DateTime, TimeDelta, Utc};
+use secrecy::{ExposeSecret as _, SecretString};
+
+use crate::support::services::{fresh_database, fresh_prefix, services};
+
+fn sealer() -> Sealer {
+    Sealer::from_base64(&Sealer::generate_key().unwrap()).unwrap()
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(2_000_000_000, 0).unwrap()
+}
+
+/// Two handles on one login store, as two replicas have (the same one twice
+/// for the in-process store).
+async fn login_stores() -> Vec<(&'static str, Arc<dyn LoginStore>, Arc<dyn LoginStore>)> {
+    let memory: Arc<dyn LoginStore> = Arc::new(MemoryLogins::default());
+    let (prefix, sealer) = (fresh_prefix(), sealer());
+    let url = SecretString::from(services().redis_url.clone());
+    let redis = |sealer: Sealer| {
+        let (url, prefix) = (url.clone(), prefix.clone());
+        async move { Arc::new(RedisStore::open(&url, &prefix, sealer).await.unwrap()) }
+    };
+    let a = redis(sealer.clone()).await;
+    let b = redis(sealer).await;
+    vec![
+        ("memory", Arc::clone(&memory), memory),
+        ("redis", a as Arc<dyn LoginStore>, b as Arc<dyn LoginStore>),
+    ]
+}
+
+/// A login as the callback completes it, with the values that release it.
+struct Finished {
+    txn: TxnId,
+    client: ClientId,
+    verifier: TxnVerifier,
+    challenge: TxnChallenge,
+    confirmation: Confirmation,
+    outcome: LoginOutcome,
+}
+
+impl Finished {
+    fn new() -> Self {
+        let verifier = TxnVerifier::parse(&crypto::random_token().unwrap()).unwrap();
+        Self {
+            txn: TxnId::parse(&crypto::random_token().unwrap()).unwrap(),
+            client: ClientId::parse("localhost:8081").unwrap(),
+            challenge: TxnChallenge::parse(&verifier.challenge()).unwrap(),
+            verifier,
+            confirmation: Confirmation::generate().unwrap(),
+            outcome: LoginOutcome::Failure {
+                error: "access_denied".into(),
+            },
+        }
+    }
+
+    async fn complete(&self, store: &dyn LoginStore, expires_at: DateTime<Utc>) -> bool {
+        let login = CompletedLogin {
+            client_id: &self.client,
+            txn_challenge: &self.challenge,
+            outcome: &self.outcome,
+            confirmation: &self.confirmation,
+            expires_at,
+        };
+        store.complete_txn(&self.txn, &login).await.unwrap()
+    }
+
+    async fn confirm(&self, store: &dyn LoginStore, now: DateTime<Utc>) -> ConfirmOutcome {
+        store
+            .confirm(&self.txn, &self.client, &self.confirmation, now)
+            .await
+            .unwrap()
+    }
+
+    async fn redeem(&self, store: &dyn LoginStore, now: DateTime<Utc>) -> Redemption {
+        store
+            .redeem(&self.txn, &self.client, &self.verifier, now)
+            .await
+            .unwrap()
+    }
+}
+
+fn name(redemption: &Redemption) -> &'static str {
+    match redemption {
+        Redemption::Redeemed(_) => "redeemed",
+        Redemption::Unconfirmed => "unconfirmed",
+        Redemption::WrongVerifier { burned: false } => "wrong",
+        Redemption::WrongVerifier { burned: true } => "burned",
+        Redemption::Closed => "closed",
+        Redemption::Unknown => "unknown",
+    }
+}
+
+#[tokio::test]
+async fn login_store_a_state_is_used_once_even_by_racing_replicas() {
+    for (backend, a, b) in login_stores().await {
+        let state = crypto::random_token().unwrap();
+        let until = t0() + TimeDelta::minutes(10);
+        let racers: Vec<_> = (0..16)
+            .map(|i| {
+                let store = Arc::clone(if i % 2 == 0 { &a } else { &b });
+                let state = state.clone();
+                tokio::spawn(async move { store.use_state(&state, until).await.unwrap() })
+            })
+            .collect();
+        let mut won = 0;
+        for racer in racers {
+            won += usize::from(racer.await.unwrap());
+        }
+        assert_eq!(won, 1, "{backend}: exactly one use of a state");
+        assert!(
+            a.use_state(&crypto::random_token().unwrap(), until)
+                .await
+                .unwrap(),
+            "{backend}: another state is fresh"
+        );
+    }
+}
+
+#[tokio::test]
+async fn login_store_releases_an_outcome_only_confirmed_to_its_client_and_once() {
+    for (backend, a, b) in login_stores().await {
+        let login = Finished::new();
+        let now = t0();
+        assert_eq!(
+            name(&login.redeem(a.as_ref(), now).await),
+            "unknown",
+            "{backend}"
+        );
+        assert!(
+            login
+                .complete(a.as_ref(), now + TimeDelta::seconds(120))
+                .await
+        );
+        assert!(
+            !login
+                .complete(b.as_ref(), now + TimeDelta::seconds(120))
+                .await,
+            "{backend}: a txn completes once"
+        );
+        assert_eq!(
+            name(&login.redeem(b.as_ref(), now).await),
+            "unconfirmed",
+            "{backend}"
+        );
+        let other = ClientId::parse("other.example").unwrap();
+        let by_other = b
+            .confirm(&login.txn, &other, &login.confirmation, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            by_other,
+            ConfirmOutcome::Unknown,
+            "{backend}: another client"
+        );
+        let wrong = b
+            .confirm(
+                &login.txn,
+                &login.client,
+                &Confirmation::generate().unwrap(),
+                now,
+            )
+            .await
+            .unwrap();
+        assert_eq!(wrong, ConfirmOutcome::Wrong { burned: false }, "{backend}");
+        assert_eq!(
+            login.confirm(b.as_ref(), now).await,
+            ConfirmOutcome::Confirmed
+        );
+        let by_other = b
+            .redeem(&login.txn, &other, &login.verifier, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            name(&by_other),
+            "unknown",
+            "{backend}: another client redeems nothing"
+        );
+        match login.redeem(a.as_ref(), now).await {
+            Redemption::Redeemed(LoginOutcome::Failure { error }) => {
+                assert_eq!(error, "access_denied", "{backend}");
+            }
+            other => panic!("{backend}: {}", name(&other)),
+        }
+        assert_eq!(
+            name(&login.redeem(b.as_ref(), now).await),
+            "closed",
+            "{backend}"
+        );
+        assert_eq!(
+            login.confirm(a.as_ref(), now).await,
+            ConfirmOutcome::Unknown
+        );
+    }
+}
+
+#[tokio::test]
+async fn login_store_wrong_tries_share_one_allowance_and_burn_the_outcome() {
+    for (backend, a, b) in login_stores().await {
+        let login = Finished::new();
+        let now = t0();
+        login
+            .complete(a.as_ref(), now + TimeDelta::seconds(120))
+            .await;
+        let wrong_verifier = TxnVerifier::parse(&crypto::random_token().unwrap()).unwrap();
+        let first = b
+            .redeem(&login.txn, &login.client, &wrong_verifier, now)
+            .await
+            .unwrap();
+        assert_eq!(name(&first), "wrong", "{backend}");
+        let wrong_confirmation = a
+            .confirm(
+                &login.txn,
+                &login.client,
+                &Confirmation::generate().unwrap(),
+                now,
+            )
+            .await
+            .unwrap();
+        assert_eq!(wrong_confirmation, ConfirmOutcome::Wrong { burned: false });
+        let third = a
+            .redeem(&login.txn, &login.client, &wrong_verifier, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            name(&third),
+            "burned",
+            "{backend}: the third wrong try burns it"
+        );
+        assert_eq!(
+            login.confirm(b.as_ref(), now).await,
+            ConfirmOutcome::Unknown
+        );
+        assert_eq!(
+            name(&login.redeem(b.as_ref(), now).await),
+            "closed",
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn login_store_an_outcome_expires_by_the_callers_clock() {
+    for (backend, a, _) in login_stores().await {
+        let login = Finished::new();
+        let expires = t0() + TimeDelta::seconds(120);
+        login.complete(a.as_ref(), expires).await;
+        assert_eq!(
+            login.confirm(a.as_ref(), expires).await,
+            ConfirmOutcome::Unknown,
+            "{backend}"
+        );
+        let before = expires - TimeDelta::seconds(1);
+        assert_eq!(
+            login.confirm(a.as_ref(), before).await,
+            ConfirmOutcome::Confirmed
+        );
+        assert_eq!(
+            name(&login.redeem(a.as_ref(), expires).await),
+            "unknown",
+            "{backend}"
+        );
+        a.purge_expired(expires + TimeDelta::seconds(1))
+            .await
+            .unwrap();
+        assert_eq!(
+            name(&login.redeem(a.as_ref(), expires).await),
+            "unknown",
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn login_store_racing_redemptions_release_the_outcome_exactly_once() {
+    for (backend, a, b) in login_stores().await {
+        let login = Arc::new(Finished::new());
+        let now = t0();
+        login
+            .complete(a.as_ref(), now + TimeDelta::seconds(120))
+            .await;
+        login.confirm(b.as_ref(), now).await;
+        let racers: Vec<_> = (0..20)
+            .map(|i| {
+                let store = Arc::clone(if i % 2 == 0 { &a } else { &b });
+                let login = Arc::clone(&login);
+                tokio::spawn(async move { name(&login.redeem(store.as_ref(), now).await) })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for racer in racers {
+            answers.push(racer.await.unwrap());
+        }
+        assert_eq!(
+            answers.iter().filter(|a| **a == "redeemed").count(),
+            1,
+            "{backend}: {answers:?}"
+        );
+        assert!(
+            answers.iter().all(|a| *a == "redeemed" || *a == "closed"),
+            "{backend}: {answers:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn login_store_a_waiter_on_one_replica_wakes_when_another_completes() {
+    for (backend, a, b) in login_stores().await {
+        let login = Arc::new(Finished::new());
+        let waiter = {
+            let (a, login) = (Arc::clone(&a), Arc::clone(&login));
+            tokio::spawn(async move {
+                let started = Instant::now();
+                // Woken by the completion, then again by the confirmation.
+                a.wait_for_completion(&login.txn, Duration::from_secs(20))
+                    .await
+                    .unwrap();
+                a.wait_for_completion(&login.txn, Duration::from_secs(20))
+                    .await
+                    .unwrap();
+                started.elapsed()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        login
+            .complete(b.as_ref(), t0() + TimeDelta::seconds(120))
+            .await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        login.confirm(b.as_ref(), t0()).await;
+        let waited = waiter.await.unwrap();
+        // The re-check interval is 5 s: an answer well before it is the doorbell's.
+        assert!(
+            waited < Duration::from_secs(3),
+            "{backend}: woke after {waited:?}"
+        );
+        assert_eq!(
+            name(&login.redeem(a.as_ref(), t0()).await),
+            "redeemed",
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn rate_store_buckets_are_shared_and_refill_by_the_callers_clock() {
+    let memory = Arc::new(authproxy::store::memory::MemoryRates::default());
+    let (prefix, url) = (
+        fresh_prefix(),
+        SecretString::from(services().redis_url.clone()),
+    );
+    let a = RedisStore::open(&url, &prefix, sealer()).await.unwrap();
+    let b = RedisStore::open(&url, &prefix, sealer()).await.unwrap();
+    let backends: Vec<(&str, &dyn RateStore, &dyn RateStore)> = vec![
+        ("memory", memory.as_ref(), memory.as_ref()),
+        ("redis", &a, &b),
+    ];
+    for (backend, a, b) in backends {
+        for i in 0..3 {
+            let store = if i % 2 == 0 { a } else { b };
+            assert_eq!(
+                store.take("ip:1", 60, 3, t0()).await.unwrap(),
+                None,
+                "{backend}"
+            );
+        }
+        let wait = b.take("ip:1", 60, 3, t0()).await.unwrap().expect("empty");
+        assert!(
+            wait <= Duration::from_secs(1) && wait >= Duration::from_millis(900),
+            "{backend}: {wait:?}"
+        );
+        assert_eq!(
+            a.take("ip:1", 60, 3, t0() + TimeDelta::seconds(1))
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            a.take("ip:2", 60, 3, t0()).await.unwrap(),
+            None,
+            "{backend}: per key"
+        );
+    }
+}
+
+/// Each durable backend, empty.
+async fn durable_stores() -> Vec<(&'static str, Arc<dyn DurableStore>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(&dir.path().join("authproxy.db"), sealer()).unwrap();
+    let url = SecretString::from(fresh_database().await);
+    let postgres = PostgresStore::open(&url, sealer()).await.unwrap();
+    let keep = tempfile::tempdir().unwrap();
+    vec![
+        ("sqlite", Arc::new(sqlite) as Arc<dyn DurableStore>, dir),
+        ("postgres", Arc::new(postgres), keep),
+    ]
+}
+
+fn realm(name: &str, secret: Option<&str>) -> Realm {
+    Realm {
+        name: RealmName::parse(name).unwrap(),
+        authority: authproxy::domain::realm::Authority::parse(&format!(
+            "https://kc.example/realms/{name}"
+        ))
+        .unwrap(),
+        extra_scopes: vec!["phone".into()],
+        broker_client: secret.map(|s| authproxy::domain::BrokerClient {
+            client_id: "authproxy-broker".into(),
+            secret: SecretString::from(s.to_owned()),
+        }),
+        client_auth: ClientAuth::ClientSecretPost,
+    }
+}
+
+#[tokio::test]
+async fn durable_store_realms_and_clients_round_trip_with_sealed_secrets_and_versions() {
+    for (backend, store, _dir) in durable_stores().await {
+        let v0 = store.registry_version().await.unwrap();
+        store.put_realm(&realm("tenant-b", None)).await.unwrap();
+        store
+            .put_realm(&realm("tenant-a", Some("s3cret")))
+            .await
+            .unwrap();
+        store
+            .put_realm(&realm("tenant-a", Some("rotated")))
+            .await
+            .unwrap();
+        let client = Client {
+            id: ClientId::parse("crm.example").unwrap(),
+            realms: vec![RealmName::parse("tenant-a").unwrap()],
+            origins: vec![Origin::parse("https://crm.example").unwrap()],
+            secret: Some(SecretString::from("client-secret".to_owned())),
+        };
+        store.put_client(&client).await.unwrap();
+        let realms = store.realms().await.unwrap();
+        let names: Vec<_> = realms.iter().map(|r| r.name.to_string()).collect();
+        assert_eq!(
+            names,
+            ["tenant-a", "tenant-b"],
+            "{backend}: ordered by name"
+        );
+        let broker = realms[0].broker_client.as_ref().unwrap();
+        assert_eq!(broker.secret.expose_secret(), "rotated", "{backend}");
+        assert_eq!(realms[0].client_auth, ClientAuth::ClientSecretPost);
+        assert!(realms[1].broker_client.is_none());
+        let clients = store.clients().await.unwrap();
+        assert_eq!(clients.len(), 1);
+        assert_eq!(clients[0].origins[0].as_str(), "https://crm.example");
+        assert_eq!(
+            clients[0].secret.as_ref().unwrap().expose_secret(),
+            "client-secret"
+        );
+        assert!(store.delete_client(&client.id).await.unwrap());
+        assert!(!store.delete_client(&client.id).await.unwrap(), "{backend}");
+        assert!(
+            store
+                .delete_realm(&RealmName::parse("tenant-b").unwrap())
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.registry_version().await.unwrap(),
+            v0 + 7,
+            "{backend}: every write counts (a delete that found nothing too)"
+        );
+    }
+}
+
+fn rule(key: RuleKey, realm: Option<&str>) -> Rule {
+    Rule {
+        key,
+        target: realm.map_or(Target::NotMigrated, |r| Target::Sso {
+            realm: RealmName::parse(r).unwrap(),
+            idp_hint: None,
+        }),
+    }
+}
+
+#[tokio::test]
+async fn durable_store_directory_resolves_user_then_domain_then_default() {
+    for (backend, store, _dir) in durable_stores().await {
+        let v0 = store.directory_version().await.unwrap();
+        let user = |u: &str| Username::parse(u).unwrap();
+        let rules = vec![
+            rule(RuleKey::Default, Some("fallback")),
+            rule(
+                RuleKey::Domain(EmailDomain::parse("corp.test").unwrap()),
+                Some("corp"),
+            ),
+            rule(RuleKey::User(user("legacy@corp.test")), None),
+            rule(RuleKey::User(user("vip@corp.test")), Some("vip")),
+        ];
+        assert_eq!(
+            store
+                .import_rules(Box::new(rules.into_iter()), false)
+                .await
+                .unwrap(),
+            4
+        );
+        let realm_of = |r: Resolution| match r {
+            Resolution::Found(Target::Sso { realm, .. }) => realm.to_string(),
+            Resolution::Found(Target::NotMigrated) => "not_migrated".into(),
+            Resolution::Unknown => "unknown".into(),
+        };
+        for (who, expected) in [
+            ("vip@corp.test", "vip"),
+            ("legacy@corp.test", "not_migrated"),
+            ("anyone@corp.test", "corp"),
+            ("someone@else.test", "fallback"),
+        ] {
+            assert_eq!(
+                realm_of(store.resolve(&user(who)).await.unwrap()),
+                expected,
+                "{backend}: {who}"
+            );
+        }
+        let csv = store.export_csv().await.unwrap();
+        assert!(
+            csv.starts_with("kind,key,realm,idp_hint\n"),
+            "{backend}: {csv}"
+        );
+        assert!(
+            csv.contains("not_migrated,legacy@corp.test,,"),
+            "{backend}: {csv}"
+        );
+        assert!(store.delete_rule(&RuleKey::Default).await.unwrap());
+        assert_eq!(
+            realm_of(store.resolve(&user("someone@else.test")).await.unwrap()),
+            "unknown"
+        );
+        let replacement = vec![rule(RuleKey::User(user("new@x.test")), Some("x"))];
+        store
+            .import_rules(Box::new(replacement.into_iter()), true)
+            .await
+            .unwrap();
+        assert_eq!(
+            realm_of(store.resolve(&user("vip@corp.test")).await.unwrap()),
+            "unknown",
+            "{backend}: replaced"
+        );
+        assert_eq!(
+            store.directory_version().await.unwrap(),
+            v0 + 3,
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn durable_store_callers_and_admin_tokens() {
+    for (backend, store, _dir) in durable_stores().await {
+        let policy = CallerPolicy {
+            realms: vec![RealmName::parse("tenant-a").unwrap()],
+            all_users_of: vec![],
+            domains: vec!["tenant-a.test".into()],
+            users: vec![],
+            audiences: vec![],
+            max_lifetime_secs: 300,
+            rate_per_minute: 60,
+            burst: 10,
+        };
+        let caller = StoredCaller {
+            id: CallerId::parse("billing").unwrap(),
+            secret_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            policy: policy.clone(),
+            created_at: t0(),
+        };
+        store.put_caller(&caller).await.unwrap();
+        let read = store.caller(&caller.id).await.unwrap().unwrap();
+        assert_eq!(read.policy, policy, "{backend}");
+        assert_eq!(read.created_at, t0());
+        assert_eq!(store.callers().await.unwrap().len(), 1);
+        assert!(store.delete_caller(&caller.id).await.unwrap());
+        assert!(
+            store.caller(&caller.id).await.unwrap().is_none(),
+            "{backend}"
+        );
+        let hash = crypto::sha256("token");
+        store.put_admin_token(hash, "ops", t0()).await.unwrap();
+        assert_eq!(
+            store.admin_token(hash).await.unwrap().as_deref(),
+            Some("ops")
+        );
+        assert!(
+            store.put_admin_token(hash, "again", t0()).await.is_err(),
+            "{backend}: unique"
+        );
+        assert_eq!(
+            store.admin_token(crypto::sha256("other")).await.unwrap(),
+            None
+        );
+    }
+}
+
+#[tokio::test]
+async fn durable_store_audit_trail_keeps_the_order_rows_were_appended() {
+    for (backend, store, _dir) in durable_stores().await {
+        for i in 0..30 {
+            let entry = AuditEntry {
+                // Deliberately not in time order: the trail's order is the append order.
+                at: t0() + TimeDelta::seconds(i64::from((i * 7) % 5)),
+                actor: if i % 3 == 0 {
+                    "caller:a".into()
+                } else {
+                    "admin:ops".into()
+                },
+                action: format!("action-{i}"),
+                outcome: "granted".into(),
+                ..AuditEntry::default()
+            };
+            store.append(&entry).await.unwrap();
+        }
+        let all = store.audit_since(None, None, 1000).await.unwrap();
+        let order: Vec<_> = all.iter().map(|e| e.action.clone()).collect();
+        let expected: Vec<_> = (0..30).map(|i| format!("action-{i}")).collect();
+        assert_eq!(order, expected, "{backend}");
+        let of_a = store
+            .audit_since(None, Some("caller:a"), 1000)
+            .await
+            .unwrap();
+        assert_eq!(of_a.len(), 10, "{backend}");
+        let since = store
+            .audit_since(Some(t0() + TimeDelta::seconds(4)), None, 1000)
+            .await
+            .unwrap();
+        assert!(since.iter().all(|e| e.at >= t0() + TimeDelta::seconds(4)));
+        assert_eq!(
+            store.audit_since(None, None, 5).await.unwrap().len(),
+            5,
+            "{backend}: limit"
+        );
+    }
+}
+
+#[tokio::test]
+async fn durable_store_the_audit_trail_refuses_changes_in_the_database_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("authproxy.db");
+    let sqlite = SqliteStore::open(&path, sealer()).unwrap();
+    sqlite
+        .append(&AuditEntry {
+            actor: "x".into(),
+            action: "a".into(),
+            outcome: "granted".into(),
+            ..AuditEntry::default()
+        })
+        .await
+        .unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    assert!(conn.execute("UPDATE audit SET actor = 'y'", []).is_err());
+    assert!(conn.execute("DELETE FROM audit", []).is_err());
+
+    let url = fresh_database().await;
+    let postgres = PostgresStore::open(&SecretString::from(url.clone()), sealer())
+        .await
+        .unwrap();
+    postgres
+        .append(&AuditEntry {
+            actor: "x".into(),
+            action: "a".into(),
+            outcome: "granted".into(),
+            ..AuditEntry::default()
+        })
+        .await
+        .unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    for statement in [
+        "UPDATE audit SET actor = 'y'",
+        "DELETE FROM audit",
+        "TRUNCATE audit",
+    ] {
+        let refused = sqlx::query(statement).execute(&pool).await.unwrap_err();
+        assert!(
+            refused.to_string().contains("append-only"),
+            "{statement}: {refused}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn postgres_migrations_apply_once_when_replicas_start_together() {
+    let url = SecretString::from(fresh_database().await);
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { PostgresStore::open(&url, sealer()).await.map(|_| ()) })
+        })
+        .collect();
+    for start in starts {
+        start.await.unwrap().unwrap();
+    }
+    let pool = sqlx::PgPool::connect(url.expose_secret()).await.unwrap();
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(applied, 1);
+}
