@@ -41,6 +41,15 @@ pub enum Command {
         #[arg(long, env = "AUTHPROXY_CONFIG")]
         config: PathBuf,
     },
+    /// Apply the store's migrations and exit (`serve` applies them too): the
+    /// step of an upgrade that runs once, before the new replicas start.
+    Migrate {
+        /// The TOML configuration file (AUTHPROXY__* variables override it).
+        #[arg(long, env = "AUTHPROXY_CONFIG", default_value = "authproxy.toml")]
+        config: PathBuf,
+    },
+    /// Print a new sealing key (`store.sealing_key`), for every replica to share.
+    GenerateSealingKey,
     /// Check a configuration file and print every problem with its key.
     CheckConfig {
         /// The TOML configuration file.
@@ -186,6 +195,17 @@ pub async fn run(command: Command) -> ExitCode {
             ExitCode::from(2)
         }
         Command::CheckConfig { file } => check_config(&file),
+        Command::Migrate { config } => migrate(&config).await,
+        Command::GenerateSealingKey => match crate::crypto::Sealer::generate_key() {
+            Ok(key) => {
+                println!("{}", secrecy::ExposeSecret::expose_secret(&key));
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("authproxy: {err}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Directory {
             command:
                 DirectoryCommand::Import {
@@ -216,6 +236,35 @@ pub async fn run(command: Command) -> ExitCode {
             caller,
             json,
         } => admin::audit(&config, since, caller.as_deref(), json).await,
+    }
+}
+
+async fn migrate(path: &std::path::Path) -> ExitCode {
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("{}: {err}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let opened = match config.store.sealer() {
+        Ok(sealer) => config.store.open_durable(&sealer).await.map(|_| ()),
+        Err(err) => Err(err),
+    };
+    match opened {
+        Ok(()) => {
+            let backend = if config.store.postgres_url.is_some() {
+                "PostgreSQL"
+            } else {
+                "SQLite"
+            };
+            println!("{backend}: the schema is up to date");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("authproxy: {err}");
+            ExitCode::FAILURE
+        }
     }
 }
 

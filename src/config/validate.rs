@@ -114,7 +114,7 @@ impl RawConfig {
         if shared && self.store.sealing_key.is_none() {
             problems.add(
                 "store.sealing_key",
-                "is required with store.postgres_url or store.redis_url: every replica must seal and open with the same key (generate one with `openssl rand -base64 32`)",
+                "is required with store.postgres_url or store.redis_url: every replica must seal and open with the same key (generate one with `authproxy generate-sealing-key`)",
             );
         }
         let prefix_ok = (1..=64).contains(&self.store.redis_prefix.len())

@@ -315,3 +315,77 @@ async fn secrets_come_from_a_file_or_standard_input_never_from_an_argument() {
     }
     assert_eq!(confidential.unwrap()["confidential"], true);
 }
+
+#[test]
+fn shared_stores_without_a_configured_sealing_key_are_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("authproxy.toml");
+    write(
+        &config,
+        "[server]\nlisten = \"127.0.0.1:0\"\npublic_url = \"http://127.0.0.1:1\"\n[store]\nredis_url = \"redis://127.0.0.1:1\"\n",
+    );
+    for args in [
+        vec!["check-config", config.to_str().unwrap()],
+        vec!["serve", "--config", config.to_str().unwrap()],
+        vec!["migrate", "--config", config.to_str().unwrap()],
+    ] {
+        let output = authproxy().args(&args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.contains(
+                "store.sealing_key: is required with store.postgres_url or store.redis_url"
+            ) && stderr.contains("authproxy generate-sealing-key"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let key = authproxy().arg("generate-sealing-key").output().unwrap();
+    assert!(key.status.success());
+    let key = String::from_utf8(key.stdout).unwrap();
+    assert!(
+        authproxy::crypto::Sealer::from_base64(&secrecy::SecretString::from(key.trim().to_owned()))
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn migrate_brings_a_fresh_postgres_database_up_to_date_once() {
+    let shared = crate::support::services::SharedStores::fresh().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("authproxy.toml");
+    write(
+        &config,
+        &TestConfig::empty().shared_with(&shared).render(
+            "127.0.0.1:0",
+            Some("http://127.0.0.1:1"),
+            &dir.path().join("unused.db"),
+        ),
+    );
+    for _ in 0..2 {
+        let output = authproxy()
+            .args(["migrate", "--config", config.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            String::from_utf8(output.stdout).unwrap(),
+            "PostgreSQL: the schema is up to date\n"
+        );
+    }
+    let pool = sqlx::PgPool::connect(&shared.postgres_url).await.unwrap();
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('realms', 'clients', 'audit')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(tables, 3);
+    assert!(
+        !dir.path().join("unused.db").exists(),
+        "no SQLite file beside PostgreSQL"
+    );
+}

@@ -2,12 +2,22 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::support::{
-    CRM_ORIGIN, TestApp, confirmation_in, idp, jwt_claims, verify_against_realm_keys,
+    CRM_ORIGIN, TestApp, TestConfig, confirmation_in, idp, jwt_claims, verify_against_realm_keys,
 };
 
 #[tokio::test]
 async fn alice_round_trip_hands_over_tokens_once_to_the_verifier_holder() {
-    let app = TestApp::spawn().await;
+    alice_round_trip(TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn alice_round_trip_on_postgres_and_redis() {
+    let config = TestConfig::demo().on_postgres_and_redis().await;
+    alice_round_trip(TestApp::start(config).await).await;
+}
+
+/// The whole login, checked at every step.
+async fn alice_round_trip(app: TestApp) {
     let login = app.start_login("alice@tenant-a.test").await;
     let callback = app
         .sign_in_at_idp(&login.authorize_url, "alice@tenant-a.test", "alice")

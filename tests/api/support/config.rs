@@ -12,6 +12,7 @@ pub struct TestConfig {
     /// Whether the realms are the dev IdP's (whose demo client is registered).
     pub(super) dev_idp: bool,
     server: Vec<String>,
+    store: Vec<String>,
     sections: Vec<String>,
     realms: Vec<String>,
     clients: Vec<String>,
@@ -36,6 +37,7 @@ impl TestConfig {
         Self {
             dev_idp: false,
             server: Vec::new(),
+            store: Vec::new(),
             sections: Vec::new(),
             realms: Vec::new(),
             clients: Vec::new(),
@@ -73,6 +75,28 @@ impl TestConfig {
             .retain(|line| !line.starts_with(&format!("{key} =")));
         self.server.push(format!("{key} = {value}"));
         self
+    }
+
+    /// A `[store]` key, as a TOML string.
+    pub fn store(mut self, key: &str, value: &str) -> Self {
+        self.store
+            .retain(|line| !line.starts_with(&format!("{key} =")));
+        self.store.push(format!("{key} = {}", q(value)));
+        self
+    }
+
+    /// The stores of several replicas: a fresh PostgreSQL database, a fresh Redis
+    /// key prefix and a configured sealing key.
+    pub async fn on_postgres_and_redis(self) -> Self {
+        self.shared_with(&super::services::SharedStores::fresh().await)
+    }
+
+    /// The stores `shared` names (every replica of a test gets the same).
+    pub fn shared_with(self, shared: &super::services::SharedStores) -> Self {
+        self.store("postgres_url", &shared.postgres_url)
+            .store("redis_url", &shared.redis_url)
+            .store("redis_prefix", &shared.redis_prefix)
+            .store("sealing_key", &shared.sealing_key)
     }
 
     /// `[idp] timeout_secs`.
@@ -162,7 +186,11 @@ impl TestConfig {
         server.extend(self.server.iter().cloned());
         let mut parts = vec![
             format!("[server]\n{}", server.join("\n")),
-            format!("[store]\nsqlite_path = {}", q(&db.display().to_string())),
+            format!(
+                "[store]\nsqlite_path = {}\n{}",
+                q(&db.display().to_string()),
+                self.store.join("\n")
+            ),
         ];
         parts.extend(self.sections.iter().cloned());
         parts.extend(self.realms.iter().cloned());

@@ -83,3 +83,28 @@ pub async fn fresh_database() -> String {
 pub fn fresh_prefix() -> String {
     format!("test-{}:", authproxy::crypto::random_token().unwrap())
 }
+
+/// The stores several replicas of one test share.
+#[derive(Clone)]
+pub struct SharedStores {
+    pub postgres_url: String,
+    pub redis_url: String,
+    pub redis_prefix: String,
+    pub sealing_key: String,
+}
+
+impl SharedStores {
+    /// A fresh database and key prefix, and a new sealing key.
+    pub async fn fresh() -> Self {
+        use secrecy::ExposeSecret as _;
+        Self {
+            postgres_url: fresh_database().await,
+            redis_url: services().redis_url.clone(),
+            redis_prefix: fresh_prefix(),
+            sealing_key: authproxy::crypto::Sealer::generate_key()
+                .unwrap()
+                .expose_secret()
+                .to_owned(),
+        }
+    }
+}
