@@ -5,7 +5,12 @@
 //   CRM            http://localhost:<crm>      (registered client localhost:<crm>)
 //   webphone       http://127.0.0.1:<phone>    (another site; client 127.0.0.1:<phone>)
 //   unregistered   http://localhost:<other>    (no client)
+// With `{ replicas: 3 }` the broker is three processes on one PostgreSQL and one
+// Redis (the run's, from AUTHPROXY_TEST_POSTGRES_URL / _REDIS_URL, or a pair of
+// our own from scripts/run-services), behind nginx round-robin without session
+// affinity at the broker's URL.
 import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -134,6 +139,64 @@ function serveFixtures(ports, config) {
   }));
 }
 
+/** The run's PostgreSQL and Redis, or a pair of our own. */
+async function services() {
+  const { AUTHPROXY_TEST_POSTGRES_URL: postgres, AUTHPROXY_TEST_REDIS_URL: redis } = process.env;
+  if (postgres && redis) return { postgres, redis };
+  const child = spawn(path.join(root, 'scripts/run-services'), [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  children.push(child);
+  const found = {};
+  for await (const line of readline.createInterface({ input: child.stdout })) {
+    const [key, value] = line.split('=');
+    if (key === 'AUTHPROXY_TEST_POSTGRES_URL') found.postgres = value;
+    if (key === 'AUTHPROXY_TEST_REDIS_URL') found.redis = value;
+    if (line === 'ready') return found;
+  }
+  throw new Error('scripts/run-services did not start PostgreSQL and Redis');
+}
+
+/** A fresh database on `postgres` (a URL); the new database's URL. */
+function freshDatabase(postgres) {
+  const url = new URL(postgres);
+  const name = `browser_${crypto.randomBytes(8).toString('hex')}`;
+  const version = fs.readdirSync('/usr/lib/postgresql').sort((a, b) => b - a)[0];
+  execFileSync(`/usr/lib/postgresql/${version}/bin/createdb`, ['-h', url.hostname, '-p', url.port, '-U', url.username, name]);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** nginx at `port`, round-robin over `upstreams`, no affinity; stops with us. */
+function startNginx(dir, port, upstreams) {
+  const conf = path.join(dir, 'nginx.conf');
+  fs.writeFileSync(conf, `
+daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/nginx-body;
+  proxy_temp_path ${dir}/nginx-proxy;
+  fastcgi_temp_path ${dir}/nginx-fastcgi;
+  uwsgi_temp_path ${dir}/nginx-uwsgi;
+  scgi_temp_path ${dir}/nginx-scgi;
+  upstream brokers { ${upstreams.map((u) => `server ${u};`).join(' ')} }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://brokers;
+      proxy_http_version 1.1;
+      proxy_set_header Host $http_host;
+      proxy_buffering off;
+      proxy_read_timeout 60s;
+    }
+  }
+}
+`);
+  children.push(spawn('nginx', ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] }));
+}
+
 async function waitReady(url) {
   for (let i = 0; i < 200; i += 1) {
     try {
@@ -145,7 +208,7 @@ async function waitReady(url) {
 }
 
 /** Starts the whole environment; returns the URLs the tests use. */
-export async function startEnvironment({ keycloak = false } = {}) {
+export async function startEnvironment({ keycloak = false, replicas = 1 } = {}) {
   // The run's Keycloak (started by the conformance suite, which runs these
   // scenarios), or one of our own when run alone.
   const given = process.env.AUTHPROXY_TEST_KEYCLOAK_URL;
@@ -162,13 +225,28 @@ export async function startEnvironment({ keycloak = false } = {}) {
   const env = { idp, broker, crm, phone, unregistered: `http://localhost:${otherPort}`, crmClient, phoneClient };
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'authproxy-browser-'));
-  fs.writeFileSync(path.join(dir, 'authproxy.toml'), `
+  const replicaPorts = replicas > 1 ? await Promise.all(Array.from({ length: replicas }, freePort)) : [brokerPort];
+  let store = '';
+  let limits = '';
+  if (replicas > 1) {
+    const shared = await services();
+    store = `postgres_url = "${freshDatabase(shared.postgres)}"
+redis_url = "${shared.redis}"
+redis_prefix = "browser-${crypto.randomBytes(8).toString('hex')}:"
+sealing_key = "${crypto.randomBytes(32).toString('base64')}"`;
+    // Behind nginx every request comes from one address: no per-address limit then.
+    limits = 'per_ip_burst = 100000\nper_ip_per_minute = 100000';
+  }
+  const configOf = (port) => `
 [server]
-listen = "127.0.0.1:${brokerPort}"
+listen = "127.0.0.1:${port}"
 public_url = "${broker}"
+${limits}
 [store]
 sqlite_path = "${dir}/authproxy.db"
-[[realms]]
+${store}
+`;
+  const config = `[[realms]]
 name = "tenant-a"
 authority = "${idp}/realms/tenant-a"
 broker_client_id = "authproxy-broker"
@@ -196,7 +274,9 @@ realm = "tenant-b"
 domain = "corp.test"
 realm = "tenant-a"
 idp_hint = "corp-idp"
-`);
+`;
+  const configPath = (i) => path.join(dir, i === 0 ? 'authproxy.toml' : `authproxy-${i}.toml`);
+  replicaPorts.forEach((port, i) => fs.writeFileSync(configPath(i), configOf(port) + config));
   const bin = process.env.AUTHPROXY_BIN || path.join(root, 'target/debug/authproxy');
   if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: build it with cargo build (scripts/test does)`);
   // What the fixtures need besides the broker's own redirect URIs: keycloak-js'
@@ -220,10 +300,16 @@ idp_hint = "corp-idp"
     });
   }
 
-  const brokerProcess = spawn(bin, ['serve', '--config', path.join(dir, 'authproxy.toml')], {
-    stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'authproxy.log'), 'w')],
+  const logOf = (i) => path.join(dir, i === 0 ? 'authproxy.log' : `authproxy-${i}.log`);
+  replicaPorts.forEach((_, i) => {
+    const log = fs.openSync(logOf(i), 'w');
+    children.push(spawn(bin, ['serve', '--config', configPath(i)], { stdio: ['ignore', log, log] }));
   });
-  children.push(brokerProcess);
+  if (replicas > 1) {
+    await Promise.all(replicaPorts.map((port) => waitReady(`http://127.0.0.1:${port}/readyz`)));
+    startNginx(dir, brokerPort, replicaPorts.map((port) => `127.0.0.1:${port}`));
+    env.replicaLogs = replicaPorts.map((_, i) => logOf(i));
+  }
   const servers = await serveFixtures([crmPort, phonePort, otherPort], { broker, idp, crm, phone });
   await waitReady(`${broker}/readyz`);
   env.brokerLog = path.join(dir, 'authproxy.log');
