@@ -32,7 +32,7 @@ use crate::store::{AccessStore, AuditLog, DirectoryStore, RegistryStore, StoreEr
 /// How often expired logins and transactions are deleted.
 const PURGE_INTERVAL: Duration = Duration::from_mins(1);
 /// How often the registry version is checked for changes made by the CLI.
-const REGISTRY_WATCH_INTERVAL: Duration = Duration::from_secs(1);
+const REGISTRY_WATCH_INTERVAL: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]
 /// Why the service did not start or stopped.

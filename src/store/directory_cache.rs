@@ -13,7 +13,7 @@ use super::{DirectoryStore, Rules, StoreError};
 use crate::domain::{Resolution, RuleKey, Username};
 
 /// How often the store's directory version is checked.
-const VERSION_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+const VERSION_CHECK_INTERVAL: Duration = Duration::from_millis(500);
 
 /// A directory with an in-memory cache in front.
 pub struct CachedDirectory {

@@ -13,6 +13,11 @@
 //!
 //! Expiry: times come from the caller's (injected) clock and are checked by the
 //! scripts; Redis's own TTLs only collect what is long dead.
+//!
+//! A command whose connection turns out to have dropped is sent once more on a
+//! new connection. Should the first one have run after all (its answer lost),
+//! the second finds the state used or the outcome taken: the user logs in
+//! again; an outcome is never released twice.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +29,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
+use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret as _, SecretString};
 
 use super::wakeup::Wakeups;
@@ -165,6 +171,22 @@ impl RedisStore {
         })
     }
 
+    /// Runs `call` on the shared connection; when that connection turns out to
+    /// have dropped (Redis restarted, say), once more on the new one the manager
+    /// opens. A command sent on a dropped connection never ran.
+    async fn run<'a, T, F>(&'a self, call: F) -> Result<T, StoreError>
+    where
+        F: Fn(ConnectionManager) -> BoxFuture<'a, ::redis::RedisResult<T>>,
+    {
+        match call(self.conn.clone()).await {
+            Err(err) if err.is_connection_dropped() || err.is_io_error() => {
+                tracing::info!(error = %err, "the Redis connection dropped: sending again on a new one");
+                call(self.conn.clone()).await.map_err(unavailable)
+            }
+            other => other.map_err(unavailable),
+        }
+    }
+
     fn txn_key(&self, key: &[u8; 32]) -> String {
         format!("{}txn:{}", self.prefix, URL_SAFE_NO_PAD.encode(key))
     }
@@ -218,15 +240,18 @@ impl LoginStore for RedisStore {
             URL_SAFE_NO_PAD.encode(crypto::sha256(state))
         );
         let ttl = PENDING_LOGIN_LIFETIME.num_milliseconds() + GRACE_MS;
-        let set: Option<String> = ::redis::cmd("SET")
-            .arg(&key)
-            .arg(1)
-            .arg("NX")
-            .arg("PX")
-            .arg(ttl)
-            .query_async(&mut self.conn.clone())
-            .await
-            .map_err(unavailable)?;
+        let set: Option<String> = self
+            .run(|mut conn| {
+                let command = ::redis::cmd("SET")
+                    .arg(&key)
+                    .arg(1)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl)
+                    .clone();
+                Box::pin(async move { command.query_async(&mut conn).await })
+            })
+            .await?;
         Ok(set.is_some())
     }
 
@@ -244,19 +269,19 @@ impl LoginStore for RedisStore {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let ttl = OUTCOME_LIFETIME.num_milliseconds() + GRACE_MS;
         let stored: i64 = self
-            .complete
-            .key(self.txn_key(&key))
-            .arg(login.client_id.as_str())
-            .arg(login.txn_challenge.as_str())
-            .arg(sealed)
-            .arg(login.confirmation.hash().as_slice())
-            .arg(millis(login.expires_at))
-            .arg(ttl)
-            .arg(self.channel())
-            .arg(URL_SAFE_NO_PAD.encode(key))
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(unavailable)?;
+            .run(|mut conn| {
+                let mut call = self.complete.key(self.txn_key(&key));
+                call.arg(login.client_id.as_str())
+                    .arg(login.txn_challenge.as_str())
+                    .arg(&sealed)
+                    .arg(login.confirmation.hash().as_slice())
+                    .arg(millis(login.expires_at))
+                    .arg(ttl)
+                    .arg(self.channel())
+                    .arg(URL_SAFE_NO_PAD.encode(key));
+                Box::pin(async move { call.invoke_async(&mut conn).await })
+            })
+            .await?;
         Ok(stored == 1)
     }
 
@@ -269,17 +294,17 @@ impl LoginStore for RedisStore {
     ) -> Result<ConfirmOutcome, StoreError> {
         let key = txn.storage_key();
         let answer: String = self
-            .confirm
-            .key(self.txn_key(&key))
-            .arg(client.as_str())
-            .arg(confirmation.hash().as_slice())
-            .arg(millis(now))
-            .arg(MAX_VERIFIER_FAILURES)
-            .arg(self.channel())
-            .arg(URL_SAFE_NO_PAD.encode(key))
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(unavailable)?;
+            .run(|mut conn| {
+                let mut call = self.confirm.key(self.txn_key(&key));
+                call.arg(client.as_str())
+                    .arg(confirmation.hash().as_slice())
+                    .arg(millis(now))
+                    .arg(MAX_VERIFIER_FAILURES)
+                    .arg(self.channel())
+                    .arg(URL_SAFE_NO_PAD.encode(key));
+                Box::pin(async move { call.invoke_async(&mut conn).await })
+            })
+            .await?;
         Ok(match answer.as_str() {
             "confirmed" => ConfirmOutcome::Confirmed,
             "burned" => ConfirmOutcome::Wrong { burned: true },
@@ -299,15 +324,15 @@ impl LoginStore for RedisStore {
         // The script compares the challenge the verifier answers with the stored
         // one; Lua compares interned strings by identity, in constant time.
         let answer: Vec<Vec<u8>> = self
-            .redeem
-            .key(self.txn_key(&key))
-            .arg(client.as_str())
-            .arg(verifier.challenge())
-            .arg(millis(now))
-            .arg(MAX_VERIFIER_FAILURES)
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(unavailable)?;
+            .run(|mut conn| {
+                let mut call = self.redeem.key(self.txn_key(&key));
+                call.arg(client.as_str())
+                    .arg(verifier.challenge())
+                    .arg(millis(now))
+                    .arg(MAX_VERIFIER_FAILURES);
+                Box::pin(async move { call.invoke_async(&mut conn).await })
+            })
+            .await?;
         let mut answer = answer.into_iter();
         Ok(match (answer.next().as_deref(), answer.next()) {
             (Some(b"redeemed"), Some(sealed)) => {
@@ -334,16 +359,20 @@ impl LoginStore for RedisStore {
         let redis_key = self.txn_key(&key);
         let mut failure = None;
         let done = async {
-            let fields: Result<(Option<String>, Option<String>), _> = ::redis::cmd("HMGET")
-                .arg(&redis_key)
-                .arg("ok")
-                .arg("closed")
-                .query_async(&mut self.conn.clone())
+            let fields: Result<(Option<String>, Option<String>), _> = self
+                .run(|mut conn| {
+                    let command = ::redis::cmd("HMGET")
+                        .arg(&redis_key)
+                        .arg("ok")
+                        .arg("closed")
+                        .clone();
+                    Box::pin(async move { command.query_async(&mut conn).await })
+                })
                 .await;
             match fields {
                 Ok((ok, closed)) => ok.as_deref() == Some("1") || closed.as_deref() == Some("1"),
                 Err(err) => {
-                    failure = Some(unavailable(err));
+                    failure = Some(err);
                     true
                 }
             }
@@ -358,11 +387,11 @@ impl LoginStore for RedisStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        ::redis::cmd("PING")
-            .query_async::<String>(&mut self.conn.clone())
-            .await
-            .map(|_| ())
-            .map_err(unavailable)
+        self.run(|mut conn| {
+            Box::pin(async move { ::redis::cmd("PING").query_async::<String>(&mut conn).await })
+        })
+        .await
+        .map(|_| ())
     }
 }
 
@@ -377,14 +406,12 @@ impl RateStore for RedisStore {
     ) -> Result<Option<Duration>, StoreError> {
         let per_ms = f64::from(rate_per_minute.max(1)) / 60_000.0;
         let wait_ms: u64 = self
-            .take
-            .key(format!("{}rate:{key}", self.prefix))
-            .arg(burst.max(1))
-            .arg(per_ms)
-            .arg(millis(now))
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(unavailable)?;
+            .run(|mut conn| {
+                let mut call = self.take.key(format!("{}rate:{key}", self.prefix));
+                call.arg(burst.max(1)).arg(per_ms).arg(millis(now));
+                Box::pin(async move { call.invoke_async(&mut conn).await })
+            })
+            .await?;
         Ok((wait_ms > 0).then(|| Duration::from_millis(wait_ms)))
     }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::support::{
     CLIENT_ID, CRM_ORIGIN, TestApp, TestConfig, admin_token_for, confirmation_in, free_port, idp,
-    sign_in_as, write,
+    serve_binary, sign_in_as, write,
 };
 
 #[tokio::test]
@@ -129,35 +129,11 @@ fn config_for_binary(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
-/// Starts `authproxy serve` on `config`; the child and its base URL.
-fn serve(config: &std::path::Path) -> (std::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_authproxy"))
-        .args(["serve", "--config", config.to_str().unwrap()])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let addr = loop {
-        let mut line = String::new();
-        assert!(
-            std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() > 0,
-            "the broker exited"
-        );
-        if let Some(rest) = line.split("addr=").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in std::io::BufRead::lines(stdout) {});
-    (child, format!("http://{addr}"))
-}
-
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_for_binary(dir.path());
-    let (mut child, base) = serve(&config);
+    let (mut child, base) = serve_binary(&config);
     let client = reqwest::Client::new();
     // A long-poll that takes the whole handoff wait (3 s).
     let in_flight = {
@@ -302,7 +278,7 @@ async fn kill_9_while_the_broker_writes_loses_no_acknowledged_write() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_for_binary(dir.path());
     let token = admin_token_for(&config);
-    let (mut child, base) = serve(&config);
+    let (mut child, base) = serve_binary(&config);
     let client = reqwest::Client::new();
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
     // Directory writes through the admin API, until the broker dies.
@@ -340,7 +316,7 @@ async fn kill_9_while_the_broker_writes_loses_no_acknowledged_write() {
     drop(stored);
     drop(db);
     // The broker starts again on the same store.
-    let (mut child, base) = serve(&config);
+    let (mut child, base) = serve_binary(&config);
     let health = client.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     child.kill().unwrap();
@@ -368,7 +344,7 @@ async fn a_login_started_before_kill_9_completes_after_the_restart() {
         .build()
         .unwrap();
     crate::support::idp::register_client(&browser, &base).await;
-    let (mut child, started_at) = serve(&path);
+    let (mut child, started_at) = serve_binary(&path);
     assert_eq!(started_at, base);
     let txn = authproxy::crypto::random_token().unwrap();
     let verifier = authproxy::crypto::random_token().unwrap();
@@ -392,7 +368,7 @@ async fn a_login_started_before_kill_9_completes_after_the_restart() {
     child.kill().unwrap(); // SIGKILL, while the user is at the realm's form
     child.wait().unwrap();
 
-    let (mut child, restarted_at) = serve(&path);
+    let (mut child, restarted_at) = serve_binary(&path);
     assert_eq!(restarted_at, base);
     let signed_in = sign_in_as(&browser, &base, &authorize_url, "alice", "alice").await;
     let page = browser.get(signed_in.callback).send().await.unwrap();

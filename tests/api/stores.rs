@@ -348,11 +348,11 @@ async fn login_store_a_waiter_on_one_replica_wakes_when_another_completes() {
             .await;
         tokio::time::sleep(Duration::from_millis(100)).await;
         login.confirm(b.as_ref(), t0()).await;
-        let waited = waiter.await.unwrap();
+        let woke_after = waiter.await.unwrap();
         // The re-check interval is 5 s: an answer well before it is the doorbell's.
         assert!(
-            waited < Duration::from_secs(3),
-            "{backend}: woke after {waited:?}"
+            woke_after < Duration::from_secs(3),
+            "{backend}: woke after {woke_after:?}"
         );
         assert_eq!(
             name(&login.redeem(a.as_ref(), t0()).await),

@@ -14,10 +14,10 @@
 #[path = "../api/support/mod.rs"]
 #[expect(
     dead_code,
-    unused_imports,
     reason = "the harness is shared with tests/api; this suite uses part of it"
 )]
 mod support;
 
 mod conformance;
+mod replicas;
 mod server;
