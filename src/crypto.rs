@@ -1,5 +1,7 @@
-//! Randomness, hashing and sealing. Random values come from the OS CSPRNG only;
-//! values stored at rest that would grant access (tokens, PKCE verifiers, nonces)
+//! Randomness, hashing and sealing. Keys come from the OS CSPRNG; per-request
+//! values (states, nonces, PKCE verifiers, confirmations, AEAD nonces) from the
+//! thread's CSPRNG (`rand`'s ChaCha12, seeded and regularly reseeded from the OS),
+//! which spares a system call per value. Values stored at rest that would grant access (tokens, PKCE verifiers, nonces)
 //! are sealed with XChaCha20-Poly1305, the row key bound in as associated data so
 //! a sealed value cannot be moved to another row.
 
@@ -7,16 +9,16 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use rand::TryRngCore as _;
 use rand::rngs::OsRng;
+use rand::{RngCore as _, TryRngCore as _};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 24;
 
-/// Fills `N` bytes from the OS CSPRNG.
-fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
+/// Fills `N` bytes from the OS CSPRNG (for keys).
+fn os_random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
     let mut bytes = [0u8; N];
     OsRng
         .try_fill_bytes(&mut bytes)
@@ -24,9 +26,16 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
     Ok(bytes)
 }
 
+/// Fills `N` bytes from this thread's CSPRNG (for per-request values).
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+}
+
 /// A fresh 256-bit random value, base64url without padding (43 characters).
 pub fn random_token() -> Result<String, CryptoError> {
-    Ok(URL_SAFE_NO_PAD.encode(random_bytes::<32>()?))
+    Ok(URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
 }
 
 /// `BASE64URL(SHA-256(input))`, as PKCE's S256 (RFC 7636 §4.2).
@@ -93,13 +102,13 @@ impl Sealer {
     /// A new random key, base64-encoded.
     pub fn generate_key() -> Result<SecretString, CryptoError> {
         Ok(SecretString::from(
-            STANDARD.encode(random_bytes::<KEY_LEN>()?),
+            STANDARD.encode(os_random_bytes::<KEY_LEN>()?),
         ))
     }
 
     /// `nonce || ciphertext`, bound to `row_key`.
     pub fn seal(&self, row_key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let nonce = random_bytes::<NONCE_LEN>()?;
+        let nonce = random_bytes::<NONCE_LEN>();
         let sealed = self
             .cipher
             .encrypt(

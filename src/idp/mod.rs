@@ -4,6 +4,7 @@
 
 pub mod admin_rest;
 pub mod http;
+pub mod jwk;
 pub mod jws;
 pub mod oidc;
 

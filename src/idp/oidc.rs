@@ -10,16 +10,17 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use openidconnect::core::{
-    CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata,
+use openidconnect::core::{CoreIdToken, CoreJwsSigningAlgorithm, CoreProviderMetadata};
+use openidconnect::{
+    ClaimsVerificationError, IdTokenVerifier, IssuerUrl, JsonWebKeySet, Nonce,
+    SignatureVerificationError,
 };
-use openidconnect::{ClaimsVerificationError, IssuerUrl, Nonce, SignatureVerificationError};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
 
 use super::http::{ClientCredentials, RealmHttp, json_problem, parse_json};
+use super::jwk::RealmKey;
 use super::{
     CodeRedemption, ExchangedToken, IdentityProvider, IdpError, RealmMetadata, VerifiedIdToken, jws,
 };
@@ -28,6 +29,9 @@ use crate::domain::{BrokerClient, ClientId, Realm, RealmName, TokenSet};
 
 const METADATA_TTL: TimeDelta = TimeDelta::minutes(5);
 const KEYS_TTL: TimeDelta = TimeDelta::minutes(10);
+/// A realm's key set, verified with ring ([`RealmKey`]).
+type KeySet = JsonWebKeySet<RealmKey>;
+
 /// How long stale metadata and keys may serve while the realm fails.
 const STALE_LIMIT: TimeDelta = TimeDelta::hours(24);
 /// Minimum time between two key refetches caused by unknown `kid`s.
@@ -43,7 +47,7 @@ struct Cached<T> {
 #[derive(Default)]
 struct RealmCache {
     metadata: Option<Cached<RealmMetadata>>,
-    keys: Option<Cached<CoreJsonWebKeySet>>,
+    keys: Option<Cached<KeySet>>,
     last_key_refetch: Option<DateTime<Utc>>,
 }
 
@@ -149,7 +153,7 @@ impl OidcProvider {
     }
 
     /// The realm's keys; `force` refetches (throttled) after an unknown `kid`.
-    async fn keys(&self, realm: &Realm, force: bool) -> Result<Arc<CoreJsonWebKeySet>, IdpError> {
+    async fn keys(&self, realm: &Realm, force: bool) -> Result<Arc<KeySet>, IdpError> {
         if !force {
             let cache = self.cache.read().await;
             if let Some(keys) = self.fresh(
@@ -185,7 +189,7 @@ impl OidcProvider {
                 if dropped > 0 {
                     tracing::warn!(realm = %realm.name, keys = dropped, "ignored RSA keys shorter than 2048 bits");
                 }
-                serde_json::from_value::<CoreJsonWebKeySet>(document)
+                serde_json::from_value::<KeySet>(document)
                     .map_err(|e| IdpError::InvalidResponse(format!("keys: {}", json_problem(&e))))
             });
         let mut cache = self.cache.write().await;
@@ -275,7 +279,7 @@ impl OidcProvider {
 
     fn verify_with(
         &self,
-        keys: &CoreJsonWebKeySet,
+        keys: &KeySet,
         issuer: &str,
         client_id: &ClientId,
         token: &CoreIdToken,
@@ -284,7 +288,7 @@ impl OidcProvider {
         let issuer = IssuerUrl::new(issuer.to_owned())
             .map_err(|e| ClaimsVerificationError::Other(e.to_string()))?;
         let now = self.clock.now();
-        let verifier = CoreIdTokenVerifier::new_public_client(
+        let verifier = IdTokenVerifier::<RealmKey>::new_public_client(
             openidconnect::ClientId::new(client_id.as_str().to_owned()),
             issuer,
             keys.clone(),

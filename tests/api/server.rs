@@ -395,3 +395,28 @@ async fn a_login_started_before_kill_9_completes_after_the_restart() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn per_address_limits_are_counted_once_across_brokers_on_one_redis() {
+    let shared = crate::support::services::SharedStores::fresh().await;
+    let broker = || {
+        TestConfig::demo()
+            .server("per_ip_per_minute", 1)
+            .server("per_ip_burst", 3)
+            .shared_with(&shared)
+    };
+    let (a, b) = (
+        TestApp::start(broker()).await,
+        TestApp::start(broker()).await,
+    );
+    // Three requests from this address, spread over both brokers, use the burst.
+    for app in [&a, &b, &a] {
+        let answer = app.discover("alice@tenant-a.test").await;
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
+    for app in [&b, &a] {
+        let limited = app.discover("alice@tenant-a.test").await;
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(limited.headers().contains_key("retry-after"));
+    }
+}

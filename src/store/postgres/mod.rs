@@ -28,6 +28,12 @@ use crate::domain::{CallerId, Client, ClientId, Realm, RealmName, Resolution, Ru
 /// The schema's migrations, in order; each is applied once, in a transaction.
 const MIGRATIONS: [(i64, &str, &str); 1] = [(1, "schema", include_str!("0001_schema.sql"))];
 
+/// How long a pooled connection may sit idle before it is pinged on its next use.
+/// A connection the server dropped has been idle at least as long as the server
+/// was away (a restart takes far longer than this), so it is found out; under
+/// load connections are reused within microseconds and never pinged.
+const IDLE_BEFORE_PING: Duration = Duration::from_millis(100);
+
 /// The PostgreSQL-backed durable store.
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -63,8 +69,18 @@ impl PostgresStore {
             .max_connections(16)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(5))
-            // A connection the server dropped (a restart) is found out before use.
-            .test_before_acquire(true)
+            // A connection the server dropped (a restart) is found out before use:
+            // one that sat idle is pinged first (a ping per query would double
+            // the round trips).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > IDLE_BEFORE_PING {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options.application_name("authproxy"))
             .await
             .map_err(|e| StoreError::Unavailable(format!("PostgreSQL: {e}")))?;
