@@ -24,6 +24,9 @@ const SEVERED_WITHIN_MS = 2000;
 const CLOSED_POLL_MS = 500;
 // After a close, give a result that is already on its way a moment to arrive.
 const CLOSE_GRACE_MS = 1000;
+// How long the relay may still answer after the broker refused a confirmation
+// as unknown (it may have just redeemed the result) before the login is lost.
+const LOST_GRACE_MS = 3000;
 
 /** Errors the SDK rejects with; `name` is the stable code. */
 export class AuthProxyError extends Error {
@@ -351,13 +354,17 @@ export class AuthProxy {
   }
 
   // Confirms a completed login to the broker with the value the completion page
-  // posted: the broker then releases the result to the relay.
+  // posted: the broker then releases the result to the relay. Resolves with the
+  // broker's error code when it refused, else null.
   async #confirm(txn, confirmation) {
-    await fetch(`${this.broker}/api/handoff/confirm`, {
+    const response = await fetch(`${this.broker}/api/handoff/confirm`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ client_id: this.clientId, txn, confirmation }),
     });
+    if (response.ok) return null;
+    const body = await response.json().catch(() => ({}));
+    return body.error || `http_${response.status}`;
   }
 
   // The completion page's confirmation for `txn`, or null. Only messages for a
@@ -377,6 +384,7 @@ export class AuthProxy {
     return new Promise((resolve, reject) => {
       let settled = false;
       let state = '';
+      let lostTimeout = 0;
       const report = (next) => {
         if (next === state) return;
         state = next;
@@ -385,6 +393,7 @@ export class AuthProxy {
       const settle = (fn, value) => {
         if (settled) return;
         settled = true;
+        clearTimeout(lostTimeout);
         clearInterval(closedTimer);
         clearTimeout(timeout);
         clearTimeout(goneTimeout);
@@ -428,9 +437,18 @@ export class AuthProxy {
           if (Date.now() - asked < 1000) await sleep(1000);
         }
       };
+      // The broker no longer holds a result for this login (it expired, or the
+      // broker's store restarted and lost it): unless the relay, which may have
+      // redeemed it a moment ago, answers meanwhile, the login failed.
       const onMessage = (event) => {
         const confirmation = this.#completionMessage(event, popup, txn);
-        if (confirmation) this.#confirm(txn, confirmation).catch(() => {});
+        if (!confirmation) return;
+        this.#confirm(txn, confirmation).then((refused) => {
+          if (refused !== 'invalid_confirmation' || settled) return;
+          lostTimeout ||= setTimeout(() => settle(reject, fail('LoginFailed',
+            'The login finished, but the broker no longer holds its result (it expired, or the broker restarted). Log in again.',
+            { code: 'result_lost' })), LOST_GRACE_MS);
+        }).catch(() => {});
       };
       const onAbort = () => {
         this.#close(popup);

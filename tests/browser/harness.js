@@ -230,9 +230,10 @@ export async function startEnvironment({ keycloak = false, replicas = 1 } = {}) 
   let limits = '';
   if (replicas > 1) {
     const shared = await services();
+    env.redis = { url: shared.redis, prefix: `browser-${crypto.randomBytes(8).toString('hex')}:` };
     store = `postgres_url = "${freshDatabase(shared.postgres)}"
-redis_url = "${shared.redis}"
-redis_prefix = "browser-${crypto.randomBytes(8).toString('hex')}:"
+redis_url = "${env.redis.url}"
+redis_prefix = "${env.redis.prefix}"
 sealing_key = "${crypto.randomBytes(32).toString('base64')}"`;
     // Behind nginx every request comes from one address: no per-address limit then.
     limits = 'per_ip_burst = 100000\nper_ip_per_minute = 100000';
