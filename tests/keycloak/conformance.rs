@@ -15,7 +15,7 @@ use crate::support::{
 /// Tests share the Keycloak; the one that stops it has it alone.
 static IN_USE: RwLock<()> = RwLock::const_new(());
 
-async fn shared() -> RwLockReadGuard<'static, ()> {
+pub(crate) async fn shared() -> RwLockReadGuard<'static, ()> {
     IN_USE.read().await
 }
 

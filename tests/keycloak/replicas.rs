@@ -11,6 +11,7 @@ use reqwest::{StatusCode, Url};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+use crate::conformance::shared;
 use crate::server::{BROKER, keycloak, with_log};
 use crate::support::services::{SharedStores, services};
 use crate::support::{
@@ -239,6 +240,7 @@ async fn tokens_released(answers: Vec<reqwest::Response>) -> (usize, Vec<(Status
 async fn login_on_a_callback_on_b_waits_on_c_and_b_answer_at_once_and_release_it_once() {
     with_log(async {
         let _turn = ONE_AT_A_TIME.lock().await;
+        let _kc = shared().await;
         let replicas = Replicas::start().await;
         let login = replicas.start_login(0).await;
         let callback = replicas.sign_in(&login, 1).await;
@@ -292,6 +294,7 @@ async fn login_on_a_callback_on_b_waits_on_c_and_b_answer_at_once_and_release_it
 async fn a_replica_killed_mid_login_or_mid_wait_loses_nothing() {
     with_log(async {
         let _turn = ONE_AT_A_TIME.lock().await;
+        let _kc = shared().await;
         let mut replicas = Replicas::start().await;
         // A dies while alice is at Keycloak's form: B finishes the login.
         let login = replicas.start_login(0).await;
@@ -350,6 +353,7 @@ async fn log_in(
 async fn redis_and_postgres_restarting_under_the_replicas_cost_at_most_one_login() {
     with_log(async {
         let _turn = ONE_AT_A_TIME.lock().await;
+        let _kc = shared().await;
         let replicas = Replicas::start().await;
         // Redis restarts between /login and the callback: /login wrote nothing,
         // so the login completes.
@@ -396,6 +400,7 @@ async fn redis_and_postgres_restarting_under_the_replicas_cost_at_most_one_login
 async fn an_admin_change_through_a_takes_effect_on_b_and_c_within_a_second() {
     with_log(async {
         let _turn = ONE_AT_A_TIME.lock().await;
+        let _kc = shared().await;
         let replicas = Replicas::start().await;
         let token = admin_token_for(&replicas.configs[0]);
         let discover = |node: usize, user: &str| {
