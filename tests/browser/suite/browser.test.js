@@ -165,12 +165,13 @@ test('a backend impersonation token logs the webphone in through keycloak()', as
 });
 
 /** What the attacker's server gets for the txn its page used: a wait and a
- * redemption, without an Origin header and with the CRM's forged. */
-async function attackerRedeems({ txn, verifier }, forgedOrigin = env.crm) {
+ * redemption, without an Origin header and with the registered origin forged,
+ * naming the (public) client the login was for. */
+async function attackerRedeems({ txn, verifier }, forgedOrigin = env.crm, clientId = env.crmClient) {
   const answers = [];
   for (const [path, origin] of [['/api/handoff/wait'], ['/api/handoff'], ['/api/handoff', forgedOrigin]]) {
     const headers = { 'content-type': 'application/json', ...(origin ? { origin } : {}) };
-    const response = await fetch(`${env.broker}${path}`, { method: 'POST', headers, body: JSON.stringify({ client_id: env.crmClient, txn, txn_verifier: verifier }) });
+    const response = await fetch(`${env.broker}${path}`, { method: 'POST', headers, body: JSON.stringify({ client_id: clientId, txn, txn_verifier: verifier }) });
     answers.push({ status: response.status, body: await response.json() });
   }
   return answers;
@@ -263,7 +264,7 @@ test('a page on another site that frames the login frame with its own handle get
     // did not start this txn and so does not confirm it.
     await frame.waitForFunction(() => document.querySelector('#result')?.textContent, null, { timeout: 20000 });
     assert.equal(await frame.textContent('#result'), 'popup done');
-    assertNothingReleased(await attackerRedeems(stolen, env.phone));
+    assertNothingReleased(await attackerRedeems(stolen, env.phone, env.phoneClient));
   });
 });
 
