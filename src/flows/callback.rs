@@ -2,9 +2,9 @@
 //! sealed in the browser's binding cookie (which proves the login was started in
 //! this browser, for this state), consumes the state exactly once, checks the
 //! issuer (RFC 9207), redeems the code with the PKCE verifier, verifies the ID
-//! token and stores the outcome under the login's txn. The page then tells the opener, by `postMessage` to the
-//! one origin bound to this login, that the outcome is ready; tokens never travel
-//! in the message or in a URL. Every failure after the state is consumed is also
+//! token and stores the outcome under the login's txn. The page then tells the
+//! opener, by `postMessage` to the one origin bound to this login, that the
+//! outcome is ready; tokens never travel in the message or in a URL. Every failure after the state is consumed is also
 //! recorded as the txn's outcome, so the waiting page learns it through the relay;
 //! without the cookie the txn is unknown, and the page only tells the user.
 
