@@ -214,8 +214,8 @@ pub struct CompletedLogin<'a> {
 /// Login state that lives seconds to minutes: the single-use marks of consumed
 /// states and the outcomes waiting for redemption, with the wake-up of
 /// `/api/handoff/wait`. Pending logins are not here: they travel sealed in the
-/// browser's binding cookie. Ephemeral by design (README, operations): a restart
-/// of an in-process store loses outcomes seconds old, never a pending login.
+/// browser's binding cookie. Ephemeral by design (README, "Several replicas"): a
+/// restart of the store loses outcomes seconds old, never a pending login.
 #[async_trait]
 pub trait LoginStore: Send + Sync {
     /// Marks `state` as used until `until`; `false` when it already was (a replayed
