@@ -10,7 +10,7 @@ use crate::domain::{
 };
 
 use super::{Config, ConfigError, ConfigProblem, RawConfig};
-use crate::store::StoreSettings;
+use crate::store::{SHARED_STORES_NEED_A_KEY, StoreSettings};
 
 impl RawConfig {
     /// Validates everything, collecting every problem rather than stopping at the first.
@@ -63,7 +63,7 @@ impl RawConfig {
         if !(1..=1_000_000).contains(&self.server.max_waits) {
             problems.add("server.max_waits", "must be between 1 and 1000000");
         }
-        self.validate_store(&mut problems);
+        let store = self.validate_store(&mut problems);
         if !(1..=60).contains(&self.idp.timeout_secs) {
             problems.add("idp.timeout_secs", "must be between 1 and 60 seconds");
         }
@@ -87,13 +87,7 @@ impl RawConfig {
                     max_waits: self.server.max_waits,
                 },
                 directory_cache_entries: self.store.directory_cache_entries,
-                store: StoreSettings {
-                    sqlite_path: self.store.sqlite_path,
-                    postgres_url: self.store.postgres_url,
-                    redis_url: self.store.redis_url,
-                    redis_prefix: self.store.redis_prefix,
-                    sealing_key: self.store.sealing_key,
-                },
+                store,
                 idp_timeout: Duration::from_secs(self.idp.timeout_secs),
                 realms,
                 clients,
@@ -103,19 +97,22 @@ impl RawConfig {
         }
     }
 
-    fn validate_store(&self, problems: &mut Problems) {
-        // The check `serve` makes when it opens the store.
-        if let Some(key) = &self.store.sealing_key
+    fn validate_store(&self, problems: &mut Problems) -> StoreSettings {
+        let store = StoreSettings {
+            sqlite_path: self.store.sqlite_path.clone(),
+            postgres_url: self.store.postgres_url.clone(),
+            redis_url: self.store.redis_url.clone(),
+            redis_prefix: self.store.redis_prefix.clone(),
+            sealing_key: self.store.sealing_key.clone(),
+        };
+        // The checks `serve` makes when it opens the store.
+        if let Some(key) = &store.sealing_key
             && let Err(err) = crate::crypto::Sealer::from_base64(key)
         {
             problems.add("store.sealing_key", &err.to_string());
         }
-        let shared = self.store.postgres_url.is_some() || self.store.redis_url.is_some();
-        if shared && self.store.sealing_key.is_none() {
-            problems.add(
-                "store.sealing_key",
-                "is required with store.postgres_url or store.redis_url: every replica must seal and open with the same key (generate one with `authproxy generate-sealing-key`)",
-            );
+        if store.is_shared() && store.sealing_key.is_none() {
+            problems.add("store.sealing_key", SHARED_STORES_NEED_A_KEY);
         }
         let prefix_ok = (1..=64).contains(&self.store.redis_prefix.len())
             && self
@@ -129,6 +126,7 @@ impl RawConfig {
                 "must be 1 to 64 visible ASCII characters, without spaces",
             );
         }
+        store
     }
 
     fn validate_realms(&self, problems: &mut Problems) -> Vec<Realm> {

@@ -274,6 +274,10 @@ pub trait DurableStore: RegistryStore + DirectoryStore + AccessStore + AuditLog 
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
+/// Why a sealing key must be configured when the stores are shared (said of
+/// `store.sealing_key`).
+pub const SHARED_STORES_NEED_A_KEY: &str = "is required with store.postgres_url or store.redis_url: every replica must seal and open with the same key (generate one with `authproxy generate-sealing-key`)";
+
 /// Where the data lives, as configured (`[store]`). Secrets print redacted.
 #[derive(Debug)]
 pub struct StoreSettings {
@@ -318,9 +322,9 @@ impl StoreSettings {
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or_else(|| std::path::Path::new("."));
         if self.is_shared() && self.sealing_key.is_none() {
-            return Err(StoreError::Unavailable(
-                "store.sealing_key is required with store.postgres_url or store.redis_url: every replica must seal and open with the same key".into(),
-            ));
+            return Err(StoreError::Unavailable(format!(
+                "store.sealing_key {SHARED_STORES_NEED_A_KEY}"
+            )));
         }
         sealing_key::load_or_create(self.sealing_key.as_ref(), data_dir)
     }
