@@ -55,7 +55,7 @@ pub async fn finish(
     let cookie = BindingCookie::for_state(state, app.public_url.is_https());
     let pending = cookie
         .read(&headers)
-        .and_then(|sealed| PendingLogin::open(&app.sealer, &cookie.binding(state), sealed))
+        .and_then(|sealed| PendingLogin::open(&app.sealer, &cookie.binding(), sealed))
         .ok_or_else(|| {
             WebError::new(ErrorCode::BrowserMismatch,
                 "This login was not started in this browser (or its cookie was blocked or has expired). Start the login again here.",

@@ -175,7 +175,7 @@ pub async fn start(
         expires_at,
     };
     let cookie = BindingCookie::for_state(&state, app.public_url.is_https());
-    let sealed = pending.seal(&app.sealer, &cookie.binding(&state))?;
+    let sealed = pending.seal(&app.sealer, &cookie.binding())?;
     Ok(redirect_with_binding(&url, &cookie, &sealed))
 }
 

@@ -8,11 +8,17 @@
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use crate::crypto;
 
 /// The cookie binding the login with `state` to this browser.
 pub struct BindingCookie {
     name: String,
+    /// SHA-256 of the login's state: the name is derived from it, and a sealed
+    /// login is bound to it.
+    state_hash: [u8; 32],
     https: bool,
 }
 
@@ -20,10 +26,16 @@ impl BindingCookie {
     #[must_use]
     /// The cookie for the login with `state`.
     pub fn for_state(state: &str, https: bool) -> Self {
-        let id: String = crypto::sha256_b64url(state).chars().take(16).collect();
+        let state_hash = crypto::sha256(state);
+        let id: String = URL_SAFE_NO_PAD
+            .encode(state_hash)
+            .chars()
+            .take(16)
+            .collect();
         let prefix = if https { "__Host-" } else { "" };
         Self {
             name: format!("{prefix}authproxy-login-{id}"),
+            state_hash,
             https,
         }
     }
@@ -31,10 +43,10 @@ impl BindingCookie {
     #[must_use]
     /// What a sealed login in this cookie is bound to: the cookie's name and the
     /// SHA-256 of the state. A value sealed for another login does not open here.
-    pub fn binding(&self, state: &str) -> Vec<u8> {
+    pub fn binding(&self) -> Vec<u8> {
         let mut binding = self.name.as_bytes().to_vec();
         binding.push(0);
-        binding.extend_from_slice(&crypto::sha256(state));
+        binding.extend_from_slice(&self.state_hash);
         binding
     }
 
