@@ -362,10 +362,7 @@ async fn migrate_brings_a_fresh_postgres_database_up_to_date_once() {
         ),
     );
     for _ in 0..2 {
-        let output = authproxy()
-            .args(["migrate", "--config", config.to_str().unwrap()])
-            .output()
-            .unwrap();
+        let output = crate::support::cli(&config, &["migrate"]);
         assert!(
             output.status.success(),
             "{}",

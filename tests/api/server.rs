@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::support::{
     CLIENT_ID, CRM_ORIGIN, TestApp, TestConfig, admin_token_for, confirmation_in, free_port, idp,
-    serve_binary, sign_in_as, write,
+    serve_binary, sign_in_as, start_login_in, write,
 };
 
 #[tokio::test]
@@ -346,38 +346,20 @@ async fn a_login_started_before_kill_9_completes_after_the_restart() {
     crate::support::idp::register_client(&browser, &base).await;
     let (mut child, started_at) = serve_binary(&path);
     assert_eq!(started_at, base);
-    let txn = authproxy::crypto::random_token().unwrap();
-    let verifier = authproxy::crypto::random_token().unwrap();
-    let login = browser
-        .get(format!("{base}/login"))
-        .query(&[
-            ("client_id", CLIENT_ID),
-            ("user", "alice@tenant-a.test"),
-            ("origin", CRM_ORIGIN),
-            ("txn", &txn),
-            (
-                "txn_challenge",
-                &authproxy::crypto::sha256_b64url(&verifier),
-            ),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), StatusCode::FOUND);
-    let authorize_url = reqwest::Url::parse(login.headers()["location"].to_str().unwrap()).unwrap();
+    let login = start_login_in(&browser, &base, CLIENT_ID, "alice@tenant-a.test", &[]).await;
     child.kill().unwrap(); // SIGKILL, while the user is at the realm's form
     child.wait().unwrap();
 
     let (mut child, restarted_at) = serve_binary(&path);
     assert_eq!(restarted_at, base);
-    let signed_in = sign_in_as(&browser, &base, &authorize_url, "alice", "alice").await;
+    let signed_in = sign_in_as(&browser, &base, &login.authorize_url, "alice", "alice").await;
     let page = browser.get(signed_in.callback).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let confirmation = confirmation_in(&page.text().await.unwrap());
-    let body = |field: &str, value: &str| serde_json::json!({"client_id": CLIENT_ID, "txn": txn, field: value});
+    let body = |field: &str, value: &str| serde_json::json!({"client_id": CLIENT_ID, "txn": login.txn, field: value});
     for (path, body) in [
         ("/api/handoff/confirm", body("confirmation", &confirmation)),
-        ("/api/handoff", body("txn_verifier", &verifier)),
+        ("/api/handoff", body("txn_verifier", &login.verifier)),
     ] {
         let answer = browser
             .post(format!("{base}{path}"))

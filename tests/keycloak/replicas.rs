@@ -15,8 +15,8 @@ use crate::conformance::shared;
 use crate::server::{BROKER, keycloak, with_log};
 use crate::support::services::{SharedStores, services};
 use crate::support::{
-    CRM_ORIGIN, TestConfig, admin_token_for, confirmation_in, free_port, serve_binary, sign_in_as,
-    write,
+    CRM_ORIGIN, StartedLogin, TestConfig, admin_token_for, cli, confirmation_in, free_port,
+    serve_binary, sign_in_as, start_login_in, write,
 };
 
 /// The page client of these tests (apart from the conformance tests' client,
@@ -40,13 +40,6 @@ struct Replicas {
     /// A browser: keeps cookies (for every port of 127.0.0.1), follows no redirect.
     browser: reqwest::Client,
     _dir: tempfile::TempDir,
-}
-
-/// A login started on some replica.
-struct Started {
-    txn: String,
-    verifier: String,
-    authorize_url: Url,
 }
 
 impl Replicas {
@@ -104,11 +97,7 @@ impl Replicas {
 
     /// `clients sync`, through the first replica's configuration.
     fn sync(&self) {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_authproxy"))
-            .args(["clients", "sync", "--actor", "tests", "--config"])
-            .arg(&self.configs[0])
-            .output()
-            .unwrap();
+        let output = cli(&self.configs[0], &["clients", "sync"]);
         assert!(
             output.status.success(),
             "{}",
@@ -127,37 +116,14 @@ impl Replicas {
         child.wait().unwrap();
     }
 
-    async fn start_login(&self, node: usize) -> Started {
-        let txn = authproxy::crypto::random_token().unwrap();
-        let verifier = authproxy::crypto::random_token().unwrap();
-        let response = self
-            .browser
-            .get(self.url(node, "/login"))
-            .query(&[
-                ("client_id", CLIENT),
-                ("user", "alice@tenant-a.test"),
-                ("origin", CRM_ORIGIN),
-                ("txn", &txn),
-                (
-                    "txn_challenge",
-                    &authproxy::crypto::sha256_b64url(&verifier),
-                ),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::FOUND);
-        let authorize_url = Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
-        Started {
-            txn,
-            verifier,
-            authorize_url,
-        }
+    async fn start_login(&self, node: usize) -> StartedLogin {
+        let base = &self.nodes[node].base;
+        start_login_in(&self.browser, base, CLIENT, "alice@tenant-a.test", &[]).await
     }
 
     /// Alice signs in at Keycloak's form; the callback URL Keycloak sends her
     /// to, aimed at `node`.
-    async fn sign_in(&self, login: &Started, node: usize) -> Url {
+    async fn sign_in(&self, login: &StartedLogin, node: usize) -> Url {
         let signed = sign_in_as(
             &self.browser,
             &self.public_url,
@@ -198,7 +164,7 @@ impl Replicas {
         .await
     }
 
-    async fn redeem(&self, node: usize, path: &str, login: &Started) -> reqwest::Response {
+    async fn redeem(&self, node: usize, path: &str, login: &StartedLogin) -> reqwest::Response {
         self.post(
             node,
             path,

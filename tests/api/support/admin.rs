@@ -9,12 +9,7 @@ use super::TestApp;
 
 /// A new admin token for the store of `config`, made with `authproxy admin create-token`.
 pub fn admin_token_for(config: &std::path::Path) -> String {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_authproxy"))
-        .env("AUTHPROXY_ACTOR", "tests")
-        .args(["admin", "create-token", "--label", "tests", "--config"])
-        .arg(config)
-        .output()
-        .unwrap();
+    let output = super::cli(config, &["admin", "create-token", "--label", "tests"]);
     assert!(
         output.status.success(),
         "{}",
@@ -111,13 +106,7 @@ impl AdminApi {
 impl TestApp {
     /// Runs the real `authproxy` binary against this app's configuration.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_authproxy"))
-            .env("AUTHPROXY_ACTOR", "tests")
-            .args(args)
-            .arg("--config")
-            .arg(&self.config_path)
-            .output()
-            .unwrap()
+        super::cli(&self.config_path, args)
     }
 
     /// A new administrator: an admin token made with `authproxy admin create-token`.

@@ -192,44 +192,7 @@ impl TestApp {
         user: &str,
         extra: &[(&str, &str)],
     ) -> StartedLogin {
-        let txn = crypto::random_token().unwrap();
-        let verifier = crypto::random_token().unwrap();
-        let challenge = crypto::sha256_b64url(&verifier);
-        let mut query = vec![
-            ("client_id", client_id),
-            ("user", user),
-            ("origin", CRM_ORIGIN),
-            ("txn", txn.as_str()),
-            ("txn_challenge", challenge.as_str()),
-        ];
-        query.extend_from_slice(extra);
-        let response = self
-            .browser
-            .get(self.url("/login"))
-            .query(&query)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            response.status(),
-            StatusCode::FOUND,
-            "{}",
-            response.text().await.unwrap()
-        );
-        let authorize_url = Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
-        let binding_cookie = response.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        StartedLogin {
-            txn,
-            verifier,
-            authorize_url,
-            binding_cookie,
-        }
+        start_login_in(&self.browser, &self.base_url, client_id, user, extra).await
     }
 
     /// Drives the realm's pages as a user would: follows its redirects, fills in
@@ -440,4 +403,64 @@ pub fn serve_binary(config: &std::path::Path) -> (std::process::Child, String) {
     };
     std::thread::spawn(move || for _ in std::io::BufRead::lines(stdout) {});
     (child, format!("http://{addr}"))
+}
+
+/// Starts a login in `browser` at the broker at `broker_base`, for `user`
+/// through `client_id` from the CRM origin, with further `/login` parameters;
+/// expects the redirect to the realm.
+pub async fn start_login_in(
+    browser: &reqwest::Client,
+    broker_base: &str,
+    client_id: &str,
+    user: &str,
+    extra: &[(&str, &str)],
+) -> StartedLogin {
+    let txn = crypto::random_token().unwrap();
+    let verifier = crypto::random_token().unwrap();
+    let challenge = crypto::sha256_b64url(&verifier);
+    let mut query = vec![
+        ("client_id", client_id),
+        ("user", user),
+        ("origin", CRM_ORIGIN),
+        ("txn", txn.as_str()),
+        ("txn_challenge", challenge.as_str()),
+    ];
+    query.extend_from_slice(extra);
+    let response = browser
+        .get(format!("{broker_base}/login"))
+        .query(&query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::FOUND,
+        "{}",
+        response.text().await.unwrap()
+    );
+    let authorize_url = Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    let binding_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    StartedLogin {
+        txn,
+        verifier,
+        authorize_url,
+        binding_cookie,
+    }
+}
+
+/// `authproxy ARGS --config CONFIG`, as the actor `tests`.
+pub fn cli(config: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_authproxy"))
+        .env("AUTHPROXY_ACTOR", "tests")
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap()
 }
