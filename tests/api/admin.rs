@@ -294,15 +294,7 @@ async fn directory_rules_import_and_export_through_the_admin_api() {
 #[tokio::test]
 async fn the_openapi_document_describes_the_admin_api() {
     let app = TestApp::spawn().await;
-    let doc: Value = app
-        .browser
-        .get(app.url("/admin/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.get_json("/admin/api/openapi.json").await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for path in [
         "/admin/api/clients",

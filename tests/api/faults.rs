@@ -290,15 +290,7 @@ async fn a_realm_that_is_down_is_a_fast_502_until_it_comes_back() {
         "realm_unreachable",
     )
     .await;
-    let report: Value = app
-        .browser
-        .get(app.url("/readyz?verbose"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report = app.get_json("/readyz?verbose").await;
     assert_eq!(
         report["status"], "ready",
         "a realm down leaves the process ready"
@@ -310,15 +302,7 @@ async fn a_realm_that_is_down_is_a_fast_502_until_it_comes_back() {
         .unwrap();
     let mock = start_mock_on(listener).await;
     assert_eq!(callback(&app, &mock).await.status(), StatusCode::OK);
-    let report: Value = app
-        .browser
-        .get(app.url("/readyz?verbose"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report = app.get_json("/readyz?verbose").await;
     assert_eq!(report["realms"]["faulty"], "ok", "{report}");
 }
 

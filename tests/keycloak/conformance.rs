@@ -573,22 +573,12 @@ async fn with_keycloak_stopped_the_broker_answers_clearly_and_recovers_when_it_i
         // the verbose report names the realm that is down.
         let ready = reqwest::get(app.url("/readyz")).await.unwrap();
         assert_eq!(ready.status(), StatusCode::OK);
-        let report: Value = reqwest::get(app.url("/readyz?verbose"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let report = app.get_json("/readyz?verbose").await;
         assert_ne!(report["realms"]["tenant-a"], "ok", "{report}");
 
         kc.start_again();
         log_in(&app, "alice@tenant-a.test", "alice", "alice").await;
-        let report: Value = reqwest::get(app.url("/readyz?verbose"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let report = app.get_json("/readyz?verbose").await;
         assert_eq!(report["realms"]["tenant-a"], "ok", "{report}");
     })
     .await;

@@ -137,6 +137,18 @@ impl TestApp {
         format!("{}{path}", self.base_url)
     }
 
+    /// `GET path` on this broker, its body as JSON (whatever the status).
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.browser
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn discover(&self, user: &str) -> reqwest::Response {
         self.browser
             .get(self.url("/api/user/"))
