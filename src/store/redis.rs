@@ -114,6 +114,8 @@ return wait
 pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
+    /// The pub/sub channel of completions: `<prefix>done`.
+    channel: String,
     sealer: Sealer,
     wakeups: Arc<Wakeups>,
     complete: Script,
@@ -157,10 +159,11 @@ impl RedisStore {
             .map_err(unavailable)?;
         let wakeups = Arc::new(Wakeups::default());
         let channel = format!("{prefix}done");
-        let listener = tokio::spawn(listen(client, channel, Arc::clone(&wakeups)));
+        let listener = tokio::spawn(listen(client, channel.clone(), Arc::clone(&wakeups)));
         Ok(Self {
             conn,
             prefix: prefix.to_owned(),
+            channel,
             sealer,
             wakeups,
             complete: Script::new(COMPLETE),
@@ -189,10 +192,6 @@ impl RedisStore {
 
     fn txn_key(&self, key: &[u8; 32]) -> String {
         format!("{}txn:{}", self.prefix, URL_SAFE_NO_PAD.encode(key))
-    }
-
-    fn channel(&self) -> String {
-        format!("{}done", self.prefix)
     }
 }
 
@@ -277,7 +276,7 @@ impl LoginStore for RedisStore {
                     .arg(login.confirmation.hash().as_slice())
                     .arg(millis(login.expires_at))
                     .arg(ttl)
-                    .arg(self.channel())
+                    .arg(&self.channel)
                     .arg(URL_SAFE_NO_PAD.encode(key));
                 Box::pin(async move { call.invoke_async(&mut conn).await })
             })
@@ -300,7 +299,7 @@ impl LoginStore for RedisStore {
                     .arg(confirmation.hash().as_slice())
                     .arg(millis(now))
                     .arg(MAX_VERIFIER_FAILURES)
-                    .arg(self.channel())
+                    .arg(&self.channel)
                     .arg(URL_SAFE_NO_PAD.encode(key));
                 Box::pin(async move { call.invoke_async(&mut conn).await })
             })

@@ -116,13 +116,15 @@ impl SqliteStore {
             )
             .map_err(unavailable)?;
         }
-        // v4: logins in flight left the database (sealed in the browser's cookie,
-        // outcomes in the ephemeral store). Logins started before the upgrade are
-        // started again by their users.
-        conn.execute_batch(
-            "DROP TABLE IF EXISTS pending_logins; DROP TABLE IF EXISTS transactions;",
-        )
-        .map_err(unavailable)?;
+        if (1..4).contains(&version) {
+            // v4: logins in flight left the database (sealed in the browser's
+            // cookie, outcomes in the ephemeral store). Logins started before the
+            // upgrade are started again by their users.
+            conn.execute_batch(
+                "DROP TABLE IF EXISTS pending_logins; DROP TABLE IF EXISTS transactions;",
+            )
+            .map_err(unavailable)?;
+        }
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(unavailable)?;
