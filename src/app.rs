@@ -6,6 +6,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::auth::signing::BrokerKeys;
 use crate::clock::Clock;
 use crate::crypto::Sealer;
 use crate::domain::{PublicUrl, ServerLimits};
@@ -35,6 +36,8 @@ impl AppState {
 
 /// Everything the handlers need.
 pub struct App {
+    /// The broker's signing keys (embed sessions, minted host tokens).
+    pub broker_keys: Arc<BrokerKeys>,
     /// Realms (the only servers the broker ever contacts) and clients.
     pub registry: Arc<Registry>,
     /// The user directory (cached, when configured).

@@ -51,6 +51,16 @@ pub fn sha256(input: &str) -> [u8; 32] {
     Sha256::digest(input.as_bytes()).into()
 }
 
+/// Lower-case hex of `bytes`.
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
 /// Compares two strings in time independent of where they differ.
 #[must_use]
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
@@ -73,6 +83,9 @@ pub enum CryptoError {
     #[error("hashing a secret failed: {0}")]
     /// Hashing a secret failed.
     Hash(String),
+    #[error("a signing key is not a valid P-256 private key")]
+    /// A stored signing key does not parse.
+    Key,
 }
 
 /// Seals and opens values stored at rest.
@@ -161,5 +174,91 @@ mod tests {
             sha256_b64url("dBjftJeZ4CVP-mJ92K1uQb4d6iU0Ltt1V0iiDEK39sU"),
             "fLfXp-JvaE6p1GHe8x-N4dKhId3F1cEgZdoaXDmKACU"
         );
+    }
+}
+
+/// JWS signatures (RFC 7515, RFC 7518 §3): the broker signs with ES256 keys of
+/// its own and verifies hosts' ES256, EdDSA and HS256 signatures. The algorithm
+/// is always the caller's choice from the key, never from a token's header.
+pub mod jws {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use p256::ecdsa::signature::Signer as _;
+    use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
+
+    use super::CryptoError;
+
+    /// A fresh P-256 private scalar, from the OS CSPRNG.
+    pub fn generate_p256() -> Result<[u8; 32], CryptoError> {
+        // Almost every 32-byte value is a valid scalar; retry the rare one that is not.
+        for _ in 0..8 {
+            let candidate = super::os_random_bytes::<32>()?;
+            if p256::ecdsa::SigningKey::from_slice(&candidate).is_ok() {
+                return Ok(candidate);
+            }
+        }
+        Err(CryptoError::Rng)
+    }
+
+    fn signing_key(private: &[u8]) -> Result<p256::ecdsa::SigningKey, CryptoError> {
+        p256::ecdsa::SigningKey::from_slice(private).map_err(|_| CryptoError::Key)
+    }
+
+    /// The public point of a P-256 private scalar: `(x, y)`.
+    pub fn p256_public(private: &[u8]) -> Result<([u8; 32], [u8; 32]), CryptoError> {
+        let point = signing_key(private)?
+            .verifying_key()
+            .to_sec1_point(false)
+            .to_bytes();
+        let x = point.get(1..33).and_then(|s| <[u8; 32]>::try_from(s).ok());
+        let y = point.get(33..65).and_then(|s| <[u8; 32]>::try_from(s).ok());
+        x.zip(y).ok_or(CryptoError::Key)
+    }
+
+    /// Whether `point` (`04 || x || y`) is a point of P-256.
+    #[must_use]
+    pub fn is_p256_point(point: &[u8]) -> bool {
+        p256::ecdsa::VerifyingKey::from_sec1_bytes(point).is_ok()
+    }
+
+    /// A compact ES256 JWS of `header` and `claims` (JSON objects).
+    pub fn sign_es256(
+        private: &[u8],
+        header: &serde_json::Value,
+        claims: &serde_json::Value,
+    ) -> Result<String, CryptoError> {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature: p256::ecdsa::Signature = signing_key(private)?.sign(input.as_bytes());
+        Ok(format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode(signature.to_bytes())
+        ))
+    }
+
+    /// Verifies an ES256 signature (`r || s`, 64 bytes) by an uncompressed point.
+    #[must_use]
+    pub fn verify_es256(point: &[u8], input: &[u8], signature: &[u8]) -> bool {
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+            .verify(input, signature)
+            .is_ok()
+    }
+
+    /// Verifies an Ed25519 signature.
+    #[must_use]
+    pub fn verify_ed25519(public: &[u8], input: &[u8], signature: &[u8]) -> bool {
+        UnparsedPublicKey::new(&ED25519, public)
+            .verify(input, signature)
+            .is_ok()
+    }
+
+    /// Verifies an HMAC-SHA-256 tag in constant time.
+    #[must_use]
+    pub fn verify_hs256(secret: &[u8], input: &[u8], tag: &[u8]) -> bool {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
+        ring::hmac::verify(&key, input, tag).is_ok()
     }
 }

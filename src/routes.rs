@@ -17,7 +17,7 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::admin::api::{audit_trail, callers, clients, directory, realms, require_admin};
+use crate::admin::api::{audit_trail, callers, clients, directory, realms, require_admin, tenants};
 use crate::admin::openapi::AdminApiDoc;
 use crate::app::AppState;
 use crate::flows;
@@ -53,6 +53,12 @@ fn admin_routes(state: &AppState) -> Router<AppState> {
         .routes(routes!(callers::delete_caller))
         .routes(routes!(callers::put_policy))
         .routes(routes!(audit_trail::read_audit))
+        .routes(routes!(tenants::list_tenants))
+        .routes(routes!(tenants::put_tenant, tenants::delete_tenant))
+        .routes(routes!(tenants::list_keys, tenants::add_key))
+        .routes(routes!(tenants::revoke_key))
+        .routes(routes!(tenants::list_api_keys, tenants::create_api_key))
+        .routes(routes!(tenants::revoke_api_key))
         .layer(RequestBodyLimitLayer::new(ADMIN_BODY_LIMIT))
         .split_for_parts();
     doc.merge(import_doc);
@@ -86,10 +92,15 @@ pub fn router(state: AppState) -> Router {
     let max_concurrent = state.limits.max_concurrent_requests;
     // Long polls are bounded by `WaitSlots`, not by the concurrency limit below,
     // so parked polls never hold the places other requests need.
-    let long_polls = Router::new().route(
-        "/api/handoff/wait",
-        axum::routing::post(flows::handoff::wait).options(flows::handoff::preflight),
-    );
+    let long_polls = Router::new()
+        .route(
+            "/api/handoff/wait",
+            axum::routing::post(flows::handoff::wait).options(flows::handoff::preflight),
+        )
+        .route(
+            "/api/embed/session/wait",
+            axum::routing::post(flows::embed::wait).options(flows::handoff::preflight),
+        );
     Router::new()
         .merge(limited)
         .route("/authproxy", get(flows::callback::finish))
@@ -109,6 +120,35 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/impersonation",
             axum::routing::post(flows::impersonation::impersonate),
+        )
+        .route(
+            "/api/embed/redeem",
+            axum::routing::post(flows::embed::redeem).options(flows::handoff::preflight),
+        )
+        .route(
+            "/api/embed/session",
+            axum::routing::post(flows::embed::renew).options(flows::handoff::preflight),
+        )
+        .route(
+            "/api/embed/logout",
+            axum::routing::post(flows::embed::logout).options(flows::handoff::preflight),
+        )
+        .route("/.well-known/jwks.json", get(flows::embed::jwks))
+        .route(
+            "/api/v1/embed/tokens",
+            axum::routing::post(flows::embed_hosts::mint),
+        )
+        .route(
+            "/api/v1/embed/users/{tenant}/{sub}/logout",
+            axum::routing::post(flows::embed_hosts::logout_user),
+        )
+        .route(
+            "/api/v1/embed/users/{tenant}/{sub}",
+            axum::routing::patch(flows::embed_hosts::update_user),
+        )
+        .route(
+            "/api/v1/embed/debug",
+            axum::routing::post(flows::embed_hosts::debug),
         )
         .route("/logout", axum::routing::post(flows::logout::start))
         .route("/logged-out", get(flows::logout::done))

@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
 use crate::app::{App, AppState};
+use crate::auth::signing::BrokerKeys;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::idp::admin_rest::AdminRest;
@@ -33,6 +34,8 @@ use crate::store::{AccessStore, AuditLog, DirectoryStore, RegistryStore, StoreEr
 const PURGE_INTERVAL: Duration = Duration::from_mins(1);
 /// How often the registry version is checked for changes made by the CLI.
 const REGISTRY_WATCH_INTERVAL: Duration = Duration::from_millis(500);
+/// How often the signing keys are read again (another replica's rotation).
+const SIGNING_KEY_WATCH_INTERVAL: Duration = Duration::from_mins(1);
 
 #[derive(Debug, thiserror::Error)]
 /// Why the service did not start or stopped.
@@ -54,6 +57,9 @@ pub enum StartupError {
     #[error("the server failed: {0}")]
     /// Serving failed.
     Serve(std::io::Error),
+    #[error("could not load the broker's signing keys: {0}")]
+    /// The signing keys could not be loaded or made.
+    Signing(#[from] crate::auth::signing::SigningError),
 }
 
 /// A built application, bound to its port and ready to serve.
@@ -102,7 +108,12 @@ impl Application {
         } else {
             Arc::clone(&store) as _
         };
+        let broker_keys = Arc::new(
+            BrokerKeys::load(Arc::clone(&store), config.public_url.as_str(), clock.now()).await?,
+        );
+        broker_keys.rotate_if_due(clock.now()).await?;
         let state = AppState::new(App {
+            broker_keys,
             registry,
             directory,
             access: Arc::clone(&store) as Arc<dyn AccessStore>,
@@ -137,6 +148,7 @@ impl Application {
     ) -> Result<(), StartupError> {
         let purge = tokio::spawn(purge_expired(self.state.clone()));
         let watch = tokio::spawn(watch_registry(self.state.clone()));
+        let keys = tokio::spawn(watch_signing_keys(self.state.clone()));
         let drain_limit = self.state.handoff_wait + Duration::from_secs(10);
         let mut http = hyper::server::conn::http1::Builder::new();
         // A connection that trickles its headers is dropped.
@@ -179,6 +191,7 @@ impl Application {
         }
         purge.abort();
         watch.abort();
+        keys.abort();
         Ok(())
     }
 }
@@ -207,6 +220,19 @@ async fn watch_registry(state: AppState) {
             Ok(true) => tracing::info!("reloaded realms and clients after a change"),
             Ok(false) => {}
             Err(err) => tracing::warn!(error = %err, "could not check for registry changes"),
+        }
+    }
+}
+
+/// Picks up signing keys another replica made, and rotates when one is due.
+async fn watch_signing_keys(state: AppState) {
+    let mut tick = tokio::time::interval(SIGNING_KEY_WATCH_INTERVAL);
+    loop {
+        tick.tick().await;
+        match state.broker_keys.rotate_if_due(state.clock.now()).await {
+            Ok(true) => tracing::info!("rotated the broker's signing key"),
+            Ok(false) => {}
+            Err(err) => tracing::warn!(error = %err, "could not check the signing keys"),
         }
     }
 }

@@ -4,7 +4,11 @@
 //! turns that into 401 with `WWW-Authenticate`. Nothing here knows about axum.
 
 pub mod admin;
+pub mod api_key;
 pub mod caller;
+pub mod host_token;
+pub mod jwt;
+pub mod signing;
 
 /// What a scheme concluded about a request.
 #[derive(Debug)]

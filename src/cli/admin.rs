@@ -305,6 +305,7 @@ impl Context {
             registry: &self.registry,
             directory: self.store.as_ref(),
             access: self.store.as_ref(),
+            tenants: self.store.as_ref(),
             audit: self.store.as_ref(),
             clock: &SystemClock,
             actor,

@@ -3,70 +3,17 @@
 //! users its policy names, only with the audiences it lists, and only receive
 //! tokens that live no longer than its maximum.
 
-use std::fmt;
-
 use super::FieldProblem;
 use super::directory::EmailDomain;
 use super::realm::RealmName;
 use super::username::Username;
 
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(try_from = "String", into = "String")]
-/// An impersonation caller's id: `[a-z0-9._-]`, 1 to 64 characters.
-pub struct CallerId(String);
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "a caller ID is 1 to 64 characters of a-z, 0-9, '.', '-' and '_', starting with a letter or digit"
-)]
-/// A caller id that is not valid.
-pub struct CallerIdError;
-
-impl CallerId {
-    /// Parses a caller id.
-    pub fn parse(raw: &str) -> Result<Self, CallerIdError> {
-        let valid = (1..=64).contains(&raw.len())
-            && raw
-                .bytes()
-                .next()
-                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            && raw.bytes().all(|b| {
-                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_')
-            });
-        if valid {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(CallerIdError)
-        }
-    }
-
-    #[must_use]
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for CallerId {
-    type Error = CallerIdError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<CallerId> for String {
-    fn from(value: CallerId) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for CallerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+super::slug::slug_id!(
+    /// An impersonation caller's id: `[a-z0-9._-]`, 1 to 64 characters.
+    CallerId,
+    CallerIdError,
+    "a caller ID"
+);
 
 /// What a caller may do.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

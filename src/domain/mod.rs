@@ -9,6 +9,8 @@ pub mod login;
 pub mod origin;
 pub mod realm;
 pub mod server;
+pub(crate) mod slug;
+pub mod tenant;
 pub mod txn;
 pub mod username;
 
@@ -30,5 +32,9 @@ pub use login::{LoginOutcome, PendingLogin, TokenSet};
 pub use origin::Origin;
 pub use realm::{Authority, BrokerClient, ClientAuth, IdpAlias, Realm, RealmName};
 pub use server::{PublicUrl, ServerLimits};
+pub use tenant::{
+    ApiKey, ApiKeyId, Environment, HostKey, KeyAlgorithm, KeyId, Operation, Provisioning, Tenant,
+    TenantId, VerifyingKey,
+};
 pub use txn::{Confirmation, TxnChallenge, TxnId, TxnVerifier};
 pub use username::Username;

@@ -147,13 +147,13 @@ pub async fn confirm_outcome(
     }
 }
 
-fn parse_client(raw: &str) -> Result<ClientId, WebError> {
+pub(super) fn parse_client(raw: &str) -> Result<ClientId, WebError> {
     ClientId::parse(raw).map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))
 }
 
 /// Refuses an unregistered client, and a browser whose origin is not registered
 /// for the client.
-fn check_origin(
+pub(super) fn check_origin(
     registry: &Snapshot,
     client: &ClientId,
     origin: Option<&str>,
@@ -175,7 +175,7 @@ fn check_origin(
 
 /// Headers of every relay answer: never cached; CORS for answers about a login
 /// only to its client's origins, for errors to any registered origin.
-fn finish_response(
+pub(super) fn finish_response(
     registry: &Snapshot,
     response: &mut Response,
     origin: Option<&str>,

@@ -288,7 +288,7 @@ const CLOCK_SKEW_SECS: i64 = 60;
 /// that asked (`azp` = the broker's client) and adds no `act`; RFC 8693 names it
 /// in `act` (Keycloak's impersonator session-note mappers in `impersonator`). A
 /// token issued to another party, or naming no acting party at all, is refused.
-fn check_issued(
+pub(super) fn check_issued(
     token: &ExchangedToken,
     expected: &Expected<'_>,
     now: DateTime<chrono::Utc>,
@@ -330,13 +330,13 @@ fn check_issued(
 }
 
 /// What the issued token must say.
-struct Expected<'a> {
+pub(super) struct Expected<'a> {
     /// The realm user's id.
-    subject: &'a str,
+    pub(super) subject: &'a str,
     /// The broker's client in the realm, which asked for the token.
-    broker_client: &'a str,
+    pub(super) broker_client: &'a str,
     /// The audience asked for, if any.
-    audience: Option<&'a str>,
+    pub(super) audience: Option<&'a str>,
 }
 
 /// The claims of a JWT, read without verification: the realm just issued it to

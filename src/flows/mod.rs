@@ -5,6 +5,8 @@
 pub mod authorization_response;
 pub mod callback;
 pub mod discovery;
+pub mod embed;
+pub mod embed_hosts;
 pub mod handoff;
 pub mod health;
 pub mod impersonation;

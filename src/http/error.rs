@@ -65,6 +65,16 @@ impl From<&IdpError> for ErrorCode {
 }
 
 impl WebError {
+    /// A bug or a broken invariant: logged with its detail, answered as
+    /// `internal_error` without it.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "the request could not be handled");
+        Self::new(
+            ErrorCode::InternalError,
+            "The request could not be handled.",
+        )
+    }
+
     /// A refusal with `code`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::Caller {

@@ -130,16 +130,29 @@ impl KeycloakAdmin for AdminRest {
         Ok(UserLookup::NotFound)
     }
 
-    async fn update_client(
+    async fn create_user(
+        &self,
+        realm: &Realm,
+        representation: &serde_json::Value,
+    ) -> Result<(), IdpError> {
+        self.admin_request(
+            realm,
+            reqwest::Method::POST,
+            "/users",
+            &[],
+            Some(representation),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn update_user(
         &self,
         realm: &Realm,
         id: &str,
         representation: &serde_json::Value,
     ) -> Result<(), IdpError> {
-        let path = format!(
-            "/clients/{}",
-            url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
-        );
+        let path = format!("/users/{}", encode_segment(id));
         self.admin_request(
             realm,
             reqwest::Method::PUT,
@@ -150,4 +163,27 @@ impl KeycloakAdmin for AdminRest {
         .await
         .map(|_| ())
     }
+
+    async fn update_client(
+        &self,
+        realm: &Realm,
+        id: &str,
+        representation: &serde_json::Value,
+    ) -> Result<(), IdpError> {
+        let path = format!("/clients/{}", encode_segment(id));
+        self.admin_request(
+            realm,
+            reqwest::Method::PUT,
+            &path,
+            &[],
+            Some(representation),
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+/// `id` as one URL path segment.
+fn encode_segment(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
 }

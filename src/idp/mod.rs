@@ -160,6 +160,21 @@ pub trait KeycloakAdmin: Send + Sync {
     /// legacy exchange matches `requested_subject` against a username or an id,
     /// never an email (PROTOCOL.md §7), so impersonation sends the id found here.
     async fn find_user(&self, realm: &Realm, name: &str) -> Result<UserLookup, IdpError>;
+
+    /// `POST /admin/realms/{realm}/users`: creates a user (no credentials).
+    async fn create_user(
+        &self,
+        realm: &Realm,
+        representation: &serde_json::Value,
+    ) -> Result<(), IdpError>;
+
+    /// `PUT /admin/realms/{realm}/users/{id}`: updates the fields given.
+    async fn update_user(
+        &self,
+        realm: &Realm,
+        id: &str,
+        representation: &serde_json::Value,
+    ) -> Result<(), IdpError>;
 }
 
 #[async_trait]

@@ -17,6 +17,8 @@ use crate::domain::login::MAX_VERIFIER_FAILURES;
 use crate::domain::{ClientId, Confirmation, LoginOutcome, TxnChallenge, TxnId, TxnVerifier};
 
 type Key = [u8; 32];
+/// When sessions ended, and until when the mark is kept.
+type EndMark = (DateTime<Utc>, DateTime<Utc>);
 
 /// An outcome waiting for its redemption, or the tombstone of one.
 struct Entry {
@@ -47,10 +49,22 @@ impl Entry {
 pub struct MemoryLogins {
     states: Mutex<HashMap<Key, DateTime<Utc>>>,
     txns: Mutex<HashMap<Key, Entry>>,
+    /// Session end marks: when, and until when the mark is kept.
+    ended: Mutex<HashMap<Key, EndMark>>,
     wakeups: Arc<Wakeups>,
 }
 
 impl MemoryLogins {
+    fn ended_at(&self, key: &str) -> Option<DateTime<Utc>> {
+        let ended = self.ended.lock().unwrap_or_else(PoisonError::into_inner);
+        ended.get(&crypto::sha256(key)).map(|(at, _)| *at)
+    }
+
+    fn is_over(&self, keys: &super::SessionKeys, started: DateTime<Utc>) -> bool {
+        self.ended_at(&keys.session).is_some()
+            || self.ended_at(&keys.user).is_some_and(|at| at >= started)
+    }
+
     fn txns(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
         self.txns.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -167,8 +181,56 @@ impl LoginStore for MemoryLogins {
         Ok(())
     }
 
+    async fn end_sessions(
+        &self,
+        key: &str,
+        user: &str,
+        at: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        {
+            let mut ended = self.ended.lock().unwrap_or_else(PoisonError::into_inner);
+            let entry = ended.entry(crypto::sha256(key)).or_insert((at, until));
+            *entry = (entry.0.max(at), entry.1.max(until));
+        }
+        self.wakeups.ring(&crypto::sha256(user));
+        Ok(())
+    }
+
+    async fn ring_sessions(&self, user: &str) -> Result<(), StoreError> {
+        self.wakeups.ring(&crypto::sha256(user));
+        Ok(())
+    }
+
+    async fn session_ended(
+        &self,
+        keys: &super::SessionKeys,
+        started: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.is_over(keys, started))
+    }
+
+    async fn wait_for_session_end(
+        &self,
+        keys: &super::SessionKeys,
+        started: DateTime<Utc>,
+        timeout: Duration,
+    ) -> Result<(), StoreError> {
+        let subscription = self.wakeups.subscribe(crypto::sha256(&keys.user));
+        subscription
+            .wait_unless(async { self.is_over(keys, started) }, timeout)
+            .await;
+        Ok(())
+    }
+
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut purged = 0;
+        {
+            let mut ended = self.ended.lock().unwrap_or_else(PoisonError::into_inner);
+            let before = ended.len();
+            ended.retain(|_, (_, until)| *until > now);
+            purged += before - ended.len();
+        }
         {
             let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
             let before = states.len();

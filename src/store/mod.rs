@@ -13,6 +13,7 @@ pub mod redis;
 mod rows;
 pub mod sealing_key;
 pub mod sqlite;
+pub mod tenants;
 pub mod wakeup;
 
 use std::path::PathBuf;
@@ -211,6 +212,15 @@ pub struct CompletedLogin<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
+/// The end marks of one embed session: its own, and its user's.
+#[derive(Debug, Clone)]
+pub struct SessionKeys {
+    /// The session's mark.
+    pub session: String,
+    /// The mark of all of the user's sessions (also the wake-up key).
+    pub user: String,
+}
+
 /// Login state that lives seconds to minutes: the single-use marks of consumed
 /// states and the outcomes waiting for redemption, with the wake-up of
 /// `/api/handoff/wait`. Pending logins are not here: they travel sealed in the
@@ -259,6 +269,38 @@ pub trait LoginStore: Send + Sync {
     /// [`LoginStore::redeem`].
     async fn wait_for_completion(&self, txn: &TxnId, timeout: Duration) -> Result<(), StoreError>;
 
+    /// Records that the embed sessions under `key` (one session's, or all of a
+    /// user's) ended at `at`, keeping the mark until `until`, and wakes the
+    /// waiters of `user` (every session of the user checks again).
+    async fn end_sessions(
+        &self,
+        key: &str,
+        user: &str,
+        at: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Wakes the waiters of `user`'s sessions without ending them (their profile
+    /// changed).
+    async fn ring_sessions(&self, user: &str) -> Result<(), StoreError>;
+
+    /// Whether the session marked by `keys`, started at `started`, has ended:
+    /// its own mark exists, or its user's was set at or after `started`.
+    async fn session_ended(
+        &self,
+        keys: &SessionKeys,
+        started: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Waits until the session ends or `timeout` passes (may return early; the
+    /// caller checks with [`LoginStore::session_ended`]).
+    async fn wait_for_session_end(
+        &self,
+        keys: &SessionKeys,
+        started: DateTime<Utc>,
+        timeout: Duration,
+    ) -> Result<(), StoreError>;
+
     /// Forgets expired marks and outcomes (a backend with its own expiry may do
     /// nothing).
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
@@ -267,9 +309,43 @@ pub trait LoginStore: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
+/// A stored document: a small JSON body of one kind (a tenant, a host's key),
+/// found by id or by owner, with an optional secret sealed under `kind:id`.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Its id, unique within its kind.
+    pub id: String,
+    /// What it belongs to (a tenant id), for listing.
+    pub owner: String,
+    /// The JSON body.
+    pub body: String,
+    /// A secret, in clear here, sealed at rest.
+    pub secret: Option<secrecy::SecretSlice<u8>>,
+}
+
+/// Documents of a few kinds (the typed layer is [`tenants::TenantStore`]). Writes
+/// replace whole documents; there are few, and they change rarely.
+#[async_trait]
+pub trait DocumentStore: Send + Sync {
+    /// Inserts or replaces a document.
+    async fn put_document(&self, kind: &'static str, doc: &Document) -> Result<(), StoreError>;
+    /// The document of `kind` with `id`.
+    async fn document(&self, kind: &'static str, id: &str) -> Result<Option<Document>, StoreError>;
+    /// Every document of `kind` (of one owner, when given), by id.
+    async fn documents(
+        &self,
+        kind: &'static str,
+        owner: Option<&str>,
+    ) -> Result<Vec<Document>, StoreError>;
+    /// Removes a document; `false` when there was none.
+    async fn delete_document(&self, kind: &'static str, id: &str) -> Result<bool, StoreError>;
+}
+
 /// Every durable trait at once: what a durable backend (SQLite, PostgreSQL) is.
 #[async_trait]
-pub trait DurableStore: RegistryStore + DirectoryStore + AccessStore + AuditLog {
+pub trait DurableStore:
+    RegistryStore + DirectoryStore + AccessStore + AuditLog + DocumentStore
+{
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -190,6 +190,14 @@ impl RedisStore {
         }
     }
 
+    fn end_key(&self, key: &str) -> String {
+        format!(
+            "{}ended:{}",
+            self.prefix,
+            URL_SAFE_NO_PAD.encode(crypto::sha256(key))
+        )
+    }
+
     fn txn_key(&self, key: &[u8; 32]) -> String {
         format!("{}txn:{}", self.prefix, URL_SAFE_NO_PAD.encode(key))
     }
@@ -370,6 +378,84 @@ impl LoginStore for RedisStore {
                 .await;
             match fields {
                 Ok((ok, closed)) => ok.as_deref() == Some("1") || closed.as_deref() == Some("1"),
+                Err(err) => {
+                    failure = Some(err);
+                    true
+                }
+            }
+        };
+        subscription.wait_unless(done, timeout.min(RECHECK)).await;
+        failure.map_or(Ok(()), Err)
+    }
+
+    async fn end_sessions(
+        &self,
+        key: &str,
+        user: &str,
+        at: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let redis_key = self.end_key(key);
+        let ttl = (until - at).num_milliseconds().max(1) + GRACE_MS;
+        let ring = URL_SAFE_NO_PAD.encode(crypto::sha256(user));
+        let channel = self.channel.clone();
+        self.run(|mut conn| {
+            let pipe = ::redis::pipe()
+                .atomic()
+                .cmd("SET")
+                .arg(&redis_key)
+                .arg(millis(at))
+                .arg("PX")
+                .arg(ttl)
+                .ignore()
+                .cmd("PUBLISH")
+                .arg(&channel)
+                .arg(&ring)
+                .ignore()
+                .clone();
+            Box::pin(async move { pipe.query_async::<()>(&mut conn).await })
+        })
+        .await
+    }
+
+    async fn ring_sessions(&self, user: &str) -> Result<(), StoreError> {
+        let ring = URL_SAFE_NO_PAD.encode(crypto::sha256(user));
+        self.run(|mut conn| {
+            let command = ::redis::cmd("PUBLISH")
+                .arg(&self.channel)
+                .arg(&ring)
+                .clone();
+            Box::pin(async move { command.query_async::<()>(&mut conn).await })
+        })
+        .await
+    }
+
+    async fn session_ended(
+        &self,
+        keys: &super::SessionKeys,
+        started: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (session, user) = (self.end_key(&keys.session), self.end_key(&keys.user));
+        let (session, user): (Option<i64>, Option<i64>) = self
+            .run(|mut conn| {
+                let command = ::redis::cmd("MGET").arg(&session).arg(&user).clone();
+                Box::pin(async move { command.query_async(&mut conn).await })
+            })
+            .await?;
+        Ok(session.is_some() || user.is_some_and(|at| at >= millis(started)))
+    }
+
+    async fn wait_for_session_end(
+        &self,
+        keys: &super::SessionKeys,
+        started: DateTime<Utc>,
+        timeout: Duration,
+    ) -> Result<(), StoreError> {
+        let subscription = self.wakeups.subscribe(crypto::sha256(&keys.user));
+        let mut failure = None;
+        let done = async {
+            match self.session_ended(keys, started).await {
+                Ok(ended) => ended,
                 Err(err) => {
                     failure = Some(err);
                     true

@@ -198,3 +198,49 @@ pub(super) fn from_unix(secs: i64) -> DateTime<Utc> {
 pub(super) const EXPORT_SQL: &str = "SELECT CASE WHEN realm IS NULL THEN 'not_migrated' ELSE 'user' END, username, realm, idp_hint FROM directory_users
      UNION ALL SELECT 'domain', domain, realm, idp_hint FROM directory_domains
      UNION ALL SELECT 'default', '', realm, idp_hint FROM directory_default";
+
+/// A document as both backends store it: `(id, owner, body, sealed secret)`.
+pub(super) type DocumentRow = (String, String, String, Option<Vec<u8>>);
+
+/// The associated data a document's secret is sealed with.
+fn document_aad(kind: &str, id: &str) -> String {
+    format!("{kind}:{id}")
+}
+
+pub(super) fn document_to_row(
+    sealer: &Sealer,
+    kind: &str,
+    doc: &super::Document,
+) -> Result<DocumentRow, StoreError> {
+    let secret = doc
+        .secret
+        .as_ref()
+        .map(|s| {
+            sealer
+                .seal(document_aad(kind, &doc.id).as_bytes(), s.expose_secret())
+                .map_err(corrupt)
+        })
+        .transpose()?;
+    Ok((doc.id.clone(), doc.owner.clone(), doc.body.clone(), secret))
+}
+
+pub(super) fn document_from_row(
+    sealer: &Sealer,
+    kind: &str,
+    (id, owner, body, secret): DocumentRow,
+) -> Result<super::Document, StoreError> {
+    let secret = secret
+        .map(|s| {
+            sealer
+                .open(document_aad(kind, &id).as_bytes(), &s)
+                .map(secrecy::SecretSlice::from)
+                .map_err(corrupt)
+        })
+        .transpose()?;
+    Ok(super::Document {
+        id,
+        owner,
+        body,
+        secret,
+    })
+}

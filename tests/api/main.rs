@@ -18,6 +18,7 @@ mod bad_input;
 mod callback;
 mod cli;
 mod discovery;
+mod embed;
 mod faults;
 mod handoff;
 mod id_tokens;

@@ -22,6 +22,7 @@ pub mod callers;
 pub mod clients;
 pub mod directory;
 pub mod realms;
+pub mod tenants;
 
 /// The authenticated administrator, as the audit trail names it.
 #[derive(Clone)]
@@ -80,6 +81,7 @@ pub(super) fn operator<'a>(app: &'a AppState, admin: &'a Admin) -> Operator<'a> 
         registry: &app.registry,
         directory: app.directory.as_ref(),
         access: app.access.as_ref(),
+        tenants: app.durable.as_ref(),
         audit: app.audit.as_ref(),
         clock: app.clock.as_ref(),
         actor: &admin.0,

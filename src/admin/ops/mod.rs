@@ -12,6 +12,7 @@ pub mod callers;
 pub mod directory;
 pub mod provisioning;
 pub mod registry;
+pub mod tenants;
 pub mod tokens;
 
 use crate::admin::directory_csv::CsvProblems;
@@ -20,7 +21,7 @@ use crate::crypto::CryptoError;
 use crate::domain::FieldProblem;
 use crate::idp::IdpError;
 use crate::registry::{Managed, Registry};
-use crate::store::{AccessStore, AuditEntry, AuditLog, DirectoryStore, StoreError};
+use crate::store::{AccessStore, AuditEntry, AuditLog, DirectoryStore, DocumentStore, StoreError};
 
 pub use callers::{CallerInput, CallerView, PolicyInput};
 pub use directory::RuleInput;
@@ -66,6 +67,8 @@ pub struct Operator<'a> {
     pub directory: &'a dyn DirectoryStore,
     /// Impersonation callers and admin tokens.
     pub access: &'a dyn AccessStore,
+    /// Tenants and their credentials.
+    pub tenants: &'a dyn DocumentStore,
     /// Where every change is recorded.
     pub audit: &'a dyn AuditLog,
     /// The time of the audit rows.

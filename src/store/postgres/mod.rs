@@ -18,15 +18,19 @@ use super::rows::{
     from_unix, policy_column, realm_from_row, realm_to_row, target_columns, target_from_row,
     unavailable, unix,
 };
+use super::rows::{DocumentRow, document_from_row, document_to_row};
 use super::{
-    AccessStore, AuditEntry, AuditLog, DirectoryStore, DurableStore, RegistryStore, Rules,
-    StoreError, StoredCaller,
+    AccessStore, AuditEntry, AuditLog, DirectoryStore, Document, DocumentStore, DurableStore,
+    RegistryStore, Rules, StoreError, StoredCaller,
 };
 use crate::crypto::Sealer;
 use crate::domain::{CallerId, Client, ClientId, Realm, RealmName, Resolution, RuleKey, Username};
 
 /// The schema's migrations, in order; each is applied once, in a transaction.
-const MIGRATIONS: [(i64, &str, &str); 1] = [(1, "schema", include_str!("0001_schema.sql"))];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (1, "schema", include_str!("0001_schema.sql")),
+    (2, "documents", include_str!("0002_documents.sql")),
+];
 
 /// How long a pooled connection may sit idle before it is pinged on its next use.
 /// A connection the server dropped has been idle at least as long as the server
@@ -486,5 +490,68 @@ impl AuditLog for PostgresStore {
                 token_expires_at: r.11.map(from_unix),
             })
             .collect())
+    }
+}
+
+#[async_trait]
+impl DocumentStore for PostgresStore {
+    async fn put_document(&self, kind: &'static str, doc: &Document) -> Result<(), StoreError> {
+        let (id, owner, body, secret) = document_to_row(&self.sealer, kind, doc)?;
+        sqlx::query(
+            "INSERT INTO documents (kind, id, owner, body, secret) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (kind, id) DO UPDATE SET owner = EXCLUDED.owner, body = EXCLUDED.body,
+                 secret = EXCLUDED.secret",
+        )
+        .bind(kind)
+        .bind(id)
+        .bind(owner)
+        .bind(body)
+        .bind(secret)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(unavailable)
+    }
+
+    async fn document(&self, kind: &'static str, id: &str) -> Result<Option<Document>, StoreError> {
+        let row: Option<DocumentRow> = sqlx::query_as(
+            "SELECT id, owner, body, secret FROM documents WHERE kind = $1 AND id = $2",
+        )
+        .bind(kind)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        row.map(|row| document_from_row(&self.sealer, kind, row))
+            .transpose()
+    }
+
+    async fn documents(
+        &self,
+        kind: &'static str,
+        owner: Option<&str>,
+    ) -> Result<Vec<Document>, StoreError> {
+        let rows: Vec<DocumentRow> = sqlx::query_as(
+            "SELECT id, owner, body, secret FROM documents
+             WHERE kind = $1 AND ($2::TEXT IS NULL OR owner = $2) ORDER BY id",
+        )
+        .bind(kind)
+        .bind(owner)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.into_iter()
+            .map(|row| document_from_row(&self.sealer, kind, row))
+            .collect()
+    }
+
+    async fn delete_document(&self, kind: &'static str, id: &str) -> Result<bool, StoreError> {
+        sqlx::query("DELETE FROM documents WHERE kind = $1 AND id = $2")
+            .bind(kind)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map(|done| done.rows_affected() > 0)
+            .map_err(unavailable)
     }
 }

@@ -1,5 +1,6 @@
 //! The embedded default durable store: one SQLite file in WAL mode, holding
-//! realms, clients, the directory, callers, admin tokens and the audit trail.
+//! realms, clients, the directory, callers, admin tokens, tenants with their
+//! credentials, and the audit trail.
 //! Secrets are never stored in clear: realm and client secrets are sealed (AEAD),
 //! caller secrets are Argon2id hashes, admin tokens SHA-256 hashes. Logins in
 //! flight are not here ([`crate::store::memory`]). Reads use a small pool; every
@@ -9,6 +10,7 @@
 mod admin;
 mod audit;
 mod directory;
+mod documents;
 mod registry;
 mod writer;
 
@@ -24,7 +26,7 @@ use writer::Writer;
 
 type Pool = r2d2::Pool<SqliteConnectionManager>;
 
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS directory_users (
     username TEXT PRIMARY KEY NOT NULL, realm TEXT, idp_hint TEXT) WITHOUT ROWID;
@@ -53,6 +55,11 @@ CREATE TABLE IF NOT EXISTS audit (
     action TEXT NOT NULL, subject TEXT, realm TEXT, audience TEXT, outcome TEXT NOT NULL,
     reason TEXT, source TEXT, request_id TEXT, token_jti TEXT, token_expires_at INTEGER);
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
+-- v5: tenants and their credentials.
+CREATE TABLE IF NOT EXISTS documents (
+    kind TEXT NOT NULL, id TEXT NOT NULL, owner TEXT NOT NULL, body TEXT NOT NULL, secret BLOB,
+    PRIMARY KEY (kind, id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS documents_owner ON documents (kind, owner);
 CREATE TRIGGER IF NOT EXISTS audit_is_append_only_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_is_append_only_delete BEFORE DELETE ON audit

@@ -1,5 +1,7 @@
 // The subset of Keycloak's Admin REST API that authproxy uses:
 //   GET  /admin/realms/{realm}/users?email=X&exact=true | ?username=X&exact=true
+//   POST /admin/realms/{realm}/users               -> 201 + Location (no credentials)
+//   PUT  /admin/realms/{realm}/users/{id}          -> 204 (firstName)
 //   GET  /admin/realms/{realm}/clients?clientId=X
 //   POST /admin/realms/{realm}/clients            -> 201 + Location
 //   PUT  /admin/realms/{realm}/clients/{id}       -> 204
@@ -27,6 +29,25 @@ export async function handleAdmin({ realm, req, res, rest }) {
       .filter((u) => matches(u.email, url.searchParams.get('email')) && matches(u.username, url.searchParams.get('username')))
       .map((u) => ({ id: u.id, username: u.username, email: u.email, enabled: true }));
     return json(res, 200, users);
+  }
+  if (rest === 'users' && req.method === 'POST') {
+    const rep = JSON.parse(await readBody(req) || '{}');
+    if (!rep.username) return json(res, 400, { errorMessage: 'username is required' });
+    const username = rep.username.toLowerCase();
+    if (realm.data.users.some((u) => u.username === username)) return json(res, 409, { errorMessage: 'User exists with same username' });
+    const id = crypto.randomUUID();
+    realm.data.users.push({ id, username, email: rep.email?.toLowerCase(), name: rep.firstName, attributes: rep.attributes ?? {}, credentials: [] });
+    res.writeHead(201, { Location: `${baseOf(req)}/admin/realms/${realm.name}/users/${id}` }).end();
+    return undefined;
+  }
+  const userMatch = /^users\/([0-9a-f-]{36})$/.exec(rest);
+  if (userMatch && req.method === 'PUT') {
+    const user = realm.data.users.find((u) => u.id === userMatch[1]);
+    if (!user) return json(res, 404, { error: 'User not found' });
+    const rep = JSON.parse(await readBody(req) || '{}');
+    if (rep.firstName !== undefined) user.name = rep.firstName;
+    res.writeHead(204).end();
+    return undefined;
   }
   if (rest === 'clients' && req.method === 'GET') {
     const wanted = url.searchParams.get('clientId');

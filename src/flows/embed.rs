@@ -1,0 +1,738 @@
+//! Embedded SSO from the host's backend (seed 000): the host vouches for its
+//! logged-in user with a short-lived host token (`#token=` in the embedded app's
+//! URL), and the embedded app trades it here for an embed session.
+//!
+//! - `POST /api/embed/redeem {client_id, token}` (CORS: the client's registered
+//!   origins): verifies the token ([`crate::auth::host_token`]), checks the
+//!   client is the tenant's, finds or creates the user in the tenant's realm
+//!   (only after every check passed, so a refused token never creates a user),
+//!   gets Keycloak tokens for that user through the realm's impersonation
+//!   exchange, and answers a broker session token (ES256, `typ:
+//!   authproxy-session+jwt`, keys at `/.well-known/jwks.json`).
+//! - `POST /api/embed/session` renews the session while `session_exp` lasts;
+//!   `POST /api/embed/session/wait` long-polls until it ends or the user's
+//!   profile changes; `POST /api/embed/logout` ends it from the frame.
+//! - A refused token answers `400 {"error": "invalid_token", "debug_id"}` and
+//!   nothing more; the reason is in the audit row of that request id.
+
+use std::time::Duration;
+
+use axum::Extension;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::handoff::{check_origin, finish_response, parse_client};
+use super::impersonation::{Expected, check_issued};
+use super::{LoginTarget, resolve};
+use crate::app::AppState;
+use crate::auth::host_token::{HostTokenVerifier, VerifiedHostToken};
+use crate::auth::signing::OwnTokenProblem;
+use crate::crypto;
+use crate::domain::{ClientId, Provisioning, Realm, TenantId};
+use crate::http::code::ErrorCode;
+use crate::http::cors;
+use crate::http::error::{ApiError, WebError};
+use crate::http::json;
+use crate::http::request_id::RequestId;
+use crate::idp::{RealmUser, UserLookup};
+use crate::store::tenants::TenantStore;
+use crate::store::{AuditEntry, Document, SessionKeys};
+
+/// The `typ` of the broker's session tokens.
+pub const SESSION_TOKEN_TYPE: &str = "authproxy-session+jwt";
+/// How long one session token lives (the SDK renews it before).
+pub const SESSION_TOKEN_LIFETIME: TimeDelta = TimeDelta::minutes(10);
+/// The longest `/api/embed/session/wait` holds a request.
+const SESSION_WAIT: Duration = Duration::from_secs(25);
+/// Where updated profiles are kept (`tenant/sub`).
+pub const PROFILE: &str = "embed_profile";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedeemRequest {
+    client_id: String,
+    token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionRequest {
+    client_id: String,
+    session_token: String,
+}
+
+/// The user as the embedded app sees it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Profile {
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Whether the host verified the email.
+    #[serde(default)]
+    pub email_verified: bool,
+    /// `https:` picture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SessionResponse {
+    session_token: String,
+    expires_in: i64,
+    session_exp: i64,
+    tenant: String,
+    sub: String,
+    user: Profile,
+    keycloak: KeycloakTokens,
+}
+
+#[derive(Serialize)]
+struct KeycloakTokens {
+    access_token: String,
+    expires_in: u64,
+    authority: String,
+}
+
+/// An embed session as its token carries it.
+struct Session {
+    client: ClientId,
+    tenant: TenantId,
+    sub: String,
+    sid: String,
+    started: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    realm_user: String,
+    acting: Option<TenantId>,
+    profile: Profile,
+}
+
+/// The end marks of a user's sessions, and of one of them.
+#[must_use]
+pub fn session_keys(tenant: &TenantId, sub: &str, sid: &str) -> SessionKeys {
+    SessionKeys {
+        session: format!("embed-session\0{tenant}\0{sub}\0{sid}"),
+        user: user_key(tenant, sub),
+    }
+}
+
+/// The end mark of all of a user's sessions.
+#[must_use]
+pub fn user_key(tenant: &TenantId, sub: &str) -> String {
+    format!("embed-user\0{tenant}\0{sub}")
+}
+
+/// The realm username of a user authproxy creates: namespaced by tenant, from a
+/// hash of the host's id (any characters) so it is valid and never collides with
+/// a user who signs up.
+#[must_use]
+pub fn managed_username(tenant: &TenantId, sub: &str) -> String {
+    let hash = crypto::sha256(&format!("{tenant}\0{sub}"));
+    format!(
+        "authproxy.{tenant}.{}",
+        crypto::hex(hash.get(..12).unwrap_or_default())
+    )
+}
+
+fn audit_entry(app: &AppState, action: &str, request_id: &str, headers: &HeaderMap) -> AuditEntry {
+    AuditEntry {
+        at: app.clock.now(),
+        actor: "anonymous".into(),
+        action: action.into(),
+        outcome: "denied".into(),
+        source: cors::request_origin(headers).map(str::to_owned),
+        request_id: Some(request_id.to_owned()),
+        ..AuditEntry::default()
+    }
+}
+
+fn invalid_token(request_id: &str) -> Response {
+    let mut response = (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": ErrorCode::InvalidToken.as_str(), "debug_id": request_id})),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+/// `POST /api/embed/redeem`: a host token for an embed session.
+pub async fn redeem(
+    State(app): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let registry = app.registry.snapshot();
+    let origin = cors::request_origin(&headers);
+    let mut audit = audit_entry(&app, "embed.redeem", &request_id, &headers);
+    let answer = redeem_inner(&app, &headers, &body, &request_id, &mut audit).await;
+    let (mut response, client) = match answer {
+        Ok((response, client)) => (response, Some(client)),
+        Err(response) => (response, None),
+    };
+    if let Err(err) = app.audit.append(&audit).await {
+        tracing::error!(error = %err, "could not write the audit row");
+        response = ApiError(WebError::from(err)).into_response();
+    }
+    finish_response(&registry, &mut response, origin, client.as_ref());
+    response
+}
+
+async fn redeem_inner(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    request_id: &str,
+    audit: &mut AuditEntry,
+) -> Result<(Response, ClientId), Response> {
+    let registry = app.registry.snapshot();
+    let request: RedeemRequest = json::object(body).map_err(|e| {
+        audit.reason = Some("invalid request".into());
+        ApiError(WebError::new(
+            ErrorCode::InvalidRequest,
+            format!("The body must be JSON {{\"client_id\": \"...\", \"token\": \"...\"}} ({e})."),
+        ))
+        .into_response()
+    })?;
+    let client = parse_client(&request.client_id).map_err(|e| ApiError(e).into_response())?;
+    check_origin(&registry, &client, cors::request_origin(headers))
+        .map_err(|e| ApiError(e).into_response())?;
+    let checks = HostTokenVerifier {
+        tenants: app.durable.as_ref(),
+        marks: app.logins.as_ref(),
+        broker: &app.broker_keys,
+        dry_run: false,
+    };
+    let verified = match checks.verify(&request.token, app.clock.now()).await {
+        Ok(Ok(token)) => token,
+        Ok(Err(rejection)) => {
+            audit.reason = Some(rejection.reason());
+            return Err(invalid_token(request_id));
+        }
+        Err(err) => {
+            audit.outcome = "failed".into();
+            audit.reason = Some(err.to_string());
+            return Err(ApiError(WebError::new(
+                ErrorCode::StoreUnavailable,
+                "The store could not be used: try again.",
+            ))
+            .into_response());
+        }
+    };
+    audit.actor = match &verified.acting {
+        Some(parent) => format!("tenant:{parent}"),
+        None => format!("tenant:{}", verified.tenant.id),
+    };
+    audit.subject = Some(format!("{}/{}", verified.tenant.id, verified.sub));
+    audit.token_jti = Some(verified.jti.clone());
+    if let Some(parent) = &verified.acting {
+        audit.reason = Some(format!(
+            "acting for sub-tenant {} as {parent}",
+            verified.tenant.id
+        ));
+    }
+    if !verified.tenant.clients.contains(&client) {
+        audit.reason = Some("client_not_allowed".into());
+        return Err(invalid_token(request_id));
+    }
+    let Some(realm) = registry.realms.get(&verified.tenant.realm) else {
+        audit.reason = Some("the tenant's realm is not configured".into());
+        return Err(ApiError(WebError::new(
+            ErrorCode::RealmNotConfigured,
+            "The tenant's realm is not configured in the broker.",
+        ))
+        .into_response());
+    };
+    audit.realm = Some(realm.name.to_string());
+    let user = provision(app, realm, &verified, audit)
+        .await
+        .map_err(|e| ApiError(e).into_response())?;
+    let now = app.clock.now();
+    let session = Session {
+        client: client.clone(),
+        tenant: verified.tenant.id.clone(),
+        sub: verified.sub.clone(),
+        sid: crypto::random_token().map_err(|e| ApiError(WebError::from(e)).into_response())?,
+        started: now,
+        ends_at: verified.session_exp,
+        realm_user: user.id,
+        acting: verified.acting.clone(),
+        profile: Profile {
+            name: verified.name.clone(),
+            email: verified.email.as_ref().map(|e| e.as_str().to_owned()),
+            email_verified: verified.email_verified,
+            picture: verified.picture.clone(),
+        },
+    };
+    let response = issue(app, realm, &session, audit)
+        .await
+        .map_err(|e| ApiError(e).into_response())?;
+    audit.outcome = "granted".into();
+    Ok((response, client))
+}
+
+/// The realm's user for a verified token: found, or created where the tenant
+/// provisions users. Runs only after every check of the token passed.
+async fn provision(
+    app: &AppState,
+    realm: &Realm,
+    verified: &VerifiedHostToken,
+    audit: &mut AuditEntry,
+) -> Result<RealmUser, WebError> {
+    let admin = &app.keycloak_admin;
+    let fail = |audit: &mut AuditEntry, err: crate::idp::IdpError| {
+        audit.outcome = "failed".into();
+        audit.reason = Some(format!("user lookup: {err}"));
+        WebError::from(err)
+    };
+    match verified.tenant.provisioning {
+        Provisioning::ExistingOnly => {
+            let Some(email) = &verified.email else {
+                audit.reason = Some("existing_only needs the email claim".into());
+                return Err(WebError::new(
+                    ErrorCode::UnknownUser,
+                    "This tenant logs in existing users only: the token must carry their email.",
+                ));
+            };
+            let registry = app.registry.snapshot();
+            let in_realm = matches!(
+                resolve(app, &registry, email).await,
+                Ok(LoginTarget::Sso { realm: r, .. }) if r.name == realm.name
+            );
+            if !in_realm {
+                audit.reason =
+                    Some("the directory does not place the user in the tenant's realm".into());
+                return Err(WebError::new(
+                    ErrorCode::UnknownUser,
+                    "No user of the tenant's realm has this email.",
+                ));
+            }
+            match admin.find_user(realm, email.as_str()).await {
+                Ok(UserLookup::Found(user)) => Ok(user),
+                Ok(UserLookup::NotFound) => {
+                    audit.reason = Some("the realm has no such user".into());
+                    Err(WebError::new(
+                        ErrorCode::UnknownUser,
+                        "No user of the tenant's realm has this email.",
+                    ))
+                }
+                Ok(UserLookup::Ambiguous) => {
+                    audit.reason = Some("several realm users have this email".into());
+                    Err(WebError::new(
+                        ErrorCode::AmbiguousUser,
+                        "Several users of the realm have this email address.",
+                    ))
+                }
+                Err(err) => Err(fail(audit, err)),
+            }
+        }
+        Provisioning::Create => {
+            let username = managed_username(&verified.tenant.id, &verified.sub);
+            match admin.find_user(realm, &username).await {
+                Ok(UserLookup::Found(user)) => return Ok(user),
+                Ok(_) => {}
+                Err(err) => return Err(fail(audit, err)),
+            }
+            // No email and no credentials: nobody can set a password for this
+            // user (a reset needs an email), it logs in only through authproxy.
+            let representation = json!({
+                "username": username,
+                "enabled": true,
+                "firstName": verified.name.clone().unwrap_or_default(),
+                "attributes": {
+                    "authproxy_tenant": [verified.tenant.id.as_str()],
+                    "authproxy_sub": [verified.sub],
+                    "authproxy_managed": ["true"],
+                },
+                "requiredActions": [],
+            });
+            if let Err(err) = admin.create_user(realm, &representation).await {
+                // Created meanwhile by a concurrent first login: found below.
+                if !matches!(err, crate::idp::IdpError::Rejected { status: 409, .. }) {
+                    return Err(fail(audit, err));
+                }
+            }
+            match admin.find_user(realm, &username).await {
+                Ok(UserLookup::Found(user)) => {
+                    audit.reason.get_or_insert_with(|| "user created".into());
+                    Ok(user)
+                }
+                Ok(_) => {
+                    audit.outcome = "failed".into();
+                    audit.reason = Some("the created user is not found".into());
+                    Err(WebError::new(
+                        ErrorCode::RealmInvalidResponse,
+                        "The realm did not keep the user it created.",
+                    ))
+                }
+                Err(err) => Err(fail(audit, err)),
+            }
+        }
+    }
+}
+
+/// Keycloak tokens for the session's user and a new session token.
+async fn issue(
+    app: &AppState,
+    realm: &Realm,
+    session: &Session,
+    audit: &mut AuditEntry,
+) -> Result<Response, WebError> {
+    let token = app
+        .idp
+        .impersonate(realm, &session.realm_user, None)
+        .await
+        .map_err(|err| {
+            audit.outcome = "failed".into();
+            audit.reason = Some(err.to_string());
+            WebError::from(err)
+        })?;
+    let expected = Expected {
+        subject: &session.realm_user,
+        broker_client: realm
+            .broker_client
+            .as_ref()
+            .map_or("", |b| b.client_id.as_str()),
+        audience: None,
+    };
+    if let Err(problem) = check_issued(&token, &expected, app.clock.now()) {
+        audit.outcome = "failed".into();
+        audit.reason = Some(format!("issued token refused: {problem}"));
+        return Err(WebError::new(
+            ErrorCode::RealmTokenMismatch,
+            "The realm issued a token that does not match the user; it was not handed out.",
+        ));
+    }
+    let now = app.clock.now();
+    let exp = (now + SESSION_TOKEN_LIFETIME).min(session.ends_at);
+    let mut claims = Map::new();
+    claims.insert("aud".into(), session.client.as_str().into());
+    claims.insert("sub".into(), session.sub.clone().into());
+    claims.insert("tenant".into(), session.tenant.as_str().into());
+    claims.insert("sid".into(), session.sid.clone().into());
+    claims.insert("iat".into(), now.timestamp().into());
+    claims.insert("exp".into(), exp.timestamp().into());
+    claims.insert("session_iat".into(), session.started.timestamp().into());
+    claims.insert("session_exp".into(), session.ends_at.timestamp().into());
+    claims.insert("realm_user".into(), session.realm_user.clone().into());
+    if let Some(parent) = &session.acting {
+        claims.insert("act".into(), json!({"sub": parent.as_str()}));
+    }
+    if let Value::Object(profile) = serde_json::to_value(&session.profile).unwrap_or_default() {
+        claims.extend(profile);
+    }
+    let session_token = app
+        .broker_keys
+        .sign(SESSION_TOKEN_TYPE, claims)
+        .map_err(WebError::internal)?;
+    Ok(Json(SessionResponse {
+        session_token,
+        expires_in: (exp - now).num_seconds(),
+        session_exp: session.ends_at.timestamp(),
+        tenant: session.tenant.to_string(),
+        sub: session.sub.clone(),
+        user: session.profile.clone(),
+        keycloak: KeycloakTokens {
+            access_token: token.access_token,
+            expires_in: token.expires_in,
+            authority: realm.authority.as_str().to_owned(),
+        },
+    })
+    .into_response())
+}
+
+fn ended(message: &str) -> WebError {
+    WebError::new(ErrorCode::SessionEnded, message.to_owned())
+}
+
+/// Reads a session token of `client`: the signature (reloading the keys once
+/// for a `kid` another replica made), the claims, and that it is still live.
+async fn open_session(
+    app: &AppState,
+    client: &ClientId,
+    token: &str,
+    allow_expired_token: bool,
+) -> Result<Session, WebError> {
+    let keys = &app.broker_keys;
+    let claims = match keys.verify(token, SESSION_TOKEN_TYPE) {
+        Err(OwnTokenProblem::UnknownKey) => {
+            keys.reload().await.map_err(WebError::internal)?;
+            keys.verify(token, SESSION_TOKEN_TYPE)
+        }
+        other => other,
+    }
+    .map_err(|_| ended("The session token does not verify: log in again."))?;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+    let time = |name: &str| {
+        claims
+            .get(name)
+            .and_then(Value::as_i64)
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+    };
+    let malformed = || ended("The session token does not verify: log in again.");
+    if text("iss").as_deref() != Some(keys.issuer())
+        || text("aud").as_deref() != Some(client.as_str())
+    {
+        return Err(malformed());
+    }
+    let now = app.clock.now();
+    let exp = time("exp").ok_or_else(malformed)?;
+    let session_exp = time("session_exp").ok_or_else(malformed)?;
+    if (!allow_expired_token && exp <= now) || session_exp <= now {
+        return Err(ended("The session is over: log in again."));
+    }
+    let tenant = text("tenant")
+        .and_then(|t| TenantId::parse(&t).ok())
+        .ok_or_else(malformed)?;
+    let session = Session {
+        client: client.clone(),
+        sub: text("sub").ok_or_else(malformed)?,
+        sid: text("sid").ok_or_else(malformed)?,
+        started: time("session_iat").ok_or_else(malformed)?,
+        ends_at: session_exp,
+        realm_user: text("realm_user").ok_or_else(malformed)?,
+        acting: claims
+            .get("act")
+            .and_then(|a| a.get("sub"))
+            .and_then(Value::as_str)
+            .and_then(|s| TenantId::parse(s).ok()),
+        profile: serde_json::from_value(Value::Object(claims.clone())).unwrap_or_default(),
+        tenant,
+    };
+    let keys = session_keys(&session.tenant, &session.sub, &session.sid);
+    if app.logins.session_ended(&keys, session.started).await? {
+        return Err(ended("The session was ended (logged out): log in again."));
+    }
+    Ok(session)
+}
+
+/// The profile the host last set through `PATCH`, if any.
+async fn stored_profile(
+    app: &AppState,
+    tenant: &TenantId,
+    sub: &str,
+) -> Result<Option<(String, Profile)>, WebError> {
+    let doc = app
+        .durable
+        .document(PROFILE, &profile_id(tenant, sub))
+        .await?;
+    Ok(doc.and_then(|d| {
+        serde_json::from_str(&d.body)
+            .ok()
+            .map(|profile| (d.body, profile))
+    }))
+}
+
+/// The document id of a user's profile.
+#[must_use]
+pub fn profile_id(tenant: &TenantId, sub: &str) -> String {
+    format!("{tenant}/{}", URL_SAFE_NO_PAD.encode(sub))
+}
+
+/// Writes a user's profile and wakes their open frames.
+pub async fn store_profile(
+    app: &AppState,
+    tenant: &TenantId,
+    sub: &str,
+    profile: &Profile,
+) -> Result<(), WebError> {
+    let body = serde_json::to_string(profile).map_err(WebError::internal)?;
+    app.durable
+        .put_document(
+            PROFILE,
+            &Document {
+                id: profile_id(tenant, sub),
+                owner: tenant.to_string(),
+                body,
+                secret: None,
+            },
+        )
+        .await?;
+    app.logins.ring_sessions(&user_key(tenant, sub)).await?;
+    Ok(())
+}
+
+fn session_request(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(ClientId, String), WebError> {
+    let request: SessionRequest = json::object(body).map_err(|e| {
+        WebError::new(
+            ErrorCode::InvalidRequest,
+            format!("The body must be JSON {{\"client_id\": \"...\", \"session_token\": \"...\"}} ({e})."),
+        )
+    })?;
+    let client = parse_client(&request.client_id)?;
+    check_origin(
+        &app.registry.snapshot(),
+        &client,
+        cors::request_origin(headers),
+    )?;
+    Ok((client, request.session_token))
+}
+
+fn with_cors(
+    app: &AppState,
+    headers: &HeaderMap,
+    answer: Result<(Response, ClientId), WebError>,
+) -> Response {
+    let (mut response, client) = match answer {
+        Ok((response, client)) => (response, Some(client)),
+        Err(err) => (ApiError(err).into_response(), None),
+    };
+    finish_response(
+        &app.registry.snapshot(),
+        &mut response,
+        cors::request_origin(headers),
+        client.as_ref(),
+    );
+    response
+}
+
+/// `POST /api/embed/session {client_id, session_token}`: a new session token and
+/// Keycloak token, while the session lasts.
+pub async fn renew(
+    State(app): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut audit = audit_entry(&app, "embed.renew", &request_id, &headers);
+    let answer = async {
+        let (client, token) = session_request(&app, &headers, &body)?;
+        let mut session = open_session(&app, &client, &token, true).await?;
+        audit.actor = format!(
+            "tenant:{}",
+            session.acting.as_ref().unwrap_or(&session.tenant)
+        );
+        audit.subject = Some(format!("{}/{}", session.tenant, session.sub));
+        let tenant = app
+            .durable
+            .tenant(&session.tenant)
+            .await?
+            .filter(|t| t.clients.contains(&client))
+            .ok_or_else(|| ended("The tenant no longer exists or no longer uses this client."))?;
+        if let Some((_, profile)) = stored_profile(&app, &session.tenant, &session.sub).await? {
+            session.profile = profile;
+        }
+        let registry = app.registry.snapshot();
+        let realm = registry.realms.get(&tenant.realm).ok_or_else(|| {
+            WebError::new(
+                ErrorCode::RealmNotConfigured,
+                "The tenant's realm is not configured.",
+            )
+        })?;
+        audit.realm = Some(realm.name.to_string());
+        let response = issue(&app, realm, &session, &mut audit).await?;
+        audit.outcome = "granted".into();
+        Ok::<_, WebError>((response, client))
+    }
+    .await;
+    if let Err(err) = &answer {
+        audit.reason.get_or_insert_with(|| err.code().to_owned());
+    }
+    if let Err(err) = app.audit.append(&audit).await {
+        tracing::error!(error = %err, "could not write the audit row");
+        return ApiError(WebError::from(err)).into_response();
+    }
+    with_cors(&app, &headers, answer)
+}
+
+/// `POST /api/embed/session/wait {client_id, session_token}`: answers
+/// `{"ended": true}` the moment the session ends (a host or frame logout),
+/// `{"changed": true}` when the host updated the user's profile (renew to see
+/// it), or `{"ended": false}` after 25 s.
+pub async fn wait(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let answer = async {
+        let (client, token) = session_request(&app, &headers, &body)?;
+        let session = match open_session(&app, &client, &token, false).await {
+            Ok(session) => session,
+            Err(err) if err.error_code() == ErrorCode::SessionEnded => {
+                return Ok((Json(json!({"ended": true})).into_response(), client));
+            }
+            Err(err) => return Err(err),
+        };
+        let keys = session_keys(&session.tenant, &session.sub, &session.sid);
+        let profile = stored_profile(&app, &session.tenant, &session.sub)
+            .await?
+            .map(|(body, _)| body);
+        let deadline = tokio::time::Instant::now() + SESSION_WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Ok((Json(json!({"ended": false})).into_response(), client));
+            }
+            app.logins
+                .wait_for_session_end(&keys, session.started, left)
+                .await?;
+            if app.logins.session_ended(&keys, session.started).await?
+                || session.ends_at <= app.clock.now()
+            {
+                return Ok((Json(json!({"ended": true})).into_response(), client));
+            }
+            let now_profile = stored_profile(&app, &session.tenant, &session.sub)
+                .await?
+                .map(|(body, _)| body);
+            if now_profile != profile {
+                return Ok::<_, WebError>((
+                    Json(json!({"ended": false, "changed": true})).into_response(),
+                    client,
+                ));
+            }
+        }
+    }
+    .await;
+    with_cors(&app, &headers, answer)
+}
+
+/// `POST /api/embed/logout {client_id, session_token}`: ends this session.
+pub async fn logout(
+    State(app): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut audit = audit_entry(&app, "embed.logout", &request_id, &headers);
+    let answer = async {
+        let (client, token) = session_request(&app, &headers, &body)?;
+        let session = open_session(&app, &client, &token, true).await?;
+        audit.actor = format!("tenant:{}", session.tenant);
+        audit.subject = Some(format!("{}/{}", session.tenant, session.sub));
+        let keys = session_keys(&session.tenant, &session.sub, &session.sid);
+        app.logins
+            .end_sessions(&keys.session, &keys.user, app.clock.now(), session.ends_at)
+            .await?;
+        audit.outcome = "granted".into();
+        Ok::<_, WebError>((Json(json!({"ended": true})).into_response(), client))
+    }
+    .await;
+    if let Err(err) = app.audit.append(&audit).await {
+        tracing::error!(error = %err, "could not write the audit row");
+    }
+    with_cors(&app, &headers, answer)
+}
+
+/// `GET /.well-known/jwks.json`: the keys of the broker's session tokens.
+pub async fn jwks(State(app): State<AppState>) -> Response {
+    let mut response = Json(app.broker_keys.jwks()).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}

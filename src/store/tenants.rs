@@ -1,0 +1,245 @@
+//! The typed layer over [`DocumentStore`]: tenants, hosts' signing keys, hosts'
+//! API keys and the broker's own signing keys. Every document is validated when
+//! read back, as when written (a body that no longer parses is `Corrupt`).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret as _, SecretSlice};
+use serde::{Deserialize, Serialize};
+
+use super::{Document, DocumentStore, StoreError};
+use crate::domain::{
+    ApiKey, ApiKeyId, HostKey, KeyAlgorithm, KeyId, Tenant, TenantId, VerifyingKey,
+};
+
+const TENANT: &str = "tenant";
+const HOST_KEY: &str = "host_key";
+const API_KEY: &str = "api_key";
+const SIGNING_KEY: &str = "signing_key";
+
+/// One of the broker's own ES256 keys (session tokens, minted host tokens).
+#[derive(Clone)]
+pub struct SigningKeyRecord {
+    /// Its `kid`.
+    pub kid: String,
+    /// When it was made; the newest signs.
+    pub created_at: DateTime<Utc>,
+    /// The P-256 private scalar (sealed at rest).
+    pub private: SecretSlice<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct HostKeyBody {
+    tenant: TenantId,
+    kid: KeyId,
+    alg: KeyAlgorithm,
+    #[serde(default)]
+    jwk: Option<serde_json::Value>,
+    for_subtenants: bool,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SigningKeyBody {
+    created_at: DateTime<Utc>,
+}
+
+fn body(value: &impl Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(doc: &Document) -> Result<T, StoreError> {
+    serde_json::from_str(&doc.body)
+        .map_err(|e| StoreError::Corrupt(format!("stored {}: {e}", doc.id)))
+}
+
+fn host_key_id(tenant: &TenantId, kid: &KeyId) -> String {
+    format!("{tenant}/{}", kid.as_str())
+}
+
+fn host_key_from(doc: &Document) -> Result<HostKey, StoreError> {
+    let b: HostKeyBody = parse(doc)?;
+    let key = match (b.alg, &b.jwk, &doc.secret) {
+        (KeyAlgorithm::Hs256, _, Some(secret)) => {
+            VerifyingKey::Shared(SecretSlice::from(secret.expose_secret().to_vec()))
+        }
+        (_, Some(jwk), _) => {
+            VerifyingKey::from_public_jwk(jwk)
+                .map_err(|e| StoreError::Corrupt(format!("stored key {}: {e}", doc.id)))?
+                .0
+        }
+        _ => {
+            return Err(StoreError::Corrupt(format!(
+                "stored key {} has no key",
+                doc.id
+            )));
+        }
+    };
+    Ok(HostKey {
+        tenant: b.tenant,
+        kid: b.kid,
+        alg: b.alg,
+        key,
+        for_subtenants: b.for_subtenants,
+        created_at: b.created_at,
+        revoked_at: b.revoked_at,
+    })
+}
+
+/// Tenants and credentials, over any [`DocumentStore`].
+#[async_trait]
+pub trait TenantStore: DocumentStore {
+    /// Inserts or replaces a tenant.
+    async fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let doc = Document {
+            id: tenant.id.to_string(),
+            owner: tenant
+                .parent
+                .as_ref()
+                .map_or_else(String::new, ToString::to_string),
+            body: body(tenant)?,
+            secret: None,
+        };
+        self.put_document(TENANT, &doc).await
+    }
+
+    /// The tenant with `id`.
+    async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        self.document(TENANT, id.as_str())
+            .await?
+            .map(|doc| parse(&doc))
+            .transpose()
+    }
+
+    /// Every tenant.
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        self.documents(TENANT, None)
+            .await?
+            .iter()
+            .map(parse)
+            .collect()
+    }
+
+    /// Removes a tenant; `false` when there was none.
+    async fn delete_tenant(&self, id: &TenantId) -> Result<bool, StoreError> {
+        self.delete_document(TENANT, id.as_str()).await
+    }
+
+    /// Inserts or replaces a host's signing key.
+    async fn put_host_key(&self, key: &HostKey) -> Result<(), StoreError> {
+        let (jwk, secret) = match &key.key {
+            VerifyingKey::Shared(secret) => (
+                None,
+                Some(SecretSlice::from(secret.expose_secret().to_vec())),
+            ),
+            public => (public.public_jwk(), None),
+        };
+        let doc = Document {
+            id: host_key_id(&key.tenant, &key.kid),
+            owner: key.tenant.to_string(),
+            body: body(&HostKeyBody {
+                tenant: key.tenant.clone(),
+                kid: key.kid.clone(),
+                alg: key.alg,
+                jwk,
+                for_subtenants: key.for_subtenants,
+                created_at: key.created_at,
+                revoked_at: key.revoked_at,
+            })?,
+            secret,
+        };
+        self.put_document(HOST_KEY, &doc).await
+    }
+
+    /// The key `kid` of `tenant`.
+    async fn host_key(
+        &self,
+        tenant: &TenantId,
+        kid: &KeyId,
+    ) -> Result<Option<HostKey>, StoreError> {
+        self.document(HOST_KEY, &host_key_id(tenant, kid))
+            .await?
+            .map(|doc| host_key_from(&doc))
+            .transpose()
+    }
+
+    /// Every key of `tenant`.
+    async fn host_keys(&self, tenant: &TenantId) -> Result<Vec<HostKey>, StoreError> {
+        self.documents(HOST_KEY, Some(tenant.as_str()))
+            .await?
+            .iter()
+            .map(host_key_from)
+            .collect()
+    }
+
+    /// Inserts or replaces an API key.
+    async fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let doc = Document {
+            id: key.id.to_string(),
+            owner: key.tenant.to_string(),
+            body: body(key)?,
+            secret: None,
+        };
+        self.put_document(API_KEY, &doc).await
+    }
+
+    /// The API key with `id`.
+    async fn api_key(&self, id: &ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
+        self.document(API_KEY, id.as_str())
+            .await?
+            .map(|doc| parse(&doc))
+            .transpose()
+    }
+
+    /// Every API key of `tenant`.
+    async fn api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, StoreError> {
+        self.documents(API_KEY, Some(tenant.as_str()))
+            .await?
+            .iter()
+            .map(parse)
+            .collect()
+    }
+
+    /// Adds one of the broker's signing keys.
+    async fn put_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
+        let doc = Document {
+            id: key.kid.clone(),
+            owner: String::new(),
+            body: body(&SigningKeyBody {
+                created_at: key.created_at,
+            })?,
+            secret: Some(SecretSlice::from(key.private.expose_secret().to_vec())),
+        };
+        self.put_document(SIGNING_KEY, &doc).await
+    }
+
+    /// The broker's signing keys, newest first.
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
+        let mut keys = self
+            .documents(SIGNING_KEY, None)
+            .await?
+            .into_iter()
+            .map(|doc| {
+                let b: SigningKeyBody = parse(&doc)?;
+                let private = doc.secret.ok_or_else(|| {
+                    StoreError::Corrupt(format!("signing key {} has no private key", doc.id))
+                })?;
+                Ok(SigningKeyRecord {
+                    kid: doc.id,
+                    created_at: b.created_at,
+                    private,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        keys.sort_by_key(|k| std::cmp::Reverse(k.created_at));
+        Ok(keys)
+    }
+
+    /// Removes a signing key; `false` when there was none.
+    async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError> {
+        self.delete_document(SIGNING_KEY, kid).await
+    }
+}
+
+impl<T: DocumentStore + ?Sized> TenantStore for T {}

@@ -1,0 +1,944 @@
+//! Embedded SSO from the host's backend: host-signed and minted host tokens, the
+//! one strict verifier's refusals (each audited with its reason, none creating a
+//! user), single use under concurrency, sub-tenants, sessions ended by the host,
+//! profile updates, and the sandbox's explanation.
+
+use authproxy::crypto::jws::sign_es256;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::{Method, StatusCode};
+use serde_json::{Map, Value, json};
+
+use crate::support::{
+    AdminApi, BROKER_CLIENT, CLIENT_ID, CRM_ORIGIN, TestApp, idp, jwt_claims,
+    verify_against_realm_keys,
+};
+
+/// A broker with tenant `acme` (sandbox, users created on demand) and its
+/// generated ES256 key `k1`.
+struct Host {
+    app: TestApp,
+    admin: AdminApi,
+    /// The private scalar of `acme`'s key `k1`.
+    key: Vec<u8>,
+}
+
+fn private_of(view: &Value) -> Vec<u8> {
+    URL_SAFE_NO_PAD
+        .decode(view["private_jwk"]["d"].as_str().unwrap())
+        .unwrap()
+}
+
+async fn put_tenant(admin: &AdminApi, id: &str, body: Value) {
+    let response = admin
+        .send_json(Method::PUT, &format!("/admin/api/tenants/{id}"), &body)
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{}",
+        response.text().await.unwrap()
+    );
+}
+
+async fn generate_key(admin: &AdminApi, tenant: &str, kid: &str, for_subtenants: bool) -> Vec<u8> {
+    let response = admin
+        .send_json(
+            Method::POST,
+            &format!("/admin/api/tenants/{tenant}/keys"),
+            &json!({"kid": kid, "generate": true, "for_subtenants": for_subtenants}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let view: Value = response.json().await.unwrap();
+    assert_eq!(view["alg"], "ES256");
+    assert!(
+        view["jwk"].get("d").is_none(),
+        "the public JWK holds no private part"
+    );
+    private_of(&view)
+}
+
+fn tenant(environment: &str, provisioning: &str) -> Value {
+    json!({"environment": environment, "realm": "tenant-a", "clients": [CLIENT_ID], "provisioning": provisioning})
+}
+
+impl Host {
+    async fn start() -> Self {
+        let app = TestApp::spawn().await;
+        let admin = app.admin();
+        put_tenant(&admin, "acme", tenant("sandbox", "create")).await;
+        let key = generate_key(&admin, "acme", "k1", true).await;
+        Self { app, admin, key }
+    }
+
+    fn audience(&self, environment: &str) -> String {
+        format!("{}/embed/{environment}", self.app.base_url)
+    }
+
+    /// Claims of a good token of `acme` for user `sub`.
+    fn claims(&self, sub: &str) -> Map<String, Value> {
+        let now = now_secs(&self.app);
+        json!({
+            "iss": "acme", "aud": self.audience("sandbox"), "sub": sub, "tenant": "acme",
+            "iat": now, "exp": now + 120, "jti": format!("jti-{sub}-{now}-{}", rand_suffix()),
+            "name": "Ada Host", "email": "ada@host.example", "email_verified": true,
+            "picture": "https://host.example/ada.png",
+        })
+        .as_object()
+        .unwrap()
+        .clone()
+    }
+
+    fn sign(&self, claims: &Map<String, Value>) -> String {
+        sign_with(&self.key, "k1", claims)
+    }
+
+    async fn redeem(&self, token: &str) -> reqwest::Response {
+        redeem(&self.app, token).await
+    }
+}
+
+fn now_secs(app: &TestApp) -> i64 {
+    use authproxy::clock::Clock as _;
+    app.clock.now().timestamp()
+}
+
+fn rand_suffix() -> String {
+    authproxy::crypto::random_token().unwrap()[..8].to_owned()
+}
+
+fn sign_with(key: &[u8], kid: &str, claims: &Map<String, Value>) -> String {
+    sign_es256(
+        key,
+        &json!({"alg": "ES256", "typ": "authproxy-host+jwt", "kid": kid}),
+        &Value::Object(claims.clone()),
+    )
+    .unwrap()
+}
+
+async fn redeem(app: &TestApp, token: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/api/embed/redeem"))
+        .header("origin", CRM_ORIGIN)
+        .json(&json!({"client_id": CLIENT_ID, "token": token}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The audit row of a request id.
+async fn audit_row(admin: &AdminApi, request_id: &str) -> Value {
+    admin
+        .audit()
+        .await
+        .into_iter()
+        .find(|row| row["request_id"] == request_id)
+        .unwrap_or_else(|| panic!("no audit row for {request_id}"))
+}
+
+/// Asserts the browser learns `invalid_token` and a debug id only, and returns
+/// the audited reason.
+async fn refused_reason(host: &Host, response: reqwest::Response) -> String {
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["debug_id", "error"],
+        "nothing more than the code and the debug id"
+    );
+    assert_eq!(body["error"], "invalid_token");
+    let row = audit_row(&host.admin, body["debug_id"].as_str().unwrap()).await;
+    assert_eq!(row["outcome"], "denied");
+    row["reason"].as_str().unwrap().to_owned()
+}
+
+/// The realm users whose username is `username` (Admin REST, as the broker).
+async fn realm_users(username: &str) -> Vec<Value> {
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!(
+            "{}/protocol/openid-connect/token",
+            idp().authority("tenant-a")
+        ))
+        .basic_auth(BROKER_CLIENT.0, Some(BROKER_CLIENT.1))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    http.get(format!("{}/admin/realms/tenant-a/users", idp().base_url))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .query(&[("username", username), ("exact", "true")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn managed_username(sub: &str) -> String {
+    authproxy::flows::embed::managed_username(
+        &authproxy::domain::TenantId::parse("acme").unwrap(),
+        sub,
+    )
+}
+
+#[tokio::test]
+async fn a_host_signed_token_logs_the_user_in_once_with_a_session_and_keycloak_tokens() {
+    let host = Host::start().await;
+    let token = host.sign(&host.claims("ada"));
+    let response = host.redeem(&token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        CRM_ORIGIN
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["user"]["name"], "Ada Host");
+    assert_eq!(body["tenant"], "acme");
+
+    // The session token verifies against the published keys, and says its purpose.
+    let session = body["session_token"].as_str().unwrap();
+    let parts: Vec<&str> = session.split('.').collect();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["typ"], "authproxy-session+jwt");
+    let jwks = host.app.get_json("/.well-known/jwks.json").await;
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .unwrap();
+    let point = [
+        vec![4u8],
+        URL_SAFE_NO_PAD.decode(jwk["x"].as_str().unwrap()).unwrap(),
+        URL_SAFE_NO_PAD.decode(jwk["y"].as_str().unwrap()).unwrap(),
+    ]
+    .concat();
+    assert!(authproxy::crypto::jws::verify_es256(
+        &point,
+        format!("{}.{}", parts[0], parts[1]).as_bytes(),
+        &URL_SAFE_NO_PAD.decode(parts[2]).unwrap()
+    ));
+    let claims = jwt_claims(session);
+    assert_eq!(claims["aud"], CLIENT_ID);
+    assert_eq!(claims["sub"], "ada");
+    assert!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap() <= 600);
+
+    // Keycloak tokens of the user authproxy created in the realm, with no credentials.
+    let access = body["keycloak"]["access_token"].as_str().unwrap();
+    verify_against_realm_keys(access, "tenant-a").await;
+    let users = realm_users(&managed_username("ada")).await;
+    assert_eq!(users.len(), 1);
+    assert_eq!(jwt_claims(access)["sub"], users[0]["id"]);
+    assert_eq!(body["keycloak"]["authority"], idp().authority("tenant-a"));
+
+    // The same token again: refused, as a replay.
+    assert_eq!(
+        refused_reason(&host, host.redeem(&token).await).await,
+        "replayed_jti"
+    );
+    // A second token for the same user finds the user made the first time.
+    assert_eq!(
+        host.redeem(&host.sign(&host.claims("ada"))).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(realm_users(&managed_username("ada")).await.len(), 1);
+}
+
+#[tokio::test]
+#[expect(clippy::too_many_lines, reason = "one table of attacks")]
+async fn every_forged_or_misused_token_is_refused_audited_and_creates_no_user() {
+    let host = Host::start().await;
+    put_tenant(&host.admin, "globex", tenant("sandbox", "create")).await;
+    let globex_key = generate_key(&host.admin, "globex", "g1", false).await;
+    put_tenant(&host.admin, "prod-co", tenant("production", "create")).await;
+    // A sub-tenant of acme that does not grant its parent.
+    put_tenant(&host.admin, "acme-east", json!({"environment": "sandbox", "parent": "acme", "realm": "tenant-a", "clients": [CLIENT_ID], "provisioning": "create"})).await;
+    let revoked = generate_key(&host.admin, "acme", "old", false).await;
+    let response = host
+        .admin
+        .request(Method::DELETE, "/admin/api/tenants/acme/keys/old")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let victim = "victim";
+    let good = host.claims(victim);
+    let with = |edit: &dyn Fn(&mut Map<String, Value>)| {
+        let mut claims = good.clone();
+        claims.insert("jti".into(), format!("jti-{}", rand_suffix()).into());
+        edit(&mut claims);
+        claims
+    };
+    let raw = |header: Value, claims: &Map<String, Value>, signature: &[u8]| {
+        format!(
+            "{}.{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(Value::Object(claims.clone()).to_string()),
+            URL_SAFE_NO_PAD.encode(signature)
+        )
+    };
+    let signed_header = |header: Value, claims: &Map<String, Value>| {
+        sign_es256(&host.key, &header, &Value::Object(claims.clone())).unwrap()
+    };
+    let now = now_secs(&host.app);
+    // HS256 "signed" with the public key's bytes, the classic confusion.
+    let public = host
+        .admin
+        .get_json::<Value>("/admin/api/tenants/acme/keys")
+        .await[0]["jwk"]
+        .clone();
+    let hs256 = {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(
+                json!({"alg": "HS256", "typ": "authproxy-host+jwt", "kid": "k1"}).to_string()
+            ),
+            URL_SAFE_NO_PAD.encode(Value::Object(with(&|_| {})).to_string())
+        );
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, public.to_string().as_bytes());
+        format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode(ring::hmac::sign(&key, input.as_bytes()))
+        )
+    };
+    let duplicate = {
+        let claims = Value::Object(with(&|_| {})).to_string();
+        let claims = claims.replacen('{', "{\"sub\":\"someone-else\",", 1);
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(
+                json!({"alg": "ES256", "typ": "authproxy-host+jwt", "kid": "k1"}).to_string()
+            ),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        // Signed properly: only the duplicate key is wrong.
+        let signature = {
+            use p256::ecdsa::signature::Signer as _;
+            let key = p256::ecdsa::SigningKey::from_slice(&host.key).unwrap();
+            let sig: p256::ecdsa::Signature = key.sign(input.as_bytes());
+            sig.to_bytes().to_vec()
+        };
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    };
+    let redeemed = host.redeem(&host.sign(&host.claims("someone"))).await;
+    let session = redeemed.json::<Value>().await.unwrap()["session_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "alg none",
+            raw(
+                json!({"alg": "none", "typ": "authproxy-host+jwt", "kid": "k1"}),
+                &with(&|_| {}),
+                b"",
+            ),
+            "alg_none",
+        ),
+        ("HS256 with the public key", hs256, "alg_mismatch"),
+        (
+            "another tenant's kid",
+            sign_with(&globex_key, "g1", &with(&|_| {})),
+            "unknown_key",
+        ),
+        (
+            "jku header",
+            signed_header(
+                json!({"alg": "ES256", "typ": "authproxy-host+jwt", "kid": "k1", "jku": "https://evil.example/jwks"}),
+                &with(&|_| {}),
+            ),
+            "header_not_allowed:jku",
+        ),
+        (
+            "jwk header",
+            signed_header(
+                json!({"alg": "ES256", "typ": "authproxy-host+jwt", "kid": "k1", "jwk": public.clone()}),
+                &with(&|_| {}),
+            ),
+            "header_not_allowed:jwk",
+        ),
+        (
+            "typ missing",
+            signed_header(json!({"alg": "ES256", "kid": "k1"}), &with(&|_| {})),
+            "wrong_type",
+        ),
+        (
+            "typ of an ID token",
+            signed_header(
+                json!({"alg": "ES256", "typ": "JWT", "kid": "k1"}),
+                &with(&|_| {}),
+            ),
+            "wrong_type",
+        ),
+        ("our own session token", session, "wrong_type"),
+        (
+            "expired",
+            host.sign(&with(&|c| {
+                c.insert("iat".into(), (now - 300).into());
+                c.insert("exp".into(), (now - 120).into());
+            })),
+            "expired",
+        ),
+        (
+            "iat in the future",
+            host.sign(&with(&|c| {
+                c.insert("iat".into(), (now + 120).into());
+                c.insert("exp".into(), (now + 240).into());
+            })),
+            "not_yet_valid",
+        ),
+        (
+            "nbf in the future",
+            host.sign(&with(&|c| {
+                c.insert("nbf".into(), (now + 120).into());
+            })),
+            "not_yet_valid",
+        ),
+        (
+            "lifetime over 5 minutes",
+            host.sign(&with(&|c| {
+                c.insert("exp".into(), (now + 301).into());
+            })),
+            "lifetime_too_long",
+        ),
+        (
+            "no jti",
+            host.sign(&with(&|c| {
+                c.remove("jti");
+            })),
+            "claim:jti",
+        ),
+        (
+            "a 9 KiB token",
+            host.sign(&with(&|c| {
+                c.insert("pad".into(), "x".repeat(9 * 1024).into());
+            })),
+            "too_large",
+        ),
+        (
+            "email_verified as a string",
+            host.sign(&with(&|c| {
+                c.insert("email_verified".into(), "true".into());
+            })),
+            "claim:email_verified",
+        ),
+        (
+            "a javascript: picture",
+            host.sign(&with(&|c| {
+                c.insert("picture".into(), "javascript:alert(1)".into());
+            })),
+            "claim:picture",
+        ),
+        (
+            "a production audience for a sandbox tenant",
+            host.sign(&with(&|c| {
+                c.insert("aud".into(), host.audience("production").into());
+            })),
+            "wrong_environment",
+        ),
+        (
+            "a sibling tenant",
+            host.sign(&with(&|c| {
+                c.insert("tenant".into(), "globex".into());
+            })),
+            "other_tenant",
+        ),
+        (
+            "a production tenant with a sandbox key",
+            host.sign(&with(&|c| {
+                c.insert("tenant".into(), "prod-co".into());
+                c.insert("aud".into(), host.audience("production").into());
+            })),
+            "other_tenant",
+        ),
+        (
+            "a parent key without the grant",
+            host.sign(&with(&|c| {
+                c.insert("tenant".into(), "acme-east".into());
+            })),
+            "parent_not_granted",
+        ),
+        (
+            "a revoked key",
+            sign_with(&revoked, "old", &with(&|_| {})),
+            "revoked_key",
+        ),
+        ("a duplicate claim", duplicate, "duplicate_key"),
+        (
+            "a host claiming act",
+            host.sign(&with(&|c| {
+                c.insert("act".into(), json!({"sub": "acme"}));
+            })),
+            "claim:act",
+        ),
+        (
+            "a wrong signature",
+            {
+                let t = host.sign(&with(&|_| {}));
+                let (input, _) = t.rsplit_once('.').unwrap();
+                format!("{input}.{}", URL_SAFE_NO_PAD.encode([7u8; 64]))
+            },
+            "bad_signature",
+        ),
+        (
+            "a session too long",
+            host.sign(&with(&|c| {
+                c.insert("session_exp".into(), (now + 5 * 3600).into());
+            })),
+            "session_too_long",
+        ),
+    ];
+    for (name, token, reason) in cases {
+        assert_eq!(
+            refused_reason(&host, host.redeem(&token).await).await,
+            reason,
+            "{name}"
+        );
+    }
+    assert!(
+        realm_users(&managed_username(victim)).await.is_empty(),
+        "no refused token created a user"
+    );
+}
+
+#[tokio::test]
+async fn clock_skew_of_59_seconds_passes_and_of_61_fails() {
+    let host = Host::start().await;
+    let now = now_secs(&host.app);
+    for (skew, ok) in [(59, true), (61, false)] {
+        let mut ahead = host.claims("skew");
+        ahead.insert("iat".into(), (now + skew).into());
+        ahead.insert("exp".into(), (now + skew + 120).into());
+        let mut behind = host.claims("skew");
+        behind.insert("iat".into(), (now - skew - 120).into());
+        behind.insert("exp".into(), (now - skew).into());
+        for claims in [ahead, behind] {
+            let status = host.redeem(&host.sign(&claims)).await.status();
+            assert_eq!(status == StatusCode::OK, ok, "skew {skew} s");
+        }
+    }
+}
+
+#[tokio::test]
+async fn of_fifty_concurrent_redemptions_of_one_token_exactly_one_succeeds() {
+    let host = Host::start().await;
+    // The user exists first, so that the race is about the token alone.
+    assert_eq!(
+        host.redeem(&host.sign(&host.claims("racer")))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let token = host.sign(&host.claims("racer"));
+    let attempts = (0..50).map(|_| host.redeem(&token));
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(attempts)
+        .await
+        .iter()
+        .map(reqwest::Response::status)
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1);
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::BAD_REQUEST)
+            .count(),
+        49
+    );
+}
+
+#[tokio::test]
+async fn a_parent_key_logs_a_sub_tenant_user_in_when_granted_and_the_audit_row_shows_it_acting() {
+    let host = Host::start().await;
+    put_tenant(&host.admin, "acme-west", json!({"environment": "sandbox", "parent": "acme", "parent_may_act": true, "realm": "tenant-a", "clients": [CLIENT_ID], "provisioning": "create"})).await;
+    let mut claims = host.claims("wes");
+    claims.insert("tenant".into(), "acme-west".into());
+    let response = host.redeem(&host.sign(&claims)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["tenant"], "acme-west");
+    assert_eq!(
+        jwt_claims(body["session_token"].as_str().unwrap())["act"],
+        json!({"sub": "acme"})
+    );
+    let row = audit_row(&host.admin, &request_id).await;
+    assert_eq!(row["actor"], "tenant:acme");
+    assert_eq!(row["subject"], "acme-west/wes");
+    assert!(
+        row["reason"]
+            .as_str()
+            .unwrap()
+            .contains("acting for sub-tenant acme-west as acme")
+    );
+}
+
+async fn api_key(host: &Host, tenant: &str, operations: &[&str]) -> (String, String) {
+    let response = host
+        .admin
+        .send_json(
+            Method::POST,
+            &format!("/admin/api/tenants/{tenant}/api-keys"),
+            &json!({"operations": operations}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let view: Value = response.json().await.unwrap();
+    (
+        view["key_id"].as_str().unwrap().to_owned(),
+        view["credential"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn host_api(host: &Host, method: Method, path: &str, credential: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .request(method, host.app.url(path))
+        .bearer_auth(credential)
+}
+
+#[tokio::test]
+async fn a_minted_token_logs_the_user_in_and_api_keys_are_scoped_and_revocable() {
+    let host = Host::start().await;
+    let (key_id, credential) = api_key(&host, "acme", &["mint_tokens"]).await;
+    let minted = host_api(&host, Method::POST, "/api/v1/embed/tokens", &credential)
+        .json(&json!({"sub": "minted-user", "name": "Min Ted"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(minted.status(), StatusCode::OK);
+    let minted: Value = minted.json().await.unwrap();
+    let token = minted["token"].as_str().unwrap();
+    assert_eq!(minted["fragment"], format!("#token={token}"));
+    let redeemed = host.redeem(token).await;
+    assert_eq!(redeemed.status(), StatusCode::OK);
+    assert_eq!(
+        redeemed.json::<Value>().await.unwrap()["user"]["name"],
+        "Min Ted"
+    );
+    assert_eq!(
+        refused_reason(&host, host.redeem(token).await).await,
+        "replayed_jti"
+    );
+
+    // Not an operation of this key; a tenant it does not belong to; no key.
+    let logout = host_api(
+        &host,
+        Method::POST,
+        "/api/v1/embed/users/acme/minted-user/logout",
+        &credential,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(logout.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        logout.json::<Value>().await.unwrap()["error"],
+        "operation_not_allowed"
+    );
+    put_tenant(&host.admin, "globex", tenant("sandbox", "create")).await;
+    let other = host_api(&host, Method::POST, "/api/v1/embed/tokens", &credential)
+        .json(&json!({"sub": "x", "tenant": "globex"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::FORBIDDEN);
+    let wrong = host_api(
+        &host,
+        Method::POST,
+        "/api/v1/embed/tokens",
+        &format!("{key_id}:wrong"),
+    )
+    .json(&json!({"sub": "x"}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        wrong.headers()["www-authenticate"],
+        "Bearer realm=\"authproxy\""
+    );
+
+    // Revoked: refused at once.
+    let revoke = host
+        .admin
+        .request(
+            Method::DELETE,
+            &format!("/admin/api/tenants/acme/api-keys/{key_id}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::OK);
+    let after = host_api(&host, Method::POST, "/api/v1/embed/tokens", &credential)
+        .json(&json!({"sub": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    let listed: Value = host
+        .admin
+        .get_json("/admin/api/tenants/acme/api-keys")
+        .await;
+    assert!(listed[0]["revoked_at"].is_string() && listed[0]["last_used_at"].is_string());
+    assert!(
+        listed[0].get("credential").is_none(),
+        "the secret is shown once only"
+    );
+}
+
+async fn session_call(host: &Host, path: &str, session: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(host.app.url(path))
+        .header("origin", CRM_ORIGIN)
+        .json(&json!({"client_id": CLIENT_ID, "session_token": session}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_host_logout_ends_the_open_frame_session_within_two_seconds() {
+    let host = Host::start().await;
+    let body: Value = host
+        .redeem(&host.sign(&host.claims("leaver")))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let session = body["session_token"].as_str().unwrap().to_owned();
+    let renewed = session_call(&host, "/api/embed/session", &session).await;
+    assert_eq!(renewed.status(), StatusCode::OK, "a live session renews");
+
+    let waiting = {
+        let url = host.app.url("/api/embed/session/wait");
+        let session = session.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let answer: Value = reqwest::Client::new()
+                .post(url)
+                .json(&json!({"client_id": CLIENT_ID, "session_token": session}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (answer, started.elapsed())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (_, credential) = api_key(&host, "acme", &["logout"]).await;
+    let ended = host_api(
+        &host,
+        Method::POST,
+        "/api/v1/embed/users/acme/leaver/logout",
+        &credential,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(ended.status(), StatusCode::OK);
+    let (answer, waited) = waiting.await.unwrap();
+    assert_eq!(answer["ended"], true);
+    assert!(
+        waited < std::time::Duration::from_secs(2),
+        "the frame learnt it in {waited:?}"
+    );
+    let refused = session_call(&host, "/api/embed/session", &session).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"],
+        "session_ended"
+    );
+    // A new login after the logout works.
+    assert_eq!(
+        host.redeem(&host.sign(&host.claims("leaver")))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_profile_update_reaches_the_open_frame_and_a_frame_logout_ends_its_session() {
+    let host = Host::start().await;
+    let body: Value = host
+        .redeem(&host.sign(&host.claims("renamed")))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let session = body["session_token"].as_str().unwrap().to_owned();
+    let waiting = {
+        let url = host.app.url("/api/embed/session/wait");
+        let session = session.clone();
+        tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({"client_id": CLIENT_ID, "session_token": session}))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (_, credential) = api_key(&host, "acme", &["update_users"]).await;
+    let patched = host_api(
+        &host,
+        Method::PATCH,
+        "/api/v1/embed/users/acme/renamed",
+        &credential,
+    )
+    .json(&json!({"name": "Ada Renamed"}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(patched.status(), StatusCode::OK);
+    assert_eq!(
+        waiting.await.unwrap(),
+        json!({"ended": false, "changed": true})
+    );
+    let renewed: Value = session_call(&host, "/api/embed/session", &session)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(renewed["user"]["name"], "Ada Renamed");
+    let users = realm_users(&managed_username("renamed")).await;
+    assert_eq!(users[0]["username"], managed_username("renamed"));
+
+    let renewed_token = renewed["session_token"].as_str().unwrap();
+    assert_eq!(
+        session_call(&host, "/api/embed/logout", renewed_token)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        session_call(&host, "/api/embed/session", &session)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn existing_only_tenants_log_in_directory_users_and_refuse_others() {
+    let host = Host::start().await;
+    put_tenant(&host.admin, "acme", tenant("sandbox", "existing_only")).await;
+    let mut alice = host.claims("alice-at-host");
+    alice.insert("email".into(), "alice@tenant-a.test".into());
+    let response = host.redeem(&host.sign(&alice)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        jwt_claims(body["keycloak"]["access_token"].as_str().unwrap())["preferred_username"],
+        "alice"
+    );
+    let mut stranger = host.claims("stranger");
+    stranger.insert("email".into(), "stranger@nowhere.test".into());
+    let refused = host.redeem(&host.sign(&stranger)).await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    assert!(realm_users(&managed_username("stranger")).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_sandbox_explains_a_refused_token_without_using_a_good_one_up() {
+    let host = Host::start().await;
+    let (_, credential) = api_key(&host, "acme", &["debug"]).await;
+    let mut late = host.claims("dbg");
+    late.insert("exp".into(), (now_secs(&host.app) - 3600).into());
+    late.insert("iat".into(), (now_secs(&host.app) - 3700).into());
+    let explained: Value = host_api(&host, Method::POST, "/api/v1/embed/debug", &credential)
+        .json(&json!({"token": host.sign(&late)}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(explained["valid"], false);
+    assert_eq!(explained["reason"], "expired");
+    let good = host.sign(&host.claims("dbg"));
+    let checked: Value = host_api(&host, Method::POST, "/api/v1/embed/debug", &credential)
+        .json(&json!({"token": good}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(checked["valid"], true);
+    assert_eq!(
+        host.redeem(&good).await.status(),
+        StatusCode::OK,
+        "checking did not use it up"
+    );
+
+    put_tenant(&host.admin, "prod-co", tenant("production", "create")).await;
+    let (_, production) = api_key(&host, "prod-co", &["debug"]).await;
+    let refused = host_api(&host, Method::POST, "/api/v1/embed/debug", &production)
+        .json(&json!({"token": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn tenants_and_keys_are_validated_when_written() {
+    let host = Host::start().await;
+    let bad = host
+        .admin
+        .send_json(Method::PUT, "/admin/api/tenants/bad", &json!({"environment": "production", "parent": "acme", "realm": "nowhere", "clients": ["unknown.example"], "provisioning": "create"}))
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = bad.json().await.unwrap();
+    let paths: Vec<&str> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["realm", "clients[0]", "parent"]);
+    let hs = host
+        .admin
+        .send_json(
+            Method::POST,
+            "/admin/api/tenants/acme/keys",
+            &json!({"kid": "h1", "secret": URL_SAFE_NO_PAD.encode([1u8; 32])}),
+        )
+        .await;
+    assert_eq!(
+        hs.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "HS256 only where the tenant allows it"
+    );
+    let again = host
+        .admin
+        .send_json(
+            Method::POST,
+            "/admin/api/tenants/acme/keys",
+            &json!({"kid": "k1", "generate": true}),
+        )
+        .await;
+    assert_eq!(
+        again.status(),
+        StatusCode::CONFLICT,
+        "a kid is never reused"
+    );
+}
