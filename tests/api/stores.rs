@@ -714,5 +714,170 @@ async fn postgres_migrations_apply_once_when_replicas_start_together() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(applied, 1);
+    assert_eq!(applied, 2, "each of the two migrations, once");
+}
+
+#[tokio::test]
+async fn durable_store_documents_round_trip_with_sealed_secrets_bound_to_their_row() {
+    use authproxy::store::tenants::TenantStore as _;
+    use authproxy::store::{Document, DocumentStore as _};
+    for (backend, store, _dir) in durable_stores().await {
+        let doc = |id: &str, owner: &str, secret: Option<&[u8]>| Document {
+            id: id.into(),
+            owner: owner.into(),
+            body: format!(r#"{{"id":"{id}"}}"#),
+            secret: secret.map(|s| secrecy::SecretSlice::from(s.to_vec())),
+        };
+        store
+            .put_document("host_key", &doc("acme/k1", "acme", Some(b"s1")))
+            .await
+            .unwrap();
+        store
+            .put_document("host_key", &doc("acme/k2", "acme", None))
+            .await
+            .unwrap();
+        store
+            .put_document("host_key", &doc("globex/k1", "globex", None))
+            .await
+            .unwrap();
+        store
+            .put_document("tenant", &doc("acme/k1", "", None))
+            .await
+            .unwrap();
+        let read = store
+            .document("host_key", "acme/k1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.body, r#"{"id":"acme/k1"}"#, "{backend}");
+        assert_eq!(
+            read.secret.unwrap().expose_secret(),
+            b"s1",
+            "{backend}: opened"
+        );
+        let ids = |docs: Vec<Document>| docs.into_iter().map(|d| d.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(store.documents("host_key", Some("acme")).await.unwrap()),
+            ["acme/k1", "acme/k2"]
+        );
+        assert_eq!(
+            ids(store.documents("host_key", None).await.unwrap()).len(),
+            3,
+            "{backend}"
+        );
+        assert_eq!(
+            ids(store.documents("tenant", None).await.unwrap()),
+            ["acme/k1"],
+            "kinds apart"
+        );
+        // Replaced as a whole.
+        store
+            .put_document("host_key", &doc("acme/k1", "acme", None))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .document("host_key", "acme/k1")
+                .await
+                .unwrap()
+                .unwrap()
+                .secret
+                .is_none()
+        );
+        assert!(store.delete_document("host_key", "acme/k1").await.unwrap());
+        assert!(
+            !store.delete_document("host_key", "acme/k1").await.unwrap(),
+            "{backend}"
+        );
+        assert!(
+            store
+                .document("host_key", "acme/k1")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // The typed layer: a tenant reads back as written.
+        assert!(
+            store.tenants().await.is_err(),
+            "{backend}: a body that is no tenant is corrupt"
+        );
+        store.delete_document("tenant", "acme/k1").await.unwrap();
+        let tenant = authproxy::domain::Tenant {
+            id: authproxy::domain::TenantId::parse("acme").unwrap(),
+            environment: authproxy::domain::Environment::Sandbox,
+            parent: None,
+            parent_may_act: false,
+            realm: RealmName::parse("tenant-a").unwrap(),
+            clients: vec![ClientId::parse("crm.example").unwrap()],
+            provisioning: authproxy::domain::Provisioning::Create,
+            max_session_secs: 3600,
+            allow_hs256: false,
+        };
+        store.put_tenant(&tenant).await.unwrap();
+        assert_eq!(
+            store.tenant(&tenant.id).await.unwrap(),
+            Some(tenant),
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn login_store_session_ends_reach_waiters_on_other_replicas() {
+    use authproxy::store::SessionKeys;
+    for (backend, a, b) in login_stores().await {
+        let user = format!("user-{}", crypto::random_token().unwrap());
+        let keys = |sid: &str| SessionKeys {
+            session: format!("{user}/{sid}"),
+            user: user.clone(),
+        };
+        let started = t0();
+        assert!(
+            !a.session_ended(&keys("s1"), started).await.unwrap(),
+            "{backend}"
+        );
+        // One session ends: the other stays.
+        b.end_sessions(&keys("s1").session, &user, t0(), t0() + TimeDelta::hours(1))
+            .await
+            .unwrap();
+        assert!(
+            a.session_ended(&keys("s1"), started).await.unwrap(),
+            "{backend}"
+        );
+        assert!(
+            !a.session_ended(&keys("s2"), started).await.unwrap(),
+            "{backend}"
+        );
+        // All of the user's sessions started before the end; a later one lives.
+        let waiter = {
+            let (a, keys) = (Arc::clone(&a), keys("s2"));
+            tokio::spawn(async move {
+                let begun = Instant::now();
+                a.wait_for_session_end(&keys, started, Duration::from_secs(20))
+                    .await
+                    .unwrap();
+                begun.elapsed()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let at = t0() + TimeDelta::seconds(10);
+        b.end_sessions(&user, &user, at, at + TimeDelta::hours(1))
+            .await
+            .unwrap();
+        let woke_after = waiter.await.unwrap();
+        assert!(
+            woke_after < Duration::from_secs(3),
+            "{backend}: woke after {woke_after:?}"
+        );
+        assert!(
+            a.session_ended(&keys("s2"), started).await.unwrap(),
+            "{backend}"
+        );
+        assert!(
+            !a.session_ended(&keys("s3"), at + TimeDelta::seconds(1))
+                .await
+                .unwrap(),
+            "{backend}"
+        );
+    }
 }
