@@ -14,7 +14,8 @@ export type AuthProxyErrorName =
   | 'NetworkError'
   | 'InvalidSession'
   | 'Aborted'
-  | 'RefreshUnavailable';
+  | 'RefreshUnavailable'
+  | 'SessionEnded';
 
 export declare class AuthProxyError extends Error {
   name: AuthProxyErrorName;
@@ -114,4 +115,50 @@ export declare class AuthProxy {
   /** Call inside a click handler. The ID token is posted, never put in a URL. */
   logout(session: Session): Promise<void>;
   restore(): Session | null;
+}
+
+/** The user a host vouched for, as the embedded app sees it. */
+export interface EmbedUser {
+  name?: string;
+  email?: string;
+  email_verified: boolean;
+  picture?: string;
+}
+
+/** An embed session (a host token redeemed). */
+export declare class EmbedSession {
+  /** The broker's ES256 session token, for the embedded app's backends. */
+  sessionToken: string;
+  /** When the session token expires (ms since the epoch). */
+  expiresAt: number;
+  /** When the session ends (seconds since the epoch). */
+  sessionExp: number;
+  tenant: string;
+  sub: string;
+  user: EmbedUser;
+  ended: boolean;
+  /** The Keycloak tokens, as AuthProxy.keycloak() takes them. */
+  readonly keycloakSession: { accessToken: string; expiresIn: number; authority: string; clientId: string; obtainedAt: number };
+  /** A keycloak-js instance holding the user's Keycloak tokens. */
+  keycloak(Keycloak: unknown): Promise<unknown>;
+  /** New tokens; rejects with SessionEnded when the session is over. */
+  renew(): Promise<EmbedSession>;
+  /** Keeps the session alive; calls onChanged after a host update, onEnded when it is over. */
+  watch(handlers?: { onChanged?: (session: EmbedSession) => void; onEnded?: () => void }): void;
+  /** Ends the session at the broker. */
+  logout(): Promise<void>;
+}
+
+export interface Embed {
+  /** Reads and removes `#token=`, redeems it; null when there is no valid token. */
+  fromFragment(where?: { location?: Location; history?: History }): Promise<EmbedSession | null>;
+  /** Waits for `{type: "authproxy:token", token}` from the host page of `origin`. */
+  fromMessage(options: { origin: string; timeoutMs?: number }): Promise<EmbedSession | null>;
+  /** Redeems a host token; null when the broker refuses it. */
+  redeem(token: string): Promise<EmbedSession | null>;
+}
+
+export declare interface AuthProxy {
+  /** Host tokens (`#token=`) handed to the embedded app. */
+  readonly embed: Embed;
 }

@@ -11,7 +11,7 @@
 // to no other), and this SDK confirms it only for a login it started itself. Where
 // no opener is left (COOP), the user approves in the login window instead.
 
-export const VERSION = '0.3.0';
+export const VERSION = '0.4.0';
 
 const DEFAULT_TIMEOUT_MS = 5 * 60 * 1000;
 // Once the popup is out of sight (closed, or cut off by COOP), the login gets at
@@ -84,6 +84,173 @@ function toSession(body) {
   };
 }
 
+/** Renew a session token this long before it expires. */
+const RENEW_BEFORE_MS = 60 * 1000;
+
+/**
+ * An embed session: the user a host vouched for (`#token=`). Holds the broker's
+ * session token, renews it while the session lasts, and learns within a second
+ * when the host (or another frame) ends it.
+ */
+export class EmbedSession {
+  #proxy;
+  #body;
+  #timer;
+  #watching = false;
+
+  constructor(proxy, body) {
+    this.#proxy = proxy;
+    this.#update(body);
+  }
+
+  #update(body) {
+    this.#body = body;
+    this.sessionToken = body.session_token;
+    this.expiresAt = Date.now() + body.expires_in * 1000;
+    this.sessionExp = body.session_exp;
+    this.tenant = body.tenant;
+    this.sub = body.sub;
+    this.user = body.user;
+    this.ended = false;
+  }
+
+  /** The Keycloak tokens, in the shape `AuthProxy.keycloak()` takes. */
+  get keycloakSession() {
+    return {
+      accessToken: this.#body.keycloak.access_token,
+      expiresIn: this.#body.keycloak.expires_in,
+      authority: this.#body.keycloak.authority,
+      clientId: this.#proxy.clientId,
+      obtainedAt: Date.now(),
+    };
+  }
+
+  /** A keycloak-js instance holding this user's Keycloak tokens. */
+  keycloak(Keycloak) {
+    return this.#proxy.keycloak(this.keycloakSession, Keycloak);
+  }
+
+  async #call(path) {
+    return this.#proxy.embedCall(path, { client_id: this.#proxy.clientId, session_token: this.sessionToken });
+  }
+
+  /** A new session token and Keycloak token; rejects with SessionEnded when over. */
+  async renew() {
+    const { response, body } = await this.#call('/api/embed/session');
+    if (!response.ok) {
+      this.#end();
+      throw fail('SessionEnded', body.error_description || 'The session is over: log in again.', { code: body.error });
+    }
+    this.#update(body);
+    return this;
+  }
+
+  /**
+   * Keeps the session alive and watches it: `onChanged(session)` after the host
+   * updated the user (renewed already), `onEnded()` once it is over.
+   */
+  watch({ onChanged, onEnded } = {}) {
+    if (this.#watching) return;
+    this.#watching = true;
+    this.onEnded = onEnded;
+    const schedule = () => {
+      clearTimeout(this.#timer);
+      const wait = Math.max(1000, this.expiresAt - Date.now() - RENEW_BEFORE_MS);
+      this.#timer = setTimeout(() => this.renew().then(schedule, () => {}), wait);
+    };
+    schedule();
+    (async () => {
+      while (!this.ended) {
+        let answer;
+        try {
+          answer = (await this.#call('/api/embed/session/wait')).body;
+        } catch {
+          await sleep(2000);
+          continue;
+        }
+        if (answer.ended) {
+          this.#end();
+          return;
+        }
+        if (answer.changed) {
+          try {
+            await this.renew();
+            schedule();
+            onChanged?.(this);
+          } catch {
+            return;
+          }
+        }
+      }
+    })();
+  }
+
+  #end() {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.#timer);
+    this.onEnded?.();
+  }
+
+  /** Ends this session at the broker. */
+  async logout() {
+    await this.#call('/api/embed/logout').catch(() => {});
+    this.#end();
+  }
+}
+
+/** Host tokens handed to the embedded app: in the URL's fragment or by postMessage. */
+class Embed {
+  #proxy;
+
+  constructor(proxy) {
+    this.#proxy = proxy;
+  }
+
+  /**
+   * Reads `#token=...`, removes it from the address bar and the history entry at
+   * once (the path, the query and any other fragment parameters stay), and
+   * redeems it. Resolves to an EmbedSession, or to null when there is no valid
+   * token (the app shows its login then).
+   */
+  async fromFragment({ location = window.location, history = window.history } = {}) {
+    const fragment = new URLSearchParams(location.hash.slice(1));
+    const token = fragment.get('token');
+    if (!token) return null;
+    fragment.delete('token');
+    const rest = fragment.toString();
+    history.replaceState(history.state, '', `${location.pathname}${location.search}${rest ? `#${rest}` : ''}`);
+    return this.redeem(token);
+  }
+
+  /**
+   * For hosts whose framework strips fragments: waits for
+   * `{type: "authproxy:token", token}` posted by the host page of `origin`
+   * (exactly that origin) and redeems it.
+   */
+  fromMessage({ origin, timeoutMs = 30000 } = {}) {
+    if (!origin) throw new TypeError('fromMessage needs the host page origin');
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { window.removeEventListener('message', onMessage); resolve(null); }, timeoutMs);
+      const onMessage = (event) => {
+        if (event.origin !== origin || event.data?.type !== 'authproxy:token' || typeof event.data.token !== 'string') return;
+        clearTimeout(timer);
+        window.removeEventListener('message', onMessage);
+        this.redeem(event.data.token).then(resolve, reject);
+      };
+      window.addEventListener('message', onMessage);
+    });
+  }
+
+  /** Redeems a host token: an EmbedSession, or null when the broker refuses it. */
+  async redeem(token) {
+    const { response, body } = await this.#proxy.embedCall('/api/embed/redeem', { client_id: this.#proxy.clientId, token });
+    if (response.status === 400 && body.error === 'invalid_token') return null;
+    if (!response.ok) throw fail('LoginFailed', body.error_description || `The broker refused the token (HTTP ${response.status}).`, { code: body.error });
+    return new EmbedSession(this.#proxy, body);
+  }
+}
+
 export class AuthProxy {
   /**
    * @param {{broker: string, clientId: string, persist?: 'session', timeoutMs?: number, goneTimeoutMs?: number, popupFeatures?: string}} options
@@ -96,6 +263,23 @@ export class AuthProxy {
     this.timeoutMs = timeoutMs;
     this.goneTimeoutMs = goneTimeoutMs;
     this.popupFeatures = popupFeatures;
+    /** Host tokens (`#token=`): see Embed. */
+    this.embed = new Embed(this);
+  }
+
+  /** POSTs `payload` to the broker's embed endpoint `path`: `{response, body}`. */
+  async embedCall(path, payload) {
+    let response;
+    try {
+      response = await fetch(`${this.broker}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(payload),
+      });
+    } catch (cause) {
+      throw fail('NetworkError', 'The broker could not be reached (or this origin is not registered).', { cause });
+    }
+    return { response, body: await response.json().catch(() => ({})) };
   }
 
   get #storageKey() {
