@@ -615,7 +615,9 @@ pub async fn renew(
     let mut audit = audit_entry(&app, "embed.renew", &request_id, &headers);
     let answer = async {
         let (client, token) = session_request(&app, &headers, &body)?;
-        let mut session = open_session(&app, &client, &token, true).await?;
+        // Only a live token renews: a copy stolen and kept does not outlive
+        // its 10 minutes.
+        let mut session = open_session(&app, &client, &token, false).await?;
         audit.actor = format!(
             "tenant:{}",
             session.acting.as_ref().unwrap_or(&session.tenant)

@@ -719,8 +719,8 @@ async fn postgres_migrations_apply_once_when_replicas_start_together() {
 
 #[tokio::test]
 async fn durable_store_documents_round_trip_with_sealed_secrets_bound_to_their_row() {
+    use authproxy::store::Document;
     use authproxy::store::tenants::TenantStore as _;
-    use authproxy::store::{Document, DocumentStore as _};
     for (backend, store, _dir) in durable_stores().await {
         let doc = |id: &str, owner: &str, secret: Option<&[u8]>| Document {
             id: id.into(),
