@@ -349,6 +349,9 @@ async fn provision(
             }
             // No email and no credentials: nobody can set a password for this
             // user (a reset needs an email), it logs in only through authproxy.
+            // The attributes are kept where the realm's user profile allows
+            // unmanaged attributes (Keycloak drops them otherwise); the username
+            // alone names the tenant and the host's user.
             let representation = json!({
                 "username": username,
                 "enabled": true,

@@ -618,3 +618,185 @@ async fn the_chromium_scenarios_pass_against_this_keycloak() {
     })
     .await;
 }
+
+/// A tenant of tenant-a that creates its users, with a generated ES256 key; the
+/// key's private scalar.
+async fn embed_tenant(admin: &AdminApi, provisioning: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let put = admin
+        .send_json(
+            reqwest::Method::PUT,
+            "/admin/api/tenants/acme",
+            &json!({"environment": "production", "realm": "tenant-a", "clients": [CLIENT_ID], "provisioning": provisioning}),
+        )
+        .await;
+    assert_eq!(put.status(), StatusCode::OK);
+    let key: Value = admin
+        .send_json(
+            reqwest::Method::POST,
+            "/admin/api/tenants/acme/keys",
+            &json!({"kid": "k1", "generate": true}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(key["private_jwk"]["d"].as_str().unwrap())
+        .unwrap()
+}
+
+fn host_token(app: &TestApp, key: &[u8], sub: &str, email: Option<&str>) -> String {
+    use authproxy::clock::Clock as _;
+    let now = app.clock.now().timestamp();
+    let mut claims = json!({
+        "iss": "acme", "aud": format!("{}/embed/production", app.base_url), "sub": sub,
+        "tenant": "acme", "iat": now, "exp": now + 120,
+        "jti": authproxy::crypto::random_token().unwrap(), "name": "Hana Host",
+    });
+    if let Some(email) = email {
+        claims["email"] = email.into();
+    }
+    authproxy::crypto::jws::sign_es256(
+        key,
+        &json!({"alg": "ES256", "typ": "authproxy-host+jwt", "kid": "k1"}),
+        &claims,
+    )
+    .unwrap()
+}
+
+/// Posts `username` and `password` to Keycloak's login form; whether it shows
+/// the form again with an error rather than sending the browser back.
+async fn password_refused(
+    app: &TestApp,
+    authorize_url: &url::Url,
+    username: &str,
+    password: &str,
+) -> bool {
+    let page = app.browser.get(authorize_url.clone()).send().await.unwrap();
+    let page_url = page.url().clone();
+    let html = page.text().await.unwrap();
+    let action = html
+        .split("action=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("a login form at {page_url}: {html}"))
+        .replace("&amp;", "&");
+    let answer = app
+        .browser
+        .post(page_url.join(&action).unwrap())
+        .form(&[("username", username), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    answer.status() == StatusCode::OK && answer.text().await.unwrap().contains("input-error")
+}
+
+async fn embed_redeem(app: &TestApp, token: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/api/embed/redeem"))
+        .header("origin", CRM_ORIGIN)
+        .json(&json!({"client_id": CLIENT_ID, "token": token}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_host_token_creates_a_passwordless_keycloak_user_who_can_never_get_a_password() {
+    with_log(async {
+        let _kc = shared().await;
+        let kc = keycloak();
+        let app = broker().await;
+        let key = embed_tenant(&app.admin(), "create").await;
+        let sub = format!("host-{}", &authproxy::crypto::random_token().unwrap()[..10]);
+        let redeemed = embed_redeem(
+            &app,
+            &host_token(&app, &key, &sub, Some("hana@host.example")),
+        )
+        .await;
+        assert_eq!(redeemed.status(), StatusCode::OK);
+        let body: Value = redeemed.json().await.unwrap();
+        let access = body["keycloak"]["access_token"].as_str().unwrap();
+        verify_against_keys_of(access, &kc.authority("tenant-a")).await;
+
+        let username = authproxy::flows::embed::managed_username(
+            &authproxy::domain::TenantId::parse("acme").unwrap(),
+            &sub,
+        );
+        let users: Value = kc
+            .admin_get(&format!("tenant-a/users?username={username}&exact=true"))
+            .await;
+        assert_eq!(users.as_array().unwrap().len(), 1, "one user, created once");
+        let user = &users[0];
+        assert_eq!(
+            jwt_claims(access)["sub"],
+            user["id"],
+            "Keycloak's token is that user's"
+        );
+        assert_eq!(user["firstName"], "Hana Host");
+        assert!(user.get("email").is_none(), "no email: no reset by email");
+        let id = user["id"].as_str().unwrap();
+        let credentials: Value = kc
+            .admin_get(&format!("tenant-a/users/{id}/credentials"))
+            .await;
+        assert_eq!(credentials, json!([]), "no credentials at all");
+        // No reset: Keycloak has no address to send the reset link to.
+        let reset = kc
+            .admin_send(
+                reqwest::Method::PUT,
+                &format!("tenant-a/users/{id}/execute-actions-email"),
+                &json!(["UPDATE_PASSWORD"]),
+            )
+            .await;
+        assert_eq!(
+            reset.status(),
+            StatusCode::BAD_REQUEST,
+            "Keycloak refuses to send a reset"
+        );
+        // No password login: Keycloak's form refuses the user, whatever the password.
+        let login = app.start_login("alice@tenant-a.test").await;
+        for password in ["", "guess", &username] {
+            assert!(
+                password_refused(&app, &login.authorize_url, &username, password).await,
+                "Keycloak's form refused the created user (password {password:?})"
+            );
+        }
+
+        // A second token for the same user: the same Keycloak user, nothing created.
+        let again = embed_redeem(&app, &host_token(&app, &key, &sub, None)).await;
+        assert_eq!(again.status(), StatusCode::OK);
+        let users: Value = kc
+            .admin_get(&format!("tenant-a/users?username={username}&exact=true"))
+            .await;
+        assert_eq!(users.as_array().unwrap().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_existing_only_tenant_gets_keycloak_tokens_for_the_directory_user() {
+    with_log(async {
+        let _kc = shared().await;
+        let kc = keycloak();
+        let app = broker().await;
+        let key = embed_tenant(&app.admin(), "existing_only").await;
+        let redeemed = embed_redeem(
+            &app,
+            &host_token(&app, &key, "alice-at-host", Some("alice@tenant-a.test")),
+        )
+        .await;
+        assert_eq!(redeemed.status(), StatusCode::OK);
+        let body: Value = redeemed.json().await.unwrap();
+        let claims = jwt_claims(body["keycloak"]["access_token"].as_str().unwrap());
+        assert_eq!(claims["preferred_username"], "alice");
+        assert_eq!(claims["iss"], kc.authority("tenant-a").as_str());
+        let refused = embed_redeem(
+            &app,
+            &host_token(&app, &key, "ghost", Some("ghost@tenant-a.test")),
+        )
+        .await;
+        assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    })
+    .await;
+}
