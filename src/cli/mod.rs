@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod directory;
+pub mod tenants;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,6 +88,15 @@ pub enum Command {
         #[command(subcommand)]
         /// What to do with the callers.
         command: admin::CallersCommand,
+    },
+    /// Manage tenants (host organisations), their signing keys and API keys.
+    Tenants {
+        #[command(flatten)]
+        /// The configuration file and the actor.
+        config: ConfigFile,
+        #[command(subcommand)]
+        /// What to do.
+        command: tenants::TenantsCommand,
     },
     /// Administrator tokens for the admin API.
     Admin {
@@ -225,6 +235,7 @@ pub async fn run(command: Command) -> ExitCode {
         } => admin::export_directory(&config, output.as_deref()).await,
         Command::Clients { config, command } => admin::clients(&config, command).await,
         Command::Callers { config, command } => admin::callers(&config, command).await,
+        Command::Tenants { config, command } => tenants::tenants(&config, command).await,
         Command::Realms { config, command } => admin::realms(&config, command).await,
         Command::Admin {
             config,

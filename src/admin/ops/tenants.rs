@@ -413,9 +413,9 @@ impl Operator<'_> {
         };
         if self.tenants.host_key(&tenant.id, &kid).await?.is_some() {
             return Err(OpsError::Exists(format!(
-                "Tenant {} already has a key {}: a kid is never reused.",
-                tenant.id,
-                kid.as_str()
+                "Key {} of tenant {} exists: a kid is never reused.",
+                kid.as_str(),
+                tenant.id
             )));
         }
         let key = HostKey {

@@ -1,0 +1,308 @@
+//! `authproxy tenants ...`: tenants, their signing keys and their API keys, through
+//! the same operations as `/admin/api/tenants` (and the same audit rows).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use super::ConfigFile;
+use super::admin::{CliError, Context, finish, open_context};
+use crate::admin::ops::tenants::{ApiKeyInput, HostKeyInput, TenantInput};
+use crate::domain::tenant::DEFAULT_SESSION_SECS;
+use crate::domain::{Environment, Operation, Provisioning};
+
+#[derive(Debug, Subcommand)]
+/// `authproxy tenants ...`.
+pub enum TenantsCommand {
+    /// List the tenants.
+    List,
+    /// Create or replace a tenant.
+    Put {
+        /// The tenant's id.
+        tenant_id: String,
+        /// `sandbox` or `production`.
+        #[arg(long, value_parser = ["sandbox", "production"])]
+        environment: String,
+        /// The realm its users live in.
+        #[arg(long)]
+        realm: String,
+        /// An embedded-app client it may use (repeatable).
+        #[arg(long = "client", required = true)]
+        clients: Vec<String>,
+        /// `existing_only` or `create`.
+        #[arg(long, value_parser = ["existing_only", "create"])]
+        provisioning: String,
+        /// The parent, for a sub-tenant.
+        #[arg(long)]
+        parent: Option<String>,
+        /// Let the parent's credentials act for this sub-tenant.
+        #[arg(long)]
+        parent_may_act: bool,
+        /// The longest session, in seconds.
+        #[arg(long, default_value_t = DEFAULT_SESSION_SECS)]
+        max_session_secs: u64,
+        /// Allow HS256 shared-secret keys.
+        #[arg(long)]
+        allow_hs256: bool,
+    },
+    /// Remove a tenant (and its keys).
+    Remove {
+        /// The tenant's id.
+        tenant_id: String,
+    },
+    /// A tenant's signing keys.
+    Keys {
+        /// The tenant's id.
+        tenant_id: String,
+        #[command(subcommand)]
+        /// What to do.
+        command: KeysCommand,
+    },
+    /// A tenant's API keys.
+    ApiKeys {
+        /// The tenant's id.
+        tenant_id: String,
+        #[command(subcommand)]
+        /// What to do.
+        command: ApiKeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+/// `authproxy tenants keys TENANT ...`.
+pub enum KeysCommand {
+    /// List the keys.
+    List,
+    /// Register a key: a public JWK file, a pair made here (`--generate`, prints
+    /// the private JWK once) or an HS256 secret file.
+    Add {
+        /// The `kid`.
+        kid: String,
+        /// A file holding the public JWK.
+        #[arg(long, conflicts_with_all = ["generate", "secret_file"])]
+        jwk_file: Option<PathBuf>,
+        /// Make an ES256 pair.
+        #[arg(long)]
+        generate: bool,
+        /// A file holding an HS256 secret (base64url, 32 bytes or more).
+        #[arg(long)]
+        secret_file: Option<PathBuf>,
+        /// The key may sign for sub-tenants that grant it.
+        #[arg(long)]
+        for_subtenants: bool,
+    },
+    /// Revoke a key, at once.
+    Revoke {
+        /// The `kid`.
+        kid: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+/// `authproxy tenants api-keys TENANT ...`.
+pub enum ApiKeysCommand {
+    /// List the API keys.
+    List,
+    /// Make an API key; prints the credential once.
+    Create {
+        /// An operation it may call (repeatable): mint_tokens, logout, update_users, debug.
+        #[arg(long = "operation", required = true, value_parser = ["mint_tokens", "logout", "update_users", "debug"])]
+        operations: Vec<String>,
+        /// It may act for sub-tenants that grant it.
+        #[arg(long)]
+        for_subtenants: bool,
+        /// Days until it stops working.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        /// Requests per minute.
+        #[arg(long, default_value_t = 600)]
+        rate_per_minute: u32,
+    },
+    /// Revoke an API key, at once.
+    Revoke {
+        /// The key's id.
+        key_id: String,
+    },
+}
+
+/// Listings change nothing, so they record no actor.
+const READER: &str = "cli:list";
+
+fn read(path: &PathBuf) -> Result<String, CliError> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_owned())
+        .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
+}
+
+fn operation(raw: &str) -> Operation {
+    match raw {
+        "logout" => Operation::Logout,
+        "update_users" => Operation::UpdateUsers,
+        "debug" => Operation::Debug,
+        _ => Operation::MintTokens,
+    }
+}
+
+fn json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// `authproxy tenants ...`.
+pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
+    finish(
+        async {
+            let ctx = open_context(config).await?;
+            let actor = || ctx.actor();
+            match command {
+                TenantsCommand::List => {
+                    for tenant in ctx.operator(READER).list_tenants().await? {
+                        println!("{}", json(&tenant));
+                    }
+                }
+                TenantsCommand::Put {
+                    tenant_id,
+                    environment,
+                    realm,
+                    clients,
+                    provisioning,
+                    parent,
+                    parent_may_act,
+                    max_session_secs,
+                    allow_hs256,
+                } => {
+                    let input = TenantInput {
+                        environment: if environment == "production" {
+                            Environment::Production
+                        } else {
+                            Environment::Sandbox
+                        },
+                        parent,
+                        parent_may_act,
+                        realm,
+                        clients,
+                        provisioning: if provisioning == "create" {
+                            Provisioning::Create
+                        } else {
+                            Provisioning::ExistingOnly
+                        },
+                        max_session_secs,
+                        allow_hs256,
+                    };
+                    let actor = actor()?;
+                    let view = ctx.operator(&actor).put_tenant(&tenant_id, &input).await?;
+                    println!("put tenant {}", view.tenant_id);
+                }
+                TenantsCommand::Remove { tenant_id } => {
+                    let actor = actor()?;
+                    ctx.operator(&actor).delete_tenant(&tenant_id).await?;
+                    println!("removed tenant {tenant_id}");
+                }
+                TenantsCommand::Keys { tenant_id, command } => {
+                    keys(&ctx, &tenant_id, command).await?;
+                }
+                TenantsCommand::ApiKeys { tenant_id, command } => {
+                    api_keys(&ctx, &tenant_id, command).await?;
+                }
+            }
+            Ok(())
+        }
+        .await,
+    )
+}
+
+async fn keys(ctx: &Context, tenant_id: &str, command: KeysCommand) -> Result<(), CliError> {
+    let actor = || ctx.actor();
+    match command {
+        KeysCommand::List => {
+            for key in ctx.operator(READER).list_host_keys(tenant_id).await? {
+                println!("{}", json(&key));
+            }
+        }
+        KeysCommand::Add {
+            kid,
+            jwk_file,
+            generate,
+            secret_file,
+            for_subtenants,
+        } => {
+            let jwk = jwk_file
+                .as_ref()
+                .map(|path| {
+                    serde_json::from_str(&read(path)?)
+                        .map_err(|e| CliError::Input(format!("{}: not JSON ({e})", path.display())))
+                })
+                .transpose()?;
+            let secret = secret_file.as_ref().map(read).transpose()?;
+            let input = HostKeyInput {
+                kid,
+                jwk,
+                generate,
+                secret,
+                for_subtenants,
+            };
+            let actor = actor()?;
+            let view = ctx.operator(&actor).add_host_key(tenant_id, &input).await?;
+            match &view.private_jwk {
+                Some(private) => {
+                    println!("{}", json(private));
+                    eprintln!(
+                        "Key {} made. Its private JWK (above) is shown once: give it to the host's backend.",
+                        view.kid
+                    );
+                }
+                None => println!("registered key {} ({})", view.kid, view.alg),
+            }
+        }
+        KeysCommand::Revoke { kid } => {
+            let actor = actor()?;
+            ctx.operator(&actor)
+                .revoke_host_key(tenant_id, &kid)
+                .await?;
+            println!("revoked key {kid} of tenant {tenant_id}");
+        }
+    }
+    Ok(())
+}
+
+async fn api_keys(ctx: &Context, tenant_id: &str, command: ApiKeysCommand) -> Result<(), CliError> {
+    let actor = || ctx.actor();
+    match command {
+        ApiKeysCommand::List => {
+            for key in ctx.operator(READER).list_api_keys(tenant_id).await? {
+                println!("{}", json(&key));
+            }
+        }
+        ApiKeysCommand::Create {
+            operations,
+            for_subtenants,
+            expires_in_days,
+            rate_per_minute,
+        } => {
+            let input = ApiKeyInput {
+                operations: operations.iter().map(|o| operation(o)).collect(),
+                for_subtenants,
+                expires_in_days,
+                rate_per_minute,
+            };
+            let actor = actor()?;
+            let view = ctx
+                .operator(&actor)
+                .create_api_key(tenant_id, &input)
+                .await?;
+            println!("{}", view.credential.unwrap_or_default());
+            eprintln!(
+                "API key {} made. Its credential (above) is shown once; the store keeps only a SHA-256.",
+                view.key_id
+            );
+        }
+        ApiKeysCommand::Revoke { key_id } => {
+            let actor = actor()?;
+            ctx.operator(&actor)
+                .revoke_api_key(tenant_id, &key_id)
+                .await?;
+            println!("revoked API key {key_id}");
+        }
+    }
+    Ok(())
+}
