@@ -1,6 +1,9 @@
 //! The benchmark's loopback realm: realm metadata, a JWKS with one P-256 key, and
-//! a token endpoint that answers every code with an ES256 ID token. The benchmark
-//! sends each login's nonce as its code, so every token fits its login.
+//! a token endpoint that answers every code with an ES256 ID token (the benchmark
+//! sends each login's nonce as its code, so every token fits its login), every
+//! client-credentials request with a service token, and every impersonation
+//! exchange with an access token of the requested subject; and the Admin REST user
+//! lookup by username, which finds everyone (the embed benchmark's users).
 //!
 //! `cargo run --release --example bench_idp -- 127.0.0.1:18091`
 
@@ -48,24 +51,56 @@ async fn certs(State(realm): State<Arc<Realm>>) -> Json<Value> {
     )
 }
 
-async fn token(State(realm): State<Arc<Realm>>, body: axum::body::Bytes) -> Json<Value> {
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let now = SystemClock.now().timestamp();
-    let field = |name: &str| form.get(name).cloned().unwrap_or_default();
+fn sign(realm: &Realm, claims: &Value) -> String {
     let header = json!({"alg": "ES256", "kid": "bench", "typ": "JWT"});
-    let claims = json!({"iss": realm.issuer, "sub": "bench-user", "aud": field("client_id"),
-                        "exp": now + 300, "iat": now, "nonce": field("code"),
-                        "preferred_username": "user@bench.test"});
     let input = format!(
         "{}.{}",
         B64.encode(header.to_string()),
         B64.encode(claims.to_string())
     );
     let signature: p256::ecdsa::Signature = realm.key.sign(input.as_bytes());
+    format!("{input}.{}", B64.encode(signature.to_bytes()))
+}
+
+async fn token(State(realm): State<Arc<Realm>>, body: axum::body::Bytes) -> Json<Value> {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let now = SystemClock.now().timestamp();
+    let field = |name: &str| form.get(name).cloned().unwrap_or_default();
+    match field("grant_type").as_str() {
+        "client_credentials" => {
+            return Json(
+                json!({"access_token": "bench-service-token", "token_type": "Bearer", "expires_in": 300}),
+            );
+        }
+        "urn:ietf:params:oauth:grant-type:token-exchange" => {
+            // The broker's client authenticates with Basic; `azp` names it.
+            let claims = json!({"iss": realm.issuer, "sub": field("requested_subject"), "azp": "authproxy-broker",
+                                "exp": now + 300, "iat": now, "typ": "Bearer"});
+            return Json(
+                json!({"access_token": sign(&realm, &claims), "token_type": "Bearer", "expires_in": 300,
+                               "issued_token_type": "urn:ietf:params:oauth:token-type:access_token"}),
+            );
+        }
+        _ => {}
+    }
+    let claims = json!({"iss": realm.issuer, "sub": "bench-user", "aud": field("client_id"),
+                        "exp": now + 300, "iat": now, "nonce": field("code"),
+                        "preferred_username": "user@bench.test"});
     Json(json!({
         "access_token": "bench-access-token", "token_type": "Bearer", "expires_in": 300,
-        "id_token": format!("{input}.{}", B64.encode(signature.to_bytes())),
+        "id_token": sign(&realm, &claims),
     }))
+}
+
+/// `GET /admin/realms/bench/users?username=X&exact=true`: a user of that name
+/// (its id is the name); by email, nobody.
+async fn users(
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+) -> Json<Value> {
+    match query.get("username") {
+        Some(name) => Json(json!([{"id": name, "username": name}])),
+        None => Json(json!([])),
+    }
 }
 
 #[tokio::main]
@@ -89,6 +124,7 @@ async fn main() -> std::io::Result<()> {
         )
         .route("/realms/bench/protocol/openid-connect/certs", get(certs))
         .route("/realms/bench/protocol/openid-connect/token", post(token))
+        .route("/admin/realms/bench/users", get(users))
         .with_state(realm);
     println!("bench realm listening on {addr}");
     axum::serve(listener, app).await

@@ -221,22 +221,37 @@ pub mod jws {
         p256::ecdsa::VerifyingKey::from_sec1_bytes(point).is_ok()
     }
 
+    /// A P-256 signing key, parsed once (parsing derives the public point, a
+    /// scalar multiplication as costly as a signature).
+    #[derive(Clone)]
+    pub struct Es256Key(p256::ecdsa::SigningKey);
+
+    impl Es256Key {
+        /// The key of a private scalar.
+        pub fn from_private(private: &[u8]) -> Result<Self, CryptoError> {
+            signing_key(private).map(Self)
+        }
+
+        /// A compact ES256 JWS of `header` and `claims` (JSON objects).
+        #[must_use]
+        pub fn sign(&self, header: &serde_json::Value, claims: &serde_json::Value) -> String {
+            let input = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(header.to_string()),
+                URL_SAFE_NO_PAD.encode(claims.to_string())
+            );
+            let signature: p256::ecdsa::Signature = self.0.sign(input.as_bytes());
+            format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+        }
+    }
+
     /// A compact ES256 JWS of `header` and `claims` (JSON objects).
     pub fn sign_es256(
         private: &[u8],
         header: &serde_json::Value,
         claims: &serde_json::Value,
     ) -> Result<String, CryptoError> {
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let signature: p256::ecdsa::Signature = signing_key(private)?.sign(input.as_bytes());
-        Ok(format!(
-            "{input}.{}",
-            URL_SAFE_NO_PAD.encode(signature.to_bytes())
-        ))
+        Ok(Es256Key::from_private(private)?.sign(header, claims))
     }
 
     /// Verifies an ES256 signature (`r || s`, 64 bytes) by an uncompressed point.

@@ -41,7 +41,7 @@ pub enum SigningError {
 struct Key {
     kid: String,
     created_at: DateTime<Utc>,
-    private: SecretSlice<u8>,
+    signing: crypto::jws::Es256Key,
     public: (Vec<u8>, Value),
 }
 
@@ -55,9 +55,9 @@ fn key_of(record: SigningKeyRecord) -> Result<Key, CryptoError> {
         "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
     });
     Ok(Key {
+        signing: crypto::jws::Es256Key::from_private(record.private.expose_secret())?,
         kid: record.kid,
         created_at: record.created_at,
-        private: record.private,
         public: (point, jwk),
     })
 }
@@ -197,11 +197,7 @@ impl BrokerKeys {
         let key = keys.first().ok_or(SigningError::NoKey)?;
         claims.insert("iss".into(), Value::String(self.issuer.clone()));
         let header = json!({"alg": "ES256", "typ": typ, "kid": key.kid});
-        Ok(crypto::jws::sign_es256(
-            key.private.expose_secret(),
-            &header,
-            &Value::Object(claims),
-        )?)
+        Ok(key.signing.sign(&header, &Value::Object(claims)))
     }
 
     /// Whether `kid` is one of the broker's keys.
