@@ -10,6 +10,7 @@ use crate::auth::signing::BrokerKeys;
 use crate::clock::Clock;
 use crate::crypto::Sealer;
 use crate::domain::{PublicUrl, ServerLimits};
+use crate::idp::host_jwks::HostJwks;
 use crate::idp::{IdentityProvider, KeycloakAdmin};
 use crate::rate_limit::{RateLimiter, WaitSlots};
 use crate::registry::{Managed, Registry};
@@ -38,6 +39,8 @@ impl AppState {
 pub struct App {
     /// The broker's signing keys (embed sessions, minted host tokens).
     pub broker_keys: Arc<BrokerKeys>,
+    /// Hosts' signing keys published at JWKS URLs.
+    pub host_jwks: Arc<HostJwks>,
     /// Realms (the only servers the broker ever contacts) and clients.
     pub registry: Arc<Registry>,
     /// The user directory (cached, when configured).

@@ -21,6 +21,7 @@ use crate::auth::signing::BrokerKeys;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::idp::admin_rest::AdminRest;
+use crate::idp::host_jwks::HostJwks;
 use crate::idp::http::RealmHttp;
 use crate::idp::oidc::OidcProvider;
 use crate::idp::{IdentityProvider, KeycloakAdmin};
@@ -114,6 +115,7 @@ impl Application {
         broker_keys.rotate_if_due(clock.now()).await?;
         let state = AppState::new(App {
             broker_keys,
+            host_jwks: Arc::new(HostJwks::new(http.clone())),
             registry,
             directory,
             access: Arc::clone(&store) as Arc<dyn AccessStore>,

@@ -17,8 +17,10 @@ use serde_json::{Map, Value};
 use super::jwt::{self, ShapeProblem};
 use super::signing::{BrokerKeys, OwnTokenProblem};
 use crate::crypto;
+use crate::domain::HostKey;
 use crate::domain::tenant::DEFAULT_SESSION_SECS;
 use crate::domain::{Environment, KeyAlgorithm, KeyId, Tenant, TenantId, Username, VerifyingKey};
+use crate::idp::host_jwks::HostJwks;
 use crate::store::tenants::TenantStore;
 use crate::store::{DurableStore, LoginStore, StoreError};
 
@@ -178,6 +180,9 @@ pub enum VerifyError {
     #[error(transparent)]
     /// The store failed.
     Store(#[from] StoreError),
+    #[error("the host's JWKS URL failed: {0}")]
+    /// The host's JWKS URL could not be read (and no keys of it are cached).
+    Keys(crate::idp::IdpError),
 }
 
 fn text(
@@ -245,6 +250,8 @@ pub struct HostTokenVerifier<'a> {
     pub marks: &'a dyn LoginStore,
     /// The broker's keys (they sign minted tokens, `iss` = the broker).
     pub broker: &'a BrokerKeys,
+    /// Keys hosts publish at a JWKS URL.
+    pub remote: &'a HostJwks,
     /// Check without using the `jti` up (the sandbox's debug endpoint).
     pub dry_run: bool,
 }
@@ -295,11 +302,10 @@ impl HostTokenVerifier<'_> {
         parsed: jwt::Parsed<'_>,
     ) -> Result<(Map<String, Value>, bool), Checked> {
         let kid = KeyId::parse(&parsed.kid).map_err(|_| Rejection::UnknownKey)?;
-        let key = self
-            .tenants
-            .host_key(signer, &kid)
-            .await?
-            .ok_or(Rejection::UnknownKey)?;
+        let key = match self.tenants.host_key(signer, &kid).await? {
+            Some(key) => key,
+            None => self.published_key(signer, kid).await?,
+        };
         if key.revoked_at.is_some() {
             return Err(Rejection::RevokedKey.into());
         }
@@ -332,6 +338,31 @@ impl HostTokenVerifier<'_> {
             return Err(Rejection::BadSignature.into());
         }
         Ok((parsed.claims, key.for_subtenants))
+    }
+
+    /// The key `kid` at the signer's JWKS URL, as a key of that tenant (one that
+    /// does not sign for sub-tenants).
+    async fn published_key(&self, signer: &TenantId, kid: KeyId) -> Result<HostKey, Checked> {
+        let url = self
+            .tenants
+            .tenant(signer)
+            .await?
+            .and_then(|t| t.jwks_url)
+            .ok_or(Rejection::UnknownKey)?;
+        let (key, alg) = match self.remote.key(&url, kid.as_str()).await {
+            Ok(Some(found)) => found,
+            Ok(None) => return Err(Rejection::UnknownKey.into()),
+            Err(err) => return Err(Checked::Failed(VerifyError::Keys(err))),
+        };
+        Ok(HostKey {
+            tenant: signer.clone(),
+            kid,
+            alg,
+            key,
+            for_subtenants: false,
+            created_at: DateTime::<Utc>::MIN_UTC,
+            revoked_at: None,
+        })
     }
 
     async fn check_claims(

@@ -45,6 +45,9 @@ pub enum TenantsCommand {
         /// Allow HS256 shared-secret keys.
         #[arg(long)]
         allow_hs256: bool,
+        /// Where the host publishes its signing keys (a JWKS).
+        #[arg(long)]
+        jwks_url: Option<String>,
     },
     /// Remove a tenant (and its keys).
     Remove {
@@ -170,6 +173,7 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
                     parent_may_act,
                     max_session_secs,
                     allow_hs256,
+                    jwks_url,
                 } => {
                     let input = TenantInput {
                         environment: if environment == "production" {
@@ -188,6 +192,7 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
                         },
                         max_session_secs,
                         allow_hs256,
+                        jwks_url,
                     };
                     let actor = actor()?;
                     let view = ctx.operator(&actor).put_tenant(&tenant_id, &input).await?;

@@ -96,6 +96,10 @@ pub struct Tenant {
     /// Whether signing keys may be HS256 shared secrets (off: only ES256 and EdDSA).
     #[serde(default)]
     pub allow_hs256: bool,
+    /// Where the host publishes its signing keys (a JWKS), besides those
+    /// registered one by one.
+    #[serde(default)]
+    pub jwks_url: Option<String>,
 }
 
 fn default_max_session() -> u64 {
@@ -126,6 +130,14 @@ impl Tenant {
                 "only a sub-tenant (with a parent) grants its parent",
             );
         }
+        if let Some(url) = &self.jwks_url
+            && !is_key_url(url)
+        {
+            add(
+                "jwks_url",
+                "an https URL (http only for localhost, 127.0.0.1 or [::1]) without user name or fragment",
+            );
+        }
         if !(300..=MAX_SESSION_SECS).contains(&self.max_session_secs) {
             add(
                 "max_session_secs",
@@ -134,6 +146,17 @@ impl Tenant {
         }
         problems
     }
+}
+
+/// Whether `raw` may be a JWKS URL: https, or http on a loopback host.
+fn is_key_url(raw: &str) -> bool {
+    url::Url::parse(raw).is_ok_and(|url| {
+        let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        (url.scheme() == "https" || (url.scheme() == "http" && loopback))
+            && url.host_str().is_some()
+            && url.username().is_empty()
+            && url.fragment().is_none()
+    })
 }
 
 /// A signing key's id as the host chose it (`kid`): 1 to 128 characters of
@@ -403,8 +426,12 @@ mod tests {
             provisioning: Provisioning::Create,
             max_session_secs: 60,
             allow_hs256: false,
+            jwks_url: Some("http://evil.example/jwks".into()),
         };
         let paths: Vec<_> = tenant.problems().into_iter().map(|p| p.path).collect();
-        assert_eq!(paths, ["clients", "parent_may_act", "max_session_secs"]);
+        assert_eq!(
+            paths,
+            ["clients", "parent_may_act", "jwks_url", "max_session_secs"]
+        );
     }
 }

@@ -215,6 +215,7 @@ async fn redeem_inner(
         tenants: app.durable.as_ref(),
         marks: app.logins.as_ref(),
         broker: &app.broker_keys,
+        remote: &app.host_jwks,
         dry_run: false,
     };
     let verified = match checks.verify(&request.token, app.clock.now()).await {
@@ -226,11 +227,7 @@ async fn redeem_inner(
         Err(err) => {
             audit.outcome = "failed".into();
             audit.reason = Some(err.to_string());
-            return Err(ApiError(WebError::new(
-                ErrorCode::StoreUnavailable,
-                "The store could not be used: try again.",
-            ))
-            .into_response());
+            return Err(ApiError(WebError::from(err)).into_response());
         }
     };
     audit.actor = match &verified.acting {

@@ -460,12 +460,13 @@ pub async fn debug(
             tenants: app.durable.as_ref(),
             marks: app.logins.as_ref(),
             broker: &app.broker_keys,
+            remote: &app.host_jwks,
             dry_run: true,
         };
         let verdict = verifier
             .verify(&request.token, app.clock.now())
             .await
-            .map_err(|e| ApiError(WebError::new(ErrorCode::StoreUnavailable, e.to_string())).into_response())?;
+            .map_err(|e| ApiError(WebError::from(e)).into_response())?;
         let answer: Value = match verdict {
             Ok(token) if token.tenant.id != tenant.id && token.tenant.parent.as_ref() != Some(&tenant.id) => {
                 json!({"valid": false, "reason": "other_tenant", "explanation": "the token is for a tenant this key does not belong to"})

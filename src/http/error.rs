@@ -41,6 +41,16 @@ pub enum WebError {
     Crypto(#[from] CryptoError),
 }
 
+impl From<crate::auth::host_token::VerifyError> for WebError {
+    fn from(err: crate::auth::host_token::VerifyError) -> Self {
+        match err {
+            crate::auth::host_token::VerifyError::Store(err) => err.into(),
+            // The host's key URL is an upstream like a realm.
+            crate::auth::host_token::VerifyError::Keys(err) => err.into(),
+        }
+    }
+}
+
 /// The one mapping from a realm failure to a code (and so to a status), for
 /// every flow.
 impl From<&IdpError> for ErrorCode {

@@ -3,6 +3,7 @@
 //! (OpenID Connect Discovery: endpoints come from the realm's metadata).
 
 pub mod admin_rest;
+pub mod host_jwks;
 pub mod http;
 pub mod jwk;
 pub mod jws;

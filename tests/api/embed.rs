@@ -942,3 +942,88 @@ async fn tenants_and_keys_are_validated_when_written() {
         "a kid is never reused"
     );
 }
+
+/// Serves `body` as JSON at any path, for as long as the test runs; its URL.
+async fn serve_json(body: String) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut request = vec![0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn keys_published_at_the_hosts_jwks_url_verify_by_kid_with_their_one_algorithm() {
+    let host = Host::start().await;
+    let private = authproxy::crypto::jws::generate_p256().unwrap();
+    let (x, y) = authproxy::crypto::jws::p256_public(&private).unwrap();
+    let jwks = json!({"keys": [
+        {"kty": "EC", "crv": "P-256", "kid": "published-1", "use": "sig",
+         "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y)},
+        {"kty": "RSA", "kid": "rsa-1", "n": "AQAB", "e": "AQAB"},
+    ]});
+    let url = serve_json(jwks.to_string()).await;
+    let mut settings = tenant("sandbox", "create");
+    settings["jwks_url"] = url.into();
+    put_tenant(&host.admin, "acme", settings).await;
+
+    let claims = host.claims("published");
+    assert_eq!(
+        host.redeem(&sign_with(&private, "published-1", &claims))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // A kid the set does not have, or has as a key type that is not accepted.
+    assert_eq!(
+        refused_reason(
+            &host,
+            host.redeem(&sign_with(&private, "published-2", &host.claims("p")))
+                .await
+        )
+        .await,
+        "unknown_key"
+    );
+    assert_eq!(
+        refused_reason(
+            &host,
+            host.redeem(&sign_with(&private, "rsa-1", &host.claims("p")))
+                .await
+        )
+        .await,
+        "unknown_key"
+    );
+    // The registered key still works beside the published ones.
+    assert_eq!(
+        host.redeem(&host.sign(&host.claims("registered")))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let bad = host
+        .admin
+        .send_json(Method::PUT, "/admin/api/tenants/acme", &json!({"environment": "sandbox", "realm": "tenant-a", "clients": [CLIENT_ID], "provisioning": "create", "jwks_url": "http://evil.example/jwks"}))
+        .await;
+    assert_eq!(
+        bad.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "https only, but for loopback"
+    );
+}

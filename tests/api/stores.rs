@@ -812,6 +812,7 @@ async fn durable_store_documents_round_trip_with_sealed_secrets_bound_to_their_r
             provisioning: authproxy::domain::Provisioning::Create,
             max_session_secs: 3600,
             allow_hs256: false,
+            jwks_url: None,
         };
         store.put_tenant(&tenant).await.unwrap();
         assert_eq!(

@@ -48,6 +48,9 @@ pub struct TenantInput {
     /// Whether HS256 shared-secret keys are allowed (default no).
     #[serde(default)]
     pub allow_hs256: bool,
+    /// Where the host publishes its signing keys (a JWKS; https).
+    #[serde(default)]
+    pub jwks_url: Option<String>,
 }
 
 fn default_max_session() -> u64 {
@@ -77,6 +80,7 @@ impl From<&Tenant> for TenantView {
                 provisioning: t.provisioning,
                 max_session_secs: t.max_session_secs,
                 allow_hs256: t.allow_hs256,
+                jwks_url: t.jwks_url.clone(),
             },
         }
     }
@@ -292,6 +296,7 @@ impl Operator<'_> {
             provisioning: input.provisioning,
             max_session_secs: input.max_session_secs,
             allow_hs256: input.allow_hs256,
+            jwks_url: input.jwks_url.clone(),
         };
         problems.extend(tenant.problems());
         if let Some(existing) = self.tenants.tenant(&tenant.id).await?
