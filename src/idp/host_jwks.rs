@@ -16,7 +16,7 @@ use super::http::RealmHttp;
 use crate::domain::{KeyAlgorithm, VerifyingKey};
 
 /// How long a fetched set is used without asking again.
-const FRESH_FOR: Duration = Duration::from_secs(300);
+const FRESH_FOR: Duration = Duration::from_mins(5);
 /// The shortest time between two fetches of one URL (an unknown `kid` asks again).
 const REFETCH_AFTER: Duration = Duration::from_secs(30);
 
