@@ -29,6 +29,7 @@ use crate::rate_limit::{RateLimiter, WaitSlots};
 use crate::registry::Registry;
 use crate::routes::router;
 use crate::store::directory_cache::CachedDirectory;
+use crate::store::tenants::TenantStore as _;
 use crate::store::{AccessStore, AuditLog, DirectoryStore, RegistryStore, StoreError};
 
 /// How often expired logins and transactions are deleted.
@@ -102,6 +103,7 @@ impl Application {
             RealmHttp::new(config.idp_timeout).map_err(|e| StartupError::Idp(e.to_string()))?;
         let oidc = Arc::new(OidcProvider::new(Arc::clone(&clock), http.clone()));
         crate::registry::seed(store.as_ref(), &config.realms, &config.clients).await?;
+        store.seed_tenants(&config.tenants, clock.now()).await?;
         let registry =
             Arc::new(Registry::load(Arc::clone(&store) as Arc<dyn RegistryStore>).await?);
         let directory: Arc<dyn DirectoryStore> = if config.directory_cache_entries > 0 {
@@ -131,7 +133,8 @@ impl Application {
             keycloak_admin: Arc::new(AdminRest::new(http, oidc)) as Arc<dyn KeycloakAdmin>,
             clock,
             public_url: config.public_url,
-            managed: crate::registry::Managed::of(&config.realms, &config.clients),
+            managed: crate::registry::Managed::of(&config.realms, &config.clients)
+                .with_tenants(&config.tenants),
             handoff_wait: config.handoff_wait,
         });
         Ok(Self { listener, state })

@@ -281,11 +281,17 @@ impl Context {
         // The file's entries, as `serve` applies them: the file owns them, so
         // writing them again changes nothing made elsewhere.
         crate::registry::seed(store.as_ref(), &config.realms, &config.clients).await?;
+        crate::store::tenants::TenantStore::seed_tenants(
+            store.as_ref(),
+            &config.tenants,
+            chrono::Utc::now(),
+        )
+        .await?;
         let registry = Registry::load(Arc::clone(&store) as Arc<dyn RegistryStore>).await?;
         Ok(Self {
             store,
             registry,
-            managed: Managed::of(&config.realms, &config.clients),
+            managed: Managed::of(&config.realms, &config.clients).with_tenants(&config.tenants),
             config,
             actor: file.actor.clone().filter(|a| !a.trim().is_empty()),
         })

@@ -60,4 +60,8 @@ pub struct Config {
     pub clients: Vec<Client>,
     /// Directory rules written when the service starts.
     pub directory_seed: Vec<Rule>,
+    /// The tenants the file defines (and owns), with their keys.
+    pub tenants: Vec<ConfiguredTenant>,
 }
+
+pub use crate::domain::tenant::{ConfiguredKey, ConfiguredTenant};

@@ -30,6 +30,57 @@ pub struct RawConfig {
     #[serde(default)]
     /// `[directory]`.
     pub directory: DirectorySection,
+    /// `[[tenants]]`: host organisations of embedded SSO, owned by the file.
+    #[serde(default)]
+    pub tenants: Vec<TenantSection>,
+}
+
+/// `[[tenants]]`: a tenant and its public signing keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSection {
+    /// The tenant's id.
+    pub id: String,
+    /// `sandbox` or `production`.
+    pub environment: crate::domain::Environment,
+    /// The parent tenant (defined in the file too).
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// Whether the parent's credentials may act for this sub-tenant.
+    #[serde(default)]
+    pub parent_may_act: bool,
+    /// The realm its users live in (defined in the file).
+    pub realm: String,
+    /// The embedded-app clients (defined in the file).
+    pub clients: Vec<String>,
+    /// `existing_only` or `create`.
+    pub provisioning: crate::domain::Provisioning,
+    /// The longest session, in seconds (default 4 hours).
+    #[serde(default = "default_tenant_session")]
+    pub max_session_secs: u64,
+    /// Where the host publishes its signing keys (a JWKS).
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// `[[tenants.keys]]`: public signing keys.
+    #[serde(default)]
+    pub keys: Vec<TenantKeySection>,
+}
+
+fn default_tenant_session() -> u64 {
+    crate::domain::tenant::DEFAULT_SESSION_SECS
+}
+
+/// `[[tenants.keys]]`: one public signing key of a tenant.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantKeySection {
+    /// Its `kid`.
+    pub kid: String,
+    /// The public JWK, as an inline table.
+    pub jwk: serde_json::Value,
+    /// Whether it may sign for sub-tenants that grant it.
+    #[serde(default)]
+    pub for_subtenants: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,10 +6,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::domain::{
-    Client, FieldProblem, PublicUrl, Realm, RealmName, Rule, RuleField, RuleKind, ServerLimits,
+    Client, FieldProblem, KeyId, PublicUrl, Realm, RealmName, Rule, RuleField, RuleKind,
+    ServerLimits, Tenant, TenantId, VerifyingKey,
 };
 
-use super::{Config, ConfigError, ConfigProblem, RawConfig};
+use super::{Config, ConfigError, ConfigProblem, ConfiguredKey, ConfiguredTenant, RawConfig};
 use crate::store::{SHARED_STORES_NEED_A_KEY, StoreSettings};
 
 impl RawConfig {
@@ -72,6 +73,7 @@ impl RawConfig {
         let realm_names: BTreeSet<RealmName> = realms.iter().map(|r| r.name.clone()).collect();
         let clients = self.validate_clients(&realm_names, &mut problems);
         let directory_seed = self.validate_directory(&realm_names, &mut problems);
+        let tenants = self.validate_tenants(&realm_names, &clients, &mut problems);
 
         match (listen, public_url) {
             (Some(listen), Some(public_url)) if problems.0.is_empty() => Ok(Config {
@@ -92,6 +94,7 @@ impl RawConfig {
                 realms,
                 clients,
                 directory_seed,
+                tenants,
             }),
             _ => Err(ConfigError(problems.0)),
         }
@@ -144,6 +147,114 @@ impl RawConfig {
             }
         }
         realms
+    }
+
+    fn validate_tenants(
+        &self,
+        realms: &BTreeSet<RealmName>,
+        clients: &[Client],
+        problems: &mut Problems,
+    ) -> Vec<ConfiguredTenant> {
+        let mut tenants: Vec<ConfiguredTenant> = Vec::new();
+        for (i, input) in self.tenants.iter().enumerate() {
+            let at = format!("tenants[{i}]");
+            let before = problems.0.len();
+            let id = problems.check(
+                &format!("{at}.id"),
+                TenantId::parse(&input.id).map_err(|e| e.to_string()),
+            );
+            let realm = problems.check(
+                &format!("{at}.realm"),
+                RealmName::parse(&input.realm)
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| {
+                        if realms.contains(&r) {
+                            Ok(r)
+                        } else {
+                            Err(format!("realm {r} is not defined in this file"))
+                        }
+                    }),
+            );
+            let mut client_ids = Vec::new();
+            for (j, raw) in input.clients.iter().enumerate() {
+                match clients.iter().find(|c| c.id.as_str() == raw) {
+                    Some(client) => client_ids.push(client.id.clone()),
+                    None => problems.add(
+                        &format!("{at}.clients[{j}]"),
+                        &format!("client {raw} is not defined in this file"),
+                    ),
+                }
+            }
+            let parent = input.parent.as_ref().and_then(|raw| {
+                let found = tenants.iter().find(|t| t.tenant.id.as_str() == raw);
+                match found {
+                    Some(p) if p.tenant.environment != input.environment => {
+                        problems.add(
+                            &format!("{at}.parent"),
+                            "a sub-tenant lives in its parent's environment",
+                        );
+                        None
+                    }
+                    Some(p) => Some(p.tenant.id.clone()),
+                    None => {
+                        problems.add(
+                            &format!("{at}.parent"),
+                            &format!("tenant {raw} must be defined above this one"),
+                        );
+                        None
+                    }
+                }
+            });
+            let mut keys = Vec::new();
+            for (j, key) in input.keys.iter().enumerate() {
+                let kid = problems.check(
+                    &format!("{at}.keys[{j}].kid"),
+                    KeyId::parse(&key.kid).map_err(|e| e.to_string()),
+                );
+                let parsed = problems.check(
+                    &format!("{at}.keys[{j}].jwk"),
+                    VerifyingKey::from_public_jwk(&key.jwk).map_err(|e| e.to_string()),
+                );
+                if let (Some(kid), Some((verifying, alg))) = (kid, parsed) {
+                    if keys.iter().any(|k: &ConfiguredKey| k.kid == kid) {
+                        problems.add(&format!("{at}.keys[{j}].kid"), "defined twice");
+                    }
+                    keys.push(ConfiguredKey {
+                        kid,
+                        key: verifying,
+                        alg,
+                        for_subtenants: key.for_subtenants,
+                    });
+                }
+            }
+            let (Some(id), Some(realm)) = (id, realm) else {
+                continue;
+            };
+            let tenant = Tenant {
+                id,
+                environment: input.environment,
+                parent,
+                parent_may_act: input.parent_may_act,
+                realm,
+                clients: client_ids,
+                provisioning: input.provisioning,
+                max_session_secs: input.max_session_secs,
+                allow_hs256: false,
+                jwks_url: input.jwks_url.clone(),
+            };
+            let own = tenant.problems();
+            problems.extend(&at, own);
+            if tenants.iter().any(|t| t.tenant.id == tenant.id) {
+                problems.add(
+                    &format!("{at}.id"),
+                    &format!("tenant {} is defined twice", tenant.id),
+                );
+            }
+            if problems.0.len() == before {
+                tenants.push(ConfiguredTenant { tenant, keys });
+            }
+        }
+        tenants
     }
 
     fn validate_clients(

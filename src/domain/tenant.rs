@@ -382,6 +382,28 @@ impl ApiKey {
     }
 }
 
+/// A tenant of the configuration file and its public keys (written at every start).
+#[derive(Debug, Clone)]
+pub struct ConfiguredTenant {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// Its keys: `kid`, verifying key and algorithm, and the sub-tenant scope.
+    pub keys: Vec<ConfiguredKey>,
+}
+
+/// A public key of a configured tenant.
+#[derive(Debug, Clone)]
+pub struct ConfiguredKey {
+    /// Its `kid`.
+    pub kid: KeyId,
+    /// The key.
+    pub key: VerifyingKey,
+    /// Its one algorithm.
+    pub alg: KeyAlgorithm,
+    /// Whether it may sign for sub-tenants.
+    pub for_subtenants: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,8 @@ pub struct Managed {
     pub realms: BTreeSet<RealmName>,
     /// Client ids.
     pub clients: BTreeSet<ClientId>,
+    /// Tenant ids.
+    pub tenants: BTreeSet<crate::domain::TenantId>,
 }
 
 impl Managed {
@@ -50,7 +52,15 @@ impl Managed {
         Self {
             realms: realms.iter().map(|r| r.name.clone()).collect(),
             clients: clients.iter().map(|c| c.id.clone()).collect(),
+            tenants: BTreeSet::new(),
         }
+    }
+
+    #[must_use]
+    /// With the tenants of the configuration file.
+    pub fn with_tenants(mut self, tenants: &[crate::domain::tenant::ConfiguredTenant]) -> Self {
+        self.tenants = tenants.iter().map(|t| t.tenant.id.clone()).collect();
+        self
     }
 }
 

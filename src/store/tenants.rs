@@ -236,6 +236,32 @@ pub trait TenantStore: DocumentStore {
         Ok(keys)
     }
 
+    /// Writes the tenants the configuration file defines, with their keys (a key
+    /// already stored keeps when it was registered; one revoked stays revoked).
+    async fn seed_tenants(
+        &self,
+        tenants: &[crate::domain::tenant::ConfiguredTenant],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for configured in tenants {
+            self.put_tenant(&configured.tenant).await?;
+            for key in &configured.keys {
+                let existing = self.host_key(&configured.tenant.id, &key.kid).await?;
+                self.put_host_key(&HostKey {
+                    tenant: configured.tenant.id.clone(),
+                    kid: key.kid.clone(),
+                    alg: key.alg,
+                    key: key.key.clone(),
+                    for_subtenants: key.for_subtenants,
+                    created_at: existing.as_ref().map_or(now, |k| k.created_at),
+                    revoked_at: existing.and_then(|k| k.revoked_at),
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Removes a signing key; `false` when there was none.
     async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError> {
         self.delete_document(SIGNING_KEY, kid).await

@@ -1027,3 +1027,92 @@ async fn keys_published_at_the_hosts_jwks_url_verify_by_kid_with_their_one_algor
         "https only, but for loopback"
     );
 }
+
+#[tokio::test]
+async fn a_tenant_of_the_configuration_file_logs_users_in_and_only_the_file_changes_it() {
+    let private = authproxy::crypto::jws::generate_p256().unwrap();
+    let (x, y) = authproxy::crypto::jws::p256_public(&private).unwrap();
+    let app = TestApp::start(crate::support::TestConfig::demo().raw(&format!(
+        r#"[[tenants]]
+id = "filed"
+environment = "sandbox"
+realm = "tenant-a"
+clients = ["{CLIENT_ID}"]
+provisioning = "create"
+[[tenants.keys]]
+kid = "file-1"
+jwk = {{ kty = "EC", crv = "P-256", x = "{}", y = "{}" }}"#,
+        URL_SAFE_NO_PAD.encode(x),
+        URL_SAFE_NO_PAD.encode(y)
+    )))
+    .await;
+    let now = now_secs(&app);
+    let claims = json!({"iss": "filed", "aud": format!("{}/embed/sandbox", app.base_url), "sub": "from-file",
+        "tenant": "filed", "iat": now, "exp": now + 60, "jti": rand_suffix()});
+    let token = sign_with(&private, "file-1", claims.as_object().unwrap());
+    assert_eq!(redeem(&app, &token).await.status(), StatusCode::OK);
+    let admin = app.admin();
+    let changed = admin
+        .send_json(
+            Method::PUT,
+            "/admin/api/tenants/filed",
+            &tenant("sandbox", "existing_only"),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        changed.json::<Value>().await.unwrap()["error"],
+        "managed_by_config"
+    );
+    let removed = admin
+        .request(Method::DELETE, "/admin/api/tenants/filed")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::CONFLICT);
+}
+
+#[test]
+fn tenants_of_the_configuration_file_are_checked_with_their_keys() {
+    let toml = r#"
+[[realms]]
+name = "tenant-a"
+authority = "https://kc.example/realms/tenant-a"
+[[clients]]
+client_id = "crm.example"
+realms = ["tenant-a"]
+origins = ["https://crm.example"]
+[[tenants]]
+id = "ok"
+environment = "production"
+realm = "tenant-a"
+clients = ["crm.example"]
+provisioning = "create"
+[[tenants]]
+id = "Bad Id"
+environment = "production"
+realm = "tenant-z"
+clients = ["other.example"]
+provisioning = "create"
+parent = "nobody"
+jwks_url = "http://evil.example/jwks"
+[[tenants.keys]]
+kid = "k1"
+jwk = { kty = "EC", crv = "P-256", x = "AAAA", y = "AAAA", d = "AAAA" }
+"#;
+    let err = authproxy::config::RawConfig::from_toml(toml)
+        .unwrap()
+        .validate()
+        .unwrap_err();
+    let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "tenants[1].id",
+            "tenants[1].realm",
+            "tenants[1].clients[0]",
+            "tenants[1].parent",
+            "tenants[1].keys[0].jwk",
+        ]
+    );
+}

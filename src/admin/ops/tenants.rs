@@ -220,6 +220,15 @@ fn parse_tenant_id(id: &str) -> Result<TenantId, OpsError> {
 }
 
 impl Operator<'_> {
+    fn not_managed(&self, id: &TenantId) -> Result<(), OpsError> {
+        if self.managed.tenants.contains(id) {
+            return Err(OpsError::ManagedByConfig(format!(
+                "Tenant {id} is defined in the configuration file; change it there."
+            )));
+        }
+        Ok(())
+    }
+
     async fn existing_tenant(&self, id: &str) -> Result<Tenant, OpsError> {
         let id = parse_tenant_id(id)?;
         self.tenants
@@ -286,6 +295,7 @@ impl Operator<'_> {
         let (Ok(id), Ok(realm)) = (id, realm) else {
             return Err(OpsError::Invalid(problems));
         };
+        self.not_managed(&id)?;
         let tenant = Tenant {
             id,
             environment: input.environment,
@@ -318,6 +328,7 @@ impl Operator<'_> {
     /// Removes a tenant with no sub-tenants; its keys stop working with it.
     pub async fn delete_tenant(&self, id: &str) -> Result<(), OpsError> {
         let tenant = self.existing_tenant(id).await?;
+        self.not_managed(&tenant.id)?;
         let children: Vec<String> = self
             .tenants
             .tenants()

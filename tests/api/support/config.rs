@@ -99,6 +99,12 @@ impl TestConfig {
             .store("sealing_key", &shared.sealing_key)
     }
 
+    /// A TOML section written as given (after the realms and clients).
+    pub fn raw(mut self, toml: &str) -> Self {
+        self.directory.push(toml.to_owned());
+        self
+    }
+
     /// `[idp] timeout_secs`.
     pub fn idp_timeout_secs(mut self, secs: u64) -> Self {
         self.sections.push(format!("[idp]\ntimeout_secs = {secs}"));
