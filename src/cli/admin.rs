@@ -284,7 +284,7 @@ impl Context {
         crate::store::tenants::TenantStore::seed_tenants(
             store.as_ref(),
             &config.tenants,
-            chrono::Utc::now(),
+            crate::clock::Clock::now(&SystemClock),
         )
         .await?;
         let registry = Registry::load(Arc::clone(&store) as Arc<dyn RegistryStore>).await?;
