@@ -48,6 +48,9 @@ pub enum TenantsCommand {
         /// Where the host publishes its signing keys (a JWKS).
         #[arg(long)]
         jwks_url: Option<String>,
+        /// The realm's identity provider that trusts the broker's assertions.
+        #[arg(long)]
+        assertion_grant_idp: Option<String>,
     },
     /// Remove a tenant (and its keys).
     Remove {
@@ -174,6 +177,7 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
                     max_session_secs,
                     allow_hs256,
                     jwks_url,
+                    assertion_grant_idp,
                 } => {
                     let input = TenantInput {
                         environment: if environment == "production" {
@@ -193,6 +197,7 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
                         max_session_secs,
                         allow_hs256,
                         jwks_url,
+                        assertion_grant_idp,
                     };
                     let actor = actor()?;
                     let view = ctx.operator(&actor).put_tenant(&tenant_id, &input).await?;

@@ -61,6 +61,9 @@ pub struct TenantSection {
     /// Where the host publishes its signing keys (a JWKS).
     #[serde(default)]
     pub jwks_url: Option<String>,
+    /// The realm's identity provider that trusts the broker's assertions.
+    #[serde(default)]
+    pub assertion_grant_idp: Option<String>,
     /// `[[tenants.keys]]`: public signing keys.
     #[serde(default)]
     pub keys: Vec<TenantKeySection>,

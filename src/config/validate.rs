@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::domain::{
-    Client, FieldProblem, KeyId, PublicUrl, Realm, RealmName, Rule, RuleField, RuleKind,
+    Client, FieldProblem, IdpAlias, KeyId, PublicUrl, Realm, RealmName, Rule, RuleField, RuleKind,
     ServerLimits, Tenant, TenantId, VerifyingKey,
 };
 
@@ -205,28 +205,13 @@ impl RawConfig {
                     }
                 }
             });
-            let mut keys = Vec::new();
-            for (j, key) in input.keys.iter().enumerate() {
-                let kid = problems.check(
-                    &format!("{at}.keys[{j}].kid"),
-                    KeyId::parse(&key.kid).map_err(|e| e.to_string()),
-                );
-                let parsed = problems.check(
-                    &format!("{at}.keys[{j}].jwk"),
-                    VerifyingKey::from_public_jwk(&key.jwk).map_err(|e| e.to_string()),
-                );
-                if let (Some(kid), Some((verifying, alg))) = (kid, parsed) {
-                    if keys.iter().any(|k: &ConfiguredKey| k.kid == kid) {
-                        problems.add(&format!("{at}.keys[{j}].kid"), "defined twice");
-                    }
-                    keys.push(ConfiguredKey {
-                        kid,
-                        key: verifying,
-                        alg,
-                        for_subtenants: key.for_subtenants,
-                    });
-                }
-            }
+            let keys = validate_tenant_keys(&at, &input.keys, problems);
+            let assertion_grant_idp = input.assertion_grant_idp.as_deref().and_then(|raw| {
+                problems.check(
+                    &format!("{at}.assertion_grant_idp"),
+                    IdpAlias::parse(raw).map_err(|e| e.to_string()),
+                )
+            });
             let (Some(id), Some(realm)) = (id, realm) else {
                 continue;
             };
@@ -241,6 +226,7 @@ impl RawConfig {
                 max_session_secs: input.max_session_secs,
                 allow_hs256: false,
                 jwks_url: input.jwks_url.clone(),
+                assertion_grant_idp,
             };
             let own = tenant.problems();
             problems.extend(&at, own);
@@ -347,6 +333,37 @@ impl RawConfig {
         }
         rules
     }
+}
+
+/// The public keys of the tenant at `at`.
+fn validate_tenant_keys(
+    at: &str,
+    keys_in: &[super::schema::TenantKeySection],
+    problems: &mut Problems,
+) -> Vec<ConfiguredKey> {
+    let mut keys = Vec::new();
+    for (j, key) in keys_in.iter().enumerate() {
+        let kid = problems.check(
+            &format!("{at}.keys[{j}].kid"),
+            KeyId::parse(&key.kid).map_err(|e| e.to_string()),
+        );
+        let parsed = problems.check(
+            &format!("{at}.keys[{j}].jwk"),
+            VerifyingKey::from_public_jwk(&key.jwk).map_err(|e| e.to_string()),
+        );
+        if let (Some(kid), Some((verifying, alg))) = (kid, parsed) {
+            if keys.iter().any(|k: &ConfiguredKey| k.kid == kid) {
+                problems.add(&format!("{at}.keys[{j}].kid"), "defined twice");
+            }
+            keys.push(ConfiguredKey {
+                kid,
+                key: verifying,
+                alg,
+                for_subtenants: key.for_subtenants,
+            });
+        }
+    }
+    keys
 }
 
 #[derive(Default)]

@@ -100,6 +100,11 @@ pub struct Tenant {
     /// registered one by one.
     #[serde(default)]
     pub jwks_url: Option<String>,
+    /// The alias of the realm's identity provider (of type JWT Authorization
+    /// Grant) that trusts the broker's keys: Keycloak tokens then come from RFC
+    /// 7523's grant; without it, from the impersonation exchange.
+    #[serde(default)]
+    pub assertion_grant_idp: Option<super::realm::IdpAlias>,
 }
 
 fn default_max_session() -> u64 {
@@ -449,6 +454,7 @@ mod tests {
             max_session_secs: 60,
             allow_hs256: false,
             jwks_url: Some("http://evil.example/jwks".into()),
+            assertion_grant_idp: None,
         };
         let paths: Vec<_> = tenant.problems().into_iter().map(|p| p.path).collect();
         assert_eq!(

@@ -36,7 +36,7 @@ use crate::app::AppState;
 use crate::auth::host_token::{HostTokenVerifier, VerifiedHostToken};
 use crate::auth::signing::OwnTokenProblem;
 use crate::crypto;
-use crate::domain::{ClientId, Provisioning, Realm, TenantId};
+use crate::domain::{ClientId, IdpAlias, Provisioning, Realm, TenantId};
 use crate::http::code::ErrorCode;
 use crate::http::cors;
 use crate::http::error::{ApiError, WebError};
@@ -48,6 +48,8 @@ use crate::store::{AuditEntry, Document, SessionKeys};
 
 /// The `typ` of the broker's session tokens.
 pub const SESSION_TOKEN_TYPE: &str = "authproxy-session+jwt";
+/// The `typ` of the assertions the broker signs for RFC 7523's grant.
+pub const ASSERTION_TYPE: &str = "JWT";
 /// How long one session token lives (the SDK renews it before).
 pub const SESSION_TOKEN_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 /// The longest `/api/embed/session/wait` holds a request.
@@ -275,9 +277,15 @@ async fn redeem_inner(
             picture: verified.picture.clone(),
         },
     };
-    let response = issue(app, realm, &session, audit)
-        .await
-        .map_err(|e| ApiError(e).into_response())?;
+    let response = issue(
+        app,
+        realm,
+        &session,
+        verified.tenant.assertion_grant_idp.as_ref(),
+        audit,
+    )
+    .await
+    .map_err(|e| ApiError(e).into_response())?;
     audit.outcome = "granted".into();
     Ok((response, client))
 }
@@ -386,15 +394,66 @@ async fn provision(
 }
 
 /// Keycloak tokens for the session's user and a new session token.
+/// Keycloak's access token for the session's user: RFC 7523's grant with an
+/// assertion the broker signs, where the tenant names the realm's identity
+/// provider that trusts the broker (the user is linked to it on first use), else
+/// the impersonation exchange.
+async fn keycloak_token(
+    app: &AppState,
+    realm: &Realm,
+    session: &Session,
+    grant_idp: Option<&IdpAlias>,
+) -> Result<crate::idp::ExchangedToken, crate::idp::IdpError> {
+    let Some(alias) = grant_idp else {
+        return app.idp.impersonate(realm, &session.realm_user, None).await;
+    };
+    let assertion = || {
+        let now = app.clock.now();
+        let mut claims = Map::new();
+        claims.insert("sub".into(), session.realm_user.clone().into());
+        claims.insert("aud".into(), realm.authority.as_str().into());
+        claims.insert("iat".into(), now.timestamp().into());
+        claims.insert(
+            "exp".into(),
+            (now + TimeDelta::seconds(60)).timestamp().into(),
+        );
+        claims.insert(
+            "jti".into(),
+            crypto::random_token()
+                .map_err(|e| crate::idp::IdpError::InvalidResponse(e.to_string()))?
+                .into(),
+        );
+        app.broker_keys
+            .sign(ASSERTION_TYPE, claims)
+            .map_err(|e| crate::idp::IdpError::InvalidResponse(e.to_string()))
+    };
+    match app.idp.assertion_grant(realm, &assertion()?).await {
+        // Not linked yet (a user found or created before the realm trusted us):
+        // link the user to the broker's identity provider and ask once more.
+        Err(crate::idp::IdpError::Rejected { status: 400, .. }) => {
+            app.keycloak_admin
+                .link_user(
+                    realm,
+                    &session.realm_user,
+                    alias.as_str(),
+                    &session.realm_user,
+                    &session.sub,
+                )
+                .await?;
+            app.idp.assertion_grant(realm, &assertion()?).await
+        }
+        other => other,
+    }
+}
+
 async fn issue(
     app: &AppState,
     realm: &Realm,
     session: &Session,
+    grant_idp: Option<&IdpAlias>,
     audit: &mut AuditEntry,
 ) -> Result<Response, WebError> {
-    let token = app
-        .idp
-        .impersonate(realm, &session.realm_user, None)
+    let token = keycloak_token(app, realm, session, grant_idp)
         .await
         .map_err(|err| {
             audit.outcome = "failed".into();
@@ -640,7 +699,14 @@ pub async fn renew(
             )
         })?;
         audit.realm = Some(realm.name.to_string());
-        let response = issue(&app, realm, &session, &mut audit).await?;
+        let response = issue(
+            &app,
+            realm,
+            &session,
+            tenant.assertion_grant_idp.as_ref(),
+            &mut audit,
+        )
+        .await?;
         audit.outcome = "granted".into();
         Ok::<_, WebError>((response, client))
     }

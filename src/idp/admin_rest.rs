@@ -146,6 +146,31 @@ impl KeycloakAdmin for AdminRest {
         .map(|_| ())
     }
 
+    async fn link_user(
+        &self,
+        realm: &Realm,
+        id: &str,
+        alias: &str,
+        external_id: &str,
+        username: &str,
+    ) -> Result<(), IdpError> {
+        let path = format!(
+            "/users/{}/federated-identity/{}",
+            encode_segment(id),
+            encode_segment(alias)
+        );
+        let link = serde_json::json!({
+            "identityProvider": alias, "userId": external_id, "userName": username,
+        });
+        match self
+            .admin_request(realm, reqwest::Method::POST, &path, &[], Some(&link))
+            .await
+        {
+            Ok(_) | Err(IdpError::Rejected { status: 409, .. }) => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
+
     async fn update_user(
         &self,
         realm: &Realm,

@@ -169,6 +169,17 @@ pub trait KeycloakAdmin: Send + Sync {
         representation: &serde_json::Value,
     ) -> Result<(), IdpError>;
 
+    /// `POST /admin/realms/{realm}/users/{id}/federated-identity/{alias}`: links the
+    /// user to an identity provider as `external_id`; `Ok` also when linked already.
+    async fn link_user(
+        &self,
+        realm: &Realm,
+        id: &str,
+        alias: &str,
+        external_id: &str,
+        username: &str,
+    ) -> Result<(), IdpError>;
+
     /// `PUT /admin/realms/{realm}/users/{id}`: updates the fields given.
     async fn update_user(
         &self,
@@ -189,6 +200,16 @@ pub trait IdentityProvider: Send + Sync {
         realm: &Realm,
         subject: &str,
         audience: Option<&str>,
+    ) -> Result<ExchangedToken, IdpError>;
+
+    /// RFC 7523's JWT authorization grant (Keycloak 26.5+, feature
+    /// `jwt-authorization-grant`): the broker's client trades an `assertion` the
+    /// broker signed, for the user linked to the realm's identity provider that
+    /// trusts the broker, for an access token (no refresh token).
+    async fn assertion_grant(
+        &self,
+        realm: &Realm,
+        assertion: &str,
     ) -> Result<ExchangedToken, IdpError>;
 
     /// The realm's metadata, from cache when fresh (or stale while the realm fails).

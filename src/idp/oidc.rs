@@ -89,6 +89,7 @@ struct ServiceToken {
 }
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 /// The longest token lifetime (`expires_in`) a realm may announce: one year.
 const MAX_TOKEN_LIFETIME_SECS: i64 = 366 * 24 * 3600;
@@ -359,6 +360,31 @@ impl IdentityProvider for OidcProvider {
             issued_token_type: response
                 .issued_token_type
                 .unwrap_or_else(|| ACCESS_TOKEN_TYPE.to_owned()),
+        })
+    }
+
+    async fn assertion_grant(
+        &self,
+        realm: &Realm,
+        assertion: &str,
+    ) -> Result<ExchangedToken, IdpError> {
+        let broker = realm
+            .broker_client
+            .as_ref()
+            .ok_or(IdpError::NoBrokerClient)?;
+        let body = self
+            .post_as_broker(
+                realm,
+                broker,
+                &[("grant_type", JWT_BEARER), ("assertion", assertion)],
+            )
+            .await?;
+        let response: ExchangeResponse = parse_json(&body)?;
+        Ok(ExchangedToken {
+            access_token: response.access_token,
+            expires_in: response.expires_in,
+            token_type: response.token_type,
+            issued_token_type: ACCESS_TOKEN_TYPE.to_owned(),
         })
     }
 

@@ -800,3 +800,167 @@ async fn an_existing_only_tenant_gets_keycloak_tokens_for_the_directory_user() {
     })
     .await;
 }
+
+/// Registers the broker `app` in tenant-a as an identity provider of type JWT
+/// Authorization Grant (issuer and JWKS URL: the broker's), and lets the realm
+/// client `client` use it; the provider's alias.
+async fn trust_broker_assertions(app: &TestApp, client: &str) -> String {
+    let kc = keycloak();
+    let alias = format!(
+        "authproxy-{}",
+        &authproxy::crypto::random_token().unwrap()[..8]
+            .to_ascii_lowercase()
+            .replace(['-', '_'], "x")
+    );
+    let created = kc
+        .admin_send(
+            reqwest::Method::POST,
+            "tenant-a/identity-provider/instances",
+            &json!({
+                "alias": alias, "providerId": "jwt-authorization-grant", "enabled": true,
+                "config": {
+                    "issuer": app.base_url, "useJwksUrl": "true",
+                    "jwksUrl": format!("{}/.well-known/jwks.json", app.base_url),
+                    "jwtAuthorizationGrantEnabled": "true",
+                },
+            }),
+        )
+        .await;
+    assert!(
+        created.status().is_success(),
+        "identity provider: {}",
+        created.text().await.unwrap()
+    );
+    let clients: Value = kc
+        .admin_get(&format!("tenant-a/clients?clientId={client}"))
+        .await;
+    let mut representation = clients[0].clone();
+    representation["attributes"]["oauth2.jwt.authorization.grant.enabled"] = "true".into();
+    representation["attributes"]["oauth2.jwt.authorization.grant.idp"] = alias.clone().into();
+    let id = representation["id"].as_str().unwrap().to_owned();
+    let updated = kc
+        .admin_send(
+            reqwest::Method::PUT,
+            &format!("tenant-a/clients/{id}"),
+            &representation,
+        )
+        .await;
+    assert!(
+        updated.status().is_success(),
+        "client: {}",
+        updated.text().await.unwrap()
+    );
+    alias
+}
+
+#[tokio::test]
+async fn keycloak_tokens_come_from_the_jwt_authorization_grant_where_the_realm_trusts_the_broker() {
+    with_log(async {
+        let _kc = shared().await;
+        let kc = keycloak();
+        // A broker client that may not impersonate anyone: only the grant can work.
+        let app = broker_with(BROKER_WITHOUT_IMPERSONATION).await;
+        let key = embed_tenant(&app.admin(), "existing_only").await;
+        let without = embed_redeem(
+            &app,
+            &host_token(&app, &key, "alice-at-host", Some("alice@tenant-a.test")),
+        )
+        .await;
+        assert_eq!(
+            code_of(without).await,
+            (StatusCode::FORBIDDEN, "impersonation_refused".to_owned())
+        );
+
+        let alias = trust_broker_assertions(&app, BROKER_WITHOUT_IMPERSONATION.0).await;
+        let alice: Value = kc
+            .admin_get("tenant-a/users?username=alice&exact=true")
+            .await;
+        let alice_id = alice[0]["id"].as_str().unwrap();
+        // This client's service account cannot link users: link alice beforehand.
+        let linked = kc
+            .admin_send(
+                reqwest::Method::POST,
+                &format!("tenant-a/users/{alice_id}/federated-identity/{alias}"),
+                &json!({"identityProvider": alias, "userId": alice_id, "userName": "alice"}),
+            )
+            .await;
+        assert!(linked.status().is_success(), "link: {}", linked.status());
+        let put = app
+            .admin()
+            .send_json(
+                reqwest::Method::PUT,
+                "/admin/api/tenants/acme",
+                &json!({"environment": "production", "realm": "tenant-a", "clients": [CLIENT_ID],
+                        "provisioning": "existing_only", "assertion_grant_idp": alias}),
+            )
+            .await;
+        assert_eq!(put.status(), StatusCode::OK);
+        let granted = embed_redeem(
+            &app,
+            &host_token(&app, &key, "alice-at-host", Some("alice@tenant-a.test")),
+        )
+        .await;
+        assert_eq!(
+            granted.status(),
+            StatusCode::OK,
+            "{}",
+            granted.text().await.unwrap()
+        );
+        let body: Value = granted.json().await.unwrap();
+        let access = body["keycloak"]["access_token"].as_str().unwrap();
+        verify_against_keys_of(access, &kc.authority("tenant-a")).await;
+        let claims = jwt_claims(access);
+        assert_eq!(claims["sub"], alice_id, "alice's token");
+        assert_eq!(claims["azp"], BROKER_WITHOUT_IMPERSONATION.0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_created_user_is_linked_to_the_brokers_identity_provider_on_first_use() {
+    with_log(async {
+        let _kc = shared().await;
+        let kc = keycloak();
+        let app = broker().await;
+        let key = embed_tenant(&app.admin(), "create").await;
+        let alias = trust_broker_assertions(&app, BROKER.0).await;
+        let put = app
+            .admin()
+            .send_json(
+                reqwest::Method::PUT,
+                "/admin/api/tenants/acme",
+                &json!({"environment": "production", "realm": "tenant-a", "clients": [CLIENT_ID],
+                        "provisioning": "create", "assertion_grant_idp": alias}),
+            )
+            .await;
+        assert_eq!(put.status(), StatusCode::OK);
+        let sub = format!(
+            "linked-{}",
+            &authproxy::crypto::random_token().unwrap()[..10]
+        );
+        let redeemed = embed_redeem(&app, &host_token(&app, &key, &sub, None)).await;
+        assert_eq!(
+            redeemed.status(),
+            StatusCode::OK,
+            "{}",
+            redeemed.text().await.unwrap()
+        );
+        let body: Value = redeemed.json().await.unwrap();
+        let user_id = jwt_claims(body["keycloak"]["access_token"].as_str().unwrap())["sub"].clone();
+        let links: Value = kc
+            .admin_get(&format!(
+                "tenant-a/users/{}/federated-identity",
+                user_id.as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(links[0]["identityProvider"], alias.as_str());
+        // The second login needs no link: the grant answers at once.
+        assert_eq!(
+            embed_redeem(&app, &host_token(&app, &key, &sub, None))
+                .await
+                .status(),
+            StatusCode::OK
+        );
+    })
+    .await;
+}

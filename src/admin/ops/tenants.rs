@@ -16,8 +16,8 @@ use super::{Operator, OpsError};
 use crate::crypto;
 use crate::domain::tenant::DEFAULT_SESSION_SECS;
 use crate::domain::{
-    ApiKey, ApiKeyId, ClientId, Environment, HostKey, KeyAlgorithm, KeyId, Operation, Provisioning,
-    RealmName, Tenant, TenantId, VerifyingKey,
+    ApiKey, ApiKeyId, ClientId, Environment, HostKey, IdpAlias, KeyAlgorithm, KeyId, Operation,
+    Provisioning, RealmName, Tenant, TenantId, VerifyingKey,
 };
 use crate::registry::input::problem;
 use crate::store::tenants::TenantStore;
@@ -51,6 +51,10 @@ pub struct TenantInput {
     /// Where the host publishes its signing keys (a JWKS; https).
     #[serde(default)]
     pub jwks_url: Option<String>,
+    /// The realm's identity provider that trusts the broker's assertions (RFC
+    /// 7523); none: Keycloak tokens come from the impersonation exchange.
+    #[serde(default)]
+    pub assertion_grant_idp: Option<String>,
 }
 
 fn default_max_session() -> u64 {
@@ -81,6 +85,10 @@ impl From<&Tenant> for TenantView {
                 max_session_secs: t.max_session_secs,
                 allow_hs256: t.allow_hs256,
                 jwks_url: t.jwks_url.clone(),
+                assertion_grant_idp: t
+                    .assertion_grant_idp
+                    .as_ref()
+                    .map(|a| a.as_str().to_owned()),
             },
         }
     }
@@ -292,6 +300,14 @@ impl Operator<'_> {
                 Err(e) => problems.push(problem("parent", e)),
             }
         }
+        let assertion_grant_idp = input
+            .assertion_grant_idp
+            .as_deref()
+            .map(IdpAlias::parse)
+            .transpose()
+            .map_err(|e| problems.push(problem("assertion_grant_idp", e)))
+            .ok()
+            .flatten();
         let (Ok(id), Ok(realm)) = (id, realm) else {
             return Err(OpsError::Invalid(problems));
         };
@@ -307,6 +323,7 @@ impl Operator<'_> {
             max_session_secs: input.max_session_secs,
             allow_hs256: input.allow_hs256,
             jwks_url: input.jwks_url.clone(),
+            assertion_grant_idp,
         };
         problems.extend(tenant.problems());
         if let Some(existing) = self.tenants.tenant(&tenant.id).await?
