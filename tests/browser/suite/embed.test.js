@@ -120,3 +120,20 @@ test('an invalid or replayed token leaves the app on its own login, and the brok
     assert.equal(await page.textContent('#status'), 'no-token');
   });
 });
+
+test('a host whose framework strips fragments posts the token to the frame; a page of another origin cannot', async () => {
+  await withBrowser('embed by message', {}, async (context) => {
+    const page = await context.newPage();
+    await page.goto(`${env.crm}/host-page.html#token=${hostSigned('posted', 'Post Ed')}`);
+    const frame = await (await page.waitForSelector('#app')).contentFrame();
+    await frame.waitForFunction(() => document.querySelector('#status')?.textContent === 'logged-in', null, { timeout: 15000 });
+    assert.equal(await frame.textContent('#name'), 'Post Ed');
+    assert.match(await frame.textContent('#kc-status'), /^authenticated:true:/);
+
+    // The same page served from an origin the app does not name: its message is ignored.
+    const other = await context.newPage();
+    await other.goto(`${env.unregistered}/host-page.html#token=${hostSigned('intruder', 'Intruder')}`);
+    const otherFrame = await (await other.waitForSelector('#app')).contentFrame();
+    await otherFrame.waitForFunction(() => document.querySelector('#status')?.textContent === 'no-token', null, { timeout: 15000 });
+  });
+});
