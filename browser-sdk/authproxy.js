@@ -172,6 +172,7 @@ export class EmbedSession {
           this.#end();
           return;
         }
+        if (answer.busy) await sleep(5000);
         if (answer.changed) {
           try {
             await this.renew();

@@ -15,12 +15,13 @@
 //! - A refused token answers `400 {"error": "invalid_token", "debug_id"}` and
 //!   nothing more; the reason is in the audit row of that request id.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -345,52 +346,113 @@ async fn provision(
                 Err(err) => Err(fail(audit, err)),
             }
         }
-        Provisioning::Create => {
-            let username = managed_username(&verified.tenant.id, &verified.sub);
-            match admin.find_user(realm, &username).await {
-                Ok(UserLookup::Found(user)) => return Ok(user),
-                Ok(_) => {}
-                Err(err) => return Err(fail(audit, err)),
-            }
-            // No email and no credentials: nobody can set a password for this
-            // user (a reset needs an email), it logs in only through authproxy.
-            // The attributes are kept where the realm's user profile allows
-            // unmanaged attributes (Keycloak drops them otherwise); the username
-            // alone names the tenant and the host's user.
-            let representation = json!({
-                "username": username,
-                "enabled": true,
-                "firstName": verified.name.clone().unwrap_or_default(),
-                "attributes": {
-                    "authproxy_tenant": [verified.tenant.id.as_str()],
-                    "authproxy_sub": [verified.sub],
-                    "authproxy_managed": ["true"],
-                },
-                "requiredActions": [],
-            });
-            if let Err(err) = admin.create_user(realm, &representation).await {
-                // Created meanwhile by a concurrent first login: found below.
-                if !matches!(err, crate::idp::IdpError::Rejected { status: 409, .. }) {
-                    return Err(fail(audit, err));
-                }
-            }
-            match admin.find_user(realm, &username).await {
-                Ok(UserLookup::Found(user)) => {
-                    audit.reason.get_or_insert_with(|| "user created".into());
-                    Ok(user)
-                }
-                Ok(_) => {
-                    audit.outcome = "failed".into();
-                    audit.reason = Some("the created user is not found".into());
-                    Err(WebError::new(
-                        ErrorCode::RealmInvalidResponse,
-                        "The realm did not keep the user it created.",
-                    ))
-                }
-                Err(err) => Err(fail(audit, err)),
-            }
-        }
+        Provisioning::Create => create_user(app, realm, verified, audit).await,
     }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CreatedUser {
+    realm: String,
+    id: String,
+    username: String,
+}
+
+/// Where the broker remembers the realm users it created (`tenant/sub`).
+const CREATED_USER: &str = "embed_user";
+
+/// The realm user authproxy created for this host user, or a new one. Only a
+/// user the broker created itself is ever used: a realm user that merely has
+/// the same name (someone who registered it) is refused, never taken over.
+async fn create_user(
+    app: &AppState,
+    realm: &Realm,
+    verified: &VerifiedHostToken,
+    audit: &mut AuditEntry,
+) -> Result<RealmUser, WebError> {
+    let tenant = &verified.tenant.id;
+    let key = profile_id(tenant, &verified.sub);
+    let remembered = || async {
+        let doc = app.durable.document(CREATED_USER, &key).await?;
+        Ok::<_, WebError>(
+            doc.and_then(|d| serde_json::from_str::<CreatedUser>(&d.body).ok())
+                .filter(|u| u.realm == realm.name.as_str())
+                .map(|u| RealmUser {
+                    id: u.id,
+                    username: u.username,
+                }),
+        )
+    };
+    if let Some(user) = remembered().await? {
+        return Ok(user);
+    }
+    let admin = &app.keycloak_admin;
+    let fail = |audit: &mut AuditEntry, err: crate::idp::IdpError| {
+        audit.outcome = "failed".into();
+        audit.reason = Some(format!("user creation: {err}"));
+        WebError::from(err)
+    };
+    let username = managed_username(tenant, &verified.sub);
+    // No email and no credentials: nobody can set a password for this user (a
+    // reset needs an email); it logs in only through authproxy. The attributes
+    // are kept where the realm's user profile allows unmanaged attributes.
+    let representation = json!({
+        "username": username,
+        "enabled": true,
+        "firstName": verified.name.clone().unwrap_or_default(),
+        "attributes": {
+            "authproxy_tenant": [tenant.as_str()],
+            "authproxy_sub": [verified.sub],
+        },
+        "requiredActions": [],
+    });
+    match admin.create_user(realm, &representation).await {
+        Ok(()) => {}
+        Err(crate::idp::IdpError::Rejected { status: 409, .. }) => {
+            // A concurrent first login may have created it a moment ago.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if let Some(user) = remembered().await? {
+                return Ok(user);
+            }
+            audit.reason =
+                Some("the realm has a user of this name that authproxy did not create".into());
+            return Err(WebError::new(
+                ErrorCode::RealmUserConflict,
+                "The realm already has a user of the name authproxy gives this host user, and authproxy did not create it.",
+            ));
+        }
+        Err(err) => return Err(fail(audit, err)),
+    }
+    let user = match admin.find_user(realm, &username).await {
+        Ok(UserLookup::Found(user)) => user,
+        Ok(_) => {
+            audit.outcome = "failed".into();
+            audit.reason = Some("the created user is not found".into());
+            return Err(WebError::new(
+                ErrorCode::RealmInvalidResponse,
+                "The realm did not keep the user it created.",
+            ));
+        }
+        Err(err) => return Err(fail(audit, err)),
+    };
+    let body = serde_json::to_string(&CreatedUser {
+        realm: realm.name.to_string(),
+        id: user.id.clone(),
+        username: user.username.clone(),
+    })
+    .map_err(WebError::internal)?;
+    app.durable
+        .put_document(
+            CREATED_USER,
+            &Document {
+                id: key,
+                owner: tenant.to_string(),
+                body,
+                secret: None,
+            },
+        )
+        .await?;
+    audit.reason.get_or_insert_with(|| "user created".into());
+    Ok(user)
 }
 
 /// Keycloak tokens for the session's user and a new session token.
@@ -724,10 +786,25 @@ pub async fn renew(
 /// `POST /api/embed/session/wait {client_id, session_token}`: answers
 /// `{"ended": true}` the moment the session ends (a host or frame logout),
 /// `{"changed": true}` when the host updated the user's profile (renew to see
-/// it), or `{"ended": false}` after 25 s.
-pub async fn wait(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// it), `{"ended": false}` after 25 s, or at once `{"ended": false, "busy":
+/// true}` when too many polls are parked (ask again later).
+pub async fn wait(
+    State(app): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
     let answer = async {
         let (client, token) = session_request(&app, &headers, &body)?;
+        // Parked polls share the relay's places (per address and overall); with
+        // none free the poll answers at once and says so.
+        let Some(_slot) = app.wait_slots.try_park(ip) else {
+            return Ok((
+                Json(json!({"ended": false, "busy": true})).into_response(),
+                client,
+            ));
+        };
         let session = match open_session(&app, &client, &token, false).await {
             Ok(session) => session,
             Err(err) if err.error_code() == ErrorCode::SessionEnded => {

@@ -89,6 +89,7 @@ codes! {
     ImpersonationNotConfigured => ("impersonation_not_configured", 409, "the user's realm has no broker client"),
     ImpersonationNotSupported => ("impersonation_not_supported", 409, "the user's realm does not offer the token exchange impersonation needs (Keycloak: features token-exchange:v1 and admin-fine-grained-authz:v1)"),
     AmbiguousUser => ("ambiguous_user", 409, "several users of the realm have this email address"),
+    RealmUserConflict => ("realm_user_conflict", 409, "embedded SSO: the realm has a user of the name authproxy gives the host's user, which authproxy did not create"),
     Conflict => ("conflict", 409, "admin API: the resource exists, or is in use"),
     ManagedByConfig => ("managed_by_config", 409, "admin API and CLI: the entry is defined in the configuration file; change it there"),
     LengthRequired => ("length_required", 411, "the request has no length"),

@@ -1116,3 +1116,38 @@ jwk = { kty = "EC", crv = "P-256", x = "AAAA", y = "AAAA", d = "AAAA" }
         ]
     );
 }
+
+#[tokio::test]
+async fn a_realm_user_that_merely_has_the_managed_name_is_never_taken_over() {
+    let host = Host::start().await;
+    // Someone registered the name authproxy would give this host user.
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!(
+            "{}/protocol/openid-connect/token",
+            idp().authority("tenant-a")
+        ))
+        .basic_auth(BROKER_CLIENT.0, Some(BROKER_CLIENT.1))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let squatter = format!("squatted-{}", rand_suffix());
+    let created = http
+        .post(format!("{}/admin/realms/tenant-a/users", idp().base_url))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .json(&json!({"username": managed_username(&squatter), "enabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let refused = host.redeem(&host.sign(&host.claims(&squatter))).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"],
+        "realm_user_conflict"
+    );
+}
