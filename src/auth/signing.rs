@@ -136,6 +136,11 @@ impl BrokerKeys {
     }
 
     async fn add(&self, now: DateTime<Utc>) -> Result<String, SigningError> {
+        // The newest signs: a new key is always newer than the newest, also when
+        // a clock says otherwise (two rotations in one tick, a clock set back).
+        let now = self.current().first().map_or(now, |newest| {
+            now.max(newest.created_at + TimeDelta::milliseconds(1))
+        });
         let private = crypto::jws::generate_p256()?;
         let kid = thumbprint(&private)?;
         self.store

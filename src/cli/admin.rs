@@ -297,6 +297,11 @@ impl Context {
         })
     }
 
+    /// The broker's public URL (the issuer of its tokens).
+    pub(super) fn public_url(&self) -> &str {
+        self.config.public_url.as_str()
+    }
+
     /// `cli:<actor>`, for a change; never guessed.
     pub(super) fn actor(&self) -> Result<String, CliError> {
         self.actor

@@ -98,6 +98,15 @@ pub enum Command {
         /// What to do.
         command: tenants::TenantsCommand,
     },
+    /// The broker's own signing keys (embed session tokens, minted host tokens).
+    SigningKeys {
+        #[command(flatten)]
+        /// The configuration file and the actor.
+        config: ConfigFile,
+        #[command(subcommand)]
+        /// What to do.
+        command: tenants::SigningKeysCommand,
+    },
     /// Administrator tokens for the admin API.
     Admin {
         #[command(flatten)]
@@ -236,6 +245,7 @@ pub async fn run(command: Command) -> ExitCode {
         Command::Clients { config, command } => admin::clients(&config, command).await,
         Command::Callers { config, command } => admin::callers(&config, command).await,
         Command::Tenants { config, command } => tenants::tenants(&config, command).await,
+        Command::SigningKeys { config, command } => tenants::signing_keys(&config, command).await,
         Command::Realms { config, command } => admin::realms(&config, command).await,
         Command::Admin {
             config,

@@ -6,6 +6,7 @@
 use authproxy::crypto::jws::sign_es256;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::TimeDelta;
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
@@ -1149,5 +1150,102 @@ async fn a_realm_user_that_merely_has_the_managed_name_is_never_taken_over() {
     assert_eq!(
         refused.json::<Value>().await.unwrap()["error"],
         "realm_user_conflict"
+    );
+}
+
+#[tokio::test]
+async fn the_brokers_keys_rotate_with_overlap_and_retire_after_it() {
+    use authproxy::auth::signing::{BrokerKeys, OwnTokenProblem, RETIRE_AFTER};
+    use authproxy::clock::Clock as _;
+    let dir = tempfile::tempdir().unwrap();
+    let sealer =
+        authproxy::crypto::Sealer::from_base64(&authproxy::crypto::Sealer::generate_key().unwrap())
+            .unwrap();
+    let store: std::sync::Arc<dyn authproxy::store::DurableStore> = std::sync::Arc::new(
+        authproxy::store::sqlite::SqliteStore::open(&dir.path().join("a.db"), sealer).unwrap(),
+    );
+    let now = authproxy::clock::SystemClock.now();
+    let keys = BrokerKeys::load(std::sync::Arc::clone(&store), "https://broker.example", now)
+        .await
+        .unwrap();
+    let typ = "authproxy-session+jwt";
+    let old = keys.sign(typ, Map::new()).unwrap();
+    let kid = |jwt: &str| {
+        let header = jwt.split('.').next().unwrap();
+        serde_json::from_slice::<Value>(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()["kid"]
+            .clone()
+    };
+    let new_kid = keys.rotate(now).await.unwrap();
+    let new = keys.sign(typ, Map::new()).unwrap();
+    assert_eq!(kid(&new), new_kid.as_str(), "the newest key signs");
+    assert_ne!(kid(&old), kid(&new));
+    assert!(
+        keys.verify(&old, typ).is_ok(),
+        "the replaced key still verifies"
+    );
+    assert_eq!(keys.jwks()["keys"].as_array().unwrap().len(), 2);
+    // Another replica loading the store sees both, and signs with the new one.
+    let replica = BrokerKeys::load(std::sync::Arc::clone(&store), "https://broker.example", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        kid(&replica.sign(typ, Map::new()).unwrap()),
+        new_kid.as_str()
+    );
+    assert!(replica.verify(&old, typ).is_ok());
+    // Past the overlap the replaced key is retired.
+    assert!(
+        !keys
+            .rotate_if_due(now + RETIRE_AFTER + TimeDelta::minutes(1))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        keys.verify(&old, typ).unwrap_err(),
+        OwnTokenProblem::UnknownKey
+    );
+    assert!(keys.verify(&new, typ).is_ok());
+    assert_eq!(keys.jwks()["keys"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_operator_rotates_the_brokers_key_and_old_sessions_still_renew() {
+    let host = Host::start().await;
+    let body: Value = host
+        .redeem(&host.sign(&host.claims("rotated")))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let session = body["session_token"].as_str().unwrap().to_owned();
+    let before = host.app.cli(&["signing-keys", "list"]);
+    let first = String::from_utf8(before.stdout).unwrap();
+    let rotated = host.app.cli(&["signing-keys", "rotate"]);
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let new_kid = String::from_utf8(rotated.stdout).unwrap().trim().to_owned();
+    let listed = String::from_utf8(host.app.cli(&["signing-keys", "list"]).stdout).unwrap();
+    let kids: Vec<&str> = listed.lines().collect();
+    assert_eq!(
+        kids,
+        [new_kid.as_str(), first.trim()],
+        "newest first, the old one kept"
+    );
+    // The session signed by the old key still renews.
+    let renewed = reqwest::Client::new()
+        .post(host.app.url("/api/embed/session"))
+        .json(&json!({"client_id": CLIENT_ID, "session_token": session}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renewed.status(), StatusCode::OK);
+    let audit = host.admin.audit().await;
+    assert!(
+        audit
+            .iter()
+            .any(|r| r["action"] == "signing_key.rotate" && r["subject"] == new_kid.as_str())
     );
 }

@@ -9,6 +9,8 @@ import { startEnvironment, withBrowser } from '../harness.js';
 
 const test = (name, body) => nodeTest(name, { timeout: 60000 }, body);
 
+// A tenant of this run only: the realm users it creates never meet another run's.
+const TENANT = `web-${crypto.randomBytes(4).toString('hex')}`;
 let env;
 let admin;
 let hostKey;
@@ -29,12 +31,12 @@ before(async () => {
   env = await startEnvironment();
   const out = execFileSync(env.bin, ['admin', 'create-token', '--config', env.configPath, '--actor', 'embed-suite', '--label', 'embed-suite']).toString();
   admin = out.trim().split(/\s+/).pop();
-  await adminCall('PUT', '/admin/api/tenants/acme', {
+  await adminCall('PUT', `/admin/api/tenants/${TENANT}`, {
     environment: 'sandbox', realm: 'tenant-a', clients: [env.phoneClient], provisioning: 'create',
   });
-  const key = await adminCall('POST', '/admin/api/tenants/acme/keys', { kid: 'k1', generate: true });
+  const key = await adminCall('POST', `/admin/api/tenants/${TENANT}/keys`, { kid: 'k1', generate: true });
   hostKey = crypto.createPrivateKey({ key: key.private_jwk, format: 'jwk' });
-  apiKey = (await adminCall('POST', '/admin/api/tenants/acme/api-keys', { operations: ['mint_tokens', 'logout', 'update_users'] })).credential;
+  apiKey = (await adminCall('POST', `/admin/api/tenants/${TENANT}/api-keys`, { operations: ['mint_tokens', 'logout', 'update_users'] })).credential;
 });
 after(() => env?.stop());
 
@@ -44,7 +46,7 @@ const b64 = (value) => Buffer.from(typeof value === 'string' ? value : JSON.stri
 function hostSigned(sub, name) {
   const now = Math.floor(Date.now() / 1000);
   const input = `${b64({ alg: 'ES256', typ: 'authproxy-host+jwt', kid: 'k1' })}.${b64({
-    iss: 'acme', aud: `${env.broker}/embed/sandbox`, sub, tenant: 'acme', iat: now, exp: now + 120,
+    iss: TENANT, aud: `${env.broker}/embed/sandbox`, sub, tenant: TENANT, iat: now, exp: now + 120,
     jti: crypto.randomUUID(), name,
   })}`;
   const signature = crypto.sign('sha256', Buffer.from(input), { key: hostKey, dsaEncoding: 'ieee-p1363' });
@@ -94,10 +96,10 @@ test('a token minted by POST /api/v1/embed/tokens works the same; the host ends 
     assert.equal(await page.textContent('#status'), 'logged-in');
     assert.equal(await page.textContent('#name'), 'Min Ted');
     await page.waitForTimeout(300);
-    await hostApi('PATCH', '/api/v1/embed/users/acme/minted', { name: 'Min Renamed' });
+    await hostApi('PATCH', `/api/v1/embed/users/${TENANT}/minted`, { name: 'Min Renamed' });
     await page.waitForFunction(() => document.querySelector('#name').textContent === 'Min Renamed', null, { timeout: 3000 });
     const endedAt = Date.now();
-    await hostApi('POST', '/api/v1/embed/users/acme/minted/logout');
+    await hostApi('POST', `/api/v1/embed/users/${TENANT}/minted/logout`);
     await page.waitForFunction(() => document.querySelector('#status').textContent === 'ended', null, { timeout: 2000 });
     assert.ok(Date.now() - endedAt <= 2000);
   });
@@ -135,5 +137,22 @@ test('a host whose framework strips fragments posts the token to the frame; a pa
     await other.goto(`${env.unregistered}/host-page.html#token=${hostSigned('intruder', 'Intruder')}`);
     const otherFrame = await (await other.waitForSelector('#app')).contentFrame();
     await otherFrame.waitForFunction(() => document.querySelector('#status')?.textContent === 'no-token', null, { timeout: 15000 });
+  });
+});
+
+test("the SDK's logout() ends the session from the frame: the broker renews it no more", async () => {
+  await withBrowser('embed frame logout', {}, async (context) => {
+    const page = await openEmbedded(context, '/host-embed.html', `#token=${hostSigned('frame-leaver', 'Fran')}`);
+    assert.equal(await page.textContent('#status'), 'logged-in');
+    const sessionToken = await page.evaluate(() => window.embedSession.sessionToken);
+    await page.evaluate(() => window.embedSession.logout());
+    await page.waitForFunction(() => document.querySelector('#status').textContent === 'ended', null, { timeout: 2000 });
+    const renewed = await fetch(`${env.broker}/api/embed/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_id: env.phoneClient, session_token: sessionToken }),
+    });
+    assert.equal(renewed.status, 401);
+    assert.equal((await renewed.json()).error, 'session_ended');
   });
 });
