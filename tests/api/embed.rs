@@ -1249,3 +1249,51 @@ async fn an_operator_rotates_the_brokers_key_and_old_sessions_still_renew() {
             .any(|r| r["action"] == "signing_key.rotate" && r["subject"] == new_kid.as_str())
     );
 }
+
+#[tokio::test]
+async fn hs256_keys_work_only_where_the_tenant_allows_them() {
+    let host = Host::start().await;
+    let mut settings = tenant("sandbox", "create");
+    settings["allow_hs256"] = true.into();
+    put_tenant(&host.admin, "acme", settings).await;
+    let secret = [9u8; 32];
+    let added = host
+        .admin
+        .send_json(
+            Method::POST,
+            "/admin/api/tenants/acme/keys",
+            &json!({"kid": "shared-1", "secret": URL_SAFE_NO_PAD.encode(secret)}),
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let view: Value = added.json().await.unwrap();
+    assert_eq!(view["alg"], "HS256");
+    assert!(
+        view["jwk"].is_null(),
+        "a shared secret is never shown again"
+    );
+    let hs256 = |claims: &Map<String, Value>| {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(
+                json!({"alg": "HS256", "typ": "authproxy-host+jwt", "kid": "shared-1"}).to_string()
+            ),
+            URL_SAFE_NO_PAD.encode(Value::Object(claims.clone()).to_string())
+        );
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret);
+        format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode(ring::hmac::sign(&key, input.as_bytes()))
+        )
+    };
+    assert_eq!(
+        host.redeem(&hs256(&host.claims("shared"))).await.status(),
+        StatusCode::OK
+    );
+    // The tenant turns HS256 off: the key verifies nothing any more.
+    put_tenant(&host.admin, "acme", tenant("sandbox", "create")).await;
+    assert_eq!(
+        refused_reason(&host, host.redeem(&hs256(&host.claims("shared"))).await).await,
+        "hs256_not_allowed"
+    );
+}
