@@ -3,7 +3,8 @@
 //! sends each login's nonce as its code, so every token fits its login), every
 //! client-credentials request with a service token, and every impersonation
 //! exchange with an access token of the requested subject; and the Admin REST user
-//! lookup by username, which finds everyone (the embed benchmark's users).
+//! lookup by username, which finds everyone, and user creation, which always
+//! succeeds (the embed benchmark's users).
 //!
 //! `cargo run --release --example bench_idp -- 127.0.0.1:18091`
 
@@ -92,6 +93,12 @@ async fn token(State(realm): State<Arc<Realm>>, body: axum::body::Bytes) -> Json
     }))
 }
 
+/// `POST /admin/realms/bench/users`: created (every name exists already, see
+/// `users`).
+async fn create_user() -> axum::http::StatusCode {
+    axum::http::StatusCode::CREATED
+}
+
 /// `GET /admin/realms/bench/users?username=X&exact=true`: a user of that name
 /// (its id is the name); by email, nobody.
 async fn users(
@@ -124,7 +131,7 @@ async fn main() -> std::io::Result<()> {
         )
         .route("/realms/bench/protocol/openid-connect/certs", get(certs))
         .route("/realms/bench/protocol/openid-connect/token", post(token))
-        .route("/admin/realms/bench/users", get(users))
+        .route("/admin/realms/bench/users", get(users).post(create_user))
         .with_state(realm);
     println!("bench realm listening on {addr}");
     axum::serve(listener, app).await
