@@ -360,6 +360,26 @@ struct CreatedUser {
 /// Where the broker remembers the realm users it created (`tenant/sub`).
 const CREATED_USER: &str = "embed_user";
 
+/// The realm user the broker created for `sub` of `tenant` in `realm`, if it did.
+pub async fn created_user(
+    app: &AppState,
+    realm: &Realm,
+    tenant: &TenantId,
+    sub: &str,
+) -> Result<Option<RealmUser>, WebError> {
+    let doc = app
+        .durable
+        .document(CREATED_USER, &profile_id(tenant, sub))
+        .await?;
+    Ok(doc
+        .and_then(|d| serde_json::from_str::<CreatedUser>(&d.body).ok())
+        .filter(|u| u.realm == realm.name.as_str())
+        .map(|u| RealmUser {
+            id: u.id,
+            username: u.username,
+        }))
+}
+
 /// The realm user authproxy created for this host user, or a new one. Only a
 /// user the broker created itself is ever used: a realm user that merely has
 /// the same name (someone who registered it) is refused, never taken over.
@@ -371,17 +391,7 @@ async fn create_user(
 ) -> Result<RealmUser, WebError> {
     let tenant = &verified.tenant.id;
     let key = profile_id(tenant, &verified.sub);
-    let remembered = || async {
-        let doc = app.durable.document(CREATED_USER, &key).await?;
-        Ok::<_, WebError>(
-            doc.and_then(|d| serde_json::from_str::<CreatedUser>(&d.body).ok())
-                .filter(|u| u.realm == realm.name.as_str())
-                .map(|u| RealmUser {
-                    id: u.id,
-                    username: u.username,
-                }),
-        )
-    };
+    let remembered = || created_user(app, realm, tenant, &verified.sub);
     if let Some(user) = remembered().await? {
         return Ok(user);
     }

@@ -15,7 +15,7 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::embed::{Profile, managed_username, session_keys, store_profile, user_key};
+use super::embed::{Profile, created_user, session_keys, store_profile, user_key};
 use crate::app::AppState;
 use crate::auth::host_token::{HOST_TOKEN_TYPE, HostTokenVerifier, MAX_LIFETIME, audience};
 use crate::auth::{self, Outcome};
@@ -27,7 +27,6 @@ use crate::http::error::{ApiError, WebError};
 use crate::http::json;
 use crate::http::limits::set_retry_after;
 use crate::http::request_id::RequestId;
-use crate::idp::UserLookup;
 use crate::store::AuditEntry;
 use crate::store::tenants::TenantStore;
 
@@ -419,10 +418,11 @@ pub async fn update_user(
             .map_err(|e| ApiError(e).into_response())?;
         let registry = app.registry.snapshot();
         if let (Some(realm), Some(name)) = (registry.realms.get(&tenant.realm), &patch.name) {
-            let username = managed_username(&tenant.id, &sub);
-            if let Ok(UserLookup::Found(user)) =
-                app.keycloak_admin.find_user(realm, &username).await
-            {
+            // Only a user the broker created, never one that merely has its name.
+            let created = created_user(&app, realm, &tenant.id, &sub)
+                .await
+                .map_err(|e| ApiError(e).into_response())?;
+            if let Some(user) = created {
                 app.keycloak_admin
                     .update_user(realm, &user.id, &json!({"firstName": name}))
                     .await
