@@ -48,6 +48,19 @@ impl AdminRest {
             )
             .await
     }
+
+    /// Sends `representation` to `path`, for a change whose answer has no body.
+    async fn write(
+        &self,
+        realm: &Realm,
+        method: reqwest::Method,
+        path: &str,
+        representation: &serde_json::Value,
+    ) -> Result<(), IdpError> {
+        self.admin_request(realm, method, path, &[], Some(representation))
+            .await
+            .map(|_| ())
+    }
 }
 
 #[async_trait]
@@ -78,15 +91,8 @@ impl KeycloakAdmin for AdminRest {
         realm: &Realm,
         representation: &serde_json::Value,
     ) -> Result<(), IdpError> {
-        self.admin_request(
-            realm,
-            reqwest::Method::POST,
-            "/clients",
-            &[],
-            Some(representation),
-        )
-        .await
-        .map(|_| ())
+        self.write(realm, reqwest::Method::POST, "/clients", representation)
+            .await
     }
 
     async fn find_user(&self, realm: &Realm, name: &str) -> Result<UserLookup, IdpError> {
@@ -135,15 +141,8 @@ impl KeycloakAdmin for AdminRest {
         realm: &Realm,
         representation: &serde_json::Value,
     ) -> Result<(), IdpError> {
-        self.admin_request(
-            realm,
-            reqwest::Method::POST,
-            "/users",
-            &[],
-            Some(representation),
-        )
-        .await
-        .map(|_| ())
+        self.write(realm, reqwest::Method::POST, "/users", representation)
+            .await
     }
 
     async fn link_user(
@@ -178,15 +177,8 @@ impl KeycloakAdmin for AdminRest {
         representation: &serde_json::Value,
     ) -> Result<(), IdpError> {
         let path = format!("/users/{}", encode_segment(id));
-        self.admin_request(
-            realm,
-            reqwest::Method::PUT,
-            &path,
-            &[],
-            Some(representation),
-        )
-        .await
-        .map(|_| ())
+        self.write(realm, reqwest::Method::PUT, &path, representation)
+            .await
     }
 
     async fn update_client(
@@ -196,15 +188,8 @@ impl KeycloakAdmin for AdminRest {
         representation: &serde_json::Value,
     ) -> Result<(), IdpError> {
         let path = format!("/clients/{}", encode_segment(id));
-        self.admin_request(
-            realm,
-            reqwest::Method::PUT,
-            &path,
-            &[],
-            Some(representation),
-        )
-        .await
-        .map(|_| ())
+        self.write(realm, reqwest::Method::PUT, &path, representation)
+            .await
     }
 }
 

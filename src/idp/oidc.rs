@@ -82,6 +82,21 @@ struct ExchangeResponse {
     issued_token_type: Option<String>,
 }
 
+/// A token endpoint's answer, as handed out: an answer that names no issued
+/// token type (RFC 7523's grant, older exchanges) issued an access token.
+impl From<ExchangeResponse> for ExchangedToken {
+    fn from(response: ExchangeResponse) -> Self {
+        Self {
+            access_token: response.access_token,
+            expires_in: response.expires_in,
+            token_type: response.token_type,
+            issued_token_type: response
+                .issued_token_type
+                .unwrap_or_else(|| ACCESS_TOKEN_TYPE.to_owned()),
+        }
+    }
+}
+
 /// A service-account token and when to stop using it.
 struct ServiceToken {
     token: Arc<SecretString>,
@@ -352,15 +367,7 @@ impl IdentityProvider for OidcProvider {
             }
             other => other?,
         };
-        let response: ExchangeResponse = parse_json(&body)?;
-        Ok(ExchangedToken {
-            access_token: response.access_token,
-            expires_in: response.expires_in,
-            token_type: response.token_type,
-            issued_token_type: response
-                .issued_token_type
-                .unwrap_or_else(|| ACCESS_TOKEN_TYPE.to_owned()),
-        })
+        parse_json::<ExchangeResponse>(&body).map(ExchangedToken::from)
     }
 
     async fn assertion_grant(
@@ -379,13 +386,7 @@ impl IdentityProvider for OidcProvider {
                 &[("grant_type", JWT_BEARER), ("assertion", assertion)],
             )
             .await?;
-        let response: ExchangeResponse = parse_json(&body)?;
-        Ok(ExchangedToken {
-            access_token: response.access_token,
-            expires_in: response.expires_in,
-            token_type: response.token_type,
-            issued_token_type: ACCESS_TOKEN_TYPE.to_owned(),
-        })
+        parse_json::<ExchangeResponse>(&body).map(ExchangedToken::from)
     }
 
     async fn metadata(&self, realm: &Realm) -> Result<Arc<RealmMetadata>, IdpError> {

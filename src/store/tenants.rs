@@ -173,6 +173,12 @@ pub trait TenantStore: DocumentStore {
             .collect()
     }
 
+    /// Removes the key `kid` of `tenant`; `false` when there was none.
+    async fn delete_host_key(&self, tenant: &TenantId, kid: &KeyId) -> Result<bool, StoreError> {
+        self.delete_document(HOST_KEY, &host_key_id(tenant, kid))
+            .await
+    }
+
     /// Inserts or replaces an API key.
     async fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let doc = Document {
@@ -199,6 +205,11 @@ pub trait TenantStore: DocumentStore {
             .iter()
             .map(parse)
             .collect()
+    }
+
+    /// Removes an API key; `false` when there was none.
+    async fn delete_api_key(&self, id: &ApiKeyId) -> Result<bool, StoreError> {
+        self.delete_document(API_KEY, id.as_str()).await
     }
 
     /// Adds one of the broker's signing keys.

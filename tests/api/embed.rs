@@ -11,8 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 use crate::support::{
-    AdminApi, BROKER_CLIENT, CLIENT_ID, CRM_ORIGIN, TestApp, idp, jwt_claims,
-    verify_against_realm_keys,
+    AdminApi, CLIENT_ID, CRM_ORIGIN, TestApp, idp, jwt_claims, verify_against_realm_keys,
 };
 
 /// A broker with tenant `acme` (sandbox, users created on demand) and its
@@ -158,21 +157,9 @@ async fn refused_reason(host: &Host, response: reqwest::Response) -> String {
 /// The realm users whose username is `username` (Admin REST, as the broker).
 async fn realm_users(username: &str) -> Vec<Value> {
     let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!(
-            "{}/protocol/openid-connect/token",
-            idp().authority("tenant-a")
-        ))
-        .basic_auth(BROKER_CLIENT.0, Some(BROKER_CLIENT.1))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let bearer = crate::support::idp::broker_token(&http, "tenant-a").await;
     http.get(format!("{}/admin/realms/tenant-a/users", idp().base_url))
-        .bearer_auth(token["access_token"].as_str().unwrap())
+        .bearer_auth(&bearer)
         .query(&[("username", username), ("exact", "true")])
         .send()
         .await
@@ -1123,23 +1110,11 @@ async fn a_realm_user_that_merely_has_the_managed_name_is_never_taken_over() {
     let host = Host::start().await;
     // Someone registered the name authproxy would give this host user.
     let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!(
-            "{}/protocol/openid-connect/token",
-            idp().authority("tenant-a")
-        ))
-        .basic_auth(BROKER_CLIENT.0, Some(BROKER_CLIENT.1))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let bearer = crate::support::idp::broker_token(&http, "tenant-a").await;
     let squatter = format!("squatted-{}", rand_suffix());
     let created = http
         .post(format!("{}/admin/realms/tenant-a/users", idp().base_url))
-        .bearer_auth(token["access_token"].as_str().unwrap())
+        .bearer_auth(&bearer)
         .json(&json!({"username": managed_username(&squatter), "enabled": true}))
         .send()
         .await

@@ -362,14 +362,10 @@ impl Operator<'_> {
             )));
         }
         for key in self.tenants.host_keys(&tenant.id).await? {
-            self.tenants
-                .delete_document("host_key", &format!("{}/{}", tenant.id, key.kid.as_str()))
-                .await?;
+            self.tenants.delete_host_key(&tenant.id, &key.kid).await?;
         }
         for key in self.tenants.api_keys(&tenant.id).await? {
-            self.tenants
-                .delete_document("api_key", key.id.as_str())
-                .await?;
+            self.tenants.delete_api_key(&key.id).await?;
         }
         self.tenants.delete_tenant(&tenant.id).await?;
         self.record("tenant.delete", tenant.id.as_str()).await

@@ -70,6 +70,25 @@ pub fn idp() -> &'static Idp {
     })
 }
 
+/// A service-account token of the broker's client in the dev IdP's `realm`
+/// (for its Admin REST API).
+pub async fn broker_token(http: &reqwest::Client, realm: &str) -> String {
+    let token: Value = http
+        .post(format!(
+            "{}/protocol/openid-connect/token",
+            idp().authority(realm)
+        ))
+        .basic_auth(BROKER_CLIENT.0, Some(BROKER_CLIENT.1))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    token["access_token"].as_str().unwrap().to_owned()
+}
+
 /// Registers the demo client at the dev IdP with this broker's redirect URIs,
 /// through the IdP's Keycloak-style Admin REST API.
 pub async fn register_client(http: &reqwest::Client, broker: &str) {
@@ -77,20 +96,7 @@ pub async fn register_client(http: &reqwest::Client, broker: &str) {
     let _guard = LOCK.lock().await;
     let idp = idp();
     for realm in ["tenant-a", "tenant-b"] {
-        let token: Value = http
-            .post(format!(
-                "{}/protocol/openid-connect/token",
-                idp.authority(realm)
-            ))
-            .basic_auth(BROKER_CLIENT.0, Some(BROKER_CLIENT.1))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let bearer = token["access_token"].as_str().unwrap().to_owned();
+        let bearer = broker_token(http, realm).await;
         let clients_url = format!("{}/admin/realms/{realm}/clients", idp.base_url);
         let existing: Vec<Value> = http
             .get(&clients_url)
