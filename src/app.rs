@@ -76,4 +76,15 @@ pub struct App {
     pub managed: Managed,
     /// How long `/api/handoff/wait` holds a request open.
     pub handoff_wait: Duration,
+    /// Proxies whose forwarded headers name the client.
+    pub trusted_proxies: crate::domain::TrustedProxies,
+    /// Which access lines are written, and the refusals being summarised.
+    pub access_log: crate::observe::logs::AccessLogger,
+    /// The Prometheus metrics.
+    pub metrics: Arc<crate::observe::metrics::Metrics>,
+    /// Set once SIGTERM arrived: `/readyz` answers 503 so load balancers stop
+    /// sending while the listener still accepts.
+    pub draining: std::sync::atomic::AtomicBool,
+    /// Each realm's last health check.
+    pub realm_health: Arc<crate::idp::health::RealmHealth>,
 }

@@ -13,6 +13,7 @@ use rand::rngs::OsRng;
 use rand::{RngCore as _, TryRngCore as _};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 24;
@@ -88,28 +89,84 @@ pub enum CryptoError {
     Key,
 }
 
-/// Seals and opens values stored at rest.
+/// One sealing key: its cipher and its public fingerprint.
+struct SealingKey {
+    id: String,
+    cipher: XChaCha20Poly1305,
+}
+
+impl SealingKey {
+    fn from_base64(key: &SecretString) -> Result<Self, CryptoError> {
+        let bytes = STANDARD
+            .decode(key.expose_secret().trim())
+            .map_err(|_| CryptoError::BadKey)?;
+        let key: [u8; KEY_LEN] = bytes.try_into().map_err(|_| CryptoError::BadKey)?;
+        Ok(Self {
+            id: key_id(&key),
+            cipher: XChaCha20Poly1305::new(&key.into()),
+        })
+    }
+}
+
+/// A key's fingerprint: the first 8 hex digits of SHA-256 of the key, safe to
+/// print (it tells keys apart and reveals nothing usable).
+fn key_id(key: &[u8]) -> String {
+    let digest = Sha256::digest(key);
+    hex(digest.get(..4).unwrap_or_default())
+}
+
+/// Where a [`Sealer`] reads its keys again when a value opens with none of
+/// them (another process rotated the key file).
+pub type KeyReload = Arc<dyn Fn() -> Result<Vec<SecretString>, CryptoError> + Send + Sync>;
+
+/// Seals and opens values stored at rest: a keyring, newest key first. The
+/// newest seals; every key opens (AEAD tells a wrong key apart), so values
+/// sealed before a rotation keep opening until they are sealed again.
 #[derive(Clone)]
 pub struct Sealer {
-    cipher: XChaCha20Poly1305,
+    keys: Arc<RwLock<Arc<Vec<SealingKey>>>>,
+    reload: Option<KeyReload>,
+    last_reload: Arc<Mutex<Option<std::time::Instant>>>,
 }
 
 impl std::fmt::Debug for Sealer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Sealer(..)")
+        write!(f, "Sealer({})", self.key_ids().join(", "))
     }
 }
 
 impl Sealer {
     /// A sealer from a base64-encoded 32-byte key.
     pub fn from_base64(key: &SecretString) -> Result<Self, CryptoError> {
-        let bytes = STANDARD
-            .decode(key.expose_secret().trim())
-            .map_err(|_| CryptoError::BadKey)?;
-        let key: [u8; KEY_LEN] = bytes.try_into().map_err(|_| CryptoError::BadKey)?;
+        Self::from_keys(std::slice::from_ref(key))
+    }
+
+    /// A sealer from several keys, newest (the one that seals) first.
+    pub fn from_keys(keys: &[SecretString]) -> Result<Self, CryptoError> {
+        let keys = parse_keys(keys)?;
         Ok(Self {
-            cipher: XChaCha20Poly1305::new(&key.into()),
+            keys: Arc::new(RwLock::new(Arc::new(keys))),
+            reload: None,
+            last_reload: Arc::new(Mutex::new(None)),
         })
+    }
+
+    #[must_use]
+    /// Reads the keys again with `reload` when a value opens with none of them
+    /// (at most once a second).
+    pub fn with_reload(mut self, reload: KeyReload) -> Self {
+        self.reload = Some(reload);
+        self
+    }
+
+    fn current(&self) -> Arc<Vec<SealingKey>> {
+        Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The fingerprints of the keys, newest first.
+    #[must_use]
+    pub fn key_ids(&self) -> Vec<String> {
+        self.current().iter().map(|k| k.id.clone()).collect()
     }
 
     /// A new random key, base64-encoded.
@@ -119,10 +176,17 @@ impl Sealer {
         ))
     }
 
-    /// `nonce || ciphertext`, bound to `row_key`.
+    /// The fingerprint of a base64-encoded key.
+    pub fn fingerprint(key: &SecretString) -> Result<String, CryptoError> {
+        SealingKey::from_base64(key).map(|k| k.id)
+    }
+
+    /// `nonce || ciphertext` under the newest key, bound to `row_key`.
     pub fn seal(&self, row_key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let keys = self.current();
+        let key = keys.first().ok_or(CryptoError::BadKey)?;
         let nonce = random_bytes::<NONCE_LEN>();
-        let sealed = self
+        let sealed = key
             .cipher
             .encrypt(
                 XNonce::from_slice(&nonce),
@@ -138,21 +202,95 @@ impl Sealer {
         Ok(out)
     }
 
-    /// Opens a value sealed for `row_key`.
+    /// Opens a value sealed for `row_key` under any key of the ring.
     pub fn open(&self, row_key: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let (nonce, ciphertext) = sealed
-            .split_at_checked(NONCE_LEN)
-            .ok_or(CryptoError::Open)?;
-        self.cipher
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: row_key,
-                },
-            )
-            .map_err(|_| CryptoError::Open)
+        self.open_with_index(row_key, sealed)
+            .map(|(plain, _)| plain)
     }
+
+    /// Opens a value and says whether it is sealed under the newest key.
+    pub fn open_and_check(
+        &self,
+        row_key: &[u8],
+        sealed: &[u8],
+    ) -> Result<(Vec<u8>, bool), CryptoError> {
+        self.open_with_index(row_key, sealed)
+            .map(|(plain, index)| (plain, index == 0))
+    }
+
+    fn open_with_index(
+        &self,
+        row_key: &[u8],
+        sealed: &[u8],
+    ) -> Result<(Vec<u8>, usize), CryptoError> {
+        match try_open(&self.current(), row_key, sealed) {
+            Err(CryptoError::Open) if self.reload_keys() => {
+                try_open(&self.current(), row_key, sealed)
+            }
+            other => other,
+        }
+    }
+
+    /// Reads the keys again, when a reload is set and none happened in the last
+    /// second; whether the ring changed.
+    fn reload_keys(&self) -> bool {
+        let Some(reload) = &self.reload else {
+            return false;
+        };
+        {
+            let mut last = self
+                .last_reload
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if last.is_some_and(|at| at.elapsed() < std::time::Duration::from_secs(1)) {
+                return false;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        let Ok(keys) = reload().and_then(|keys| parse_keys(&keys)) else {
+            return false;
+        };
+        let changed = keys
+            .iter()
+            .map(|k| &k.id)
+            .ne(self.current().iter().map(|k| &k.id));
+        if changed {
+            *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+        }
+        changed
+    }
+}
+
+fn parse_keys(keys: &[SecretString]) -> Result<Vec<SealingKey>, CryptoError> {
+    if keys.is_empty() {
+        return Err(CryptoError::BadKey);
+    }
+    keys.iter().map(SealingKey::from_base64).collect()
+}
+
+fn try_open(
+    keys: &[SealingKey],
+    row_key: &[u8],
+    sealed: &[u8],
+) -> Result<(Vec<u8>, usize), CryptoError> {
+    let (nonce, ciphertext) = sealed
+        .split_at_checked(NONCE_LEN)
+        .ok_or(CryptoError::Open)?;
+    keys.iter()
+        .enumerate()
+        .find_map(|(index, key)| {
+            key.cipher
+                .decrypt(
+                    XNonce::from_slice(nonce),
+                    Payload {
+                        msg: ciphertext,
+                        aad: row_key,
+                    },
+                )
+                .ok()
+                .map(|plain| (plain, index))
+        })
+        .ok_or(CryptoError::Open)
 }
 
 #[cfg(test)]
@@ -165,6 +303,49 @@ mod tests {
         let ciphertext = sealer.seal(b"row-1", b"secret").unwrap();
         assert_eq!(sealer.open(b"row-1", &ciphertext).unwrap(), b"secret");
         assert!(sealer.open(b"row-2", &ciphertext).is_err());
+    }
+
+    #[test]
+    fn the_newest_key_seals_and_every_key_opens() {
+        let old = Sealer::generate_key().unwrap();
+        let new = Sealer::generate_key().unwrap();
+        let before = Sealer::from_base64(&old)
+            .unwrap()
+            .seal(b"row", b"secret")
+            .unwrap();
+        let ring = Sealer::from_keys(&[new.clone(), old]).unwrap();
+        assert_eq!(
+            ring.open_and_check(b"row", &before).unwrap(),
+            (b"secret".to_vec(), false)
+        );
+        let after = ring.seal(b"row", b"secret").unwrap();
+        assert_eq!(
+            ring.open_and_check(b"row", &after).unwrap(),
+            (b"secret".to_vec(), true)
+        );
+        assert!(
+            Sealer::from_base64(&new)
+                .unwrap()
+                .open(b"row", &before)
+                .is_err()
+        );
+        assert_eq!(ring.key_ids().len(), 2);
+    }
+
+    #[test]
+    fn a_ring_reads_its_keys_again_when_nothing_opens() {
+        let old = Sealer::generate_key().unwrap();
+        let new = Sealer::generate_key().unwrap();
+        let sealed = Sealer::from_base64(&new)
+            .unwrap()
+            .seal(b"row", b"v")
+            .unwrap();
+        let reloaded = new.clone();
+        let ring = Sealer::from_base64(&old)
+            .unwrap()
+            .with_reload(Arc::new(move || Ok(vec![reloaded.clone()])));
+        assert_eq!(ring.open(b"row", &sealed).unwrap(), b"v");
+        assert_eq!(ring.key_ids(), vec![Sealer::fingerprint(&new).unwrap()]);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! app                     AppState, what every handler receives
 //! registry, auth, config, rate_limit   realms and clients; authentication; configuration
 //! store, idp              storage and realm access behind traits
+//! observe                 metrics, and the rules that keep logs bounded
 //! domain                  validated types
 //! crypto, clock           randomness, hashing, sealing; the injected clock
 //! ```
@@ -27,6 +28,7 @@ pub mod domain;
 pub mod flows;
 pub mod http;
 pub mod idp;
+pub mod observe;
 pub mod rate_limit;
 pub mod registry;
 pub mod routes;

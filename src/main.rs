@@ -10,19 +10,16 @@ use tracing_subscriber::fmt::writer::BoxMakeWriter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = authproxy::cli::Cli::parse();
-    // The service logs to stdout; other commands keep stdout for their output
-    // (tokens, CSV, JSON) and log to stderr.
-    let (writer, ansi) = if cli.is_serve() {
-        (
-            BoxMakeWriter::new(std::io::stdout),
-            std::io::stdout().is_terminal(),
-        )
-    } else {
-        (
-            BoxMakeWriter::new(std::io::stderr),
-            std::io::stderr().is_terminal(),
-        )
-    };
+    // The service sets up its own logging from its configuration ([log]).
+    if let authproxy::cli::Command::Serve { config } = &cli.command {
+        return authproxy::startup::serve(config).await;
+    }
+    // Other commands keep stdout for their output (tokens, CSV, JSON) and log
+    // to stderr.
+    let (writer, ansi) = (
+        BoxMakeWriter::new(std::io::stderr),
+        std::io::stderr().is_terminal(),
+    );
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -32,8 +29,5 @@ async fn main() -> ExitCode {
         // Colour codes only for a person at a terminal, never in log files.
         .with_ansi(ansi)
         .init();
-    match cli.command {
-        authproxy::cli::Command::Serve { config } => authproxy::startup::serve(&config).await,
-        command => authproxy::cli::run(command).await,
-    }
+    authproxy::cli::run(cli.command).await
 }

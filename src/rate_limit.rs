@@ -76,6 +76,7 @@ impl RateLimiter {
 pub struct WaitSlots {
     per_ip: usize,
     total: usize,
+    gauge: prometheus_client::metrics::gauge::Gauge,
     parked: Mutex<(usize, HashMap<IpAddr, usize>)>,
 }
 
@@ -89,9 +90,24 @@ impl WaitSlots {
     #[must_use]
     /// Room for `per_ip` waits per address and `total` overall.
     pub fn new(per_ip: usize, total: usize) -> Arc<Self> {
+        Self::counted(
+            per_ip,
+            total,
+            prometheus_client::metrics::gauge::Gauge::default(),
+        )
+    }
+
+    #[must_use]
+    /// The same, counting the parked polls in `gauge`.
+    pub fn counted(
+        per_ip: usize,
+        total: usize,
+        gauge: prometheus_client::metrics::gauge::Gauge,
+    ) -> Arc<Self> {
         Arc::new(Self {
             per_ip,
             total,
+            gauge,
             parked: Mutex::new((0, HashMap::new())),
         })
     }
@@ -112,6 +128,7 @@ impl WaitSlots {
             *count += 1;
         }
         *total += 1;
+        self.gauge.inc();
         Some(WaitSlot {
             slots: Arc::clone(self),
             ip,
@@ -128,6 +145,7 @@ impl Drop for WaitSlot {
             .unwrap_or_else(PoisonError::into_inner);
         let (total, by_ip) = &mut *parked;
         *total = total.saturating_sub(1);
+        self.slots.gauge.dec();
         if let Some(ip) = self.ip
             && let Some(count) = by_ip.get_mut(&ip)
         {

@@ -21,7 +21,7 @@ use crate::admin::api::{audit_trail, callers, clients, directory, realms, requir
 use crate::admin::openapi::AdminApiDoc;
 use crate::app::AppState;
 use crate::flows;
-use crate::http::{error, hygiene, limits, request_id, trace};
+use crate::http::{access_log, client_addr, error, hygiene, limits, request_id, trace};
 
 /// Largest request body accepted (the handoff body is ~200 bytes).
 const BODY_LIMIT: usize = 16 * 1024;
@@ -156,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sdk/authproxy.d.ts", get(flows::sdk::declarations))
         .route("/sdk/{file}", get(flows::sdk::versioned))
         .route("/healthz", get(flows::health::healthz))
+        .route("/healthz/realms", get(flows::health::realms))
         .route("/readyz", get(flows::health::readyz))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(admin_routes(&state))
@@ -169,7 +170,16 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(axum::middleware::from_fn(hygiene::layer))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access_log::layer,
+        ))
         .layer(trace::layer())
+        // The client's address is known before the span is made.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client_addr::layer,
+        ))
         // Outermost: the id exists before the span is made.
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)

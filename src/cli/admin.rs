@@ -15,6 +15,7 @@ use crate::admin::ops::{CallerInput, ClientChange, Operator, OpsError, PolicyInp
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::domain::{ClientAuth, FieldProblem};
+use crate::idp::IdentityProvider;
 use crate::idp::admin_rest::AdminRest;
 use crate::idp::http::RealmHttp;
 use crate::idp::oidc::OidcProvider;
@@ -148,6 +149,9 @@ pub enum RealmsCommand {
         /// How client secrets reach the realm's token endpoint.
         #[arg(long, default_value = "client_secret_basic", value_parser = ["client_secret_basic", "client_secret_post"])]
         token_endpoint_auth_method: String,
+        #[arg(long)]
+        /// Save without first asking the realm for its metadata.
+        no_check: bool,
     },
     /// Remove a realm no client uses.
     Remove {
@@ -276,8 +280,8 @@ pub(super) struct Context {
 impl Context {
     async fn open(file: &ConfigFile) -> Result<Self, CliError> {
         let config = Config::load(&file.path)?;
-        let sealer = config.store.sealer()?;
-        let store = config.store.open_durable(&sealer).await?;
+        let clock: Arc<dyn crate::clock::Clock> = Arc::new(SystemClock);
+        let (store, _) = config.store.open_durable(&clock).await?;
         // The file's entries, as `serve` applies them: the file owns them, so
         // writing them again changes nothing made elsewhere.
         crate::registry::seed(store.as_ref(), &config.realms, &config.clients).await?;
@@ -311,6 +315,15 @@ impl Context {
     }
 
     /// The operations layer, acting as `actor` (from [`Context::actor`]).
+    /// A realm client as `serve` has, for the checks a command makes.
+    pub(super) fn idp(&self) -> Result<Arc<crate::idp::oidc::OidcProvider>, CliError> {
+        let http = crate::idp::http::RealmHttp::new(self.config.idp_timeout)?;
+        Ok(Arc::new(crate::idp::oidc::OidcProvider::new(
+            Arc::new(SystemClock),
+            http,
+        )))
+    }
+
     pub(super) fn operator<'a>(&'a self, actor: &'a str) -> Operator<'a> {
         Operator {
             registry: &self.registry,
@@ -514,6 +527,7 @@ pub async fn realms(config: &ConfigFile, command: RealmsCommand) -> ExitCode {
                     broker_client_id,
                     broker_client_secret_file,
                     token_endpoint_auth_method,
+                    no_check,
                 } => {
                     let input = RealmInput {
                         name,
@@ -527,7 +541,11 @@ pub async fn realms(config: &ConfigFile, command: RealmsCommand) -> ExitCode {
                         token_endpoint_auth_method: ClientAuth::parse(&token_endpoint_auth_method)?,
                     };
                     let actor = ctx.actor()?;
-                    let realm = ctx.operator(&actor).put_realm(&input).await?;
+                    let idp = if no_check { None } else { Some(ctx.idp()?) };
+                    let realm = ctx
+                        .operator(&actor)
+                        .put_realm(&input, idp.as_deref().map(|i| i as &dyn IdentityProvider))
+                        .await?;
                     println!("realm {} saved", realm.name);
                 }
                 RealmsCommand::Remove { name } => {

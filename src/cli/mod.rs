@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod directory;
+pub mod keys;
 pub mod tenants;
 
 use std::path::PathBuf;
@@ -97,6 +98,25 @@ pub enum Command {
         #[command(subcommand)]
         /// What to do.
         command: tenants::TenantsCommand,
+    },
+    /// The keys that seal stored secrets: list, rotate.
+    Keys {
+        #[command(flatten)]
+        /// The configuration file.
+        config: ConfigFile,
+        #[command(subcommand)]
+        /// What to do.
+        command: keys::KeysCommand,
+    },
+    /// Copy the SQLite store, while it serves, with the key file that opens it,
+    /// into an empty folder (PostgreSQL: use its own tools).
+    Backup {
+        #[command(flatten)]
+        /// The configuration file.
+        config: ConfigFile,
+        #[arg(long, value_name = "DIR")]
+        /// The folder to write (new or empty).
+        to: PathBuf,
     },
     /// The broker's own signing keys (embed session tokens, minted host tokens).
     SigningKeys {
@@ -246,6 +266,8 @@ pub async fn run(command: Command) -> ExitCode {
         Command::Callers { config, command } => admin::callers(&config, command).await,
         Command::Tenants { config, command } => tenants::tenants(&config, command).await,
         Command::SigningKeys { config, command } => tenants::signing_keys(&config, command).await,
+        Command::Keys { config, command } => keys::keys(&config, command).await,
+        Command::Backup { config, to } => keys::backup(&config, &to).await,
         Command::Realms { config, command } => admin::realms(&config, command).await,
         Command::Admin {
             config,
@@ -268,10 +290,9 @@ async fn migrate(path: &std::path::Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let opened = match config.store.sealer() {
-        Ok(sealer) => config.store.open_durable(&sealer).await.map(|_| ()),
-        Err(err) => Err(err),
-    };
+    let clock: std::sync::Arc<dyn crate::clock::Clock> =
+        std::sync::Arc::new(crate::clock::SystemClock);
+    let opened = config.store.open_durable(&clock).await.map(|_| ());
     match opened {
         Ok(()) => {
             let backend = if config.store.postgres_url.is_some() {

@@ -44,6 +44,18 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where browsers and realms reach the broker.
     pub public_url: PublicUrl,
+    /// Proxies whose forwarded headers name the client.
+    pub trusted_proxies: crate::domain::TrustedProxies,
+    /// How long SIGTERM keeps the listener open before draining.
+    pub shutdown_delay: Duration,
+    /// TLS on the listener, when configured.
+    pub tls: Option<TlsFiles>,
+    /// Logging.
+    pub log: crate::domain::LogSettings,
+    /// Where Prometheus metrics are served, when they are.
+    pub metrics_listen: Option<SocketAddr>,
+    /// OpenTelemetry export, when configured.
+    pub tracing: Option<crate::domain::TracingSettings>,
     /// The longest a relay long poll waits.
     pub handoff_wait: Duration,
     /// Limits on requests and waits.
@@ -65,3 +77,12 @@ pub struct Config {
 }
 
 pub use crate::domain::tenant::{ConfiguredKey, ConfiguredTenant};
+
+/// The listener's certificate and key files.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The PEM certificate chain.
+    pub cert: std::path::PathBuf,
+    /// The PEM private key.
+    pub key: std::path::PathBuf,
+}

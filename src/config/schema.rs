@@ -33,6 +33,102 @@ pub struct RawConfig {
     /// `[[tenants]]`: host organisations of embedded SSO, owned by the file.
     #[serde(default)]
     pub tenants: Vec<TenantSection>,
+    #[serde(default)]
+    /// `[log]`.
+    pub log: LogSection,
+    #[serde(default)]
+    /// `[metrics]`.
+    pub metrics: MetricsSection,
+    #[serde(default)]
+    /// `[tracing]`.
+    pub tracing: TracingSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+/// `[log]`: what the service writes to stdout.
+pub struct LogSection {
+    /// `text` (for people) or `json` (one object per line, for collectors).
+    #[serde(default)]
+    pub format: crate::domain::LogFormat,
+    /// Per-request access lines: `off`, `sampled` (one in `access_sample`) or `on`.
+    #[serde(default)]
+    pub access: crate::domain::AccessLog,
+    /// With `access = "sampled"`: one request in this many is logged.
+    #[serde(default = "default_access_sample")]
+    pub access_sample: u32,
+    /// Refusals and upstream failures are summarised per cause and client
+    /// address over this many seconds: the first is logged, the rest counted.
+    #[serde(default = "default_summary_secs")]
+    pub summary_secs: u64,
+    /// The level filter (`info`, `debug`, `authproxy=debug,info`); `RUST_LOG` wins.
+    #[serde(default = "default_log_level")]
+    pub level: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        Self {
+            format: crate::domain::LogFormat::default(),
+            access: crate::domain::AccessLog::default(),
+            access_sample: default_access_sample(),
+            summary_secs: default_summary_secs(),
+            level: default_log_level(),
+        }
+    }
+}
+
+fn default_access_sample() -> u32 {
+    100
+}
+fn default_summary_secs() -> u64 {
+    60
+}
+fn default_log_level() -> String {
+    "info".into()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+/// `[metrics]`: Prometheus metrics on a listener of their own.
+pub struct MetricsSection {
+    /// Where `/metrics` is served (`127.0.0.1:9100`); off when absent.
+    #[serde(default)]
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+/// `[tracing]`: OpenTelemetry traces over OTLP/HTTP.
+pub struct TracingSection {
+    /// The collector's OTLP/HTTP traces URL (`http://collector:4318/v1/traces`);
+    /// off when absent.
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` resource attribute.
+    #[serde(default = "default_service_name")]
+    pub service_name: String,
+    /// The share of new traces recorded (0 to 1); a caller's sampled
+    /// `traceparent` is always followed.
+    #[serde(default = "default_sample_ratio")]
+    pub sample_ratio: f64,
+}
+
+impl Default for TracingSection {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            service_name: default_service_name(),
+            sample_ratio: default_sample_ratio(),
+        }
+    }
+}
+
+fn default_service_name() -> String {
+    "authproxy".into()
+}
+fn default_sample_ratio() -> f64 {
+    1.0
 }
 
 /// `[[tenants]]`: a tenant and its public signing keys.
@@ -117,6 +213,23 @@ pub struct ServerSection {
     /// ...and overall. Counted apart from `max_concurrent_requests`.
     #[serde(default = "default_max_waits")]
     pub max_waits: usize,
+    /// Proxies (CIDRs or addresses) whose forwarded header names the client;
+    /// empty: forwarded headers are ignored and the TCP peer is the client.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// The header the trusted proxies write: `x-forwarded-for` or `forwarded`.
+    #[serde(default)]
+    pub forwarded_header: crate::domain::ForwardedHeader,
+    /// On SIGTERM, keep accepting this long before closing the listener (load
+    /// balancers take a moment to stop sending), then drain.
+    #[serde(default)]
+    pub shutdown_delay_secs: u64,
+    /// A PEM certificate chain: the listener speaks TLS (reloaded on change).
+    #[serde(default)]
+    pub tls_cert_file: Option<PathBuf>,
+    /// The PEM private key of `tls_cert_file`.
+    #[serde(default)]
+    pub tls_key_file: Option<PathBuf>,
 }
 
 impl Default for ServerSection {
@@ -131,6 +244,11 @@ impl Default for ServerSection {
             max_concurrent_requests: default_max_concurrent_requests(),
             max_waits_per_ip: default_max_waits_per_ip(),
             max_waits: default_max_waits(),
+            trusted_proxies: Vec::new(),
+            forwarded_header: crate::domain::ForwardedHeader::default(),
+            shutdown_delay_secs: 0,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -170,10 +288,14 @@ pub struct StoreSection {
     #[serde(default = "default_sqlite_path")]
     /// The SQLite database file.
     pub sqlite_path: PathBuf,
-    /// Base64 of 32 bytes; when absent a key is generated into the data directory
-    /// (a single node on SQLite only).
+    /// One sealing key, base64 of 32 bytes (the same as a `sealing_keys` of one).
     #[serde(default)]
     pub sealing_key: Option<SecretString>,
+    /// Sealing keys, newest (the one that seals) first; older ones still open.
+    /// When neither is set, a single node on SQLite keeps its keys in
+    /// `sealing.key` beside the database.
+    #[serde(default)]
+    pub sealing_keys: Vec<SecretString>,
     /// PostgreSQL for the durable data (`postgres://user:password@host/db`);
     /// SQLite when absent.
     #[serde(default)]
@@ -195,6 +317,7 @@ impl Default for StoreSection {
         Self {
             sqlite_path: default_sqlite_path(),
             sealing_key: None,
+            sealing_keys: Vec::new(),
             postgres_url: None,
             redis_url: None,
             redis_prefix: default_redis_prefix(),

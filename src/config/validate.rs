@@ -6,12 +6,24 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::domain::{
-    Client, FieldProblem, IdpAlias, KeyId, PublicUrl, Realm, RealmName, Rule, RuleField, RuleKind,
-    ServerLimits, Tenant, TenantId, VerifyingKey,
+    Client, FieldProblem, IdpAlias, KeyId, LogSettings, PublicUrl, Realm, RealmName, Rule,
+    RuleField, RuleKind, ServerLimits, Tenant, TenantId, TracingSettings, TrustedProxies,
+    VerifyingKey,
 };
 
-use super::{Config, ConfigError, ConfigProblem, ConfiguredKey, ConfiguredTenant, RawConfig};
+use super::{
+    Config, ConfigError, ConfigProblem, ConfiguredKey, ConfiguredTenant, RawConfig, TlsFiles,
+};
 use crate::store::{SHARED_STORES_NEED_A_KEY, StoreSettings};
+
+/// The validated settings of running the service.
+struct Operations {
+    trusted_proxies: TrustedProxies,
+    tls: Option<TlsFiles>,
+    log: LogSettings,
+    metrics_listen: Option<SocketAddr>,
+    tracing: Option<TracingSettings>,
+}
 
 impl RawConfig {
     /// Validates everything, collecting every problem rather than stopping at the first.
@@ -65,6 +77,8 @@ impl RawConfig {
             problems.add("server.max_waits", "must be between 1 and 1000000");
         }
         let store = self.validate_store(&mut problems);
+        let operations = self.validate_operations(&mut problems);
+
         if !(1..=60).contains(&self.idp.timeout_secs) {
             problems.add("idp.timeout_secs", "must be between 1 and 60 seconds");
         }
@@ -79,6 +93,12 @@ impl RawConfig {
             (Some(listen), Some(public_url)) if problems.0.is_empty() => Ok(Config {
                 listen,
                 public_url,
+                trusted_proxies: operations.trusted_proxies,
+                shutdown_delay: Duration::from_secs(self.server.shutdown_delay_secs),
+                tls: operations.tls,
+                log: operations.log,
+                metrics_listen: operations.metrics_listen,
+                tracing: operations.tracing,
                 handoff_wait: Duration::from_secs(self.server.handoff_wait_secs),
                 limits: ServerLimits {
                     per_ip_per_minute: self.server.per_ip_per_minute,
@@ -100,22 +120,142 @@ impl RawConfig {
         }
     }
 
+    /// The settings of running it: proxies, TLS, logs, metrics and traces.
+    fn validate_operations(&self, problems: &mut Problems) -> Operations {
+        let trusted_proxies = problems.check(
+            "server.trusted_proxies",
+            TrustedProxies::parse(&self.server.trusted_proxies, self.server.forwarded_header),
+        );
+        if self.server.shutdown_delay_secs > 300 {
+            problems.add("server.shutdown_delay_secs", "must be at most 300 seconds");
+        }
+        let tls = match (&self.server.tls_cert_file, &self.server.tls_key_file) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            (None, None) => None,
+            (Some(_), None) => {
+                problems.add(
+                    "server.tls_key_file",
+                    "is required with server.tls_cert_file",
+                );
+                None
+            }
+            (None, Some(_)) => {
+                problems.add(
+                    "server.tls_cert_file",
+                    "is required with server.tls_key_file",
+                );
+                None
+            }
+        };
+        let log = self.validate_log(problems);
+        let metrics_listen = self.metrics.listen.as_deref().and_then(|listen| {
+            problems.check(
+                "metrics.listen",
+                listen.parse::<SocketAddr>().map_err(|_| {
+                    "must be an address and port such as 127.0.0.1:9100 or 0.0.0.0:9100".to_owned()
+                }),
+            )
+        });
+        let tracing = self.validate_tracing(problems);
+        Operations {
+            trusted_proxies: trusted_proxies.unwrap_or_default(),
+            tls,
+            log,
+            metrics_listen,
+            tracing,
+        }
+    }
+
+    fn validate_log(&self, problems: &mut Problems) -> LogSettings {
+        if !(1..=1_000_000).contains(&self.log.access_sample) {
+            problems.add(
+                "log.access_sample",
+                "must be between 1 and 1000000 (one request in N)",
+            );
+        }
+        if !(1..=3600).contains(&self.log.summary_secs) {
+            problems.add("log.summary_secs", "must be between 1 and 3600 seconds");
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            problems.add(
+                "log.level",
+                "must be a level (error, warn, info, debug, trace) or directives such as `authproxy=debug,info`",
+            );
+        }
+        LogSettings {
+            format: self.log.format,
+            access: self.log.access,
+            access_sample: self.log.access_sample.max(1),
+            summary_interval: Duration::from_secs(self.log.summary_secs.max(1)),
+            level: self.log.level.clone(),
+        }
+    }
+
+    fn validate_tracing(&self, problems: &mut Problems) -> Option<TracingSettings> {
+        let endpoint = self.tracing.otlp_endpoint.as_deref()?;
+        if !(0.0..=1.0).contains(&self.tracing.sample_ratio) {
+            problems.add("tracing.sample_ratio", "must be between 0 and 1");
+        }
+        if self.tracing.service_name.trim().is_empty() {
+            problems.add("tracing.service_name", "must not be empty");
+        }
+        let url = problems.check(
+            "tracing.otlp_endpoint",
+            url::Url::parse(endpoint)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .ok_or_else(|| {
+                    "must be an http(s) URL such as http://otel-collector:4318/v1/traces".to_owned()
+                }),
+        )?;
+        Some(TracingSettings {
+            otlp_endpoint: url,
+            service_name: self.tracing.service_name.clone(),
+            sample_ratio: self.tracing.sample_ratio,
+        })
+    }
+
     fn validate_store(&self, problems: &mut Problems) -> StoreSettings {
         let store = StoreSettings {
             sqlite_path: self.store.sqlite_path.clone(),
             postgres_url: self.store.postgres_url.clone(),
             redis_url: self.store.redis_url.clone(),
             redis_prefix: self.store.redis_prefix.clone(),
-            sealing_key: self.store.sealing_key.clone(),
+            sealing_keys: self
+                .store
+                .sealing_key
+                .iter()
+                .chain(&self.store.sealing_keys)
+                .cloned()
+                .collect(),
         };
         // The checks `serve` makes when it opens the store.
-        if let Some(key) = &store.sealing_key
-            && let Err(err) = crate::crypto::Sealer::from_base64(key)
-        {
-            problems.add("store.sealing_key", &err.to_string());
+        if self.store.sealing_key.is_some() && !self.store.sealing_keys.is_empty() {
+            problems.add(
+                "store.sealing_key",
+                "set either sealing_key or sealing_keys (newest first), not both",
+            );
         }
-        if store.is_shared() && store.sealing_key.is_none() {
-            problems.add("store.sealing_key", SHARED_STORES_NEED_A_KEY);
+        let key_name = if self.store.sealing_key.is_some() {
+            "store.sealing_key"
+        } else {
+            "store.sealing_keys"
+        };
+        for (i, key) in store.sealing_keys.iter().enumerate() {
+            if let Err(err) = crate::crypto::Sealer::fingerprint(key) {
+                let at = if key_name == "store.sealing_key" {
+                    key_name.to_owned()
+                } else {
+                    format!("{key_name}[{i}]")
+                };
+                problems.add(&at, &err.to_string());
+            }
+        }
+        if store.is_shared() && store.sealing_keys.is_empty() {
+            problems.add("store.sealing_keys", SHARED_STORES_NEED_A_KEY);
         }
         let prefix_ok = (1..=64).contains(&self.store.redis_prefix.len())
             && self

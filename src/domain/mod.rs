@@ -31,7 +31,10 @@ pub use directory::{
 pub use login::{LoginOutcome, PendingLogin, TokenSet};
 pub use origin::Origin;
 pub use realm::{Authority, BrokerClient, ClientAuth, IdpAlias, Realm, RealmName};
-pub use server::{PublicUrl, ServerLimits};
+pub use server::{
+    AccessLog, ForwardedHeader, LogFormat, LogSettings, PublicUrl, ServerLimits, TracingSettings,
+    TrustedProxies,
+};
 pub use tenant::{
     ApiKey, ApiKeyId, Environment, HostKey, KeyAlgorithm, KeyId, Operation, Provisioning, Tenant,
     TenantId, VerifyingKey,

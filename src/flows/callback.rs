@@ -76,12 +76,26 @@ pub async fn finish(
         .into());
     }
 
+    crate::http::trace::record_client(pending.client_id.as_str(), Some(pending.realm.as_str()));
     let outcome = complete(&app, &pending, response).await;
     let confirmation = Confirmation::generate().map_err(WebError::from)?;
     let (status, outcome, failure) = match outcome {
-        Ok(outcome) => (StatusCode::OK, outcome, None),
+        Ok(outcome) => {
+            app.metrics.login(
+                "completed",
+                pending.client_id.as_str(),
+                pending.realm.as_str(),
+                "",
+            );
+            (StatusCode::OK, outcome, None)
+        }
         Err(failure) => {
-            failure.log();
+            app.metrics.login(
+                "failed",
+                pending.client_id.as_str(),
+                pending.realm.as_str(),
+                failure.code(),
+            );
             let outcome = LoginOutcome::Failure {
                 error: failure.error_code().to_owned(),
             };
@@ -125,6 +139,9 @@ pub async fn finish(
         detail: detail.as_deref(),
     };
     let mut response = page::render_with_form(status, &view, &nonce);
+    if let Some(failure) = &failure {
+        failure.annotate(&mut response);
+    }
     // The binding cookie has done its job.
     if let Some(value) = cookie.clear() {
         response.headers_mut().append(header::SET_COOKIE, value);
@@ -197,12 +214,21 @@ impl Failure {
         }
     }
 
-    fn log(&self) {
+    /// The stable code, for metrics.
+    fn code(&self) -> &'static str {
         match self {
-            Self::Idp { error, .. } => {
-                tracing::info!(code = "idp_error", idp_error = %error, "the realm reported a login error");
+            Self::Idp { .. } => ErrorCode::IdpError.as_str(),
+            Self::Broker(err) => err.code(),
+        }
+    }
+
+    /// Names the code on the response, for the access layer's summary.
+    fn annotate(&self, response: &mut Response) {
+        match self {
+            Self::Idp { .. } => {
+                response.extensions_mut().insert(ErrorCode::IdpError);
             }
-            Self::Broker(err) => err.log(),
+            Self::Broker(err) => err.annotate(response),
         }
     }
 

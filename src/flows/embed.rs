@@ -15,13 +15,14 @@
 //! - A refused token answers `400 {"error": "invalid_token", "debug_id"}` and
 //!   nothing more; the reason is in the audit row of that request id.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
+
+use crate::http::client_addr::ClientAddr;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -147,13 +148,18 @@ pub fn managed_username(tenant: &TenantId, sub: &str) -> String {
     )
 }
 
-fn audit_entry(app: &AppState, action: &str, request_id: &str, headers: &HeaderMap) -> AuditEntry {
+fn audit_entry(
+    app: &AppState,
+    action: &str,
+    request_id: &str,
+    client: Option<Extension<ClientAddr>>,
+) -> AuditEntry {
     AuditEntry {
         at: app.clock.now(),
         actor: "anonymous".into(),
         action: action.into(),
         outcome: "denied".into(),
-        source: cors::request_origin(headers).map(str::to_owned),
+        source: client.map(|Extension(ClientAddr(ip))| ip.to_string()),
         request_id: Some(request_id.to_owned()),
         ..AuditEntry::default()
     }
@@ -165,6 +171,7 @@ fn invalid_token(request_id: &str) -> Response {
         Json(json!({"error": ErrorCode::InvalidToken.as_str(), "debug_id": request_id})),
     )
         .into_response();
+    response.extensions_mut().insert(ErrorCode::InvalidToken);
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
@@ -176,12 +183,13 @@ fn invalid_token(request_id: &str) -> Response {
 pub async fn redeem(
     State(app): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
+    client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let registry = app.registry.snapshot();
     let origin = cors::request_origin(&headers);
-    let mut audit = audit_entry(&app, "embed.redeem", &request_id, &headers);
+    let mut audit = audit_entry(&app, "embed.redeem", &request_id, client);
     let answer = redeem_inner(&app, &headers, &body, &request_id, &mut audit).await;
     let (mut response, client) = match answer {
         Ok((response, client)) => (response, Some(client)),
@@ -191,6 +199,23 @@ pub async fn redeem(
         tracing::error!(error = %err, "could not write the audit row");
         response = ApiError(WebError::from(err)).into_response();
     }
+    let code = response.extensions().get::<ErrorCode>().map_or(
+        if response.status().is_success() {
+            ""
+        } else {
+            ErrorCode::InvalidToken.as_str()
+        },
+        |c| c.as_str(),
+    );
+    crate::observe::metrics::Metrics::outcome(
+        &app.metrics.embed_redemptions,
+        if response.status().is_success() {
+            "redeemed"
+        } else {
+            "refused"
+        },
+        code,
+    );
     finish_response(&registry, &mut response, origin, client.as_ref());
     response
 }
@@ -740,10 +765,11 @@ fn with_cors(
 pub async fn renew(
     State(app): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
+    client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut audit = audit_entry(&app, "embed.renew", &request_id, &headers);
+    let mut audit = audit_entry(&app, "embed.renew", &request_id, client);
     let answer = async {
         let (client, token) = session_request(&app, &headers, &body)?;
         // Only a live token renews: a copy stolen and kept does not outlive
@@ -800,11 +826,11 @@ pub async fn renew(
 /// true}` when too many polls are parked (ask again later).
 pub async fn wait(
     State(app): State<AppState>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let ip = client.map(|Extension(ClientAddr(ip))| ip);
     let answer = async {
         let (client, token) = session_request(&app, &headers, &body)?;
         // Parked polls share the relay's places (per address and overall); with
@@ -859,10 +885,11 @@ pub async fn wait(
 pub async fn logout(
     State(app): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
+    client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut audit = audit_entry(&app, "embed.logout", &request_id, &headers);
+    let mut audit = audit_entry(&app, "embed.logout", &request_id, client);
     let answer = async {
         let (client, token) = session_request(&app, &headers, &body)?;
         let session = open_session(&app, &client, &token, true).await?;

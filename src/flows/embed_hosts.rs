@@ -22,6 +22,7 @@ use crate::auth::{self, Outcome};
 use crate::crypto;
 use crate::domain::tenant::{DEFAULT_SESSION_SECS, MAX_SESSION_SECS};
 use crate::domain::{ApiKey, Environment, Operation, Tenant, TenantId, Username};
+use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
 use crate::http::error::{ApiError, WebError};
 use crate::http::json;
@@ -234,13 +235,19 @@ async fn audited(
     response
 }
 
-fn call(app: &AppState, action: &str, request_id: String) -> HostCall {
+fn call(
+    app: &AppState,
+    action: &str,
+    request_id: String,
+    client: Option<Extension<ClientAddr>>,
+) -> HostCall {
     HostCall {
         audit: AuditEntry {
             at: app.clock.now(),
             actor: "anonymous".into(),
             action: action.into(),
             outcome: "denied".into(),
+            source: client.map(|Extension(ClientAddr(ip))| ip.to_string()),
             request_id: Some(request_id),
             ..AuditEntry::default()
         },
@@ -277,10 +284,11 @@ fn profile_problem(
 pub async fn mint(
     State(app): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
+    client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut call = call(&app, "embed.mint", request_id);
+    let mut call = call(&app, "embed.mint", request_id, client);
     let response = async {
         let key = call.admit(&app, &headers, Operation::MintTokens).await?;
         let request: MintRequest = json::object(&body).map_err(|e| {
@@ -345,11 +353,12 @@ pub async fn mint(
 pub async fn logout_user(
     State(app): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
+    client: Option<Extension<ClientAddr>>,
     Path((tenant, sub)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut call = call(&app, "embed.logout", request_id);
+    let mut call = call(&app, "embed.logout", request_id, client);
     let response = async {
         let key = call.admit(&app, &headers, Operation::Logout).await?;
         let request: LogoutRequest = if body.iter().all(u8::is_ascii_whitespace) {
@@ -386,11 +395,12 @@ pub async fn logout_user(
 pub async fn update_user(
     State(app): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
+    client: Option<Extension<ClientAddr>>,
     Path((tenant, sub)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut call = call(&app, "embed.update_user", request_id);
+    let mut call = call(&app, "embed.update_user", request_id, client);
     let response = async {
         let key = call.admit(&app, &headers, Operation::UpdateUsers).await?;
         let patch: ProfilePatch = json::object(&body).map_err(|e| {
@@ -443,10 +453,11 @@ pub async fn update_user(
 pub async fn debug(
     State(app): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
+    client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut call = call(&app, "embed.debug", request_id);
+    let mut call = call(&app, "embed.debug", request_id, client);
     let response = async {
         let key = call.admit(&app, &headers, Operation::Debug).await?;
         let (tenant, _) = call.tenant(&app, &key, None).await?;

@@ -19,12 +19,12 @@
 //! Long polls park in [`crate::rate_limit::WaitSlots`], bounded per address and
 //! overall apart from other requests.
 
-use std::net::SocketAddr;
-
 use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
+
+use crate::http::client_addr::ClientAddr;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -82,11 +82,11 @@ pub async fn redeem(State(app): State<AppState>, headers: HeaderMap, body: Bytes
 /// `POST /api/handoff/wait`: waits for a login to complete, then redeems it.
 pub async fn wait(
     State(app): State<AppState>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let ip = client.map(|Extension(ClientAddr(ip))| ip);
     respond(&app, &headers, &body, Mode::Wait, ip).await
 }
 
@@ -279,6 +279,7 @@ async fn handle(
     ip: Option<std::net::IpAddr>,
 ) -> Result<(Response, Option<ClientId>), ApiError> {
     let (client, txn, verifier) = parse_request(body)?;
+    crate::http::trace::record_client(client.as_str(), None);
     check_origin(registry, &client, origin)?;
     // A long poll parks (until woken, or its deadline) only where it finds a place;
     // otherwise it answers at once.
@@ -298,6 +299,7 @@ async fn handle(
     // The page starts waiting before the user has logged in; woken by the
     // completion, the poll parks again until the confirmation.
     let redeem = || app.logins.redeem(&txn, &client, &verifier, app.clock.now());
+    let waited = std::time::Instant::now();
     let mut redemption = redeem().await?;
     while mode == Mode::Wait
         && matches!(redemption, Redemption::Unknown | Redemption::Unconfirmed)
@@ -305,6 +307,19 @@ async fn handle(
     {
         redemption = redeem().await?;
     }
+    if mode == Mode::Wait {
+        app.metrics
+            .relay_wait
+            .observe(waited.elapsed().as_secs_f64());
+    }
+    let outcome = match &redemption {
+        Redemption::Redeemed(LoginOutcome::Success { .. }) => ("redeemed", ""),
+        Redemption::Redeemed(LoginOutcome::Failure { .. }) => ("redeemed_failure", ""),
+        Redemption::Unknown if mode == Mode::Wait => ("pending", ""),
+        Redemption::Unconfirmed => ("refused", ErrorCode::ConfirmationRequired.as_str()),
+        _ => ("refused", ErrorCode::InvalidGrant.as_str()),
+    };
+    crate::observe::metrics::Metrics::outcome(&app.metrics.handoffs, outcome.0, outcome.1);
     Ok((answer(redemption, mode)?, Some(client)))
 }
 

@@ -1,9 +1,9 @@
-//! `GET /healthz` (the process is up) and `GET /readyz` (this process can serve:
-//! its durable store and its login store answer). A realm that is down does not make a replica unready (a
-//! load balancer would then pull every replica at once); `/readyz?verbose` also
-//! reports each realm's state, without changing the status.
-
-use std::collections::BTreeMap;
+//! `GET /healthz` (the process is up), `GET /readyz` (this process can serve:
+//! its durable store and its login store answer, and it is not shutting down)
+//! and `GET /healthz/realms` (each realm's last health check: up or down, since
+//! when, the last error). A realm that is down does not make a replica unready
+//! (a load balancer would then pull every replica at once); `/readyz?verbose`
+//! asks every realm at once and includes them, without changing the status.
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -33,7 +33,8 @@ pub async fn readyz(State(app): State<AppState>, RawQuery(query): RawQuery) -> R
     };
     let durable = status_of("durable", durable);
     let logins = status_of("logins", logins);
-    let ready = durable == "ok" && logins == "ok";
+    let draining = app.draining.load(std::sync::atomic::Ordering::SeqCst);
+    let ready = durable == "ok" && logins == "ok" && !draining;
     let store = if ready { "ok" } else { "unavailable" };
     let mut body = serde_json::Map::new();
     body.insert(
@@ -43,19 +44,20 @@ pub async fn readyz(State(app): State<AppState>, RawQuery(query): RawQuery) -> R
     body.insert("store".into(), store.into());
     body.insert("durable_store".into(), durable.into());
     body.insert("login_store".into(), logins.into());
+    if draining {
+        body.insert("draining".into(), true.into());
+    }
     if verbose {
-        let mut realms = BTreeMap::new();
+        // Asked now, for the person reading it; recorded like the periodic checks.
         for realm in app.registry.snapshot().realms.values() {
-            let status = match app.idp.metadata(realm).await {
-                Ok(_) => "ok".to_owned(),
-                Err(err) => {
-                    tracing::warn!(realm = %realm.name, error = %err, "realm not reachable");
-                    err.to_string()
-                }
-            };
-            realms.insert(realm.name.to_string(), status);
+            let result = app.idp.check(realm).await.map_err(|e| e.to_string());
+            app.realm_health
+                .record(realm.name.as_str(), app.clock.now(), result);
         }
-        body.insert("realms".into(), serde_json::json!(realms));
+        body.insert(
+            "realms".into(),
+            serde_json::json!(app.realm_health.snapshot()),
+        );
     }
     let status = if ready {
         StatusCode::OK
@@ -63,4 +65,10 @@ pub async fn readyz(State(app): State<AppState>, RawQuery(query): RawQuery) -> R
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(body)).into_response()
+}
+
+/// `GET /healthz/realms`: each realm's state as the last health check saw it
+/// (checked every 30 seconds). Always 200: it reports, it does not gate.
+pub async fn realms(State(app): State<AppState>) -> Response {
+    Json(serde_json::json!({ "realms": app.realm_health.snapshot() })).into_response()
 }

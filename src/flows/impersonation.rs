@@ -8,12 +8,12 @@
 //! audit row, granted or not; the token itself is never stored or logged, only its
 //! `jti` and expiry.
 
-use std::net::SocketAddr;
-
 use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
+
+use crate::http::client_addr::ClientAddr;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -64,7 +64,7 @@ impl Audit {
 /// `POST /api/impersonation`: a token for a user, under the caller's policy.
 pub async fn impersonate(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     Extension(RequestId(request_id)): Extension<RequestId>,
     headers: HeaderMap,
     body: Bytes,
@@ -75,7 +75,7 @@ pub async fn impersonate(
             actor: "anonymous".into(),
             action: "impersonate".into(),
             outcome: "denied".into(),
-            source: Some(peer.ip().to_string()),
+            source: Some(client.to_string()),
             request_id: Some(request_id.clone()),
             ..AuditEntry::default()
         },
@@ -89,6 +89,22 @@ pub async fn impersonate(
         tracing::error!(error = %err, "could not write the audit row");
         response = ApiError(WebError::from(err)).into_response();
     }
+    let granted = audit.entry.outcome == "granted" && response.status().is_success();
+    let code = response
+        .extensions()
+        .get::<ErrorCode>()
+        .map_or("", |c| c.as_str());
+    if code == ErrorCode::RateLimited.as_str() {
+        app.metrics
+            .rate_limited
+            .get_or_create(&crate::observe::metrics::LimitLabels { limit: "caller" })
+            .inc();
+    }
+    crate::observe::metrics::Metrics::outcome(
+        &app.metrics.impersonations,
+        if granted { "granted" } else { "denied" },
+        code,
+    );
     let h = response.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));

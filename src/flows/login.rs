@@ -118,6 +118,7 @@ pub async fn start(
     let request = parse_request(&registry, &query)?;
     note_contradictions(&headers, request.origin);
     let client = request.client;
+    crate::http::trace::record_client(client.id.as_str(), None);
     let (realm, idp_hint) = match resolve(&app, &registry, &request.user).await? {
         LoginTarget::Sso { realm, idp_hint } => (realm, idp_hint),
         LoginTarget::NotMigrated => {
@@ -176,6 +177,9 @@ pub async fn start(
     };
     let cookie = BindingCookie::for_state(&state, app.public_url.is_https());
     let sealed = pending.seal(&app.sealer, &cookie.binding())?;
+    crate::http::trace::record_client(client.id.as_str(), Some(realm.name.as_str()));
+    app.metrics
+        .login("started", client.id.as_str(), realm.name.as_str(), "");
     Ok(redirect_with_binding(&url, &cookie, &sealed))
 }
 

@@ -140,22 +140,22 @@ impl WebError {
         }
     }
 
-    /// Logs the internal cause once. Messages never contain tokens, codes,
-    /// states or email addresses (see LOGGING in the README).
-    pub fn log(&self) {
-        match self {
-            Self::Caller { .. } => {
-                tracing::info!(
-                    code = self.code(),
-                    status = self.status().as_u16(),
-                    "request refused"
-                );
-            }
-            Self::Idp(err) => {
-                tracing::warn!(code = self.code(), error = %err, "realm request failed");
-            }
-            Self::Store(err) => tracing::error!(code = self.code(), error = %err, "store failed"),
-            Self::Crypto(err) => tracing::error!(code = self.code(), error = %err, "crypto failed"),
+    /// Puts the code, and the internal cause of a failure, on `response` for
+    /// the access layer to log (summarised: a flood of the same refusal writes
+    /// one line per interval). Causes never contain tokens, codes, states or
+    /// email addresses (see Logging in the README).
+    pub fn annotate(&self, response: &mut Response) {
+        let detail = match self {
+            Self::Caller { .. } => None,
+            Self::Idp(err) => Some(format!("realm request failed: {err}")),
+            Self::Store(err) => Some(format!("store failed: {err}")),
+            Self::Crypto(err) => Some(format!("crypto failed: {err}")),
+        };
+        response.extensions_mut().insert(self.error_code());
+        if let Some(detail) = detail {
+            response
+                .extensions_mut()
+                .insert(super::access_log::FailureDetail(detail));
         }
     }
 }
@@ -181,13 +181,13 @@ impl<E: Into<WebError>> From<E> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        self.0.log();
         let body = serde_json::json!({
             "error": self.0.code(),
             "error_description": self.0.public_message(),
         });
         let mut response = (self.0.status(), Json(body)).into_response();
         no_store(&mut response);
+        self.0.annotate(&mut response);
         response
     }
 }
@@ -203,12 +203,12 @@ impl<E: Into<WebError>> From<E> for DiscoveryError {
 
 impl IntoResponse for DiscoveryError {
     fn into_response(self) -> Response {
-        self.0.log();
         let body = serde_json::json!({
             "errors": { "user": { "message": self.0.public_message(), "code": self.0.code() } }
         });
         let mut response = (self.0.status(), Json(body)).into_response();
         no_store(&mut response);
+        self.0.annotate(&mut response);
         response
     }
 }
@@ -224,8 +224,9 @@ impl<E: Into<WebError>> From<E> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        self.0.log();
-        page::error_page(self.0.error_code(), &self.0.public_message(), None)
+        let mut response = page::error_page(self.0.error_code(), &self.0.public_message(), None);
+        self.0.annotate(&mut response);
+        response
     }
 }
 

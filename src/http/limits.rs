@@ -2,14 +2,14 @@
 //! `/login`), against enumeration and abuse: 429 with `Retry-After`, in the shape
 //! of the endpoint (JSON for discovery, a page for the popup).
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::client_addr::ClientAddr;
 use super::error::{DiscoveryError, PageError, WebError};
 use crate::app::AppState;
 use crate::http::code::ErrorCode;
@@ -26,8 +26,8 @@ pub fn set_retry_after(response: &mut Response, wait: Duration) {
 pub async fn per_ip(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let ip = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string());
+        .get::<ClientAddr>()
+        .map(|ClientAddr(ip)| ip.to_string());
     let Some(ip) = ip else {
         return next.run(request).await;
     };
@@ -44,6 +44,10 @@ pub async fn per_ip(State(app): State<AppState>, request: Request, next: Next) -
     {
         Ok(()) => next.run(request).await,
         Err(wait) => {
+            app.metrics
+                .rate_limited
+                .get_or_create(&crate::observe::metrics::LimitLabels { limit: "ip" })
+                .inc();
             let error = WebError::new(
                 ErrorCode::RateLimited,
                 "Too many requests from this address: wait a moment and try again.",

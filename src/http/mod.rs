@@ -3,6 +3,8 @@
 //! limits, response hygiene and log-safe tracing. The route table is `routes`;
 //! the state handlers receive is `app`.
 
+pub mod access_log;
+pub mod client_addr;
 pub mod code;
 pub mod cookie;
 pub mod cors;

@@ -6,8 +6,10 @@
 use axum::extract::MatchedPath;
 use axum::http::Request;
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
-use tower_http::trace::{DefaultOnResponse, MakeSpan, TraceLayer};
-use tracing::{Level, Span};
+use tower_http::trace::{MakeSpan, TraceLayer};
+use tracing::Span;
+
+use super::client_addr::ClientAddr;
 
 use super::request_id::RequestId;
 
@@ -25,14 +27,50 @@ impl<B> MakeSpan<B> for PathOnlySpan {
             .extensions()
             .get::<RequestId>()
             .map_or("-", |id| id.0.as_str());
-        tracing::info_span!("request", method = %request.method(), route, request_id)
+        let client = request
+            .extensions()
+            .get::<ClientAddr>()
+            .map(|c| c.0.to_string())
+            .unwrap_or_default();
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            route,
+            request_id,
+            client,
+            client_id = tracing::field::Empty,
+            realm = tracing::field::Empty,
+        )
     }
 }
 
+/// Names the client and realm of this request in its span, so every line the
+/// request logs (the access line, a refusal) carries them.
+pub fn record_client(client_id: &str, realm: Option<&str>) {
+    let span = Span::current();
+    span.record("client_id", client_id);
+    if let Some(realm) = realm {
+        span.record("realm", realm);
+    }
+}
+
+/// The span layer. Lines about responses are the access layer's
+/// ([`super::access_log`]), which summarises refusals instead of writing one
+/// line each.
 #[must_use]
-/// The trace layer.
-pub fn layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, PathOnlySpan> {
+pub fn layer() -> TraceLayer<
+    SharedClassifier<ServerErrorsAsFailures>,
+    PathOnlySpan,
+    tower_http::trace::DefaultOnRequest,
+    (),
+    (),
+    (),
+    (),
+> {
     TraceLayer::new_for_http()
         .make_span_with(PathOnlySpan)
-        .on_response(DefaultOnResponse::new().level(Level::INFO))
+        .on_response(())
+        .on_failure(())
+        .on_body_chunk(())
+        .on_eos(())
 }

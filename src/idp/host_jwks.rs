@@ -74,6 +74,15 @@ impl HostJwks {
         if !due {
             return Ok(found);
         }
+        if cached.is_some() && found.is_none() {
+            self.http.count_refetch(&format!(
+                "host:{}",
+                url::Url::parse(url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ));
+        }
         match self.http.get_json::<serde_json::Value>(url).await {
             Ok(document) => {
                 let keys = Arc::new(read_set(&document));

@@ -9,8 +9,11 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use std::sync::Arc;
+
 use super::IdpError;
 use crate::domain::ClientAuth;
+use crate::observe::metrics::{IdpEndpointLabels, IdpLabels, Metrics};
 
 /// Largest realm response read (metadata, keys, tokens, Admin REST answers).
 const MAX_BODY: usize = 1024 * 1024;
@@ -29,6 +32,7 @@ pub struct ClientCredentials<'a> {
 #[derive(Clone)]
 pub struct RealmHttp {
     client: reqwest::Client,
+    metrics: Option<Arc<Metrics>>,
 }
 
 #[derive(Deserialize)]
@@ -47,7 +51,66 @@ impl RealmHttp {
             .user_agent(concat!("authproxy/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| IdpError::InvalidResponse(e.to_string()))?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            metrics: None,
+        })
+    }
+
+    #[must_use]
+    /// Records every call's latency and outcome in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Counts a key-set fetch for an unknown key id of `realm` (a realm or a host).
+    pub fn count_refetch(&self, realm: &str) {
+        if let Some(metrics) = &self.metrics {
+            metrics
+                .jwks_refetches
+                .get_or_create(&crate::observe::metrics::RealmLabels {
+                    realm: realm.to_owned(),
+                })
+                .inc();
+        }
+    }
+
+    /// Sends `request` to `url`, with the caller's trace context, and records
+    /// the call.
+    async fn send(
+        &self,
+        url: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, IdpError> {
+        let started = std::time::Instant::now();
+        let sent = request.send().await.map_err(transport_error);
+        if let Some(metrics) = &self.metrics {
+            let (realm, endpoint) = labels_of(url);
+            let outcome = match &sent {
+                Ok(response) if response.status().is_success() => "ok",
+                Ok(response) if response.status().is_server_error() => "server_error",
+                Ok(_) => "rejected",
+                Err(IdpError::Timeout) => "timeout",
+                Err(_) => "unreachable",
+            };
+            metrics
+                .idp_duration
+                .get_or_create(&IdpEndpointLabels {
+                    realm: realm.clone(),
+                    endpoint,
+                })
+                .observe(started.elapsed().as_secs_f64());
+            metrics
+                .idp_requests
+                .get_or_create(&IdpLabels {
+                    realm,
+                    endpoint,
+                    outcome,
+                })
+                .inc();
+        }
+        sent
     }
 
     /// GETs a JSON document, retrying once on a connection failure or 5xx (a GET
@@ -62,13 +125,11 @@ impl RealmHttp {
     }
 
     async fn get_json_once<T: DeserializeOwned>(&self, url: &str) -> Result<T, IdpError> {
-        let response = self
+        let request = self
             .client
             .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(transport_error)?;
+            .header(reqwest::header::ACCEPT, "application/json");
+        let response = self.send(url, request).await?;
         let status = response.status();
         let body = read_capped(response).await?;
         if !status.is_success() {
@@ -87,6 +148,7 @@ impl RealmHttp {
         credentials: Option<ClientCredentials<'_>>,
         form: &[(&str, &str)],
     ) -> Result<Vec<u8>, IdpError> {
+        let url_text = url.to_string();
         let mut request = self.client.post(url);
         let mut form = form.to_vec();
         match &credentials {
@@ -102,12 +164,10 @@ impl RealmHttp {
             }
             None => {}
         }
-        let response = request
+        let request = request
             .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form)
-            .send()
-            .await
-            .map_err(transport_error)?;
+            .form(&form);
+        let response = self.send(&url_text, request).await?;
         let status = response.status();
         let body = read_capped(response).await?;
         if status.is_client_error() {
@@ -143,7 +203,7 @@ impl RealmHttp {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(transport_error)?;
+        let response = self.send(url, request).await?;
         let status = response.status();
         let bytes = read_capped(response).await?;
         if status.is_server_error() {
@@ -206,6 +266,39 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, IdpErro
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// The realm (host and `/realms/<name>` when the URL has it) and the endpoint
+/// of a realm URL, as metric labels: bounded by the configured realms.
+fn labels_of(url: &str) -> (String, &'static str) {
+    let Ok(url) = url::Url::parse(url) else {
+        return ("invalid".into(), "other");
+    };
+    let host = url.host_str().unwrap_or_default();
+    let segments: Vec<&str> = url
+        .path_segments()
+        .map(Iterator::collect)
+        .unwrap_or_default();
+    let realm = segments
+        .iter()
+        .position(|s| *s == "realms")
+        .and_then(|i| segments.get(i + 1))
+        .map_or_else(|| host.to_owned(), |name| format!("{host}/realms/{name}"));
+    let path = url.path();
+    let endpoint = if path.contains("/admin/realms/") {
+        "admin"
+    } else if path.ends_with("/.well-known/openid-configuration") {
+        "metadata"
+    } else if path.ends_with("/token") {
+        "token"
+    } else if path.ends_with("/certs") || path.ends_with("jwks.json") || path.contains("jwks") {
+        "jwks"
+    } else if path.ends_with("/userinfo") {
+        "userinfo"
+    } else {
+        "other"
+    };
+    (realm, endpoint)
 }
 
 fn form_encode(value: &str) -> String {

@@ -3,6 +3,7 @@
 //! (OpenID Connect Discovery: endpoints come from the realm's metadata).
 
 pub mod admin_rest;
+pub mod health;
 pub mod host_jwks;
 pub mod http;
 pub mod jwk;
@@ -214,6 +215,12 @@ pub trait IdentityProvider: Send + Sync {
 
     /// The realm's metadata, from cache when fresh (or stale while the realm fails).
     async fn metadata(&self, realm: &Realm) -> Result<Arc<RealmMetadata>, IdpError>;
+
+    /// Asks the realm now, past any cache: its metadata answers and names the
+    /// configured issuer (a health check, and the check before a realm is saved).
+    async fn check(&self, realm: &Realm) -> Result<(), IdpError> {
+        self.metadata(realm).await.map(|_| ())
+    }
 
     /// Redeems an authorization code (never retried: a code is used once).
     async fn redeem_code(

@@ -195,6 +195,7 @@ impl OidcProvider {
         let metadata = self.metadata(realm).await?;
         if force {
             tracing::info!(realm = %realm.name, "an ID token names an unknown key: fetching the realm's keys again");
+            self.http.count_refetch(realm.name.as_str());
         }
         let fetched = self
             .http
@@ -387,6 +388,17 @@ impl IdentityProvider for OidcProvider {
             )
             .await?;
         parse_json::<ExchangeResponse>(&body).map(ExchangedToken::from)
+    }
+
+    async fn check(&self, realm: &Realm) -> Result<(), IdpError> {
+        let metadata = Arc::new(self.fetch_metadata(realm).await?);
+        let now = self.clock.now();
+        let mut cache = self.cache.write().await;
+        cache.entry(realm.name.clone()).or_default().metadata = Some(Cached {
+            value: metadata,
+            fetched_at: now,
+        });
+        Ok(())
     }
 
     async fn metadata(&self, realm: &Realm) -> Result<Arc<RealmMetadata>, IdpError> {

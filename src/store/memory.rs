@@ -72,6 +72,11 @@ impl MemoryLogins {
 
 #[async_trait]
 impl LoginStore for MemoryLogins {
+    fn in_flight(&self) -> Option<u64> {
+        let txns = self.txns.lock().unwrap_or_else(PoisonError::into_inner);
+        u64::try_from(txns.len()).ok()
+    }
+
     async fn use_state(&self, state: &str, until: DateTime<Utc>) -> Result<bool, StoreError> {
         let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(states.insert(crypto::sha256(state), until).is_none())

@@ -37,6 +37,13 @@ pub enum StoreError {
     #[error("stored data could not be read: {0}")]
     /// Stored data does not read back.
     Corrupt(String),
+    #[error("{0}")]
+    /// The sealing keys are missing or do not open what is stored; says which
+    /// file or setting and what to do.
+    Sealing(String),
+    #[error("{0}")]
+    /// This backend does not do that; says what to use instead.
+    Unsupported(String),
 }
 
 /// Rules to import, read one at a time (for example straight from a CSV file).
@@ -307,6 +314,12 @@ pub trait LoginStore: Send + Sync {
 
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Logins in flight (outcomes kept for redemption), when the backend can
+    /// count them cheaply; `None` otherwise.
+    fn in_flight(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A stored document: a small JSON body of one kind (a tenant, a host's key),
@@ -348,11 +361,50 @@ pub trait DurableStore:
 {
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Every value sealed at rest (realm and client secrets, documents' secrets).
+    async fn sealed_secrets(&self) -> Result<Vec<SealedSecret>, StoreError>;
+
+    /// Writes values sealed again, each `(secret, new)` only where the row still
+    /// holds `secret.sealed` (a concurrent change wins); how many were written.
+    async fn replace_sealed(
+        &self,
+        values: Vec<(SealedSecret, Vec<u8>)>,
+    ) -> Result<usize, StoreError>;
+
+    /// A consistent copy of the whole database at `to`, taken while serving
+    /// (SQLite's online backup). PostgreSQL answers [`StoreError::Unsupported`]:
+    /// its own tools (`pg_dump`, base backups) do this better.
+    async fn backup_to(&self, to: &std::path::Path) -> Result<(), StoreError>;
+}
+
+/// The tables that hold sealed values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealedTable {
+    /// `realms.broker_secret`, keyed by realm name.
+    Realm,
+    /// `clients.secret`, keyed by client id.
+    Client,
+    /// `documents.secret`, keyed by kind and id.
+    Document,
+}
+
+/// One sealed value at rest and where it lives.
+#[derive(Debug, Clone)]
+pub struct SealedSecret {
+    /// Its table.
+    pub table: SealedTable,
+    /// The row's key (realm name, client id, document kind).
+    pub key: String,
+    /// The document's id (empty for realms and clients).
+    pub sub_key: String,
+    /// The sealed bytes.
+    pub sealed: Vec<u8>,
 }
 
 /// Why a sealing key must be configured when the stores are shared (said of
-/// `store.sealing_key`).
-pub const SHARED_STORES_NEED_A_KEY: &str = "is required with store.postgres_url or store.redis_url: every replica must seal and open with the same key (generate one with `authproxy generate-sealing-key`)";
+/// `store.sealing_keys`).
+pub const SHARED_STORES_NEED_A_KEY: &str = "is required with store.postgres_url or store.redis_url: every replica must seal and open with the same keys (make one with `authproxy generate-sealing-key`)";
 
 /// Where the data lives, as configured (`[store]`). Secrets print redacted.
 #[derive(Debug)]
@@ -365,8 +417,9 @@ pub struct StoreSettings {
     pub redis_url: Option<secrecy::SecretString>,
     /// The prefix of every Redis key.
     pub redis_prefix: String,
-    /// The sealing key, when configured (required with PostgreSQL or Redis).
-    pub sealing_key: Option<secrecy::SecretString>,
+    /// The sealing keys, newest first, when configured (required with
+    /// PostgreSQL or Redis); else the key file beside the SQLite database.
+    pub sealing_keys: Vec<secrecy::SecretString>,
 }
 
 /// The opened stores.
@@ -389,40 +442,43 @@ impl StoreSettings {
         self.postgres_url.is_some() || self.redis_url.is_some()
     }
 
-    /// The sealing key: the configured one, or (a single node on SQLite only)
-    /// the one kept beside the database.
-    pub fn sealer(&self) -> Result<crate::crypto::Sealer, StoreError> {
-        let data_dir = self
-            .sqlite_path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or_else(|| std::path::Path::new("."));
-        if self.is_shared() && self.sealing_key.is_none() {
-            return Err(StoreError::Unavailable(format!(
-                "store.sealing_key {SHARED_STORES_NEED_A_KEY}"
+    /// Where the sealing keys come from: the configured ones, or (a single node
+    /// on SQLite only) the key file beside the database.
+    pub fn key_source(&self) -> Result<sealing_key::KeySource, StoreError> {
+        if !self.sealing_keys.is_empty() {
+            return Ok(sealing_key::KeySource::Configured(
+                self.sealing_keys.clone(),
+            ));
+        }
+        if self.is_shared() {
+            return Err(StoreError::Sealing(format!(
+                "store.sealing_keys {SHARED_STORES_NEED_A_KEY}"
             )));
         }
-        sealing_key::load_or_create(self.sealing_key.as_ref(), data_dir)
+        Ok(sealing_key::KeySource::File(sealing_key::KeyFile::beside(
+            &self.sqlite_path,
+        )))
     }
 
-    /// Opens the durable store (applying its migrations).
+    /// Opens the durable store (applying its migrations) with its sealing keys,
+    /// checked against what it holds.
     pub async fn open_durable(
         &self,
-        sealer: &crate::crypto::Sealer,
-    ) -> Result<Arc<dyn DurableStore>, StoreError> {
-        Ok(match &self.postgres_url {
-            Some(url) => Arc::new(postgres::PostgresStore::open(url, sealer.clone()).await?),
-            None => Arc::new(sqlite::SqliteStore::open(
-                &self.sqlite_path,
-                sealer.clone(),
-            )?),
-        })
+        clock: &Arc<dyn crate::clock::Clock>,
+    ) -> Result<(Arc<dyn DurableStore>, crate::crypto::Sealer), StoreError> {
+        let keyring = self.key_source()?.load(clock)?;
+        let sealer = keyring.sealer.clone();
+        let store: Arc<dyn DurableStore> = match &self.postgres_url {
+            Some(url) => Arc::new(postgres::PostgresStore::open(url, sealer).await?),
+            None => Arc::new(sqlite::SqliteStore::open(&self.sqlite_path, sealer)?),
+        };
+        let sealer = keyring.verify(store.as_ref()).await?;
+        Ok((store, sealer))
     }
 
     /// Opens every store.
-    pub async fn open(&self) -> Result<Stores, StoreError> {
-        let sealer = self.sealer()?;
-        let durable = self.open_durable(&sealer).await?;
+    pub async fn open(&self, clock: &Arc<dyn crate::clock::Clock>) -> Result<Stores, StoreError> {
+        let (durable, sealer) = self.open_durable(clock).await?;
         let (logins, rates): (Arc<dyn LoginStore>, Option<Arc<dyn RateStore>>) =
             match &self.redis_url {
                 Some(url) => {

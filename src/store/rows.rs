@@ -244,3 +244,55 @@ pub(super) fn document_from_row(
         secret,
     })
 }
+
+/// Every sealed value at rest, one row each: `(table, key, sub_key, sealed)`.
+pub(super) const SEALED_SQL: &str =
+    "SELECT 'realm', name, '', broker_secret FROM realms WHERE broker_secret IS NOT NULL
+    UNION ALL SELECT 'client', client_id, '', secret FROM clients WHERE secret IS NOT NULL
+    UNION ALL SELECT 'document', kind, id, secret FROM documents WHERE secret IS NOT NULL";
+
+/// The statement that replaces one sealed value, only if the row still holds
+/// the old one: parameters new, key, sub_key, old (`?N`, SQLite's spelling).
+pub(super) fn reseal_sql(table: super::SealedTable) -> &'static str {
+    match table {
+        super::SealedTable::Realm => {
+            "UPDATE realms SET broker_secret = ?1 WHERE name = ?2 AND ?3 = '' AND broker_secret = ?4"
+        }
+        super::SealedTable::Client => {
+            "UPDATE clients SET secret = ?1 WHERE client_id = ?2 AND ?3 = '' AND secret = ?4"
+        }
+        super::SealedTable::Document => {
+            "UPDATE documents SET secret = ?1 WHERE kind = ?2 AND id = ?3 AND secret = ?4"
+        }
+    }
+}
+
+/// A row of [`SEALED_SQL`] as a [`super::SealedSecret`].
+pub(super) fn sealed_from_row(
+    (table, key, sub_key, sealed): (String, String, String, Vec<u8>),
+) -> Result<super::SealedSecret, StoreError> {
+    let table = match table.as_str() {
+        "realm" => super::SealedTable::Realm,
+        "client" => super::SealedTable::Client,
+        "document" => super::SealedTable::Document,
+        other => return Err(corrupt(format!("unknown sealed table {other}"))),
+    };
+    Ok(super::SealedSecret {
+        table,
+        key,
+        sub_key,
+        sealed,
+    })
+}
+
+impl super::SealedSecret {
+    /// The associated data the value is sealed under.
+    #[must_use]
+    pub fn aad(&self) -> String {
+        match self.table {
+            super::SealedTable::Realm => realm_aad(&self.key),
+            super::SealedTable::Client => client_aad(&self.key),
+            super::SealedTable::Document => document_aad(&self.key, &self.sub_key),
+        }
+    }
+}

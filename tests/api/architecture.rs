@@ -16,6 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["app"],
     &["registry", "auth", "config", "rate_limit"],
     &["store", "idp"],
+    &["observe"],
     &["domain"],
     &["crypto", "clock"],
 ];

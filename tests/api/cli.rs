@@ -334,7 +334,7 @@ fn shared_stores_without_a_configured_sealing_key_are_refused_with_what_to_do() 
         let stderr = String::from_utf8(output.stderr).unwrap();
         assert!(
             stderr.contains(
-                "store.sealing_key: is required with store.postgres_url or store.redis_url"
+                "store.sealing_keys: is required with store.postgres_url or store.redis_url"
             ) && stderr.contains("authproxy generate-sealing-key"),
             "{args:?}: {stderr}"
         );

@@ -295,7 +295,14 @@ async fn a_realm_that_is_down_is_a_fast_502_until_it_comes_back() {
         report["status"], "ready",
         "a realm down leaves the process ready"
     );
-    assert_ne!(report["realms"]["faulty"], "ok", "{report}");
+    assert_eq!(report["realms"]["faulty"]["status"], "down", "{report}");
+    assert!(
+        report["realms"]["faulty"]["last_error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{report}"
+    );
+
     // The realm comes up on its port: logins work again, without a restart.
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
@@ -303,7 +310,14 @@ async fn a_realm_that_is_down_is_a_fast_502_until_it_comes_back() {
     let mock = start_mock_on(listener).await;
     assert_eq!(callback(&app, &mock).await.status(), StatusCode::OK);
     let report = app.get_json("/readyz?verbose").await;
-    assert_eq!(report["realms"]["faulty"], "ok", "{report}");
+    assert_eq!(report["realms"]["faulty"]["status"], "up", "{report}");
+    assert!(
+        report["realms"]["faulty"].get("last_error").is_none(),
+        "{report}"
+    );
+    // The same report, as the periodic checks left it, without asking again.
+    let realms = app.get_json("/healthz/realms").await;
+    assert_eq!(realms["realms"]["faulty"]["status"], "up", "{realms}");
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 
 use super::{Admin, AdminError, AdminResult, operator, parse};
@@ -27,8 +27,13 @@ pub async fn put_realm(
     State(app): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(name): Path<String>,
+    RawQuery(query): RawQuery,
     body: Bytes,
 ) -> AdminResult<Json<RealmView>> {
+    // `?check=false` saves a realm that does not answer yet.
+    let check = !query
+        .as_deref()
+        .is_some_and(|q| q.split('&').any(|p| p == "check=false"));
     let input: RealmInput = parse(&body)?;
     if input.name != name {
         return Err(AdminError::Validation(vec![FieldProblem {
@@ -36,7 +41,9 @@ pub async fn put_realm(
             message: "must equal the realm name in the URL".into(),
         }]));
     }
-    let realm = operator(&app, &admin).put_realm(&input).await?;
+    let realm = operator(&app, &admin)
+        .put_realm(&input, check.then_some(app.idp.as_ref()))
+        .await?;
     Ok(Json(RealmView::from(&realm)))
 }
 

@@ -5,7 +5,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{Operator, OpsError};
-use crate::domain::{Client, ClientId, Realm, RealmName};
+use crate::domain::{Client, ClientId, FieldProblem, Realm, RealmName};
+use crate::idp::{IdentityProvider, IdpError};
 use crate::registry::input::{ClientInput, RealmInput, problem};
 
 /// A partial change of a client: origins and realms added or removed.
@@ -172,9 +173,25 @@ impl Operator<'_> {
     }
 
     /// Adds or replaces a realm.
-    pub async fn put_realm(&self, input: &RealmInput) -> Result<Realm, OpsError> {
+    ///
+    /// With `check`, the realm is asked first (its metadata must answer and
+    /// name the authority as issuer); a realm that fails is not saved, and the
+    /// problem says what is wrong.
+    pub async fn put_realm(
+        &self,
+        input: &RealmInput,
+        check: Option<&dyn IdentityProvider>,
+    ) -> Result<Realm, OpsError> {
         let realm = input.validate().map_err(OpsError::Invalid)?;
         self.refuse_managed_realm(&realm.name)?;
+        if let Some(idp) = check
+            && let Err(err) = idp.check(&realm).await
+        {
+            return Err(OpsError::Invalid(vec![FieldProblem {
+                path: "authority".into(),
+                message: realm_check_problem(&realm, &err),
+            }]));
+        }
         self.registry.put_realm(&realm).await?;
         self.record("realm.put", realm.name.as_str()).await?;
         Ok(realm)
@@ -202,4 +219,27 @@ impl Operator<'_> {
         }
         self.record("realm.delete", name.as_str()).await
     }
+}
+
+/// What a failed realm check tells the administrator.
+fn realm_check_problem(realm: &Realm, err: &IdpError) -> String {
+    let url = realm.authority.metadata_url();
+    let what = match err {
+        IdpError::Unreachable => {
+            "could not be reached (check the host name, the port and that the realm server runs)"
+                .to_owned()
+        }
+        IdpError::Timeout => "did not answer in time".to_owned(),
+        IdpError::Status(404) => {
+            "answered 404: no such realm (check the realm name in the authority)".to_owned()
+        }
+        IdpError::Status(status) => format!("answered HTTP {status}"),
+        IdpError::IssuerMismatch { found } => format!(
+            "names the issuer {found}, not this authority: use exactly {found} as the authority, or fix the realm server's frontend URL"
+        ),
+        other => format!("is not usable OpenID Connect metadata ({other})"),
+    };
+    format!(
+        "the realm's metadata at {url} {what}; nothing was saved (skip this check with --no-check, or ?check=false on the API)"
+    )
 }

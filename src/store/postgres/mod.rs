@@ -18,7 +18,9 @@ use super::rows::{
     from_unix, policy_column, realm_from_row, realm_to_row, target_columns, target_from_row,
     unavailable, unix,
 };
-use super::rows::{DocumentRow, document_from_row, document_to_row};
+use super::rows::{
+    DocumentRow, SEALED_SQL, document_from_row, document_to_row, reseal_sql, sealed_from_row,
+};
 use super::{
     AccessStore, AuditEntry, AuditLog, DirectoryStore, Document, DocumentStore, DurableStore,
     RegistryStore, Rules, StoreError, StoredCaller,
@@ -141,6 +143,42 @@ impl DurableStore for PostgresStore {
             .await
             .map(|_| ())
             .map_err(unavailable)
+    }
+
+    async fn sealed_secrets(&self) -> Result<Vec<super::SealedSecret>, StoreError> {
+        let rows: Vec<(String, String, String, Vec<u8>)> = sqlx::query_as(SEALED_SQL)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.into_iter().map(sealed_from_row).collect()
+    }
+
+    async fn replace_sealed(
+        &self,
+        values: Vec<(super::SealedSecret, Vec<u8>)>,
+    ) -> Result<usize, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut written = 0;
+        for (old, new) in values {
+            let sql = reseal_sql(old.table).replace('?', "$");
+            let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(new)
+                .bind(old.key)
+                .bind(old.sub_key)
+                .bind(old.sealed)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+            written += usize::try_from(done.rows_affected()).unwrap_or(usize::MAX);
+        }
+        tx.commit().await.map_err(unavailable)?;
+        Ok(written)
+    }
+
+    async fn backup_to(&self, _to: &std::path::Path) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported(
+            "authproxy backup copies the SQLite store; back PostgreSQL up with its own tools (pg_dump, or base backups with WAL archiving) and keep store.sealing_keys with them".into(),
+        ))
     }
 }
 

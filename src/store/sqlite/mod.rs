@@ -24,6 +24,8 @@ use super::rows::unavailable;
 use crate::crypto::Sealer;
 use writer::Writer;
 
+use super::rows::{SEALED_SQL, reseal_sql, sealed_from_row};
+
 type Pool = r2d2::Pool<SqliteConnectionManager>;
 
 const SCHEMA_VERSION: i64 = 5;
@@ -190,6 +192,52 @@ impl super::DurableStore for SqliteStore {
             conn.query_row("SELECT 1", [], |_| Ok(()))
                 .map_err(unavailable)
         })
+    }
+
+    async fn sealed_secrets(&self) -> Result<Vec<super::SealedSecret>, StoreError> {
+        let rows = self
+            .blocking(|conn, _| {
+                let mut stmt = conn.prepare(SEALED_SQL).map_err(unavailable)?;
+                let rows = stmt
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                    .map_err(unavailable)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+            })
+            .await?;
+        rows.into_iter().map(sealed_from_row).collect()
+    }
+
+    async fn replace_sealed(
+        &self,
+        values: Vec<(super::SealedSecret, Vec<u8>)>,
+    ) -> Result<usize, StoreError> {
+        self.write(move |conn, _| {
+            let mut written = 0;
+            for (old, new) in &values {
+                written += conn
+                    .execute(
+                        reseal_sql(old.table),
+                        rusqlite::params![new, old.key, old.sub_key, old.sealed],
+                    )
+                    .map_err(unavailable)?;
+            }
+            Ok(written)
+        })
+        .await
+    }
+
+    async fn backup_to(&self, to: &std::path::Path) -> Result<(), StoreError> {
+        let to = to.to_owned();
+        self.blocking(move |conn, _| {
+            let mut copy = rusqlite::Connection::open(&to)
+                .map_err(|e| StoreError::Unavailable(format!("{}: {e}", to.display())))?;
+            rusqlite::backup::Backup::new(conn, &mut copy)
+                .and_then(|backup| {
+                    backup.run_to_completion(256, std::time::Duration::from_millis(5), None)
+                })
+                .map_err(|e| StoreError::Unavailable(format!("backup to {}: {e}", to.display())))
+        })
+        .await
     }
 }
 

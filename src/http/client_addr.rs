@@ -1,0 +1,116 @@
+//! The client's address of every request: the TCP peer, or, when the peer is a
+//! trusted proxy (`server.trusted_proxies`), the first untrusted hop of the
+//! forwarded header read from the right. Rate limits, long-poll places, logs and
+//! audit rows all use this one address; a forwarded header from anyone else is
+//! ignored, so it cannot buy a fresh rate-limit bucket.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::app::AppState;
+use crate::domain::{ForwardedHeader, TrustedProxies};
+
+/// The effective client address of a request (a request extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+/// The hops a header lists, client first, over every instance of the header.
+fn hops(headers: &HeaderMap, kind: ForwardedHeader) -> Vec<&str> {
+    let name = match kind {
+        ForwardedHeader::XForwardedFor => "x-forwarded-for",
+        ForwardedHeader::Forwarded => "forwarded",
+    };
+    let mut hops = Vec::new();
+    for value in headers.get_all(name) {
+        // A header that is not text is no address: it stops the walk.
+        let Ok(value) = value.to_str() else {
+            hops.push("");
+            continue;
+        };
+        for element in value.split(',') {
+            match kind {
+                ForwardedHeader::XForwardedFor => hops.push(element.trim()),
+                ForwardedHeader::Forwarded => {
+                    // `for=...;proto=https;by=...`: only `for` names a hop.
+                    let node = element.split(';').find_map(|pair| {
+                        let (key, value) = pair.split_once('=')?;
+                        key.trim()
+                            .eq_ignore_ascii_case("for")
+                            .then_some(value.trim())
+                    });
+                    hops.push(node.unwrap_or(""));
+                }
+            }
+        }
+    }
+    hops
+}
+
+/// The client address of a request from `peer` with `headers`.
+#[must_use]
+pub fn resolve(proxies: &TrustedProxies, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    if !proxies.trusts(peer) {
+        return proxies.client(peer, std::iter::empty());
+    }
+    proxies.client(peer, hops(headers, proxies.header()).into_iter())
+}
+
+/// Puts the [`ClientAddr`] on the request.
+pub async fn layer(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
+    if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        let client = resolve(&app.trusted_proxies, peer.ip(), request.headers());
+        request.extensions_mut().insert(ClientAddr(client));
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(name: &'static str, values: &[&'static str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(name, v.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn forwarded_header_elements_are_read_for_their_for_parameter() {
+        let proxies =
+            TrustedProxies::parse(&["127.0.0.1".into()], ForwardedHeader::Forwarded).unwrap();
+        let h = headers(
+            "forwarded",
+            &[
+                "for=6.6.6.6",
+                "for=\"[2001:db8::7]:80\";proto=https, proto=http;for=127.0.0.1",
+            ],
+        );
+        assert_eq!(
+            resolve(&proxies, "127.0.0.1".parse().unwrap(), &h),
+            "2001:db8::7".parse::<IpAddr>().unwrap()
+        );
+        // X-Forwarded-For is not read when Forwarded is the configured header.
+        let h = headers("x-forwarded-for", &["203.0.113.1"]);
+        assert_eq!(
+            resolve(&proxies, "127.0.0.1".parse().unwrap(), &h),
+            "127.0.0.1".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn several_x_forwarded_for_headers_are_one_list() {
+        let proxies =
+            TrustedProxies::parse(&["127.0.0.1".into()], ForwardedHeader::XForwardedFor).unwrap();
+        let h = headers("x-forwarded-for", &["6.6.6.6, 198.51.100.1", "127.0.0.1"]);
+        assert_eq!(
+            resolve(&proxies, "127.0.0.1".parse().unwrap(), &h),
+            "198.51.100.1".parse::<IpAddr>().unwrap()
+        );
+    }
+}

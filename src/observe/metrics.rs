@@ -1,0 +1,342 @@
+//! The service's Prometheus metrics, one registry per running service (so
+//! several in one test process never mix), encoded by `prometheus-client` in
+//! the text exposition format. Every layer records into the [`Metrics`] it was
+//! given; label values are bounded (routes are templates, codes are the stable
+//! error codes, realms and clients come from the registry), never user input.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels of an HTTP request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// The route template (`/authproxy/{client_id}`), or `unmatched`.
+    pub route: String,
+    /// The HTTP method.
+    pub method: String,
+    /// The status code.
+    pub status: u16,
+}
+
+/// Labels of a request's duration.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    /// The route template.
+    pub route: String,
+}
+
+/// Labels of a login's progress.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LoginLabels {
+    /// `started`, `completed` or `failed`.
+    pub stage: &'static str,
+    /// The client id.
+    pub client: String,
+    /// The realm.
+    pub realm: String,
+    /// The error code of a failure (empty otherwise).
+    pub error: &'static str,
+}
+
+/// Labels of an outcome (handoffs, impersonations, embed sessions).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// `granted`/`denied`, `redeemed`/`refused`, ...
+    pub outcome: &'static str,
+    /// The error code of a refusal (empty otherwise).
+    pub error: &'static str,
+}
+
+/// Labels of a call to a realm.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IdpLabels {
+    /// The realm's host and path name (`kc.example.com/realms/acme`).
+    pub realm: String,
+    /// `metadata`, `jwks`, `token`, `userinfo`, `admin`, ...
+    pub endpoint: &'static str,
+    /// `ok`, or the failure (`unreachable`, `timeout`, `http_503`, `rejected`).
+    pub outcome: &'static str,
+}
+
+/// Labels of a realm call's duration.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IdpEndpointLabels {
+    /// The realm.
+    pub realm: String,
+    /// The endpoint.
+    pub endpoint: &'static str,
+}
+
+/// Labels of a realm.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RealmLabels {
+    /// The realm's name in the registry.
+    pub realm: String,
+}
+
+/// Labels of a store operation.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StoreLabels {
+    /// `sqlite`, `postgres`, `redis` or `memory`.
+    pub backend: &'static str,
+    /// `read`, `write` or `command`.
+    pub operation: &'static str,
+}
+
+/// Labels of a rate-limit refusal.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    /// `ip` (discovery and `/login`), `caller` (impersonation), `api_key`, `waits`.
+    pub limit: &'static str,
+}
+
+fn latency_buckets() -> impl Iterator<Item = f64> {
+    // 0.5 ms to about 16 s.
+    exponential_buckets(0.0005, 2.0, 16)
+}
+
+fn wait_buckets() -> impl Iterator<Item = f64> {
+    // 50 ms to about 51 s (the relay's long poll lasts up to 60 s).
+    exponential_buckets(0.05, 2.0, 11)
+}
+
+/// Every metric of the service.
+pub struct Metrics {
+    registry: Registry,
+    /// HTTP requests by route, method and status.
+    pub requests: Family<RequestLabels, Counter>,
+    /// HTTP request duration by route.
+    pub request_duration: Family<RouteLabels, Histogram>,
+    /// Requests being handled now.
+    pub requests_in_flight: Gauge,
+    /// Logins started, completed and failed.
+    pub logins: Family<LoginLabels, Counter>,
+    /// How long the relay's long polls waited for their outcome.
+    pub relay_wait: Histogram,
+    /// Long polls (relay, embed session) parked now.
+    pub waits_parked: Gauge,
+    /// Handoff redemptions by outcome.
+    pub handoffs: Family<OutcomeLabels, Counter>,
+    /// Impersonation requests by outcome.
+    pub impersonations: Family<OutcomeLabels, Counter>,
+    /// Embed session redemptions by outcome.
+    pub embed_redemptions: Family<OutcomeLabels, Counter>,
+    /// Calls to realms by realm, endpoint and outcome.
+    pub idp_requests: Family<IdpLabels, Counter>,
+    /// Duration of calls to realms.
+    pub idp_duration: Family<IdpEndpointLabels, Histogram>,
+    /// Fetches of a realm's or host's keys for a key id not yet known.
+    pub jwks_refetches: Family<RealmLabels, Counter>,
+    /// Whether each realm answered its last health check (1) or not (0).
+    pub realm_up: Family<RealmLabels, Gauge>,
+    /// Store operation duration.
+    pub store_duration: Family<StoreLabels, Histogram>,
+    /// Store operation failures.
+    pub store_errors: Family<StoreLabels, Counter>,
+    /// Requests refused by a rate limit.
+    pub rate_limited: Family<LimitLabels, Counter>,
+    /// Logins in flight: states marked and outcomes not yet redeemed (this
+    /// process's memory store; with Redis, the keys under the prefix).
+    pub logins_in_flight: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric at zero.
+    #[must_use]
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("authproxy");
+        let requests = Family::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            requests.clone(),
+        );
+        let request_duration = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(latency_buckets())
+        });
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request duration by route",
+            request_duration.clone(),
+        );
+        let requests_in_flight = Gauge::default();
+        registry.register(
+            "http_requests_in_flight",
+            "Requests being handled now",
+            requests_in_flight.clone(),
+        );
+        let logins = Family::default();
+        registry.register(
+            "logins",
+            "Logins by stage (started, completed, failed), client, realm and error code",
+            logins.clone(),
+        );
+        let relay_wait = Histogram::new(wait_buckets());
+        registry.register(
+            "relay_wait_seconds",
+            "How long relay long polls waited",
+            relay_wait.clone(),
+        );
+        let waits_parked = Gauge::default();
+        registry.register(
+            "waits_parked",
+            "Long polls parked now",
+            waits_parked.clone(),
+        );
+        let handoffs = Family::default();
+        registry.register(
+            "handoffs",
+            "Handoff redemptions by outcome",
+            handoffs.clone(),
+        );
+        let impersonations = Family::default();
+        registry.register(
+            "impersonations",
+            "Impersonation requests by outcome",
+            impersonations.clone(),
+        );
+        let embed_redemptions = Family::default();
+        registry.register(
+            "embed_redemptions",
+            "Embed session redemptions by outcome",
+            embed_redemptions.clone(),
+        );
+        let idp_requests = Family::default();
+        registry.register(
+            "idp_requests",
+            "Calls to realms by realm, endpoint and outcome",
+            idp_requests.clone(),
+        );
+        let idp_duration = Family::<IdpEndpointLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(latency_buckets())
+        });
+        registry.register(
+            "idp_request_duration_seconds",
+            "Duration of calls to realms",
+            idp_duration.clone(),
+        );
+        let jwks_refetches = Family::default();
+        registry.register(
+            "jwks_refetches",
+            "Key set fetches for an unknown key id",
+            jwks_refetches.clone(),
+        );
+        let realm_up = Family::default();
+        registry.register(
+            "realm_up",
+            "Whether the realm answered its last health check",
+            realm_up.clone(),
+        );
+        let store_duration = Family::<StoreLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(latency_buckets())
+        });
+        registry.register(
+            "store_operation_duration_seconds",
+            "Store operation duration",
+            store_duration.clone(),
+        );
+        let store_errors = Family::default();
+        registry.register(
+            "store_errors",
+            "Store operation failures",
+            store_errors.clone(),
+        );
+        let rate_limited = Family::default();
+        registry.register(
+            "rate_limited",
+            "Requests refused by a rate limit",
+            rate_limited.clone(),
+        );
+        let logins_in_flight = Gauge::default();
+        registry.register(
+            "logins_in_flight",
+            "Logins in flight",
+            logins_in_flight.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            request_duration,
+            requests_in_flight,
+            logins,
+            relay_wait,
+            waits_parked,
+            handoffs,
+            impersonations,
+            embed_redemptions,
+            idp_requests,
+            idp_duration,
+            jwks_refetches,
+            realm_up,
+            store_duration,
+            store_errors,
+            rate_limited,
+            logins_in_flight,
+        }
+    }
+
+    /// The text exposition of every metric.
+    #[must_use]
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    /// Records a login's step.
+    pub fn login(&self, stage: &'static str, client: &str, realm: &str, error: &'static str) {
+        self.logins
+            .get_or_create(&LoginLabels {
+                stage,
+                client: client.to_owned(),
+                realm: realm.to_owned(),
+                error,
+            })
+            .inc();
+    }
+
+    /// Records an outcome in `family`.
+    pub fn outcome(
+        family: &Family<OutcomeLabels, Counter>,
+        outcome: &'static str,
+        error: &'static str,
+    ) {
+        family
+            .get_or_create(&OutcomeLabels { outcome, error })
+            .inc();
+    }
+
+    /// Records a store operation that took `elapsed` and failed or not.
+    pub fn store_call(
+        &self,
+        backend: &'static str,
+        operation: &'static str,
+        elapsed: Duration,
+        failed: bool,
+    ) {
+        let labels = StoreLabels { backend, operation };
+        self.store_duration
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+        if failed {
+            self.store_errors.get_or_create(&labels).inc();
+        }
+    }
+}
+
+/// Metrics shared by everything a service is made of.
+pub type SharedMetrics = Arc<Metrics>;
