@@ -231,8 +231,13 @@ impl Sealer {
         }
     }
 
-    /// Reads the keys again, when a reload is set and none happened in the last
-    /// second; whether the ring changed.
+    /// Reads the keys again (a rotation by another process), when a reload is
+    /// set and none happened in the last second; whether the ring changed.
+    #[must_use]
+    pub fn refresh(&self) -> bool {
+        self.reload_keys()
+    }
+
     fn reload_keys(&self) -> bool {
         let Some(reload) = &self.reload else {
             return false;

@@ -87,6 +87,11 @@ async fn rotate(config: &Config) -> Result<(), CliError> {
     };
     let (store, sealer) = config.store.open_durable(&clock()).await?;
     let count = sealing_key::reseal(store.as_ref(), &sealer).await?;
+    // Only now, with everything sealed under the new key, may keys retired
+    // long ago leave the file.
+    if let KeySource::File(file) = &source {
+        drop_long_retired(file, now)?;
+    }
     let ids = sealer.key_ids();
     let newest = ids.first().map_or("-", String::as_str);
     println!("sealed {count} secret(s) again under key {newest}");
@@ -96,12 +101,11 @@ async fn rotate(config: &Config) -> Result<(), CliError> {
             retired.join(", "),
             (now + RETIRED_KEY_KEPT).to_rfc3339()
         ),
-        Some(_) => {}
         None if ids.len() > 1 => println!(
             "nothing stored needs the other key(s) {} any more: remove them from store.sealing_keys once logins started before now have finished (an hour)",
             ids.get(1..).unwrap_or_default().join(", ")
         ),
-        None => {}
+        _ => {}
     }
     Ok(())
 }
@@ -119,21 +123,36 @@ fn add_key(file: &KeyFile, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<Str
     let mut retired = Vec::new();
     let mut next = vec![KeyEntry { key, retired: None }];
     for entry in entries {
-        match entry.retired {
-            // Long retired: nothing can need it any more.
-            Some(at) if now - at >= RETIRED_KEY_KEPT => {}
-            Some(_) => next.push(entry),
-            None => {
-                retired.push(Sealer::fingerprint(&entry.key).unwrap_or_default());
-                next.push(KeyEntry {
-                    key: entry.key,
-                    retired: Some(now),
-                });
-            }
+        if entry.retired.is_none() {
+            retired.push(Sealer::fingerprint(&entry.key).unwrap_or_default());
+            next.push(KeyEntry {
+                key: entry.key,
+                retired: Some(now),
+            });
+        } else {
+            next.push(entry);
         }
     }
     file.write(&next)?;
     Ok(retired)
+}
+
+/// Removes the keys retired more than [`RETIRED_KEY_KEPT`] ago.
+fn drop_long_retired(file: &KeyFile, now: chrono::DateTime<chrono::Utc>) -> Result<(), CliError> {
+    let entries = file.read()?.unwrap_or_default();
+    let kept: Vec<KeyEntry> = entries
+        .iter()
+        .filter(|e| e.retired.is_none_or(|at| now - at < RETIRED_KEY_KEPT))
+        .cloned()
+        .collect();
+    if kept.len() != entries.len() {
+        file.write(&kept)?;
+        println!(
+            "dropped {} key(s) retired more than an hour ago",
+            entries.len() - kept.len()
+        );
+    }
+    Ok(())
 }
 
 /// `authproxy backup --to DIR`: a consistent copy of the SQLite store, taken

@@ -45,6 +45,7 @@ fn parse_request<'a>(
                 "This client_id is not registered with the broker.",
             )
         })?;
+    crate::http::trace::record_client(client.id.as_str(), None);
     let origin = query.require("origin")?;
     // RFC 9700 §4.1.3: exact string comparison with the registered value.
     let origin = client.origins.iter().find(|o| o.as_str() == origin).ok_or_else(|| {
@@ -118,7 +119,6 @@ pub async fn start(
     let request = parse_request(&registry, &query)?;
     note_contradictions(&headers, request.origin);
     let client = request.client;
-    crate::http::trace::record_client(client.id.as_str(), None);
     let (realm, idp_hint) = match resolve(&app, &registry, &request.user).await? {
         LoginTarget::Sso { realm, idp_hint } => (realm, idp_hint),
         LoginTarget::NotMigrated => {

@@ -32,15 +32,22 @@ impl<B> MakeSpan<B> for PathOnlySpan {
             .get::<ClientAddr>()
             .map(|c| c.0.to_string())
             .unwrap_or_default();
-        tracing::info_span!(
+        let span = tracing::info_span!(
             "request",
             method = %request.method(),
             route,
             request_id,
-            client,
+            client = %client,
             client_id = tracing::field::Empty,
             realm = tracing::field::Empty,
-        )
+        );
+        // A caller's `traceparent` continues its trace (a no-op unless
+        // `[tracing]` installed the W3C propagator).
+        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+            propagator.extract(&opentelemetry_http::HeaderExtractor(request.headers()))
+        });
+        let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, parent);
+        span
     }
 }
 
@@ -58,17 +65,11 @@ pub fn record_client(client_id: &str, realm: Option<&str>) {
 /// ([`super::access_log`]), which summarises refusals instead of writing one
 /// line each.
 #[must_use]
-pub fn layer() -> TraceLayer<
-    SharedClassifier<ServerErrorsAsFailures>,
-    PathOnlySpan,
-    tower_http::trace::DefaultOnRequest,
-    (),
-    (),
-    (),
-    (),
-> {
+pub fn layer()
+-> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, PathOnlySpan, (), (), (), (), ()> {
     TraceLayer::new_for_http()
         .make_span_with(PathOnlySpan)
+        .on_request(())
         .on_response(())
         .on_failure(())
         .on_body_chunk(())

@@ -84,7 +84,18 @@ impl RealmHttp {
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, IdpError> {
         let started = std::time::Instant::now();
-        let sent = request.send().await.map_err(transport_error);
+        let mut request = request.build().map_err(|_| IdpError::Unreachable)?;
+        // The realm continues this request's trace (W3C `traceparent`) when
+        // tracing is configured; otherwise the propagator adds nothing.
+        let context =
+            tracing_opentelemetry::OpenTelemetrySpanExt::context(&tracing::Span::current());
+        opentelemetry::global::get_text_map_propagator(|propagator| {
+            propagator.inject_context(
+                &context,
+                &mut opentelemetry_http::HeaderInjector(request.headers_mut()),
+            );
+        });
+        let sent = self.client.execute(request).await.map_err(transport_error);
         if let Some(metrics) = &self.metrics {
             let (realm, endpoint) = labels_of(url);
             let outcome = match &sent {

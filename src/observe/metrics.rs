@@ -97,6 +97,17 @@ pub struct LimitLabels {
     pub limit: &'static str,
 }
 
+/// Registers `metric` under `name` and hands it back.
+fn registered<M: prometheus_client::registry::Metric + Clone>(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+    metric: M,
+) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 fn latency_buckets() -> impl Iterator<Item = f64> {
     // 0.5 ms to about 16 s.
     exponential_buckets(0.0005, 2.0, 16)
@@ -156,135 +167,117 @@ impl Default for Metrics {
 impl Metrics {
     /// A fresh registry with every metric at zero.
     #[must_use]
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one registration per metric and nothing else"
+    )]
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("authproxy");
-        let requests = Family::default();
-        registry.register(
-            "http_requests",
-            "HTTP requests by route, method and status",
-            requests.clone(),
-        );
-        let request_duration = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new(latency_buckets())
-        });
-        registry.register(
-            "http_request_duration_seconds",
-            "HTTP request duration by route",
-            request_duration.clone(),
-        );
-        let requests_in_flight = Gauge::default();
-        registry.register(
-            "http_requests_in_flight",
-            "Requests being handled now",
-            requests_in_flight.clone(),
-        );
-        let logins = Family::default();
-        registry.register(
-            "logins",
-            "Logins by stage (started, completed, failed), client, realm and error code",
-            logins.clone(),
-        );
-        let relay_wait = Histogram::new(wait_buckets());
-        registry.register(
-            "relay_wait_seconds",
-            "How long relay long polls waited",
-            relay_wait.clone(),
-        );
-        let waits_parked = Gauge::default();
-        registry.register(
-            "waits_parked",
-            "Long polls parked now",
-            waits_parked.clone(),
-        );
-        let handoffs = Family::default();
-        registry.register(
-            "handoffs",
-            "Handoff redemptions by outcome",
-            handoffs.clone(),
-        );
-        let impersonations = Family::default();
-        registry.register(
-            "impersonations",
-            "Impersonation requests by outcome",
-            impersonations.clone(),
-        );
-        let embed_redemptions = Family::default();
-        registry.register(
-            "embed_redemptions",
-            "Embed session redemptions by outcome",
-            embed_redemptions.clone(),
-        );
-        let idp_requests = Family::default();
-        registry.register(
-            "idp_requests",
-            "Calls to realms by realm, endpoint and outcome",
-            idp_requests.clone(),
-        );
-        let idp_duration = Family::<IdpEndpointLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new(latency_buckets())
-        });
-        registry.register(
-            "idp_request_duration_seconds",
-            "Duration of calls to realms",
-            idp_duration.clone(),
-        );
-        let jwks_refetches = Family::default();
-        registry.register(
-            "jwks_refetches",
-            "Key set fetches for an unknown key id",
-            jwks_refetches.clone(),
-        );
-        let realm_up = Family::default();
-        registry.register(
-            "realm_up",
-            "Whether the realm answered its last health check",
-            realm_up.clone(),
-        );
-        let store_duration = Family::<StoreLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new(latency_buckets())
-        });
-        registry.register(
-            "store_operation_duration_seconds",
-            "Store operation duration",
-            store_duration.clone(),
-        );
-        let store_errors = Family::default();
-        registry.register(
-            "store_errors",
-            "Store operation failures",
-            store_errors.clone(),
-        );
-        let rate_limited = Family::default();
-        registry.register(
-            "rate_limited",
-            "Requests refused by a rate limit",
-            rate_limited.clone(),
-        );
-        let logins_in_flight = Gauge::default();
-        registry.register(
-            "logins_in_flight",
-            "Logins in flight",
-            logins_in_flight.clone(),
-        );
+        let mut r = Registry::with_prefix("authproxy");
+        let histograms = || Histogram::new(latency_buckets());
         Self {
-            registry,
-            requests,
-            request_duration,
-            requests_in_flight,
-            logins,
-            relay_wait,
-            waits_parked,
-            handoffs,
-            impersonations,
-            embed_redemptions,
-            idp_requests,
-            idp_duration,
-            jwks_refetches,
-            realm_up,
-            store_duration,
-            store_errors,
-            rate_limited,
-            logins_in_flight,
+            requests: registered(
+                &mut r,
+                "http_requests",
+                "HTTP requests by route, method and status",
+                Family::default(),
+            ),
+            request_duration: registered(
+                &mut r,
+                "http_request_duration_seconds",
+                "HTTP request duration by route",
+                Family::new_with_constructor(histograms),
+            ),
+            requests_in_flight: registered(
+                &mut r,
+                "http_requests_in_flight",
+                "Requests being handled now",
+                Gauge::default(),
+            ),
+            logins: registered(
+                &mut r,
+                "logins",
+                "Logins by stage (started, completed, failed), client, realm and error code",
+                Family::default(),
+            ),
+            relay_wait: registered(
+                &mut r,
+                "relay_wait_seconds",
+                "How long relay long polls waited",
+                Histogram::new(wait_buckets()),
+            ),
+            waits_parked: registered(
+                &mut r,
+                "waits_parked",
+                "Long polls parked now",
+                Gauge::default(),
+            ),
+            handoffs: registered(
+                &mut r,
+                "handoffs",
+                "Handoff redemptions by outcome",
+                Family::default(),
+            ),
+            impersonations: registered(
+                &mut r,
+                "impersonations",
+                "Impersonation requests by outcome",
+                Family::default(),
+            ),
+            embed_redemptions: registered(
+                &mut r,
+                "embed_redemptions",
+                "Embed session redemptions by outcome",
+                Family::default(),
+            ),
+            idp_requests: registered(
+                &mut r,
+                "idp_requests",
+                "Calls to realms by realm, endpoint and outcome",
+                Family::default(),
+            ),
+            idp_duration: registered(
+                &mut r,
+                "idp_request_duration_seconds",
+                "Duration of calls to realms",
+                Family::new_with_constructor(histograms),
+            ),
+            jwks_refetches: registered(
+                &mut r,
+                "jwks_refetches",
+                "Key set fetches for an unknown key id",
+                Family::default(),
+            ),
+            realm_up: registered(
+                &mut r,
+                "realm_up",
+                "Whether the realm answered its last health check",
+                Family::default(),
+            ),
+            store_duration: registered(
+                &mut r,
+                "store_operation_duration_seconds",
+                "Store operation duration",
+                Family::new_with_constructor(histograms),
+            ),
+            store_errors: registered(
+                &mut r,
+                "store_errors",
+                "Store operation failures",
+                Family::default(),
+            ),
+            rate_limited: registered(
+                &mut r,
+                "rate_limited",
+                "Requests refused by a rate limit",
+                Family::default(),
+            ),
+            logins_in_flight: registered(
+                &mut r,
+                "logins_in_flight",
+                "Logins in flight",
+                Gauge::default(),
+            ),
+            registry: r,
         }
     }
 

@@ -23,6 +23,8 @@ const REGISTRY_WATCH_INTERVAL: Duration = Duration::from_millis(500);
 const SIGNING_KEY_WATCH_INTERVAL: Duration = Duration::from_mins(1);
 /// How often each realm's metadata is fetched to tell its health.
 const REALM_CHECK_INTERVAL: Duration = Duration::from_secs(30);
+/// How often the sealing key file is read again (a rotation by the CLI).
+const SEALING_KEY_WATCH_INTERVAL: Duration = Duration::from_secs(5);
 /// How often the TLS files are checked for a renewed certificate.
 const TLS_WATCH_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -51,6 +53,7 @@ pub fn start(state: &AppState, tls: Option<Arc<ReloadingCert>>) -> Background {
         tokio::spawn(watch_signing_keys(state.clone())),
         tokio::spawn(summarise_refusals(state.clone())),
         tokio::spawn(check_realms(state.clone())),
+        tokio::spawn(watch_sealing_keys(state.clone())),
     ];
     if let Some(tls) = tls {
         tasks.push(tokio::spawn(watch_tls(tls)));
@@ -134,6 +137,17 @@ async fn check_realms(state: AppState) {
             state
                 .realm_health
                 .record(realm.name.as_str(), state.clock.now(), result);
+        }
+    }
+}
+
+/// Seals with the newest key soon after `authproxy keys rotate` added it.
+async fn watch_sealing_keys(state: AppState) {
+    let mut tick = tokio::time::interval(SEALING_KEY_WATCH_INTERVAL);
+    loop {
+        tick.tick().await;
+        if state.sealer.refresh() {
+            tracing::info!(keys = %state.sealer.key_ids().join(", "), "read the rotated sealing keys");
         }
     }
 }

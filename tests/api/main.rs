@@ -27,6 +27,7 @@ mod issued_tokens;
 mod logging;
 mod login;
 mod logout;
+mod operations;
 mod passthrough;
 mod round_trip;
 mod sdk;

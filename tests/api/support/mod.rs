@@ -38,7 +38,17 @@ pub struct TestApp {
     pub browser: reqwest::Client,
     pub db_path: std::path::PathBuf,
     pub config_path: std::path::PathBuf,
+    /// Where `/metrics` is served, when the configuration asks for it.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     _dir: tempfile::TempDir,
+}
+
+/// What stops a broker started with [`TestApp::start_stoppable`].
+pub struct Stopper {
+    /// Resolves the broker's shutdown signal (SIGTERM's stand-in).
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    /// Ends when the broker has stopped.
+    pub stopped: tokio::task::JoinHandle<()>,
 }
 
 /// The auto-submitted form of a page (the logout page's POST to the realm): its
@@ -97,6 +107,14 @@ impl TestApp {
 
     /// A broker with `config`, on port 0, with its own database and clock.
     pub async fn start(config: TestConfig) -> Self {
+        let (app, stopper) = Self::start_stoppable(config).await;
+        // Never stopped: the test's end ends it.
+        std::mem::forget(stopper.stop);
+        app
+    }
+
+    /// The same, with what stops it as SIGTERM would.
+    pub async fn start_stoppable(config: TestConfig) -> (Self, Stopper) {
         logs::log_buffer();
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -122,15 +140,27 @@ impl TestApp {
         let app = Application::build_with(config, listener, clock.clone())
             .await
             .unwrap();
-        tokio::spawn(app.run_until(std::future::pending()));
-        Self {
-            base_url,
-            clock,
-            browser,
-            db_path,
-            config_path,
-            _dir: dir,
-        }
+        let metrics_addr = app.metrics_addr();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let stopped = tokio::spawn(async move {
+            app.run_until(async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        (
+            Self {
+                base_url,
+                clock,
+                browser,
+                db_path,
+                config_path,
+                metrics_addr,
+                _dir: dir,
+            },
+            Stopper { stop, stopped },
+        )
     }
 
     pub fn url(&self, path: &str) -> String {
