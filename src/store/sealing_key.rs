@@ -180,42 +180,42 @@ impl KeySource {
                 })
             }
             Self::File(file) => {
+                let reload = reload_from(&file.path, clock);
+                let describe = file.path.display().to_string();
                 let Some(entries) = file.read()? else {
                     let key =
                         Sealer::generate_key().map_err(|e| StoreError::Sealing(e.to_string()))?;
                     let sealer = Sealer::from_base64(&key)
                         .map_err(|e| StoreError::Sealing(e.to_string()))?;
-                    let describe = file.path.display().to_string();
                     return Ok(Keyring {
-                        sealer,
+                        sealer: sealer.with_reload(reload),
                         generated: Some((file, key)),
                         describe,
                     });
                 };
-                {
-                    let keys = usable(&entries, now);
-                    let sealer = Sealer::from_keys(&keys).map_err(|e| {
-                        StoreError::Sealing(format!("{}: {e}", file.path.display()))
-                    })?;
-                    let describe = file.path.display().to_string();
-                    let path = file.path.clone();
-                    let clock = Arc::clone(clock);
-                    let reload = Arc::new(move || {
-                        let file = KeyFile { path: path.clone() };
-                        match file.read() {
-                            Ok(Some(entries)) => Ok(usable(&entries, clock.now())),
-                            _ => Err(crate::crypto::CryptoError::BadKey),
-                        }
-                    });
-                    Ok(Keyring {
-                        sealer: sealer.with_reload(reload),
-                        generated: None,
-                        describe,
-                    })
-                }
+                let sealer = Sealer::from_keys(&usable(&entries, now))
+                    .map_err(|e| StoreError::Sealing(format!("{describe}: {e}")))?;
+                Ok(Keyring {
+                    sealer: sealer.with_reload(reload),
+                    generated: None,
+                    describe,
+                })
             }
         }
     }
+}
+
+/// Reads the key file at `path` again, for a sealer that follows rotations.
+fn reload_from(path: &Path, clock: &Arc<dyn Clock>) -> crate::crypto::KeyReload {
+    let path = path.to_owned();
+    let clock = Arc::clone(clock);
+    Arc::new(move || {
+        let file = KeyFile { path: path.clone() };
+        match file.read() {
+            Ok(Some(entries)) => Ok(usable(&entries, clock.now())),
+            _ => Err(crate::crypto::CryptoError::BadKey),
+        }
+    })
 }
 
 /// The keys of `entries` that still open: all but those retired too long ago.

@@ -24,6 +24,7 @@ mod handoff;
 mod id_tokens;
 mod impersonation;
 mod issued_tokens;
+mod keys;
 mod logging;
 mod login;
 mod logout;
