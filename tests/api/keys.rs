@@ -188,6 +188,25 @@ async fn a_running_broker_seals_with_the_rotated_key() {
     assert!(String::from_utf8_lossy(&listed.stdout).contains("extra"));
 }
 
+/// A new folder holding `files` of the backup at `from`, and a configuration
+/// whose store is there.
+fn restore(from: &std::path::Path, files: &[&str]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    for file in files {
+        std::fs::copy(from.join(file), dir.path().join(file)).unwrap();
+    }
+    let config = dir.path().join("authproxy.toml");
+    write(
+        &config,
+        &TestConfig::demo().render(
+            "127.0.0.1:0",
+            Some("http://127.0.0.1:1"),
+            &dir.path().join("authproxy.db"),
+        ),
+    );
+    (dir, config)
+}
+
 #[tokio::test]
 async fn a_backup_restored_into_an_empty_folder_serves_the_same_clients_and_directory() {
     let source = folder();
@@ -230,19 +249,7 @@ async fn a_backup_restored_into_an_empty_folder_serves_the_same_clients_and_dire
     drop(base);
 
     // Restore: an empty folder, the two files, a configuration naming it.
-    let restored = tempfile::tempdir().unwrap();
-    for file in ["authproxy.db", "sealing.key"] {
-        std::fs::copy(into.join(file), restored.path().join(file)).unwrap();
-    }
-    let config = restored.path().join("authproxy.toml");
-    write(
-        &config,
-        &TestConfig::demo().render(
-            "127.0.0.1:0",
-            Some("http://127.0.0.1:1"),
-            &restored.path().join("authproxy.db"),
-        ),
-    );
+    let (_restored, config) = restore(&into, &["authproxy.db", "sealing.key"]);
     let (mut child, base) = serve_binary(&config);
     let http = reqwest::Client::new();
     let clients: Value = http
@@ -289,30 +296,10 @@ async fn a_backup_restored_into_an_empty_folder_serves_the_same_clients_and_dire
     let _ = child.wait();
 
     // The same backup without its key file does not start, and says why.
-    let keyless = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        into.join("authproxy.db"),
-        keyless.path().join("authproxy.db"),
-    )
-    .unwrap();
-    let config = keyless.path().join("authproxy.toml");
-    write(
-        &config,
-        &TestConfig::demo().render(
-            "127.0.0.1:0",
-            Some("http://127.0.0.1:1"),
-            &keyless.path().join("authproxy.db"),
-        ),
-    );
-    let (ok, _, stderr) = {
-        let output = cli(&config, &["realms", "list"]);
-        (
-            output.status.success(),
-            (),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    };
-    assert!(!ok);
+    let (_keyless, config) = restore(&into, &["authproxy.db"]);
+    let output = cli(&config, &["realms", "list"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("Restore that file from the backup"),
         "{stderr}"
