@@ -410,3 +410,252 @@ async fn json_logs_carry_the_request_and_the_refusal_and_sighup_is_logged_not_fa
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+/// A self-signed certificate for `localhost`: its PEM, its key's PEM, its DER.
+fn certificate() -> (String, String, Vec<u8>) {
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    (
+        made.cert.pem(),
+        made.signing_key.serialize_pem(),
+        made.cert.der().to_vec(),
+    )
+}
+
+/// The certificate `https://localhost:PORT/healthz` is served with, trusting `roots`.
+async fn served_certificate(addr: std::net::SocketAddr, roots: &[&str]) -> Option<Vec<u8>> {
+    let mut builder = reqwest::Client::builder()
+        .tls_info(true)
+        .resolve("localhost", addr);
+    for root in roots {
+        builder =
+            builder.add_root_certificate(reqwest::Certificate::from_pem(root.as_bytes()).unwrap());
+    }
+    let response = builder
+        .build()
+        .unwrap()
+        .get(format!("https://localhost:{}/healthz", addr.port()))
+        .send()
+        .await
+        .ok()?;
+    assert_eq!(response.status(), StatusCode::OK);
+    response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|info| info.peer_certificate().map(<[u8]>::to_vec))
+}
+
+#[tokio::test]
+async fn the_listener_speaks_tls_and_serves_a_renewed_certificate_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    let (first_pem, first_key, first_der) = certificate();
+    write(&cert_path, &first_pem);
+    write(&key_path, &first_key);
+    let quoted = |p: &std::path::Path| serde_json::to_string(p.to_str().unwrap()).unwrap();
+    let app = TestApp::start(
+        TestConfig::demo()
+            .server("tls_cert_file", quoted(&cert_path))
+            .server("tls_key_file", quoted(&key_path)),
+    )
+    .await;
+    let addr: std::net::SocketAddr = app.base_url.trim_start_matches("http://").parse().unwrap();
+    let (second_pem, second_key, second_der) = certificate();
+    assert_eq!(
+        served_certificate(addr, &[&first_pem, &second_pem])
+            .await
+            .as_deref(),
+        Some(first_der.as_slice())
+    );
+    // Plain HTTP is not answered on a TLS listener.
+    assert!(
+        reqwest::get(format!("http://{addr}/healthz"))
+            .await
+            .map_or(true, |r| !r.status().is_success())
+    );
+    // The certificate is renewed on disk: served within seconds, no restart.
+    write(&key_path, &second_key);
+    write(&cert_path, &second_pem);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let served = served_certificate(addr, &[&first_pem, &second_pem]).await;
+        if served.as_deref() == Some(second_der.as_slice()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the renewed certificate was not served"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // A damaged renewal keeps the working certificate in service.
+    write(&cert_path, "not a certificate");
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        served_certificate(addr, &[&first_pem, &second_pem])
+            .await
+            .as_deref(),
+        Some(second_der.as_slice())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callers_traceparent_is_continued_to_the_realm_and_exported_over_otlp() {
+    use std::sync::{Arc, Mutex};
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    // A collector that keeps what it is sent.
+    let exported: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let kept = Arc::clone(&exported);
+    let collector = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let collector_url = format!("http://{}/v1/traces", collector.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            kept.lock().unwrap().push(body.to_vec());
+            async { "" }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(collector, app).await.unwrap() });
+    // A realm that keeps the traceparent headers it receives.
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let noted = Arc::clone(&seen);
+    let realm = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}/realms/traced", realm.local_addr().unwrap());
+    let metadata = json_metadata(&issuer);
+    let app = axum::Router::new().route(
+        "/realms/traced/.well-known/openid-configuration",
+        axum::routing::get(move |headers: axum::http::HeaderMap| {
+            if let Some(parent) = headers.get("traceparent") {
+                noted
+                    .lock()
+                    .unwrap()
+                    .push(parent.to_str().unwrap().to_owned());
+            }
+            let metadata = metadata.clone();
+            async move { axum::Json(metadata) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(realm, app).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let config = dir.path().join("authproxy.toml");
+    write(
+        &config,
+        &format!(
+            "{}[tracing]\notlp_endpoint = \"{collector_url}\"\nservice_name = \"authproxy-test\"\n",
+            TestConfig::empty().realm("traced", &issuer).render(
+                &format!("127.0.0.1:{port}"),
+                Some(&base),
+                &dir.path().join("authproxy.db")
+            )
+        ),
+    );
+    let (child, lines) = serve_with_output(&config);
+    lines_until(&lines, "authproxy listening");
+    let report: Value = reqwest::Client::new()
+        .get(format!("{base}/readyz?verbose"))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["realms"]["traced"]["status"], "up", "{report}");
+    let parents = seen.lock().unwrap().clone();
+    assert!(
+        parents
+            .iter()
+            .any(|p| p.starts_with(&format!("00-{trace_id}-")) && !p.contains("00f067aa0ba902b7")),
+        "the realm call continues the caller's trace in a span of its own: {parents:?}"
+    );
+    // Spans are exported (at the latest when the broker stops).
+    signal(&child, "TERM");
+    let status = tokio::task::spawn_blocking(move || {
+        let mut child = child;
+        child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(status.success());
+    let raw_id: Vec<u8> = (0..trace_id.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&trace_id[i..i + 2], 16).unwrap())
+        .collect();
+    let bodies = exported.lock().unwrap().clone();
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.windows(16).any(|w| w == raw_id.as_slice())),
+        "{} export(s), none with the trace",
+        bodies.len()
+    );
+}
+
+/// OpenID Connect metadata of a realm at `issuer` (enough to pass the check).
+fn json_metadata(issuer: &str) -> Value {
+    serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/protocol/openid-connect/auth"),
+        "token_endpoint": format!("{issuer}/protocol/openid-connect/token"),
+        "jwks_uri": format!("{issuer}/protocol/openid-connect/certs"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    })
+}
+
+#[tokio::test]
+async fn realms_put_asks_the_realm_first_and_says_what_is_wrong() {
+    let app = TestApp::spawn().await;
+    let closed = format!("http://127.0.0.1:{}/realms/nowhere", free_port());
+    let put = |authority: &str, extra: &[&str]| {
+        let mut args = vec!["realms", "put", "checked", "--authority", authority];
+        args.extend_from_slice(extra);
+        crate::support::cli(&app.config_path, &args)
+    };
+    let refused = put(&closed, &[]);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("authority")
+            && stderr.contains("could not be reached")
+            && stderr.contains("nothing was saved"),
+        "{stderr}"
+    );
+    // A realm name the realm server does not have.
+    let missing = crate::support::idp().authority("no-such-realm");
+    let refused = put(&missing, &[]);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("404") || stderr.contains("metadata"),
+        "{stderr}"
+    );
+    // Nothing was saved.
+    let listed = crate::support::cli(&app.config_path, &["realms", "list"]);
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains("checked"));
+    // Asked to, it saves without asking the realm.
+    assert!(put(&closed, &["--no-check"]).status.success());
+    // The admin API checks the same way, and takes ?check=false.
+    let admin = app.admin();
+    let body = serde_json::json!({"name": "api-checked", "authority": closed});
+    let refused = admin
+        .send_json(reqwest::Method::PUT, "/admin/api/realms/api-checked", &body)
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = refused.json().await.unwrap();
+    assert!(
+        problem.to_string().contains("could not be reached"),
+        "{problem}"
+    );
+    let saved = admin
+        .send_json(
+            reqwest::Method::PUT,
+            "/admin/api/realms/api-checked?check=false",
+            &body,
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+}
