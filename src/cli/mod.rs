@@ -99,6 +99,13 @@ pub enum Command {
         /// What to do.
         command: tenants::TenantsCommand,
     },
+    /// Ask a running broker whether it is up (for container health checks,
+    /// which have no curl): exit 0 when it answers 2xx within 3 seconds.
+    Healthcheck {
+        /// The URL to ask.
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+    },
     /// The keys that seal stored secrets: list, rotate.
     Keys {
         #[command(flatten)]
@@ -267,6 +274,7 @@ pub async fn run(command: Command) -> ExitCode {
         Command::Tenants { config, command } => tenants::tenants(&config, command).await,
         Command::SigningKeys { config, command } => tenants::signing_keys(&config, command).await,
         Command::Keys { config, command } => keys::keys(&config, command).await,
+        Command::Healthcheck { url } => healthcheck(&url).await,
         Command::Backup { config, to } => keys::backup(&config, &to).await,
         Command::Realms { config, command } => admin::realms(&config, command).await,
         Command::Admin {
@@ -279,6 +287,28 @@ pub async fn run(command: Command) -> ExitCode {
             caller,
             json,
         } => admin::audit(&config, since, caller.as_deref(), json).await,
+    }
+}
+
+async fn healthcheck(url: &str) -> ExitCode {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .redirect(reqwest::redirect::Policy::none())
+        .build();
+    let answer = match client {
+        Ok(client) => client.get(url).send().await,
+        Err(err) => Err(err),
+    };
+    match answer {
+        Ok(response) if response.status().is_success() => ExitCode::SUCCESS,
+        Ok(response) => {
+            eprintln!("authproxy: {url} answered {}", response.status());
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("authproxy: {url}: {err}");
+            ExitCode::FAILURE
+        }
     }
 }
 

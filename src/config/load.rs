@@ -56,7 +56,7 @@ fn extract_reporting_unknown_keys(
                     {
                         unknown.push(ConfigProblem {
                             key: key_of(&error.path),
-                            message: error.kind.to_string(),
+                            message: describe_kind(&error.kind),
                         });
                         removed = true;
                     }
@@ -166,10 +166,36 @@ impl RawConfig {
                         } else {
                             key_of(&e.path)
                         },
-                        message: e.kind.to_string(),
+                        message: describe_kind(&e.kind),
                     })
                     .collect(),
             )
         })
+    }
+}
+
+/// What is wrong with a value, without quoting the value: it may be a secret
+/// (a sealing key given where a list was expected), and these messages end up
+/// in logs.
+fn describe_kind(kind: &figment::error::Kind) -> String {
+    use figment::error::{Actual, Kind};
+    let actual = |a: &Actual| match a {
+        Actual::Bool(_) => "a boolean".to_owned(),
+        Actual::Unsigned(_) | Actual::Signed(_) => "an integer".to_owned(),
+        Actual::Float(_) => "a number".to_owned(),
+        Actual::Char(_) | Actual::Str(_) => "a string".to_owned(),
+        Actual::Bytes(_) => "bytes".to_owned(),
+        Actual::Seq => "a list".to_owned(),
+        Actual::Map => "a table".to_owned(),
+        other => other.to_string(),
+    };
+    match kind {
+        Kind::InvalidType(found, expected) => {
+            format!("invalid type: found {}, expected {expected}", actual(found))
+        }
+        Kind::InvalidValue(found, expected) => {
+            format!("invalid value: found {}, expected {expected}", actual(found))
+        }
+        other => other.to_string(),
     }
 }

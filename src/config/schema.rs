@@ -345,12 +345,18 @@ pub struct IdpSection {
     #[serde(default = "default_idp_timeout_secs")]
     /// The timeout of every call to a realm, in seconds.
     pub timeout_secs: u64,
+    /// A folder holding one file per realm, named as the realm, with its
+    /// broker client's secret (a mounted Kubernetes Secret): for realms of this
+    /// file that name a `broker_client_id` but no `broker_client_secret`.
+    #[serde(default)]
+    pub realm_secrets_dir: Option<PathBuf>,
 }
 
 impl Default for IdpSection {
     fn default() -> Self {
         Self {
             timeout_secs: default_idp_timeout_secs(),
+            realm_secrets_dir: None,
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::domain::{
 use super::{
     Config, ConfigError, ConfigProblem, ConfiguredKey, ConfiguredTenant, RawConfig, TlsFiles,
 };
+use crate::registry::input::RealmInput;
 use crate::store::{SHARED_STORES_NEED_A_KEY, StoreSettings};
 
 /// The validated settings of running the service.
@@ -275,6 +276,13 @@ impl RawConfig {
     fn validate_realms(&self, problems: &mut Problems) -> Vec<Realm> {
         let mut realms: Vec<Realm> = Vec::new();
         for (i, input) in self.realms.iter().enumerate() {
+            let input = match self.with_secret_from_dir(input) {
+                Ok(input) => input,
+                Err(message) => {
+                    problems.add(&format!("realms[{i}].broker_client_secret"), &message);
+                    continue;
+                }
+            };
             match input.validate() {
                 Ok(realm) if realms.iter().any(|r| r.name == realm.name) => {
                     problems.add(
@@ -287,6 +295,31 @@ impl RawConfig {
             }
         }
         realms
+    }
+
+    /// `input`, with its broker secret read from `idp.realm_secrets_dir` when
+    /// it names a broker client but no secret.
+    fn with_secret_from_dir(&self, input: &RealmInput) -> Result<RealmInput, String> {
+        let mut input = input.clone();
+        let Some(dir) = &self.idp.realm_secrets_dir else {
+            return Ok(input);
+        };
+        if input.broker_client_id.is_none() || input.broker_client_secret.is_some() {
+            return Ok(input);
+        }
+        let path = dir.join(&input.name);
+        let secret = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "not set, and {} could not be read ({e}): put the secret there (idp.realm_secrets_dir) or in the file",
+                path.display()
+            )
+        })?;
+        let secret = secret.trim_end_matches(['\n', '\r']);
+        if secret.is_empty() {
+            return Err(format!("{} is empty", path.display()));
+        }
+        input.broker_client_secret = Some(secrecy::SecretString::from(secret.to_owned()));
+        Ok(input)
     }
 
     fn validate_tenants(

@@ -153,7 +153,7 @@ impl From<&Client> for ClientView {
 }
 
 /// A Keycloak realm the broker may use.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RealmInput {
     /// The realm's name.
