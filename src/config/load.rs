@@ -194,7 +194,10 @@ fn describe_kind(kind: &figment::error::Kind) -> String {
             format!("invalid type: found {}, expected {expected}", actual(found))
         }
         Kind::InvalidValue(found, expected) => {
-            format!("invalid value: found {}, expected {expected}", actual(found))
+            format!(
+                "invalid value: found {}, expected {expected}",
+                actual(found)
+            )
         }
         other => other.to_string(),
     }

@@ -98,7 +98,10 @@ impl Application {
         listener: TcpListener,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
+        let metrics = Arc::new(Metrics::new());
         let stores = config.store.open(&clock).await?;
+        stores.durable.observe(Arc::clone(&metrics));
+        stores.logins.observe(Arc::clone(&metrics));
         let store = stores.durable;
         let seeded = store
             .import_rules(Box::new(config.directory_seed.clone().into_iter()), false)
@@ -108,7 +111,6 @@ impl Application {
             "seeded the directory from the configuration"
         );
 
-        let metrics = Arc::new(Metrics::new());
         let http = RealmHttp::new(config.idp_timeout)
             .map_err(|e| StartupError::Idp(e.to_string()))?
             .with_metrics(Arc::clone(&metrics));

@@ -315,6 +315,11 @@ pub trait LoginStore: Send + Sync {
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// Records this store's operations in `metrics` from now on.
+    fn observe(&self, metrics: Arc<crate::observe::metrics::Metrics>) {
+        let _ = metrics;
+    }
+
     /// Logins in flight (outcomes kept for redemption), when the backend can
     /// count them cheaply; `None` otherwise.
     fn in_flight(&self) -> Option<u64> {
@@ -372,10 +377,45 @@ pub trait DurableStore:
         values: Vec<(SealedSecret, Vec<u8>)>,
     ) -> Result<usize, StoreError>;
 
+    /// Records this store's operations in `metrics` from now on.
+    fn observe(&self, metrics: Arc<crate::observe::metrics::Metrics>) {
+        let _ = metrics;
+    }
+
     /// A consistent copy of the whole database at `to`, taken while serving
     /// (SQLite's online backup). PostgreSQL answers [`StoreError::Unsupported`]:
     /// its own tools (`pg_dump`, base backups) do this better.
     async fn backup_to(&self, to: &std::path::Path) -> Result<(), StoreError>;
+}
+
+/// A backend's store metrics, set once the service's metrics exist (the CLI
+/// has none).
+pub struct Observed {
+    backend: &'static str,
+    metrics: std::sync::OnceLock<Arc<crate::observe::metrics::Metrics>>,
+}
+
+impl Observed {
+    #[must_use]
+    /// No metrics yet, for `backend`.
+    pub fn new(backend: &'static str) -> Self {
+        Self {
+            backend,
+            metrics: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Records into `metrics` from now on.
+    pub fn set(&self, metrics: Arc<crate::observe::metrics::Metrics>) {
+        let _ = self.metrics.set(metrics);
+    }
+
+    /// Records one operation started at `started`.
+    pub fn record(&self, operation: &'static str, started: std::time::Instant, failed: bool) {
+        if let Some(metrics) = self.metrics.get() {
+            metrics.store_call(self.backend, operation, started.elapsed(), failed);
+        }
+    }
 }
 
 /// The tables that hold sealed values.

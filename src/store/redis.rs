@@ -123,6 +123,7 @@ pub struct RedisStore {
     redeem: Script,
     take: Script,
     listener: tokio::task::JoinHandle<()>,
+    metrics: super::Observed,
 }
 
 impl Drop for RedisStore {
@@ -171,6 +172,7 @@ impl RedisStore {
             redeem: Script::new(&format!("{WRONG_TRY}{REDEEM}")),
             take: Script::new(TAKE),
             listener,
+            metrics: super::Observed::new("redis"),
         })
     }
 
@@ -181,13 +183,16 @@ impl RedisStore {
     where
         F: Fn(ConnectionManager) -> BoxFuture<'a, ::redis::RedisResult<T>>,
     {
-        match call(self.conn.clone()).await {
+        let started = std::time::Instant::now();
+        let result = match call(self.conn.clone()).await {
             Err(err) if err.is_connection_dropped() || err.is_io_error() => {
                 tracing::info!(error = %err, "the Redis connection dropped: sending again on a new one");
                 call(self.conn.clone()).await.map_err(unavailable)
             }
             other => other.map_err(unavailable),
-        }
+        };
+        self.metrics.record("command", started, result.is_err());
+        result
     }
 
     fn end_key(&self, key: &str) -> String {
@@ -238,6 +243,10 @@ async fn listen(client: Client, channel: String, wakeups: Arc<Wakeups>) {
 
 #[async_trait]
 impl LoginStore for RedisStore {
+    fn observe(&self, metrics: Arc<crate::observe::metrics::Metrics>) {
+        self.metrics.set(metrics);
+    }
+
     async fn use_state(&self, state: &str, _until: DateTime<Utc>) -> Result<bool, StoreError> {
         // A state is accepted only with its cookie, which expires with the
         // pending login: a mark that outlives the longest login is enough.

@@ -268,6 +268,13 @@ async fn metrics_are_served_on_their_own_listener_and_move() {
         ) >= 1.0,
         "{after}"
     );
+    assert!(
+        moved(
+            "authproxy_store_operation_duration_seconds_count",
+            &[("backend", "sqlite")]
+        ) >= 1.0,
+        "{after}"
+    );
     // The service's own port does not serve metrics.
     let own = app.browser.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(own.status(), StatusCode::NOT_FOUND);
@@ -658,4 +665,42 @@ async fn realms_put_asks_the_realm_first_and_says_what_is_wrong() {
         )
         .await;
     assert_eq!(saved.status(), StatusCode::OK);
+}
+
+#[test]
+fn realm_secrets_are_read_from_a_folder_of_files_and_a_missing_one_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("realm-secrets");
+    std::fs::create_dir(&secrets).unwrap();
+    let config = dir.path().join("authproxy.toml");
+    let realm = "[[realms]]\nname = \"acme\"\nauthority = \"https://kc.example.com/realms/acme\"\nbroker_client_id = \"authproxy-broker\"\n";
+    write(
+        &config,
+        &format!(
+            "[store]\nsqlite_path = {:?}\n[idp]\nrealm_secrets_dir = {:?}\n{realm}",
+            dir.path().join("authproxy.db"),
+            secrets
+        ),
+    );
+    let check = || {
+        Command::new(env!("CARGO_BIN_EXE_authproxy"))
+            .args(["check-config", config.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let missing = check();
+    assert_eq!(missing.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("realms[0].broker_client_secret")
+            && stderr.contains(&secrets.join("acme").display().to_string()),
+        "{stderr}"
+    );
+    write(&secrets.join("acme"), "the-broker-secret\n");
+    let found = check();
+    assert!(
+        found.status.success(),
+        "{}",
+        String::from_utf8_lossy(&found.stderr)
+    );
 }

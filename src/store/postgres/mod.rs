@@ -45,6 +45,7 @@ const IDLE_BEFORE_PING: Duration = Duration::from_millis(100);
 pub struct PostgresStore {
     pool: PgPool,
     sealer: Sealer,
+    metrics: std::sync::Arc<super::Observed>,
 }
 
 fn migrator() -> Migrator {
@@ -90,7 +91,11 @@ impl PostgresStore {
             .connect_with(options.application_name("authproxy"))
             .await
             .map_err(|e| StoreError::Unavailable(format!("PostgreSQL: {e}")))?;
-        let store = Self { pool, sealer };
+        let store = Self {
+            pool,
+            sealer,
+            metrics: std::sync::Arc::new(super::Observed::new("postgres")),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -135,8 +140,25 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    async fn timed<T>(
+        &self,
+        operation: &'static str,
+        work: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let started = std::time::Instant::now();
+        let result = work.await;
+        self.metrics.record(operation, started, result.is_err());
+        result
+    }
+}
+
 #[async_trait]
 impl DurableStore for PostgresStore {
+    fn observe(&self, metrics: std::sync::Arc<crate::observe::metrics::Metrics>) {
+        self.metrics.set(metrics);
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
@@ -286,22 +308,27 @@ impl RegistryStore for PostgresStore {
 #[async_trait]
 impl DirectoryStore for PostgresStore {
     async fn resolve(&self, user: &Username) -> Result<Resolution, StoreError> {
-        let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT realm, idp_hint FROM (
+        self.timed("read", async {
+            let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+                "SELECT realm, idp_hint FROM (
                  SELECT realm, idp_hint, 0 AS rank FROM directory_users WHERE username = $1
                  UNION ALL SELECT realm, idp_hint, 1 FROM directory_domains WHERE domain = $2
                  UNION ALL SELECT realm, idp_hint, 2 FROM directory_default) AS found
              ORDER BY rank LIMIT 1",
-        )
-        .bind(user.as_str())
-        .bind(user.domain())
-        .fetch_optional(&self.pool)
+            )
+            .bind(user.as_str())
+            .bind(user.domain())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+            match row {
+                None => Ok(Resolution::Unknown),
+                Some((realm, hint)) => {
+                    Ok(Resolution::Found(target_from_row(realm, hint.as_deref())?))
+                }
+            }
+        })
         .await
-        .map_err(unavailable)?;
-        match row {
-            None => Ok(Resolution::Unknown),
-            Some((realm, hint)) => Ok(Resolution::Found(target_from_row(realm, hint.as_deref())?)),
-        }
     }
 
     async fn import_rules(&self, rules: Rules, replace: bool) -> Result<u64, StoreError> {
@@ -473,6 +500,7 @@ type AuditRow = (
 #[async_trait]
 impl AuditLog for PostgresStore {
     async fn append(&self, e: &AuditEntry) -> Result<(), StoreError> {
+        self.timed("write", async {
         sqlx::query(
             "INSERT INTO audit (at, actor, action, subject, realm, audience, outcome, reason, source, request_id, token_jti, token_expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -493,6 +521,8 @@ impl AuditLog for PostgresStore {
         .await
         .map(|_| ())
         .map_err(unavailable)
+        })
+        .await
     }
 
     async fn audit_since(
@@ -534,34 +564,40 @@ impl AuditLog for PostgresStore {
 #[async_trait]
 impl DocumentStore for PostgresStore {
     async fn put_document(&self, kind: &'static str, doc: &Document) -> Result<(), StoreError> {
-        let (id, owner, body, secret) = document_to_row(&self.sealer, kind, doc)?;
-        sqlx::query(
-            "INSERT INTO documents (kind, id, owner, body, secret) VALUES ($1, $2, $3, $4, $5)
+        self.timed("write", async {
+            let (id, owner, body, secret) = document_to_row(&self.sealer, kind, doc)?;
+            sqlx::query(
+                "INSERT INTO documents (kind, id, owner, body, secret) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (kind, id) DO UPDATE SET owner = EXCLUDED.owner, body = EXCLUDED.body,
                  secret = EXCLUDED.secret",
-        )
-        .bind(kind)
-        .bind(id)
-        .bind(owner)
-        .bind(body)
-        .bind(secret)
-        .execute(&self.pool)
+            )
+            .bind(kind)
+            .bind(id)
+            .bind(owner)
+            .bind(body)
+            .bind(secret)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+        })
         .await
-        .map(|_| ())
-        .map_err(unavailable)
     }
 
     async fn document(&self, kind: &'static str, id: &str) -> Result<Option<Document>, StoreError> {
-        let row: Option<DocumentRow> = sqlx::query_as(
-            "SELECT id, owner, body, secret FROM documents WHERE kind = $1 AND id = $2",
-        )
-        .bind(kind)
-        .bind(id)
-        .fetch_optional(&self.pool)
+        self.timed("read", async {
+            let row: Option<DocumentRow> = sqlx::query_as(
+                "SELECT id, owner, body, secret FROM documents WHERE kind = $1 AND id = $2",
+            )
+            .bind(kind)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+            row.map(|row| document_from_row(&self.sealer, kind, row))
+                .transpose()
+        })
         .await
-        .map_err(unavailable)?;
-        row.map(|row| document_from_row(&self.sealer, kind, row))
-            .transpose()
     }
 
     async fn documents(

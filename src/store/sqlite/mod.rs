@@ -73,6 +73,7 @@ CREATE TRIGGER IF NOT EXISTS audit_is_append_only_delete BEFORE DELETE ON audit
 pub struct SqliteStore {
     pool: Pool,
     sealer: Sealer,
+    metrics: std::sync::Arc<super::Observed>,
     /// Every write of this process goes through the one writer, in order.
     writer: Writer,
 }
@@ -103,6 +104,7 @@ impl SqliteStore {
             pool,
             writer: Writer::start(writer_conn, sealer.clone())?,
             sealer,
+            metrics: std::sync::Arc::new(super::Observed::new("sqlite")),
         };
         store.migrate()?;
         Ok(store)
@@ -147,8 +149,14 @@ impl SqliteStore {
         &self,
         work: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let conn = self.pool.get().map_err(unavailable)?;
-        work(&conn)
+        let started = std::time::Instant::now();
+        let result = self
+            .pool
+            .get()
+            .map_err(unavailable)
+            .and_then(|conn| work(&conn));
+        self.metrics.record("read", started, result.is_err());
+        result
     }
 
     /// A change counter kept in `meta` (`registry_version`, `directory_version`).
@@ -167,12 +175,16 @@ impl SqliteStore {
     {
         let pool = self.pool.clone();
         let sealer = self.sealer.clone();
-        tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let result = tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(unavailable)?;
             work(&mut conn, &sealer)
         })
         .await
-        .map_err(unavailable)?
+        .map_err(unavailable)
+        .and_then(|result| result);
+        self.metrics.record("read", started, result.is_err());
+        result
     }
 
     /// Runs a write in the writer's next batch (see [`writer`]).
@@ -181,12 +193,19 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&rusqlite::Connection, &Sealer) -> Result<T, StoreError> + Send + 'static,
     {
-        self.writer.write(work).await
+        let started = std::time::Instant::now();
+        let result = self.writer.write(work).await;
+        self.metrics.record("write", started, result.is_err());
+        result
     }
 }
 
 #[async_trait::async_trait]
 impl super::DurableStore for SqliteStore {
+    fn observe(&self, metrics: std::sync::Arc<crate::observe::metrics::Metrics>) {
+        self.metrics.set(metrics);
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.read_inline(|conn| {
             conn.query_row("SELECT 1", [], |_| Ok(()))
