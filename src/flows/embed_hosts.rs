@@ -147,6 +147,10 @@ impl HostCall {
             .await
         {
             self.deny("rate limited");
+            app.metrics
+                .rate_limited
+                .get_or_create(&crate::observe::metrics::LimitLabels { limit: "api_key" })
+                .inc();
             let mut response = ApiError(WebError::new(
                 ErrorCode::RateLimited,
                 "Too many requests with this API key: wait and retry.",

@@ -288,6 +288,12 @@ async fn handle(
         Mode::Wait => app.wait_slots.try_park(ip),
         Mode::Now => None,
     };
+    if mode == Mode::Wait && slot.is_none() {
+        app.metrics
+            .rate_limited
+            .get_or_create(&crate::observe::metrics::LimitLabels { limit: "waits" })
+            .inc();
+    }
     let park = || async {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         if slot.is_none() || left.is_zero() {
