@@ -23,6 +23,23 @@ use crate::observe::metrics::{RequestLabels, RouteLabels};
 #[derive(Clone, Debug)]
 pub struct FailureDetail(pub String);
 
+/// Counts a request in flight until it is answered or dropped (a client that
+/// goes away mid-request must not leave the gauge up).
+struct InFlight<'a>(&'a prometheus_client::metrics::gauge::Gauge);
+
+impl<'a> InFlight<'a> {
+    fn new(gauge: &'a prometheus_client::metrics::gauge::Gauge) -> Self {
+        gauge.inc();
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// Measures, counts and logs one request.
 pub async fn layer(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -38,9 +55,9 @@ pub async fn layer(State(app): State<AppState>, request: Request, next: Next) ->
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(|o| o.chars().take(200).collect::<String>());
-    app.metrics.requests_in_flight.inc();
+    let in_flight = InFlight::new(&app.metrics.requests_in_flight);
     let response = next.run(request).await;
-    app.metrics.requests_in_flight.dec();
+    drop(in_flight);
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     app.metrics

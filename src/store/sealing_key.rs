@@ -112,6 +112,31 @@ impl KeyFile {
 
     /// Replaces the file at once (a new file renamed over the old), mode 0600.
     pub fn write(&self, entries: &[KeyEntry]) -> Result<(), StoreError> {
+        let temporary = self.write_aside(entries)?;
+        fs::rename(&temporary, &self.path).map_err(|e| {
+            let _ = fs::remove_file(&temporary);
+            StoreError::Sealing(format!("could not replace {}: {e}", self.path.display()))
+        })
+    }
+
+    /// Creates the file only if there is none (two processes starting on a
+    /// new store at once keep the first one's key); whether this call made it.
+    pub fn create(&self, entries: &[KeyEntry]) -> Result<bool, StoreError> {
+        let temporary = self.write_aside(entries)?;
+        let linked = fs::hard_link(&temporary, &self.path);
+        let _ = fs::remove_file(&temporary);
+        match linked {
+            Ok(()) => Ok(true),
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(err) => Err(StoreError::Sealing(format!(
+                "could not create {}: {err}",
+                self.path.display()
+            ))),
+        }
+    }
+
+    /// The whole file written and synced under a name of this process's own.
+    fn write_aside(&self, entries: &[KeyEntry]) -> Result<PathBuf, StoreError> {
         let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
         fs::create_dir_all(dir)
             .map_err(|e| StoreError::Sealing(format!("{}: {e}", dir.display())))?;
@@ -126,7 +151,9 @@ impl KeyFile {
             }
             text.push('\n');
         }
-        let temporary = self.path.with_extension("key.new");
+        let temporary = self
+            .path
+            .with_extension(format!("key.{}.new", std::process::id()));
         let failed = |e: std::io::Error| {
             StoreError::Sealing(format!("could not write {}: {e}", temporary.display()))
         };
@@ -140,9 +167,7 @@ impl KeyFile {
         file.write_all(text.as_bytes())
             .and_then(|()| file.sync_all())
             .map_err(failed)?;
-        fs::rename(&temporary, &self.path).map_err(|e| {
-            StoreError::Sealing(format!("could not replace {}: {e}", self.path.display()))
-        })
+        Ok(temporary)
     }
 }
 
@@ -243,8 +268,15 @@ impl Keyring {
                     file.path.display()
                 )));
             }
-            file.write(&[KeyEntry { key, retired: None }])?;
-            tracing::info!(path = %file.path.display(), "generated a new sealing key");
+            if file.create(&[KeyEntry { key, retired: None }])? {
+                tracing::info!(path = %file.path.display(), "generated a new sealing key");
+            } else if !self.sealer.refresh() {
+                // Another process made the file first: use its key.
+                return Err(StoreError::Sealing(format!(
+                    "{} appeared while starting but could not be read",
+                    file.path.display()
+                )));
+            }
             return Ok(self.sealer);
         }
         let closed = secrets
@@ -322,6 +354,26 @@ mod tests {
         assert_eq!(back[1].retired, Some(now));
         assert_eq!(usable(&back, now + chrono::TimeDelta::minutes(5)).len(), 2);
         assert_eq!(usable(&back, now + chrono::TimeDelta::hours(2)).len(), 1);
+    }
+
+    #[test]
+    fn a_key_file_is_created_once_and_never_replaced_by_a_second_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = KeyFile::beside(&dir.path().join("authproxy.db"));
+        let first = KeyEntry {
+            key: Sealer::generate_key().unwrap(),
+            retired: None,
+        };
+        let second = KeyEntry {
+            key: Sealer::generate_key().unwrap(),
+            retired: None,
+        };
+        assert!(file.create(std::slice::from_ref(&first)).unwrap());
+        assert!(!file.create(std::slice::from_ref(&second)).unwrap());
+        let kept = file.read().unwrap().unwrap();
+        assert_eq!(kept[0].key.expose_secret(), first.key.expose_secret());
+        // No temporary file is left behind.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]
