@@ -21,8 +21,6 @@ use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-
-use crate::http::client_addr::ClientAddr;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -39,6 +37,7 @@ use crate::auth::host_token::{HostTokenVerifier, VerifiedHostToken};
 use crate::auth::signing::OwnTokenProblem;
 use crate::crypto;
 use crate::domain::{ClientId, IdpAlias, Provisioning, Realm, TenantId};
+use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
 use crate::http::cors;
 use crate::http::error::{ApiError, WebError};

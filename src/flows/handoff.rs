@@ -23,14 +23,13 @@ use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-
-use crate::http::client_addr::ClientAddr;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::domain::{ClientId, Confirmation, LoginOutcome, TxnId, TxnVerifier};
+use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
 use crate::http::cors;
 use crate::http::error::{ApiError, WebError};

@@ -12,8 +12,6 @@ use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-
-use crate::http::client_addr::ClientAddr;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -25,6 +23,7 @@ use super::{LoginTarget, resolve};
 use crate::app::AppState;
 use crate::auth::{self, Outcome};
 use crate::domain::{Denial, Username};
+use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
 use crate::http::error::{ApiError, WebError};
 use crate::http::json;
