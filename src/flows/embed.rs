@@ -835,10 +835,7 @@ pub async fn wait(
         // Parked polls share the relay's places (per address and overall); with
         // none free the poll answers at once and says so.
         let Some(_slot) = app.wait_slots.try_park(ip) else {
-            app.metrics
-                .rate_limited
-                .get_or_create(&crate::observe::metrics::LimitLabels { limit: "waits" })
-                .inc();
+            app.metrics.refused_by("waits");
             return Ok((
                 Json(json!({"ended": false, "busy": true})).into_response(),
                 client,

@@ -147,10 +147,7 @@ impl HostCall {
             .await
         {
             self.deny("rate limited");
-            app.metrics
-                .rate_limited
-                .get_or_create(&crate::observe::metrics::LimitLabels { limit: "api_key" })
-                .inc();
+            app.metrics.refused_by("api_key");
             let mut response = ApiError(WebError::new(
                 ErrorCode::RateLimited,
                 "Too many requests with this API key: wait and retry.",

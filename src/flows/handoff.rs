@@ -288,10 +288,7 @@ async fn handle(
         Mode::Now => None,
     };
     if mode == Mode::Wait && slot.is_none() {
-        app.metrics
-            .rate_limited
-            .get_or_create(&crate::observe::metrics::LimitLabels { limit: "waits" })
-            .inc();
+        app.metrics.refused_by("waits");
     }
     let park = || async {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());

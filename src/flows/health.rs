@@ -49,11 +49,7 @@ pub async fn readyz(State(app): State<AppState>, RawQuery(query): RawQuery) -> R
     }
     if verbose {
         // Asked now, for the person reading it; recorded like the periodic checks.
-        for realm in app.registry.snapshot().realms.values() {
-            let result = app.idp.check(realm).await.map_err(|e| e.to_string());
-            app.realm_health
-                .record(realm.name.as_str(), app.clock.now(), result);
-        }
+        check_every_realm(&app).await;
         body.insert(
             "realms".into(),
             serde_json::json!(app.realm_health.snapshot()),
@@ -65,6 +61,29 @@ pub async fn readyz(State(app): State<AppState>, RawQuery(query): RawQuery) -> R
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(body)).into_response()
+}
+
+/// Asks every configured realm for its metadata now, and records each answer
+/// (the realm's state and the `realm_up` metric); forgets realms no longer
+/// configured. The periodic check and `/readyz?verbose` both use it.
+pub async fn check_every_realm(app: &AppState) {
+    let snapshot = app.registry.snapshot();
+    app.realm_health
+        .retain(|name| snapshot.realms.values().any(|r| r.name.as_str() == name));
+    for realm in snapshot.realms.values() {
+        let result = app.idp.check(realm).await.map_err(|e| e.to_string());
+        if let Err(err) = &result {
+            tracing::warn!(realm = %realm.name, error = %err, "realm health check failed");
+        }
+        app.metrics
+            .realm_up
+            .get_or_create(&crate::observe::metrics::RealmLabels {
+                realm: realm.name.to_string(),
+            })
+            .set(i64::from(result.is_ok()));
+        app.realm_health
+            .record(realm.name.as_str(), app.clock.now(), result);
+    }
 }
 
 /// `GET /healthz/realms`: each realm's state as the last health check saw it

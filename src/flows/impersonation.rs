@@ -94,10 +94,7 @@ pub async fn impersonate(
         .get::<ErrorCode>()
         .map_or("", |c| c.as_str());
     if code == ErrorCode::RateLimited.as_str() {
-        app.metrics
-            .rate_limited
-            .get_or_create(&crate::observe::metrics::LimitLabels { limit: "caller" })
-            .inc();
+        app.metrics.refused_by("caller");
     }
     crate::observe::metrics::Metrics::outcome(
         &app.metrics.impersonations,

@@ -44,10 +44,7 @@ pub async fn per_ip(State(app): State<AppState>, request: Request, next: Next) -
     {
         Ok(()) => next.run(request).await,
         Err(wait) => {
-            app.metrics
-                .rate_limited
-                .get_or_create(&crate::observe::metrics::LimitLabels { limit: "ip" })
-                .inc();
+            app.metrics.refused_by("ip");
             let error = WebError::new(
                 ErrorCode::RateLimited,
                 "Too many requests from this address: wait a moment and try again.",

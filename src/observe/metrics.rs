@@ -302,6 +302,13 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts a request refused by the limit `limit`.
+    pub fn refused_by(&self, limit: &'static str) {
+        self.rate_limited
+            .get_or_create(&LimitLabels { limit })
+            .inc();
+    }
+
     /// Records an outcome in `family`.
     pub fn outcome(
         family: &Family<OutcomeLabels, Counter>,

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::tls::ReloadingCert;
 use crate::app::AppState;
-use crate::observe::metrics::{Metrics, RealmLabels};
+use crate::observe::metrics::Metrics;
 use crate::store::LoginStore;
 
 /// How often expired logins and transactions are deleted.
@@ -118,26 +118,7 @@ async fn check_realms(state: AppState) {
     let mut tick = tokio::time::interval(REALM_CHECK_INTERVAL);
     loop {
         tick.tick().await;
-        let snapshot = state.registry.snapshot();
-        state
-            .realm_health
-            .retain(|name| snapshot.realms.values().any(|r| r.name.as_str() == name));
-        for realm in snapshot.realms.values() {
-            let result = state.idp.check(realm).await.map_err(|e| e.to_string());
-            if let Err(err) = &result {
-                tracing::warn!(realm = %realm.name, error = %err, "realm health check failed");
-            }
-            state
-                .metrics
-                .realm_up
-                .get_or_create(&RealmLabels {
-                    realm: realm.name.to_string(),
-                })
-                .set(i64::from(result.is_ok()));
-            state
-                .realm_health
-                .record(realm.name.as_str(), state.clock.now(), result);
-        }
+        crate::flows::health::check_every_realm(&state).await;
     }
 }
 

@@ -188,23 +188,13 @@ async fn a_running_broker_seals_with_the_rotated_key() {
     assert!(String::from_utf8_lossy(&listed.stdout).contains("extra"));
 }
 
-/// A new folder holding `files` of the backup at `from`, and a configuration
-/// whose store is there.
-fn restore(from: &std::path::Path, files: &[&str]) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
+/// A new folder (as [`folder`] makes) holding `files` of the backup at `from`.
+fn restore(from: &std::path::Path, files: &[&str]) -> Folder {
+    let restored = folder();
     for file in files {
-        std::fs::copy(from.join(file), dir.path().join(file)).unwrap();
+        std::fs::copy(from.join(file), restored.dir.path().join(file)).unwrap();
     }
-    let config = dir.path().join("authproxy.toml");
-    write(
-        &config,
-        &TestConfig::demo().render(
-            "127.0.0.1:0",
-            Some("http://127.0.0.1:1"),
-            &dir.path().join("authproxy.db"),
-        ),
-    );
-    (dir, config)
+    restored
 }
 
 #[tokio::test]
@@ -249,8 +239,8 @@ async fn a_backup_restored_into_an_empty_folder_serves_the_same_clients_and_dire
     drop(base);
 
     // Restore: an empty folder, the two files, a configuration naming it.
-    let (_restored, config) = restore(&into, &["authproxy.db", "sealing.key"]);
-    let (mut child, base) = serve_binary(&config);
+    let restored = restore(&into, &["authproxy.db", "sealing.key"]);
+    let (mut child, base) = serve_binary(&restored.config);
     let http = reqwest::Client::new();
     let clients: Value = http
         .get(format!("{base}/admin/api/clients"))
@@ -296,10 +286,8 @@ async fn a_backup_restored_into_an_empty_folder_serves_the_same_clients_and_dire
     let _ = child.wait();
 
     // The same backup without its key file does not start, and says why.
-    let (_keyless, config) = restore(&into, &["authproxy.db"]);
-    let output = cli(&config, &["realms", "list"]);
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (ok, _, stderr) = restore(&into, &["authproxy.db"]).run(&["realms", "list"]);
+    assert!(!ok);
     assert!(
         stderr.contains("Restore that file from the backup"),
         "{stderr}"
