@@ -125,7 +125,16 @@ export interface EmbedUser {
   picture?: string;
 }
 
-/** An embed session (a host token redeemed). */
+/** A resource of the tenant, as the frame showing it names it. */
+export interface ResourceRef {
+  type: string;
+  id: string;
+}
+
+/** A session's role on its resource. */
+export type Role = 'attendee' | 'presenter' | 'organizer';
+
+/** An embed session (a host token, a ticket or a link redeemed). */
 export declare class EmbedSession {
   /** The broker's ES256 session token, for the embedded app's backends. */
   sessionToken: string;
@@ -136,6 +145,10 @@ export declare class EmbedSession {
   tenant: string;
   sub: string;
   user: EmbedUser;
+  /** The resource the frame shows, sent with every renewal. */
+  resource?: ResourceRef;
+  /** The role on that resource, computed at every renewal. */
+  role?: Role;
   ended: boolean;
   /** The Keycloak tokens, as AuthProxy.keycloak() takes them. */
   readonly keycloakSession: { accessToken: string; expiresIn: number; authority: string; clientId: string; obtainedAt: number };
@@ -144,14 +157,18 @@ export declare class EmbedSession {
   /** New tokens; rejects with SessionEnded when the session is over. */
   renew(): Promise<EmbedSession>;
   /** Keeps the session alive; calls onChanged after a host update, onEnded when it is over. */
-  watch(handlers?: { onChanged?: (session: EmbedSession) => void; onEnded?: () => void }): void;
+  watch(handlers?: { onChanged?: (session: EmbedSession) => void; onEnded?: (reason?: 'replaced') => void }): void;
   /** Ends the session at the broker. */
   logout(): Promise<void>;
 }
 
 export interface Embed {
-  /** Reads and removes `#token=`, redeems it; null when there is no valid token. */
-  fromFragment(where?: { location?: Location; history?: History }): Promise<EmbedSession | null>;
+  /** Reads and removes `#token=` or `#authproxy_ticket=`, redeems it; null when there is no valid one. */
+  fromFragment(where?: { location?: Location; history?: History; resource?: ResourceRef }): Promise<EmbedSession | null>;
+  /** Redeems a one-time ticket for the frame of `resource`; null when the broker refuses it. */
+  redeemTicket(ticket: string, options?: { resource?: ResourceRef }): Promise<EmbedSession | null>;
+  /** The session a followed login link left (its cookie, on the broker's site); null when none. */
+  fromLink(options?: { resource?: ResourceRef }): Promise<EmbedSession | null>;
   /** Waits for `{type: "authproxy:token", token}` from the host page of `origin`. */
   fromMessage(options: { origin: string; timeoutMs?: number }): Promise<EmbedSession | null>;
   /** Redeems a host token; null when the broker refuses it. */

@@ -98,8 +98,10 @@ export class EmbedSession {
   #timer;
   #watching = false;
 
-  constructor(proxy, body) {
+  constructor(proxy, body, resource) {
     this.#proxy = proxy;
+    /** The resource the frame shows ({type, id}), sent with every renewal. */
+    this.resource = resource ?? body.resource;
     this.#update(body);
   }
 
@@ -111,6 +113,8 @@ export class EmbedSession {
     this.tenant = body.tenant;
     this.sub = body.sub;
     this.user = body.user;
+    /** The role on the resource (attendee, presenter, organizer), when there is one. */
+    this.role = body.role;
     this.ended = false;
   }
 
@@ -131,14 +135,16 @@ export class EmbedSession {
   }
 
   async #call(path) {
-    return this.#proxy.embedCall(path, { client_id: this.#proxy.clientId, session_token: this.sessionToken });
+    const payload = { client_id: this.#proxy.clientId, session_token: this.sessionToken };
+    if (this.resource && path === '/api/embed/session') payload.resource = this.resource;
+    return this.#proxy.embedCall(path, payload);
   }
 
   /** A new session token and Keycloak token; rejects with SessionEnded when over. */
   async renew() {
     const { response, body } = await this.#call('/api/embed/session');
     if (!response.ok) {
-      this.#end();
+      this.#end(body.error === 'session_replaced' ? 'replaced' : undefined);
       throw fail('SessionEnded', body.error_description || 'The session is over: log in again.', { code: body.error });
     }
     this.#update(body);
@@ -147,7 +153,9 @@ export class EmbedSession {
 
   /**
    * Keeps the session alive and watches it: `onChanged(session)` after the host
-   * updated the user (renewed already), `onEnded()` once it is over.
+   * updated the user (renewed already), `onEnded(reason)` once it is over
+   * (`reason` is 'replaced' when a newer session of the same registration or
+   * user took its place, else undefined).
    */
   watch({ onChanged, onEnded } = {}) {
     if (this.#watching) return;
@@ -169,7 +177,7 @@ export class EmbedSession {
           continue;
         }
         if (answer.ended) {
-          this.#end();
+          this.#end(answer.reason);
           return;
         }
         if (answer.busy) await sleep(5000);
@@ -186,11 +194,11 @@ export class EmbedSession {
     })();
   }
 
-  #end() {
+  #end(reason) {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.#timer);
-    this.onEnded?.();
+    this.onEnded?.(reason);
   }
 
   /** Ends this session at the broker. */
@@ -209,19 +217,56 @@ class Embed {
   }
 
   /**
-   * Reads `#token=...`, removes it from the address bar and the history entry at
-   * once (the path, the query and any other fragment parameters stay), and
-   * redeems it. Resolves to an EmbedSession, or to null when there is no valid
-   * token (the app shows its login then).
+   * Reads `#token=...` (a host token) or `#authproxy_ticket=...` (the one-time
+   * ticket of an embed URL, a join URL or a link), removes it from the address
+   * bar and the history entry at once (the path, the query and any other
+   * fragment parameters stay), and redeems it; `resource` ({type, id}) is the
+   * resource this frame shows, which a ticket made for a resource must name.
+   * Resolves to an EmbedSession, or to null when there is no valid token (the
+   * app shows its login then).
    */
-  async fromFragment({ location = window.location, history = window.history } = {}) {
+  async fromFragment({ location = window.location, history = window.history, resource } = {}) {
     const fragment = new URLSearchParams(location.hash.slice(1));
     const token = fragment.get('token');
-    if (!token) return null;
+    const ticket = fragment.get('authproxy_ticket');
+    if (!token && !ticket) return null;
     fragment.delete('token');
+    fragment.delete('authproxy_ticket');
     const rest = fragment.toString();
     history.replaceState(history.state, '', `${location.pathname}${location.search}${rest ? `#${rest}` : ''}`);
-    return this.redeem(token);
+    return token ? this.redeem(token) : this.redeemTicket(ticket, { resource });
+  }
+
+  /** Redeems a one-time ticket: an EmbedSession, or null when the broker refuses it. */
+  async redeemTicket(ticket, { resource } = {}) {
+    const payload = { client_id: this.#proxy.clientId, ticket };
+    if (resource) payload.resource = resource;
+    const { response, body } = await this.#proxy.embedCall('/api/embed/redeem', payload);
+    if (response.status === 400 && body.error === 'invalid_ticket') return null;
+    if (!response.ok) throw fail('LoginFailed', body.error_description || `The broker refused the ticket (HTTP ${response.status}).`, { code: body.error });
+    return new EmbedSession(this.#proxy, body, resource);
+  }
+
+  /**
+   * The session a followed login link left in this browser (its cookie, sent to
+   * the broker on the same site): an EmbedSession, or null when there is none.
+   */
+  async fromLink({ resource } = {}) {
+    let response;
+    try {
+      response = await fetch(`${this.#proxy.broker}/api/link/session`, {
+        method: 'POST',
+        credentials: 'include',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client_id: this.#proxy.clientId }),
+      });
+    } catch (cause) {
+      throw fail('NetworkError', 'The broker could not be reached (or this origin is not registered).', { cause });
+    }
+    const body = await response.json().catch(() => ({}));
+    if (response.status === 401) return null;
+    if (!response.ok) throw fail('LoginFailed', body.error_description || `The broker refused the link session (HTTP ${response.status}).`, { code: body.error });
+    return new EmbedSession(this.#proxy, body, resource);
   }
 
   /**

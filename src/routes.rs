@@ -77,6 +77,65 @@ fn admin_routes(state: &AppState) -> Router<AppState> {
         )
 }
 
+/// The host backend's API (API keys), the URLs it hands out (join URLs, login
+/// links) and the sessions those start.
+fn host_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/embed/tokens",
+            axum::routing::post(flows::embed_hosts::mint),
+        )
+        .route(
+            "/api/v1/embed/users/{tenant}/{sub}/logout",
+            axum::routing::post(flows::embed_hosts::logout_user),
+        )
+        .route(
+            "/api/v1/embed/users/{tenant}/{sub}",
+            axum::routing::patch(flows::embed_hosts::update_user),
+        )
+        .route(
+            "/api/v1/embed/debug",
+            axum::routing::post(flows::embed_hosts::debug),
+        )
+        .route(
+            "/api/v1/embeds",
+            axum::routing::post(flows::registrations::create_embed),
+        )
+        .route(
+            "/api/v1/resources/{id}",
+            axum::routing::put(flows::registrations::put_resource)
+                .get(flows::registrations::get_resource),
+        )
+        .route(
+            "/api/v1/resources/{id}/acl",
+            axum::routing::put(flows::registrations::put_acl),
+        )
+        .route(
+            "/api/v1/resources/{id}/registrations",
+            axum::routing::post(flows::registrations::register),
+        )
+        .route(
+            "/api/v1/resources/{id}/registrations/{registration}",
+            axum::routing::delete(flows::registrations::revoke),
+        )
+        .route(
+            "/api/v1/resources/{id}/registrations/{registration}/join-url",
+            axum::routing::post(flows::registrations::reissue),
+        )
+        .route("/join/{credential}", get(flows::registrations::join))
+        .route("/api/v1/links", axum::routing::post(flows::links::create))
+        .route("/l/{link}", get(flows::links::page))
+        .route("/l", axum::routing::post(flows::links::follow))
+        .route(
+            "/api/link/session",
+            axum::routing::post(flows::links::session).options(flows::links::preflight),
+        )
+        .route(
+            "/auth/uri",
+            get(flows::links::uri_get).post(flows::links::uri_post),
+        )
+}
+
 /// The broker's router with its layers.
 pub fn router(state: AppState) -> Router {
     let request_timeout = state.handoff_wait + Duration::from_secs(10);
@@ -134,22 +193,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(flows::embed::logout).options(flows::handoff::preflight),
         )
         .route("/.well-known/jwks.json", get(flows::embed::jwks))
-        .route(
-            "/api/v1/embed/tokens",
-            axum::routing::post(flows::embed_hosts::mint),
-        )
-        .route(
-            "/api/v1/embed/users/{tenant}/{sub}/logout",
-            axum::routing::post(flows::embed_hosts::logout_user),
-        )
-        .route(
-            "/api/v1/embed/users/{tenant}/{sub}",
-            axum::routing::patch(flows::embed_hosts::update_user),
-        )
-        .route(
-            "/api/v1/embed/debug",
-            axum::routing::post(flows::embed_hosts::debug),
-        )
+        .merge(host_routes())
         .route("/logout", axum::routing::post(flows::logout::start))
         .route("/logged-out", get(flows::logout::done))
         .route("/sdk/authproxy.js", get(flows::sdk::script))

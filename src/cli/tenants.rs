@@ -11,7 +11,7 @@ use super::admin::{CliError, Context, finish, open_context};
 use crate::admin::ops::tenants::{ApiKeyInput, HostKeyInput, TenantInput};
 use crate::auth::signing::BrokerKeys;
 use crate::domain::tenant::DEFAULT_SESSION_SECS;
-use crate::domain::{Environment, Operation, Provisioning};
+use crate::domain::{EmbedSettings, Environment, LinkPath, Operation, Provisioning, SessionPolicy};
 
 #[derive(Debug, Subcommand)]
 /// `authproxy tenants ...`.
@@ -52,6 +52,18 @@ pub enum TenantsCommand {
         /// The realm's identity provider that trusts the broker's assertions.
         #[arg(long)]
         assertion_grant_idp: Option<String>,
+        /// The embedded app's page for embeds and links without a resource.
+        #[arg(long)]
+        app_url: Option<String>,
+        /// A path of `--app-url`'s origin a login link may land on (repeatable).
+        #[arg(long = "link-path")]
+        link_paths: Vec<String>,
+        /// Which session wins when a registration (or user) already has one.
+        #[arg(long, default_value = "terminate_oldest", value_parser = ["terminate_oldest", "deny_new"])]
+        session_policy: String,
+        /// Each user, too, has one session at a time.
+        #[arg(long)]
+        one_session_per_user: bool,
     },
     /// Remove a tenant (and its keys).
     Remove {
@@ -123,8 +135,9 @@ pub enum ApiKeysCommand {
     List,
     /// Make an API key; prints the credential once.
     Create {
-        /// An operation it may call (repeatable): mint_tokens, logout, update_users, debug.
-        #[arg(long = "operation", required = true, value_parser = ["mint_tokens", "logout", "update_users", "debug"])]
+        /// An operation it may call (repeatable): mint_tokens, logout, update_users,
+        /// debug, create_embeds, manage_resources, manage_registrations, create_links.
+        #[arg(long = "operation", required = true, value_parser = ["mint_tokens", "logout", "update_users", "debug", "create_embeds", "manage_resources", "manage_registrations", "create_links"])]
         operations: Vec<String>,
         /// It may act for sub-tenants that grant it.
         #[arg(long)]
@@ -152,13 +165,9 @@ fn read(path: &PathBuf) -> Result<String, CliError> {
         .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
 }
 
-fn operation(raw: &str) -> Operation {
-    match raw {
-        "logout" => Operation::Logout,
-        "update_users" => Operation::UpdateUsers,
-        "debug" => Operation::Debug,
-        _ => Operation::MintTokens,
-    }
+fn operation(raw: &str) -> Result<Operation, CliError> {
+    serde_json::from_value(serde_json::Value::String(raw.to_owned()))
+        .map_err(|_| CliError::Input(format!("--operation {raw}: not an operation")))
 }
 
 fn json(value: &impl serde::Serialize) -> String {
@@ -189,7 +198,18 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
                     allow_hs256,
                     jwks_url,
                     assertion_grant_idp,
+                    app_url,
+                    link_paths,
+                    session_policy,
+                    one_session_per_user,
                 } => {
+                    let link_paths = link_paths
+                        .iter()
+                        .map(|p| {
+                            LinkPath::parse(p)
+                                .map_err(|e| CliError::Input(format!("--link-path {p}: {e}")))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
                     let input = TenantInput {
                         environment: if environment == "production" {
                             Environment::Production
@@ -209,6 +229,16 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
                         allow_hs256,
                         jwks_url,
                         assertion_grant_idp,
+                        embeds: EmbedSettings {
+                            app_url,
+                            link_paths,
+                            session_policy: if session_policy == "deny_new" {
+                                SessionPolicy::DenyNew
+                            } else {
+                                SessionPolicy::TerminateOldest
+                            },
+                            one_session_per_user,
+                        },
                     };
                     let actor = actor()?;
                     let view = ctx.operator(&actor).put_tenant(&tenant_id, &input).await?;
@@ -301,7 +331,10 @@ async fn api_keys(ctx: &Context, tenant_id: &str, command: ApiKeysCommand) -> Re
             rate_per_minute,
         } => {
             let input = ApiKeyInput {
-                operations: operations.iter().map(|o| operation(o)).collect(),
+                operations: operations
+                    .iter()
+                    .map(|o| operation(o))
+                    .collect::<Result<_, _>>()?,
                 for_subtenants,
                 expires_in_days,
                 rate_per_minute,

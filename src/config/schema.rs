@@ -160,6 +160,9 @@ pub struct TenantSection {
     /// The realm's identity provider that trusts the broker's assertions.
     #[serde(default)]
     pub assertion_grant_idp: Option<String>,
+    /// `[tenants.embeds]`: embed URLs, registrations and login links.
+    #[serde(default)]
+    pub embeds: crate::domain::EmbedSettings,
     /// `[[tenants.keys]]`: public signing keys.
     #[serde(default)]
     pub keys: Vec<TenantKeySection>,

@@ -400,6 +400,7 @@ impl RawConfig {
                 allow_hs256: false,
                 jwks_url: input.jwks_url.clone(),
                 assertion_grant_idp,
+                embeds: input.embeds.clone(),
             };
             let own = tenant.problems();
             problems.extend(&at, own);

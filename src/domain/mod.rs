@@ -5,9 +5,11 @@
 pub mod caller;
 pub mod client;
 pub mod directory;
+pub mod email;
 pub mod login;
 pub mod origin;
 pub mod realm;
+pub mod resource;
 pub mod server;
 pub(crate) mod slug;
 pub mod tenant;
@@ -28,16 +30,18 @@ pub use client::{Client, ClientId};
 pub use directory::{
     EmailDomain, Resolution, Rule, RuleField, RuleKey, RuleKind, RuleProblem, Target,
 };
+pub use email::{EmailProblem, RegistrationEmail};
 pub use login::{LoginOutcome, PendingLogin, TokenSet};
 pub use origin::Origin;
 pub use realm::{Authority, BrokerClient, ClientAuth, IdpAlias, Realm, RealmName};
+pub use resource::{Acl, LinkPath, Resource, ResourceId, ResourceRef, ResourceType, Role};
 pub use server::{
     AccessLog, ForwardedHeader, LogFormat, LogSettings, PublicUrl, ServerLimits, TracingSettings,
     TrustedProxies,
 };
 pub use tenant::{
-    ApiKey, ApiKeyId, Environment, HostKey, KeyAlgorithm, KeyId, Operation, Provisioning, Tenant,
-    TenantId, VerifyingKey,
+    ApiKey, ApiKeyId, EmbedSettings, Environment, HostKey, KeyAlgorithm, KeyId, Operation,
+    Provisioning, SessionPolicy, Tenant, TenantId, VerifyingKey,
 };
 pub use txn::{Confirmation, TxnChallenge, TxnId, TxnVerifier};
 pub use username::Username;

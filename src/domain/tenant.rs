@@ -105,6 +105,39 @@ pub struct Tenant {
     /// 7523's grant; without it, from the impersonation exchange.
     #[serde(default)]
     pub assertion_grant_idp: Option<super::realm::IdpAlias>,
+    /// Per-user embed URLs, registrations and login links.
+    #[serde(default)]
+    pub embeds: EmbedSettings,
+}
+
+/// What a new session does when its registration (or user, where the tenant
+/// asks) already has one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionPolicy {
+    /// The new session wins; the older frame is told it was signed out.
+    #[default]
+    TerminateOldest,
+    /// The new session is refused (409 `session_active`) while the older lives.
+    DenyNew,
+}
+
+/// A tenant's settings for per-user embed URLs, registrations and links.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbedSettings {
+    /// The embedded app's page for embeds and links without a resource.
+    #[serde(default)]
+    pub app_url: Option<String>,
+    /// The paths (on `app_url`'s origin) a login link may land on.
+    #[serde(default)]
+    pub link_paths: Vec<super::resource::LinkPath>,
+    /// One session per registration: which one wins.
+    #[serde(default)]
+    pub session_policy: SessionPolicy,
+    /// Whether each user, too, has one session at a time.
+    #[serde(default)]
+    pub one_session_per_user: bool,
 }
 
 fn default_max_session() -> u64 {
@@ -142,6 +175,23 @@ impl Tenant {
                 "jwks_url",
                 "an https URL (http only for localhost, 127.0.0.1 or [::1]) without user name or fragment",
             );
+        }
+        if let Some(url) = &self.embeds.app_url
+            && !super::resource::is_app_url(url)
+        {
+            add(
+                "embeds.app_url",
+                "an absolute https URL (http only for localhost, 127.0.0.1 or [::1]) without user name or fragment",
+            );
+        }
+        if !self.embeds.link_paths.is_empty() && self.embeds.app_url.is_none() {
+            add(
+                "embeds.link_paths",
+                "paths are on the origin of embeds.app_url: set it too",
+            );
+        }
+        if self.embeds.link_paths.len() > 100 {
+            add("embeds.link_paths", "at most 100 paths");
         }
         if !(300..=MAX_SESSION_SECS).contains(&self.max_session_secs) {
             add(
@@ -351,6 +401,14 @@ pub enum Operation {
     UpdateUsers,
     /// The sandbox's explanation of a refused token.
     Debug,
+    /// `POST /api/v1/embeds`: per-user embed URLs.
+    CreateEmbeds,
+    /// Resources and their ACLs.
+    ManageResources,
+    /// Registrations and their join URLs.
+    ManageRegistrations,
+    /// `POST /api/v1/links`: one-time login links.
+    CreateLinks,
 }
 
 /// A host backend's API key: the secret only as its SHA-256.
@@ -455,11 +513,21 @@ mod tests {
             allow_hs256: false,
             jwks_url: Some("http://evil.example/jwks".into()),
             assertion_grant_idp: None,
+            embeds: EmbedSettings {
+                app_url: Some("https://app.example/#x".into()),
+                ..EmbedSettings::default()
+            },
         };
         let paths: Vec<_> = tenant.problems().into_iter().map(|p| p.path).collect();
         assert_eq!(
             paths,
-            ["clients", "parent_may_act", "jwks_url", "max_session_secs"]
+            [
+                "clients",
+                "parent_may_act",
+                "jwks_url",
+                "embeds.app_url",
+                "max_session_secs"
+            ]
         );
     }
 }

@@ -21,7 +21,7 @@ use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -33,10 +33,13 @@ use super::handoff::{check_origin, finish_response, parse_client};
 use super::impersonation::{Expected, check_issued};
 use super::{LoginTarget, resolve};
 use crate::app::AppState;
-use crate::auth::host_token::{HostTokenVerifier, VerifiedHostToken};
+use crate::auth::host_token::HostTokenVerifier;
 use crate::auth::signing::OwnTokenProblem;
 use crate::crypto;
-use crate::domain::{ClientId, IdpAlias, Provisioning, Realm, TenantId};
+use crate::domain::{
+    ClientId, IdpAlias, Provisioning, Realm, ResourceRef, Role, SessionPolicy, Tenant, TenantId,
+    Username,
+};
 use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
 use crate::http::cors;
@@ -44,8 +47,9 @@ use crate::http::error::{ApiError, WebError};
 use crate::http::json;
 use crate::http::request_id::RequestId;
 use crate::idp::{RealmUser, UserLookup};
+use crate::store::resources::ResourceStore as _;
 use crate::store::tenants::TenantStore;
-use crate::store::{AuditEntry, Document, SessionKeys};
+use crate::store::{AuditEntry, Document, SessionKeys, SlotClaim};
 
 /// The `typ` of the broker's session tokens.
 pub const SESSION_TOKEN_TYPE: &str = "authproxy-session+jwt";
@@ -62,7 +66,16 @@ pub const PROFILE: &str = "embed_profile";
 #[serde(deny_unknown_fields)]
 struct RedeemRequest {
     client_id: String,
-    token: String,
+    /// A host token (`#token=`).
+    #[serde(default)]
+    token: Option<String>,
+    /// A one-time ticket (`#authproxy_ticket=`) of an embed URL, a join URL or
+    /// a link.
+    #[serde(default)]
+    ticket: Option<String>,
+    /// The resource whose frame redeems it.
+    #[serde(default)]
+    resource: Option<ResourceRef>,
 }
 
 #[derive(Deserialize)]
@@ -70,6 +83,35 @@ struct RedeemRequest {
 struct SessionRequest {
     client_id: String,
     session_token: String,
+    /// The resource the frame shows.
+    #[serde(default)]
+    resource: Option<ResourceRef>,
+}
+
+/// Whom a session is for, once a host vouched for them: by a host token, an
+/// embed URL's ticket, a registration's join URL or a login link.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostUser {
+    /// The user's tenant.
+    pub tenant: TenantId,
+    /// The parent tenant acting for it, if one does.
+    #[serde(default)]
+    pub acting: Option<TenantId>,
+    /// The host's id of the user (`registration:<id>` for a registrant).
+    pub sub: String,
+    /// What the embedded app shows.
+    pub profile: Profile,
+    /// When the session ends.
+    pub session_exp: DateTime<Utc>,
+    /// The resource it was made for.
+    #[serde(default)]
+    pub resource: Option<ResourceRef>,
+    /// Whether the session is valid for that resource only.
+    #[serde(default)]
+    pub resource_specific: bool,
+    /// The registration it was made for.
+    #[serde(default)]
+    pub registration: Option<String>,
 }
 
 /// The user as the embedded app sees it.
@@ -97,6 +139,10 @@ struct SessionResponse {
     tenant: String,
     sub: String,
     user: Profile,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource: Option<ResourceRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<Role>,
     keycloak: KeycloakTokens,
 }
 
@@ -118,6 +164,26 @@ struct Session {
     realm_user: String,
     acting: Option<TenantId>,
     profile: Profile,
+    resource: Option<ResourceRef>,
+    resource_specific: bool,
+    role: Option<Role>,
+    registration: Option<String>,
+    /// The slot it holds (one session per registration, or per user).
+    slot: Option<String>,
+}
+
+/// How long a session holds its slot without a sign of life (a renewal, or the
+/// frame's wait): a closed frame frees its place within this.
+pub const SLOT_LEASE: TimeDelta = TimeDelta::minutes(2);
+
+/// The slot of a registration's one session.
+fn registration_slot(tenant: &TenantId, registration: &str) -> String {
+    format!("registration:{tenant}:{registration}")
+}
+
+/// The slot of a user's one session.
+fn user_slot(tenant: &TenantId, sub: &str) -> String {
+    format!("user:{tenant}:{}", URL_SAFE_NO_PAD.encode(sub))
 }
 
 /// The end marks of a user's sessions, and of one of them.
@@ -165,12 +231,18 @@ fn audit_entry(
 }
 
 fn invalid_token(request_id: &str) -> Response {
+    refused(ErrorCode::InvalidToken, request_id)
+}
+
+/// A refusal that tells the browser its code and a debug id, nothing more: the
+/// reason is in the audit row of that request id.
+pub(super) fn refused(code: ErrorCode, request_id: &str) -> Response {
     let mut response = (
-        StatusCode::BAD_REQUEST,
-        Json(json!({"error": ErrorCode::InvalidToken.as_str(), "debug_id": request_id})),
+        code.status(),
+        Json(json!({"error": code.as_str(), "debug_id": request_id})),
     )
         .into_response();
-    response.extensions_mut().insert(ErrorCode::InvalidToken);
+    response.extensions_mut().insert(code);
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
@@ -231,13 +303,40 @@ async fn redeem_inner(
         audit.reason = Some("invalid request".into());
         ApiError(WebError::new(
             ErrorCode::InvalidRequest,
-            format!("The body must be JSON {{\"client_id\": \"...\", \"token\": \"...\"}} ({e})."),
+            format!("The body must be JSON {{\"client_id\": \"...\", \"token\": \"...\"}} or {{\"client_id\", \"ticket\", \"resource\"}} ({e})."),
         ))
         .into_response()
     })?;
     let client = parse_client(&request.client_id).map_err(|e| ApiError(e).into_response())?;
     check_origin(&registry, &client, cors::request_origin(headers))
         .map_err(|e| ApiError(e).into_response())?;
+    let user = match (&request.token, &request.ticket) {
+        (Some(token), None) => from_host_token(app, token, request_id, audit).await?,
+        (None, Some(ticket)) => {
+            audit.action = "embed.ticket".into();
+            super::tickets::redeem(app, ticket, request.resource.as_ref(), request_id, audit)
+                .await?
+        }
+        _ => {
+            audit.reason = Some("invalid request".into());
+            return Err(ApiError(WebError::new(
+                ErrorCode::InvalidRequest,
+                "Send exactly one of `token` (a host token) and `ticket` (a one-time ticket).",
+            ))
+            .into_response());
+        }
+    };
+    let response = start_session(app, &client, &user, None, request_id, audit).await?;
+    Ok((response, client))
+}
+
+/// The user a host token vouches for, once the one strict verifier passed it.
+async fn from_host_token(
+    app: &AppState,
+    token: &str,
+    request_id: &str,
+    audit: &mut AuditEntry,
+) -> Result<HostUser, Response> {
     let checks = HostTokenVerifier {
         tenants: app.durable.as_ref(),
         marks: app.logins.as_ref(),
@@ -245,7 +344,7 @@ async fn redeem_inner(
         remote: &app.host_jwks,
         dry_run: false,
     };
-    let verified = match checks.verify(&request.token, app.clock.now()).await {
+    let verified = match checks.verify(token, app.clock.now()).await {
         Ok(Ok(token)) => token,
         Ok(Err(rejection)) => {
             audit.reason = Some(rejection.reason());
@@ -257,62 +356,191 @@ async fn redeem_inner(
             return Err(ApiError(WebError::from(err)).into_response());
         }
     };
-    audit.actor = match &verified.acting {
-        Some(parent) => format!("tenant:{parent}"),
-        None => format!("tenant:{}", verified.tenant.id),
-    };
-    audit.subject = Some(format!("{}/{}", verified.tenant.id, verified.sub));
     audit.token_jti = Some(verified.jti.clone());
-    if let Some(parent) = &verified.acting {
-        audit.reason = Some(format!(
-            "acting for sub-tenant {} as {parent}",
-            verified.tenant.id
-        ));
-    }
-    if !verified.tenant.clients.contains(&client) {
-        audit.reason = Some("client_not_allowed".into());
-        return Err(invalid_token(request_id));
-    }
-    let Some(realm) = registry.realms.get(&verified.tenant.realm) else {
-        audit.reason = Some("the tenant's realm is not configured".into());
-        return Err(ApiError(WebError::new(
-            ErrorCode::RealmNotConfigured,
-            "The tenant's realm is not configured in the broker.",
-        ))
-        .into_response());
-    };
-    audit.realm = Some(realm.name.to_string());
-    let user = provision(app, realm, &verified, audit)
-        .await
-        .map_err(|e| ApiError(e).into_response())?;
-    let now = app.clock.now();
-    let session = Session {
-        client: client.clone(),
+    Ok(HostUser {
         tenant: verified.tenant.id.clone(),
-        sub: verified.sub.clone(),
-        sid: crypto::random_token().map_err(|e| ApiError(WebError::from(e)).into_response())?,
-        started: now,
-        ends_at: verified.session_exp,
-        realm_user: user.id,
         acting: verified.acting.clone(),
+        sub: verified.sub.clone(),
         profile: Profile {
             name: verified.name.clone(),
             email: verified.email.as_ref().map(|e| e.as_str().to_owned()),
             email_verified: verified.email_verified,
             picture: verified.picture.clone(),
         },
+        session_exp: verified.session_exp,
+        resource: None,
+        resource_specific: false,
+        registration: None,
+    })
+}
+
+/// Starts a session for `user` in `client`: the tenant must use the client, the
+/// user is found or created in the tenant's realm, the session takes its slot
+/// (one per registration, or per user where the tenant asks), its role on the
+/// resource is computed, and Keycloak tokens and a session token are issued.
+/// `existing` is the id and start of a session that exists already (a link's
+/// cookie); else a new one starts.
+pub(super) async fn start_session(
+    app: &AppState,
+    client: &ClientId,
+    user: &HostUser,
+    existing: Option<(String, DateTime<Utc>)>,
+    request_id: &str,
+    audit: &mut AuditEntry,
+) -> Result<Response, Response> {
+    let registry = app.registry.snapshot();
+    let web = |e: WebError| ApiError(e).into_response();
+    audit.actor = match &user.acting {
+        Some(parent) => format!("tenant:{parent}"),
+        None => format!("tenant:{}", user.tenant),
     };
-    let response = issue(
+    audit.subject = Some(format!("{}/{}", user.tenant, user.sub));
+    if let Some(parent) = &user.acting {
+        audit.reason = Some(format!("acting for sub-tenant {} as {parent}", user.tenant));
+    }
+    let tenant = app
+        .durable
+        .tenant(&user.tenant)
+        .await
+        .map_err(|e| web(e.into()))?;
+    let Some(tenant) = tenant.filter(|t| t.clients.contains(client)) else {
+        audit.reason = Some("client_not_allowed".into());
+        return Err(invalid_token(request_id));
+    };
+    let Some(realm) = registry.realms.get(&tenant.realm) else {
+        audit.reason = Some("the tenant's realm is not configured".into());
+        return Err(web(WebError::new(
+            ErrorCode::RealmNotConfigured,
+            "The tenant's realm is not configured in the broker.",
+        )));
+    };
+    audit.realm = Some(realm.name.to_string());
+    let realm_user = provision(app, realm, &tenant, user, audit)
+        .await
+        .map_err(web)?;
+    let now = app.clock.now();
+    let (sid, started) = match existing {
+        Some(existing) => existing,
+        None => (crypto::random_token().map_err(|e| web(e.into()))?, now),
+    };
+    let slot = match &user.registration {
+        Some(registration) => Some(registration_slot(&tenant.id, registration)),
+        None if tenant.embeds.one_session_per_user => Some(user_slot(&tenant.id, &user.sub)),
+        None => None,
+    };
+    let role = match &user.resource {
+        Some(resource) => Some(
+            role_on(app, &tenant.id, resource, &user.sub, &user.profile)
+                .await
+                .map_err(web)?,
+        ),
+        None => None,
+    };
+    let session = Session {
+        client: client.clone(),
+        tenant: tenant.id.clone(),
+        sub: user.sub.clone(),
+        sid,
+        started,
+        ends_at: user.session_exp,
+        realm_user: realm_user.id,
+        acting: user.acting.clone(),
+        profile: user.profile.clone(),
+        resource: user.resource.clone(),
+        resource_specific: user.resource_specific,
+        role,
+        registration: user.registration.clone(),
+        slot,
+    };
+    if let Some(slot) = &session.slot {
+        let replace = tenant.embeds.session_policy == SessionPolicy::TerminateOldest;
+        take_slot(app, &session, slot, replace, audit).await?;
+    }
+    let issued = issue(
         app,
         realm,
         &session,
-        verified.tenant.assertion_grant_idp.as_ref(),
+        tenant.assertion_grant_idp.as_ref(),
         audit,
     )
-    .await
-    .map_err(|e| ApiError(e).into_response())?;
-    audit.outcome = "granted".into();
-    Ok((response, client))
+    .await;
+    match issued {
+        Ok(response) => {
+            audit.outcome = "granted".into();
+            Ok(response)
+        }
+        Err(err) => {
+            if let Some(slot) = &session.slot
+                && let Err(release) = app.logins.release_slot(slot, &session.sid).await
+            {
+                tracing::warn!(error = %release, "could not free the slot of a session that did not start");
+            }
+            Err(web(err))
+        }
+    }
+}
+
+/// Takes the session's slot: refused (`session_active`) when another session
+/// holds it and the tenant denies new ones; else the holder it displaces is
+/// ended, and its frame told.
+async fn take_slot(
+    app: &AppState,
+    session: &Session,
+    slot: &str,
+    replace: bool,
+    audit: &mut AuditEntry,
+) -> Result<(), Response> {
+    let now = app.clock.now();
+    let until = (now + SLOT_LEASE).min(session.ends_at);
+    let claim = app
+        .logins
+        .claim_slot(slot, &session.sid, replace, until, now)
+        .await
+        .map_err(|e| ApiError(e.into()).into_response())?;
+    match claim {
+        SlotClaim::Held => {
+            audit.reason = Some("session_active".into());
+            Err(ApiError(WebError::new(
+                ErrorCode::SessionActive,
+                "This registration (or user) has an active session elsewhere, and the tenant lets the first one keep it: end that session first.",
+            ))
+            .into_response())
+        }
+        SlotClaim::Claimed { displaced: None } => Ok(()),
+        SlotClaim::Claimed {
+            displaced: Some(old),
+        } => {
+            let keys = session_keys(&session.tenant, &session.sub, &old);
+            app.logins
+                .end_sessions(&keys.session, &keys.user, now, session.ends_at)
+                .await
+                .map_err(|e| ApiError(e.into()).into_response())?;
+            audit.reason = Some("terminated the older session".into());
+            Ok(())
+        }
+    }
+}
+
+/// The user's role on `resource` of `tenant`, from its ACL as it is now.
+async fn role_on(
+    app: &AppState,
+    tenant: &TenantId,
+    resource: &ResourceRef,
+    sub: &str,
+    profile: &Profile,
+) -> Result<Role, WebError> {
+    let found = app
+        .durable
+        .resource(tenant, &resource.id)
+        .await?
+        .filter(|r| r.kind == resource.kind)
+        .ok_or_else(|| {
+            WebError::new(
+                ErrorCode::ResourceNotFound,
+                format!("The tenant has no resource {resource}."),
+            )
+        })?;
+    Ok(found.acl.role_of(sub, profile.email.as_deref()))
 }
 
 /// The realm's user for a verified token: found, or created where the tenant
@@ -320,7 +548,8 @@ async fn redeem_inner(
 async fn provision(
     app: &AppState,
     realm: &Realm,
-    verified: &VerifiedHostToken,
+    tenant: &Tenant,
+    user: &HostUser,
     audit: &mut AuditEntry,
 ) -> Result<RealmUser, WebError> {
     let admin = &app.keycloak_admin;
@@ -329,9 +558,14 @@ async fn provision(
         audit.reason = Some(format!("user lookup: {err}"));
         WebError::from(err)
     };
-    match verified.tenant.provisioning {
+    match tenant.provisioning {
         Provisioning::ExistingOnly => {
-            let Some(email) = &verified.email else {
+            let email = user
+                .profile
+                .email
+                .as_deref()
+                .and_then(|e| Username::parse(e).ok());
+            let Some(email) = &email else {
                 audit.reason = Some("existing_only needs the email claim".into());
                 return Err(WebError::new(
                     ErrorCode::UnknownUser,
@@ -370,7 +604,7 @@ async fn provision(
                 Err(err) => Err(fail(audit, err)),
             }
         }
-        Provisioning::Create => create_user(app, realm, verified, audit).await,
+        Provisioning::Create => create_user(app, realm, user, audit).await,
     }
 }
 
@@ -410,12 +644,12 @@ pub async fn created_user(
 async fn create_user(
     app: &AppState,
     realm: &Realm,
-    verified: &VerifiedHostToken,
+    user: &HostUser,
     audit: &mut AuditEntry,
 ) -> Result<RealmUser, WebError> {
-    let tenant = &verified.tenant.id;
-    let key = profile_id(tenant, &verified.sub);
-    let remembered = || created_user(app, realm, tenant, &verified.sub);
+    let tenant = &user.tenant;
+    let key = profile_id(tenant, &user.sub);
+    let remembered = || created_user(app, realm, tenant, &user.sub);
     if let Some(user) = remembered().await? {
         return Ok(user);
     }
@@ -425,17 +659,17 @@ async fn create_user(
         audit.reason = Some(format!("user creation: {err}"));
         WebError::from(err)
     };
-    let username = managed_username(tenant, &verified.sub);
+    let username = managed_username(tenant, &user.sub);
     // No email and no credentials: nobody can set a password for this user (a
     // reset needs an email); it logs in only through authproxy. The attributes
     // are kept where the realm's user profile allows unmanaged attributes.
     let representation = json!({
         "username": username,
         "enabled": true,
-        "firstName": verified.name.clone().unwrap_or_default(),
+        "firstName": user.profile.name.clone().unwrap_or_default(),
         "attributes": {
             "authproxy_tenant": [tenant.as_str()],
-            "authproxy_sub": [verified.sub],
+            "authproxy_sub": [user.sub],
         },
         "requiredActions": [],
     });
@@ -456,8 +690,8 @@ async fn create_user(
         }
         Err(err) => return Err(fail(audit, err)),
     }
-    let user = match admin.find_user(realm, &username).await {
-        Ok(UserLookup::Found(user)) => user,
+    let found = match admin.find_user(realm, &username).await {
+        Ok(UserLookup::Found(found)) => found,
         Ok(_) => {
             audit.outcome = "failed".into();
             audit.reason = Some("the created user is not found".into());
@@ -470,8 +704,8 @@ async fn create_user(
     };
     let body = serde_json::to_string(&CreatedUser {
         realm: realm.name.to_string(),
-        id: user.id.clone(),
-        username: user.username.clone(),
+        id: found.id.clone(),
+        username: found.username.clone(),
     })
     .map_err(WebError::internal)?;
     app.durable
@@ -486,7 +720,7 @@ async fn create_user(
         )
         .await?;
     audit.reason.get_or_insert_with(|| "user created".into());
-    Ok(user)
+    Ok(found)
 }
 
 /// Keycloak tokens for the session's user and a new session token.
@@ -587,6 +821,19 @@ async fn issue(
     if let Some(parent) = &session.acting {
         claims.insert("act".into(), json!({"sub": parent.as_str()}));
     }
+    if let Some(resource) = &session.resource {
+        claims.insert("resource".into(), json!(resource));
+        claims.insert("resource_specific".into(), session.resource_specific.into());
+    }
+    if let Some(role) = session.role {
+        claims.insert("role".into(), role.as_str().into());
+    }
+    if let Some(registration) = &session.registration {
+        claims.insert("registration".into(), registration.clone().into());
+    }
+    if let Some(slot) = &session.slot {
+        claims.insert("slot".into(), slot.clone().into());
+    }
     if let Value::Object(profile) = serde_json::to_value(&session.profile).unwrap_or_default() {
         claims.extend(profile);
     }
@@ -601,6 +848,8 @@ async fn issue(
         tenant: session.tenant.to_string(),
         sub: session.sub.clone(),
         user: session.profile.clone(),
+        resource: session.resource.clone(),
+        role: session.role,
         keycloak: KeycloakTokens {
             access_token: token.access_token,
             expires_in: token.expires_in,
@@ -608,6 +857,13 @@ async fn issue(
         },
     })
     .into_response())
+}
+
+fn replaced() -> WebError {
+    WebError::new(
+        ErrorCode::SessionReplaced,
+        "A newer session of this registration (or user) replaced this one: it was signed in elsewhere.",
+    )
 }
 
 fn ended(message: &str) -> WebError {
@@ -666,11 +922,40 @@ async fn open_session(
             .and_then(Value::as_str)
             .and_then(|s| TenantId::parse(s).ok()),
         profile: serde_json::from_value(Value::Object(claims.clone())).unwrap_or_default(),
+        resource: claims
+            .get("resource")
+            .and_then(|r| serde_json::from_value(r.clone()).ok()),
+        resource_specific: claims.get("resource_specific") == Some(&Value::Bool(true)),
+        role: claims
+            .get("role")
+            .and_then(|r| serde_json::from_value(r.clone()).ok()),
+        registration: text("registration"),
+        slot: text("slot"),
         tenant,
     };
     let keys = session_keys(&session.tenant, &session.sub, &session.sid);
     if app.logins.session_ended(&keys, session.started).await? {
+        if let Some(slot) = &session.slot
+            && app
+                .logins
+                .slot_holder(slot, now)
+                .await?
+                .is_some_and(|holder| holder != session.sid)
+        {
+            return Err(replaced());
+        }
         return Err(ended("The session was ended (logged out): log in again."));
+    }
+    if let Some(slot) = &session.slot {
+        // A sign of life keeps the place; a session another took it from is over.
+        let until = (now + SLOT_LEASE).min(session.ends_at);
+        let claim = app
+            .logins
+            .claim_slot(slot, &session.sid, false, until, now)
+            .await?;
+        if claim == SlotClaim::Held {
+            return Err(replaced());
+        }
     }
     Ok(session)
 }
@@ -725,7 +1010,7 @@ fn session_request(
     app: &AppState,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(ClientId, String), WebError> {
+) -> Result<(ClientId, String, Option<ResourceRef>), WebError> {
     let request: SessionRequest = json::object(body).map_err(|e| {
         WebError::new(
             ErrorCode::InvalidRequest,
@@ -738,7 +1023,7 @@ fn session_request(
         &client,
         cors::request_origin(headers),
     )?;
-    Ok((client, request.session_token))
+    Ok((client, request.session_token, request.resource))
 }
 
 fn with_cors(
@@ -770,10 +1055,20 @@ pub async fn renew(
 ) -> Response {
     let mut audit = audit_entry(&app, "embed.renew", &request_id, client);
     let answer = async {
-        let (client, token) = session_request(&app, &headers, &body)?;
+        let (client, token, resource) = session_request(&app, &headers, &body)?;
         // Only a live token renews: a copy stolen and kept does not outlive
         // its 10 minutes.
         let mut session = open_session(&app, &client, &token, false).await?;
+        if let Some(wanted) = resource {
+            if session.resource_specific && session.resource.as_ref() != Some(&wanted) {
+                audit.reason = Some(format!("resource_not_allowed: {wanted}"));
+                return Err(WebError::new(
+                    ErrorCode::ResourceNotAllowed,
+                    "This session is valid for another resource only.",
+                ));
+            }
+            session.resource = Some(wanted);
+        }
         audit.actor = format!(
             "tenant:{}",
             session.acting.as_ref().unwrap_or(&session.tenant)
@@ -787,6 +1082,19 @@ pub async fn renew(
             .ok_or_else(|| ended("The tenant no longer exists or no longer uses this client."))?;
         if let Some((_, profile)) = stored_profile(&app, &session.tenant, &session.sub).await? {
             session.profile = profile;
+        }
+        // Roles are computed anew: an ACL change shows at the next renewal.
+        if let Some(resource) = &session.resource {
+            session.role = Some(
+                role_on(
+                    &app,
+                    &session.tenant,
+                    resource,
+                    &session.sub,
+                    &session.profile,
+                )
+                .await?,
+            );
         }
         let registry = app.registry.snapshot();
         let realm = registry.realms.get(&tenant.realm).ok_or_else(|| {
@@ -831,7 +1139,7 @@ pub async fn wait(
 ) -> Response {
     let ip = client.map(|Extension(ClientAddr(ip))| ip);
     let answer = async {
-        let (client, token) = session_request(&app, &headers, &body)?;
+        let (client, token, _) = session_request(&app, &headers, &body)?;
         // Parked polls share the relay's places (per address and overall); with
         // none free the poll answers at once and says so.
         let Some(_slot) = app.wait_slots.try_park(ip) else {
@@ -843,6 +1151,12 @@ pub async fn wait(
         };
         let session = match open_session(&app, &client, &token, false).await {
             Ok(session) => session,
+            Err(err) if err.error_code() == ErrorCode::SessionReplaced => {
+                return Ok((
+                    Json(json!({"ended": true, "reason": "replaced"})).into_response(),
+                    client,
+                ));
+            }
             Err(err) if err.error_code() == ErrorCode::SessionEnded => {
                 return Ok((Json(json!({"ended": true})).into_response(), client));
             }
@@ -864,7 +1178,20 @@ pub async fn wait(
             if app.logins.session_ended(&keys, session.started).await?
                 || session.ends_at <= app.clock.now()
             {
-                return Ok((Json(json!({"ended": true})).into_response(), client));
+                let replaced = match &session.slot {
+                    Some(slot) => app
+                        .logins
+                        .slot_holder(slot, app.clock.now())
+                        .await?
+                        .is_some_and(|holder| holder != session.sid),
+                    None => false,
+                };
+                let answer = if replaced {
+                    json!({"ended": true, "reason": "replaced"})
+                } else {
+                    json!({"ended": true})
+                };
+                return Ok((Json(answer).into_response(), client));
             }
             let now_profile = stored_profile(&app, &session.tenant, &session.sub)
                 .await?
@@ -891,7 +1218,7 @@ pub async fn logout(
 ) -> Response {
     let mut audit = audit_entry(&app, "embed.logout", &request_id, client);
     let answer = async {
-        let (client, token) = session_request(&app, &headers, &body)?;
+        let (client, token, _) = session_request(&app, &headers, &body)?;
         let session = open_session(&app, &client, &token, true).await?;
         audit.actor = format!("tenant:{}", session.tenant);
         audit.subject = Some(format!("{}/{}", session.tenant, session.sub));
@@ -899,6 +1226,9 @@ pub async fn logout(
         app.logins
             .end_sessions(&keys.session, &keys.user, app.clock.now(), session.ends_at)
             .await?;
+        if let Some(slot) = &session.slot {
+            app.logins.release_slot(slot, &session.sid).await?;
+        }
         audit.outcome = "granted".into();
         Ok::<_, WebError>((Json(json!({"ended": true})).into_response(), client))
     }

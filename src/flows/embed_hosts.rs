@@ -78,8 +78,8 @@ struct DebugRequest {
 }
 
 /// A request of the host API being answered, with its audit row.
-struct HostCall {
-    audit: AuditEntry,
+pub(super) struct HostCall {
+    pub(super) audit: AuditEntry,
 }
 
 fn unauthenticated() -> Response {
@@ -104,12 +104,12 @@ fn not_allowed(message: &str) -> Response {
 }
 
 impl HostCall {
-    fn deny(&mut self, reason: impl Into<String>) {
+    pub(super) fn deny(&mut self, reason: impl Into<String>) {
         self.audit.reason = Some(reason.into());
     }
 
     /// Authenticates the API key, checks the operation and takes from its bucket.
-    async fn admit(
+    pub(super) async fn admit(
         &mut self,
         app: &AppState,
         headers: &HeaderMap,
@@ -171,7 +171,7 @@ impl HostCall {
     }
 
     /// The tenant the key acts for: its own, or a sub-tenant that grants it.
-    async fn tenant(
+    pub(super) async fn tenant(
         &mut self,
         app: &AppState,
         key: &ApiKey,
@@ -214,7 +214,7 @@ impl HostCall {
     }
 }
 
-async fn audited(
+pub(super) async fn audited(
     app: &AppState,
     mut call: HostCall,
     response: Result<Response, Response>,
@@ -236,7 +236,7 @@ async fn audited(
     response
 }
 
-fn call(
+pub(super) fn call(
     app: &AppState,
     action: &str,
     request_id: String,
@@ -255,11 +255,11 @@ fn call(
     }
 }
 
-fn bad(message: impl Into<String>) -> Response {
+pub(super) fn bad(message: impl Into<String>) -> Response {
     ApiError(WebError::new(ErrorCode::InvalidRequest, message)).into_response()
 }
 
-fn profile_problem(
+pub(super) fn profile_problem(
     name: Option<&str>,
     email: Option<&str>,
     picture: Option<&str>,
@@ -278,6 +278,26 @@ fn profile_problem(
         return Some("picture: an https: URL of at most 2048 characters");
     }
     None
+}
+
+/// When a session asked for `requested` seconds (else the default, within the
+/// tenant's maximum) ends, counted from `now`.
+pub(super) fn session_end(
+    tenant: &Tenant,
+    requested: Option<u64>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>, WebError> {
+    let secs = requested.unwrap_or(DEFAULT_SESSION_SECS.min(tenant.max_session_secs));
+    if !(60..=tenant.max_session_secs.min(MAX_SESSION_SECS)).contains(&secs) {
+        return Err(WebError::new(
+            ErrorCode::InvalidRequest,
+            format!(
+                "session_secs: between 60 and the tenant's maximum, {} s",
+                tenant.max_session_secs
+            ),
+        ));
+    }
+    Ok(now + TimeDelta::seconds(i64::try_from(secs).unwrap_or(0)))
 }
 
 /// `POST /api/v1/embed/tokens`: a host token minted by the broker for the
@@ -302,13 +322,8 @@ pub async fn mint(
         if let Some(problem) = profile_problem(request.name.as_deref(), request.email.as_deref(), request.picture.as_deref()) {
             return Err(bad(problem));
         }
-        let session_secs = request.session_secs.unwrap_or(DEFAULT_SESSION_SECS.min(tenant.max_session_secs));
-        if !(60..=tenant.max_session_secs.min(MAX_SESSION_SECS)).contains(&session_secs) {
-            return Err(bad(format!(
-                "session_secs: between 60 and the tenant's maximum, {} s",
-                tenant.max_session_secs
-            )));
-        }
+        let session_exp = session_end(&tenant, request.session_secs, app.clock.now())
+            .map_err(|e| ApiError(e).into_response())?;
         call.audit.subject = Some(format!("{}/{}", tenant.id, request.sub));
         let now = app.clock.now();
         let jti = crypto::random_token().map_err(|e| ApiError(WebError::from(e)).into_response())?;
@@ -319,8 +334,7 @@ pub async fn mint(
         claims.insert("iat".into(), now.timestamp().into());
         claims.insert("exp".into(), (now + MINTED_LIFETIME.min(MAX_LIFETIME)).timestamp().into());
         claims.insert("jti".into(), jti.clone().into());
-        let session_secs = i64::try_from(session_secs).unwrap_or(0);
-        claims.insert("session_exp".into(), (now + TimeDelta::seconds(session_secs)).timestamp().into());
+        claims.insert("session_exp".into(), session_exp.timestamp().into());
         for (name, value) in [("name", &request.name), ("email", &request.email), ("picture", &request.picture)] {
             if let Some(value) = value {
                 claims.insert(name.into(), value.clone().into());

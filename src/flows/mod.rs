@@ -10,10 +10,13 @@ pub mod embed_hosts;
 pub mod handoff;
 pub mod health;
 pub mod impersonation;
+pub mod links;
 pub mod login;
 pub mod logout;
 pub mod passthrough;
+pub mod registrations;
 pub mod sdk;
+pub mod tickets;
 
 use crate::app::AppState;
 use crate::domain::{IdpAlias, Realm, Resolution, Target, Username};

@@ -1,4 +1,4 @@
-//! The browser-binding cookie of a login (RFC 9700 §4.7: the state is bound to the
+//! The broker's cookies. The browser-binding cookie of a login (RFC 9700 §4.7: the state is bound to the
 //! user agent that started the login): set by `/login`, read and cleared by
 //! `/authproxy`. Its value is the pending login itself, sealed (AEAD) with
 //! [`BindingCookie::binding`] as associated data. HttpOnly and SameSite=Lax (the
@@ -15,11 +15,91 @@ use crate::crypto;
 
 /// The cookie binding the login with `state` to this browser.
 pub struct BindingCookie {
-    name: String,
+    cookie: Named,
     /// SHA-256 of the login's state: the name is derived from it, and a sealed
     /// login is bound to it.
     state_hash: [u8; 32],
+}
+
+/// The session a followed login link starts (`__Host-authproxy-session` on
+/// https): its value is the session, sealed with the name as associated data.
+/// Read by `POST /api/link/session` from the app's pages on the broker's site.
+pub struct SessionCookie(Named);
+
+impl SessionCookie {
+    /// The session cookie.
+    #[must_use]
+    pub fn new(https: bool) -> Self {
+        let prefix = if https { "__Host-" } else { "" };
+        Self(Named {
+            name: format!("{prefix}authproxy-session"),
+            https,
+        })
+    }
+
+    /// What a value sealed for this cookie is bound to.
+    #[must_use]
+    pub fn binding(&self) -> Vec<u8> {
+        self.0.name.as_bytes().to_vec()
+    }
+
+    /// `Set-Cookie` holding `value` for `max_age` seconds.
+    #[must_use]
+    pub fn set(&self, value: &str, max_age: i64) -> Option<HeaderValue> {
+        self.0.set(value, max_age)
+    }
+
+    /// `Set-Cookie` removing it.
+    #[must_use]
+    pub fn clear(&self) -> Option<HeaderValue> {
+        self.0.clear()
+    }
+
+    /// Its value in the request.
+    #[must_use]
+    pub fn read<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        self.0.read(headers)
+    }
+}
+
+/// A cookie of the broker's: HttpOnly, SameSite=Lax, Path=/, and Secure (with
+/// the `__Host-` name) on https.
+struct Named {
+    name: String,
     https: bool,
+}
+
+impl Named {
+    fn attributes(&self, max_age: i64) -> String {
+        format!(
+            "Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+            if self.https { "; Secure" } else { "" }
+        )
+    }
+
+    fn set(&self, value: &str, max_age: i64) -> Option<HeaderValue> {
+        HeaderValue::from_str(&format!(
+            "{}={value}; {}",
+            self.name,
+            self.attributes(max_age)
+        ))
+        .ok()
+    }
+
+    fn clear(&self) -> Option<HeaderValue> {
+        HeaderValue::from_str(&format!("{}=; {}", self.name, self.attributes(0))).ok()
+    }
+
+    fn read<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(n, _)| *n == self.name)
+            .map(|(_, v)| v)
+    }
 }
 
 impl BindingCookie {
@@ -34,9 +114,11 @@ impl BindingCookie {
             .collect();
         let prefix = if https { "__Host-" } else { "" };
         Self {
-            name: format!("{prefix}authproxy-login-{id}"),
+            cookie: Named {
+                name: format!("{prefix}authproxy-login-{id}"),
+                https,
+            },
             state_hash,
-            https,
         }
     }
 
@@ -44,7 +126,7 @@ impl BindingCookie {
     /// What a sealed login in this cookie is bound to: the cookie's name and the
     /// SHA-256 of the state. A value sealed for another login does not open here.
     pub fn binding(&self) -> Vec<u8> {
-        let mut binding = self.name.as_bytes().to_vec();
+        let mut binding = self.cookie.name.as_bytes().to_vec();
         binding.push(0);
         binding.extend_from_slice(&self.state_hash);
         binding
@@ -53,44 +135,25 @@ impl BindingCookie {
     #[must_use]
     /// The cookie's name.
     pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn attributes(&self, max_age: i64) -> String {
-        format!(
-            "Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
-            if self.https { "; Secure" } else { "" }
-        )
+        &self.cookie.name
     }
 
     /// `Set-Cookie` binding `value` for `max_age` seconds.
     #[must_use]
     pub fn set(&self, value: &str, max_age: i64) -> Option<HeaderValue> {
-        HeaderValue::from_str(&format!(
-            "{}={value}; {}",
-            self.name,
-            self.attributes(max_age)
-        ))
-        .ok()
+        self.cookie.set(value, max_age)
     }
 
     /// `Set-Cookie` removing it.
     #[must_use]
     pub fn clear(&self) -> Option<HeaderValue> {
-        HeaderValue::from_str(&format!("{}=; {}", self.name, self.attributes(0))).ok()
+        self.cookie.clear()
     }
 
     /// Its value in the request's `Cookie` headers.
     #[must_use]
     pub fn read<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(n, _)| *n == self.name)
-            .map(|(_, v)| v)
+        self.cookie.read(headers)
     }
 }
 

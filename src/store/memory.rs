@@ -11,7 +11,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::wakeup::Wakeups;
-use super::{CompletedLogin, ConfirmOutcome, LoginStore, RateStore, Redemption, StoreError};
+use super::{
+    CompletedLogin, ConfirmOutcome, LoginStore, OneTime, RateStore, Redemption, SlotClaim,
+    StoreError,
+};
 use crate::crypto;
 use crate::domain::login::MAX_VERIFIER_FAILURES;
 use crate::domain::{ClientId, Confirmation, LoginOutcome, TxnChallenge, TxnId, TxnVerifier};
@@ -19,6 +22,8 @@ use crate::domain::{ClientId, Confirmation, LoginOutcome, TxnChallenge, TxnId, T
 type Key = [u8; 32];
 /// When sessions ended, and until when the mark is kept.
 type EndMark = (DateTime<Utc>, DateTime<Utc>);
+/// A one-time value (`None` once taken) and its end.
+type Once = (Option<Vec<u8>>, DateTime<Utc>);
 
 /// An outcome waiting for its redemption, or the tombstone of one.
 struct Entry {
@@ -51,6 +56,10 @@ pub struct MemoryLogins {
     txns: Mutex<HashMap<Key, Entry>>,
     /// Session end marks: when, and until when the mark is kept.
     ended: Mutex<HashMap<Key, EndMark>>,
+    /// One-time values (`None` once taken) and until when they are kept.
+    once: Mutex<HashMap<Key, Once>>,
+    /// Slots: their holder and until when.
+    slots: Mutex<HashMap<Key, (String, DateTime<Utc>)>>,
     wakeups: Arc<Wakeups>,
 }
 
@@ -228,8 +237,93 @@ impl LoginStore for MemoryLogins {
         Ok(())
     }
 
+    async fn put_once(
+        &self,
+        key: &str,
+        value: &[u8],
+        until: DateTime<Utc>,
+        _now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut once = self.once.lock().unwrap_or_else(PoisonError::into_inner);
+        match once.entry(crypto::sha256(key)) {
+            std::collections::hash_map::Entry::Occupied(_) => Ok(false),
+            std::collections::hash_map::Entry::Vacant(vacant) => {
+                vacant.insert((Some(value.to_vec()), until));
+                Ok(true)
+            }
+        }
+    }
+
+    async fn take_once(&self, key: &str, now: DateTime<Utc>) -> Result<OneTime, StoreError> {
+        let mut once = self.once.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(match once.get_mut(&crypto::sha256(key)) {
+            None => OneTime::Unknown,
+            Some((None, _)) => OneTime::Used,
+            Some((_, until)) if *until <= now => OneTime::Expired,
+            Some((value, _)) => value.take().map_or(OneTime::Used, OneTime::Taken),
+        })
+    }
+
+    async fn claim_slot(
+        &self,
+        slot: &str,
+        holder: &str,
+        replace: bool,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<SlotClaim, StoreError> {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = crypto::sha256(slot);
+        let current = slots
+            .get(&key)
+            .filter(|(_, held_until)| *held_until > now)
+            .map(|(h, _)| h.clone());
+        let displaced = match current {
+            Some(h) if h == holder => None,
+            Some(_) if !replace => return Ok(SlotClaim::Held),
+            other => other,
+        };
+        slots.insert(key, (holder.to_owned(), until));
+        Ok(SlotClaim::Claimed { displaced })
+    }
+
+    async fn slot_holder(
+        &self,
+        slot: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(slots
+            .get(&crypto::sha256(slot))
+            .filter(|(_, until)| *until > now)
+            .map(|(h, _)| h.clone()))
+    }
+
+    async fn release_slot(&self, slot: &str, holder: &str) -> Result<bool, StoreError> {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = crypto::sha256(slot);
+        if slots.get(&key).is_some_and(|(h, _)| h == holder) {
+            slots.remove(&key);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut purged = 0;
+        {
+            let mut once = self.once.lock().unwrap_or_else(PoisonError::into_inner);
+            let before = once.len();
+            // Kept a while past their end, so a late use is told "expired".
+            once.retain(|_, (_, until)| *until + super::ONE_TIME_KEPT > now);
+            purged += before - once.len();
+        }
+        {
+            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            let before = slots.len();
+            slots.retain(|_, (_, until)| *until > now);
+            purged += before - slots.len();
+        }
         {
             let mut ended = self.ended.lock().unwrap_or_else(PoisonError::into_inner);
             let before = ended.len();

@@ -10,6 +10,7 @@ pub mod directory_cache;
 pub mod memory;
 pub mod postgres;
 pub mod redis;
+pub mod resources;
 mod rows;
 pub mod sealing_key;
 pub mod sqlite;
@@ -219,6 +220,35 @@ pub struct CompletedLogin<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
+/// How long a one-time value is remembered past its end (to answer
+/// [`OneTime::Used`] or [`OneTime::Expired`] rather than not knowing it).
+pub const ONE_TIME_KEPT: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// What taking a one-time value found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OneTime {
+    /// The value, now used up.
+    Taken(Vec<u8>),
+    /// Someone took it already.
+    Used,
+    /// It was there but expired unused.
+    Expired,
+    /// Nothing of that key (never made, or forgotten since).
+    Unknown,
+}
+
+/// What a claim on a slot got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotClaim {
+    /// The claimant holds it now; `displaced` held it until now.
+    Claimed {
+        /// The holder replaced, if any.
+        displaced: Option<String>,
+    },
+    /// Another holds it (and the claim did not replace).
+    Held,
+}
+
 /// The end marks of one embed session: its own, and its user's.
 #[derive(Debug, Clone)]
 pub struct SessionKeys {
@@ -308,6 +338,44 @@ pub trait LoginStore: Send + Sync {
         timeout: Duration,
     ) -> Result<(), StoreError>;
 
+    /// Keeps `value` under `key` until `until` (the caller's `now` is when it is
+    /// made), to be taken once; `false`,
+    /// storing nothing, when `key` is taken already (or was, until it expires).
+    async fn put_once(
+        &self,
+        key: &str,
+        value: &[u8],
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Takes the value under `key`: the first caller gets it, every later one
+    /// [`OneTime::Used`] (until it would have expired). Atomic across replicas.
+    async fn take_once(&self, key: &str, now: DateTime<Utc>) -> Result<OneTime, StoreError>;
+
+    /// Makes `holder` the one holder of `slot` until `until`: at once when the
+    /// slot is free, expired or already `holder`'s; else, with `replace`, in the
+    /// place of the holder (who is answered as displaced), without it not at all.
+    /// Atomic: of many claims at once, each sees the holder the previous left.
+    async fn claim_slot(
+        &self,
+        slot: &str,
+        holder: &str,
+        replace: bool,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<SlotClaim, StoreError>;
+
+    /// The holder of `slot` at `now`, if any.
+    async fn slot_holder(
+        &self,
+        slot: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError>;
+
+    /// Frees `slot` if `holder` holds it; whether it did.
+    async fn release_slot(&self, slot: &str, holder: &str) -> Result<bool, StoreError>;
+
     /// Forgets expired marks and outcomes (a backend with its own expiry may do
     /// nothing).
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
@@ -347,6 +415,10 @@ pub struct Document {
 pub trait DocumentStore: Send + Sync {
     /// Inserts or replaces a document.
     async fn put_document(&self, kind: &'static str, doc: &Document) -> Result<(), StoreError>;
+    /// Inserts a document only if none of that kind and id exists; `false`,
+    /// writing nothing, when one does. Atomic: of two racing inserts one wins.
+    async fn create_document(&self, kind: &'static str, doc: &Document)
+    -> Result<bool, StoreError>;
     /// The document of `kind` with `id`.
     async fn document(&self, kind: &'static str, id: &str) -> Result<Option<Document>, StoreError>;
     /// Every document of `kind` (of one owner, when given), by id.

@@ -33,7 +33,10 @@ use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret as _, SecretString};
 
 use super::wakeup::Wakeups;
-use super::{CompletedLogin, ConfirmOutcome, LoginStore, RateStore, Redemption, StoreError};
+use super::{
+    CompletedLogin, ConfirmOutcome, LoginStore, ONE_TIME_KEPT, OneTime, RateStore, Redemption,
+    SlotClaim, StoreError,
+};
 use crate::crypto::{self, Sealer};
 use crate::domain::login::{MAX_VERIFIER_FAILURES, OUTCOME_LIFETIME, PENDING_LOGIN_LIFETIME};
 use crate::domain::{ClientId, Confirmation, TxnId, TxnVerifier};
@@ -110,6 +113,47 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(cap / per_ms) + 60000)
 return wait
 ";
 
+/// A one-time value: `v` until taken, then `used`; `u` its end.
+const PUT_ONCE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'u', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+";
+
+const TAKE_ONCE: &str = r"
+local r = redis.call('HMGET', KEYS[1], 'v', 'u', 'used')
+if not r[2] then return {'unknown'} end
+if r[3] == '1' then return {'used'} end
+if tonumber(r[2]) <= tonumber(ARGV[1]) then return {'expired'} end
+redis.call('HSET', KEYS[1], 'used', 1)
+redis.call('HDEL', KEYS[1], 'v')
+return {'taken', r[1]}
+";
+
+/// A slot: its holder `h` until `u`.
+const CLAIM_SLOT: &str = r"
+local r = redis.call('HMGET', KEYS[1], 'h', 'u')
+local h = r[1]
+if h and tonumber(r[2]) <= tonumber(ARGV[4]) then h = false end
+local displaced = ''
+if h and h ~= ARGV[1] then
+  if ARGV[2] ~= '1' then return {'held'} end
+  displaced = h
+end
+redis.call('HSET', KEYS[1], 'h', ARGV[1], 'u', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return {'claimed', displaced}
+";
+
+const RELEASE_SLOT: &str = r"
+if redis.call('HGET', KEYS[1], 'h') == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+";
+
 /// Ephemeral login state in Redis.
 pub struct RedisStore {
     conn: ConnectionManager,
@@ -122,6 +166,10 @@ pub struct RedisStore {
     confirm: Script,
     redeem: Script,
     take: Script,
+    put_once: Script,
+    take_once: Script,
+    claim_slot: Script,
+    release_slot: Script,
     listener: tokio::task::JoinHandle<()>,
     metrics: super::Observed,
 }
@@ -171,6 +219,10 @@ impl RedisStore {
             confirm: Script::new(&format!("{WRONG_TRY}{CONFIRM}")),
             redeem: Script::new(&format!("{WRONG_TRY}{REDEEM}")),
             take: Script::new(TAKE),
+            put_once: Script::new(PUT_ONCE),
+            take_once: Script::new(TAKE_ONCE),
+            claim_slot: Script::new(CLAIM_SLOT),
+            release_slot: Script::new(RELEASE_SLOT),
             listener,
             metrics: super::Observed::new("redis"),
         })
@@ -198,6 +250,14 @@ impl RedisStore {
     fn end_key(&self, key: &str) -> String {
         format!(
             "{}ended:{}",
+            self.prefix,
+            URL_SAFE_NO_PAD.encode(crypto::sha256(key))
+        )
+    }
+
+    fn hashed_key(&self, kind: &str, key: &str) -> String {
+        format!(
+            "{}{kind}:{}",
             self.prefix,
             URL_SAFE_NO_PAD.encode(crypto::sha256(key))
         )
@@ -473,6 +533,105 @@ impl LoginStore for RedisStore {
         };
         subscription.wait_unless(done, timeout.min(RECHECK)).await;
         failure.map_or(Ok(()), Err)
+    }
+
+    async fn put_once(
+        &self,
+        key: &str,
+        value: &[u8],
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let redis_key = self.hashed_key("once", key);
+        // Redis forgets it a while after its end; the script judges the end.
+        let ttl = (until - now).num_milliseconds().max(1) + ONE_TIME_KEPT.num_milliseconds();
+        let stored: i64 = self
+            .run(|mut conn| {
+                let mut call = self.put_once.key(&redis_key);
+                call.arg(value).arg(millis(until)).arg(ttl);
+                Box::pin(async move { call.invoke_async(&mut conn).await })
+            })
+            .await?;
+        Ok(stored == 1)
+    }
+
+    async fn take_once(&self, key: &str, now: DateTime<Utc>) -> Result<OneTime, StoreError> {
+        let redis_key = self.hashed_key("once", key);
+        let answer: Vec<Vec<u8>> = self
+            .run(|mut conn| {
+                let mut call = self.take_once.key(&redis_key);
+                call.arg(millis(now));
+                Box::pin(async move { call.invoke_async(&mut conn).await })
+            })
+            .await?;
+        let mut answer = answer.into_iter();
+        Ok(match (answer.next().as_deref(), answer.next()) {
+            (Some(b"taken"), Some(value)) => OneTime::Taken(value),
+            (Some(b"used"), _) => OneTime::Used,
+            (Some(b"expired"), _) => OneTime::Expired,
+            _ => OneTime::Unknown,
+        })
+    }
+
+    async fn claim_slot(
+        &self,
+        slot: &str,
+        holder: &str,
+        replace: bool,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<SlotClaim, StoreError> {
+        let redis_key = self.hashed_key("slot", slot);
+        let ttl = (until - now).num_milliseconds().max(1) + GRACE_MS;
+        let answer: Vec<String> = self
+            .run(|mut conn| {
+                let mut call = self.claim_slot.key(&redis_key);
+                call.arg(holder)
+                    .arg(if replace { "1" } else { "0" })
+                    .arg(millis(until))
+                    .arg(millis(now))
+                    .arg(ttl);
+                Box::pin(async move { call.invoke_async(&mut conn).await })
+            })
+            .await?;
+        let mut answer = answer.into_iter();
+        Ok(match (answer.next().as_deref(), answer.next()) {
+            (Some("claimed"), displaced) => SlotClaim::Claimed {
+                displaced: displaced.filter(|d| !d.is_empty()),
+            },
+            _ => SlotClaim::Held,
+        })
+    }
+
+    async fn slot_holder(
+        &self,
+        slot: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        let redis_key = self.hashed_key("slot", slot);
+        let (holder, until): (Option<String>, Option<i64>) = self
+            .run(|mut conn| {
+                let command = ::redis::cmd("HMGET")
+                    .arg(&redis_key)
+                    .arg("h")
+                    .arg("u")
+                    .clone();
+                Box::pin(async move { command.query_async(&mut conn).await })
+            })
+            .await?;
+        Ok(holder.filter(|_| until.is_some_and(|u| u > millis(now))))
+    }
+
+    async fn release_slot(&self, slot: &str, holder: &str) -> Result<bool, StoreError> {
+        let redis_key = self.hashed_key("slot", slot);
+        let released: i64 = self
+            .run(|mut conn| {
+                let mut call = self.release_slot.key(&redis_key);
+                call.arg(holder);
+                Box::pin(async move { call.invoke_async(&mut conn).await })
+            })
+            .await?;
+        Ok(released == 1)
     }
 
     async fn purge_expired(&self, _now: DateTime<Utc>) -> Result<u64, StoreError> {

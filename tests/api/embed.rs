@@ -16,9 +16,9 @@ use crate::support::{
 
 /// A broker with tenant `acme` (sandbox, users created on demand) and its
 /// generated ES256 key `k1`.
-struct Host {
-    app: TestApp,
-    admin: AdminApi,
+pub(crate) struct Host {
+    pub(crate) app: TestApp,
+    pub(crate) admin: AdminApi,
     /// The private scalar of `acme`'s key `k1`.
     key: Vec<u8>,
 }
@@ -29,7 +29,7 @@ fn private_of(view: &Value) -> Vec<u8> {
         .unwrap()
 }
 
-async fn put_tenant(admin: &AdminApi, id: &str, body: Value) {
+pub(crate) async fn put_tenant(admin: &AdminApi, id: &str, body: Value) {
     let response = admin
         .send_json(Method::PUT, &format!("/admin/api/tenants/{id}"), &body)
         .await;
@@ -59,12 +59,12 @@ async fn generate_key(admin: &AdminApi, tenant: &str, kid: &str, for_subtenants:
     private_of(&view)
 }
 
-fn tenant(environment: &str, provisioning: &str) -> Value {
+pub(crate) fn tenant(environment: &str, provisioning: &str) -> Value {
     json!({"environment": environment, "realm": "tenant-a", "clients": [CLIENT_ID], "provisioning": provisioning})
 }
 
 impl Host {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let app = TestApp::spawn().await;
         let admin = app.admin();
         put_tenant(&admin, "acme", tenant("sandbox", "create")).await;
@@ -104,7 +104,7 @@ fn now_secs(app: &TestApp) -> i64 {
     app.clock.now().timestamp()
 }
 
-fn rand_suffix() -> String {
+pub(crate) fn rand_suffix() -> String {
     authproxy::crypto::random_token().unwrap()[..8].to_owned()
 }
 
@@ -128,7 +128,7 @@ async fn redeem(app: &TestApp, token: &str) -> reqwest::Response {
 }
 
 /// The audit row of a request id.
-async fn audit_row(admin: &AdminApi, request_id: &str) -> Value {
+pub(crate) async fn audit_row(admin: &AdminApi, request_id: &str) -> Value {
     admin
         .audit()
         .await
@@ -572,7 +572,7 @@ async fn a_parent_key_logs_a_sub_tenant_user_in_when_granted_and_the_audit_row_s
     );
 }
 
-async fn api_key(host: &Host, tenant: &str, operations: &[&str]) -> (String, String) {
+pub(crate) async fn api_key(host: &Host, tenant: &str, operations: &[&str]) -> (String, String) {
     let response = host
         .admin
         .send_json(
@@ -589,7 +589,12 @@ async fn api_key(host: &Host, tenant: &str, operations: &[&str]) -> (String, Str
     )
 }
 
-fn host_api(host: &Host, method: Method, path: &str, credential: &str) -> reqwest::RequestBuilder {
+pub(crate) fn host_api(
+    host: &Host,
+    method: Method,
+    path: &str,
+    credential: &str,
+) -> reqwest::RequestBuilder {
     reqwest::Client::new()
         .request(method, host.app.url(path))
         .bearer_auth(credential)
@@ -685,7 +690,7 @@ async fn a_minted_token_logs_the_user_in_and_api_keys_are_scoped_and_revocable()
     );
 }
 
-async fn session_call(host: &Host, path: &str, session: &str) -> reqwest::Response {
+pub(crate) async fn session_call(host: &Host, path: &str, session: &str) -> reqwest::Response {
     reqwest::Client::new()
         .post(host.app.url(path))
         .header("origin", CRM_ORIGIN)

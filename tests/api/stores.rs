@@ -818,6 +818,7 @@ async fn durable_store_documents_round_trip_with_sealed_secrets_bound_to_their_r
             allow_hs256: false,
             jwks_url: None,
             assertion_grant_idp: None,
+            embeds: authproxy::domain::EmbedSettings::default(),
         };
         store.put_tenant(&tenant).await.unwrap();
         assert_eq!(

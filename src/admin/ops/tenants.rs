@@ -16,8 +16,8 @@ use super::{Operator, OpsError};
 use crate::crypto;
 use crate::domain::tenant::DEFAULT_SESSION_SECS;
 use crate::domain::{
-    ApiKey, ApiKeyId, ClientId, Environment, HostKey, IdpAlias, KeyAlgorithm, KeyId, Operation,
-    Provisioning, RealmName, Tenant, TenantId, VerifyingKey,
+    ApiKey, ApiKeyId, ClientId, EmbedSettings, Environment, HostKey, IdpAlias, KeyAlgorithm, KeyId,
+    Operation, Provisioning, RealmName, Tenant, TenantId, VerifyingKey,
 };
 use crate::registry::input::problem;
 use crate::store::tenants::TenantStore;
@@ -55,6 +55,12 @@ pub struct TenantInput {
     /// 7523); none: Keycloak tokens come from the impersonation exchange.
     #[serde(default)]
     pub assertion_grant_idp: Option<String>,
+    /// Per-user embed URLs, registrations and login links: `app_url`,
+    /// `link_paths`, `session_policy` (`terminate_oldest` or `deny_new`),
+    /// `one_session_per_user`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub embeds: EmbedSettings,
 }
 
 fn default_max_session() -> u64 {
@@ -89,6 +95,7 @@ impl From<&Tenant> for TenantView {
                     .assertion_grant_idp
                     .as_ref()
                     .map(|a| a.as_str().to_owned()),
+                embeds: t.embeds.clone(),
             },
         }
     }
@@ -324,6 +331,7 @@ impl Operator<'_> {
             allow_hs256: input.allow_hs256,
             jwks_url: input.jwks_url.clone(),
             assertion_grant_idp,
+            embeds: input.embeds.clone(),
         };
         problems.extend(tenant.problems());
         if let Some(existing) = self.tenants.tenant(&tenant.id).await?

@@ -584,6 +584,30 @@ impl DocumentStore for PostgresStore {
         .await
     }
 
+    async fn create_document(
+        &self,
+        kind: &'static str,
+        doc: &Document,
+    ) -> Result<bool, StoreError> {
+        self.timed("write", async {
+            let (id, owner, body, secret) = document_to_row(&self.sealer, kind, doc)?;
+            sqlx::query(
+                "INSERT INTO documents (kind, id, owner, body, secret) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (kind, id) DO NOTHING",
+            )
+            .bind(kind)
+            .bind(id)
+            .bind(owner)
+            .bind(body)
+            .bind(secret)
+            .execute(&self.pool)
+            .await
+            .map(|done| done.rows_affected() > 0)
+            .map_err(unavailable)
+        })
+        .await
+    }
+
     async fn document(&self, kind: &'static str, id: &str) -> Result<Option<Document>, StoreError> {
         self.timed("read", async {
             let row: Option<DocumentRow> = sqlx::query_as(

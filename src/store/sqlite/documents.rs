@@ -22,6 +22,24 @@ impl DocumentStore for SqliteStore {
         .await
     }
 
+    async fn create_document(
+        &self,
+        kind: &'static str,
+        doc: &Document,
+    ) -> Result<bool, StoreError> {
+        let (id, owner, body, secret) = document_to_row(&self.sealer, kind, doc)?;
+        self.write(move |conn, _| {
+            conn.execute(
+                "INSERT INTO documents (kind, id, owner, body, secret) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (kind, id) DO NOTHING",
+                params![kind, id, owner, body, secret],
+            )
+            .map(|n| n > 0)
+            .map_err(unavailable)
+        })
+        .await
+    }
+
     async fn document(&self, kind: &'static str, id: &str) -> Result<Option<Document>, StoreError> {
         let row: Option<DocumentRow> = self.read_inline(|conn| {
             conn.prepare_cached(

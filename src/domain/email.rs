@@ -1,0 +1,141 @@
+//! A registrant's email address, normalised so one person registers once: NFC,
+//! then Unicode case folding; compatibility forms (fullwidth letters, ligatures),
+//! invisible characters and words that mix scripts (a Cyrillic `а` among Latin
+//! letters) are refused as look-alikes; and two addresses that still look the
+//! same (UTS #39 skeletons) count as one.
+
+use unicode_normalization::UnicodeNormalization as _;
+use unicode_security::MixedScript as _;
+
+use super::username::Username;
+
+/// A normalised email address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationEmail {
+    normalised: String,
+    skeleton: String,
+}
+
+/// Why an address is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EmailProblem {
+    /// Not an email address at all.
+    #[error("email: an email address (name@domain), at most 320 characters")]
+    Malformed,
+    /// Holds look-alike characters.
+    #[error(
+        "email: holds look-alike characters (fullwidth or compatibility forms, invisible characters, or letters of several scripts in one word); write the address in its plain form"
+    )]
+    LookAlike,
+}
+
+impl RegistrationEmail {
+    /// Normalises `raw`.
+    pub fn parse(raw: &str) -> Result<Self, EmailProblem> {
+        let composed: String = raw.nfc().collect();
+        if composed.nfkc().collect::<String>() != composed
+            || composed.chars().any(|c| c.is_control() || is_invisible(c))
+        {
+            return Err(EmailProblem::LookAlike);
+        }
+        let folded = caseless::default_case_fold_str(&composed)
+            .nfc()
+            .collect::<String>();
+        Username::parse(&folded).map_err(|_| EmailProblem::Malformed)?;
+        let mixed = folded
+            .split(['@', '.', '+', '-', '_'])
+            .any(|word| !word.is_ascii() && !word.is_single_script());
+        if mixed {
+            return Err(EmailProblem::LookAlike);
+        }
+        let skeleton = unicode_security::skeleton(&folded).collect();
+        Ok(Self {
+            normalised: folded,
+            skeleton,
+        })
+    }
+
+    /// The address as stored and shown.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.normalised
+    }
+
+    /// What two addresses share when they look the same.
+    #[must_use]
+    pub fn uniqueness_key(&self) -> &str {
+        &self.skeleton
+    }
+}
+
+/// Format characters and other code points that render as nothing.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(raw: &str) -> String {
+        RegistrationEmail::parse(raw)
+            .unwrap()
+            .uniqueness_key()
+            .to_owned()
+    }
+
+    #[test]
+    fn one_person_is_one_address_whatever_the_case_or_normal_form() {
+        let plain = key("jose@example.com");
+        assert_eq!(key("JOSE@Example.COM"), plain);
+        // é composed (NFC) and decomposed (NFD) are one address.
+        assert_eq!(key("jos\u{e9}@example.com"), key("jose\u{301}@example.com"));
+        assert_eq!(
+            RegistrationEmail::parse("JOS\u{c9}@example.com")
+                .unwrap()
+                .as_str(),
+            "jos\u{e9}@example.com"
+        );
+        // Full case folding: ß and SS.
+        assert_eq!(key("STRASSE@example.com"), key("stra\u{df}e@example.com"));
+        // Internationalised addresses in one script stay allowed.
+        assert!(RegistrationEmail::parse("юлия@пример.рф").is_ok());
+    }
+
+    #[test]
+    fn look_alikes_are_refused() {
+        for bad in [
+            "\u{ff41}lice@example.com",  // fullwidth a
+            "\u{430}lice@example.com",   // Cyrillic a among Latin letters
+            "al\u{200b}ice@example.com", // zero-width space
+            "alice@exam\u{fb01}le.com",  // ligature fi
+        ] {
+            assert_eq!(
+                RegistrationEmail::parse(bad),
+                Err(EmailProblem::LookAlike),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            RegistrationEmail::parse("no-at-sign"),
+            Err(EmailProblem::Malformed)
+        );
+    }
+}

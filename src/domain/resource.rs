@@ -1,0 +1,279 @@
+//! What a tenant embeds its app for (an event, a room, a call queue): a resource
+//! with the app's URL for it and the people who hold more than the attendee role;
+//! the roles a session gets there; and the paths a one-time login link may land
+//! on, which can never point anywhere else.
+
+use std::fmt;
+
+use super::FieldProblem;
+use super::tenant::TenantId;
+
+super::slug::slug_id!(
+    /// A resource's id within its tenant.
+    ResourceId,
+    ResourceIdError,
+    "a resource ID"
+);
+
+super::slug::slug_id!(
+    /// What kind of resource it is (`event`, `room`, ...).
+    ResourceType,
+    ResourceTypeError,
+    "a resource type"
+);
+
+/// A resource as a request names it: its type and id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceRef {
+    /// Its kind.
+    #[serde(rename = "type")]
+    pub kind: ResourceType,
+    /// Its id.
+    pub id: ResourceId,
+}
+
+impl fmt::Display for ResourceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind, self.id)
+    }
+}
+
+/// A session's role on a resource, lowest first.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Anyone the tenant lets in (the default).
+    Attendee,
+    /// Listed as a presenter.
+    Presenter,
+    /// Listed as an organizer.
+    Organizer,
+}
+
+impl Role {
+    /// The name, as in the session token.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Attendee => "attendee",
+            Self::Presenter => "presenter",
+            Self::Organizer => "organizer",
+        }
+    }
+}
+
+/// Who holds more than the attendee role: user ids (the host's `sub`) or email
+/// addresses (compared case-insensitively).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acl {
+    /// Presenters.
+    #[serde(default)]
+    pub presenters: Vec<String>,
+    /// Organizers.
+    #[serde(default)]
+    pub organizers: Vec<String>,
+}
+
+/// The most entries an ACL list holds.
+pub const MAX_ACL_ENTRIES: usize = 1000;
+
+impl Acl {
+    /// What is wrong with the lists, if anything.
+    #[must_use]
+    pub fn problems(&self) -> Vec<FieldProblem> {
+        let mut problems = Vec::new();
+        for (name, list) in [
+            ("presenters", &self.presenters),
+            ("organizers", &self.organizers),
+        ] {
+            if list.len() > MAX_ACL_ENTRIES {
+                problems.push(FieldProblem {
+                    path: name.into(),
+                    message: format!("at most {MAX_ACL_ENTRIES} entries"),
+                });
+            }
+            for (i, entry) in list.iter().enumerate() {
+                if entry.is_empty() || entry.len() > 320 || entry.chars().any(char::is_control) {
+                    problems.push(FieldProblem {
+                        path: format!("{name}[{i}]"),
+                        message: "a user id or an email address: 1 to 320 characters, no control characters".into(),
+                    });
+                }
+            }
+        }
+        problems
+    }
+
+    /// The role of the user `sub` (with `email`, when known).
+    #[must_use]
+    pub fn role_of(&self, sub: &str, email: Option<&str>) -> Role {
+        let listed = |list: &[String]| {
+            list.iter().any(|entry| {
+                entry == sub
+                    || email.is_some_and(|e| entry.contains('@') && entry.eq_ignore_ascii_case(e))
+            })
+        };
+        if listed(&self.organizers) {
+            Role::Organizer
+        } else if listed(&self.presenters) {
+            Role::Presenter
+        } else {
+            Role::Attendee
+        }
+    }
+}
+
+/// A tenant's resource: where the app shows it, and its ACL.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resource {
+    /// The tenant it belongs to.
+    pub tenant: TenantId,
+    /// Its kind.
+    #[serde(rename = "type")]
+    pub kind: ResourceType,
+    /// Its id.
+    pub id: ResourceId,
+    /// The embedded app's page for it (on an origin of the tenant's clients).
+    pub url: String,
+    /// Who presents and organizes.
+    #[serde(default)]
+    pub acl: Acl,
+}
+
+impl Resource {
+    /// The reference a request uses.
+    #[must_use]
+    pub fn reference(&self) -> ResourceRef {
+        ResourceRef {
+            kind: self.kind.clone(),
+            id: self.id.clone(),
+        }
+    }
+}
+
+/// Whether `raw` may be the URL of an embedded app's page: absolute https (http
+/// only on a loopback host), no user name, no fragment.
+#[must_use]
+pub fn is_app_url(raw: &str) -> bool {
+    url::Url::parse(raw).is_ok_and(|url| {
+        let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        (url.scheme() == "https" || (url.scheme() == "http" && loopback))
+            && url.host_str().is_some()
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.fragment().is_none()
+            && raw.len() <= 2048
+    })
+}
+
+/// A path a login link may land on: one absolute path on the app's origin, in a
+/// form no browser can read as another host (`//evil`, `/\evil`, their encoded
+/// and white-space variants are refused).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct LinkPath(String);
+
+/// Why a value is not a link path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "a link target is one absolute path of printable ASCII starting with a single '/', without '\\', '..', white space, '//' or encoded '/', '\\' or '.' (at most 512 characters)"
+)]
+pub struct LinkPathError;
+
+impl LinkPath {
+    /// Parses a path.
+    pub fn parse(raw: &str) -> Result<Self, LinkPathError> {
+        let bytes = raw.as_bytes();
+        let printable = bytes.iter().all(|b| (0x21..0x7f).contains(b));
+        let lower = raw.to_ascii_lowercase();
+        let encoded_separator = [
+            "%2f", "%5c", "%2e", "%25", "%09", "%0a", "%0d", "%00", "%20",
+        ]
+        .iter()
+        .any(|e| lower.contains(e));
+        let ok = (1..=512).contains(&raw.len())
+            && bytes.first() == Some(&b'/')
+            && bytes.get(1) != Some(&b'/')
+            && printable
+            && !raw.contains('\\')
+            && !raw.contains("//")
+            && !raw.contains("..")
+            && !raw.contains('#')
+            && !raw.contains('@')
+            && !encoded_separator;
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(LinkPathError)
+        }
+    }
+
+    /// The path.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for LinkPath {
+    type Error = LinkPathError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<LinkPath> for String {
+    fn from(value: LinkPath) -> Self {
+        value.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_paths_refuse_every_form_of_another_host() {
+        for good in ["/", "/calls", "/calls/today?tab=1", "/a-b_c.d/e"] {
+            assert!(LinkPath::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/%2f%2fevil.example",
+            "/%5Cevil.example",
+            "/%2e%2e/x",
+            "/../x",
+            " /x",
+            "/x y",
+            "/\tevil",
+            "https://evil.example",
+            "evil.example",
+            "/x#y",
+            "/@evil.example",
+            "/%252f",
+            "",
+        ] {
+            assert!(LinkPath::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn roles_come_from_the_acl_by_id_or_email() {
+        let acl = Acl {
+            presenters: vec!["u1".into(), "Pat@Example.com".into()],
+            organizers: vec!["u9".into()],
+        };
+        assert_eq!(acl.role_of("u1", None), Role::Presenter);
+        assert_eq!(acl.role_of("u2", Some("pat@example.com")), Role::Presenter);
+        assert_eq!(acl.role_of("u9", Some("pat@example.com")), Role::Organizer);
+        assert_eq!(acl.role_of("u3", Some("x@example.com")), Role::Attendee);
+        assert_eq!(acl.role_of("Pat@Example.com", None), Role::Presenter);
+    }
+}

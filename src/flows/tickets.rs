@@ -1,0 +1,107 @@
+//! One-time tickets: what an embed URL, a join URL or a ticket-landing link
+//! carries in its fragment (`#authproxy_ticket=`) instead of a bearer token or
+//! personal data. 256 random bits, kept only under their hash with the user
+//! sealed beside it, valid 120 s and taken once (atomically, across replicas):
+//! a ticket forwarded by a frame is worth one login at most, and then the
+//! rightful frame's redemption fails visibly.
+
+use axum::response::Response;
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::embed::{HostUser, refused};
+use crate::app::AppState;
+use crate::crypto;
+use crate::domain::ResourceRef;
+use crate::http::code::ErrorCode;
+use crate::http::error::{ApiError, WebError};
+use crate::store::resources::ResourceStore as _;
+use crate::store::{AuditEntry, OneTime};
+use axum::response::IntoResponse as _;
+
+/// How long a ticket may wait for its redemption.
+pub const TICKET_LIFETIME: TimeDelta = TimeDelta::seconds(120);
+/// The fragment parameter that carries a ticket.
+pub const FRAGMENT: &str = "authproxy_ticket";
+
+fn store_key(ticket: &str) -> String {
+    format!("ticket\0{ticket}")
+}
+
+/// A new ticket for `user`, and when it expires.
+pub async fn mint(app: &AppState, user: &HostUser) -> Result<(String, DateTime<Utc>), WebError> {
+    let ticket = crypto::random_token()?;
+    let now = app.clock.now();
+    let until = now + TICKET_LIFETIME;
+    let key = store_key(&ticket);
+    let plain = serde_json::to_vec(user).map_err(WebError::internal)?;
+    let sealed = app.sealer.seal(key.as_bytes(), &plain)?;
+    if !app.logins.put_once(&key, &sealed, until, now).await? {
+        return Err(WebError::internal(
+            "a fresh ticket collided with a stored one",
+        ));
+    }
+    Ok((ticket, until))
+}
+
+/// `url` with the ticket in its fragment.
+#[must_use]
+pub fn with_ticket(url: &str, ticket: &str) -> String {
+    format!("{url}#{FRAGMENT}={ticket}")
+}
+
+/// Takes `ticket` for the frame of `resource`: the user it was made for, or the
+/// refusal (`invalid_ticket`, the reason in the audit row). A ticket for a
+/// resource is used up even when redeemed in another resource's frame.
+pub async fn redeem(
+    app: &AppState,
+    ticket: &str,
+    resource: Option<&ResourceRef>,
+    request_id: &str,
+    audit: &mut AuditEntry,
+) -> Result<HostUser, Response> {
+    let mut refuse = |reason: &str| {
+        audit.reason = Some(reason.to_owned());
+        refused(ErrorCode::InvalidTicket, request_id)
+    };
+    let well_formed = ticket.len() == 43
+        && ticket
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !well_formed {
+        return Err(refuse("ticket_malformed"));
+    }
+    let key = store_key(ticket);
+    let taken = app
+        .logins
+        .take_once(&key, app.clock.now())
+        .await
+        .map_err(|e| ApiError(e.into()).into_response())?;
+    let sealed = match taken {
+        OneTime::Taken(sealed) => sealed,
+        OneTime::Used => return Err(refuse("ticket_used")),
+        OneTime::Expired => return Err(refuse("ticket_expired")),
+        OneTime::Unknown => return Err(refuse("ticket_unknown")),
+    };
+    let user: HostUser = app
+        .sealer
+        .open(key.as_bytes(), &sealed)
+        .ok()
+        .and_then(|plain| serde_json::from_slice(&plain).ok())
+        .ok_or_else(|| refuse("ticket_unreadable"))?;
+    audit.subject = Some(format!("{}/{}", user.tenant, user.sub));
+    if user.resource.is_some() && user.resource.as_ref() != resource {
+        return Err(refuse("resource_mismatch"));
+    }
+    if let Some(registration) = &user.registration {
+        let live = app
+            .durable
+            .registration(registration)
+            .await
+            .map_err(|e| ApiError(e.into()).into_response())?
+            .is_some();
+        if !live {
+            return Err(refuse("registration_revoked"));
+        }
+    }
+    Ok(user)
+}
