@@ -11,7 +11,7 @@
 // to no other), and this SDK confirms it only for a login it started itself. Where
 // no opener is left (COOP), the user approves in the login window instead.
 
-export const VERSION = '0.4.0';
+export const VERSION = '0.5.0';
 
 const DEFAULT_TIMEOUT_MS = 5 * 60 * 1000;
 // Once the popup is out of sight (closed, or cut off by COOP), the login gets at

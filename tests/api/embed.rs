@@ -77,7 +77,7 @@ impl Host {
     }
 
     /// Claims of a good token of `acme` for user `sub`.
-    fn claims(&self, sub: &str) -> Map<String, Value> {
+    pub(crate) fn claims(&self, sub: &str) -> Map<String, Value> {
         let now = now_secs(&self.app);
         json!({
             "iss": "acme", "aud": self.audience("sandbox"), "sub": sub, "tenant": "acme",
@@ -90,7 +90,7 @@ impl Host {
         .clone()
     }
 
-    fn sign(&self, claims: &Map<String, Value>) -> String {
+    pub(crate) fn sign(&self, claims: &Map<String, Value>) -> String {
         sign_with(&self.key, "k1", claims)
     }
 

@@ -1,1 +1,484 @@
-//! One-time login links.
+//! One-time login links: no personal data in the URL, a GET that uses nothing,
+//! one POST that sets the session cookie and answers 303 to a registered
+//! target only, and the vendor's `/auth/uri` fields accepted only signed.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::TimeDelta;
+use reqwest::header::{CACHE_CONTROL, LOCATION, REFERRER_POLICY, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::embed::{Host, api_key, audit_row, host_api, put_tenant, rand_suffix, tenant};
+use crate::support::{CLIENT_ID, CRM_ORIGIN};
+
+/// A host whose app lives at `<CRM>/app` and whose links may land on `/calls`.
+struct Links {
+    host: Host,
+    credential: String,
+}
+
+impl Links {
+    async fn start() -> Self {
+        let host = Host::start().await;
+        let mut settings = tenant("sandbox", "create");
+        settings["allow_hs256"] = json!(true);
+        settings["embeds"] = json!({"app_url": format!("{CRM_ORIGIN}/app"), "link_paths": ["/calls", "/calls/today"]});
+        put_tenant(&host.admin, "acme", settings).await;
+        let (_, credential) = api_key(&host, "acme", &["create_links", "manage_resources"]).await;
+        Self { host, credential }
+    }
+
+    async fn create(&self, body: Value) -> reqwest::Response {
+        host_api(&self.host, Method::POST, "/api/v1/links", &self.credential)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn link(&self, uid: &str, target: Value) -> String {
+        let response = self
+            .create(json!({"user": {"uid": uid, "given_name": "Sue", "family_name": "Storm", "email": "sue@crm.example"}, "target": target}))
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "{}",
+            response.text().await.unwrap()
+        );
+        let body: Value = response.json().await.unwrap();
+        assert!(body["expires_at"].is_string());
+        body["url"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The status of an error page and its stable code.
+async fn page_code(response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    let html = response.text().await.unwrap();
+    let code = html
+        .split_once("<code id=\"code\">")
+        .and_then(|(_, rest)| rest.split_once("</code>"))
+        .map_or("<no code>", |(code, _)| code);
+    (status, code.to_owned())
+}
+
+/// A browser: its own cookies, no redirects followed.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn opaque_of(url: &str) -> String {
+    url.rsplit('/').next().unwrap().to_owned()
+}
+
+async fn follow(host: &Host, browser: &reqwest::Client, link: &str) -> reqwest::Response {
+    browser
+        .post(host.app.url("/l"))
+        .form(&[("link", link)])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn link_session(host: &Host, browser: &reqwest::Client) -> reqwest::Response {
+    browser
+        .post(host.app.url("/api/link/session"))
+        .header("origin", CRM_ORIGIN)
+        .json(&json!({"client_id": CLIENT_ID}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_link_logs_its_user_in_once_with_a_cookie_and_a_303_and_leaks_nothing() {
+    let links = Links::start().await;
+    let host = &links.host;
+    let uid = format!("sue-{}", rand_suffix());
+    let url = links.link(&uid, json!({"path": "/calls"})).await;
+    let link = opaque_of(&url);
+    assert_eq!(url, host.app.url(&format!("/l/{link}")));
+    assert_eq!(link.len(), 43);
+    for personal in ["sue", "Sue", "Storm", "crm.example"] {
+        assert!(!url.contains(personal), "no personal data in the link");
+    }
+
+    // A GET (a link scanner, a preview) shows a page that posts, and uses nothing.
+    let sue = browser();
+    for _ in 0..2 {
+        let page = sue.get(&url).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(page.headers()[CACHE_CONTROL], "no-store");
+        assert_eq!(page.headers()[REFERRER_POLICY], "no-referrer");
+        let html = page.text().await.unwrap();
+        assert!(html.contains("method=\"post\"") && html.contains(&link));
+        assert!(
+            !html.contains("Sue") && !html.contains("crm.example"),
+            "no personal data on the page"
+        );
+    }
+
+    // The POST: once, a cookie, 303 to the target, nothing cached.
+    let followed = follow(host, &sue, &link).await;
+    assert_eq!(followed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(followed.headers()[LOCATION], format!("{CRM_ORIGIN}/calls"));
+    assert_eq!(followed.headers()[CACHE_CONTROL], "no-store");
+    let cookie = followed.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("authproxy-session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/")
+    );
+    let session = link_session(host, &sue).await;
+    assert_eq!(session.status(), StatusCode::OK);
+    assert_eq!(session.headers()["access-control-allow-origin"], CRM_ORIGIN);
+    assert_eq!(
+        session.headers()["access-control-allow-credentials"],
+        "true"
+    );
+    let session: Value = session.json().await.unwrap();
+    assert_eq!(session["user"]["name"], "Sue Storm");
+    assert_eq!(session["sub"], uid);
+    assert!(session["keycloak"]["access_token"].is_string());
+
+    // Used: 410 and audited; the same link in a second browser gets nothing.
+    let second = browser();
+    let again = follow(host, &second, &link).await;
+    let request_id = again.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(
+        page_code(again).await,
+        (StatusCode::GONE, "link_used".into())
+    );
+    let row = audit_row(&host.admin, &request_id).await;
+    assert_eq!(
+        (
+            row["action"].as_str(),
+            row["outcome"].as_str(),
+            row["reason"].as_str()
+        ),
+        (Some("link.follow"), Some("denied"), Some("link_used"))
+    );
+    assert_eq!(
+        link_session(host, &second).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Another page of the session's origin may ask; another origin may not.
+    let foreign = sue
+        .post(host.app.url("/api/link/session"))
+        .header("origin", "https://evil.example")
+        .json(&json!({"client_id": CLIENT_ID}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    assert!(
+        foreign
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    // One changed character, and a link used 121 s after it was made.
+    let mut changed = opaque_of(&links.link(&uid, json!({"path": "/calls"})).await).into_bytes();
+    changed[10] = if changed[10] == b'A' { b'B' } else { b'A' };
+    let changed = String::from_utf8(changed).unwrap();
+    assert_eq!(
+        page_code(follow(host, &browser(), &changed).await).await,
+        (StatusCode::NOT_FOUND, "link_not_found".into())
+    );
+    let late = opaque_of(&links.link(&uid, json!({"path": "/calls"})).await);
+    host.app.clock.advance(TimeDelta::seconds(121));
+    assert_eq!(
+        page_code(follow(host, &browser(), &late).await).await,
+        (StatusCode::GONE, "link_expired".into())
+    );
+
+    // A host logout ends the cookie's session too.
+    let fresh = browser();
+    let link = opaque_of(&links.link(&uid, json!({"path": "/calls/today"})).await);
+    assert_eq!(
+        follow(host, &fresh, &link).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(link_session(host, &fresh).await.status(), StatusCode::OK);
+    let (_, logout_key) = api_key(host, "acme", &["logout"]).await;
+    let logout = host_api(
+        host,
+        Method::POST,
+        &format!("/api/v1/embed/users/acme/{uid}/logout"),
+        &logout_key,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(logout.status(), StatusCode::OK);
+    assert_eq!(
+        link_session(host, &fresh).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_link_lands_only_on_a_registered_target_and_never_on_another_host() {
+    let links = Links::start().await;
+    let put = host_api(
+        &links.host,
+        Method::PUT,
+        "/api/v1/resources/ev-1",
+        &links.credential,
+    )
+    .json(&json!({"type": "event", "url": format!("{CRM_ORIGIN}/events/1")}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(put.status(), StatusCode::OK);
+    let user = json!({"uid": "u1", "given_name": "Sue"});
+    for path in [
+        "//evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/%2f%2fevil.example",
+        "/%5Cevil.example",
+        " /calls",
+        "/calls ",
+        "/\tcalls",
+        "/calls\n",
+        "https://evil.example/calls",
+        "/calls/../admin",
+        "/%2e%2e/admin",
+        "/other",
+        "/calls/",
+        "",
+    ] {
+        let response = links
+            .create(json!({"user": user, "target": {"path": path}}))
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path:?}");
+        assert_eq!(
+            response.json::<Value>().await.unwrap()["error"],
+            "invalid_target",
+            "{path:?}"
+        );
+    }
+    for target in [
+        json!({"resource": "nope"}),
+        json!({}),
+        json!({"resource": "ev-1", "path": "/calls"}),
+    ] {
+        let response = links.create(json!({"user": user, "target": target})).await;
+        assert_eq!(
+            response.json::<Value>().await.unwrap()["error"],
+            "invalid_target",
+            "{target}"
+        );
+    }
+    // A resource target lands on its page; a ticket landing carries no cookie.
+    let url = links.link("u1", json!({"resource": "ev-1"})).await;
+    let followed = follow(&links.host, &browser(), &opaque_of(&url)).await;
+    assert_eq!(
+        followed.headers()[LOCATION],
+        format!("{CRM_ORIGIN}/events/1")
+    );
+    let response = links
+        .create(json!({"user": user, "target": {"path": "/calls"}, "landing": "ticket"}))
+        .await;
+    let url: Value = response.json().await.unwrap();
+    let followed = follow(
+        &links.host,
+        &browser(),
+        &opaque_of(url["url"].as_str().unwrap()),
+    )
+    .await;
+    let location = followed.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with(&format!("{CRM_ORIGIN}/calls#authproxy_ticket=")),
+        "{location}"
+    );
+    assert!(followed.headers().get(SET_COOKIE).is_none());
+    // Bad input.
+    for (body, code) in [
+        (
+            json!({"user": user, "target": {"path": "/calls"}, "ttl_s": 301}),
+            "invalid_request",
+        ),
+        (
+            json!({"user": user, "target": {"path": "/calls"}, "ttl_s": "60"}),
+            "invalid_request",
+        ),
+        (
+            json!({"user": {"uid": "", "given_name": "S"}, "target": {"path": "/calls"}}),
+            "invalid_request",
+        ),
+        (
+            json!({"user": {"uid": "u", "given_name": "S", "email": "x"}, "target": {"path": "/calls"}}),
+            "invalid_request",
+        ),
+        (
+            json!({"tenant": "nope", "user": user, "target": {"path": "/calls"}}),
+            "operation_not_allowed",
+        ),
+    ] {
+        let response = links.create(body.clone()).await;
+        assert!(response.status().is_client_error(), "{body}");
+        assert_eq!(
+            response.json::<Value>().await.unwrap()["error"],
+            code,
+            "{body}"
+        );
+    }
+    let (_, other_scope) = api_key(&links.host, "acme", &["manage_resources"]).await;
+    let response = host_api(&links.host, Method::POST, "/api/v1/links", &other_scope)
+        .json(&json!({"user": user, "target": {"path": "/calls"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "operation_not_allowed"
+    );
+}
+
+/// A nonce of 16 characters or more.
+fn fresh_nonce() -> String {
+    format!("nonce-{}-{}", rand_suffix(), rand_suffix())
+}
+
+/// The fields of `/auth/uri`, signed with `secret` as the README says.
+fn signed_fields(secret: &[u8], ts: i64, nonce: &str, uid: &str) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = [
+        ("account", "acme"),
+        ("givenName", "Sue"),
+        ("familyName", "Storm"),
+        ("email", "sue@crm.example"),
+        ("uid", uid),
+        ("eventid", ""),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    fields.push(("ts".into(), ts.to_string()));
+    fields.push(("nonce".into(), nonce.to_owned()));
+    let mut input = String::from("authproxy-uri-v1\n");
+    for (name, value) in &fields {
+        input.push_str(&format!("{name}={value}\n"));
+    }
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
+    let tag = URL_SAFE_NO_PAD.encode(ring::hmac::sign(&key, input.as_bytes()).as_ref());
+    fields.push(("kid".into(), "uri-key".into()));
+    fields.push(("sig".into(), tag));
+    fields
+}
+
+#[tokio::test]
+async fn the_vendor_uri_endpoint_takes_signed_fields_once_and_never_personal_data_in_a_url() {
+    let links = Links::start().await;
+    let host = &links.host;
+    let secret = [7u8; 32];
+    let added = host
+        .admin
+        .send_json(
+            Method::POST,
+            "/admin/api/tenants/acme/keys",
+            &json!({"kid": "uri-key", "secret": URL_SAFE_NO_PAD.encode(secret)}),
+        )
+        .await;
+    assert_eq!(
+        added.status(),
+        StatusCode::CREATED,
+        "{}",
+        added.text().await.unwrap()
+    );
+    let now = {
+        use authproxy::clock::Clock as _;
+        host.app.clock.now().timestamp()
+    };
+    let uid = format!("uri-{}", rand_suffix());
+    let post = |fields: Vec<(String, String)>| async move {
+        browser()
+            .post(host.app.url("/auth/uri"))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap()
+    };
+    let nonce = fresh_nonce();
+    let good = post(signed_fields(&secret, now, &nonce, &uid)).await;
+    let request_id = good.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(
+        good.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        audit_row(&host.admin, &request_id).await
+    );
+    assert_eq!(good.headers()[LOCATION], format!("{CRM_ORIGIN}/app"));
+    assert!(
+        good.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .starts_with("authproxy-session=")
+    );
+
+    // The same nonce again, a stale time, no signature, a changed field.
+    let replayed = post(signed_fields(&secret, now, &nonce, &uid)).await;
+    assert_eq!(
+        page_code(replayed).await,
+        (StatusCode::UNAUTHORIZED, "invalid_signature".into())
+    );
+    let stale = post(signed_fields(&secret, now - 121, &fresh_nonce(), &uid)).await;
+    assert_eq!(page_code(stale).await.1, "invalid_signature");
+    let mut unsigned = signed_fields(&secret, now, &fresh_nonce(), &uid);
+    unsigned.retain(|(k, _)| k != "sig");
+    assert_eq!(page_code(post(unsigned).await).await.1, "invalid_signature");
+    let mut changed = signed_fields(&secret, now, &fresh_nonce(), &uid);
+    changed[4].1 = "someone-else".into();
+    assert_eq!(page_code(post(changed).await).await.1, "invalid_signature");
+    let forged = signed_fields(&[8u8; 32], now, &fresh_nonce(), &uid);
+    assert_eq!(page_code(post(forged).await).await.1, "invalid_signature");
+
+    // A host token of the tenant signs too: once, and living at most 120 s.
+    let mut claims = host.claims(&uid);
+    claims["exp"] = json!(now + 60);
+    let token = host.sign(&claims);
+    let form = |token: &str| {
+        vec![
+            ("account".to_owned(), "acme".to_owned()),
+            ("jwt".to_owned(), token.to_owned()),
+        ]
+    };
+    assert_eq!(post(form(&token)).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        page_code(post(form(&token)).await).await.1,
+        "invalid_signature"
+    );
+    let mut long = host.claims(&uid);
+    long["exp"] = json!(now + 240);
+    assert_eq!(
+        page_code(post(form(&host.sign(&long))).await).await.1,
+        "invalid_signature"
+    );
+
+    // A GET with personal data is refused, whatever else it carries.
+    let leak = browser()
+        .get(
+            host.app
+                .url("/auth/uri?account=acme&givenName=Sue&email=sue%40crm.example&uid=sue"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page_code(leak).await,
+        (StatusCode::BAD_REQUEST, "pii_in_url".into())
+    );
+    let bare = browser()
+        .get(host.app.url("/auth/uri"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), StatusCode::METHOD_NOT_ALLOWED);
+}

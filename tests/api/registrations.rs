@@ -159,6 +159,25 @@ async fn renew(host: &Host, session: &str, resource: Option<&str>) -> reqwest::R
         .unwrap()
 }
 
+/// The frame's long poll, started now: its answer and how long it took.
+fn spawn_wait(host: &Host, token: &str) -> tokio::task::JoinHandle<(Value, Duration)> {
+    let (url, token) = (host.app.url("/api/embed/session/wait"), token.to_owned());
+    tokio::spawn(async move {
+        let begun = Instant::now();
+        let answer: Value = reqwest::Client::new()
+            .post(url)
+            .header("origin", CRM_ORIGIN)
+            .json(&json!({"client_id": CLIENT_ID, "session_token": token}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (answer, begun.elapsed())
+    })
+}
+
 async fn session_of(response: reqwest::Response) -> Value {
     assert_eq!(
         response.status(),
@@ -348,48 +367,7 @@ async fn registrations_are_unique_per_normalised_email_and_a_join_url_is_a_revoc
     assert!(old.text().await.unwrap().contains("registration_not_found"));
     let fresh = events.join(&new_url).await;
 
-    // Revoked: its open session ends (the frame's wait answers at once), its
-    // join URL and its unused tickets stop.
-    let waiter = {
-        let (url, token) = (host.app.url("/api/embed/session/wait"), token.clone());
-        tokio::spawn(async move {
-            let begun = Instant::now();
-            let answer: Value = reqwest::Client::new()
-                .post(url)
-                .header("origin", CRM_ORIGIN)
-                .json(&json!({"client_id": CLIENT_ID, "session_token": token}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            (answer, begun.elapsed())
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let revoked = events
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/resources/ev-1/registrations/{registration}"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), StatusCode::OK);
-    let (answer, waited) = waiter.await.unwrap();
-    assert_eq!(answer["ended"], true);
-    assert!(waited < Duration::from_secs(3), "told after {waited:?}");
-    assert_eq!(
-        renew(host, &token, None).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        no_redirects().get(&new_url).send().await.unwrap().status(),
-        StatusCode::NOT_FOUND
-    );
-    let unused = redeem_ticket(host, &fresh, Some("ev-1")).await;
-    assert_eq!(ticket_refusal(host, unused).await, "registration_revoked");
+    revoke_and_check(&events, &registration, &token, &new_url, &fresh).await;
     // Revoked, the address may register again.
     assert_eq!(
         events
@@ -400,10 +378,40 @@ async fn registrations_are_unique_per_normalised_email_and_a_join_url_is_a_revoc
     );
 }
 
-async fn wait_answer(host: &Host, token: &str) -> (Value, Duration) {
-    let begun = Instant::now();
-    let answer = session_call(host, "/api/embed/session/wait", token).await;
-    (answer.json().await.unwrap(), begun.elapsed())
+/// Revokes `registration`: its open session ends (the frame's wait answers at
+/// once), its join URL and its unused tickets stop.
+async fn revoke_and_check(
+    events: &Events,
+    registration: &str,
+    token: &str,
+    join_url: &str,
+    ticket: &str,
+) {
+    let host = &events.host;
+    let waiter = spawn_wait(host, token);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let revoked = events
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/resources/ev-1/registrations/{registration}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let (told, took) = waiter.await.unwrap();
+    assert_eq!(told["ended"], true);
+    assert!(took < Duration::from_secs(3), "told after {took:?}");
+    assert_eq!(
+        renew(host, token, None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        no_redirects().get(join_url).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let unused = redeem_ticket(host, ticket, Some("ev-1")).await;
+    assert_eq!(ticket_refusal(host, unused).await, "registration_revoked");
 }
 
 #[tokio::test]
@@ -422,36 +430,23 @@ async fn a_registration_has_one_active_session_the_newest_or_the_first_as_the_te
     let ticket = events.join(&join_url).await;
     let first = session_of(redeem_ticket(host, &ticket, Some("ev-1")).await).await;
     let first = first["session_token"].as_str().unwrap().to_owned();
-    let waiter = {
-        let (url, token) = (host.app.url("/api/embed/session/wait"), first.clone());
-        tokio::spawn(async move {
-            let begun = Instant::now();
-            let answer: Value = reqwest::Client::new()
-                .post(url)
-                .header("origin", CRM_ORIGIN)
-                .json(&json!({"client_id": CLIENT_ID, "session_token": token}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            (answer, begun.elapsed())
-        })
-    };
+    let waiter = spawn_wait(host, &first);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let ticket = events.join(&join_url).await;
     let second = session_of(redeem_ticket(host, &ticket, Some("ev-1")).await).await;
-    let (answer, waited) = waiter.await.unwrap();
-    assert_eq!(answer, json!({"ended": true, "reason": "replaced"}));
-    assert!(waited < Duration::from_secs(2), "told after {waited:?}");
+    let (told, took) = waiter.await.unwrap();
+    assert_eq!(told, json!({"ended": true, "reason": "replaced"}));
+    assert!(took < Duration::from_secs(2), "told after {took:?}");
     let old = renew(host, &first, None).await;
     assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         old.json::<Value>().await.unwrap()["error"],
         "session_replaced"
     );
-    assert_eq!(wait_answer(host, &first).await.0["reason"], "replaced");
+    assert_eq!(
+        spawn_wait(host, &first).await.unwrap().0["reason"],
+        "replaced"
+    );
     session_of(renew(host, second["session_token"].as_str().unwrap(), None).await).await;
 
     // deny_new: the second is refused while the first lives, and welcome once
@@ -598,13 +593,18 @@ async fn of_a_thousand_parallel_joins_exactly_one_session_is_left_under_either_p
     assert_eq!((admitted, denied), (1, 999));
 }
 
+/// A request (method, path, the API key if not the full one, body) and the
+/// status and code it must get.
+type BadCase<'a> = (Method, &'a str, Option<&'a str>, Value, StatusCode, &'a str);
+
 #[tokio::test]
+#[expect(clippy::too_many_lines, reason = "one table of bad inputs")]
 async fn the_host_endpoints_refuse_bad_input_with_a_stable_code_and_log_no_personal_data() {
     let events = Events::start().await;
     let host = &events.host;
     let (_, embeds_only) = api_key(host, "acme", &["create_embeds"]).await;
     let deep = (0..6).fold(json!(1), |inner, _| json!({ "a": inner }));
-    let cases: Vec<(Method, &str, Option<&str>, Value, StatusCode, &str)> = vec![
+    let cases: Vec<BadCase> = vec![
         (
             Method::POST,
             "/api/v1/embeds",

@@ -888,3 +888,172 @@ async fn login_store_session_ends_reach_waiters_on_other_replicas() {
         );
     }
 }
+
+#[tokio::test]
+async fn login_store_a_one_time_value_is_taken_once_even_by_racing_replicas() {
+    use authproxy::store::OneTime;
+    for (backend, a, b) in login_stores().await {
+        let key = format!("ticket-{}", crypto::random_token().unwrap());
+        let until = t0() + TimeDelta::seconds(120);
+        assert!(
+            a.put_once(&key, b"sealed", until, t0()).await.unwrap(),
+            "{backend}"
+        );
+        assert!(
+            !b.put_once(&key, b"other", until, t0()).await.unwrap(),
+            "{backend}: a key is made once"
+        );
+        let racers: Vec<_> = (0..16)
+            .map(|i| {
+                let store = Arc::clone(if i % 2 == 0 { &a } else { &b });
+                let key = key.clone();
+                tokio::spawn(async move { store.take_once(&key, t0()).await.unwrap() })
+            })
+            .collect();
+        let mut taken = Vec::new();
+        for racer in racers {
+            match racer.await.unwrap() {
+                OneTime::Taken(value) => taken.push(value),
+                OneTime::Used => {}
+                other => panic!("{backend}: {other:?}"),
+            }
+        }
+        assert_eq!(taken, [b"sealed".to_vec()], "{backend}: exactly one taker");
+        assert_eq!(a.take_once(&key, t0()).await.unwrap(), OneTime::Used);
+        // Expiry by the caller's clock; an unknown key is unknown.
+        let late = format!("late-{}", crypto::random_token().unwrap());
+        a.put_once(&late, b"v", until, t0()).await.unwrap();
+        assert_eq!(
+            b.take_once(&late, until).await.unwrap(),
+            OneTime::Expired,
+            "{backend}"
+        );
+        assert_eq!(
+            b.take_once("never-made", t0()).await.unwrap(),
+            OneTime::Unknown,
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn login_store_a_slot_has_one_holder_replaced_or_kept_as_asked() {
+    use authproxy::store::SlotClaim;
+    for (backend, a, b) in login_stores().await {
+        let slot = format!("slot-{}", crypto::random_token().unwrap());
+        let until = t0() + TimeDelta::minutes(2);
+        let claim = |store: &Arc<dyn LoginStore>, holder: &'static str, replace: bool, now| {
+            let (store, slot) = (Arc::clone(store), slot.clone());
+            async move {
+                store
+                    .claim_slot(&slot, holder, replace, now + TimeDelta::minutes(2), now)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            claim(&a, "s1", false, t0()).await,
+            SlotClaim::Claimed { displaced: None }
+        );
+        assert_eq!(
+            claim(&b, "s2", false, t0()).await,
+            SlotClaim::Held,
+            "{backend}"
+        );
+        assert_eq!(
+            claim(&b, "s1", false, t0()).await,
+            SlotClaim::Claimed { displaced: None },
+            "{backend}: the holder renews"
+        );
+        assert_eq!(
+            claim(&b, "s2", true, t0()).await,
+            SlotClaim::Claimed {
+                displaced: Some("s1".into())
+            },
+            "{backend}"
+        );
+        assert_eq!(
+            a.slot_holder(&slot, t0()).await.unwrap().as_deref(),
+            Some("s2")
+        );
+        assert!(
+            !a.release_slot(&slot, "s1").await.unwrap(),
+            "{backend}: only the holder frees it"
+        );
+        assert!(a.release_slot(&slot, "s2").await.unwrap(), "{backend}");
+        assert_eq!(a.slot_holder(&slot, t0()).await.unwrap(), None);
+        // A lapsed lease is free.
+        claim(&a, "s3", false, t0()).await;
+        assert_eq!(
+            claim(&b, "s4", false, until).await,
+            SlotClaim::Claimed { displaced: None },
+            "{backend}"
+        );
+        // Racing claims that replace: each displaces the one before, and one holds.
+        let racers: Vec<_> = (0..32)
+            .map(|i| {
+                let store = Arc::clone(if i % 2 == 0 { &a } else { &b });
+                let slot = slot.clone();
+                tokio::spawn(async move {
+                    let holder = format!("r{i}");
+                    let claim = store
+                        .claim_slot(&slot, &holder, true, until + TimeDelta::minutes(2), until)
+                        .await
+                        .unwrap();
+                    (holder, claim)
+                })
+            })
+            .collect();
+        let mut displaced = std::collections::HashSet::new();
+        let mut holders = Vec::new();
+        for racer in racers {
+            let (holder, claim) = racer.await.unwrap();
+            holders.push(holder);
+            if let SlotClaim::Claimed { displaced: Some(d) } = claim {
+                assert!(displaced.insert(d), "{backend}: displaced once");
+            }
+        }
+        let last = a.slot_holder(&slot, until).await.unwrap().unwrap();
+        assert_eq!(
+            displaced.len(),
+            32,
+            "{backend}: s4 and all racers but the last"
+        );
+        assert!(!displaced.contains(&last) && holders.contains(&last));
+    }
+}
+
+#[tokio::test]
+async fn durable_store_a_document_is_created_once_even_by_racing_writers() {
+    use authproxy::store::Document;
+    for (backend, store, _dir) in durable_stores().await {
+        let racers: Vec<_> = (0..16)
+            .map(|i| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    let doc = Document {
+                        id: "acme/ev-1/key".into(),
+                        owner: "acme".into(),
+                        body: format!(r#"{{"writer":{i}}}"#),
+                        secret: None,
+                    };
+                    store
+                        .create_document("registration_email", &doc)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut created = 0;
+        for racer in racers {
+            created += usize::from(racer.await.unwrap());
+        }
+        assert_eq!(created, 1, "{backend}: exactly one writer creates it");
+        let kept = store
+            .document("registration_email", "acme/ev-1/key")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(kept.body.starts_with(r#"{"writer":"#), "{backend}");
+    }
+}
