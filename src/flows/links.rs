@@ -315,7 +315,12 @@ pub async fn page(State(app): State<AppState>, Path(link): Path<String>) -> Resp
         action: &action,
         link: &link,
     };
-    page::render_with_form(StatusCode::OK, &view, &nonce)
+    // `form-action` also governs where the post's 303 goes: the broker, and the
+    // registered origins, where every target lies.
+    let registry = app.registry.snapshot();
+    let mut sources = vec!["'self'"];
+    sources.extend(registry.registered_origins.iter().map(String::as_str));
+    page::render_with_form_to(StatusCode::OK, &view, &nonce, &sources.join(" "))
 }
 
 /// A form body's fields; a field given twice is refused.

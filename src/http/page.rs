@@ -24,7 +24,8 @@ enum FormAction<'a> {
     None,
     /// The broker itself (the approval form of the completion page).
     SelfOnly,
-    /// One other origin (the realm's end-session endpoint).
+    /// Other sources (the realm's end-session endpoint; the registered origins
+    /// a link's post is redirected to).
     Origin(&'a str),
 }
 
@@ -38,8 +39,9 @@ pub fn render_with_form<T: Template>(status: StatusCode, view: &T, nonce: &str) 
     render_as(status, view, nonce, FormAction::SelfOnly)
 }
 
-/// As [`render`], for a page whose form posts to `origin` (an ASCII-serialised
-/// origin from configuration or realm metadata, never from a request).
+/// As [`render`], for a page whose form posts to `origin` (ASCII-serialised
+/// origins, space-separated, from configuration or realm metadata, never from a
+/// request).
 pub fn render_with_form_to<T: Template>(
     status: StatusCode,
     view: &T,

@@ -334,6 +334,23 @@ impl Operator<'_> {
             embeds: input.embeds.clone(),
         };
         problems.extend(tenant.problems());
+        if let Some(origin) = tenant
+            .embeds
+            .app_url
+            .as_deref()
+            .and_then(|u| url::Url::parse(u).ok())
+            .map(|u| u.origin().ascii_serialization())
+            && !tenant.clients.iter().any(|c| {
+                registry
+                    .client(c.as_str())
+                    .is_some_and(|c| c.allows_origin(&origin))
+            })
+        {
+            problems.push(problem(
+                "embeds.app_url",
+                "on an origin registered by one of the tenant's clients",
+            ));
+        }
         if let Some(existing) = self.tenants.tenant(&tenant.id).await?
             && existing.environment != tenant.environment
         {
