@@ -676,10 +676,13 @@ async fn create_user(
     match admin.create_user(realm, &representation).await {
         Ok(()) => {}
         Err(crate::idp::IdpError::Rejected { status: 409, .. }) => {
-            // A concurrent first login may have created it a moment ago.
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            if let Some(user) = remembered().await? {
-                return Ok(user);
+            // A concurrent first login may have created it a moment ago, and
+            // records it once the realm shows it: wait up to 3 s for that.
+            for _ in 0..15 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if let Some(user) = remembered().await? {
+                    return Ok(user);
+                }
             }
             audit.reason =
                 Some("the realm has a user of this name that authproxy did not create".into());

@@ -117,17 +117,7 @@ fn store_failed(err: impl Into<WebError>) -> Response {
 /// Whether `url` is an embedded app's page on an origin one of the tenant's
 /// clients registered.
 fn on_tenant_origin(app: &AppState, tenant: &Tenant, url: &str) -> bool {
-    let Ok(parsed) = url::Url::parse(url) else {
-        return false;
-    };
-    let origin = parsed.origin().ascii_serialization();
-    let registry = app.registry.snapshot();
-    is_app_url(url)
-        && tenant.clients.iter().any(|c| {
-            registry
-                .client(c.as_str())
-                .is_some_and(|c| c.allows_origin(&origin))
-        })
+    is_app_url(url) && app.registry.snapshot().on_origin_of(&tenant.clients, url)
 }
 
 fn parse_resource_id(raw: &str) -> Result<ResourceId, WebError> {

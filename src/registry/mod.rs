@@ -32,6 +32,20 @@ impl Snapshot {
             .ok()
             .and_then(|id| self.clients.get(&id))
     }
+
+    #[must_use]
+    /// Whether `url` lies on an origin one of `clients` registered.
+    pub fn on_origin_of(&self, clients: &[ClientId], url: &str) -> bool {
+        let Ok(parsed) = url::Url::parse(url) else {
+            return false;
+        };
+        let origin = parsed.origin().ascii_serialization();
+        clients.iter().any(|c| {
+            self.clients
+                .get(c)
+                .is_some_and(|c| c.allows_origin(&origin))
+        })
+    }
 }
 
 /// The names the configuration file owns.

@@ -334,17 +334,8 @@ impl Operator<'_> {
             embeds: input.embeds.clone(),
         };
         problems.extend(tenant.problems());
-        if let Some(origin) = tenant
-            .embeds
-            .app_url
-            .as_deref()
-            .and_then(|u| url::Url::parse(u).ok())
-            .map(|u| u.origin().ascii_serialization())
-            && !tenant.clients.iter().any(|c| {
-                registry
-                    .client(c.as_str())
-                    .is_some_and(|c| c.allows_origin(&origin))
-            })
+        if let Some(url) = &tenant.embeds.app_url
+            && !registry.on_origin_of(&tenant.clients, url)
         {
             problems.push(problem(
                 "embeds.app_url",
