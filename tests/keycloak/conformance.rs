@@ -964,3 +964,157 @@ async fn a_created_user_is_linked_to_the_brokers_identity_provider_on_first_use(
     })
     .await;
 }
+
+/// `acme` creating its users, with resource `ev-kc` and an API key for the
+/// resources, registrations and links; sends host API calls with it.
+struct Events<'a> {
+    app: &'a TestApp,
+    credential: String,
+}
+
+impl<'a> Events<'a> {
+    async fn start(app: &'a TestApp) -> Self {
+        let admin = app.admin();
+        embed_tenant(&admin, "create").await;
+        let created: Value = admin
+            .send_json(
+                reqwest::Method::POST,
+                "/admin/api/tenants/acme/api-keys",
+                &json!({"operations": ["manage_resources", "manage_registrations", "create_links"]}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let events = Self {
+            app,
+            credential: created["credential"].as_str().unwrap().to_owned(),
+        };
+        let put = events
+            .call(
+                reqwest::Method::PUT,
+                "/api/v1/resources/ev-kc",
+                json!({"type": "event", "url": format!("{CRM_ORIGIN}/events/kc")}),
+            )
+            .await;
+        assert_eq!(put.status(), StatusCode::OK);
+        events
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> reqwest::Response {
+        reqwest::Client::new()
+            .request(method, self.app.url(path))
+            .bearer_auth(&self.credential)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// The realm user authproxy created for `sub` of `acme`.
+async fn created_realm_user(sub: &str) -> Value {
+    let username = authproxy::flows::embed::managed_username(
+        &authproxy::domain::TenantId::parse("acme").unwrap(),
+        sub,
+    );
+    let users: Value = keycloak()
+        .admin_get(&format!("tenant-a/users?username={username}&exact=true"))
+        .await;
+    users[0].clone()
+}
+
+#[tokio::test]
+async fn a_registrant_joining_gets_a_keycloak_token_of_their_own_created_user() {
+    with_log(async {
+        let _kc = shared().await;
+        let app = broker().await;
+        let events = Events::start(&app).await;
+        let email = format!("reg-{}@example.com", &authproxy::crypto::random_token().unwrap()[..8].to_lowercase());
+        let registered: Value = events
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/resources/ev-kc/registrations",
+                json!({"name": "Kay Registrant", "email": email}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let joined = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(registered["join_url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let location = joined.headers()["location"].to_str().unwrap().to_owned();
+        let ticket = location.split_once("#authproxy_ticket=").unwrap().1;
+        let redeemed = reqwest::Client::new()
+            .post(app.url("/api/embed/redeem"))
+            .header("origin", CRM_ORIGIN)
+            .json(&json!({"client_id": CLIENT_ID, "ticket": ticket, "resource": {"type": "event", "id": "ev-kc"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(redeemed.status(), StatusCode::OK);
+        let body: Value = redeemed.json().await.unwrap();
+        let access = body["keycloak"]["access_token"].as_str().unwrap();
+        verify_against_keys_of(access, &keycloak().authority("tenant-a")).await;
+        let user = created_realm_user(body["sub"].as_str().unwrap()).await;
+        assert_eq!(jwt_claims(access)["sub"], user["id"], "the registrant's own user");
+        assert_eq!(user["firstName"], "Kay Registrant");
+        assert!(user.get("email").is_none(), "created without email, as host users are");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_followed_login_link_gets_a_keycloak_token_of_the_link_users_created_user() {
+    with_log(async {
+        let _kc = shared().await;
+        let app = broker().await;
+        let events = Events::start(&app).await;
+        let uid = format!("link-{}", &authproxy::crypto::random_token().unwrap()[..8]);
+        let link: Value = events
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/links",
+                json!({"user": {"uid": uid, "given_name": "Lin", "family_name": "Kuser"}, "target": {"resource": "ev-kc"}}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let opaque = link["url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+        let browser = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let followed = browser
+            .post(app.url("/l"))
+            .form(&[("link", opaque.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(followed.status(), StatusCode::SEE_OTHER);
+        let session: Value = browser
+            .post(app.url("/api/link/session"))
+            .header("origin", CRM_ORIGIN)
+            .json(&json!({"client_id": CLIENT_ID}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let access = session["keycloak"]["access_token"].as_str().unwrap();
+        verify_against_keys_of(access, &keycloak().authority("tenant-a")).await;
+        let user = created_realm_user(&uid).await;
+        assert_eq!(jwt_claims(access)["sub"], user["id"]);
+        assert_eq!(user["firstName"], "Lin Kuser");
+    })
+    .await;
+}
