@@ -79,7 +79,7 @@ pub struct Acl {
 }
 
 /// The most entries an ACL list holds.
-pub const MAX_ACL_ENTRIES: usize = 1000;
+pub const MAX_ACL_ENTRIES: usize = 250;
 
 impl Acl {
     /// What is wrong with the lists, if anything.

@@ -753,7 +753,7 @@ async fn the_host_endpoints_refuse_bad_input_with_a_stable_code_and_log_no_perso
             Method::PUT,
             "/api/v1/resources/ev-1/acl",
             None,
-            json!({"presenters": vec!["u"; 1001]}),
+            json!({"presenters": vec!["u"; 251]}),
             StatusCode::BAD_REQUEST,
             "invalid_request",
         ),
@@ -801,4 +801,33 @@ async fn the_host_endpoints_refuse_bad_input_with_a_stable_code_and_log_no_perso
     for personal in ["Secret Person", "secret.person@example.com"] {
         assert!(!logs.contains(personal), "the log names no one");
     }
+}
+
+#[tokio::test]
+async fn a_tenant_that_asks_for_one_session_per_user_gets_it_for_embed_urls_too() {
+    let events = Events::start().await;
+    let host = &events.host;
+    put_tenant(&host.admin, "acme", {
+        let mut t = tenant("sandbox", "create");
+        t["embeds"] = json!({"one_session_per_user": true});
+        t
+    })
+    .await;
+    let sub = format!("one-{}", rand_suffix());
+    let body = json!({"user": {"id": sub, "name": "Uno"}, "resource": event("ev-1")});
+    let ticket = ticket_of(&events.embed_url(body.clone()).await);
+    let first = session_of(redeem_ticket(host, &ticket, Some("ev-1")).await).await;
+    let ticket = ticket_of(&events.embed_url(body).await);
+    let second = session_of(redeem_ticket(host, &ticket, Some("ev-1")).await).await;
+    let old = renew(host, first["session_token"].as_str().unwrap(), None).await;
+    assert_eq!(
+        old.json::<Value>().await.unwrap()["error"],
+        "session_replaced"
+    );
+    session_of(renew(host, second["session_token"].as_str().unwrap(), None).await).await;
+    // Another user keeps their own session.
+    let other = json!({"user": {"id": format!("{sub}-2")}, "resource": event("ev-1")});
+    let ticket = ticket_of(&events.embed_url(other).await);
+    session_of(redeem_ticket(host, &ticket, Some("ev-1")).await).await;
+    session_of(renew(host, second["session_token"].as_str().unwrap(), None).await).await;
 }
