@@ -213,7 +213,8 @@ pub fn managed_username(tenant: &TenantId, sub: &str) -> String {
     )
 }
 
-fn audit_entry(
+/// An audit row of `action`, denied until the flow says otherwise.
+pub(super) fn audit_entry(
     app: &AppState,
     action: &str,
     request_id: &str,
@@ -330,6 +331,17 @@ async fn redeem_inner(
     Ok((response, client))
 }
 
+/// The one strict verifier of host tokens, using tokens up.
+pub(super) fn verifier(app: &AppState) -> HostTokenVerifier<'_> {
+    HostTokenVerifier {
+        tenants: app.durable.as_ref(),
+        marks: app.logins.as_ref(),
+        broker: &app.broker_keys,
+        remote: &app.host_jwks,
+        dry_run: false,
+    }
+}
+
 /// The user a host token vouches for, once the one strict verifier passed it.
 async fn from_host_token(
     app: &AppState,
@@ -337,14 +349,7 @@ async fn from_host_token(
     request_id: &str,
     audit: &mut AuditEntry,
 ) -> Result<HostUser, Response> {
-    let checks = HostTokenVerifier {
-        tenants: app.durable.as_ref(),
-        marks: app.logins.as_ref(),
-        broker: &app.broker_keys,
-        remote: &app.host_jwks,
-        dry_run: false,
-    };
-    let verified = match checks.verify(token, app.clock.now()).await {
+    let verified = match verifier(app).verify(token, app.clock.now()).await {
         Ok(Ok(token)) => token,
         Ok(Err(rejection)) => {
             audit.reason = Some(rejection.reason());

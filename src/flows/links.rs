@@ -28,13 +28,12 @@ use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::embed::{HostUser, Profile, session_keys, start_session};
+use super::embed::{HostUser, Profile, audit_entry, session_keys, start_session, verifier};
 use super::embed_hosts::{audited, bad, call, profile_problem, session_end};
 use super::handoff::{check_origin, parse_client};
 use super::registrations::see_other;
-use super::tickets;
+use super::tickets::{self, Taken};
 use crate::app::AppState;
-use crate::auth::host_token::HostTokenVerifier;
 use crate::crypto;
 use crate::domain::{
     KeyAlgorithm, KeyId, LinkPath, Operation, ResourceId, ResourceRef, Tenant, TenantId,
@@ -48,9 +47,9 @@ use crate::http::error::{ApiError, PageError, WebError};
 use crate::http::json;
 use crate::http::page::{self, error_page};
 use crate::http::request_id::RequestId;
+use crate::store::AuditEntry;
 use crate::store::resources::ResourceStore as _;
 use crate::store::tenants::TenantStore as _;
-use crate::store::{AuditEntry, OneTime};
 
 /// A link's default life.
 const DEFAULT_TTL_SECS: u64 = 120;
@@ -157,6 +156,14 @@ fn well_formed(link: &str) -> bool {
         && link
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn not_a_link() -> Response {
+    error_page(
+        ErrorCode::LinkNotFound,
+        "This login link is not valid: check that it was copied whole.",
+        None,
+    )
 }
 
 fn invalid_target(message: &str) -> Response {
@@ -270,13 +277,9 @@ pub async fn create(
         call.audit.subject = Some(format!("{}/{}", tenant.id, record.user.sub));
         let link = crypto::random_token().map_err(|e| ApiError(e.into()).into_response())?;
         let until = now + TimeDelta::seconds(i64::try_from(ttl).unwrap_or(0));
-        let key = store_key(&link);
-        let plain = serde_json::to_vec(&record).map_err(|e| ApiError(WebError::internal(e)).into_response())?;
-        let sealed = app.sealer.seal(key.as_bytes(), &plain).map_err(|e| ApiError(e.into()).into_response())?;
-        let stored = app.logins.put_once(&key, &sealed, until, now).await.map_err(|e| ApiError(e.into()).into_response())?;
-        if !stored {
-            return Err(ApiError(WebError::internal("a fresh link collided with a stored one")).into_response());
-        }
+        tickets::keep_sealed(&app, &store_key(&link), &record, until)
+            .await
+            .map_err(|e| ApiError(e).into_response())?;
         call.audit.token_expires_at = Some(until);
         Ok((
             StatusCode::CREATED,
@@ -302,11 +305,7 @@ fn full_name(given: &str, family: Option<&str>) -> String {
 /// scanner's GET uses nothing.
 pub async fn page(State(app): State<AppState>, Path(link): Path<String>) -> Response {
     if !well_formed(&link) {
-        return error_page(
-            ErrorCode::LinkNotFound,
-            "This login link is not valid: check that it was copied whole.",
-            None,
-        );
+        return not_a_link();
     }
     let nonce = page::nonce();
     let action = format!("{}/l", app.public_url.as_str());
@@ -340,23 +339,6 @@ fn form_fields(body: &[u8]) -> Result<HashMap<String, String>, WebError> {
     Ok(fields)
 }
 
-fn audit_entry(
-    app: &AppState,
-    action: &str,
-    request_id: String,
-    client: Option<Extension<ClientAddr>>,
-) -> AuditEntry {
-    AuditEntry {
-        at: app.clock.now(),
-        actor: "anonymous".into(),
-        action: action.into(),
-        outcome: "denied".into(),
-        source: client.map(|Extension(ClientAddr(ip))| ip.to_string()),
-        request_id: Some(request_id),
-        ..AuditEntry::default()
-    }
-}
-
 async fn append(app: &AppState, audit: &AuditEntry, response: Response) -> Response {
     if let Err(err) = app.audit.append(audit).await {
         tracing::error!(error = %err, "could not write the audit row");
@@ -373,7 +355,7 @@ pub async fn follow(
     client: Option<Extension<ClientAddr>>,
     body: Bytes,
 ) -> Response {
-    let mut audit = audit_entry(&app, "link.follow", request_id, client);
+    let mut audit = audit_entry(&app, "link.follow", &request_id, client);
     let response = follow_inner(&app, &body, &mut audit).await;
     append(&app, &audit, response).await
 }
@@ -385,16 +367,11 @@ async fn follow_inner(app: &AppState, body: &[u8], audit: &mut AuditEntry) -> Re
     };
     let Some(link) = fields.get("link").filter(|l| well_formed(l)) else {
         audit.reason = Some("link_malformed".into());
-        return error_page(
-            ErrorCode::LinkNotFound,
-            "This login link is not valid: check that it was copied whole.",
-            None,
-        );
+        return not_a_link();
     };
-    let key = store_key(link);
-    let sealed = match app.logins.take_once(&key, app.clock.now()).await {
-        Ok(OneTime::Taken(sealed)) => sealed,
-        Ok(OneTime::Used) => {
+    let record = match tickets::take_sealed::<LinkRecord>(app, &store_key(link)).await {
+        Ok(Taken::Value(record)) => record,
+        Ok(Taken::Used) => {
             audit.reason = Some("link_used".into());
             return error_page(
                 ErrorCode::LinkUsed,
@@ -402,7 +379,7 @@ async fn follow_inner(app: &AppState, body: &[u8], audit: &mut AuditEntry) -> Re
                 None,
             );
         }
-        Ok(OneTime::Expired) => {
+        Ok(Taken::Expired) => {
             audit.reason = Some("link_expired".into());
             return error_page(
                 ErrorCode::LinkExpired,
@@ -410,28 +387,11 @@ async fn follow_inner(app: &AppState, body: &[u8], audit: &mut AuditEntry) -> Re
                 None,
             );
         }
-        Ok(OneTime::Unknown) => {
+        Ok(Taken::Unknown) => {
             audit.reason = Some("link_unknown".into());
-            return error_page(
-                ErrorCode::LinkNotFound,
-                "This login link is not valid: check that it was copied whole.",
-                None,
-            );
+            return not_a_link();
         }
-        Err(err) => return PageError(err.into()).into_response(),
-    };
-    let Some(record) = app
-        .sealer
-        .open(key.as_bytes(), &sealed)
-        .ok()
-        .and_then(|plain| serde_json::from_slice::<LinkRecord>(&plain).ok())
-    else {
-        audit.reason = Some("link_unreadable".into());
-        return error_page(
-            ErrorCode::LinkNotFound,
-            "This login link is not valid.",
-            None,
-        );
+        Err(err) => return PageError(err).into_response(),
     };
     audit.actor = format!(
         "tenant:{}",
@@ -509,7 +469,7 @@ pub async fn session(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut audit = audit_entry(&app, "link.session", request_id.clone(), client);
+    let mut audit = audit_entry(&app, "link.session", &request_id, client);
     let cookie = SessionCookie::new(app.public_url.is_https());
     let answer = async {
         let request: LinkSessionRequest = json::object(&body).map_err(|e| {
@@ -632,7 +592,7 @@ pub async fn uri_post(
     client: Option<Extension<ClientAddr>>,
     body: Bytes,
 ) -> Response {
-    let mut audit = audit_entry(&app, "link.uri", request_id, client);
+    let mut audit = audit_entry(&app, "link.uri", &request_id, client);
     let response = match uri_inner(&app, &body, &mut audit).await {
         Ok(response) => {
             audit.outcome = "granted".into();
@@ -812,14 +772,7 @@ async fn from_signed_token(
             None,
         ));
     }
-    let checks = HostTokenVerifier {
-        tenants: app.durable.as_ref(),
-        marks: app.logins.as_ref(),
-        broker: &app.broker_keys,
-        remote: &app.host_jwks,
-        dry_run: false,
-    };
-    let verified = match checks.verify(token, now).await {
+    let verified = match verifier(app).verify(token, now).await {
         Ok(Ok(verified)) => verified,
         Ok(Err(rejection)) => {
             audit.reason = Some(rejection.reason());

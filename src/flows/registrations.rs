@@ -16,8 +16,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::embed::{HostUser, Profile, user_key};
-use super::embed_hosts::{audited, bad, call, profile_problem, session_end};
+use super::embed::{HostUser, Profile, audit_entry, user_key};
+use super::embed_hosts::{HostCall, audited, bad, call, profile_problem, session_end};
 use super::tickets;
 use crate::app::AppState;
 use crate::crypto;
@@ -401,23 +401,38 @@ pub async fn register(
     audited(&app, call, response).await
 }
 
-async fn find_registration(
+/// The registration a host API call names, once its API key may manage
+/// registrations of the tenant.
+async fn registration_of(
     app: &AppState,
-    tenant: &Tenant,
-    resource: &ResourceId,
+    call: &mut HostCall,
+    headers: &HeaderMap,
+    query: &TenantQuery,
+    resource: &str,
     id: &str,
-) -> Result<Registration, Response> {
-    app.durable
+) -> Result<(Tenant, Registration), Response> {
+    let key = call
+        .admit(app, headers, Operation::ManageRegistrations)
+        .await?;
+    let (tenant, _) = call.tenant(app, &key, query.tenant.as_deref()).await?;
+    let resource = parse_resource_id(resource).map_err(store_failed)?;
+    let found = app
+        .durable
         .registration(id)
         .await
         .map_err(store_failed)?
-        .filter(|r| r.tenant == tenant.id && &r.resource == resource)
+        .filter(|r| r.tenant == tenant.id && r.resource == resource)
         .ok_or_else(|| {
             not_found(
                 ErrorCode::RegistrationNotFound,
                 "The resource has no registration of this id.",
             )
-        })
+        })?;
+    call.audit.subject = Some(format!(
+        "{}/{resource}/registration:{}",
+        tenant.id, found.id
+    ));
+    Ok((tenant, found))
 }
 
 /// `POST /api/v1/resources/{id}/registrations/{registration}/join-url`: a new
@@ -432,16 +447,8 @@ pub async fn reissue(
 ) -> Response {
     let mut call = call(&app, "registration.reissue", request_id, client);
     let response = async {
-        let key = call
-            .admit(&app, &headers, Operation::ManageRegistrations)
-            .await?;
-        let (tenant, _) = call.tenant(&app, &key, query.tenant.as_deref()).await?;
-        let resource = parse_resource_id(&id).map_err(store_failed)?;
-        let mut found = find_registration(&app, &tenant, &resource, &registration).await?;
-        call.audit.subject = Some(format!(
-            "{}/{resource}/registration:{}",
-            tenant.id, found.id
-        ));
+        let (_, mut found) =
+            registration_of(&app, &mut call, &headers, &query, &id, &registration).await?;
         let (credential, join_hash) = join_credential(&found.id).map_err(store_failed)?;
         found.join_hash = join_hash;
         app.durable
@@ -469,16 +476,8 @@ pub async fn revoke(
 ) -> Response {
     let mut call = call(&app, "registration.revoke", request_id, client);
     let response = async {
-        let key = call
-            .admit(&app, &headers, Operation::ManageRegistrations)
-            .await?;
-        let (tenant, _) = call.tenant(&app, &key, query.tenant.as_deref()).await?;
-        let resource = parse_resource_id(&id).map_err(store_failed)?;
-        let found = find_registration(&app, &tenant, &resource, &registration).await?;
-        call.audit.subject = Some(format!(
-            "{}/{resource}/registration:{}",
-            tenant.id, found.id
-        ));
+        let (tenant, found) =
+            registration_of(&app, &mut call, &headers, &query, &id, &registration).await?;
         app.durable
             .delete_registration(&found)
             .await
@@ -509,15 +508,7 @@ pub async fn join(
     client: Option<Extension<ClientAddr>>,
     Path(credential): Path<String>,
 ) -> Response {
-    let mut audit = AuditEntry {
-        at: app.clock.now(),
-        actor: "anonymous".into(),
-        action: "registration.join".into(),
-        outcome: "denied".into(),
-        source: client.map(|Extension(ClientAddr(ip))| ip.to_string()),
-        request_id: Some(request_id),
-        ..AuditEntry::default()
-    };
+    let mut audit = audit_entry(&app, "registration.join", &request_id, client);
     let response = join_inner(&app, &credential, &mut audit).await;
     if let Err(err) = app.audit.append(&audit).await {
         tracing::error!(error = %err, "could not write the audit row");

@@ -3,10 +3,13 @@
 //! personal data. 256 random bits, kept only under their hash with the user
 //! sealed beside it, valid 120 s and taken once (atomically, across replicas):
 //! a ticket forwarded by a frame is worth one login at most, and then the
-//! rightful frame's redemption fails visibly.
+//! rightful frame's redemption fails visibly. Login links keep their user the
+//! same way ([`keep_sealed`], [`take_sealed`]).
 
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::embed::{HostUser, refused};
 use crate::app::AppState;
@@ -16,7 +19,6 @@ use crate::http::code::ErrorCode;
 use crate::http::error::{ApiError, WebError};
 use crate::store::resources::ResourceStore as _;
 use crate::store::{AuditEntry, OneTime};
-use axum::response::IntoResponse as _;
 
 /// How long a ticket may wait for its redemption.
 pub const TICKET_LIFETIME: TimeDelta = TimeDelta::seconds(120);
@@ -27,19 +29,63 @@ fn store_key(ticket: &str) -> String {
     format!("ticket\0{ticket}")
 }
 
+/// Keeps `value` sealed (with `key` as associated data) under the hash of `key`
+/// until `until`, to be taken once.
+pub async fn keep_sealed(
+    app: &AppState,
+    key: &str,
+    value: &impl Serialize,
+    until: DateTime<Utc>,
+) -> Result<(), WebError> {
+    let plain = serde_json::to_vec(value).map_err(WebError::internal)?;
+    let sealed = app.sealer.seal(key.as_bytes(), &plain)?;
+    if !app
+        .logins
+        .put_once(key, &sealed, until, app.clock.now())
+        .await?
+    {
+        return Err(WebError::internal(
+            "a fresh one-time value collided with a stored one",
+        ));
+    }
+    Ok(())
+}
+
+/// What taking a sealed one-time value found.
+pub enum Taken<T> {
+    /// The value, now used up.
+    Value(T),
+    /// Someone took it already.
+    Used,
+    /// It expired unused.
+    Expired,
+    /// Never made, forgotten, or not readable.
+    Unknown,
+}
+
+/// Takes the value kept under `key`, once.
+pub async fn take_sealed<T: DeserializeOwned>(
+    app: &AppState,
+    key: &str,
+) -> Result<Taken<T>, WebError> {
+    Ok(match app.logins.take_once(key, app.clock.now()).await? {
+        OneTime::Taken(sealed) => app
+            .sealer
+            .open(key.as_bytes(), &sealed)
+            .ok()
+            .and_then(|plain| serde_json::from_slice(&plain).ok())
+            .map_or(Taken::Unknown, Taken::Value),
+        OneTime::Used => Taken::Used,
+        OneTime::Expired => Taken::Expired,
+        OneTime::Unknown => Taken::Unknown,
+    })
+}
+
 /// A new ticket for `user`, and when it expires.
 pub async fn mint(app: &AppState, user: &HostUser) -> Result<(String, DateTime<Utc>), WebError> {
     let ticket = crypto::random_token()?;
-    let now = app.clock.now();
-    let until = now + TICKET_LIFETIME;
-    let key = store_key(&ticket);
-    let plain = serde_json::to_vec(user).map_err(WebError::internal)?;
-    let sealed = app.sealer.seal(key.as_bytes(), &plain)?;
-    if !app.logins.put_once(&key, &sealed, until, now).await? {
-        return Err(WebError::internal(
-            "a fresh ticket collided with a stored one",
-        ));
-    }
+    let until = app.clock.now() + TICKET_LIFETIME;
+    keep_sealed(app, &store_key(&ticket), user, until).await?;
     Ok((ticket, until))
 }
 
@@ -70,24 +116,15 @@ pub async fn redeem(
     if !well_formed {
         return Err(refuse("ticket_malformed"));
     }
-    let key = store_key(ticket);
-    let taken = app
-        .logins
-        .take_once(&key, app.clock.now())
+    let taken = take_sealed::<HostUser>(app, &store_key(ticket))
         .await
-        .map_err(|e| ApiError(e.into()).into_response())?;
-    let sealed = match taken {
-        OneTime::Taken(sealed) => sealed,
-        OneTime::Used => return Err(refuse("ticket_used")),
-        OneTime::Expired => return Err(refuse("ticket_expired")),
-        OneTime::Unknown => return Err(refuse("ticket_unknown")),
+        .map_err(|e| ApiError(e).into_response())?;
+    let user = match taken {
+        Taken::Value(user) => user,
+        Taken::Used => return Err(refuse("ticket_used")),
+        Taken::Expired => return Err(refuse("ticket_expired")),
+        Taken::Unknown => return Err(refuse("ticket_unknown")),
     };
-    let user: HostUser = app
-        .sealer
-        .open(key.as_bytes(), &sealed)
-        .ok()
-        .and_then(|plain| serde_json::from_slice(&plain).ok())
-        .ok_or_else(|| refuse("ticket_unreadable"))?;
     audit.subject = Some(format!("{}/{}", user.tenant, user.sub));
     if user.resource.is_some() && user.resource.as_ref() != resource {
         return Err(refuse("resource_mismatch"));
