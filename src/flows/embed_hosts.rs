@@ -259,6 +259,12 @@ pub(super) fn bad(message: impl Into<String>) -> Response {
     ApiError(WebError::new(ErrorCode::InvalidRequest, message)).into_response()
 }
 
+/// Whether `id` may be a host's user id: 1 to 255 characters, no control
+/// characters.
+pub(super) fn is_host_user_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 255 && !id.chars().any(char::is_control)
+}
+
 pub(super) fn profile_problem(
     name: Option<&str>,
     email: Option<&str>,
@@ -316,7 +322,7 @@ pub async fn mint(
             bad(format!("The body must be JSON {{\"sub\": \"host user id\", \"name\", \"email\", \"picture\", \"tenant\", \"session_secs\"}} ({e})."))
         })?;
         let (tenant, acting) = call.tenant(&app, &key, request.tenant.as_deref()).await?;
-        if request.sub.is_empty() || request.sub.len() > 255 || request.sub.chars().any(char::is_control) {
+        if !is_host_user_id(&request.sub) {
             return Err(bad("sub: the host's user id, 1 to 255 characters"));
         }
         if let Some(problem) = profile_problem(request.name.as_deref(), request.email.as_deref(), request.picture.as_deref()) {

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::embed::{HostUser, Profile, audit_entry, session_keys, start_session, verifier};
-use super::embed_hosts::{audited, bad, call, profile_problem, session_end};
+use super::embed_hosts::{audited, bad, call, is_host_user_id, profile_problem, session_end};
 use super::handoff::{check_origin, parse_client};
 use super::registrations::see_other;
 use super::tickets::{self, Taken};
@@ -235,7 +235,7 @@ pub async fn create(
         })?;
         let (tenant, acting) = call.tenant(&app, &key, request.tenant.as_deref()).await?;
         let user = request.user;
-        if user.uid.is_empty() || user.uid.len() > 255 || user.uid.chars().any(char::is_control) {
+        if !is_host_user_id(&user.uid) {
             return Err(bad("user.uid: the host's user id, 1 to 255 characters"));
         }
         let name = full_name(&user.given_name, user.family_name.as_deref());
@@ -723,7 +723,7 @@ async fn from_hmac(
     let uid = field("uid");
     let name = full_name(field("givenName"), Some(field("familyName")));
     let email = Some(field("email")).filter(|e| !e.is_empty());
-    if uid.is_empty() || uid.len() > 255 || uid.chars().any(char::is_control) {
+    if !is_host_user_id(uid) {
         audit.reason = Some("uid".into());
         return Err(error_page(
             ErrorCode::InvalidRequest,

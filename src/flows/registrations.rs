@@ -17,7 +17,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::embed::{HostUser, Profile, audit_entry, user_key};
-use super::embed_hosts::{HostCall, audited, bad, call, profile_problem, session_end};
+use super::embed_hosts::{
+    HostCall, audited, bad, call, is_host_user_id, profile_problem, session_end,
+};
 use super::tickets;
 use crate::app::AppState;
 use crate::crypto;
@@ -141,6 +143,22 @@ async fn find_resource(
         })
 }
 
+/// The resource a host API call names, once its API key may manage the
+/// tenant's resources.
+async fn resource_of(
+    app: &AppState,
+    call: &mut HostCall,
+    headers: &HeaderMap,
+    query: &TenantQuery,
+    id: &str,
+) -> Result<(Tenant, Resource), Response> {
+    let key = call.admit(app, headers, Operation::ManageResources).await?;
+    let (tenant, _) = call.tenant(app, &key, query.tenant.as_deref()).await?;
+    let id = parse_resource_id(id).map_err(store_failed)?;
+    let resource = find_resource(app, &tenant, &id).await?;
+    Ok((tenant, resource))
+}
+
 /// `PUT /api/v1/resources/{id} {type, url}`: registers (or changes) a resource
 /// and the embedded app's page for it; its ACL is kept.
 pub async fn put_resource(
@@ -196,16 +214,7 @@ pub async fn get_resource(
 ) -> Response {
     let mut call = call(&app, "resource.read", request_id, client);
     let response = async {
-        let key = call
-            .admit(&app, &headers, Operation::ManageResources)
-            .await?;
-        let (tenant, _) = call.tenant(&app, &key, query.tenant.as_deref()).await?;
-        let resource = find_resource(
-            &app,
-            &tenant,
-            &parse_resource_id(&id).map_err(store_failed)?,
-        )
-        .await?;
+        let (_, resource) = resource_of(&app, &mut call, &headers, &query, &id).await?;
         Ok(Json(resource_view(&resource)).into_response())
     }
     .await;
@@ -225,9 +234,7 @@ pub async fn put_acl(
 ) -> Response {
     let mut call = call(&app, "resource.acl", request_id, client);
     let response = async {
-        let key = call.admit(&app, &headers, Operation::ManageResources).await?;
-        let (tenant, _) = call.tenant(&app, &key, query.tenant.as_deref()).await?;
-        let mut resource = find_resource(&app, &tenant, &parse_resource_id(&id).map_err(store_failed)?).await?;
+        let (tenant, mut resource) = resource_of(&app, &mut call, &headers, &query, &id).await?;
         let acl: Acl = json::object(&body).map_err(|e| {
             bad(format!("The body must be JSON {{\"presenters\": [user ids or emails], \"organizers\": [...]}} ({e})."))
         })?;
@@ -261,7 +268,7 @@ pub async fn create_embed(
         })?;
         let (tenant, acting) = call.tenant(&app, &key, request.tenant.as_deref()).await?;
         let user = request.user;
-        if user.id.is_empty() || user.id.len() > 255 || user.id.chars().any(char::is_control) {
+        if !is_host_user_id(&user.id) {
             return Err(bad("user.id: the host's user id, 1 to 255 characters"));
         }
         if let Some(problem) = profile_problem(user.name.as_deref(), user.email.as_deref(), user.avatar.as_deref()) {
