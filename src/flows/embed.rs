@@ -311,12 +311,17 @@ async fn redeem_inner(
     let client = parse_client(&request.client_id).map_err(|e| ApiError(e).into_response())?;
     check_origin(&registry, &client, cors::request_origin(headers))
         .map_err(|e| ApiError(e).into_response())?;
-    let user = match (&request.token, &request.ticket) {
-        (Some(token), None) => from_host_token(app, token, request_id, audit).await?,
+    let (user, refusal) = match (&request.token, &request.ticket) {
+        (Some(token), None) => (
+            from_host_token(app, token, request_id, audit).await?,
+            ErrorCode::InvalidToken,
+        ),
         (None, Some(ticket)) => {
             audit.action = "embed.ticket".into();
-            super::tickets::redeem(app, ticket, request.resource.as_ref(), request_id, audit)
-                .await?
+            let user =
+                super::tickets::redeem(app, ticket, request.resource.as_ref(), request_id, audit)
+                    .await?;
+            (user, ErrorCode::InvalidTicket)
         }
         _ => {
             audit.reason = Some("invalid request".into());
@@ -327,7 +332,7 @@ async fn redeem_inner(
             .into_response());
         }
     };
-    let response = start_session(app, &client, &user, None, request_id, audit).await?;
+    let response = start_session(app, &client, &user, None, (refusal, request_id), audit).await?;
     Ok((response, client))
 }
 
@@ -384,13 +389,15 @@ async fn from_host_token(
 /// (one per registration, or per user where the tenant asks), its role on the
 /// resource is computed, and Keycloak tokens and a session token are issued.
 /// `existing` is the id and start of a session that exists already (a link's
-/// cookie); else a new one starts.
+/// cookie); else a new one starts. A client the tenant does not use is
+/// refused with `refusal` (the code of what vouched for the user) and the
+/// request id.
 pub(super) async fn start_session(
     app: &AppState,
     client: &ClientId,
     user: &HostUser,
     existing: Option<(String, DateTime<Utc>)>,
-    request_id: &str,
+    (refusal, request_id): (ErrorCode, &str),
     audit: &mut AuditEntry,
 ) -> Result<Response, Response> {
     let registry = app.registry.snapshot();
@@ -410,7 +417,7 @@ pub(super) async fn start_session(
         .map_err(|e| web(e.into()))?;
     let Some(tenant) = tenant.filter(|t| t.clients.contains(client)) else {
         audit.reason = Some("client_not_allowed".into());
-        return Err(invalid_token(request_id));
+        return Err(refused(refusal, request_id));
     };
     let Some(realm) = registry.realms.get(&tenant.realm) else {
         audit.reason = Some("the tenant's realm is not configured".into());

@@ -526,7 +526,7 @@ pub async fn session(
             &client,
             &session.user,
             Some((session.sid, session.started)),
-            &request_id,
+            (ErrorCode::Forbidden, &request_id),
             &mut audit,
         )
         .await?;

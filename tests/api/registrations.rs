@@ -288,6 +288,32 @@ async fn an_embed_url_logs_its_user_in_to_its_resource_once_and_roles_follow_the
 }
 
 #[tokio::test]
+async fn a_ticket_serves_only_the_apps_its_tenant_uses() {
+    let events = Events::start().await;
+    let host = &events.host;
+    let sub = format!("u-{}", rand_suffix());
+    let other = host
+        .admin
+        .send_json(
+            Method::POST,
+            "/admin/api/clients",
+            &json!({"client_id": "other.example", "realms": ["tenant-a"], "origins": ["https://other.example"]}),
+        )
+        .await;
+    assert_eq!(other.status(), StatusCode::CREATED);
+    let body = json!({"user": {"id": sub}, "resource": event("ev-1")});
+    let ticket = ticket_of(&events.embed_url(body).await);
+    let foreign = reqwest::Client::new()
+        .post(host.app.url("/api/embed/redeem"))
+        .header("origin", "https://other.example")
+        .json(&json!({"client_id": "other.example", "ticket": ticket, "resource": event("ev-1")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ticket_refusal(host, foreign).await, "client_not_allowed");
+}
+
+#[tokio::test]
 async fn registrations_are_unique_per_normalised_email_and_a_join_url_is_a_revocable_credential() {
     let events = Events::start().await;
     let host = &events.host;
