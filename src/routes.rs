@@ -116,7 +116,8 @@ fn host_routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/resources/{id}/registrations/{registration}",
-            axum::routing::delete(flows::registrations::revoke),
+            axum::routing::delete(flows::registrations::revoke)
+                .get(flows::registrations::get_registration),
         )
         .route(
             "/api/v1/resources/{id}/registrations/{registration}/join-url",

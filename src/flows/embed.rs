@@ -659,11 +659,63 @@ async fn create_user(
     user: &HostUser,
     audit: &mut AuditEntry,
 ) -> Result<RealmUser, WebError> {
+    let remembered = || created_user(app, realm, &user.tenant, &user.sub);
+    if let Some(found) = remembered().await? {
+        return Ok(found);
+    }
+    // One creator at a time per host user, across replicas: the others wait
+    // for the user it records (many first logins at once create one user).
+    let lock = format!(
+        "create-user:{}:{}",
+        user.tenant,
+        URL_SAFE_NO_PAD.encode(&user.sub)
+    );
+    let holder = crypto::random_token()?;
+    let deadline = tokio::time::Instant::now() + CREATION_WAIT;
+    loop {
+        let now = app.clock.now();
+        let claim = app
+            .logins
+            .claim_slot(&lock, &holder, false, now + TimeDelta::seconds(30), now)
+            .await?;
+        if claim != SlotClaim::Held {
+            break;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            audit.outcome = "failed".into();
+            audit.reason = Some("another request is still creating this user".into());
+            return Err(WebError::new(
+                ErrorCode::RealmTimeout,
+                "The realm is still creating this user for another request: try again shortly.",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Some(found) = remembered().await? {
+            return Ok(found);
+        }
+    }
+    let created = create_user_holding_the_lock(app, realm, user, audit).await;
+    if let Err(err) = app.logins.release_slot(&lock, &holder).await {
+        tracing::warn!(error = %err, "could not free a user creation lock (it lapses in 30 s)");
+    }
+    created
+}
+
+/// How long a first login waits for a concurrent one creating the same user.
+const CREATION_WAIT: Duration = Duration::from_secs(20);
+
+/// Creates the realm user, with the creation lock held.
+async fn create_user_holding_the_lock(
+    app: &AppState,
+    realm: &Realm,
+    user: &HostUser,
+    audit: &mut AuditEntry,
+) -> Result<RealmUser, WebError> {
     let tenant = &user.tenant;
     let key = profile_id(tenant, &user.sub);
-    let remembered = || created_user(app, realm, tenant, &user.sub);
-    if let Some(user) = remembered().await? {
-        return Ok(user);
+    // The holder before us may have just finished.
+    if let Some(found) = created_user(app, realm, tenant, &user.sub).await? {
+        return Ok(found);
     }
     let admin = &app.keycloak_admin;
     let fail = |audit: &mut AuditEntry, err: crate::idp::IdpError| {
@@ -688,14 +740,7 @@ async fn create_user(
     match admin.create_user(realm, &representation).await {
         Ok(()) => {}
         Err(crate::idp::IdpError::Rejected { status: 409, .. }) => {
-            // A concurrent first login may have created it a moment ago, and
-            // records it once the realm shows it: wait up to 3 s for that.
-            for _ in 0..15 {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                if let Some(user) = remembered().await? {
-                    return Ok(user);
-                }
-            }
+            // Under the lock nobody of ours creates it: someone else did.
             audit.reason =
                 Some("the realm has a user of this name that authproxy did not create".into());
             return Err(WebError::new(

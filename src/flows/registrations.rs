@@ -442,6 +442,34 @@ async fn registration_of(
     Ok((tenant, found))
 }
 
+/// `GET /api/v1/resources/{id}/registrations/{registration}`: what was
+/// registered (never the join URL, which only its holder has).
+pub async fn get_registration(
+    State(app): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    client: Option<Extension<ClientAddr>>,
+    Path((id, registration)): Path<(String, String)>,
+    Query(query): Query<TenantQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let mut call = call(&app, "registration.read", request_id, client);
+    let response = async {
+        let (_, found) =
+            registration_of(&app, &mut call, &headers, &query, &id, &registration).await?;
+        Ok(Json(json!({
+            "registration_id": found.id,
+            "resource": found.resource,
+            "name": found.name,
+            "email": found.email,
+            "metadata": found.metadata,
+            "created_at": rfc3339(found.created_at),
+        }))
+        .into_response())
+    }
+    .await;
+    audited(&app, call, response).await
+}
+
 /// `POST /api/v1/resources/{id}/registrations/{registration}/join-url`: a new
 /// join URL; the previous one stops working at once.
 pub async fn reissue(

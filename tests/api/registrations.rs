@@ -361,6 +361,28 @@ async fn registrations_are_unique_per_normalised_email_and_a_join_url_is_a_revoc
         StatusCode::CREATED
     );
 
+    // What was registered reads back (normalised), without the join URL.
+    let read: Value = events
+        .call(
+            Method::GET,
+            &format!("/api/v1/resources/ev-1/registrations/{registration}"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&read["name"], &read["email"], &read["metadata"]),
+        (
+            &json!("Zoë"),
+            &json!("zo\u{eb}@example.com"),
+            &json!({"seat": "A1"})
+        )
+    );
+    assert!(read.get("join_url").is_none());
+
     // Each use of the join URL mints a fresh ticket for the registrant.
     let first = events.join(&join_url).await;
     assert_ne!(
