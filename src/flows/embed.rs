@@ -33,7 +33,7 @@ use super::handoff::{check_origin, finish_response, parse_client};
 use super::impersonation::{Expected, check_issued};
 use super::{LoginTarget, resolve};
 use crate::app::AppState;
-use crate::auth::host_token::HostTokenVerifier;
+use crate::auth::host_token::{HostTokenVerifier, VerifiedHostToken};
 use crate::auth::signing::OwnTokenProblem;
 use crate::crypto;
 use crate::domain::{
@@ -86,6 +86,28 @@ struct SessionRequest {
     /// The resource the frame shows.
     #[serde(default)]
     resource: Option<ResourceRef>,
+}
+
+impl HostUser {
+    /// The user a verified host token vouches for, for no resource in particular.
+    #[must_use]
+    pub fn vouched_by(verified: VerifiedHostToken) -> Self {
+        Self {
+            tenant: verified.tenant.id,
+            acting: verified.acting,
+            sub: verified.sub,
+            profile: Profile {
+                name: verified.name,
+                email: verified.email.map(|e| e.as_str().to_owned()),
+                email_verified: verified.email_verified,
+                picture: verified.picture,
+            },
+            session_exp: verified.session_exp,
+            resource: None,
+            resource_specific: false,
+            registration: None,
+        }
+    }
 }
 
 /// Whom a session is for, once a host vouched for them: by a host token, an
@@ -367,21 +389,7 @@ async fn from_host_token(
         }
     };
     audit.token_jti = Some(verified.jti.clone());
-    Ok(HostUser {
-        tenant: verified.tenant.id.clone(),
-        acting: verified.acting.clone(),
-        sub: verified.sub.clone(),
-        profile: Profile {
-            name: verified.name.clone(),
-            email: verified.email.as_ref().map(|e| e.as_str().to_owned()),
-            email_verified: verified.email_verified,
-            picture: verified.picture.clone(),
-        },
-        session_exp: verified.session_exp,
-        resource: None,
-        resource_specific: false,
-        registration: None,
-    })
+    Ok(HostUser::vouched_by(verified))
 }
 
 /// Starts a session for `user` in `client`: the tenant must use the client, the
@@ -919,6 +927,19 @@ async fn issue(
     .into_response())
 }
 
+/// Whether another session holds the slot of `session` now (a newer one of
+/// its registration or user replaced it).
+async fn displaced(app: &AppState, session: &Session) -> Result<bool, WebError> {
+    let Some(slot) = &session.slot else {
+        return Ok(false);
+    };
+    Ok(app
+        .logins
+        .slot_holder(slot, app.clock.now())
+        .await?
+        .is_some_and(|holder| holder != session.sid))
+}
+
 fn replaced() -> WebError {
     WebError::new(
         ErrorCode::SessionReplaced,
@@ -995,13 +1016,7 @@ async fn open_session(
     };
     let keys = session_keys(&session.tenant, &session.sub, &session.sid);
     if app.logins.session_ended(&keys, session.started).await? {
-        if let Some(slot) = &session.slot
-            && app
-                .logins
-                .slot_holder(slot, now)
-                .await?
-                .is_some_and(|holder| holder != session.sid)
-        {
+        if displaced(app, &session).await? {
             return Err(replaced());
         }
         return Err(ended("The session was ended (logged out): log in again."));
@@ -1238,15 +1253,7 @@ pub async fn wait(
             if app.logins.session_ended(&keys, session.started).await?
                 || session.ends_at <= app.clock.now()
             {
-                let replaced = match &session.slot {
-                    Some(slot) => app
-                        .logins
-                        .slot_holder(slot, app.clock.now())
-                        .await?
-                        .is_some_and(|holder| holder != session.sid),
-                    None => false,
-                };
-                let answer = if replaced {
+                let answer = if displaced(&app, &session).await? {
                     json!({"ended": true, "reason": "replaced"})
                 } else {
                     json!({"ended": true})

@@ -151,13 +151,6 @@ fn store_key(link: &str) -> String {
     format!("link\0{link}")
 }
 
-fn well_formed(link: &str) -> bool {
-    link.len() == 43
-        && link
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 fn not_a_link() -> Response {
     error_page(
         ErrorCode::LinkNotFound,
@@ -304,7 +297,7 @@ fn full_name(given: &str, family: Option<&str>) -> String {
 /// `GET /l/<opaque>`: the page that posts the link; it looks nothing up, so a
 /// scanner's GET uses nothing.
 pub async fn page(State(app): State<AppState>, Path(link): Path<String>) -> Response {
-    if !well_formed(&link) {
+    if !tickets::is_one_time_value(&link) {
         return not_a_link();
     }
     let nonce = page::nonce();
@@ -365,7 +358,7 @@ async fn follow_inner(app: &AppState, body: &[u8], audit: &mut AuditEntry) -> Re
         Ok(fields) => fields,
         Err(err) => return PageError(err).into_response(),
     };
-    let Some(link) = fields.get("link").filter(|l| well_formed(l)) else {
+    let Some(link) = fields.get("link").filter(|l| tickets::is_one_time_value(l)) else {
         audit.reason = Some("link_malformed".into());
         return not_a_link();
     };
@@ -786,19 +779,5 @@ async fn from_signed_token(
             "The token does not verify for this account (or lives over 120 s).",
         ));
     }
-    Ok(HostUser {
-        tenant: tenant.id.clone(),
-        acting: verified.acting,
-        sub: verified.sub,
-        profile: Profile {
-            name: verified.name,
-            email: verified.email.map(|e| e.as_str().to_owned()),
-            email_verified: verified.email_verified,
-            picture: verified.picture,
-        },
-        session_exp: verified.session_exp,
-        resource: None,
-        resource_specific: false,
-        registration: None,
-    })
+    Ok(HostUser::vouched_by(verified))
 }

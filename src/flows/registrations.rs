@@ -593,11 +593,10 @@ async fn join_inner(app: &AppState, credential: &str, audit: &mut AuditEntry) ->
         return unknown();
     };
     let now = app.clock.now();
-    let session_exp = now
-        + chrono::TimeDelta::seconds(
-            i64::try_from(crate::domain::tenant::DEFAULT_SESSION_SECS.min(tenant.max_session_secs))
-                .unwrap_or(0),
-        );
+    let session_exp = match session_end(&tenant, None, now) {
+        Ok(end) => end,
+        Err(err) => return PageError(err).into_response(),
+    };
     let user = HostUser {
         tenant: tenant.id.clone(),
         acting: None,

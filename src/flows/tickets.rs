@@ -89,6 +89,15 @@ pub async fn mint(app: &AppState, user: &HostUser) -> Result<(String, DateTime<U
     Ok((ticket, until))
 }
 
+/// Whether `value` has the shape of a ticket or a link: 256 bits, base64url.
+#[must_use]
+pub fn is_one_time_value(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// `url` with the ticket in its fragment.
 #[must_use]
 pub fn with_ticket(url: &str, ticket: &str) -> String {
@@ -109,11 +118,7 @@ pub async fn redeem(
         audit.reason = Some(reason.to_owned());
         refused(ErrorCode::InvalidTicket, request_id)
     };
-    let well_formed = ticket.len() == 43
-        && ticket
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !well_formed {
+    if !is_one_time_value(ticket) {
         return Err(refuse("ticket_malformed"));
     }
     let taken = take_sealed::<HostUser>(app, &store_key(ticket))

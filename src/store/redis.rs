@@ -248,11 +248,7 @@ impl RedisStore {
     }
 
     fn end_key(&self, key: &str) -> String {
-        format!(
-            "{}ended:{}",
-            self.prefix,
-            URL_SAFE_NO_PAD.encode(crypto::sha256(key))
-        )
+        self.hashed_key("ended", key)
     }
 
     fn hashed_key(&self, kind: &str, key: &str) -> String {
@@ -310,11 +306,7 @@ impl LoginStore for RedisStore {
     async fn use_state(&self, state: &str, _until: DateTime<Utc>) -> Result<bool, StoreError> {
         // A state is accepted only with its cookie, which expires with the
         // pending login: a mark that outlives the longest login is enough.
-        let key = format!(
-            "{}state:{}",
-            self.prefix,
-            URL_SAFE_NO_PAD.encode(crypto::sha256(state))
-        );
+        let key = self.hashed_key("state", state);
         let ttl = PENDING_LOGIN_LIFETIME.num_milliseconds() + GRACE_MS;
         let set: Option<String> = self
             .run(|mut conn| {
