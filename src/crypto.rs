@@ -456,6 +456,19 @@ pub mod jws {
             .is_ok()
     }
 
+    /// Verifies an RS256 signature (RSASSA-PKCS1-v1_5 with SHA-256) by a key of
+    /// 2048 to 8192 bits given as its modulus and exponent (big-endian).
+    #[must_use]
+    pub fn verify_rs256(n: &[u8], e: &[u8], input: &[u8], signature: &[u8]) -> bool {
+        ring::signature::RsaPublicKeyComponents { n, e }
+            .verify(
+                &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+                input,
+                signature,
+            )
+            .is_ok()
+    }
+
     /// Verifies an HMAC-SHA-256 tag in constant time.
     #[must_use]
     pub fn verify_hs256(secret: &[u8], input: &[u8], tag: &[u8]) -> bool {

@@ -59,6 +59,9 @@ fn admin_routes(state: &AppState) -> Router<AppState> {
         .routes(routes!(tenants::revoke_key))
         .routes(routes!(tenants::list_api_keys, tenants::create_api_key))
         .routes(routes!(tenants::revoke_api_key))
+        .routes(routes!(tenants::list_providers))
+        .routes(routes!(tenants::put_provider_secrets))
+        .routes(routes!(tenants::test_provider))
         .layer(RequestBodyLimitLayer::new(ADMIN_BODY_LIMIT))
         .split_for_parts();
     doc.merge(import_doc);
@@ -135,6 +138,36 @@ fn host_routes() -> Router<AppState> {
             "/auth/uri",
             get(flows::links::uri_get).post(flows::links::uri_post),
         )
+        .route(
+            "/api/v1/sso/codes",
+            axum::routing::post(flows::sso::exchange),
+        )
+}
+
+/// The frame's calls of third-party SSO (CORS: the clients' registered origins).
+fn sso_routes() -> Router<AppState> {
+    let preflight = flows::handoff::preflight;
+    Router::new()
+        .route(
+            "/api/embed/sso",
+            axum::routing::post(flows::sso::start).options(preflight),
+        )
+        .route(
+            "/api/embed/sso/config",
+            axum::routing::post(flows::sso::config).options(preflight),
+        )
+        .route(
+            "/api/embed/sso/update",
+            axum::routing::post(flows::sso::update).options(preflight),
+        )
+        .route(
+            "/api/embed/sso/code",
+            axum::routing::post(flows::sso::code).options(preflight),
+        )
+        .route(
+            "/api/embed/sso/complete",
+            axum::routing::post(flows::sso::complete).options(preflight),
+        )
 }
 
 /// The broker's router with its layers.
@@ -195,6 +228,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/.well-known/jwks.json", get(flows::embed::jwks))
         .merge(host_routes())
+        .merge(sso_routes())
         .route("/logout", axum::routing::post(flows::logout::start))
         .route("/logged-out", get(flows::logout::done))
         .route("/sdk/authproxy.js", get(flows::sdk::script))

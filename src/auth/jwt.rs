@@ -141,6 +141,25 @@ fn part(raw: &str) -> Result<Vec<u8>, ShapeProblem> {
 
 /// Reads a token of type `typ` (compared case-insensitively, RFC 7515 §4.1.9).
 pub fn parse<'a>(token: &'a str, typ: &str) -> Result<Parsed<'a>, ShapeProblem> {
+    let parsed = read(token, |found| {
+        found.is_some_and(|found| found.eq_ignore_ascii_case(typ))
+    })?;
+    if parsed.kid.is_empty() {
+        return Err(ShapeProblem::NoKid);
+    }
+    Ok(parsed)
+}
+
+/// Reads a token an identity platform issued (an ID token or a JWT access
+/// token): `typ` absent, `JWT` or `at+jwt`; `kid` may be absent (empty), for
+/// a platform that signs with one shared key.
+pub fn parse_issued(token: &str) -> Result<Parsed<'_>, ShapeProblem> {
+    read(token, |found| {
+        found.is_none_or(|t| t.eq_ignore_ascii_case("JWT") || t.eq_ignore_ascii_case("at+jwt"))
+    })
+}
+
+fn read(token: &str, typ_ok: impl Fn(Option<&str>) -> bool) -> Result<Parsed<'_>, ShapeProblem> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(ShapeProblem::TooLarge);
     }
@@ -164,14 +183,19 @@ pub fn parse<'a>(token: &'a str, typ: &str) -> Result<Parsed<'a>, ShapeProblem> 
     if alg.eq_ignore_ascii_case("none") {
         return Err(ShapeProblem::AlgNone);
     }
-    match header.get("typ").and_then(Value::as_str) {
-        Some(found) if found.eq_ignore_ascii_case(typ) => {}
-        _ => return Err(ShapeProblem::WrongType),
+    let typ = match header.get("typ") {
+        None => None,
+        Some(Value::String(found)) => Some(found.as_str()),
+        Some(_) => return Err(ShapeProblem::WrongType),
+    };
+    if !typ_ok(typ) {
+        return Err(ShapeProblem::WrongType);
     }
-    let kid = header
-        .get("kid")
-        .and_then(Value::as_str)
-        .ok_or(ShapeProblem::NoKid)?;
+    let kid = match header.get("kid") {
+        None => "",
+        Some(Value::String(kid)) if !kid.is_empty() => kid.as_str(),
+        Some(_) => return Err(ShapeProblem::NoKid),
+    };
     Ok(Parsed {
         alg: alg.to_owned(),
         kid: kid.to_owned(),

@@ -9,6 +9,7 @@ pub mod caller;
 pub mod host_token;
 pub mod jwt;
 pub mod signing;
+pub mod third_party;
 
 /// What a scheme concluded about a request.
 #[derive(Debug)]

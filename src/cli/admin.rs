@@ -314,7 +314,12 @@ impl Context {
             .ok_or(CliError::NoActor)
     }
 
-    /// The operations layer, acting as `actor` (from [`Context::actor`]).
+    /// Key sets fetched as `serve` fetches them (a provider's connection test).
+    pub(super) fn key_sets(&self) -> Result<crate::idp::host_jwks::HostJwks, CliError> {
+        let http = crate::idp::http::RealmHttp::new(self.config.idp_timeout)?;
+        Ok(crate::idp::host_jwks::HostJwks::new(http))
+    }
+
     /// A realm client as `serve` has, for the checks a command makes.
     pub(super) fn idp(&self) -> Result<Arc<crate::idp::oidc::OidcProvider>, CliError> {
         let http = crate::idp::http::RealmHttp::new(self.config.idp_timeout)?;

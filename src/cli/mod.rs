@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod directory;
 pub mod keys;
+pub mod providers;
 pub mod tenants;
 
 use std::path::PathBuf;

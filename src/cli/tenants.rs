@@ -64,6 +64,10 @@ pub enum TenantsCommand {
         /// Each user, too, has one session at a time.
         #[arg(long)]
         one_session_per_user: bool,
+        /// A JSON file of the tenant's third-party SSO: `{"host_origin",
+        /// "providers": [{"name", "kind", ...}]}` (as in the admin API).
+        #[arg(long)]
+        sso_file: Option<PathBuf>,
     },
     /// Remove a tenant (and its keys).
     Remove {
@@ -85,6 +89,14 @@ pub enum TenantsCommand {
         #[command(subcommand)]
         /// What to do.
         command: ApiKeysCommand,
+    },
+    /// A tenant's identity providers (third-party SSO).
+    Providers {
+        /// The tenant's id.
+        tenant_id: String,
+        #[command(subcommand)]
+        /// What to do.
+        command: super::providers::ProvidersCommand,
     },
 }
 
@@ -136,8 +148,9 @@ pub enum ApiKeysCommand {
     /// Make an API key; prints the credential once.
     Create {
         /// An operation it may call (repeatable): mint_tokens, logout, update_users,
-        /// debug, create_embeds, manage_resources, manage_registrations, create_links.
-        #[arg(long = "operation", required = true, value_parser = ["mint_tokens", "logout", "update_users", "debug", "create_embeds", "manage_resources", "manage_registrations", "create_links"])]
+        /// debug, create_embeds, manage_resources, manage_registrations, create_links,
+        /// exchange_sso_codes.
+        #[arg(long = "operation", required = true, value_parser = ["mint_tokens", "logout", "update_users", "debug", "create_embeds", "manage_resources", "manage_registrations", "create_links", "exchange_sso_codes"])]
         operations: Vec<String>,
         /// It may act for sub-tenants that grant it.
         #[arg(long)]
@@ -157,9 +170,9 @@ pub enum ApiKeysCommand {
 }
 
 /// Listings change nothing, so they record no actor.
-const READER: &str = "cli:list";
+pub(super) const READER: &str = "cli:list";
 
-fn read(path: &PathBuf) -> Result<String, CliError> {
+pub(super) fn read(path: &PathBuf) -> Result<String, CliError> {
     std::fs::read_to_string(path)
         .map(|s| s.trim().to_owned())
         .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
@@ -170,7 +183,7 @@ fn operation(raw: &str) -> Result<Operation, CliError> {
         .map_err(|_| CliError::Input(format!("--operation {raw}: not an operation")))
 }
 
-fn json(value: &impl serde::Serialize) -> String {
+pub(super) fn json(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
@@ -202,7 +215,19 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
                     link_paths,
                     session_policy,
                     one_session_per_user,
+                    sso_file,
                 } => {
+                    let sso = match &sso_file {
+                        None => crate::domain::SsoSettings::default(),
+                        Some(path) => {
+                            let text = std::fs::read_to_string(path).map_err(|e| {
+                                CliError::Input(format!("--sso-file {}: {e}", path.display()))
+                            })?;
+                            serde_json::from_str(&text).map_err(|e| {
+                                CliError::Input(format!("--sso-file {}: {e}", path.display()))
+                            })?
+                        }
+                    };
                     let link_paths = link_paths
                         .iter()
                         .map(|p| {
@@ -239,6 +264,7 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
                             },
                             one_session_per_user,
                         },
+                        sso,
                     };
                     let actor = actor()?;
                     let view = ctx.operator(&actor).put_tenant(&tenant_id, &input).await?;
@@ -254,6 +280,9 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
                 }
                 TenantsCommand::ApiKeys { tenant_id, command } => {
                     api_keys(&ctx, &tenant_id, command).await?;
+                }
+                TenantsCommand::Providers { tenant_id, command } => {
+                    super::providers::providers(&ctx, &tenant_id, command).await?;
                 }
             }
             Ok(())

@@ -163,6 +163,9 @@ pub struct TenantSection {
     /// `[tenants.embeds]`: embed URLs, registrations and login links.
     #[serde(default)]
     pub embeds: crate::domain::EmbedSettings,
+    /// `[tenants.sso]`: the host page's origin and `[[tenants.sso.providers]]`.
+    #[serde(default)]
+    pub sso: crate::domain::SsoSettings,
     /// `[[tenants.keys]]`: public signing keys.
     #[serde(default)]
     pub keys: Vec<TenantKeySection>,

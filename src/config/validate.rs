@@ -401,6 +401,7 @@ impl RawConfig {
                 jwks_url: input.jwks_url.clone(),
                 assertion_grant_idp,
                 embeds: input.embeds.clone(),
+                sso: input.sso.clone(),
             };
             let own = tenant.problems();
             problems.extend(&at, own);

@@ -11,6 +11,7 @@ pub mod origin;
 pub mod realm;
 pub mod resource;
 pub mod server;
+pub mod sso;
 pub(crate) mod slug;
 pub mod tenant;
 pub mod txn;
@@ -39,6 +40,7 @@ pub use server::{
     AccessLog, ForwardedHeader, LogFormat, LogSettings, PublicUrl, ServerLimits, TracingSettings,
     TrustedProxies,
 };
+pub use sso::{ProviderKind, ProviderName, SsoProvider, SsoSettings};
 pub use tenant::{
     ApiKey, ApiKeyId, EmbedSettings, Environment, HostKey, KeyAlgorithm, KeyId, Operation,
     Provisioning, SessionPolicy, Tenant, TenantId, VerifyingKey,

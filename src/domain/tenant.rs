@@ -108,6 +108,9 @@ pub struct Tenant {
     /// Per-user embed URLs, registrations and login links.
     #[serde(default)]
     pub embeds: EmbedSettings,
+    /// Third-party SSO: the host page's origin and the identity providers.
+    #[serde(default)]
+    pub sso: super::sso::SsoSettings,
 }
 
 /// What a new session does when its registration (or user, where the tenant
@@ -199,6 +202,7 @@ impl Tenant {
                 "between 300 seconds and 7 days (604800 seconds)",
             );
         }
+        problems.extend(self.sso.problems());
         problems
     }
 }
@@ -409,6 +413,8 @@ pub enum Operation {
     ManageRegistrations,
     /// `POST /api/v1/links`: one-time login links.
     CreateLinks,
+    /// `POST /api/v1/sso/codes`: the standard SSO handshake's second code.
+    ExchangeSsoCodes,
 }
 
 /// A host backend's API key: the secret only as its SHA-256.
@@ -513,6 +519,7 @@ mod tests {
             allow_hs256: false,
             jwks_url: Some("http://evil.example/jwks".into()),
             assertion_grant_idp: None,
+            sso: crate::domain::SsoSettings::default(),
             embeds: EmbedSettings {
                 app_url: Some("https://app.example/#x".into()),
                 ..EmbedSettings::default()

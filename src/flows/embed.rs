@@ -86,6 +86,17 @@ struct SessionRequest {
     /// The resource the frame shows.
     #[serde(default)]
     resource: Option<ResourceRef>,
+    /// On logout: end the user's Keycloak sessions too.
+    #[serde(default)]
+    keycloak_logout: bool,
+}
+
+/// What a frame's session call names.
+struct Asked {
+    client: ClientId,
+    token: String,
+    resource: Option<ResourceRef>,
+    keycloak_logout: bool,
 }
 
 impl HostUser {
@@ -1081,11 +1092,7 @@ pub async fn store_profile(
     Ok(())
 }
 
-fn session_request(
-    app: &AppState,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(ClientId, String, Option<ResourceRef>), WebError> {
+fn session_request(app: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Asked, WebError> {
     let request: SessionRequest = json::object(body).map_err(|e| {
         WebError::new(
             ErrorCode::InvalidRequest,
@@ -1098,10 +1105,25 @@ fn session_request(
         &client,
         cors::request_origin(headers),
     )?;
-    Ok((client, request.session_token, request.resource))
+    Ok(Asked {
+        client,
+        token: request.session_token,
+        resource: request.resource,
+        keycloak_logout: request.keycloak_logout,
+    })
 }
 
-fn with_cors(
+/// The tenant and user of a live session token of `client`.
+pub(super) async fn session_user(
+    app: &AppState,
+    client: &ClientId,
+    token: &str,
+) -> Result<(TenantId, String), WebError> {
+    let session = open_session(app, client, token, false).await?;
+    Ok((session.tenant, session.sub))
+}
+
+pub(super) fn with_cors(
     app: &AppState,
     headers: &HeaderMap,
     answer: Result<(Response, ClientId), WebError>,
@@ -1130,7 +1152,12 @@ pub async fn renew(
 ) -> Response {
     let mut audit = audit_entry(&app, "embed.renew", &request_id, client);
     let answer = async {
-        let (client, token, resource) = session_request(&app, &headers, &body)?;
+        let Asked {
+            client,
+            token,
+            resource,
+            ..
+        } = session_request(&app, &headers, &body)?;
         // Only a live token renews: a copy stolen and kept does not outlive
         // its 10 minutes.
         let mut session = open_session(&app, &client, &token, false).await?;
@@ -1214,7 +1241,7 @@ pub async fn wait(
 ) -> Response {
     let ip = client.map(|Extension(ClientAddr(ip))| ip);
     let answer = async {
-        let (client, token, _) = session_request(&app, &headers, &body)?;
+        let Asked { client, token, .. } = session_request(&app, &headers, &body)?;
         // Parked polls share the relay's places (per address and overall); with
         // none free the poll answers at once and says so.
         let Some(_slot) = app.wait_slots.try_park(ip) else {
@@ -1285,8 +1312,9 @@ pub async fn logout(
 ) -> Response {
     let mut audit = audit_entry(&app, "embed.logout", &request_id, client);
     let answer = async {
-        let (client, token, _) = session_request(&app, &headers, &body)?;
-        let session = open_session(&app, &client, &token, true).await?;
+        let asked = session_request(&app, &headers, &body)?;
+        let client = asked.client;
+        let session = open_session(&app, &client, &asked.token, true).await?;
         audit.actor = format!("tenant:{}", session.tenant);
         audit.subject = Some(format!("{}/{}", session.tenant, session.sub));
         let keys = session_keys(&session.tenant, &session.sub, &session.sid);
@@ -1296,6 +1324,9 @@ pub async fn logout(
         if let Some(slot) = &session.slot {
             app.logins.release_slot(slot, &session.sid).await?;
         }
+        if asked.keycloak_logout {
+            end_keycloak_sessions(&app, &session, &mut audit).await?;
+        }
         audit.outcome = "granted".into();
         Ok::<_, WebError>((Json(json!({"ended": true})).into_response(), client))
     }
@@ -1304,6 +1335,29 @@ pub async fn logout(
         tracing::error!(error = %err, "could not write the audit row");
     }
     with_cors(&app, &headers, answer)
+}
+
+/// Ends the Keycloak sessions of the session's realm user (its refresh tokens
+/// stop working); the embed session is over already.
+async fn end_keycloak_sessions(
+    app: &AppState,
+    session: &Session,
+    audit: &mut AuditEntry,
+) -> Result<(), WebError> {
+    let tenant = app.durable.tenant(&session.tenant).await?;
+    let registry = app.registry.snapshot();
+    let Some(realm) = tenant.and_then(|t| registry.realms.get(&t.realm).cloned()) else {
+        return Ok(());
+    };
+    audit.realm = Some(realm.name.to_string());
+    app.keycloak_admin
+        .logout_user(&realm, &session.realm_user)
+        .await
+        .map_err(|err| {
+            audit.outcome = "failed".into();
+            audit.reason = Some(format!("keycloak logout: {err}"));
+            WebError::from(err)
+        })
 }
 
 /// `GET /.well-known/jwks.json`: the keys of the broker's session tokens.

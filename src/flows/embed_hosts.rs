@@ -444,22 +444,9 @@ pub async fn update_user(
             email_verified: false,
             picture: patch.picture.clone(),
         };
-        store_profile(&app, &tenant.id, &sub, &profile)
+        apply_profile(&app, &tenant, &sub, &profile)
             .await
             .map_err(|e| ApiError(e).into_response())?;
-        let registry = app.registry.snapshot();
-        if let (Some(realm), Some(name)) = (registry.realms.get(&tenant.realm), &patch.name) {
-            // Only a user the broker created, never one that merely has its name.
-            let created = created_user(&app, realm, &tenant.id, &sub)
-                .await
-                .map_err(|e| ApiError(e).into_response())?;
-            if let Some(user) = created {
-                app.keycloak_admin
-                    .update_user(realm, &user.id, &json!({"firstName": name}))
-                    .await
-                    .map_err(|e| ApiError(WebError::from(e)).into_response())?;
-            }
-        }
         Ok(
             Json(json!({"tenant": tenant.id.as_str(), "sub": sub, "user": profile}))
                 .into_response(),
@@ -467,6 +454,27 @@ pub async fn update_user(
     }
     .await;
     audited(&app, call, response).await
+}
+
+/// Makes `profile` the user's: open frames see it at their next renewal, and a
+/// realm user the broker created takes its name.
+pub(super) async fn apply_profile(
+    app: &AppState,
+    tenant: &Tenant,
+    sub: &str,
+    profile: &Profile,
+) -> Result<(), WebError> {
+    store_profile(app, &tenant.id, sub, profile).await?;
+    let registry = app.registry.snapshot();
+    if let (Some(realm), Some(name)) = (registry.realms.get(&tenant.realm), &profile.name) {
+        // Only a user the broker created, never one that merely has its name.
+        if let Some(user) = created_user(app, realm, &tenant.id, sub).await? {
+            app.keycloak_admin
+                .update_user(realm, &user.id, &json!({"firstName": name}))
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// `POST /api/v1/embed/debug {token}` (sandbox only): which check a token fails,

@@ -16,6 +16,7 @@ pub mod logout;
 pub mod passthrough;
 pub mod registrations;
 pub mod sdk;
+pub mod sso;
 pub mod tickets;
 
 use crate::app::AppState;

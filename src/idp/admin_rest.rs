@@ -181,6 +181,13 @@ impl KeycloakAdmin for AdminRest {
             .await
     }
 
+    async fn logout_user(&self, realm: &Realm, id: &str) -> Result<(), IdpError> {
+        let path = format!("/users/{}/logout", encode_segment(id));
+        self.admin_request(realm, reqwest::Method::POST, &path, &[], None)
+            .await
+            .map(|_| ())
+    }
+
     async fn update_client(
         &self,
         realm: &Realm,

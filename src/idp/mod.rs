@@ -188,6 +188,10 @@ pub trait KeycloakAdmin: Send + Sync {
         id: &str,
         representation: &serde_json::Value,
     ) -> Result<(), IdpError>;
+
+    /// `POST /admin/realms/{realm}/users/{id}/logout`: ends every Keycloak
+    /// session of the user (their refresh tokens stop working).
+    async fn logout_user(&self, realm: &Realm, id: &str) -> Result<(), IdpError>;
 }
 
 #[async_trait]

@@ -16,6 +16,27 @@ const TENANT: &str = "tenant";
 const HOST_KEY: &str = "host_key";
 const API_KEY: &str = "api_key";
 const SIGNING_KEY: &str = "signing_key";
+const PROVIDER_SECRETS: &str = "provider_secrets";
+
+/// An identity platform's secrets (Piano's API token and signing key), sealed at
+/// rest and never shown.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct ProviderSecrets {
+    /// The token the broker calls the platform's API with.
+    pub api_token: String,
+    /// The key the platform signs its user tokens with (HS256).
+    pub signing_key: String,
+}
+
+impl std::fmt::Debug for ProviderSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProviderSecrets(..)")
+    }
+}
+
+fn provider_doc_id(tenant: &TenantId, provider: &str) -> String {
+    format!("{tenant}/{provider}")
+}
 
 /// One of the broker's own ES256 keys (session tokens, minted host tokens).
 #[derive(Clone)]
@@ -271,6 +292,55 @@ pub trait TenantStore: DocumentStore {
             }
         }
         Ok(())
+    }
+
+    /// Sets a provider's secrets.
+    async fn put_provider_secrets(
+        &self,
+        tenant: &TenantId,
+        provider: &str,
+        secrets: &ProviderSecrets,
+    ) -> Result<(), StoreError> {
+        let sealed = serde_json::to_vec(secrets).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.put_document(
+            PROVIDER_SECRETS,
+            &Document {
+                id: provider_doc_id(tenant, provider),
+                owner: tenant.to_string(),
+                body: "{}".into(),
+                secret: Some(SecretSlice::from(sealed)),
+            },
+        )
+        .await
+    }
+
+    /// A provider's secrets, when set.
+    async fn provider_secrets(
+        &self,
+        tenant: &TenantId,
+        provider: &str,
+    ) -> Result<Option<ProviderSecrets>, StoreError> {
+        let Some(doc) = self
+            .document(PROVIDER_SECRETS, &provider_doc_id(tenant, provider))
+            .await?
+        else {
+            return Ok(None);
+        };
+        doc.secret
+            .as_ref()
+            .map(|s| serde_json::from_slice(s.expose_secret()))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    /// Removes a provider's secrets; `false` when there were none.
+    async fn delete_provider_secrets(
+        &self,
+        tenant: &TenantId,
+        provider: &str,
+    ) -> Result<bool, StoreError> {
+        self.delete_document(PROVIDER_SECRETS, &provider_doc_id(tenant, provider))
+            .await
     }
 
     /// Removes a signing key; `false` when there was none.

@@ -35,4 +35,6 @@ mod registrations;
 mod round_trip;
 mod sdk;
 mod server;
+mod sso;
+mod sso_handshake;
 mod stores;

@@ -819,6 +819,7 @@ async fn durable_store_documents_round_trip_with_sealed_secrets_bound_to_their_r
             jwks_url: None,
             assertion_grant_idp: None,
             embeds: authproxy::domain::EmbedSettings::default(),
+            sso: authproxy::domain::SsoSettings::default(),
         };
         store.put_tenant(&tenant).await.unwrap();
         assert_eq!(

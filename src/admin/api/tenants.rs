@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use super::{Admin, AdminResult, operator, parse};
+use crate::admin::ops::providers::{ProviderView, SecretsInput, TestReport};
 use crate::admin::ops::tenants::{
     ApiKeyInput, ApiKeyView, HostKeyInput, HostKeyView, TenantInput, TenantView,
 };
@@ -114,5 +115,48 @@ pub async fn revoke_api_key(
 ) -> AdminResult<Json<ApiKeyView>> {
     Ok(Json(
         operator(&app, &admin).revoke_api_key(&id, &key).await?,
+    ))
+}
+
+/// The tenant's identity providers (never their secrets: only whether they are set).
+#[utoipa::path(get, path = "/admin/api/tenants/{tenant_id}/providers", responses((status = 200, body = [ProviderView]), (status = 404)), security(("admin_token" = [])))]
+pub async fn list_providers(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<String>,
+) -> AdminResult<Json<Vec<ProviderView>>> {
+    Ok(Json(operator(&app, &admin).list_providers(&id).await?))
+}
+
+/// Sets a provider's secrets (Piano: API token and signing key); write-only.
+#[utoipa::path(put, path = "/admin/api/tenants/{tenant_id}/providers/{name}/secrets", request_body = SecretsInput,
+    responses((status = 200, body = ProviderView), (status = 404), (status = 422)), security(("admin_token" = [])))]
+pub async fn put_provider_secrets(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path((id, name)): Path<(String, String)>,
+    body: Bytes,
+) -> AdminResult<Json<ProviderView>> {
+    let input: SecretsInput = parse(&body)?;
+    Ok(Json(
+        operator(&app, &admin)
+            .put_provider_secrets(&id, &name, &input)
+            .await?,
+    ))
+}
+
+/// Tests a provider: its keys or discovery are fetched (Piano: its API called
+/// with the API token), and the answer says what is wrong.
+#[utoipa::path(post, path = "/admin/api/tenants/{tenant_id}/providers/{name}/test",
+    responses((status = 200, body = TestReport), (status = 404)), security(("admin_token" = [])))]
+pub async fn test_provider(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path((id, name)): Path<(String, String)>,
+) -> AdminResult<Json<TestReport>> {
+    Ok(Json(
+        operator(&app, &admin)
+            .test_provider(&app.host_jwks, &id, &name)
+            .await?,
     ))
 }

@@ -10,6 +10,7 @@
 
 pub mod callers;
 pub mod directory;
+pub mod providers;
 pub mod provisioning;
 pub mod registry;
 pub mod tenants;

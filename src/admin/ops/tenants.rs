@@ -61,6 +61,12 @@ pub struct TenantInput {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub embeds: EmbedSettings,
+    /// Third-party SSO: `host_origin` (the host page's origin) and `providers`
+    /// (`[{name, kind: auth0|gigya|piano|oidc, ...}]`). Piano's secrets are set
+    /// apart (`PUT .../providers/{name}/secrets`).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub sso: crate::domain::SsoSettings,
 }
 
 fn default_max_session() -> u64 {
@@ -96,6 +102,7 @@ impl From<&Tenant> for TenantView {
                     .as_ref()
                     .map(|a| a.as_str().to_owned()),
                 embeds: t.embeds.clone(),
+                sso: t.sso.clone(),
             },
         }
     }
@@ -244,7 +251,7 @@ impl Operator<'_> {
         Ok(())
     }
 
-    async fn existing_tenant(&self, id: &str) -> Result<Tenant, OpsError> {
+    pub(super) async fn existing_tenant(&self, id: &str) -> Result<Tenant, OpsError> {
         let id = parse_tenant_id(id)?;
         self.tenants
             .tenant(&id)
@@ -332,6 +339,7 @@ impl Operator<'_> {
             jwks_url: input.jwks_url.clone(),
             assertion_grant_idp,
             embeds: input.embeds.clone(),
+            sso: input.sso.clone(),
         };
         problems.extend(tenant.problems());
         if let Some(url) = &tenant.embeds.app_url

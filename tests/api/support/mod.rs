@@ -7,6 +7,7 @@ mod admin;
 mod assertions;
 mod config;
 pub mod idp;
+pub mod providers;
 mod logs;
 pub mod services;
 

@@ -40,6 +40,14 @@ export async function handleAdmin({ realm, req, res, rest }) {
     res.writeHead(201, { Location: `${baseOf(req)}/admin/realms/${realm.name}/users/${id}` }).end();
     return undefined;
   }
+  const logoutMatch = /^users\/([0-9a-f-]{36})\/logout$/.exec(rest);
+  if (logoutMatch && req.method === 'POST') {
+    const user = realm.data.users.find((u) => u.id === logoutMatch[1]);
+    if (!user) return json(res, 404, { error: 'User not found' });
+    user.loggedOutAt = Date.now();
+    res.writeHead(204).end();
+    return undefined;
+  }
   const userMatch = /^users\/([0-9a-f-]{36})$/.exec(rest);
   if (userMatch && req.method === 'PUT') {
     const user = realm.data.users.find((u) => u.id === userMatch[1]);

@@ -1,0 +1,343 @@
+//! Third-party SSO hand-off against the platforms' stand-ins: each platform's
+//! token logs the embedded app in as its own user; each forged, misdirected or
+//! stale token is refused with `invalid_token`, audited with its reason, and
+//! creates nobody; the standard handshake's codes work once, with their
+//! verifier, from their frame, in time; profiles follow; display names stay
+//! unique; the connection test says what is wrong.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::embed::{audit_row, put_tenant};
+use crate::support::providers::{Platforms, platforms};
+use crate::support::{AdminApi, CLIENT_ID, CRM_ORIGIN, TestApp, TestConfig, idp};
+
+const AUTH0_DOMAIN: &str = "acme.eu.auth0.com";
+const GIGYA_KEY: &str = "3_acme-site";
+
+/// A broker with tenant `acme` (production, users created on demand) using
+/// all four platforms, Piano's secrets set.
+pub(crate) struct Sso {
+    pub(crate) app: TestApp,
+    pub(crate) admin: AdminApi,
+}
+
+fn providers(p: &Platforms) -> Value {
+    json!([
+        {"name": "auth0", "kind": "auth0", "domain": AUTH0_DOMAIN, "audience": "acme-app",
+         "base_url": format!("{}/{AUTH0_DOMAIN}", p.auth0)},
+        {"name": "gigya", "kind": "gigya", "api_key": GIGYA_KEY, "data_center": "eu1", "base_url": p.gigya},
+        {"name": "piano", "kind": "piano", "application_id": p.piano_aid, "base_url": p.piano},
+        {"name": "oidc", "kind": "oidc", "issuer": p.oidc, "audience": "acme-oidc"},
+    ])
+}
+
+pub(crate) fn sso_tenant(environment: &str, providers: Value) -> Value {
+    json!({"environment": environment, "realm": "tenant-a", "clients": [CLIENT_ID], "provisioning": "create",
+           "sso": {"host_origin": "https://news.example", "providers": providers}})
+}
+
+impl Sso {
+    pub(crate) async fn start() -> Self {
+        Self::with_config(TestConfig::demo()).await
+    }
+
+    pub(crate) async fn with_config(config: TestConfig) -> Self {
+        let app = TestApp::start(config).await;
+        let admin = app.admin();
+        let p = platforms();
+        put_tenant(&admin, "acme", sso_tenant("production", providers(p))).await;
+        let response = admin
+            .send_json(
+                Method::PUT,
+                "/admin/api/tenants/acme/providers/piano/secrets",
+                &json!({"api_token": p.piano_api_token, "signing_key": p.piano_production_key}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        Self { app, admin }
+    }
+
+    pub(crate) async fn sso(&self, tenant: &str, provider: &str, token: &str) -> reqwest::Response {
+        frame_call(
+            &self.app,
+            "/api/embed/sso",
+            &json!({"client_id": CLIENT_ID, "tenant": tenant, "provider": provider, "token": token}),
+        )
+        .await
+    }
+}
+
+pub(crate) async fn frame_call(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url(path))
+        .header("origin", CRM_ORIGIN)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn post_json(url: String, body: &Value) -> Value {
+    let response = reqwest::Client::new().post(url).json(body).send().await.unwrap();
+    assert!(response.status().is_success());
+    response.json().await.unwrap()
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", super::embed::rand_suffix())
+}
+
+/// An Auth0 ID token of `AUTH0_DOMAIN` (or `domain`) with `claims` over the defaults.
+pub(crate) async fn auth0_token(domain: &str, claims: Value) -> String {
+    let mut all = json!({"aud": "acme-app", "email": "ada@news.example", "email_verified": true, "name": "Ada Reader"});
+    merge(&mut all, claims);
+    let answer = post_json(format!("{}/{domain}/issue", platforms().auth0), &all).await;
+    answer["id_token"].as_str().unwrap().to_owned()
+}
+
+/// A Gigya JWT of site `api_key` for `uid`.
+pub(crate) async fn gigya_token(api_key: &str, uid: &str, claims: Value, kid: Option<&str>) -> String {
+    let mut form = vec![
+        ("apiKey", api_key.to_owned()),
+        ("targetUID", uid.to_owned()),
+        ("claims", claims.to_string()),
+    ];
+    if let Some(kid) = kid {
+        form.push(("kid", kid.to_owned()));
+    }
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{}/accounts.getJWT", platforms().gigya))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["errorCode"], 0);
+    answer["id_token"].as_str().unwrap().to_owned()
+}
+
+/// A Piano user token signed with the `environment`'s key.
+pub(crate) async fn piano_token(environment: &str, uid: &str) -> String {
+    let answer = post_json(
+        format!("{}/issue", platforms().piano),
+        &json!({"environment": environment, "sub": uid, "email": format!("{uid}@piano.example")}),
+    )
+    .await;
+    answer["token"].as_str().unwrap().to_owned()
+}
+
+/// Sets a Piano user (what its user API answers).
+pub(crate) async fn piano_user(uid: &str, user: Value) {
+    let response = reqwest::Client::new()
+        .put(format!("{}/control/users/{uid}", platforms().piano))
+        .json(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}
+
+pub(crate) async fn oidc_token(claims: Value) -> String {
+    let mut all = json!({"aud": "acme-oidc", "name": "Olga Openid"});
+    merge(&mut all, claims);
+    let answer = post_json(format!("{}/issue", platforms().oidc), &all).await;
+    answer["id_token"].as_str().unwrap().to_owned()
+}
+
+fn merge(into: &mut Value, from: Value) {
+    if let (Some(into), Value::Object(from)) = (into.as_object_mut(), from) {
+        into.extend(from);
+    }
+}
+
+/// The realm users of the embed user id `sub` of `acme`.
+async fn realm_users_of(sub: &str) -> Vec<Value> {
+    let username = authproxy::flows::embed::managed_username(
+        &authproxy::domain::TenantId::parse("acme").unwrap(),
+        sub,
+    );
+    let http = reqwest::Client::new();
+    let bearer = crate::support::idp::broker_token(&http, "tenant-a").await;
+    http.get(format!("{}/admin/realms/tenant-a/users", idp().base_url))
+        .bearer_auth(&bearer)
+        .query(&[("username", username.as_str()), ("exact", "true")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn ext(provider: &str, issuer: &str, subject: &str) -> String {
+    authproxy::flows::sso::external_user_id(provider, issuer, subject)
+}
+
+fn auth0_issuer() -> String {
+    format!("https://{AUTH0_DOMAIN}/")
+}
+
+/// Asserts the refusal the frame sees (`invalid_token` and a debug id, nothing
+/// more), that its audit row says `reason`, and that `sub` has no realm user.
+async fn assert_refused(sso: &Sso, response: reqwest::Response, reason: &str, sub: &str) {
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["debug_id", "error"], "the code and the debug id only");
+    assert_eq!(body["error"], "invalid_token");
+    let row = audit_row(&sso.admin, body["debug_id"].as_str().unwrap()).await;
+    assert_eq!(row["action"], "embed.sso");
+    assert_eq!(row["outcome"], "denied");
+    assert_eq!(row["reason"], reason);
+    assert!(realm_users_of(sub).await.is_empty(), "a refused token creates nobody");
+}
+
+#[tokio::test]
+async fn each_platforms_token_logs_the_embedded_app_in_as_its_own_user() {
+    let sso = Sso::start().await;
+    let p = platforms();
+    let auth0_sub = unique("auth0|");
+    let gigya_uid = unique("gigya-");
+    let piano_uid = unique("PNI");
+    let oidc_sub = unique("o-");
+    piano_user(&piano_uid, json!({"email": "pia@piano.example", "first_name": "Pia", "last_name": "Piano",
+        "display_name": "Pia P.", "email_confirmed": true})).await;
+    let cases = [
+        ("auth0", auth0_token(AUTH0_DOMAIN, json!({"sub": auth0_sub})).await, ext("auth0", &auth0_issuer(), &auth0_sub), "Ada Reader", true),
+        ("gigya", gigya_token(GIGYA_KEY, &gigya_uid, json!({"email": "gil@gigya.example", "firstName": "Gil", "lastName": "Gigya", "isVerified": false}), None).await,
+            ext("gigya", &format!("https://fidm.gigya.com/jwt/{GIGYA_KEY}/"), &gigya_uid), "Gil Gigya", false),
+        ("piano", piano_token("production", &piano_uid).await, ext("piano", &format!("piano:{}", p.piano_aid), &piano_uid), "Pia P.", true),
+        ("oidc", oidc_token(json!({"sub": oidc_sub, "email": "olga@oidc.example", "email_verified": true})).await, ext("oidc", &p.oidc, &oidc_sub), "Olga Openid", true),
+    ];
+    for (provider, token, sub, name, verified) in cases {
+        let response = sso.sso("acme", provider, &token).await;
+        assert_eq!(response.status(), StatusCode::OK, "{provider}: {}", response.text().await.unwrap());
+        assert_eq!(response.headers()["access-control-allow-origin"], CRM_ORIGIN);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["sub"], sub, "{provider}");
+        assert_eq!(body["user"]["name"], name, "{provider}");
+        assert_eq!(body["user"]["email_verified"], verified, "{provider}");
+        assert!(body["keycloak"]["access_token"].as_str().is_some(), "{provider}");
+        let created = realm_users_of(&sub).await;
+        assert_eq!(created.len(), 1, "{provider}: one realm user");
+        // The same identity again: the same user, nobody new.
+        let again = sso.sso("acme", provider, &token).await;
+        assert_eq!(again.status(), StatusCode::OK, "{provider}");
+        let again: Value = again.json().await.unwrap();
+        assert_eq!(again["sub"], sub);
+        assert_eq!(realm_users_of(&sub).await[0]["id"], created[0]["id"]);
+    }
+}
+
+#[tokio::test]
+async fn an_auth0_token_for_another_client_is_refused() {
+    let sso = Sso::start().await;
+    let sub = unique("auth0|");
+    let token = auth0_token(AUTH0_DOMAIN, json!({"sub": sub, "aud": "another-app"})).await;
+    let response = sso.sso("acme", "auth0", &token).await;
+    assert_refused(&sso, response, "auth0: wrong_audience", &ext("auth0", &auth0_issuer(), &sub)).await;
+}
+
+#[tokio::test]
+async fn an_auth0_issuer_without_its_trailing_slash_is_refused() {
+    let sso = Sso::start().await;
+    let sub = unique("auth0|");
+    let token = auth0_token(AUTH0_DOMAIN, json!({"sub": sub, "iss": format!("https://{AUTH0_DOMAIN}")})).await;
+    let response = sso.sso("acme", "auth0", &token).await;
+    assert_refused(&sso, response, "auth0: wrong_issuer", &ext("auth0", &auth0_issuer(), &sub)).await;
+}
+
+#[tokio::test]
+async fn a_gigya_token_of_another_api_key_is_refused_though_the_partner_key_signed_it() {
+    let sso = Sso::start().await;
+    let uid = unique("gigya-");
+    let token = gigya_token("3_other-site", &uid, json!({}), None).await;
+    let response = sso.sso("acme", "gigya", &token).await;
+    let sub = ext("gigya", &format!("https://fidm.gigya.com/jwt/{GIGYA_KEY}/"), &uid);
+    assert_refused(&sso, response, "gigya: wrong_issuer", &sub).await;
+}
+
+#[tokio::test]
+async fn a_gigya_token_of_an_unknown_key_id_is_refused() {
+    let sso = Sso::start().await;
+    let uid = unique("gigya-");
+    let token = gigya_token(GIGYA_KEY, &uid, json!({}), Some("UkVRME1VUTVOME5DUlRKRU16azNRamRD")).await;
+    let response = sso.sso("acme", "gigya", &token).await;
+    let sub = ext("gigya", &format!("https://fidm.gigya.com/jwt/{GIGYA_KEY}/"), &uid);
+    assert_refused(&sso, response, "gigya: unknown_key", &sub).await;
+}
+
+#[tokio::test]
+async fn rs256_swapped_for_hs256_keyed_with_the_public_key_is_refused() {
+    let sso = Sso::start().await;
+    let sub = unique("auth0|");
+    let base = format!("{}/{AUTH0_DOMAIN}", platforms().auth0);
+    let pem = reqwest::get(format!("{base}/pem")).await.unwrap().text().await.unwrap();
+    let jwks: Value = reqwest::get(format!("{base}/.well-known/jwks.json")).await.unwrap().json().await.unwrap();
+    let kid = jwks["keys"][0]["kid"].as_str().unwrap();
+    let b64 = |v: &Value| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let now = chrono::Utc::now().timestamp();
+    let input = format!(
+        "{}.{}",
+        b64(&json!({"alg": "HS256", "typ": "JWT", "kid": kid})),
+        b64(&json!({"iss": auth0_issuer(), "aud": "acme-app", "sub": sub, "iat": now, "exp": now + 600}))
+    );
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, pem.as_bytes());
+    let tag = ring::hmac::sign(&key, input.as_bytes());
+    let forged = {
+        use base64::Engine as _;
+        format!("{input}.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    };
+    let response = sso.sso("acme", "auth0", &forged).await;
+    assert_refused(&sso, response, "auth0: alg_not_allowed", &ext("auth0", &auth0_issuer(), &sub)).await;
+}
+
+#[tokio::test]
+async fn a_piano_token_signed_with_the_sandbox_key_is_refused_in_production() {
+    let sso = Sso::start().await;
+    let uid = unique("PNI");
+    piano_user(&uid, json!({"email": "s@piano.example"})).await;
+    let token = piano_token("sandbox", &uid).await;
+    let response = sso.sso("acme", "piano", &token).await;
+    let sub = ext("piano", &format!("piano:{}", platforms().piano_aid), &uid);
+    assert_refused(&sso, response, "piano: bad_signature", &sub).await;
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refused() {
+    let sso = Sso::start().await;
+    let sub = unique("auth0|");
+    let now = chrono::Utc::now().timestamp();
+    let token = auth0_token(AUTH0_DOMAIN, json!({"sub": sub, "iat": now - 7200, "exp": now - 3600})).await;
+    let response = sso.sso("acme", "auth0", &token).await;
+    assert_refused(&sso, response, "auth0: expired", &ext("auth0", &auth0_issuer(), &sub)).await;
+}
+
+#[tokio::test]
+async fn a_token_good_for_one_tenant_is_refused_by_another_tenants_provider() {
+    let sso = Sso::start().await;
+    // Globex shares the Auth0 tenant but not the application.
+    let globex = json!([{"name": "auth0", "kind": "auth0", "domain": AUTH0_DOMAIN, "audience": "globex-app",
+        "base_url": format!("{}/{AUTH0_DOMAIN}", platforms().auth0)}]);
+    put_tenant(&sso.admin, "globex", sso_tenant("production", globex)).await;
+    let sub = unique("auth0|");
+    let token = auth0_token(AUTH0_DOMAIN, json!({"sub": sub})).await;
+    assert_eq!(sso.sso("acme", "auth0", &token).await.status(), StatusCode::OK);
+    let response = sso.sso("globex", "auth0", &token).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_token");
+    let row = audit_row(&sso.admin, body["debug_id"].as_str().unwrap()).await;
+    assert_eq!(row["reason"], "auth0: wrong_audience");
+    // A provider name the tenant does not have is its own answer.
+    let response = sso.sso("globex", "gigya", &token).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "unknown_provider");
+}
