@@ -15,7 +15,11 @@ export type AuthProxyErrorName =
   | 'InvalidSession'
   | 'Aborted'
   | 'RefreshUnavailable'
-  | 'SessionEnded';
+  | 'SessionEnded'
+  | 'InvalidToken'
+  | 'UnknownProvider'
+  | 'InvalidCode'
+  | 'ProviderUnavailable';
 
 export declare class AuthProxyError extends Error {
   name: AuthProxyErrorName;
@@ -158,8 +162,8 @@ export declare class EmbedSession {
   renew(): Promise<EmbedSession>;
   /** Keeps the session alive; calls onChanged after a host update, onEnded when it is over. */
   watch(handlers?: { onChanged?: (session: EmbedSession) => void; onEnded?: (reason?: 'replaced') => void }): void;
-  /** Ends the session at the broker. */
-  logout(): Promise<void>;
+  /** Ends the session at the broker; with `keycloak: true`, the user's Keycloak sessions too. */
+  logout(options?: { keycloak?: boolean }): Promise<void>;
 }
 
 export interface Embed {
@@ -175,7 +179,64 @@ export interface Embed {
   redeem(token: string): Promise<EmbedSession | null>;
 }
 
+/** The user third-party SSO reports. */
+export interface SsoUser {
+  /** The embed user id (`ext:<provider>:<issuer hash>:<subject>`, or the handshake's primary key). */
+  id: string;
+  displayName: string | null;
+  email: string | null;
+  picture: string | null;
+  /** Only a verified address may receive notifications. */
+  emailVerified: boolean;
+}
+
+/** A tenant's third-party SSO, as the frame reads it. */
+export interface SsoConfig {
+  tenant: string;
+  /** The host page's one origin. */
+  host_origin: string;
+  providers: { name: string; kind: 'auth0' | 'gigya' | 'piano' | 'oidc' }[];
+}
+
+interface SsoWatchers {
+  onChanged?: (session: EmbedSession) => void;
+  onEnded?: (reason?: 'replaced') => void;
+}
+
+/** The embedded app's side of third-party SSO. */
+export interface Sso {
+  readonly session: EmbedSession | null;
+  config(tenant: string): Promise<SsoConfig>;
+  start(request: { tenant: string; provider: string; token: string; resource?: ResourceRef }, watchers?: SsoWatchers): Promise<EmbedSession>;
+  /** A fresh `token`, or (Piano) none: the profile read again. */
+  update(options?: { token?: string }): Promise<SsoUser>;
+  /** Ends the session and the Keycloak sessions behind it. */
+  logout(): Promise<void>;
+  /** The handshake's first code, bound to a verifier only this frame keeps. */
+  code(options: { tenant: string }): Promise<string>;
+  complete(codeB: string, options?: { resource?: ResourceRef }, watchers?: SsoWatchers): Promise<EmbedSession>;
+  /** A DOM event `authproxy:login-required`, and a message to the host's registered origin when framed. */
+  loginRequired(options?: { reason?: string }): void;
+  /** Serves the host page of `tenant` (messages from its registered origin only). */
+  serve(options: { tenant: string; resource?: ResourceRef; onSession?: (session: EmbedSession) => void } & SsoWatchers): Promise<SsoConfig>;
+}
+
+/** The host page's side of third-party SSO. */
+export declare class HostSso {
+  constructor(options: { frame: HTMLIFrameElement | Window; appOrigin: string; timeoutMs?: number });
+  start(request: { provider: string; token: string }): Promise<SsoUser>;
+  logout(): Promise<{ ended: true }>;
+  update(options?: { token?: string }): Promise<SsoUser>;
+  handshakeCode(): Promise<string>;
+  complete(codeB: string): Promise<SsoUser>;
+  onLoginRequired(listener: (detail: { origin: string; reason?: string }) => void): () => void;
+  onEnded(listener: (detail: { origin: string; reason?: string }) => void): () => void;
+  onChanged(listener: (user: SsoUser) => void): () => void;
+}
+
 export declare interface AuthProxy {
   /** Host tokens (`#token=`) handed to the embedded app. */
   readonly embed: Embed;
+  /** Third-party SSO: the host page's identity platform logs this app in. */
+  readonly sso: Sso;
 }

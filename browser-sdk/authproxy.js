@@ -11,7 +11,7 @@
 // to no other), and this SDK confirms it only for a login it started itself. Where
 // no opener is left (COOP), the user approves in the login window instead.
 
-export const VERSION = '0.5.0';
+export const VERSION = '0.6.0';
 
 const DEFAULT_TIMEOUT_MS = 5 * 60 * 1000;
 // Once the popup is out of sight (closed, or cut off by COOP), the login gets at
@@ -201,9 +201,14 @@ export class EmbedSession {
     this.onEnded?.(reason);
   }
 
-  /** Ends this session at the broker. */
-  async logout() {
-    await this.#call('/api/embed/logout').catch(() => {});
+  /**
+   * Ends this session at the broker; with `{ keycloak: true }` the user's
+   * Keycloak sessions end too (their refresh tokens stop working).
+   */
+  async logout({ keycloak = false } = {}) {
+    const payload = { client_id: this.#proxy.clientId, session_token: this.sessionToken };
+    if (keycloak) payload.keycloak_logout = true;
+    await this.#proxy.embedCall('/api/embed/logout', payload).catch(() => {});
     this.#end();
   }
 }
@@ -297,6 +302,303 @@ class Embed {
   }
 }
 
+/** The user third-party SSO reports: `{ id, displayName, email, picture, emailVerified }`. */
+function ssoUser(session) {
+  const user = session.user ?? {};
+  return {
+    id: session.sub,
+    displayName: user.name ?? null,
+    email: user.email ?? null,
+    picture: user.picture ?? null,
+    emailVerified: user.email_verified === true,
+  };
+}
+
+const SSO_ERRORS = {
+  invalid_token: 'InvalidToken',
+  unknown_provider: 'UnknownProvider',
+  invalid_sso_code: 'InvalidCode',
+  provider_unavailable: 'ProviderUnavailable',
+  session_ended: 'SessionEnded',
+  session_replaced: 'SessionEnded',
+};
+
+function ssoFailure(response, body, what) {
+  const name = SSO_ERRORS[body.error] ?? (response.status >= 500 ? 'NetworkError' : 'LoginFailed');
+  return fail(name, body.error_description || `${what} was refused (HTTP ${response.status}${body.error ? `, ${body.error}` : ''}).`, { code: body.error, debugId: body.debug_id });
+}
+
+/**
+ * The embedded app's side of third-party SSO: the host page's identity
+ * platform (Auth0, Gigya, Piano, any OIDC) logs this app in. `serve()` takes the
+ * host page's requests, from the tenant's registered host origin only, and
+ * answers to that origin only; the same calls are methods here for an app that
+ * shares the host's document.
+ */
+class Sso {
+  #proxy;
+  #configs = new Map();
+  #verifier;
+  #hostOrigin;
+  /** The current session, once a login succeeded. */
+  session = null;
+
+  constructor(proxy) {
+    this.#proxy = proxy;
+  }
+
+  /** The tenant's host origin and providers (`{ tenant, host_origin, providers }`). */
+  async config(tenant) {
+    if (!this.#configs.has(tenant)) {
+      const { response, body } = await this.#proxy.embedCall('/api/embed/sso/config', { client_id: this.#proxy.clientId, tenant });
+      if (!response.ok) throw ssoFailure(response, body, 'The SSO configuration');
+      this.#configs.set(tenant, body);
+    }
+    return this.#configs.get(tenant);
+  }
+
+  #started(body, resource, watchers) {
+    this.session?.logout().catch(() => {});
+    const session = new EmbedSession(this.#proxy, body, resource);
+    this.session = session;
+    session.watch({
+      onChanged: (s) => watchers?.onChanged?.(s),
+      onEnded: (reason) => {
+        if (this.session === session) this.session = null;
+        watchers?.onEnded?.(reason);
+      },
+    });
+    return session;
+  }
+
+  /** Logs in with the platform's `token`: the EmbedSession, or rejects (InvalidToken, UnknownProvider, ...). */
+  async start({ tenant, provider, token, resource }, watchers) {
+    if (!tenant || !provider || typeof token !== 'string') throw new TypeError('sso.start needs { tenant, provider, token }');
+    const payload = { client_id: this.#proxy.clientId, tenant, provider, token };
+    if (resource) payload.resource = resource;
+    const { response, body } = await this.#proxy.embedCall('/api/embed/sso', payload);
+    if (!response.ok) throw ssoFailure(response, body, 'The token');
+    return this.#started(body, resource, watchers);
+  }
+
+  /** Reads the profile again (a fresh `token`, or Piano's user API without one): the user. */
+  async update({ token } = {}) {
+    if (!this.session) throw fail('SessionEnded', 'No one is logged in.');
+    const payload = { client_id: this.#proxy.clientId, session_token: this.session.sessionToken };
+    if (token) payload.token = token;
+    const { response, body } = await this.#proxy.embedCall('/api/embed/sso/update', payload);
+    if (!response.ok) throw ssoFailure(response, body, 'The update');
+    await this.session.renew();
+    return ssoUser(this.session);
+  }
+
+  /** Ends the session and the Keycloak sessions behind it. */
+  async logout() {
+    const session = this.session;
+    this.session = null;
+    await session?.logout({ keycloak: true });
+  }
+
+  /** The standard handshake's first code, bound to a verifier only this frame keeps. */
+  async code({ tenant }) {
+    this.#verifier = randomValue();
+    const payload = { client_id: this.#proxy.clientId, tenant, code_challenge: await challengeOf(this.#verifier) };
+    const { response, body } = await this.#proxy.embedCall('/api/embed/sso/code', payload);
+    if (!response.ok) throw ssoFailure(response, body, 'The code request');
+    return body.code_a;
+  }
+
+  /** Completes the handshake with the host backend's `code_b`: the EmbedSession. */
+  async complete(codeB, { resource } = {}, watchers) {
+    if (!this.#verifier) throw fail('InvalidCode', 'This frame asked for no code: call code() first.');
+    const payload = { client_id: this.#proxy.clientId, code_b: codeB, code_verifier: this.#verifier };
+    this.#verifier = undefined;
+    if (resource) payload.resource = resource;
+    const { response, body } = await this.#proxy.embedCall('/api/embed/sso/complete', payload);
+    if (!response.ok) throw ssoFailure(response, body, 'The code');
+    return this.#started(body, resource, watchers);
+  }
+
+  /**
+   * Tells the host that a login is needed, so it runs its own: a DOM event
+   * `authproxy:login-required` on this document, and a message to the host
+   * page's registered origin (exactly) when this app is framed.
+   */
+  loginRequired({ reason = 'login_required' } = {}) {
+    document.dispatchEvent(new CustomEvent('authproxy:login-required', { detail: { reason, origin: location.origin } }));
+    if (window.parent !== window && this.#hostOrigin) {
+      window.parent.postMessage({ type: 'authproxy:login-required', reason }, this.#hostOrigin);
+    }
+  }
+
+  /**
+   * Serves the host page of `tenant`: its `start`, `update`, `logout`, `code`
+   * and `complete` requests (messages from its registered origin only), each
+   * answered to that origin; `onSession`, `onChanged` and `onEnded` follow the
+   * session. Resolves once listening, with the tenant's configuration.
+   */
+  async serve({ tenant, resource, onSession, onChanged, onEnded } = {}) {
+    const config = await this.config(tenant);
+    const hostOrigin = config.host_origin;
+    this.#hostOrigin = hostOrigin;
+    const post = (message, target = window.parent) => {
+      if (target && target !== window) target.postMessage(message, hostOrigin);
+    };
+    const watchers = {
+      onChanged: (s) => { onChanged?.(s); post({ type: 'authproxy:sso-changed', user: ssoUser(s) }); },
+      onEnded: (reason) => { onEnded?.(reason); post({ type: 'authproxy:sso-ended', reason: reason ?? 'ended' }); },
+    };
+    const handlers = {
+      ping: async () => ({ ready: true }),
+      start: async (m) => {
+        const session = await this.start({ tenant, provider: m.provider, token: m.token, resource }, watchers);
+        onSession?.(session);
+        return ssoUser(session);
+      },
+      update: (m) => this.update({ token: m.token }),
+      logout: async () => { await this.logout(); return { ended: true }; },
+      code: () => this.code({ tenant }),
+      complete: async (m) => {
+        const session = await this.complete(m.code_b, { resource }, watchers);
+        onSession?.(session);
+        return ssoUser(session);
+      },
+    };
+    window.addEventListener('message', (event) => {
+      // Exactly the registered origin: any other page's message is ignored.
+      if (event.origin !== hostOrigin) return;
+      const m = event.data;
+      if (!m || m.type !== 'authproxy:sso' || typeof m.id !== 'string' || !Object.hasOwn(handlers, m.op)) return;
+      handlers[m.op](m).then(
+        (result) => post({ type: 'authproxy:sso-reply', id: m.id, ok: true, result }, event.source),
+        (error) => post({ type: 'authproxy:sso-reply', id: m.id, ok: false, error: { name: error.name, message: error.message, code: error.code } }, event.source),
+      );
+    });
+    post({ type: 'authproxy:sso-ready' });
+    return config;
+  }
+}
+
+/**
+ * The host page's side of third-party SSO: talks to the embedded app in `frame`
+ * (an iframe element or a window) at `appOrigin`, exactly; messages from any
+ * other origin are ignored. `start({provider, token})` resolves to the
+ * logged-in user `{ id, displayName, email, picture, emailVerified }` or rejects
+ * with an AuthProxyError; a `login-required` from the app reaches
+ * `onLoginRequired` listeners and the DOM event `authproxy:login-required` on
+ * this document.
+ */
+export class HostSso {
+  #frame;
+  #appOrigin;
+  #timeoutMs;
+  #pending = new Map();
+  #ready = false;
+  #listeners = { loginRequired: new Set(), ended: new Set(), changed: new Set() };
+
+  constructor({ frame, appOrigin, timeoutMs = 30000 }) {
+    if (!frame || !appOrigin) throw new TypeError('HostSso needs { frame, appOrigin }');
+    this.#frame = frame;
+    this.#appOrigin = new URL(appOrigin).origin;
+    this.#timeoutMs = timeoutMs;
+    window.addEventListener('message', (event) => this.#receive(event));
+  }
+
+  get #window() {
+    return this.#frame.contentWindow ?? this.#frame;
+  }
+
+  #receive(event) {
+    if (event.origin !== this.#appOrigin || event.source !== this.#window) return;
+    const m = event.data;
+    if (!m || typeof m.type !== 'string') return;
+    if (m.type === 'authproxy:sso-ready') this.#ready = true;
+    if (m.type === 'authproxy:sso-reply' && this.#pending.has(m.id)) {
+      this.#ready = true;
+      const { resolve, reject } = this.#pending.get(m.id);
+      this.#pending.delete(m.id);
+      if (m.ok) resolve(m.result);
+      else reject(fail(m.error?.name || 'LoginFailed', m.error?.message || 'The embedded app refused.', { code: m.error?.code }));
+    }
+    const detail = { origin: event.origin, reason: typeof m.reason === 'string' ? m.reason : undefined };
+    if (m.type === 'authproxy:login-required') {
+      for (const listener of this.#listeners.loginRequired) listener(detail);
+      document.dispatchEvent(new CustomEvent('authproxy:login-required', { detail }));
+    }
+    if (m.type === 'authproxy:sso-ended') for (const listener of this.#listeners.ended) listener(detail);
+    if (m.type === 'authproxy:sso-changed') for (const listener of this.#listeners.changed) listener(m.user);
+  }
+
+  #send(op, fields = {}, { retry = false } = {}) {
+    const id = randomValue();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        clearInterval(again);
+        this.#pending.delete(id);
+        reject(fail('Timeout', 'The embedded app did not answer (is it loaded, and serving SSO?).'));
+      }, this.#timeoutMs);
+      const message = { type: 'authproxy:sso', id, op, ...fields };
+      const deliver = () => this.#window.postMessage(message, this.#appOrigin);
+      // Until the app listens, a ping is repeated (a message to a page still
+      // loading is lost); nothing else is ever sent twice.
+      const again = retry ? setInterval(deliver, 250) : undefined;
+      this.#pending.set(id, {
+        resolve: (v) => { clearTimeout(timer); clearInterval(again); resolve(v); },
+        reject: (e) => { clearTimeout(timer); clearInterval(again); reject(e); },
+      });
+      deliver();
+    });
+  }
+
+  async #call(op, fields) {
+    if (!this.#ready) await this.#send('ping', {}, { retry: true });
+    return this.#send(op, fields);
+  }
+
+  /** Logs the embedded app in with the platform's token: the user. */
+  start({ provider, token }) {
+    return this.#call('start', { provider, token });
+  }
+
+  /** Logs the embedded app out (and the Keycloak sessions behind it). */
+  logout() {
+    return this.#call('logout');
+  }
+
+  /** Refreshes the user's profile (a fresh `token`, or Piano's user API): the user. */
+  update({ token } = {}) {
+    return this.#call('update', token ? { token } : {});
+  }
+
+  /** The standard handshake: a `code_a` for the host's backend. */
+  handshakeCode() {
+    return this.#call('code');
+  }
+
+  /** Completes the handshake with the backend's `code_b`: the user. */
+  complete(codeB) {
+    return this.#call('complete', { code_b: codeB });
+  }
+
+  /** Calls `listener({origin, reason})` when the embedded app needs a login; returns an unsubscribe. */
+  onLoginRequired(listener) {
+    this.#listeners.loginRequired.add(listener);
+    return () => this.#listeners.loginRequired.delete(listener);
+  }
+
+  /** Calls `listener({reason})` when the embedded session ends. */
+  onEnded(listener) {
+    this.#listeners.ended.add(listener);
+    return () => this.#listeners.ended.delete(listener);
+  }
+
+  /** Calls `listener(user)` when the user's profile changed. */
+  onChanged(listener) {
+    this.#listeners.changed.add(listener);
+    return () => this.#listeners.changed.delete(listener);
+  }
+}
+
 export class AuthProxy {
   /**
    * @param {{broker: string, clientId: string, persist?: 'session', timeoutMs?: number, goneTimeoutMs?: number, popupFeatures?: string}} options
@@ -311,6 +613,8 @@ export class AuthProxy {
     this.popupFeatures = popupFeatures;
     /** Host tokens (`#token=`): see Embed. */
     this.embed = new Embed(this);
+    /** Third-party SSO (the host page's Auth0, Gigya, Piano, OIDC login): see Sso. */
+    this.sso = new Sso(this);
   }
 
   /** POSTs `payload` to the broker's embed endpoint `path`: `{response, body}`. */

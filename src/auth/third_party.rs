@@ -245,7 +245,6 @@ fn time(claims: &Map<String, Value>, name: &'static str) -> Result<Option<DateTi
         None => Ok(None),
         Some(Value::Number(n)) => n
             .as_i64()
-            .or_else(|| n.as_f64().map(|f| f as i64))
             .and_then(|secs| DateTime::from_timestamp(secs, 0))
             .map(Some)
             .ok_or(Refusal::Claim(name)),
@@ -390,7 +389,8 @@ impl PlatformVerifier<'_> {
     }
 
     async fn jwks_uri(&self, kind: &ProviderKind) -> Result<String, Checked> {
-        let (KeySource::Discovery(url), ProviderKind::Oidc { issuer, .. }) = (key_source(kind), kind)
+        let (KeySource::Discovery(url), ProviderKind::Oidc { issuer, .. }) =
+            (key_source(kind), kind)
         else {
             return Err(Refusal::UnknownKey.into());
         };
@@ -461,9 +461,9 @@ impl PlatformVerifier<'_> {
             .get("custom_fields")
             .and_then(Value::as_array)
             .and_then(|fields| {
-                fields.iter().find(|f| {
-                    f.get("field_name").and_then(Value::as_str) == Some("display_name")
-                })
+                fields
+                    .iter()
+                    .find(|f| f.get("field_name").and_then(Value::as_str) == Some("display_name"))
             })
             .and_then(|f| f.get("value"))
             .and_then(Value::as_str)
@@ -473,7 +473,8 @@ impl PlatformVerifier<'_> {
             .or_else(|| joined(text(user, "first_name", 128), text(user, "last_name", 128)))
             .or(identity.name.take());
         identity.email = text(user, "email", 320).or(identity.email.take());
-        identity.email_verified = user.get("email_confirmed").and_then(Value::as_bool) == Some(true);
+        identity.email_verified =
+            user.get("email_confirmed").and_then(Value::as_bool) == Some(true);
         Ok(())
     }
 
@@ -530,10 +531,15 @@ impl PlatformVerifier<'_> {
             .map_err(|e| format!("{base}: {e}"))?;
         let answer: Value = crate::idp::http::parse_json(&body).map_err(|e| e.to_string())?;
         match answer.get("code").and_then(Value::as_i64) {
-            Some(0) => Ok(format!("the API token is accepted for application {application_id}")),
+            Some(0) => Ok(format!(
+                "the API token is accepted for application {application_id}"
+            )),
             _ => Err(format!(
                 "Piano refused the API token for application {application_id} ({})",
-                answer.get("message").and_then(Value::as_str).unwrap_or("no message")
+                answer
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("no message")
             )),
         }
     }
@@ -550,8 +556,12 @@ fn profile_of(kind: &ProviderKind, claims: &Map<String, Value>) -> ExternalIdent
     };
     let (name, verified, picture) = match kind {
         ProviderKind::Gigya { .. } => (
-            text(claims, "nickname", 256)
-                .or_else(|| joined(text(claims, "firstName", 128), text(claims, "lastName", 128))),
+            text(claims, "nickname", 256).or_else(|| {
+                joined(
+                    text(claims, "firstName", 128),
+                    text(claims, "lastName", 128),
+                )
+            }),
             claims.get("isVerified").and_then(Value::as_bool) == Some(true)
                 || claims.get("emailVerified").and_then(Value::as_bool) == Some(true),
             text(claims, "photoURL", 2048),
@@ -602,14 +612,22 @@ mod tests {
             claim_namespace: None,
             base_url: None,
         };
-        assert_eq!(expected_issuer(&auth0).unwrap(), "https://acme.eu.auth0.com/");
-        assert!(matches!(key_source(&auth0), KeySource::Jwks(u) if u == "https://acme.eu.auth0.com/.well-known/jwks.json"));
+        assert_eq!(
+            expected_issuer(&auth0).unwrap(),
+            "https://acme.eu.auth0.com/"
+        );
+        assert!(
+            matches!(key_source(&auth0), KeySource::Jwks(u) if u == "https://acme.eu.auth0.com/.well-known/jwks.json")
+        );
         let gigya = ProviderKind::Gigya {
             api_key: "3_k".into(),
             data_center: "eu1".into(),
             base_url: None,
         };
-        assert_eq!(expected_issuer(&gigya).unwrap(), "https://fidm.gigya.com/jwt/3_k/");
+        assert_eq!(
+            expected_issuer(&gigya).unwrap(),
+            "https://fidm.gigya.com/jwt/3_k/"
+        );
         assert!(matches!(key_source(&gigya), KeySource::Jwks(u)
             if u == "https://accounts.eu1.gigya.com/accounts.getJWTPublicKey?apiKey=3_k&V2=true"));
         assert_eq!(gigya_host("cn1"), "https://accounts.cn1.sapcdm.cn");
@@ -618,10 +636,22 @@ mod tests {
     #[test]
     fn several_audiences_need_azp_to_name_this_party() {
         let claims = |v: Value| v.as_object().unwrap().clone();
-        assert!(audience_matches(&claims(serde_json::json!({"aud": "c"})), "c"));
-        assert!(!audience_matches(&claims(serde_json::json!({"aud": "d"})), "c"));
-        assert!(audience_matches(&claims(serde_json::json!({"aud": ["c", "d"], "azp": "c"})), "c"));
-        assert!(!audience_matches(&claims(serde_json::json!({"aud": ["c", "d"], "azp": "d"})), "c"));
+        assert!(audience_matches(
+            &claims(serde_json::json!({"aud": "c"})),
+            "c"
+        ));
+        assert!(!audience_matches(
+            &claims(serde_json::json!({"aud": "d"})),
+            "c"
+        ));
+        assert!(audience_matches(
+            &claims(serde_json::json!({"aud": ["c", "d"], "azp": "c"})),
+            "c"
+        ));
+        assert!(!audience_matches(
+            &claims(serde_json::json!({"aud": ["c", "d"], "azp": "d"})),
+            "c"
+        ));
         assert!(!audience_matches(&claims(serde_json::json!({})), "c"));
     }
 }

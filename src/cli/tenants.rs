@@ -187,6 +187,15 @@ pub(super) fn json(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
+/// The tenant's third-party SSO from `--sso-file` (none without it).
+fn sso_settings(path: Option<&PathBuf>) -> Result<crate::domain::SsoSettings, CliError> {
+    let Some(path) = path else {
+        return Ok(crate::domain::SsoSettings::default());
+    };
+    serde_json::from_str(&read(path)?)
+        .map_err(|e| CliError::Input(format!("--sso-file {}: {e}", path.display())))
+}
+
 /// `authproxy tenants ...`.
 pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
     finish(
@@ -217,17 +226,7 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
                     one_session_per_user,
                     sso_file,
                 } => {
-                    let sso = match &sso_file {
-                        None => crate::domain::SsoSettings::default(),
-                        Some(path) => {
-                            let text = std::fs::read_to_string(path).map_err(|e| {
-                                CliError::Input(format!("--sso-file {}: {e}", path.display()))
-                            })?;
-                            serde_json::from_str(&text).map_err(|e| {
-                                CliError::Input(format!("--sso-file {}: {e}", path.display()))
-                            })?
-                        }
-                    };
+                    let sso = sso_settings(sso_file.as_ref())?;
                     let link_paths = link_paths
                         .iter()
                         .map(|p| {

@@ -168,7 +168,12 @@ impl SsoSettings {
         }
         for (i, provider) in self.providers.iter().enumerate() {
             let at = |field: &str| format!("sso.providers[{i}].{field}");
-            if self.providers[..i].iter().any(|p| p.name == provider.name) {
+            if self
+                .providers
+                .iter()
+                .take(i)
+                .any(|p| p.name == provider.name)
+            {
                 add(at("name"), "another provider has this name");
             }
             for (field, message) in kind_problems(&provider.kind) {
@@ -189,13 +194,22 @@ fn kind_problems(kind: &ProviderKind) -> Vec<(&'static str, &'static str)> {
             base_url,
         } => {
             if !is_host_name(domain) {
-                problems.push(("domain", "a host name such as example.eu.auth0.com (no scheme, path or port)"));
+                problems.push((
+                    "domain",
+                    "a host name such as example.eu.auth0.com (no scheme, path or port)",
+                ));
             }
             if !is_text(audience, 512) {
-                problems.push(("audience", "the Auth0 application's client id (or API identifier), 1 to 512 characters"));
+                problems.push((
+                    "audience",
+                    "the Auth0 application's client id (or API identifier), 1 to 512 characters",
+                ));
             }
             if claim_namespace.as_ref().is_some_and(|n| !is_text(n, 256)) {
-                problems.push(("claim_namespace", "a prefix of 1 to 256 characters, such as https://example.com/"));
+                problems.push((
+                    "claim_namespace",
+                    "a prefix of 1 to 256 characters, such as https://example.com/",
+                ));
             }
             base_url
         }
@@ -205,7 +219,10 @@ fn kind_problems(kind: &ProviderKind) -> Vec<(&'static str, &'static str)> {
             base_url,
         } => {
             if !is_token_text(api_key) {
-                problems.push(("api_key", "the site's API key: 1 to 128 characters of A-Z a-z 0-9 _ -"));
+                problems.push((
+                    "api_key",
+                    "the site's API key: 1 to 128 characters of A-Z a-z 0-9 _ -",
+                ));
             }
             if !GIGYA_DATA_CENTERS.contains(&data_center.as_str()) {
                 problems.push(("data_center", "one of us1, eu1, au1, ru1, cn1, global"));
@@ -217,7 +234,10 @@ fn kind_problems(kind: &ProviderKind) -> Vec<(&'static str, &'static str)> {
             base_url,
         } => {
             if !is_token_text(application_id) {
-                problems.push(("application_id", "the application id (aid): 1 to 128 characters of A-Z a-z 0-9 _ -"));
+                problems.push((
+                    "application_id",
+                    "the application id (aid): 1 to 128 characters of A-Z a-z 0-9 _ -",
+                ));
             }
             base_url
         }
@@ -230,13 +250,19 @@ fn kind_problems(kind: &ProviderKind) -> Vec<(&'static str, &'static str)> {
                 problems.push(("issuer", "an https URL (http only for localhost, 127.0.0.1 or [::1]) without query or fragment"));
             }
             if !is_text(audience, 512) {
-                problems.push(("audience", "the client id the tokens are for, 1 to 512 characters"));
+                problems.push((
+                    "audience",
+                    "the client id the tokens are for, 1 to 512 characters",
+                ));
             }
             base_url
         }
     };
     if base.as_ref().is_some_and(|u| !is_base_url(u)) {
-        problems.push(("base_url", "an https URL (http only for localhost, 127.0.0.1 or [::1]) without query or fragment"));
+        problems.push((
+            "base_url",
+            "an https URL (http only for localhost, 127.0.0.1 or [::1]) without query or fragment",
+        ));
     }
     problems
 }
@@ -283,7 +309,7 @@ pub fn is_base_url(raw: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn settings(kind: serde_json::Value) -> SsoSettings {
+    fn settings(kind: &serde_json::Value) -> SsoSettings {
         serde_json::from_value(serde_json::json!({
             "host_origin": "https://news.example",
             "providers": [kind],
@@ -301,38 +327,63 @@ mod tests {
                 "base_url": "http://127.0.0.1:9000/x"}),
         ];
         for kind in good {
-            assert_eq!(settings(kind.clone()).problems(), vec![], "{kind}");
+            assert_eq!(settings(&kind).problems(), vec![], "{kind}");
         }
         let bad = [
-            (serde_json::json!({"name": "a", "kind": "auth0", "domain": "https://acme.auth0.com/", "audience": "abc"}), "sso.providers[0].domain"),
-            (serde_json::json!({"name": "g", "kind": "gigya", "api_key": "k", "data_center": "mars1"}), "sso.providers[0].data_center"),
-            (serde_json::json!({"name": "p", "kind": "piano", "application_id": "a b"}), "sso.providers[0].application_id"),
-            (serde_json::json!({"name": "o", "kind": "oidc", "issuer": "http://idp.example", "audience": "app"}), "sso.providers[0].issuer"),
-            (serde_json::json!({"name": "o", "kind": "oidc", "issuer": "https://idp.example", "audience": "app", "base_url": "https://x.example/?q"}), "sso.providers[0].base_url"),
+            (
+                serde_json::json!({"name": "a", "kind": "auth0", "domain": "https://acme.auth0.com/", "audience": "abc"}),
+                "sso.providers[0].domain",
+            ),
+            (
+                serde_json::json!({"name": "g", "kind": "gigya", "api_key": "k", "data_center": "mars1"}),
+                "sso.providers[0].data_center",
+            ),
+            (
+                serde_json::json!({"name": "p", "kind": "piano", "application_id": "a b"}),
+                "sso.providers[0].application_id",
+            ),
+            (
+                serde_json::json!({"name": "o", "kind": "oidc", "issuer": "http://idp.example", "audience": "app"}),
+                "sso.providers[0].issuer",
+            ),
+            (
+                serde_json::json!({"name": "o", "kind": "oidc", "issuer": "https://idp.example", "audience": "app", "base_url": "https://x.example/?q"}),
+                "sso.providers[0].base_url",
+            ),
         ];
         for (kind, path) in bad {
-            let problems = settings(kind.clone()).problems();
+            let problems = settings(&kind).problems();
             assert_eq!(problems.len(), 1, "{kind}: {problems:?}");
             assert_eq!(problems[0].path, path);
         }
-        let mut twice = settings(good_auth0());
+        let mut twice = settings(&good_auth0());
         twice.providers.push(twice.providers[0].clone());
         assert_eq!(twice.problems()[0].path, "sso.providers[1].name");
-        let mut no_origin = settings(good_auth0());
+        let mut no_origin = settings(&good_auth0());
         no_origin.host_origin = None;
         assert_eq!(no_origin.problems()[0].path, "sso.host_origin");
         assert!(
-            serde_json::from_value::<SsoProvider>(serde_json::json!({"name": "x", "kind": "okta"})).is_err()
+            serde_json::from_value::<SsoProvider>(serde_json::json!({"name": "x", "kind": "okta"}))
+                .is_err()
         );
         let mut typo = good_auth0();
         typo["audiance"] = "abc".into();
-        assert!(serde_json::from_value::<SsoProvider>(typo).is_err(), "a misspelt field is refused");
+        assert!(
+            serde_json::from_value::<SsoProvider>(typo).is_err(),
+            "a misspelt field is refused"
+        );
     }
 
     #[test]
     fn display_names_that_look_alike_share_a_key() {
         let key = display_name_key("Ada Lovelace");
-        for same in ["ada lovelace", "ADA  LOVELACE", "Ａｄａ Lovelace", "Ada\u{200B} Lovelace", "\u{0410}da Lovelace"] {
+        for same in [
+            "ada lovelace",
+            "ADA  LOVELACE",
+            "Ａｄａ Lovelace",
+            "Ada\u{200B} Lovelace",
+            "\u{0410}da Lovelace",
+        ] {
             assert_eq!(display_name_key(same), key, "{same}");
         }
         assert_ne!(display_name_key("Ada Byron"), key);

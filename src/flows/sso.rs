@@ -188,7 +188,8 @@ fn no_provider() -> WebError {
 
 /// The tenant named by a frame of `client`, when it uses the client.
 async fn tenant_of(app: &AppState, raw: &str, client: &ClientId) -> Result<Tenant, WebError> {
-    let id = TenantId::parse(raw).map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
+    let id = TenantId::parse(raw)
+        .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
     app.durable
         .tenant(&id)
         .await?
@@ -375,19 +376,30 @@ async fn start_inner(
         ))
     })?;
     let client = parse_client(&request.client_id).map_err(web)?;
-    check_origin(&app.registry.snapshot(), &client, cors::request_origin(headers)).map_err(web)?;
-    let tenant = tenant_of(app, &request.tenant, &client).await.map_err(|e| {
-        audit.reason = Some("unknown tenant, or not of this client".into());
-        web(e)
-    })?;
+    check_origin(
+        &app.registry.snapshot(),
+        &client,
+        cors::request_origin(headers),
+    )
+    .map_err(web)?;
+    let tenant = tenant_of(app, &request.tenant, &client)
+        .await
+        .map_err(|e| {
+            audit.reason = Some("unknown tenant, or not of this client".into());
+            web(e)
+        })?;
     let Some(provider) = tenant.sso.provider(&request.provider) else {
         audit.reason = Some(format!("unknown provider {:?}", request.provider));
         return Err(web(no_provider()));
     };
     let identity = verified(app, &tenant, provider, &request.token, (request_id, audit)).await?;
     let sub = external_user_id(provider.name.as_str(), &identity.issuer, &identity.subject);
-    let profile = profile_of(app, &tenant.id, &sub, &identity).await.map_err(web)?;
-    apply_profile(app, &tenant, &sub, &profile).await.map_err(web)?;
+    let profile = profile_of(app, &tenant.id, &sub, &identity)
+        .await
+        .map_err(web)?;
+    apply_profile(app, &tenant, &sub, &profile)
+        .await
+        .map_err(web)?;
     let user = HostUser {
         tenant: tenant.id.clone(),
         acting: None,
@@ -435,11 +447,18 @@ async fn update_inner(
     let request: UpdateRequest = json::object(body).map_err(|e| {
         web(WebError::new(
             ErrorCode::InvalidRequest,
-            format!("The body must be JSON {{\"client_id\", \"session_token\", \"token\"?}} ({e})."),
+            format!(
+                "The body must be JSON {{\"client_id\", \"session_token\", \"token\"?}} ({e})."
+            ),
         ))
     })?;
     let client = parse_client(&request.client_id).map_err(web)?;
-    check_origin(&app.registry.snapshot(), &client, cors::request_origin(headers)).map_err(web)?;
+    check_origin(
+        &app.registry.snapshot(),
+        &client,
+        cors::request_origin(headers),
+    )
+    .map_err(web)?;
     let (tenant_id, sub) = session_user(app, &client, &request.session_token)
         .await
         .map_err(web)?;
@@ -468,9 +487,14 @@ async fn update_inner(
     let profile = profile_of(app, &tenant.id, &sub, &identity)
         .await
         .map_err(web)?;
-    apply_profile(app, &tenant, &sub, &profile).await.map_err(web)?;
+    apply_profile(app, &tenant, &sub, &profile)
+        .await
+        .map_err(web)?;
     audit.outcome = "granted".into();
-    Ok((Json(json!({"sub": sub, "user": profile})).into_response(), client))
+    Ok((
+        Json(json!({"sub": sub, "user": profile})).into_response(),
+        client,
+    ))
 }
 
 /// The user's profile read again from Piano's user API (the providers whose
@@ -536,11 +560,17 @@ pub async fn code(State(app): State<AppState>, headers: HeaderMap, body: Bytes) 
         let request: CodeRequest = json::object(&body).map_err(|e| {
             WebError::new(
                 ErrorCode::InvalidRequest,
-                format!("The body must be JSON {{\"client_id\", \"tenant\", \"code_challenge\"}} ({e})."),
+                format!(
+                    "The body must be JSON {{\"client_id\", \"tenant\", \"code_challenge\"}} ({e})."
+                ),
             )
         })?;
         let client = parse_client(&request.client_id)?;
-        check_origin(&app.registry.snapshot(), &client, cors::request_origin(&headers))?;
+        check_origin(
+            &app.registry.snapshot(),
+            &client,
+            cors::request_origin(&headers),
+        )?;
         if !is_challenge(&request.code_challenge) {
             return Err(WebError::new(
                 ErrorCode::InvalidRequest,
@@ -675,11 +705,18 @@ async fn complete_inner(
         audit.reason = Some("invalid request".into());
         web(WebError::new(
             ErrorCode::InvalidRequest,
-            format!("The body must be JSON {{\"client_id\", \"code_b\", \"code_verifier\"}} ({e})."),
+            format!(
+                "The body must be JSON {{\"client_id\", \"code_b\", \"code_verifier\"}} ({e})."
+            ),
         ))
     })?;
     let client = parse_client(&request.client_id).map_err(web)?;
-    check_origin(&app.registry.snapshot(), &client, cors::request_origin(headers)).map_err(web)?;
+    check_origin(
+        &app.registry.snapshot(),
+        &client,
+        cors::request_origin(headers),
+    )
+    .map_err(web)?;
     let mut deny = |reason: &str| {
         audit.reason = Some(reason.to_owned());
         refused(ErrorCode::InvalidSsoCode, request_id)
@@ -701,7 +738,9 @@ async fn complete_inner(
         return Err(deny("code_b of another client"));
     }
     let challenge = crypto::sha256_b64url(&request.code_verifier);
-    if request.code_verifier.len() > 128 || !crypto::constant_time_eq(&challenge, &carried.challenge) {
+    if request.code_verifier.len() > 128
+        || !crypto::constant_time_eq(&challenge, &carried.challenge)
+    {
         return Err(deny("wrong code_verifier"));
     }
     let mut user = carried.user;

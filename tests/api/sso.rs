@@ -32,7 +32,7 @@ fn providers(p: &Platforms) -> Value {
     ])
 }
 
-pub(crate) fn sso_tenant(environment: &str, providers: Value) -> Value {
+pub(crate) fn sso_tenant(environment: &str, providers: &Value) -> Value {
     json!({"environment": environment, "realm": "tenant-a", "clients": [CLIENT_ID], "provisioning": "create",
            "sso": {"host_origin": "https://news.example", "providers": providers}})
 }
@@ -46,7 +46,7 @@ impl Sso {
         let app = TestApp::start(config).await;
         let admin = app.admin();
         let p = platforms();
-        put_tenant(&admin, "acme", sso_tenant("production", providers(p))).await;
+        put_tenant(&admin, "acme", sso_tenant("production", &providers(p))).await;
         let response = admin
             .send_json(
                 Method::PUT,
@@ -79,7 +79,12 @@ pub(crate) async fn frame_call(app: &TestApp, path: &str, body: &Value) -> reqwe
 }
 
 async fn post_json(url: String, body: &Value) -> Value {
-    let response = reqwest::Client::new().post(url).json(body).send().await.unwrap();
+    let response = reqwest::Client::new()
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
     assert!(response.status().is_success());
     response.json().await.unwrap()
 }
@@ -97,7 +102,12 @@ pub(crate) async fn auth0_token(domain: &str, claims: Value) -> String {
 }
 
 /// A Gigya JWT of site `api_key` for `uid`.
-pub(crate) async fn gigya_token(api_key: &str, uid: &str, claims: Value, kid: Option<&str>) -> String {
+pub(crate) async fn gigya_token(
+    api_key: &str,
+    uid: &str,
+    claims: Value,
+    kid: Option<&str>,
+) -> String {
     let mut form = vec![
         ("apiKey", api_key.to_owned()),
         ("targetUID", uid.to_owned()),
@@ -186,13 +196,20 @@ async fn assert_refused(sso: &Sso, response: reqwest::Response, reason: &str, su
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
     let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["debug_id", "error"], "the code and the debug id only");
+    assert_eq!(
+        keys,
+        ["debug_id", "error"],
+        "the code and the debug id only"
+    );
     assert_eq!(body["error"], "invalid_token");
     let row = audit_row(&sso.admin, body["debug_id"].as_str().unwrap()).await;
     assert_eq!(row["action"], "embed.sso");
     assert_eq!(row["outcome"], "denied");
     assert_eq!(row["reason"], reason);
-    assert!(realm_users_of(sub).await.is_empty(), "a refused token creates nobody");
+    assert!(
+        realm_users_of(sub).await.is_empty(),
+        "a refused token creates nobody"
+    );
 }
 
 #[tokio::test]
@@ -203,8 +220,12 @@ async fn each_platforms_token_logs_the_embedded_app_in_as_its_own_user() {
     let gigya_uid = unique("gigya-");
     let piano_uid = unique("PNI");
     let oidc_sub = unique("o-");
-    piano_user(&piano_uid, json!({"email": "pia@piano.example", "first_name": "Pia", "last_name": "Piano",
-        "display_name": "Pia P.", "email_confirmed": true})).await;
+    piano_user(
+        &piano_uid,
+        json!({"email": "pia@piano.example", "first_name": "Pia", "last_name": "Piano",
+        "display_name": "Pia P.", "email_confirmed": true}),
+    )
+    .await;
     let cases = [
         ("auth0", auth0_token(AUTH0_DOMAIN, json!({"sub": auth0_sub})).await, ext("auth0", &auth0_issuer(), &auth0_sub), "Ada Reader", true),
         ("gigya", gigya_token(GIGYA_KEY, &gigya_uid, json!({"email": "gil@gigya.example", "firstName": "Gil", "lastName": "Gigya", "isVerified": false}), None).await,
@@ -214,13 +235,24 @@ async fn each_platforms_token_logs_the_embedded_app_in_as_its_own_user() {
     ];
     for (provider, token, sub, name, verified) in cases {
         let response = sso.sso("acme", provider, &token).await;
-        assert_eq!(response.status(), StatusCode::OK, "{provider}: {}", response.text().await.unwrap());
-        assert_eq!(response.headers()["access-control-allow-origin"], CRM_ORIGIN);
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{provider}: {}",
+            response.text().await.unwrap()
+        );
+        assert_eq!(
+            response.headers()["access-control-allow-origin"],
+            CRM_ORIGIN
+        );
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["sub"], sub, "{provider}");
         assert_eq!(body["user"]["name"], name, "{provider}");
         assert_eq!(body["user"]["email_verified"], verified, "{provider}");
-        assert!(body["keycloak"]["access_token"].as_str().is_some(), "{provider}");
+        assert!(
+            body["keycloak"]["access_token"].as_str().is_some(),
+            "{provider}"
+        );
         let created = realm_users_of(&sub).await;
         assert_eq!(created.len(), 1, "{provider}: one realm user");
         // The same identity again: the same user, nobody new.
@@ -238,16 +270,32 @@ async fn an_auth0_token_for_another_client_is_refused() {
     let sub = unique("auth0|");
     let token = auth0_token(AUTH0_DOMAIN, json!({"sub": sub, "aud": "another-app"})).await;
     let response = sso.sso("acme", "auth0", &token).await;
-    assert_refused(&sso, response, "auth0: wrong_audience", &ext("auth0", &auth0_issuer(), &sub)).await;
+    assert_refused(
+        &sso,
+        response,
+        "auth0: wrong_audience",
+        &ext("auth0", &auth0_issuer(), &sub),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn an_auth0_issuer_without_its_trailing_slash_is_refused() {
     let sso = Sso::start().await;
     let sub = unique("auth0|");
-    let token = auth0_token(AUTH0_DOMAIN, json!({"sub": sub, "iss": format!("https://{AUTH0_DOMAIN}")})).await;
+    let token = auth0_token(
+        AUTH0_DOMAIN,
+        json!({"sub": sub, "iss": format!("https://{AUTH0_DOMAIN}")}),
+    )
+    .await;
     let response = sso.sso("acme", "auth0", &token).await;
-    assert_refused(&sso, response, "auth0: wrong_issuer", &ext("auth0", &auth0_issuer(), &sub)).await;
+    assert_refused(
+        &sso,
+        response,
+        "auth0: wrong_issuer",
+        &ext("auth0", &auth0_issuer(), &sub),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -256,7 +304,11 @@ async fn a_gigya_token_of_another_api_key_is_refused_though_the_partner_key_sign
     let uid = unique("gigya-");
     let token = gigya_token("3_other-site", &uid, json!({}), None).await;
     let response = sso.sso("acme", "gigya", &token).await;
-    let sub = ext("gigya", &format!("https://fidm.gigya.com/jwt/{GIGYA_KEY}/"), &uid);
+    let sub = ext(
+        "gigya",
+        &format!("https://fidm.gigya.com/jwt/{GIGYA_KEY}/"),
+        &uid,
+    );
     assert_refused(&sso, response, "gigya: wrong_issuer", &sub).await;
 }
 
@@ -264,9 +316,19 @@ async fn a_gigya_token_of_another_api_key_is_refused_though_the_partner_key_sign
 async fn a_gigya_token_of_an_unknown_key_id_is_refused() {
     let sso = Sso::start().await;
     let uid = unique("gigya-");
-    let token = gigya_token(GIGYA_KEY, &uid, json!({}), Some("UkVRME1VUTVOME5DUlRKRU16azNRamRD")).await;
+    let token = gigya_token(
+        GIGYA_KEY,
+        &uid,
+        json!({}),
+        Some("UkVRME1VUTVOME5DUlRKRU16azNRamRD"),
+    )
+    .await;
     let response = sso.sso("acme", "gigya", &token).await;
-    let sub = ext("gigya", &format!("https://fidm.gigya.com/jwt/{GIGYA_KEY}/"), &uid);
+    let sub = ext(
+        "gigya",
+        &format!("https://fidm.gigya.com/jwt/{GIGYA_KEY}/"),
+        &uid,
+    );
     assert_refused(&sso, response, "gigya: unknown_key", &sub).await;
 }
 
@@ -275,27 +337,51 @@ async fn rs256_swapped_for_hs256_keyed_with_the_public_key_is_refused() {
     let sso = Sso::start().await;
     let sub = unique("auth0|");
     let base = format!("{}/{AUTH0_DOMAIN}", platforms().auth0);
-    let pem = reqwest::get(format!("{base}/pem")).await.unwrap().text().await.unwrap();
-    let jwks: Value = reqwest::get(format!("{base}/.well-known/jwks.json")).await.unwrap().json().await.unwrap();
+    let pem = reqwest::get(format!("{base}/pem"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let jwks: Value = reqwest::get(format!("{base}/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let kid = jwks["keys"][0]["kid"].as_str().unwrap();
     let b64 = |v: &Value| {
         use base64::Engine as _;
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
     };
-    let now = chrono::Utc::now().timestamp();
+    let now = {
+        use authproxy::clock::Clock as _;
+        sso.app.clock.now().timestamp()
+    };
     let input = format!(
         "{}.{}",
         b64(&json!({"alg": "HS256", "typ": "JWT", "kid": kid})),
-        b64(&json!({"iss": auth0_issuer(), "aud": "acme-app", "sub": sub, "iat": now, "exp": now + 600}))
+        b64(
+            &json!({"iss": auth0_issuer(), "aud": "acme-app", "sub": sub, "iat": now, "exp": now + 600})
+        )
     );
     let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, pem.as_bytes());
     let tag = ring::hmac::sign(&key, input.as_bytes());
     let forged = {
         use base64::Engine as _;
-        format!("{input}.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref()))
+        format!(
+            "{input}.{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+        )
     };
     let response = sso.sso("acme", "auth0", &forged).await;
-    assert_refused(&sso, response, "auth0: alg_not_allowed", &ext("auth0", &auth0_issuer(), &sub)).await;
+    assert_refused(
+        &sso,
+        response,
+        "auth0: alg_not_allowed",
+        &ext("auth0", &auth0_issuer(), &sub),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -313,10 +399,23 @@ async fn a_piano_token_signed_with_the_sandbox_key_is_refused_in_production() {
 async fn an_expired_token_is_refused() {
     let sso = Sso::start().await;
     let sub = unique("auth0|");
-    let now = chrono::Utc::now().timestamp();
-    let token = auth0_token(AUTH0_DOMAIN, json!({"sub": sub, "iat": now - 7200, "exp": now - 3600})).await;
+    let now = {
+        use authproxy::clock::Clock as _;
+        sso.app.clock.now().timestamp()
+    };
+    let token = auth0_token(
+        AUTH0_DOMAIN,
+        json!({"sub": sub, "iat": now - 7200, "exp": now - 3600}),
+    )
+    .await;
     let response = sso.sso("acme", "auth0", &token).await;
-    assert_refused(&sso, response, "auth0: expired", &ext("auth0", &auth0_issuer(), &sub)).await;
+    assert_refused(
+        &sso,
+        response,
+        "auth0: expired",
+        &ext("auth0", &auth0_issuer(), &sub),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -325,10 +424,13 @@ async fn a_token_good_for_one_tenant_is_refused_by_another_tenants_provider() {
     // Globex shares the Auth0 tenant but not the application.
     let globex = json!([{"name": "auth0", "kind": "auth0", "domain": AUTH0_DOMAIN, "audience": "globex-app",
         "base_url": format!("{}/{AUTH0_DOMAIN}", platforms().auth0)}]);
-    put_tenant(&sso.admin, "globex", sso_tenant("production", globex)).await;
+    put_tenant(&sso.admin, "globex", sso_tenant("production", &globex)).await;
     let sub = unique("auth0|");
     let token = auth0_token(AUTH0_DOMAIN, json!({"sub": sub})).await;
-    assert_eq!(sso.sso("acme", "auth0", &token).await.status(), StatusCode::OK);
+    assert_eq!(
+        sso.sso("acme", "auth0", &token).await.status(),
+        StatusCode::OK
+    );
     let response = sso.sso("globex", "auth0", &token).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();

@@ -43,13 +43,24 @@ async fn exchange(sso: &Sso, key: &str, code_a: &str, user: &Value) -> reqwest::
 
 async fn code_b(sso: &Sso, key: &str, code_a: &str, user: &Value) -> String {
     let response = exchange(sso, key, code_a, user).await;
-    assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{}",
+        response.text().await.unwrap()
+    );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["expires_in"], 60);
     body["code_b"].as_str().unwrap().to_owned()
 }
 
-async fn complete(sso: &Sso, origin: &str, client: &str, code_b: &str, verifier: &str) -> reqwest::Response {
+async fn complete(
+    sso: &Sso,
+    origin: &str,
+    client: &str,
+    code_b: &str,
+    verifier: &str,
+) -> reqwest::Response {
     reqwest::Client::new()
         .post(sso.app.url("/api/embed/sso/complete"))
         .header("origin", origin)
@@ -106,10 +117,18 @@ async fn the_handshake_logs_the_frame_in_once_with_no_personal_data_in_a_url() {
     assert_eq!(body["user"]["email_verified"], true);
     assert!(body["keycloak"]["access_token"].is_string());
     // code_b works once; code_a too.
-    refused_code(&sso, complete(&sso, CRM_ORIGIN, CLIENT_ID, &code_b, VERIFIER).await, "code_b used").await;
+    refused_code(
+        &sso,
+        complete(&sso, CRM_ORIGIN, CLIENT_ID, &code_b, VERIFIER).await,
+        "code_b used",
+    )
+    .await;
     let again = exchange(&sso, &key, &code_a, &user(&primary)).await;
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(again.json::<Value>().await.unwrap()["error"], "invalid_sso_code");
+    assert_eq!(
+        again.json::<Value>().await.unwrap()["error"],
+        "invalid_sso_code"
+    );
 }
 
 #[tokio::test]
@@ -118,8 +137,18 @@ async fn a_code_b_with_a_wrong_verifier_is_refused_and_used_up() {
     let key = exchange_key(&sso, "acme").await;
     let code_a = code_a(&sso, "acme").await;
     let code_b = code_b(&sso, &key, &code_a, &user("wrong-verifier")).await;
-    refused_code(&sso, complete(&sso, CRM_ORIGIN, CLIENT_ID, &code_b, "a-guess").await, "wrong code_verifier").await;
-    refused_code(&sso, complete(&sso, CRM_ORIGIN, CLIENT_ID, &code_b, VERIFIER).await, "code_b used").await;
+    refused_code(
+        &sso,
+        complete(&sso, CRM_ORIGIN, CLIENT_ID, &code_b, "a-guess").await,
+        "wrong code_verifier",
+    )
+    .await;
+    refused_code(
+        &sso,
+        complete(&sso, CRM_ORIGIN, CLIENT_ID, &code_b, VERIFIER).await,
+        "code_b used",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -129,36 +158,60 @@ async fn a_code_b_after_61_seconds_is_refused() {
     let code_a = code_a(&sso, "acme").await;
     let code_b = code_b(&sso, &key, &code_a, &user("late")).await;
     sso.app.clock.advance(TimeDelta::seconds(61));
-    refused_code(&sso, complete(&sso, CRM_ORIGIN, CLIENT_ID, &code_b, VERIFIER).await, "code_b expired").await;
+    refused_code(
+        &sso,
+        complete(&sso, CRM_ORIGIN, CLIENT_ID, &code_b, VERIFIER).await,
+        "code_b expired",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_code_b_from_another_origin_or_client_is_refused() {
     let other = "127.0.0.1:9911";
     let other_origin = "http://127.0.0.1:9911";
-    let sso = Sso::with_config(TestConfig::demo().client(other, &["tenant-a"], &[other_origin])).await;
+    let sso =
+        Sso::with_config(TestConfig::demo().client(other, &["tenant-a"], &[other_origin])).await;
     let key = exchange_key(&sso, "acme").await;
     // An origin registered for no client: the browser's CORS check refuses it.
-    let code_a1 = code_a(&sso, "acme").await;
-    let code_b1 = code_b(&sso, &key, &code_a1, &user("elsewhere")).await;
-    let response = complete(&sso, "https://attacker.example", CLIENT_ID, &code_b1, VERIFIER).await;
+    let first_a = code_a(&sso, "acme").await;
+    let first_b = code_b(&sso, &key, &first_a, &user("elsewhere")).await;
+    let response = complete(
+        &sso,
+        "https://attacker.example",
+        CLIENT_ID,
+        &first_b,
+        VERIFIER,
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert_eq!(response.json::<Value>().await.unwrap()["error"], "origin_not_allowed");
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "origin_not_allowed"
+    );
     // Another registered client's frame, with the right verifier: not its code.
-    let code_a2 = code_a(&sso, "acme").await;
-    let code_b2 = code_b(&sso, &key, &code_a2, &user("elsewhere")).await;
-    refused_code(&sso, complete(&sso, other_origin, other, &code_b2, VERIFIER).await, "code_b of another client").await;
+    let second_a = code_a(&sso, "acme").await;
+    let second_b = code_b(&sso, &key, &second_a, &user("elsewhere")).await;
+    refused_code(
+        &sso,
+        complete(&sso, other_origin, other, &second_b, VERIFIER).await,
+        "code_b of another client",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_code_a_of_one_tenant_is_refused_with_another_tenants_api_key() {
     let sso = Sso::start().await;
-    put_tenant(&sso.admin, "globex", sso_tenant("production", json!([]))).await;
+    put_tenant(&sso.admin, "globex", sso_tenant("production", &json!([]))).await;
     let globex_key = exchange_key(&sso, "globex").await;
     let code_a = code_a(&sso, "acme").await;
     let response = exchange(&sso, &globex_key, &code_a, &user("cross-tenant")).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert_eq!(response.json::<Value>().await.unwrap()["error"], "operation_not_allowed");
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "operation_not_allowed"
+    );
     // An API key without the operation is refused before the code is read.
     let minting = api_key(&sso, "acme", &["mint_tokens"]).await;
     let response = exchange(&sso, &minting, &code_a, &user("cross-tenant")).await;
@@ -174,7 +227,12 @@ async fn a_10_kb_primary_key_gets_a_clear_4xx() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request");
-    assert!(body["error_description"].as_str().unwrap().contains("primary_key"));
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("primary_key")
+    );
     // The code was not used by the refusal: a good request still works.
     code_b(&sso, &key, &code_a, &user("after-a-bad-one")).await;
 }
@@ -184,7 +242,15 @@ async fn a_fresh_token_or_pianos_user_api_updates_the_profile_of_the_session() {
     let sso = Sso::start().await;
     let sub = format!("auth0|{}", rand_suffix());
     let first: Value = sso
-        .sso("acme", "auth0", &auth0_token("acme.eu.auth0.com", json!({"sub": sub, "name": "Ada Before"})).await)
+        .sso(
+            "acme",
+            "auth0",
+            &auth0_token(
+                "acme.eu.auth0.com",
+                json!({"sub": sub, "name": "Ada Before"}),
+            )
+            .await,
+        )
         .await
         .json()
         .await
@@ -200,30 +266,66 @@ async fn a_fresh_token_or_pianos_user_api_updates_the_profile_of_the_session() {
             frame_call(app, "/api/embed/sso/update", &body).await
         }
     };
-    let renamed = auth0_token("acme.eu.auth0.com", json!({"sub": sub, "name": "Ada After"})).await;
+    let renamed = auth0_token(
+        "acme.eu.auth0.com",
+        json!({"sub": sub, "name": "Ada After"}),
+    )
+    .await;
     let response = update(Some(renamed), session.to_owned()).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.json::<Value>().await.unwrap()["user"]["name"], "Ada After");
-    let renewed: Value = frame_call(&sso.app, "/api/embed/session", &json!({"client_id": CLIENT_ID, "session_token": session}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(renewed["user"]["name"], "Ada After", "the frame's next renewal shows it");
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["user"]["name"],
+        "Ada After"
+    );
+    let renewed: Value = frame_call(
+        &sso.app,
+        "/api/embed/session",
+        &json!({"client_id": CLIENT_ID, "session_token": session}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        renewed["user"]["name"], "Ada After",
+        "the frame's next renewal shows it"
+    );
     // Another user's token cannot rename this session's user.
-    let other = auth0_token("acme.eu.auth0.com", json!({"sub": "auth0|someone-else", "name": "Mallory"})).await;
+    let other = auth0_token(
+        "acme.eu.auth0.com",
+        json!({"sub": "auth0|someone-else", "name": "Mallory"}),
+    )
+    .await;
     let response = update(Some(other), session.to_owned()).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(response.json::<Value>().await.unwrap()["error"], "invalid_token");
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "invalid_token"
+    );
     // Without a token, Auth0's profile cannot be read again: a clear 4xx.
-    assert_eq!(update(None, session.to_owned()).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        update(None, session.to_owned()).await.status(),
+        StatusCode::BAD_REQUEST
+    );
 
     // Piano: the user API is read again.
     let uid = format!("PNI{}", rand_suffix());
     piano_user(&uid, json!({"display_name": "Pia Before", "email": "pia@piano.example", "email_confirmed": false})).await;
-    let started: Value = sso.sso("acme", "piano", &piano_token("production", &uid).await).await.json().await.unwrap();
-    assert_eq!(started["user"]["email_verified"], false, "an unconfirmed address is not verified");
-    piano_user(&uid, json!({"display_name": "Pia After", "email": "pia@piano.example", "email_confirmed": true})).await;
+    let started: Value = sso
+        .sso("acme", "piano", &piano_token("production", &uid).await)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        started["user"]["email_verified"], false,
+        "an unconfirmed address is not verified"
+    );
+    piano_user(
+        &uid,
+        json!({"display_name": "Pia After", "email": "pia@piano.example", "email_confirmed": true}),
+    )
+    .await;
     let response = update(None, started["session_token"].as_str().unwrap().to_owned()).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
@@ -248,9 +350,20 @@ async fn display_names_stay_unique_in_a_tenant_with_a_stable_suffix_never_a_take
     let third = format!("auth0|third-{}", rand_suffix());
     assert_eq!(login(first.clone(), name.clone()).await, name);
     let suffixed = login(second.clone(), name.clone()).await;
-    assert!(suffixed.starts_with(&format!("{name} #")) && suffixed.len() == name.len() + 6, "{suffixed}");
-    assert_eq!(login(second.clone(), name.clone()).await, suffixed, "the suffix is stable");
-    assert_eq!(login(first, name.clone()).await, name, "the holder keeps it");
+    assert!(
+        suffixed.starts_with(&format!("{name} #")) && suffixed.len() == name.len() + 6,
+        "{suffixed}"
+    );
+    assert_eq!(
+        login(second.clone(), name.clone()).await,
+        suffixed,
+        "the suffix is stable"
+    );
+    assert_eq!(
+        login(first, name.clone()).await,
+        name,
+        "the holder keeps it"
+    );
     // A look-alike (Cyrillic А, fullwidth letters) is the same name.
     let look_alike = name.replacen('A', "\u{0410}", 1);
     let third_name = login(third, look_alike.clone()).await;
@@ -261,7 +374,11 @@ async fn display_names_stay_unique_in_a_tenant_with_a_stable_suffix_never_a_take
 #[tokio::test]
 async fn the_frames_logout_can_end_the_keycloak_sessions_too() {
     let sso = Sso::start().await;
-    let token = auth0_token("acme.eu.auth0.com", json!({"sub": format!("auth0|{}", rand_suffix())})).await;
+    let token = auth0_token(
+        "acme.eu.auth0.com",
+        json!({"sub": format!("auth0|{}", rand_suffix())}),
+    )
+    .await;
     let body: Value = sso.sso("acme", "auth0", &token).await.json().await.unwrap();
     let session = body["session_token"].as_str().unwrap();
     let response = frame_call(
@@ -275,7 +392,12 @@ async fn the_frames_logout_can_end_the_keycloak_sessions_too() {
     let row = rows.iter().find(|r| r["action"] == "embed.logout").unwrap();
     assert_eq!(row["outcome"], "granted");
     assert_eq!(row["realm"], "tenant-a", "the realm's sessions were ended");
-    let renewed = frame_call(&sso.app, "/api/embed/session", &json!({"client_id": CLIENT_ID, "session_token": session})).await;
+    let renewed = frame_call(
+        &sso.app,
+        "/api/embed/session",
+        &json!({"client_id": CLIENT_ID, "session_token": session}),
+    )
+    .await;
     assert_eq!(renewed.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -283,15 +405,38 @@ async fn the_frames_logout_can_end_the_keycloak_sessions_too() {
 async fn providers_show_whether_secrets_are_set_never_the_secrets_and_test_their_connection() {
     let sso = Sso::start().await;
     let p = platforms();
-    let listed: Value = sso.admin.get_json("/admin/api/tenants/acme/providers").await;
-    let piano = listed.as_array().unwrap().iter().find(|v| v["name"] == "piano").unwrap();
+    let listed: Value = sso
+        .admin
+        .get_json("/admin/api/tenants/acme/providers")
+        .await;
+    let piano = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "piano")
+        .unwrap();
     assert_eq!(piano["secrets_set"], true);
-    assert!(!listed.to_string().contains(&p.piano_api_token), "a secret is never shown");
-    assert!(!sso.admin.get("/admin/api/tenants").await.text().await.unwrap().contains(&p.piano_api_token));
+    assert!(
+        !listed.to_string().contains(&p.piano_api_token),
+        "a secret is never shown"
+    );
+    assert!(
+        !sso.admin
+            .get("/admin/api/tenants")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains(&p.piano_api_token)
+    );
     for name in ["auth0", "gigya", "piano", "oidc"] {
         let report: Value = sso
             .admin
-            .send_json(Method::POST, &format!("/admin/api/tenants/acme/providers/{name}/test"), &json!({}))
+            .send_json(
+                Method::POST,
+                &format!("/admin/api/tenants/acme/providers/{name}/test"),
+                &json!({}),
+            )
             .await
             .json()
             .await
@@ -303,32 +448,111 @@ async fn providers_show_whether_secrets_are_set_never_the_secrets_and_test_their
         {"name": "gigya", "kind": "gigya", "api_key": "unknown-site", "data_center": "eu1", "base_url": p.gigya},
         {"name": "piano", "kind": "piano", "application_id": p.piano_aid, "base_url": p.piano},
     ]);
-    put_tenant(&sso.admin, "broken", sso_tenant("sandbox", broken)).await;
+    put_tenant(&sso.admin, "broken", sso_tenant("sandbox", &broken)).await;
     sso.admin
-        .send_json(Method::PUT, "/admin/api/tenants/broken/providers/piano/secrets", &json!({"api_token": "wrong", "signing_key": "k"}))
+        .send_json(
+            Method::PUT,
+            "/admin/api/tenants/broken/providers/piano/secrets",
+            &json!({"api_token": "wrong", "signing_key": "k"}),
+        )
         .await;
-    for (name, says) in [("gigya", "no signing keys"), ("piano", "refused the API token")] {
+    for (name, says) in [
+        ("gigya", "no signing keys"),
+        ("piano", "refused the API token"),
+    ] {
         let report: Value = sso
             .admin
-            .send_json(Method::POST, &format!("/admin/api/tenants/broken/providers/{name}/test"), &json!({}))
+            .send_json(
+                Method::POST,
+                &format!("/admin/api/tenants/broken/providers/{name}/test"),
+                &json!({}),
+            )
             .await
             .json()
             .await
             .unwrap();
         assert_eq!(report["ok"], false, "{name}");
-        assert!(report["detail"].as_str().unwrap().contains(says), "{name}: {report}");
+        assert!(
+            report["detail"].as_str().unwrap().contains(says),
+            "{name}: {report}"
+        );
     }
     // Secrets of a kind that has none are refused, with the field to fix.
     let response = sso
         .admin
-        .send_json(Method::PUT, "/admin/api/tenants/broken/providers/gigya/secrets", &json!({"api_token": "a", "signing_key": "b"}))
+        .send_json(
+            Method::PUT,
+            "/admin/api/tenants/broken/providers/gigya/secrets",
+            &json!({"api_token": "a", "signing_key": "b"}),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // The CLI runs the same test.
-    let out = sso.app.cli(&["tenants", "providers", "acme", "test", "auth0"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = sso
+        .app
+        .cli(&["tenants", "providers", "acme", "test", "auth0"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("signing key"));
-    let out = sso.app.cli(&["tenants", "providers", "broken", "test", "gigya"]);
+    let out = sso
+        .app
+        .cli(&["tenants", "providers", "broken", "test", "gigya"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no signing keys"));
+}
+
+#[test]
+fn a_config_file_tenant_takes_its_providers_and_each_mistake_is_named() {
+    let toml = r#"
+[[realms]]
+name = "tenant-a"
+authority = "https://kc.example/realms/tenant-a"
+[[clients]]
+client_id = "app.example"
+realms = ["tenant-a"]
+origins = ["https://app.example"]
+[[tenants]]
+id = "news"
+environment = "production"
+realm = "tenant-a"
+clients = ["app.example"]
+provisioning = "create"
+[tenants.sso]
+host_origin = "https://news.example"
+[[tenants.sso.providers]]
+name = "auth0"
+kind = "auth0"
+domain = "news.eu.auth0.com"
+audience = "news-app"
+[[tenants.sso.providers]]
+name = "gigya"
+kind = "gigya"
+api_key = "3_news"
+data_center = "eu1"
+"#;
+    let config = authproxy::config::RawConfig::from_toml(toml)
+        .unwrap()
+        .validate()
+        .unwrap();
+    let tenant = &config.tenants[0].tenant;
+    assert_eq!(tenant.sso.providers.len(), 2);
+    assert_eq!(tenant.sso.provider("gigya").unwrap().kind.as_str(), "gigya");
+    let broken = toml
+        .replace("data_center = \"eu1\"", "data_center = \"mars1\"")
+        .replace("host_origin = \"https://news.example\"", "");
+    let err = authproxy::config::RawConfig::from_toml(&broken)
+        .unwrap()
+        .validate()
+        .unwrap_err();
+    let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "tenants[0].sso.host_origin",
+            "tenants[0].sso.providers[1].data_center"
+        ]
+    );
 }

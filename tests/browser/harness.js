@@ -51,6 +51,22 @@ async function startIdp() {
 }
 
 /**
+ * Starts the identity platforms' stand-ins (tests/providers): Auth0, Gigya,
+ * Piano and a plain OpenID provider, each on a free port; they stop with us.
+ */
+export async function startPlatforms() {
+  const child = spawn('node', ['server.js', '--exit-with-stdin'], {
+    cwd: path.join(root, 'tests/providers'), stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  for await (const line of readline.createInterface({ input: child.stdout })) {
+    const match = /^authproxy-provider-stand-ins (.+)$/.exec(line);
+    if (match) return JSON.parse(match[1]);
+  }
+  throw new Error('the platforms\' stand-ins did not start');
+}
+
+/**
  * Starts a real Keycloak (the realms of tests/keycloak) on free ports; it stops
  * when this process's pipe to it closes, however the process ends.
  */

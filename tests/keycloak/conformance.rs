@@ -44,7 +44,7 @@ async fn broker_with(broker: (&str, &str)) -> TestApp {
     app
 }
 
-async fn broker() -> TestApp {
+pub(crate) async fn broker() -> TestApp {
     broker_with(BROKER).await
 }
 

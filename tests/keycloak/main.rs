@@ -21,3 +21,4 @@ mod support;
 mod conformance;
 mod replicas;
 mod server;
+mod sso;

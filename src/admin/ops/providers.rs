@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{OpsError, Operator};
+use super::{Operator, OpsError};
 use crate::auth::third_party::PlatformVerifier;
 use crate::domain::{SsoProvider, Tenant};
 use crate::idp::host_jwks::HostJwks;
@@ -92,9 +92,15 @@ impl Operator<'_> {
                 format!("a {} provider has no secrets", provider.kind.as_str()),
             ));
         }
-        for (field, value) in [("api_token", &input.api_token), ("signing_key", &input.signing_key)] {
+        for (field, value) in [
+            ("api_token", &input.api_token),
+            ("signing_key", &input.signing_key),
+        ] {
             if !secret_ok(value) {
-                problems.push(problem(field, "1 to 4096 characters, no control characters"));
+                problems.push(problem(
+                    field,
+                    "1 to 4096 characters, no control characters",
+                ));
             }
         }
         if !problems.is_empty() {

@@ -7,8 +7,8 @@ mod admin;
 mod assertions;
 mod config;
 pub mod idp;
-pub mod providers;
 mod logs;
+pub mod providers;
 pub mod services;
 
 use std::sync::Arc;
