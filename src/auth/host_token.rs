@@ -18,7 +18,7 @@ use super::jwt::{self, ShapeProblem};
 use super::signing::{BrokerKeys, OwnTokenProblem};
 use crate::crypto;
 use crate::domain::HostKey;
-use crate::domain::tenant::DEFAULT_SESSION_SECS;
+use crate::domain::tenant::{DEFAULT_SESSION_SECS, is_reserved_user_id};
 use crate::domain::{Environment, KeyAlgorithm, KeyId, Tenant, TenantId, Username, VerifyingKey};
 use crate::idp::host_jwks::HostJwks;
 use crate::store::tenants::TenantStore;
@@ -224,6 +224,16 @@ fn time(
     }
 }
 
+/// The `sub`, never in the broker's own namespaces (registrants, third-party
+/// identities).
+fn host_sub(claims: &Map<String, Value>) -> Result<String, Rejection> {
+    let sub = required_text(claims, "sub", 255)?;
+    if is_reserved_user_id(&sub) {
+        return Err(Rejection::Claim("sub"));
+    }
+    Ok(sub)
+}
+
 fn required_time(
     claims: &Map<String, Value>,
     name: &'static str,
@@ -371,7 +381,7 @@ impl HostTokenVerifier<'_> {
         signer: Option<Signer>,
         now: DateTime<Utc>,
     ) -> Result<VerifiedHostToken, Checked> {
-        let sub = required_text(claims, "sub", 255)?;
+        let sub = host_sub(claims)?;
         let jti = required_text(claims, "jti", 128)?;
         let tenant_id = required_text(claims, "tenant", 64)?;
         let aud = match claims.get("aud") {

@@ -65,6 +65,16 @@ pub enum Provisioning {
     Create,
 }
 
+/// The prefixes of the user ids the broker gives (registrants, third-party
+/// identities): no host may vouch for one.
+pub const RESERVED_USER_PREFIXES: [&str; 2] = ["registration:", "ext:"];
+
+/// Whether `id` is in the broker's own namespaces of user ids.
+#[must_use]
+pub fn is_reserved_user_id(id: &str) -> bool {
+    RESERVED_USER_PREFIXES.iter().any(|p| id.starts_with(p))
+}
+
 /// The session lifetime when the host token names none: 4 hours.
 pub const DEFAULT_SESSION_SECS: u64 = 4 * 3600;
 /// The longest a tenant may allow: 7 days.

@@ -260,10 +260,17 @@ pub(super) fn bad(message: impl Into<String>) -> Response {
 }
 
 /// Whether `id` may be a host's user id: 1 to 255 characters, no control
-/// characters.
+/// characters, and not in the broker's own namespaces (`registration:`,
+/// `ext:`).
 pub(super) fn is_host_user_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 255 && !id.chars().any(char::is_control)
+    !id.is_empty()
+        && id.len() <= 255
+        && !id.chars().any(char::is_control)
+        && !crate::domain::tenant::is_reserved_user_id(id)
 }
+
+/// What a host's user id must be, for the field `{}`.
+pub(super) const USER_ID_RULE: &str = "{}: the host's user id, 1 to 255 characters, no control characters, not starting with registration: or ext:";
 
 pub(super) fn profile_problem(
     name: Option<&str>,
@@ -323,7 +330,7 @@ pub async fn mint(
         })?;
         let (tenant, acting) = call.tenant(&app, &key, request.tenant.as_deref()).await?;
         if !is_host_user_id(&request.sub) {
-            return Err(bad("sub: the host's user id, 1 to 255 characters"));
+            return Err(bad(USER_ID_RULE.replace("{}", "sub")));
         }
         if let Some(problem) = profile_problem(request.name.as_deref(), request.email.as_deref(), request.picture.as_deref()) {
             return Err(bad(problem));

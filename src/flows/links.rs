@@ -229,7 +229,7 @@ pub async fn create(
         let (tenant, acting) = call.tenant(&app, &key, request.tenant.as_deref()).await?;
         let user = request.user;
         if !is_host_user_id(&user.uid) {
-            return Err(bad("user.uid: the host's user id, 1 to 255 characters"));
+            return Err(bad(super::embed_hosts::USER_ID_RULE.replace("{}", "user.uid")));
         }
         let name = full_name(&user.given_name, user.family_name.as_deref());
         if let Some(problem) = profile_problem(Some(&name), user.email.as_deref(), None) {
@@ -720,7 +720,7 @@ async fn from_hmac(
         audit.reason = Some("uid".into());
         return Err(error_page(
             ErrorCode::InvalidRequest,
-            "uid: the user's id, 1 to 255 characters.",
+            &super::embed_hosts::USER_ID_RULE.replace("{}", "uid"),
             None,
         ));
     }

@@ -269,7 +269,7 @@ pub async fn create_embed(
         let (tenant, acting) = call.tenant(&app, &key, request.tenant.as_deref()).await?;
         let user = request.user;
         if !is_host_user_id(&user.id) {
-            return Err(bad("user.id: the host's user id, 1 to 255 characters"));
+            return Err(bad(super::embed_hosts::USER_ID_RULE.replace("{}", "user.id")));
         }
         if let Some(problem) = profile_problem(user.name.as_deref(), user.email.as_deref(), user.avatar.as_deref()) {
             return Err(bad(format!("user.{}", problem.replace("picture", "avatar"))));

@@ -127,6 +127,55 @@ struct CompleteRequest {
     resource: Option<ResourceRef>,
 }
 
+/// A frame's request: a JSON body of the shape its error names, from a
+/// registered origin of the client it names.
+trait FrameRequest: serde::de::DeserializeOwned {
+    /// The body's shape, for the error.
+    const SHAPE: &'static str;
+    /// The client it names.
+    fn client_id(&self) -> &str;
+}
+
+macro_rules! frame_request {
+    ($($request:ty => $shape:literal,)+) => {$(
+        impl FrameRequest for $request {
+            const SHAPE: &'static str = $shape;
+            fn client_id(&self) -> &str {
+                &self.client_id
+            }
+        }
+    )+};
+}
+
+frame_request! {
+    ConfigRequest => r#"{"client_id", "tenant"}"#,
+    StartRequest => r#"{"client_id", "tenant", "provider", "token", "resource"?}"#,
+    UpdateRequest => r#"{"client_id", "session_token", "token"?}"#,
+    CodeRequest => r#"{"client_id", "tenant", "code_challenge"}"#,
+    CompleteRequest => r#"{"client_id", "code_b", "code_verifier", "resource"?}"#,
+}
+
+/// Reads a frame's request and checks its client and origin.
+fn frame_request<T: FrameRequest>(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(T, ClientId), WebError> {
+    let request: T = json::object(body).map_err(|e| {
+        WebError::new(
+            ErrorCode::InvalidRequest,
+            format!("The body must be JSON {} ({e}).", T::SHAPE),
+        )
+    })?;
+    let client = parse_client(request.client_id())?;
+    check_origin(
+        &app.registry.snapshot(),
+        &client,
+        cors::request_origin(headers),
+    )?;
+    Ok((request, client))
+}
+
 /// What a `code_a` is bound to.
 #[derive(Serialize, Deserialize)]
 struct CodeA {
@@ -298,14 +347,7 @@ async fn verified(
 /// `POST /api/embed/sso/config {client_id, tenant}`.
 pub async fn config(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let answer = async {
-        let request: ConfigRequest = json::object(&body).map_err(|e| {
-            WebError::new(
-                ErrorCode::InvalidRequest,
-                format!("The body must be JSON {{\"client_id\", \"tenant\"}} ({e})."),
-            )
-        })?;
-        let client = parse_client(&request.client_id)?;
-        check_origin(&app.registry.snapshot(), &client, cors::request_origin(&headers))?;
+        let (request, client) = frame_request::<ConfigRequest>(&app, &headers, &body)?;
         let tenant = tenant_of(&app, &request.tenant, &client).await?;
         let Some(host_origin) = &tenant.sso.host_origin else {
             return Err(no_provider());
@@ -368,20 +410,10 @@ async fn start_inner(
     request_id: &str,
     audit: &mut AuditEntry,
 ) -> Result<(Response, ClientId), Response> {
-    let request: StartRequest = json::object(body).map_err(|e| {
+    let (request, client) = frame_request::<StartRequest>(app, headers, body).map_err(|e| {
         audit.reason = Some("invalid request".into());
-        web(WebError::new(
-            ErrorCode::InvalidRequest,
-            format!("The body must be JSON {{\"client_id\", \"tenant\", \"provider\", \"token\"}} ({e})."),
-        ))
+        web(e)
     })?;
-    let client = parse_client(&request.client_id).map_err(web)?;
-    check_origin(
-        &app.registry.snapshot(),
-        &client,
-        cors::request_origin(headers),
-    )
-    .map_err(web)?;
     let tenant = tenant_of(app, &request.tenant, &client)
         .await
         .map_err(|e| {
@@ -444,21 +476,7 @@ async fn update_inner(
     request_id: &str,
     audit: &mut AuditEntry,
 ) -> Result<(Response, ClientId), Response> {
-    let request: UpdateRequest = json::object(body).map_err(|e| {
-        web(WebError::new(
-            ErrorCode::InvalidRequest,
-            format!(
-                "The body must be JSON {{\"client_id\", \"session_token\", \"token\"?}} ({e})."
-            ),
-        ))
-    })?;
-    let client = parse_client(&request.client_id).map_err(web)?;
-    check_origin(
-        &app.registry.snapshot(),
-        &client,
-        cors::request_origin(headers),
-    )
-    .map_err(web)?;
+    let (request, client) = frame_request::<UpdateRequest>(app, headers, body).map_err(web)?;
     let (tenant_id, sub) = session_user(app, &client, &request.session_token)
         .await
         .map_err(web)?;
@@ -557,20 +575,7 @@ fn is_challenge(challenge: &str) -> bool {
 /// for the host page to pass to its backend.
 pub async fn code(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let answer = async {
-        let request: CodeRequest = json::object(&body).map_err(|e| {
-            WebError::new(
-                ErrorCode::InvalidRequest,
-                format!(
-                    "The body must be JSON {{\"client_id\", \"tenant\", \"code_challenge\"}} ({e})."
-                ),
-            )
-        })?;
-        let client = parse_client(&request.client_id)?;
-        check_origin(
-            &app.registry.snapshot(),
-            &client,
-            cors::request_origin(&headers),
-        )?;
+        let (request, client) = frame_request::<CodeRequest>(&app, &headers, &body)?;
         if !is_challenge(&request.code_challenge) {
             return Err(WebError::new(
                 ErrorCode::InvalidRequest,
@@ -620,7 +625,7 @@ pub async fn exchange(
         let user = &request.user;
         if !is_host_user_id(&user.primary_key) {
             call.deny("invalid primary_key");
-            return Err(bad("user.primary_key: 1 to 255 characters, no control characters"));
+            return Err(bad(super::embed_hosts::USER_ID_RULE.replace("{}", "user.primary_key")));
         }
         let name = user.display_name.as_deref().or(user.user_name.as_deref());
         if let Some(problem) =
@@ -701,22 +706,10 @@ async fn complete_inner(
     request_id: &str,
     audit: &mut AuditEntry,
 ) -> Result<(Response, ClientId), Response> {
-    let request: CompleteRequest = json::object(body).map_err(|e| {
+    let (request, client) = frame_request::<CompleteRequest>(app, headers, body).map_err(|e| {
         audit.reason = Some("invalid request".into());
-        web(WebError::new(
-            ErrorCode::InvalidRequest,
-            format!(
-                "The body must be JSON {{\"client_id\", \"code_b\", \"code_verifier\"}} ({e})."
-            ),
-        ))
+        web(e)
     })?;
-    let client = parse_client(&request.client_id).map_err(web)?;
-    check_origin(
-        &app.registry.snapshot(),
-        &client,
-        cors::request_origin(headers),
-    )
-    .map_err(web)?;
     let mut deny = |reason: &str| {
         audit.reason = Some(reason.to_owned());
         refused(ErrorCode::InvalidSsoCode, request_id)

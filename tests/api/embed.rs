@@ -139,7 +139,7 @@ pub(crate) async fn audit_row(admin: &AdminApi, request_id: &str) -> Value {
 
 /// Asserts the browser learns `invalid_token` and a debug id only, and returns
 /// the audited reason.
-async fn refused_reason(host: &Host, response: reqwest::Response) -> String {
+pub(crate) async fn refused_reason(admin: &AdminApi, response: reqwest::Response) -> String {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
     let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
@@ -149,7 +149,7 @@ async fn refused_reason(host: &Host, response: reqwest::Response) -> String {
         "nothing more than the code and the debug id"
     );
     assert_eq!(body["error"], "invalid_token");
-    let row = audit_row(&host.admin, body["debug_id"].as_str().unwrap()).await;
+    let row = audit_row(admin, body["debug_id"].as_str().unwrap()).await;
     assert_eq!(row["outcome"], "denied");
     row["reason"].as_str().unwrap().to_owned()
 }
@@ -228,7 +228,7 @@ async fn a_host_signed_token_logs_the_user_in_once_with_a_session_and_keycloak_t
 
     // The same token again: refused, as a replay.
     assert_eq!(
-        refused_reason(&host, host.redeem(&token).await).await,
+        refused_reason(&host.admin, host.redeem(&token).await).await,
         "replayed_jti"
     );
     // A second token for the same user finds the user made the first time.
@@ -487,7 +487,7 @@ async fn every_forged_or_misused_token_is_refused_audited_and_creates_no_user() 
     ];
     for (name, token, reason) in cases {
         assert_eq!(
-            refused_reason(&host, host.redeem(&token).await).await,
+            refused_reason(&host.admin, host.redeem(&token).await).await,
             reason,
             "{name}"
         );
@@ -620,7 +620,7 @@ async fn a_minted_token_logs_the_user_in_and_api_keys_are_scoped_and_revocable()
         "Min Ted"
     );
     assert_eq!(
-        refused_reason(&host, host.redeem(token).await).await,
+        refused_reason(&host.admin, host.redeem(token).await).await,
         "replayed_jti"
     );
 
@@ -986,7 +986,7 @@ async fn keys_published_at_the_hosts_jwks_url_verify_by_kid_with_their_one_algor
     // A kid the set does not have, or has as a key type that is not accepted.
     assert_eq!(
         refused_reason(
-            &host,
+            &host.admin,
             host.redeem(&sign_with(&private, "published-2", &host.claims("p")))
                 .await
         )
@@ -995,7 +995,7 @@ async fn keys_published_at_the_hosts_jwks_url_verify_by_kid_with_their_one_algor
     );
     assert_eq!(
         refused_reason(
-            &host,
+            &host.admin,
             host.redeem(&sign_with(&private, "rsa-1", &host.claims("p")))
                 .await
         )
@@ -1273,7 +1273,11 @@ async fn hs256_keys_work_only_where_the_tenant_allows_them() {
     // The tenant turns HS256 off: the key verifies nothing any more.
     put_tenant(&host.admin, "acme", tenant("sandbox", "create")).await;
     assert_eq!(
-        refused_reason(&host, host.redeem(&hs256(&host.claims("shared"))).await).await,
+        refused_reason(
+            &host.admin,
+            host.redeem(&hs256(&host.claims("shared"))).await
+        )
+        .await,
         "hs256_not_allowed"
     );
 }

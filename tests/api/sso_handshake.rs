@@ -556,3 +556,52 @@ data_center = "eu1"
         ]
     );
 }
+
+#[tokio::test]
+async fn no_host_can_vouch_for_a_third_party_identity_or_a_registrant() {
+    let sso = Sso::start().await;
+    let key = api_key(
+        &sso,
+        "acme",
+        &["exchange_sso_codes", "create_embeds", "mint_tokens"],
+    )
+    .await;
+    let auth0_user = authproxy::flows::sso::external_user_id(
+        "auth0",
+        "https://acme.eu.auth0.com/",
+        "auth0|victim",
+    );
+    for primary in [auth0_user.as_str(), "registration:abc"] {
+        let code_a = code_a(&sso, "acme").await;
+        let response = exchange(&sso, &key, &code_a, &user(primary)).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{primary}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["error_description"].as_str().unwrap().contains("ext:"));
+        let minted = reqwest::Client::new()
+            .post(sso.app.url("/api/v1/embed/tokens"))
+            .bearer_auth(&key)
+            .json(&json!({"sub": primary}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(minted.status(), StatusCode::BAD_REQUEST, "{primary}");
+        let body: Value = minted.json().await.unwrap();
+        assert!(
+            body["error_description"].as_str().unwrap().contains("ext:"),
+            "{body}"
+        );
+        let embed = reqwest::Client::new()
+            .post(sso.app.url("/api/v1/embeds"))
+            .bearer_auth(&key)
+            .json(&json!({"user": {"id": primary}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(embed.status(), StatusCode::BAD_REQUEST, "{primary}");
+        let body: Value = embed.json().await.unwrap();
+        assert!(
+            body["error_description"].as_str().unwrap().contains("ext:"),
+            "{body}"
+        );
+    }
+}
