@@ -161,10 +161,6 @@ fn sso_routes() -> Router<AppState> {
             axum::routing::post(flows::sso::update).options(preflight),
         )
         .route(
-            "/api/embed/sso/code",
-            axum::routing::post(flows::sso::code).options(preflight),
-        )
-        .route(
             "/api/embed/sso/complete",
             axum::routing::post(flows::sso::complete).options(preflight),
         )
@@ -173,11 +169,17 @@ fn sso_routes() -> Router<AppState> {
 /// The broker's router with its layers.
 pub fn router(state: AppState) -> Router {
     let request_timeout = state.handoff_wait + Duration::from_secs(10);
-    // Endpoints that take a username are rate-limited per client address.
+    // Endpoints that take a username, or keep state for a while, are
+    // rate-limited per client address.
     let limited = Router::new()
         .route("/api/user", get(flows::discovery::discover))
         .route("/api/user/", get(flows::discovery::discover))
         .route("/login", get(flows::login::start))
+        // A handshake's code_a is kept for 2 minutes: asking is limited too.
+        .route(
+            "/api/embed/sso/code",
+            axum::routing::post(flows::sso::code).options(flows::handoff::preflight),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::per_ip,

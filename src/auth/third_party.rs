@@ -252,17 +252,23 @@ fn time(claims: &Map<String, Value>, name: &'static str) -> Result<Option<DateTi
     }
 }
 
-fn audience_matches(claims: &Map<String, Value>, audience: &str) -> bool {
-    let named = match claims.get("aud") {
+/// Whether `aud` names `audience`. For an ID token (`azp_rule`), several
+/// audiences also need `azp` to name this party when present (OIDC Core
+/// §3.1.3.7); an Auth0 access token names its API and the userinfo endpoint,
+/// with the application in `azp`, so Auth0 checks the audience only.
+fn audience_matches(claims: &Map<String, Value>, audience: &str, azp_rule: bool) -> bool {
+    match claims.get("aud") {
         Some(Value::String(aud)) => aud == audience,
-        Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(audience)),
+        Some(Value::Array(auds)) => {
+            auds.iter().any(|a| a.as_str() == Some(audience))
+                && (!azp_rule
+                    || auds.len() == 1
+                    || claims
+                        .get("azp")
+                        .is_none_or(|azp| azp.as_str() == Some(audience)))
+        }
         _ => false,
-    };
-    // With several audiences, `azp` (when present) must name this party (OIDC Core §3.1.3.7).
-    named
-        && claims
-            .get("azp")
-            .is_none_or(|azp| azp.as_str() == Some(audience) || !claims["aud"].is_array())
+    }
 }
 
 fn https_picture(raw: Option<String>) -> Option<String> {
@@ -363,8 +369,9 @@ impl PlatformVerifier<'_> {
                 None
             }
         };
+        let azp_rule = matches!(provider.kind, ProviderKind::Oidc { .. });
         if let Some(audience) = audience
-            && !audience_matches(&claims, audience)
+            && !audience_matches(&claims, audience, azp_rule)
         {
             return Err(Refusal::WrongAudience.into());
         }
@@ -634,24 +641,35 @@ mod tests {
     }
 
     #[test]
-    fn several_audiences_need_azp_to_name_this_party() {
+    fn several_audiences_need_azp_to_name_this_party_in_an_id_token() {
         let claims = |v: Value| v.as_object().unwrap().clone();
-        assert!(audience_matches(
-            &claims(serde_json::json!({"aud": "c"})),
-            "c"
-        ));
-        assert!(!audience_matches(
-            &claims(serde_json::json!({"aud": "d"})),
-            "c"
-        ));
-        assert!(audience_matches(
-            &claims(serde_json::json!({"aud": ["c", "d"], "azp": "c"})),
-            "c"
-        ));
-        assert!(!audience_matches(
-            &claims(serde_json::json!({"aud": ["c", "d"], "azp": "d"})),
-            "c"
-        ));
-        assert!(!audience_matches(&claims(serde_json::json!({})), "c"));
+        let cases = [
+            (serde_json::json!({"aud": "c"}), true, true),
+            (serde_json::json!({"aud": "d"}), true, false),
+            (
+                serde_json::json!({"aud": ["c", "d"], "azp": "c"}),
+                true,
+                true,
+            ),
+            (
+                serde_json::json!({"aud": ["c", "d"], "azp": "d"}),
+                true,
+                false,
+            ),
+            (
+                serde_json::json!({"aud": ["c", "d"], "azp": "d"}),
+                false,
+                true,
+            ),
+            (serde_json::json!({"aud": ["d"]}), false, false),
+            (serde_json::json!({}), false, false),
+        ];
+        for (token, azp_rule, expected) in cases {
+            assert_eq!(
+                audience_matches(&claims(token.clone()), "c", azp_rule),
+                expected,
+                "{token}"
+            );
+        }
     }
 }

@@ -1047,7 +1047,7 @@ async fn open_session(
 }
 
 /// The profile the host last set through `PATCH`, if any.
-async fn stored_profile(
+pub(super) async fn stored_profile(
     app: &AppState,
     tenant: &TenantId,
     sub: &str,

@@ -464,13 +464,18 @@ pub async fn update_user(
 }
 
 /// Makes `profile` the user's: open frames see it at their next renewal, and a
-/// realm user the broker created takes its name.
+/// realm user the broker created takes its name. The same profile again
+/// changes nothing (no write, no wake-up, no call to the realm).
 pub(super) async fn apply_profile(
     app: &AppState,
     tenant: &Tenant,
     sub: &str,
     profile: &Profile,
 ) -> Result<(), WebError> {
+    let stored = super::embed::stored_profile(app, &tenant.id, sub).await?;
+    if stored.is_some_and(|(_, current)| &current == profile) {
+        return Ok(());
+    }
     store_profile(app, &tenant.id, sub, profile).await?;
     let registry = app.registry.snapshot();
     if let (Some(realm), Some(name)) = (registry.realms.get(&tenant.realm), &profile.name) {

@@ -41,7 +41,9 @@ use crate::app::AppState;
 use crate::auth::third_party::{ExternalIdentity, PlatformVerifier};
 use crate::crypto;
 use crate::domain::sso::display_name_key;
-use crate::domain::{ClientId, Operation, ResourceRef, SsoProvider, Tenant, TenantId};
+use crate::domain::{
+    ClientId, Operation, Provisioning, ResourceRef, SsoProvider, Tenant, TenantId,
+};
 use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
 use crate::http::cors;
@@ -246,46 +248,79 @@ async fn tenant_of(app: &AppState, raw: &str, client: &ClientId) -> Result<Tenan
         .ok_or_else(no_provider)
 }
 
-/// `name` if no other user of the tenant holds it (or one that looks the
-/// same), else the name with a stable suffix of this user's.
+/// Where each user's own display-name suffix is kept (`tenant/<hash of sub>`).
+const DISPLAY_SUFFIX: &str = "display_suffix";
+
+/// Claims `candidate` for the holder `me` in `tenant`: whether it is theirs
+/// (now, or already).
+async fn claim_name(
+    app: &AppState,
+    tenant: &TenantId,
+    me: &str,
+    candidate: &str,
+) -> Result<bool, WebError> {
+    let id = format!(
+        "{tenant}/{}",
+        crypto::sha256_b64url(&display_name_key(candidate))
+    );
+    let doc = Document {
+        id: id.clone(),
+        owner: tenant.to_string(),
+        body: json!({"holder": me}).to_string(),
+        secret: None,
+    };
+    if app.durable.create_document(DISPLAY_NAME, &doc).await? {
+        return Ok(true);
+    }
+    let held = app.durable.document(DISPLAY_NAME, &id).await?;
+    Ok(held
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(&d.body).ok())
+        .is_some_and(|b| b.get("holder").and_then(|h| h.as_str()) == Some(me)))
+}
+
+/// `name` if no other user of the tenant holds it (or a name that looks the
+/// same), else the name with this user's own suffix (`Ada #3f2a`): random, so
+/// no one can take it ahead of them, and kept, so it stays the same. Claims
+/// are never released: a name once shown never passes to someone else.
 pub(super) async fn unique_display_name(
     app: &AppState,
     tenant: &TenantId,
     sub: &str,
     name: &str,
-) -> Result<String, WebError> {
+) -> Result<Option<String>, WebError> {
     let me = crypto::sha256_b64url(&format!("{tenant}\0{sub}"));
-    let mine = crypto::hex(&crypto::sha256(&format!("{tenant}\0{sub}")));
-    for len in [0usize, 4, 8, 16] {
-        let candidate = match mine.get(..len) {
-            Some("") | None => name.to_owned(),
-            Some(suffix) => format!("{name} #{suffix}"),
+    if claim_name(app, tenant, &me, name).await? {
+        return Ok(Some(name.to_owned()));
+    }
+    let kept_at = format!("{tenant}/{me}");
+    let mut kept = app
+        .durable
+        .document(DISPLAY_SUFFIX, &kept_at)
+        .await?
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(&d.body).ok())
+        .and_then(|b| b.get("suffix").and_then(|s| s.as_str()).map(str::to_owned));
+    for attempt in 0..4usize {
+        let suffix = if let Some(kept) = kept.take() {
+            kept
+        } else {
+            let random = crypto::hex(&crypto::sha256(&crypto::random_token()?));
+            let fresh = random.get(..4 + 2 * attempt).unwrap_or_default().to_owned();
+            let doc = Document {
+                id: kept_at.clone(),
+                owner: tenant.to_string(),
+                body: json!({"suffix": fresh}).to_string(),
+                secret: None,
+            };
+            app.durable.put_document(DISPLAY_SUFFIX, &doc).await?;
+            fresh
         };
-        let id = format!(
-            "{tenant}/{}",
-            crypto::sha256_b64url(&display_name_key(&candidate))
-        );
-        let doc = Document {
-            id: id.clone(),
-            owner: tenant.to_string(),
-            body: json!({"holder": me}).to_string(),
-            secret: None,
-        };
-        if app.durable.create_document(DISPLAY_NAME, &doc).await? {
-            return Ok(candidate);
-        }
-        let held = app.durable.document(DISPLAY_NAME, &id).await?;
-        let holder = held
-            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d.body).ok())
-            .and_then(|b| b.get("holder").and_then(|h| h.as_str()).map(str::to_owned));
-        if holder.as_deref() == Some(me.as_str()) {
-            return Ok(candidate);
+        let candidate = format!("{name} #{suffix}");
+        if claim_name(app, tenant, &me, &candidate).await? {
+            return Ok(Some(candidate));
         }
     }
-    Err(WebError::new(
-        ErrorCode::Conflict,
-        "Every form of this display name is taken in the tenant: choose another.",
-    ))
+    tracing::warn!("no form of a display name could be claimed: the session shows none");
+    Ok(None)
 }
 
 /// The profile the embedded app shows for a verified identity, its name made
@@ -297,7 +332,7 @@ async fn profile_of(
     identity: &ExternalIdentity,
 ) -> Result<Profile, WebError> {
     let name = match &identity.name {
-        Some(name) => Some(unique_display_name(app, tenant, sub, name).await?),
+        Some(name) => unique_display_name(app, tenant, sub, name).await?,
         None => None,
     };
     Ok(Profile {
@@ -306,6 +341,29 @@ async fn profile_of(
         email_verified: identity.email_verified,
         picture: identity.picture.clone(),
     })
+}
+
+/// The provider's secrets, for a kind that needs them (`provider_not_configured`
+/// while an administrator has not set them).
+async fn secrets_of(
+    app: &AppState,
+    tenant: &Tenant,
+    provider: &SsoProvider,
+) -> Result<Option<crate::store::tenants::ProviderSecrets>, WebError> {
+    if !provider.kind.needs_secrets() {
+        return Ok(None);
+    }
+    match app
+        .durable
+        .provider_secrets(&tenant.id, provider.name.as_str())
+        .await?
+    {
+        Some(secrets) => Ok(Some(secrets)),
+        None => Err(WebError::new(
+            ErrorCode::ProviderNotConfigured,
+            "The provider's secrets are not set: an administrator sets them (PUT /admin/api/tenants/{id}/providers/{name}/secrets).",
+        )),
+    }
 }
 
 /// Verifies `token` of `provider`: the identity, or the response refusing it
@@ -317,14 +375,10 @@ async fn verified(
     token: &str,
     (request_id, audit): (&str, &mut AuditEntry),
 ) -> Result<ExternalIdentity, Response> {
-    let secrets = if provider.kind.needs_secrets() {
-        app.durable
-            .provider_secrets(&tenant.id, provider.name.as_str())
-            .await
-            .map_err(|e| web(e.into()))?
-    } else {
-        None
-    };
+    let secrets = secrets_of(app, tenant, provider).await.map_err(|e| {
+        audit.reason = Some(format!("{}: {}", provider.name, e.code()));
+        web(e)
+    })?;
     let verifier = PlatformVerifier {
         keys: &app.host_jwks,
         environment: tenant.environment,
@@ -425,6 +479,17 @@ async fn start_inner(
         return Err(web(no_provider()));
     };
     let identity = verified(app, &tenant, provider, &request.token, (request_id, audit)).await?;
+    // An existing user is found by email: only one the platform verified.
+    if tenant.provisioning == Provisioning::ExistingOnly && !identity.email_verified {
+        audit.reason = Some(format!(
+            "{}: existing_only needs a verified email",
+            provider.name
+        ));
+        return Err(web(WebError::new(
+            ErrorCode::UnknownUser,
+            "This tenant logs in existing users only, found by an email the platform verified: the token has none.",
+        )));
+    }
     let sub = external_user_id(provider.name.as_str(), &identity.issuer, &identity.subject);
     let profile = profile_of(app, &tenant.id, &sub, &identity)
         .await
@@ -531,11 +596,7 @@ async fn piano_again(
         )));
     }
     let subject = sub.splitn(4, ':').nth(3).unwrap_or_default().to_owned();
-    let secrets = app
-        .durable
-        .provider_secrets(&tenant.id, provider.name.as_str())
-        .await
-        .map_err(|e| web(e.into()))?;
+    let secrets = secrets_of(app, tenant, provider).await.map_err(web)?;
     let verifier = PlatformVerifier {
         keys: &app.host_jwks,
         environment: tenant.environment,
@@ -650,7 +711,7 @@ pub async fn exchange(
         let sub = user.primary_key.clone();
         let profile = Profile {
             name: match name {
-                Some(n) => Some(unique_display_name(&app, &tenant.id, &sub, n).await.map_err(web)?),
+                Some(n) => unique_display_name(&app, &tenant.id, &sub, n).await.map_err(web)?,
                 None => None,
             },
             email: user.email.clone(),

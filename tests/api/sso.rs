@@ -430,3 +430,76 @@ async fn a_token_good_for_one_tenant_is_refused_by_another_tenants_provider() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "unknown_provider");
 }
+
+#[tokio::test]
+async fn an_auth0_access_token_for_the_configured_api_logs_in_and_names_its_application_in_azp() {
+    let sso = Sso::start().await;
+    let sub = unique("auth0|");
+    let token = auth0_token(
+        AUTH0_DOMAIN,
+        json!({"sub": sub, "aud": ["acme-app", format!("https://{AUTH0_DOMAIN}/userinfo")], "azp": "the-spa-client"}),
+    )
+    .await;
+    let response = sso.sso("acme", "auth0", &token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["sub"], ext("auth0", &auth0_issuer(), &sub));
+}
+
+#[tokio::test]
+async fn a_piano_provider_without_its_secrets_says_so_and_logs_nobody_in() {
+    let sso = Sso::start().await;
+    let p = platforms();
+    let piano = json!([{"name": "piano", "kind": "piano", "application_id": p.piano_aid, "base_url": p.piano}]);
+    put_tenant(&sso.admin, "unset", sso_tenant("production", &piano)).await;
+    let uid = unique("PNI");
+    piano_user(&uid, json!({"email": "u@piano.example"})).await;
+    let response = sso
+        .sso("unset", "piano", &piano_token("production", &uid).await)
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "provider_not_configured");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("secrets")
+    );
+}
+
+#[tokio::test]
+async fn an_existing_only_tenant_finds_its_user_only_by_an_email_the_platform_verified() {
+    let sso = Sso::start().await;
+    let p = platforms();
+    let auth0 = json!([{"name": "auth0", "kind": "auth0", "domain": AUTH0_DOMAIN, "audience": "acme-app",
+        "base_url": format!("{}/{AUTH0_DOMAIN}", p.auth0)}]);
+    let mut tenant = sso_tenant("production", &auth0);
+    tenant["provisioning"] = "existing_only".into();
+    put_tenant(&sso.admin, "directory", tenant).await;
+    // Anyone can sign up at a platform with someone else's address, unverified.
+    let claimed = auth0_token(
+        AUTH0_DOMAIN,
+        json!({"sub": unique("auth0|"), "email": "alice@tenant-a.test", "email_verified": false}),
+    )
+    .await;
+    let response = sso.sso("directory", "auth0", &claimed).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "unknown_user"
+    );
+    let verified = auth0_token(
+        AUTH0_DOMAIN,
+        json!({"sub": unique("auth0|"), "email": "alice@tenant-a.test", "email_verified": true}),
+    )
+    .await;
+    let response = sso.sso("directory", "auth0", &verified).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let access = crate::support::jwt_claims(body["keycloak"]["access_token"].as_str().unwrap());
+    assert_eq!(
+        access["preferred_username"], "alice",
+        "the directory's user: {access}"
+    );
+}
