@@ -429,15 +429,31 @@ pub async fn start(
 ) -> Response {
     let mut audit = audit_entry(&app, "embed.sso", &request_id, client);
     let answer = start_inner(&app, &headers, &body, &request_id, &mut audit).await;
-    finish(&app, &headers, &audit, answer).await
+    finish(&app, &headers, &audit, answer, true).await
 }
 
+/// Writes the audit row and answers with CORS; a login (`counted`) is also
+/// counted by outcome and code.
 async fn finish(
     app: &AppState,
     headers: &HeaderMap,
     audit: &AuditEntry,
     answer: Result<(Response, ClientId), Response>,
+    counted: bool,
 ) -> Response {
+    if counted {
+        let (outcome, code) = match &answer {
+            Ok(_) => ("granted", ""),
+            Err(response) => (
+                "refused",
+                response
+                    .extensions()
+                    .get::<ErrorCode>()
+                    .map_or("", |c| c.as_str()),
+            ),
+        };
+        crate::observe::metrics::Metrics::outcome(&app.metrics.sso_logins, outcome, code);
+    }
     if let Err(err) = app.audit.append(audit).await {
         tracing::error!(error = %err, "could not write the audit row");
         return with_cors(app, headers, Err(WebError::from(err)));
@@ -531,7 +547,7 @@ pub async fn update(
 ) -> Response {
     let mut audit = audit_entry(&app, "embed.sso_update", &request_id, client);
     let answer = update_inner(&app, &headers, &body, &request_id, &mut audit).await;
-    finish(&app, &headers, &audit, answer).await
+    finish(&app, &headers, &audit, answer, false).await
 }
 
 async fn update_inner(
@@ -757,7 +773,7 @@ pub async fn complete(
 ) -> Response {
     let mut audit = audit_entry(&app, "embed.sso_complete", &request_id, client);
     let answer = complete_inner(&app, &headers, &body, &request_id, &mut audit).await;
-    finish(&app, &headers, &audit, answer).await
+    finish(&app, &headers, &audit, answer, true).await
 }
 
 async fn complete_inner(

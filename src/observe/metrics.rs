@@ -139,6 +139,8 @@ pub struct Metrics {
     pub impersonations: Family<OutcomeLabels, Counter>,
     /// Embed session redemptions by outcome.
     pub embed_redemptions: Family<OutcomeLabels, Counter>,
+    /// Third-party SSO logins (a platform's token, or the handshake) by outcome.
+    pub sso_logins: Family<OutcomeLabels, Counter>,
     /// Calls to realms by realm, endpoint and outcome.
     pub idp_requests: Family<IdpLabels, Counter>,
     /// Duration of calls to realms.
@@ -227,6 +229,12 @@ impl Metrics {
                 &mut r,
                 "embed_redemptions",
                 "Embed session redemptions by outcome",
+                Family::default(),
+            ),
+            sso_logins: registered(
+                &mut r,
+                "sso_logins",
+                "Third-party SSO logins by outcome",
                 Family::default(),
             ),
             idp_requests: registered(

@@ -168,7 +168,7 @@ async fn sigterm_keeps_accepting_while_not_ready_then_drains() {
 }
 
 /// The value of the sample `name{labels}` (labels as written, in order).
-fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     metrics
         .lines()
         .filter(|l| !l.starts_with('#'))

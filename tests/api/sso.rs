@@ -503,3 +503,30 @@ async fn an_existing_only_tenant_finds_its_user_only_by_an_email_the_platform_ve
         "the directory's user: {access}"
     );
 }
+
+#[tokio::test]
+async fn sso_logins_are_counted_by_outcome_and_code() {
+    let sso = Sso::with_config(TestConfig::demo().raw("[metrics]\nlisten = \"127.0.0.1:0\"")).await;
+    let good = auth0_token(AUTH0_DOMAIN, json!({"sub": unique("auth0|")})).await;
+    assert_eq!(
+        sso.sso("acme", "auth0", &good).await.status(),
+        StatusCode::OK
+    );
+    let wrong = auth0_token(AUTH0_DOMAIN, json!({"sub": unique("auth0|"), "aud": "x"})).await;
+    assert_eq!(
+        sso.sso("acme", "auth0", &wrong).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    let url = format!("http://{}/metrics", sso.app.metrics_addr.unwrap());
+    let metrics = reqwest::get(url).await.unwrap().text().await.unwrap();
+    let count = |labels: &[(&str, &str)]| {
+        super::operations::sample(&metrics, "authproxy_sso_logins_total", labels)
+    };
+    assert!(
+        (count(&[("outcome", "granted")]) - 1.0).abs() < f64::EPSILON,
+        "{metrics}"
+    );
+    assert!(
+        (count(&[("outcome", "refused"), ("error", "invalid_token")]) - 1.0).abs() < f64::EPSILON
+    );
+}
