@@ -96,3 +96,61 @@ fn the_readme_error_table_lists_exactly_the_error_codes_with_their_statuses() {
         .collect();
     assert_eq!(documented, expected, "README error table vs ErrorCode");
 }
+
+/// The npm package is the file the broker serves, with its declarations, at the
+/// broker's version: what `npm pack` would publish.
+#[tokio::test]
+async fn the_npm_package_holds_the_served_sdk_and_its_types_at_the_brokers_version() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/browser-sdk");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/package.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(manifest["type"], "module");
+    assert_eq!(manifest["exports"]["."]["default"], "./authproxy.js");
+    assert_eq!(manifest["exports"]["."]["types"], "./authproxy.d.ts");
+    let packed = std::process::Command::new("npm")
+        .args(["pack", "--dry-run", "--json", "--ignore-scripts"])
+        .current_dir(dir)
+        .output()
+        .expect("npm must be installed (scripts/setup-node)");
+    assert!(
+        packed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&packed.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&packed.stdout).unwrap();
+    let mut files: Vec<&str> = report[0]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    files.sort_unstable();
+    assert_eq!(
+        files,
+        [
+            "README.md",
+            "authproxy.d.ts",
+            "authproxy.js",
+            "package.json"
+        ]
+    );
+    assert_eq!(report[0]["version"], env!("CARGO_PKG_VERSION"));
+
+    let app = TestApp::spawn().await;
+    let served = app
+        .browser
+        .get(app.url(&format!("/sdk/authproxy-{}.js", env!("CARGO_PKG_VERSION"))))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        served,
+        std::fs::read_to_string(format!("{dir}/authproxy.js")).unwrap(),
+        "the package's file is the one the broker serves"
+    );
+}
