@@ -23,6 +23,8 @@ export type AuthProxyErrorName =
 
 export declare class AuthProxyError extends Error {
   name: AuthProxyErrorName;
+  /** A sentence a person can act on ("You cancelled the sign-in."); `message` stays technical. */
+  userMessage: string;
   /** For LoginFailed: the IdP's or the broker's error code (e.g. "access_denied"). */
   code?: string;
 }

@@ -11,7 +11,7 @@
 // to no other), and this SDK confirms it only for a login it started itself. Where
 // no opener is left (COOP), the user approves in the login window instead.
 
-export const VERSION = '0.6.0';
+export const VERSION = '0.7.0';
 
 const DEFAULT_TIMEOUT_MS = 5 * 60 * 1000;
 // Once the popup is out of sight (closed, or cut off by COOP), the login gets at
@@ -28,12 +28,50 @@ const CLOSE_GRACE_MS = 1000;
 // as unknown (it may have just redeemed the result) before the login is lost.
 const LOST_GRACE_MS = 3000;
 
-/** Errors the SDK rejects with; `name` is the stable code. */
+// What a person can act on, by error name; `message` keeps the technical
+// description (the realm's own, where it gave one) for logs and developers.
+const USER_MESSAGES = {
+  PopupBlocked: 'Your browser blocked the sign-in window. Allow pop-ups for this site, then try again.',
+  PopupClosed: 'You closed the sign-in window before signing in.',
+  Aborted: 'The sign-in was cancelled.',
+  Timeout: 'The sign-in took too long. Please try again.',
+  SsoNotEnabled: 'Your account does not use single sign-on yet: sign in with your password.',
+  UnknownUser: 'This user name is not known. Check it and try again.',
+  InvalidUsername: 'This is not a valid user name. Check it and try again.',
+  NetworkError: 'The sign-in service could not be reached. Check your connection and try again.',
+  InvalidSession: 'Your session is no longer valid. Please sign in again.',
+  RefreshUnavailable: 'Your session has expired. Please sign in again.',
+  SessionEnded: 'You were signed out. Please sign in again.',
+  InvalidToken: 'Your sign-in on this page could not be accepted. Please sign in again.',
+  UnknownProvider: 'This way of signing in is not set up for this app.',
+  InvalidCode: 'The sign-in expired or was already used. Please try again.',
+  ProviderUnavailable: 'The sign-in service is not available right now. Please try again later.',
+  LoginFailed: 'The sign-in did not succeed. Please try again.',
+};
+
+// The realm's OAuth error codes (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6) a person can act on.
+const LOGIN_ERROR_MESSAGES = {
+  access_denied: 'You cancelled the sign-in.',
+  login_required: 'Please sign in.',
+  interaction_required: 'Please sign in again.',
+  consent_required: 'Please allow the app to use your account, then try again.',
+  temporarily_unavailable: 'The sign-in service is busy. Please try again in a moment.',
+};
+
+/**
+ * Errors the SDK rejects with; `name` is the stable code, `userMessage` a
+ * sentence to show the person, `message` the technical description.
+ */
 export class AuthProxyError extends Error {
   constructor(name, message, details = {}) {
     super(message);
     this.name = name;
     Object.assign(this, details);
+    const own = (table, key) => (typeof key === 'string' && Object.hasOwn(table, key) ? table[key] : undefined);
+    this.userMessage = details.userMessage
+      ?? own(LOGIN_ERROR_MESSAGES, details.code)
+      ?? own(USER_MESSAGES, name)
+      ?? 'Something went wrong while signing in. Please try again.';
   }
 }
 

@@ -13,5 +13,5 @@ export function show(id, value) {
 }
 
 export function describeError(error) {
-  return { ok: false, name: error.name, code: error.code, message: error.message };
+  return { ok: false, name: error.name, code: error.code, message: error.message, userMessage: error.userMessage };
 }

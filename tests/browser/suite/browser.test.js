@@ -30,7 +30,9 @@ test('without a user gesture the popup is blocked and login() rejects with Popup
     // login() on load, as a misbehaving integration would.
     const pagesBefore = context.pages().length;
     const page = await openCrm(context, '?autologin=alice%40tenant-a.test');
-    assert.equal((await result(page)).name, 'PopupBlocked');
+    const blocked = await result(page);
+    assert.equal(blocked.name, 'PopupBlocked');
+    assert.equal(blocked.userMessage, 'Your browser blocked the sign-in window. Allow pop-ups for this site, then try again.');
     assert.equal(context.pages().length, pagesBefore + 1, 'only the CRM page opened, no popup');
   });
 });
@@ -45,6 +47,7 @@ test('the user closes the popup: PopupClosed within 3 seconds', async () => {
     await popup.close();
     const outcome = await result(page);
     assert.equal(outcome.name, 'PopupClosed');
+    assert.equal(outcome.userMessage, 'You closed the sign-in window before signing in.');
     assert.ok(Date.now() - closedAt <= 3000, `reported after ${Date.now() - closedAt} ms`);
   });
 });

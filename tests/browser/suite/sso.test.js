@@ -113,8 +113,8 @@ test('a refused token rejects sso.start with a typed error and logs nobody in', 
   await withBrowser('sso refused', {}, async (context) => {
     const { page, frame } = await openHost(context);
     const wrongAudience = (await call('POST', `${platforms.auth0}/${AUTH0_DOMAIN}/issue`, { body: { sub: 'auth0|x', aud: 'someone-elses-app' } })).id_token;
-    const error = await page.evaluate((t) => window.hostSso.start({ provider: 'auth0', token: t }).then(() => null, (e) => ({ name: e.name, code: e.code })), wrongAudience);
-    assert.deepEqual(error, { name: 'InvalidToken', code: 'invalid_token' });
+    const error = await page.evaluate((t) => window.hostSso.start({ provider: 'auth0', token: t }).then(() => null, (e) => ({ name: e.name, code: e.code, userMessage: e.userMessage })), wrongAudience);
+    assert.deepEqual(error, { name: 'InvalidToken', code: 'invalid_token', userMessage: 'Your sign-in on this page could not be accepted. Please sign in again.' });
     const unknown = await page.evaluate((t) => window.hostSso.start({ provider: 'okta', token: t }).then(() => null, (e) => e.name), wrongAudience);
     assert.equal(unknown, 'UnknownProvider');
     assert.equal(await frame.locator('#status').textContent(), 'waiting');
