@@ -433,11 +433,9 @@ impl PlatformVerifier<'_> {
             return Ok(());
         };
         let secrets = self.secrets.ok_or(Refusal::NoSecrets)?;
-        let base = base_url
-            .as_deref()
-            .map_or(piano_host(self.environment), trimmed);
-        let url = url::Url::parse(&format!("{base}/api/v3/publisher/user/get"))
-            .map_err(|e| Checked::Failed(IdpError::InvalidResponse(e.to_string())))?;
+        let url = self
+            .piano_api(base_url.as_deref(), "user/get")
+            .map_err(|e| Checked::Failed(IdpError::InvalidResponse(e)))?;
         let body = self
             .keys
             .http()
@@ -490,24 +488,34 @@ impl PlatformVerifier<'_> {
     /// accepts the API token. The answer says what was found, or what is wrong.
     pub async fn test_connection(&self, provider: &SsoProvider) -> Result<String, String> {
         match key_source(&provider.kind) {
-            KeySource::Jwks(url) => match self.keys.fetch_now(&url).await {
-                Ok(0) => Err(format!("{url} answered, but with no signing keys")),
-                Ok(n) => Ok(format!("{n} signing key(s) at {url}")),
-                Err(err) => Err(format!("{url}: {err}")),
-            },
+            KeySource::Jwks(url) => self.key_report(&url).await,
             KeySource::Discovery(url) => {
                 let jwks = self.jwks_uri(&provider.kind).await.map_err(|c| match c {
                     Checked::Failed(err) => format!("{url}: {err}"),
                     Checked::Refused(r) => format!("{url}: {}", r.reason()),
                 })?;
-                match self.keys.fetch_now(&jwks).await {
-                    Ok(0) => Err(format!("{jwks} answered, but with no signing keys")),
-                    Ok(n) => Ok(format!("issuer confirmed; {n} signing key(s) at {jwks}")),
-                    Err(err) => Err(format!("{jwks}: {err}")),
-                }
+                self.key_report(&jwks)
+                    .await
+                    .map(|found| format!("issuer confirmed; {found}"))
             }
             KeySource::Shared => self.test_piano(provider).await,
         }
+    }
+
+    /// Fetches the key set at `url` now: how many keys it has, or what is wrong.
+    async fn key_report(&self, url: &str) -> Result<String, String> {
+        match self.keys.fetch_now(url).await {
+            Ok(0) => Err(format!("{url} answered, but with no signing keys")),
+            Ok(n) => Ok(format!("{n} signing key(s) at {url}")),
+            Err(err) => Err(format!("{url}: {err}")),
+        }
+    }
+
+    /// Piano's publisher API endpoint `path` (under `/api/v3/publisher/`), on
+    /// `base_url` or Piano's host for the tenant's environment.
+    fn piano_api(&self, base_url: Option<&str>, path: &str) -> Result<url::Url, String> {
+        let base = base_url.map_or(piano_host(self.environment), trimmed);
+        url::Url::parse(&format!("{base}/api/v3/publisher/{path}")).map_err(|e| e.to_string())
     }
 
     async fn test_piano(&self, provider: &SsoProvider) -> Result<String, String> {
@@ -521,11 +529,8 @@ impl PlatformVerifier<'_> {
         let secrets = self
             .secrets
             .ok_or("the API token and signing key are not set (PUT .../secrets)")?;
-        let base = base_url
-            .as_deref()
-            .map_or(piano_host(self.environment), trimmed);
-        let url = url::Url::parse(&format!("{base}/api/v3/publisher/app/get"))
-            .map_err(|e| e.to_string())?;
+        let url = self.piano_api(base_url.as_deref(), "app/get")?;
+        let base = url.origin().ascii_serialization();
         let body = self
             .keys
             .http()
