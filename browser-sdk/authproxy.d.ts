@@ -12,6 +12,7 @@ export type AuthProxyErrorName =
   | 'UnknownUser'
   | 'InvalidUsername'
   | 'NetworkError'
+  | 'OriginNotRegistered'
   | 'InvalidSession'
   | 'Aborted'
   | 'RefreshUnavailable'

@@ -11,7 +11,7 @@
 // to no other), and this SDK confirms it only for a login it started itself. Where
 // no opener is left (COOP), the user approves in the login window instead.
 
-export const VERSION = '0.7.0';
+export const VERSION = '0.8.0';
 
 const DEFAULT_TIMEOUT_MS = 5 * 60 * 1000;
 // Once the popup is out of sight (closed, or cut off by COOP), the login gets at
@@ -39,6 +39,7 @@ const USER_MESSAGES = {
   UnknownUser: 'This user name is not known. Check it and try again.',
   InvalidUsername: 'This is not a valid user name. Check it and try again.',
   NetworkError: 'The sign-in service could not be reached. Check your connection and try again.',
+  OriginNotRegistered: 'Sign-in is not set up for this page yet. Please tell your administrator.',
   InvalidSession: 'Your session is no longer valid. Please sign in again.',
   RefreshUnavailable: 'Your session has expired. Please sign in again.',
   SessionEnded: 'You were signed out. Please sign in again.',
@@ -674,7 +675,10 @@ export class AuthProxy {
     return `authproxy:${this.broker}:${this.clientId}`;
   }
 
-  /** Where `username` logs in. Rejects with SsoNotEnabled or UnknownUser. */
+  /**
+   * Where `username` logs in. Rejects with SsoNotEnabled, UnknownUser, or
+   * OriginNotRegistered when no client registers this page's origin.
+   */
   async discover(username) {
     let response;
     try {
@@ -683,9 +687,13 @@ export class AuthProxy {
       throw fail('NetworkError', 'The broker could not be reached (or this origin is not registered).', { cause });
     }
     const body = await response.json().catch(() => ({}));
+    const code = body.errors?.user?.code;
+    if (code === 'origin_not_allowed') {
+      throw fail('OriginNotRegistered', body.errors.user.message || `${location.origin} is not registered with the broker.`, { code });
+    }
     if (response.status === 404) throw fail('UnknownUser', body.errors?.user?.message || 'Unknown user.');
     if (!response.ok) {
-      throw fail('InvalidUsername', body.errors?.user?.message || `Discovery failed (HTTP ${response.status}).`, { code: body.errors?.user?.code });
+      throw fail('InvalidUsername', body.errors?.user?.message || `Discovery failed (HTTP ${response.status}).`, { code });
     }
     const [entry] = body;
     if (!entry?.authority) throw fail('SsoNotEnabled', `${entry?.user || username} is not enabled for single sign-on.`);

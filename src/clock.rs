@@ -59,3 +59,28 @@ impl Clock for ManualClock {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
+
+/// A point in time as people type it: RFC 3339 (`2026-12-01T09:30:00Z`) or a
+/// day (`2026-12-01`, its first second in UTC).
+pub fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
+    let raw = raw.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|day| day.and_hms_opt(0, 0, 0))
+        .map(|at| at.and_utc())
+        .ok_or_else(|| format!("`{raw}` is not a time: write 2026-12-01 or 2026-12-01T09:30:00Z"))
+}
+
+/// Reads an optional [`parse_instant`] time with serde (query strings, bodies).
+pub fn deserialize_instant<'de, D>(de: D) -> Result<Option<DateTime<Utc>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let raw: Option<String> = serde::Deserialize::deserialize(de)?;
+    raw.filter(|r| !r.trim().is_empty())
+        .map(|r| parse_instant(&r).map_err(serde::de::Error::custom))
+        .transpose()
+}

@@ -52,6 +52,18 @@ pub fn sha256(input: &str) -> [u8; 32] {
     Sha256::digest(input.as_bytes()).into()
 }
 
+/// Writes an optional secret in clear, for the one place a secret is sent on
+/// purpose: a request body to the admin API over TLS.
+pub fn serialize_secret<S: serde::Serializer>(
+    secret: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => serializer.serialize_some(secret.expose_secret()),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// Lower-case hex of `bytes`.
 #[must_use]
 pub fn hex(bytes: &[u8]) -> String {

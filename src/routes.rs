@@ -17,7 +17,9 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::admin::api::{audit_trail, callers, clients, directory, realms, require_admin, tenants};
+use crate::admin::api::{
+    audit_trail, callers, clients, directory, realms, require_admin, tenants, tokens,
+};
 use crate::admin::openapi::AdminApiDoc;
 use crate::app::AppState;
 use crate::flows;
@@ -52,6 +54,11 @@ fn admin_routes(state: &AppState) -> Router<AppState> {
         .routes(routes!(callers::list_callers, callers::create_caller))
         .routes(routes!(callers::delete_caller))
         .routes(routes!(callers::put_policy))
+        .routes(routes!(callers::rotate_secret))
+        .routes(routes!(directory::lookup))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::expire_token))
+        .routes(routes!(tokens::revoke_token))
         .routes(routes!(audit_trail::read_audit))
         .routes(routes!(tenants::list_tenants))
         .routes(routes!(tenants::put_tenant, tenants::delete_tenant))

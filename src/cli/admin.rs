@@ -9,20 +9,21 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 use secrecy::SecretString;
+use serde_json::Value;
 
-use super::ConfigFile;
-use crate::admin::ops::{CallerInput, ClientChange, Operator, OpsError, PolicyInput};
+use super::backend::{Backend, Op};
+use super::print::{self, Output};
+use super::{AdminCommand, ConfigFile};
+use crate::admin::ops::{
+    AdminTokenInput, CallerInput, ClientChange, ExpireInput, Operator, OpsError, PolicyInput,
+};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::domain::{ClientAuth, FieldProblem};
-use crate::idp::IdentityProvider;
-use crate::idp::admin_rest::AdminRest;
-use crate::idp::http::RealmHttp;
-use crate::idp::oidc::OidcProvider;
-use crate::registry::input::{ClientInput, ClientView, RealmInput, RealmView};
+use crate::registry::input::{ClientInput, RealmInput};
 use crate::registry::{Managed, Registry};
 
-use crate::store::{AuditLog, DurableStore, RegistryStore, StoreError};
+use crate::store::{AuditFilter, DurableStore, RegistryStore, StoreError};
 
 /// A whole client, as `clients add` and `clients replace` take it.
 #[derive(Debug, clap::Args)]
@@ -55,7 +56,7 @@ impl ClientArgs {
 
 /// A secret from a file, or from standard input for `-`; one trailing newline is
 /// dropped, an empty secret refused.
-fn read_secret(path: &std::path::Path) -> Result<SecretString, CliError> {
+pub(super) fn read_secret(path: &std::path::Path) -> Result<SecretString, CliError> {
     let mut text = if path.as_os_str() == "-" {
         let mut text = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
@@ -181,6 +182,12 @@ pub enum CallersCommand {
         /// What the caller may do.
         policy: PolicyArgs,
     },
+    /// Give a caller a new secret, printed once; the old one stops working at
+    /// once: `callers rotate-secret billing > billing.secret`.
+    RotateSecret {
+        /// The caller's id.
+        caller_id: String,
+    },
     /// Remove a caller.
     Remove {
         /// The caller's id.
@@ -255,6 +262,9 @@ pub enum CliError {
     #[error("{0}")]
     /// A realm failed.
     Realm(#[from] crate::idp::IdpError),
+    #[error("{0}")]
+    /// The broker of `--url` could not be reached or refused the token.
+    Remote(String),
 }
 
 impl From<String> for CliError {
@@ -265,7 +275,18 @@ impl From<String> for CliError {
 
 /// Opens the store and the registry as every command does.
 pub(super) async fn open_context(file: &ConfigFile) -> Result<Context, CliError> {
+    local_only(file)?;
     Context::open(file).await
+}
+
+/// Refuses `--url` for a command of the broker's own store (its keys, backups).
+pub(super) fn local_only(file: &ConfigFile) -> Result<(), CliError> {
+    match file.url {
+        Some(_) => Err(CliError::Input(
+            "this command works on the broker's own store, which the admin API does not expose: run it without --url, where the configuration file is".into(),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// What the commands work on.
@@ -278,7 +299,7 @@ pub(super) struct Context {
 }
 
 impl Context {
-    async fn open(file: &ConfigFile) -> Result<Self, CliError> {
+    pub(super) async fn open(file: &ConfigFile) -> Result<Self, CliError> {
         let config = Config::load(&file.path)?;
         let clock: Arc<dyn crate::clock::Clock> = Arc::new(SystemClock);
         let (store, _) = config.store.open_durable(&clock).await?;
@@ -304,6 +325,16 @@ impl Context {
     /// The broker's public URL (the issuer of its tokens).
     pub(super) fn public_url(&self) -> &str {
         self.config.public_url.as_str()
+    }
+
+    /// The broker's public URL, as the operations take it.
+    pub(super) fn public_url_of(&self) -> &crate::domain::PublicUrl {
+        &self.config.public_url
+    }
+
+    /// How long a call to a realm may take.
+    pub(super) fn idp_timeout(&self) -> std::time::Duration {
+        self.config.idp_timeout
     }
 
     /// `cli:<actor>`, for a change; never guessed.
@@ -379,55 +410,37 @@ pub(super) fn finish(result: Result<(), CliError>) -> ExitCode {
     }
 }
 
-/// `authproxy admin create-token`.
-pub async fn create_token(config: &ConfigFile, label: &str) -> ExitCode {
-    finish(
-        async {
-            let ctx = Context::open(config).await?;
-            let actor = ctx.actor()?;
-            let token = ctx.operator(&actor).create_admin_token(label).await?;
-            println!("{token}");
-            eprintln!("This admin token is shown once; the store keeps only its hash.");
-            Ok(())
-        }
-        .await,
-    )
-}
-
 /// `authproxy clients ...`.
 pub async fn clients(config: &ConfigFile, command: ClientsCommand) -> ExitCode {
     finish(
         async {
-            let ctx = Context::open(config).await?;
+            let backend = Backend::open(config).await?;
+            let out = config.output;
             match command {
                 ClientsCommand::List => {
-                    let snapshot = ctx.registry.snapshot();
-                    let mut clients: Vec<ClientView> =
-                        snapshot.clients.values().map(ClientView::from).collect();
-                    clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
-                    for view in clients {
-                        println!(
-                            "{}\trealms={}\torigins={}",
-                            view.client_id,
-                            view.realms.join(","),
-                            view.origins.join(",")
-                        );
-                    }
+                    print::list(out, &backend.run(Op::ListClients).await?, client_line);
                 }
                 ClientsCommand::Add(args) => {
-                    let input = args.input()?;
-                    let actor = ctx.actor()?;
-                    let client = ctx.operator(&actor).create_client(&input).await?;
-                    println!("registered client {}", client.id);
+                    let view = backend.run(Op::CreateClient(args.input()?)).await?;
+                    print::done(
+                        out,
+                        &view,
+                        &format!(
+                            "registered client {}",
+                            print::text(print::get(&view, "client_id"))
+                        ),
+                    );
                 }
                 ClientsCommand::Replace(args) => {
-                    let input = args.input()?;
-                    let actor = ctx.actor()?;
-                    let client = ctx
-                        .operator(&actor)
-                        .replace_client(&input.client_id, &input)
-                        .await?;
-                    println!("replaced client {}", client.id);
+                    let view = backend.run(Op::ReplaceClient(args.input()?)).await?;
+                    print::done(
+                        out,
+                        &view,
+                        &format!(
+                            "replaced client {}",
+                            print::text(print::get(&view, "client_id"))
+                        ),
+                    );
                 }
                 ClientsCommand::Update {
                     client_id,
@@ -442,25 +455,27 @@ pub async fn clients(config: &ConfigFile, command: ClientsCommand) -> ExitCode {
                         add_realms,
                         remove_realms,
                     };
-                    let actor = ctx.actor()?;
-                    let client = ctx
-                        .operator(&actor)
-                        .update_client(&client_id, &change)
-                        .await?;
-                    let view = ClientView::from(&client);
-                    println!(
-                        "updated client {}\trealms={}\torigins={}",
-                        view.client_id,
-                        view.realms.join(","),
-                        view.origins.join(",")
+                    let view = backend.run(Op::UpdateClient(client_id, change)).await?;
+                    print::done(
+                        out,
+                        &view,
+                        &format!("updated client {}", client_line(&view)),
                     );
                 }
                 ClientsCommand::Remove { client_id } => {
-                    let actor = ctx.actor()?;
-                    ctx.operator(&actor).delete_client(&client_id).await?;
-                    println!("removed client {client_id}");
+                    backend.run(Op::DeleteClient(client_id.clone())).await?;
+                    print::done(out, &Value::Null, &format!("removed client {client_id}"));
                 }
-                ClientsCommand::Sync { realm, dry_run } => sync(&ctx, realm, dry_run).await?,
+                ClientsCommand::Sync { realm, dry_run } => {
+                    let changes = backend.run(Op::SyncClients { realm, dry_run }).await?;
+                    print::list(out, &changes, |c| sync_line(c, dry_run));
+                    let all_same = changes
+                        .as_array()
+                        .is_none_or(|c| c.iter().all(|c| print::get(c, "action") == "unchanged"));
+                    if out == Output::Text && all_same {
+                        println!("no differences");
+                    }
+                }
             }
             Ok(())
         }
@@ -468,62 +483,51 @@ pub async fn clients(config: &ConfigFile, command: ClientsCommand) -> ExitCode {
     )
 }
 
-/// `clients sync`: provisions the clients in their Keycloak realms.
-async fn sync(ctx: &Context, realm: Option<String>, dry_run: bool) -> Result<(), CliError> {
-    // A dry run changes and records nothing, so it needs no actor.
-    let actor = if dry_run {
-        ctx.actor().unwrap_or_default()
-    } else {
-        ctx.actor()?
-    };
-    let http = RealmHttp::new(ctx.config.idp_timeout)?;
-    let oidc = Arc::new(OidcProvider::new(Arc::new(SystemClock), http.clone()));
-    let idp = AdminRest::new(http, oidc);
-    let changes = ctx
-        .operator(&actor)
-        .sync_clients(&idp, &ctx.config.public_url, realm.as_deref(), dry_run)
-        .await?;
-    for change in &changes {
-        println!(
-            "{}/{}: {}{}",
-            change.realm,
-            change.client_id,
-            change.action,
-            if dry_run && change.action != "unchanged" {
-                " (dry run)"
-            } else {
-                ""
-            }
-        );
-        for line in &change.diff {
-            println!("    {line}");
+fn client_line(view: &Value) -> String {
+    format!(
+        "{}\trealms={}\torigins={}",
+        print::text(print::get(view, "client_id")),
+        print::join(print::get(view, "realms")),
+        print::join(print::get(view, "origins"))
+    )
+}
+
+/// A line of `clients sync`, with the diff under it.
+fn sync_line(change: &Value, dry_run: bool) -> String {
+    let action = print::text(print::get(change, "action"));
+    let mut line = format!(
+        "{}/{}: {action}{}",
+        print::text(print::get(change, "realm")),
+        print::text(print::get(change, "client_id")),
+        if dry_run && action != "unchanged" {
+            " (dry run)"
+        } else {
+            ""
         }
+    );
+    for diff in print::get(change, "diff").as_array().into_iter().flatten() {
+        line.push_str("\n    ");
+        line.push_str(&print::text(diff));
     }
-    if changes.iter().all(|c| c.action == "unchanged") {
-        println!("no differences");
-    }
-    Ok(())
+    line
 }
 
 /// `authproxy realms ...`.
 pub async fn realms(config: &ConfigFile, command: RealmsCommand) -> ExitCode {
     finish(
         async {
-            let ctx = Context::open(config).await?;
+            let backend = Backend::open(config).await?;
+            let out = config.output;
             match command {
                 RealmsCommand::List => {
-                    let snapshot = ctx.registry.snapshot();
-                    let mut realms: Vec<RealmView> =
-                        snapshot.realms.values().map(RealmView::from).collect();
-                    realms.sort_by(|a, b| a.name.cmp(&b.name));
-                    for view in realms {
-                        println!(
+                    print::list(out, &backend.run(Op::ListRealms).await?, |r| {
+                        format!(
                             "{}\t{}\tbroker_client={}",
-                            view.name,
-                            view.authority,
-                            view.broker_client_id.as_deref().unwrap_or("-")
-                        );
-                    }
+                            print::text(print::get(r, "name")),
+                            print::text(print::get(r, "authority")),
+                            print::get(r, "broker_client_id").as_str().unwrap_or("-")
+                        )
+                    });
                 }
                 RealmsCommand::Put {
                     name,
@@ -545,18 +549,16 @@ pub async fn realms(config: &ConfigFile, command: RealmsCommand) -> ExitCode {
                             .transpose()?,
                         token_endpoint_auth_method: ClientAuth::parse(&token_endpoint_auth_method)?,
                     };
-                    let actor = ctx.actor()?;
-                    let idp = if no_check { None } else { Some(ctx.idp()?) };
-                    let realm = ctx
-                        .operator(&actor)
-                        .put_realm(&input, idp.as_deref().map(|i| i as &dyn IdentityProvider))
-                        .await?;
-                    println!("realm {} saved", realm.name);
+                    let view = backend.run(Op::PutRealm(input, !no_check)).await?;
+                    print::done(
+                        out,
+                        &view,
+                        &format!("realm {} saved", print::text(print::get(&view, "name"))),
+                    );
                 }
                 RealmsCommand::Remove { name } => {
-                    let actor = ctx.actor()?;
-                    ctx.operator(&actor).delete_realm(&name).await?;
-                    println!("removed realm {name}");
+                    backend.run(Op::DeleteRealm(name.clone())).await?;
+                    print::done(out, &Value::Null, &format!("removed realm {name}"));
                 }
             }
             Ok(())
@@ -567,48 +569,130 @@ pub async fn realms(config: &ConfigFile, command: RealmsCommand) -> ExitCode {
 
 /// `authproxy callers ...`.
 pub async fn callers(config: &ConfigFile, command: CallersCommand) -> ExitCode {
-    finish(async {
-        let ctx = Context::open(config).await?;
-        match command {
-            CallersCommand::List => {
-                for caller in ctx.store.callers().await? {
-                    let p = PolicyInput::from(&caller.policy);
-                    println!(
-                        "{}\trealms={}\tall_users_of={}\tdomains={}\tusers={}\taudiences={}\tmax_lifetime={}s\trate={}/min burst={}",
-                        caller.id, p.realms.join(","), p.all_users_of.join(","), p.domains.join(","), p.users.join(","),
-                        p.audiences.join(","), p.max_lifetime_secs, p.rate_per_minute, p.burst
-                    );
+    finish(
+        async {
+            let backend = Backend::open(config).await?;
+            let out = config.output;
+            match command {
+                CallersCommand::List => {
+                    print::list(out, &backend.run(Op::ListCallers).await?, caller_line);
+                }
+                CallersCommand::Add { caller_id, policy } => {
+                    let input = CallerInput {
+                        caller_id,
+                        policy: policy.into(),
+                    };
+                    let view = backend.run(Op::CreateCaller(input)).await?;
+                    print::secret(out, &view, "secret", &format!(
+                        "Caller {} created. Its secret (above) is shown once; the store keeps only an Argon2id hash.",
+                        print::text(print::get(&view, "caller_id"))
+                    ));
+                }
+                CallersCommand::Policy { caller_id, policy } => {
+                    let view = backend
+                        .run(Op::ReplacePolicy(caller_id, policy.into()))
+                        .await?;
+                    print::done(out, &view, &format!(
+                        "replaced the policy of caller {}",
+                        print::text(print::get(&view, "caller_id"))
+                    ));
+                }
+                CallersCommand::RotateSecret { caller_id } => {
+                    let view = backend.run(Op::RotateCallerSecret(caller_id)).await?;
+                    print::secret(out, &view, "secret", &format!(
+                        "Caller {} has a new secret (above), shown once; the old one no longer works.",
+                        print::text(print::get(&view, "caller_id"))
+                    ));
+                }
+                CallersCommand::Remove { caller_id } => {
+                    backend.run(Op::DeleteCaller(caller_id.clone())).await?;
+                    print::done(out, &Value::Null, &format!("removed caller {caller_id}"));
                 }
             }
-            CallersCommand::Add { caller_id, policy } => {
-                let input = CallerInput { caller_id, policy: policy.into() };
-                let actor = ctx.actor()?;
-                let view = ctx.operator(&actor).create_caller(&input).await?;
-                println!("{}", view.secret.unwrap_or_default());
-                eprintln!("Caller {} created. Its secret (above) is shown once; the store keeps only an Argon2id hash.", view.caller_id);
-            }
-            CallersCommand::Policy { caller_id, policy } => {
-                let actor = ctx.actor()?;
-                let view = ctx.operator(&actor).replace_policy(&caller_id, &policy.into()).await?;
-                println!("replaced the policy of caller {}", view.caller_id);
-            }
-            CallersCommand::Remove { caller_id } => {
-                let actor = ctx.actor()?;
-                ctx.operator(&actor).delete_caller(&caller_id).await?;
-                println!("removed caller {caller_id}");
-            }
+            Ok(())
         }
-        Ok(())
-    }
-    .await)
+        .await,
+    )
+}
+
+fn caller_line(caller: &Value) -> String {
+    let p = print::get(caller, "policy");
+    format!(
+        "{}\trealms={}\tall_users_of={}\tdomains={}\tusers={}\taudiences={}\tmax_lifetime={}s\trate={}/min burst={}",
+        print::text(print::get(caller, "caller_id")),
+        print::join(print::get(p, "realms")),
+        print::join(print::get(p, "all_users_of")),
+        print::join(print::get(p, "domains")),
+        print::join(print::get(p, "users")),
+        print::join(print::get(p, "audiences")),
+        print::get(p, "max_lifetime_secs"),
+        print::get(p, "rate_per_minute"),
+        print::get(p, "burst")
+    )
+}
+
+/// `authproxy admin ...`.
+pub async fn admin(config: &ConfigFile, command: AdminCommand) -> ExitCode {
+    finish(
+        async {
+            let backend = Backend::open(config).await?;
+            let out = config.output;
+            match command {
+                AdminCommand::CreateToken {
+                    label,
+                    expires_in_days,
+                } => {
+                    let input = AdminTokenInput {
+                        label,
+                        expires_in_days,
+                    };
+                    let view = backend.run(Op::CreateAdminToken(input)).await?;
+                    print::secret(out, &view, "token", &format!(
+                        "Admin token {} made. It is shown once (above); the store keeps only its hash.",
+                        print::text(print::get(&view, "id"))
+                    ));
+                }
+                AdminCommand::Tokens => {
+                    print::list(out, &backend.run(Op::ListAdminTokens).await?, |t| {
+                        format!(
+                            "{}\t{}\t{}\tcreated={}\texpires={}",
+                            print::text(print::get(t, "id")),
+                            print::text(print::get(t, "label")),
+                            print::text(print::get(t, "status")),
+                            print::text(print::get(t, "created_at")),
+                            print::get(t, "expires_at").as_str().unwrap_or("never")
+                        )
+                    });
+                }
+                AdminCommand::Expire { id, at } => {
+                    let view = backend
+                        .run(Op::ExpireAdminToken(id, ExpireInput { at }))
+                        .await?;
+                    print::done(out, &view, &format!(
+                        "admin token {} ({}) stops working at {}",
+                        print::text(print::get(&view, "id")),
+                        print::text(print::get(&view, "label")),
+                        print::text(print::get(&view, "expires_at"))
+                    ));
+                }
+                AdminCommand::Revoke { id } => {
+                    backend.run(Op::RevokeAdminToken(id.clone())).await?;
+                    print::done(out, &Value::Null, &format!("revoked admin token {id}"));
+                }
+            }
+            Ok(())
+        }
+        .await,
+    )
 }
 
 /// `authproxy directory export`.
 pub async fn export_directory(config: &ConfigFile, output: Option<&Path>) -> ExitCode {
     finish(
         async {
-            let ctx = Context::open(config).await?;
-            let csv = ctx.store.export_csv().await?;
+            let backend = Backend::open(config).await?;
+            let csv = backend.run(Op::Export).await?;
+            let csv = csv.as_str().unwrap_or_default();
             match output {
                 Some(path) => {
                     std::fs::write(path, csv).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -622,42 +706,26 @@ pub async fn export_directory(config: &ConfigFile, output: Option<&Path>) -> Exi
 }
 
 /// `authproxy audit`.
-pub async fn audit(
-    config: &ConfigFile,
-    since: Option<chrono::DateTime<chrono::Utc>>,
-    caller: Option<&str>,
-    json: bool,
-) -> ExitCode {
-    use std::io::Write as _;
+pub async fn audit(config: &ConfigFile, filter: AuditFilter, json: bool) -> ExitCode {
     finish(
         async {
-            let ctx = Context::open(config).await?;
-            let actor = caller.map(|c| format!("caller:{c}"));
-            let rows = AuditLog::audit_since(ctx.store.as_ref(), since, actor.as_deref(), u32::MAX)
-                .await?;
-            let mut out = std::io::stdout().lock();
-            for row in rows {
-                let line = if json {
-                    serde_json::to_string(&row).map_err(|e| e.to_string())?
-                } else {
-                    format!(
-                        "{}\t{}\t{}\t{}\t{}\t{}",
-                        row.at.to_rfc3339(),
-                        row.actor,
-                        row.action,
-                        row.subject.as_deref().unwrap_or("-"),
-                        row.outcome,
-                        row.reason.as_deref().unwrap_or("")
-                    )
-                };
-                match writeln!(out, "{line}") {
-                    Ok(()) => {}
-                    // The reader stopped (`| head`): that is the end, not a failure.
-                    Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-                    Err(err) => return Err(CliError::Input(format!("could not write: {err}"))),
-                }
+            let backend = Backend::open(config).await?;
+            let rows = backend.run(Op::Audit(filter)).await?;
+            if json {
+                // JSON Lines: a row per line, for `jq -c` and log shippers.
+                return print::lines(Output::Text, &rows, Value::to_string);
             }
-            Ok(())
+            print::lines(config.output, &rows, |row| {
+                format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    print::text(print::get(row, "at")),
+                    print::text(print::get(row, "actor")),
+                    print::text(print::get(row, "action")),
+                    print::get(row, "subject").as_str().unwrap_or("-"),
+                    print::text(print::get(row, "outcome")),
+                    print::get(row, "reason").as_str().unwrap_or("")
+                )
+            })
         }
         .await,
     )

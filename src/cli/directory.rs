@@ -9,20 +9,30 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use serde_json::Value;
+
 use super::ConfigFile;
-use super::admin::{CliError, finish, open_context};
+use super::admin::{CliError, finish};
+use super::backend::{Backend, Op};
+use super::print;
 use crate::admin::ops::RuleInput;
 
 /// `authproxy directory import`.
 pub async fn import(file: &Path, config: &ConfigFile, replace: bool) -> ExitCode {
     finish(
         async {
-            let ctx = open_context(config).await?;
-            let actor = ctx.actor()?;
+            let backend = Backend::open(config).await?;
             let csv = std::fs::read(file)
                 .map_err(|e| CliError::Input(format!("{}: {e}", file.display())))?;
-            let count = ctx.operator(&actor).import_directory(csv, replace).await?;
-            println!("imported {count} directory rule(s)");
+            let answer = backend.run(Op::Import { csv, replace }).await?;
+            print::done(
+                config.output,
+                &answer,
+                &format!(
+                    "imported {} directory rule(s)",
+                    print::get(&answer, "imported")
+                ),
+            );
             Ok(())
         }
         .await,
@@ -60,11 +70,11 @@ impl From<RuleArgs> for RuleInput {
 pub async fn put(rule: RuleArgs, config: &ConfigFile) -> ExitCode {
     finish(
         async {
-            let ctx = open_context(config).await?;
-            let actor = ctx.actor()?;
+            let backend = Backend::open(config).await?;
             let input = RuleInput::from(rule);
-            ctx.operator(&actor).put_rule(&input).await?;
-            println!("saved the {} rule {}", input.kind, input.key);
+            let message = format!("saved the {} rule {}", input.kind, input.key);
+            backend.run(Op::PutRule(input)).await?;
+            print::done(config.output, &Value::Null, &message);
             Ok(())
         }
         .await,
@@ -75,11 +85,49 @@ pub async fn put(rule: RuleArgs, config: &ConfigFile) -> ExitCode {
 pub async fn remove(rule: RuleArgs, config: &ConfigFile) -> ExitCode {
     finish(
         async {
-            let ctx = open_context(config).await?;
-            let actor = ctx.actor()?;
+            let backend = Backend::open(config).await?;
             let input = RuleInput::from(rule);
-            ctx.operator(&actor).delete_rule(&input).await?;
-            println!("removed the {} rule {}", input.kind, input.key);
+            let message = format!("removed the {} rule {}", input.kind, input.key);
+            backend.run(Op::DeleteRule(input)).await?;
+            print::done(config.output, &Value::Null, &message);
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// `directory lookup USER`: where the user goes, as discovery answers.
+pub async fn lookup(user: String, config: &ConfigFile) -> ExitCode {
+    finish(
+        async {
+            let backend = Backend::open(config).await?;
+            let view = backend.run(Op::Lookup(user)).await?;
+            let words = match print::get(&view, "outcome").as_str().unwrap_or_default() {
+                "sso" => format!(
+                    "{} logs in at realm {} ({}){}",
+                    print::text(print::get(&view, "user")),
+                    print::text(print::get(&view, "realm")),
+                    print::text(print::get(&view, "authority")),
+                    print::get(&view, "idp_hint")
+                        .as_str()
+                        .map(|h| format!(" through the identity provider {h}"))
+                        .unwrap_or_default()
+                ),
+                "not_migrated" => format!(
+                    "{} is not enabled for SSO (a not_migrated rule)",
+                    print::text(print::get(&view, "user"))
+                ),
+                "realm_not_configured" => format!(
+                    "{}: the directory names realm {}, which is not configured: fix the rule or add the realm",
+                    print::text(print::get(&view, "user")),
+                    print::text(print::get(&view, "realm"))
+                ),
+                _ => format!(
+                    "{}: no rule names this user or their domain, and there is no default",
+                    print::text(print::get(&view, "user"))
+                ),
+            };
+            print::done(config.output, &view, &words);
             Ok(())
         }
         .await,

@@ -37,6 +37,7 @@ fn clock() -> Arc<dyn Clock> {
 pub async fn keys(config: &ConfigFile, command: KeysCommand) -> ExitCode {
     finish(
         async {
+            super::admin::local_only(config)?;
             let config = Config::load(&config.path)?;
             match command {
                 KeysCommand::List => list(&config).await,
@@ -160,6 +161,7 @@ fn drop_long_retired(file: &KeyFile, now: chrono::DateTime<chrono::Utc>) -> Resu
 pub async fn backup(config: &ConfigFile, to: &Path) -> ExitCode {
     finish(
         async {
+            super::admin::local_only(config)?;
             let config = Config::load(&config.path)?;
             let (store, sealer) = config.store.open_durable(&clock()).await?;
             let empty = std::fs::read_dir(to).map_or(true, |mut d| d.next().is_none());

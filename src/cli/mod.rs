@@ -2,9 +2,12 @@
 //! administration commands; `serve` itself is run by `main` through `startup`.
 
 pub mod admin;
+pub mod backend;
 pub mod directory;
 pub mod keys;
+pub mod print;
 pub mod providers;
+pub mod remote;
 pub mod tenants;
 
 use std::path::PathBuf;
@@ -41,7 +44,7 @@ pub enum Command {
     /// Run the broker.
     Serve {
         /// The TOML configuration file (AUTHPROXY__* variables override it).
-        #[arg(long, env = "AUTHPROXY_CONFIG")]
+        #[arg(long, env = "AUTHPROXY_CONFIG", default_value = "authproxy.toml")]
         config: PathBuf,
     },
     /// Apply the store's migrations and exit (`serve` applies them too): the
@@ -55,8 +58,11 @@ pub enum Command {
     GenerateSealingKey,
     /// Check a configuration file and print every problem with its key.
     CheckConfig {
+        /// The TOML configuration file (the same as --config).
+        file: Option<PathBuf>,
         /// The TOML configuration file.
-        file: PathBuf,
+        #[arg(long, env = "AUTHPROXY_CONFIG", default_value = "authproxy.toml")]
+        config: PathBuf,
     },
     /// Manage the user directory.
     Directory {
@@ -135,7 +141,7 @@ pub enum Command {
         /// What to do.
         command: tenants::SigningKeysCommand,
     },
-    /// Administrator tokens for the admin API.
+    /// Administrator tokens for the admin API: create, list, expire, revoke.
     Admin {
         #[command(flatten)]
         /// The configuration file and the actor.
@@ -144,21 +150,77 @@ pub enum Command {
         /// What to do.
         command: AdminCommand,
     },
-    /// Read the audit trail.
+    /// Read the audit trail, oldest first:
+    /// `audit --since 2026-12-01 --action client --outcome changed --limit 50`.
     Audit {
         #[command(flatten)]
         /// The configuration file.
         config: ConfigFile,
-        /// Only rows at or after this time (RFC 3339).
-        #[arg(long)]
-        since: Option<chrono::DateTime<chrono::Utc>>,
-        /// Only rows of this caller.
-        #[arg(long)]
-        caller: Option<String>,
-        /// One JSON object per line.
+        #[command(flatten)]
+        /// Which rows.
+        filter: AuditArgs,
+        /// One JSON object per line (JSON Lines), where `--output json` prints one array.
         #[arg(long)]
         json: bool,
     },
+    /// Keep an admin token for a broker, so that `--url URL` needs no
+    /// `--token-file`: `login --url https://broker.example --token-file admin.token`.
+    /// The token is checked first, then kept in a file only you can read.
+    Login {
+        /// The broker's URL (https; http only on this machine).
+        #[arg(long, env = "AUTHPROXY_URL")]
+        url: String,
+        /// A file holding the admin token (`-` reads standard input).
+        #[arg(long, value_name = "FILE")]
+        token_file: PathBuf,
+    },
+    /// Forget the admin token kept for a broker.
+    Logout {
+        /// The broker's URL.
+        #[arg(long, env = "AUTHPROXY_URL")]
+        url: String,
+    },
+}
+
+/// Which audit rows `audit` reads.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// Only rows at or after this time: `2026-12-01` (midnight UTC) or
+    /// `2026-12-01T09:30:00Z`.
+    #[arg(long, value_parser = crate::clock::parse_instant)]
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only rows before this time (same forms as --since).
+    #[arg(long, value_parser = crate::clock::parse_instant)]
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only rows by this actor: `admin:ops`, `cli:alice`, `caller:billing`.
+    #[arg(long, value_name = "ACTOR")]
+    by: Option<String>,
+    /// Only rows of this impersonation caller (`--by caller:<id>`).
+    #[arg(long, conflicts_with = "by")]
+    caller: Option<String>,
+    /// Only this action, or the actions under it: `client` for `client.create`,
+    /// `client.update`...
+    #[arg(long)]
+    action: Option<String>,
+    /// Only this outcome: `changed`, `issued`, `denied`...
+    #[arg(long)]
+    outcome: Option<String>,
+    /// At most this many rows (default: all locally, 1000 with --url).
+    #[arg(long)]
+    limit: Option<u32>,
+}
+
+impl AuditArgs {
+    fn filter(self, remote: bool) -> crate::store::AuditFilter {
+        crate::store::AuditFilter {
+            since: self.since,
+            until: self.until,
+            actor: self.by.or(self.caller.map(|c| format!("caller:{c}"))),
+            action: self.action,
+            outcome: self.outcome,
+            limit: self.limit.unwrap_or(if remote { 1000 } else { u32::MAX }),
+        }
+    }
 }
 
 /// The `--config` of the administration commands, accepted before or after their
@@ -175,19 +237,56 @@ pub struct ConfigFile {
     )]
     pub path: PathBuf,
     /// Who makes the change, as the audit trail records it (`cli:<actor>`);
-    /// required for every change, never guessed.
+    /// required for every local change, never guessed. With --url the admin
+    /// token names the actor (`admin:<label>`).
     #[arg(long, env = "AUTHPROXY_ACTOR", global = true)]
     pub actor: Option<String>,
+    /// Work through this running broker's admin API instead of the local store:
+    /// `--url https://broker.example` (https; http only on this machine).
+    #[arg(long, env = "AUTHPROXY_URL", global = true)]
+    pub url: Option<String>,
+    /// With --url: a file holding the admin token (`-` reads standard input);
+    /// else AUTHPROXY_ADMIN_TOKEN, else the token `authproxy login` kept.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "AUTHPROXY_ADMIN_TOKEN_FILE",
+        global = true
+    )]
+    pub token_file: Option<PathBuf>,
+    /// `text` (a line per entry) or `json` (the admin API's JSON).
+    #[arg(long, value_enum, default_value_t = print::Output::Text, global = true)]
+    pub output: print::Output,
 }
 
 #[derive(Debug, Subcommand)]
 /// `authproxy admin ...`.
 pub enum AdminCommand {
-    /// Create an admin token; prints it once.
+    /// Create an admin token; prints it once:
+    /// `admin create-token --label ops --expires-in-days 90 > ops.token`.
     CreateToken {
         #[arg(long, default_value = "admin")]
         /// The name the audit trail gives the token's holder (`admin:<label>`).
         label: String,
+        #[arg(long, value_name = "DAYS")]
+        /// Days until it stops working (1 to 3650); without it, it works until
+        /// expired or revoked.
+        expires_in_days: Option<u32>,
+    },
+    /// List admin tokens: id, label, status, creation and end (never the tokens).
+    Tokens,
+    /// Make a token stop working, now or at --at; it stays listed as expired.
+    Expire {
+        /// The token's id (from `admin tokens`).
+        id: String,
+        /// When: `2026-12-31` or `2026-12-31T18:00:00Z` (default: now).
+        #[arg(long, value_parser = crate::clock::parse_instant)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Revoke a token: it stops working at once and is no longer listed.
+    Revoke {
+        /// The token's id (from `admin tokens`).
+        id: String,
     },
 }
 
@@ -223,14 +322,23 @@ pub enum DirectoryCommand {
         #[arg(long)]
         replace: bool,
     },
-    /// Write every rule as CSV (to stdout, or to --output).
+    /// Write every rule as CSV (to standard output, or to --file).
     Export {
         #[command(flatten)]
         /// The configuration file.
         config: ConfigFile,
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         /// Write to this file instead of standard output.
-        output: Option<PathBuf>,
+        file: Option<PathBuf>,
+    },
+    /// Where a user goes (what discovery answers for them):
+    /// `directory lookup alice@corp.example`.
+    Lookup {
+        /// The username.
+        user: String,
+        #[command(flatten)]
+        /// The configuration file.
+        config: ConfigFile,
     },
 }
 
@@ -241,7 +349,7 @@ pub async fn run(command: Command) -> ExitCode {
             eprintln!("authproxy: serve is started by the binary, not by the admin commands");
             ExitCode::from(2)
         }
-        Command::CheckConfig { file } => check_config(&file),
+        Command::CheckConfig { file, config } => check_config(file.as_ref().unwrap_or(&config)),
         Command::Migrate { config } => migrate(&config).await,
         Command::GenerateSealingKey => match crate::crypto::Sealer::generate_key() {
             Ok(key) => {
@@ -268,8 +376,11 @@ pub async fn run(command: Command) -> ExitCode {
             command: DirectoryCommand::Remove { rule, config },
         } => directory::remove(rule, &config).await,
         Command::Directory {
-            command: DirectoryCommand::Export { config, output },
-        } => admin::export_directory(&config, output.as_deref()).await,
+            command: DirectoryCommand::Export { config, file },
+        } => admin::export_directory(&config, file.as_deref()).await,
+        Command::Directory {
+            command: DirectoryCommand::Lookup { user, config },
+        } => directory::lookup(user, &config).await,
         Command::Clients { config, command } => admin::clients(&config, command).await,
         Command::Callers { config, command } => admin::callers(&config, command).await,
         Command::Tenants { config, command } => tenants::tenants(&config, command).await,
@@ -278,17 +389,55 @@ pub async fn run(command: Command) -> ExitCode {
         Command::Healthcheck { url } => healthcheck(&url).await,
         Command::Backup { config, to } => keys::backup(&config, &to).await,
         Command::Realms { config, command } => admin::realms(&config, command).await,
-        Command::Admin {
-            config,
-            command: AdminCommand::CreateToken { label },
-        } => admin::create_token(&config, &label).await,
+        Command::Admin { config, command } => admin::admin(&config, command).await,
         Command::Audit {
             config,
-            since,
-            caller,
+            filter,
             json,
-        } => admin::audit(&config, since, caller.as_deref(), json).await,
+        } => {
+            let filter = filter.filter(config.url.is_some());
+            admin::audit(&config, filter, json).await
+        }
+        Command::Login { url, token_file } => login(&url, &token_file).await,
+        Command::Logout { url } => logout(&url),
     }
+}
+
+/// `authproxy login`: checks the token against the broker, then keeps it.
+async fn login(url: &str, token_file: &std::path::Path) -> ExitCode {
+    admin::finish(
+        async {
+            let base = remote::broker_url(url)?;
+            let token = admin::read_secret(token_file)?;
+            let broker = remote::Remote::new(base.clone(), token.clone())?;
+            let tokens = broker
+                .send(reqwest::Method::GET, "tokens", remote::Body::None)
+                .await?;
+            let mut logins = remote::Logins::open()?;
+            logins.set(&base, Some(&token))?;
+            println!(
+                "logged in to {base} ({} admin token(s) there); the token is kept in {}",
+                tokens.as_array().map_or(0, Vec::len),
+                logins.path().display()
+            );
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// `authproxy logout`: forgets the token kept for a broker.
+fn logout(url: &str) -> ExitCode {
+    admin::finish((|| {
+        let base = remote::broker_url(url)?;
+        let mut logins = remote::Logins::open()?;
+        if logins.set(&base, None)? {
+            println!("forgot the admin token of {base}");
+        } else {
+            println!("no admin token was kept for {base}");
+        }
+        Ok(())
+    })())
 }
 
 async fn healthcheck(url: &str) -> ExitCode {

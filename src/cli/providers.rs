@@ -7,8 +7,12 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use super::admin::{CliError, Context};
-use super::tenants::{READER, json, read};
+use serde_json::Value;
+
+use super::admin::CliError;
+use super::backend::{Backend, Op};
+use super::print::{self, Output};
+use super::tenants::read;
 use crate::admin::ops::providers::SecretsInput;
 
 #[derive(Debug, Subcommand)]
@@ -37,15 +41,18 @@ pub enum ProvidersCommand {
 
 /// Runs a providers command; a failed test is an error (exit status 1).
 pub(super) async fn providers(
-    ctx: &Context,
-    tenant_id: &str,
+    backend: &Backend,
+    out: Output,
+    tenant_id: String,
     command: ProvidersCommand,
 ) -> Result<(), CliError> {
     match command {
         ProvidersCommand::List => {
-            for view in ctx.operator(READER).list_providers(tenant_id).await? {
-                println!("{}", json(&view));
-            }
+            print::list(
+                out,
+                &backend.run(Op::ListProviders(tenant_id)).await?,
+                Value::to_string,
+            );
         }
         ProvidersCommand::Secrets {
             name,
@@ -56,26 +63,30 @@ pub(super) async fn providers(
                 api_token: read(&api_token_file)?,
                 signing_key: read(&signing_key_file)?,
             };
-            let actor = ctx.actor()?;
-            ctx.operator(&actor)
-                .put_provider_secrets(tenant_id, &name, &input)
+            let message = format!("set the secrets of provider {name}");
+            let view = backend
+                .run(Op::PutProviderSecrets(tenant_id, name, input))
                 .await?;
-            println!("set the secrets of provider {name}");
+            print::done(out, &view, &message);
         }
         ProvidersCommand::Test { name } => {
-            let actor = ctx.actor()?;
-            let keys = ctx.key_sets()?;
-            let report = ctx
-                .operator(&actor)
-                .test_provider(&keys, tenant_id, &name)
+            let report = backend
+                .run(Op::TestProvider(tenant_id, name.clone()))
                 .await?;
-            if !report.ok {
+            if print::get(&report, "ok").as_bool() != Some(true) {
                 return Err(CliError::Input(format!(
                     "provider {name} failed its test: {}",
-                    report.detail
+                    print::text(print::get(&report, "detail"))
                 )));
             }
-            println!("provider {name}: {}", report.detail);
+            print::done(
+                out,
+                &report,
+                &format!(
+                    "provider {name}: {}",
+                    print::text(print::get(&report, "detail"))
+                ),
+            );
         }
     }
     Ok(())

@@ -6,8 +6,12 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use serde_json::Value;
+
 use super::ConfigFile;
-use super::admin::{CliError, Context, finish, open_context};
+use super::admin::{CliError, finish, open_context};
+use super::backend::{Backend, Op};
+use super::print::{self, Output};
 use crate::admin::ops::tenants::{ApiKeyInput, HostKeyInput, TenantInput};
 use crate::auth::signing::BrokerKeys;
 use crate::domain::tenant::DEFAULT_SESSION_SECS;
@@ -170,8 +174,6 @@ pub enum ApiKeysCommand {
 }
 
 /// Listings change nothing, so they record no actor.
-pub(super) const READER: &str = "cli:list";
-
 pub(super) fn read(path: &PathBuf) -> Result<String, CliError> {
     std::fs::read_to_string(path)
         .map(|s| s.trim().to_owned())
@@ -181,10 +183,6 @@ pub(super) fn read(path: &PathBuf) -> Result<String, CliError> {
 fn operation(raw: &str) -> Result<Operation, CliError> {
     serde_json::from_value(serde_json::Value::String(raw.to_owned()))
         .map_err(|_| CliError::Input(format!("--operation {raw}: not an operation")))
-}
-
-pub(super) fn json(value: &impl serde::Serialize) -> String {
-    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// The tenant's third-party SSO from `--sso-file` (none without it).
@@ -200,13 +198,11 @@ fn sso_settings(path: Option<&PathBuf>) -> Result<crate::domain::SsoSettings, Cl
 pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
     finish(
         async {
-            let ctx = open_context(config).await?;
-            let actor = || ctx.actor();
+            let backend = Backend::open(config).await?;
+            let out = config.output;
             match command {
                 TenantsCommand::List => {
-                    for tenant in ctx.operator(READER).list_tenants().await? {
-                        println!("{}", json(&tenant));
-                    }
+                    print::list(out, &backend.run(Op::ListTenants).await?, Value::to_string);
                 }
                 TenantsCommand::Put {
                     tenant_id,
@@ -265,23 +261,27 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
                         },
                         sso,
                     };
-                    let actor = actor()?;
-                    let view = ctx.operator(&actor).put_tenant(&tenant_id, &input).await?;
-                    println!("put tenant {}", view.tenant_id);
+                    let view = backend
+                        .run(Op::PutTenant(tenant_id, Box::new(input)))
+                        .await?;
+                    print::done(
+                        out,
+                        &view,
+                        &format!("put tenant {}", print::text(print::get(&view, "tenant_id"))),
+                    );
                 }
                 TenantsCommand::Remove { tenant_id } => {
-                    let actor = actor()?;
-                    ctx.operator(&actor).delete_tenant(&tenant_id).await?;
-                    println!("removed tenant {tenant_id}");
+                    backend.run(Op::DeleteTenant(tenant_id.clone())).await?;
+                    print::done(out, &Value::Null, &format!("removed tenant {tenant_id}"));
                 }
                 TenantsCommand::Keys { tenant_id, command } => {
-                    keys(&ctx, &tenant_id, command).await?;
+                    keys(&backend, out, tenant_id, command).await?;
                 }
                 TenantsCommand::ApiKeys { tenant_id, command } => {
-                    api_keys(&ctx, &tenant_id, command).await?;
+                    api_keys(&backend, out, tenant_id, command).await?;
                 }
                 TenantsCommand::Providers { tenant_id, command } => {
-                    super::providers::providers(&ctx, &tenant_id, command).await?;
+                    super::providers::providers(&backend, out, tenant_id, command).await?;
                 }
             }
             Ok(())
@@ -290,13 +290,19 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
     )
 }
 
-async fn keys(ctx: &Context, tenant_id: &str, command: KeysCommand) -> Result<(), CliError> {
-    let actor = || ctx.actor();
+async fn keys(
+    backend: &Backend,
+    out: Output,
+    tenant_id: String,
+    command: KeysCommand,
+) -> Result<(), CliError> {
     match command {
         KeysCommand::List => {
-            for key in ctx.operator(READER).list_host_keys(tenant_id).await? {
-                println!("{}", json(&key));
-            }
+            print::list(
+                out,
+                &backend.run(Op::ListHostKeys(tenant_id)).await?,
+                Value::to_string,
+            );
         }
         KeysCommand::Add {
             kid,
@@ -320,37 +326,51 @@ async fn keys(ctx: &Context, tenant_id: &str, command: KeysCommand) -> Result<()
                 secret,
                 for_subtenants,
             };
-            let actor = actor()?;
-            let view = ctx.operator(&actor).add_host_key(tenant_id, &input).await?;
-            match &view.private_jwk {
-                Some(private) => {
-                    println!("{}", json(private));
-                    eprintln!(
+            let view = backend.run(Op::AddHostKey(tenant_id, input)).await?;
+            if print::get(&view, "private_jwk").is_object() {
+                print::secret(
+                    out,
+                    &view,
+                    "private_jwk",
+                    &format!(
                         "Key {} made. Its private JWK (above) is shown once: give it to the host's backend.",
-                        view.kid
-                    );
-                }
-                None => println!("registered key {} ({})", view.kid, view.alg),
+                        print::text(print::get(&view, "kid"))
+                    ),
+                );
+            } else {
+                print::done(
+                    out,
+                    &view,
+                    &format!(
+                        "registered key {} ({})",
+                        print::text(print::get(&view, "kid")),
+                        print::text(print::get(&view, "alg"))
+                    ),
+                );
             }
         }
         KeysCommand::Revoke { kid } => {
-            let actor = actor()?;
-            ctx.operator(&actor)
-                .revoke_host_key(tenant_id, &kid)
-                .await?;
-            println!("revoked key {kid} of tenant {tenant_id}");
+            let message = format!("revoked key {kid} of tenant {tenant_id}");
+            let view = backend.run(Op::RevokeHostKey(tenant_id, kid)).await?;
+            print::done(out, &view, &message);
         }
     }
     Ok(())
 }
 
-async fn api_keys(ctx: &Context, tenant_id: &str, command: ApiKeysCommand) -> Result<(), CliError> {
-    let actor = || ctx.actor();
+async fn api_keys(
+    backend: &Backend,
+    out: Output,
+    tenant_id: String,
+    command: ApiKeysCommand,
+) -> Result<(), CliError> {
     match command {
         ApiKeysCommand::List => {
-            for key in ctx.operator(READER).list_api_keys(tenant_id).await? {
-                println!("{}", json(&key));
-            }
+            print::list(
+                out,
+                &backend.run(Op::ListApiKeys(tenant_id)).await?,
+                Value::to_string,
+            );
         }
         ApiKeysCommand::Create {
             operations,
@@ -367,23 +387,21 @@ async fn api_keys(ctx: &Context, tenant_id: &str, command: ApiKeysCommand) -> Re
                 expires_in_days,
                 rate_per_minute,
             };
-            let actor = actor()?;
-            let view = ctx
-                .operator(&actor)
-                .create_api_key(tenant_id, &input)
-                .await?;
-            println!("{}", view.credential.unwrap_or_default());
-            eprintln!(
-                "API key {} made. Its credential (above) is shown once; the store keeps only a SHA-256.",
-                view.key_id
+            let view = backend.run(Op::CreateApiKey(tenant_id, input)).await?;
+            print::secret(
+                out,
+                &view,
+                "credential",
+                &format!(
+                    "API key {} made. Its credential (above) is shown once; the store keeps only a SHA-256.",
+                    print::text(print::get(&view, "key_id"))
+                ),
             );
         }
         ApiKeysCommand::Revoke { key_id } => {
-            let actor = actor()?;
-            ctx.operator(&actor)
-                .revoke_api_key(tenant_id, &key_id)
-                .await?;
-            println!("revoked API key {key_id}");
+            let message = format!("revoked API key {key_id}");
+            let view = backend.run(Op::RevokeApiKey(tenant_id, key_id)).await?;
+            print::done(out, &view, &message);
         }
     }
     Ok(())

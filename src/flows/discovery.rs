@@ -33,6 +33,10 @@ pub async fn discover(
     headers: HeaderMap,
 ) -> Response {
     let registry = app.registry.snapshot();
+    let origin = cors::request_origin(&headers);
+    if let Some(origin) = origin.filter(|o| !registry.registered_origins.contains(*o)) {
+        return unregistered(origin);
+    }
     let mut response = match lookup(&app, &registry, query.as_deref()).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
@@ -40,9 +44,26 @@ pub async fn discover(
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    cors::allow(&mut response, cors::request_origin(&headers), |o| {
+    cors::allow(&mut response, origin, |o| {
         registry.registered_origins.contains(o)
     });
+    response
+}
+
+/// A page of an origin no client registers: refused before any lookup, and
+/// readable by that page (the refusal holds no user's data), so the SDK can say
+/// what to fix instead of meeting a bare CORS failure. The access log records
+/// the refused origin.
+fn unregistered(origin: &str) -> Response {
+    let shown: String = origin.chars().take(200).collect();
+    let mut response = DiscoveryError::from(WebError::new(
+        ErrorCode::OriginNotAllowed,
+        format!(
+            "The page's origin {shown} is not registered with authproxy: an administrator adds it to the client (authproxy clients update CLIENT_ID --add-origin {shown})"
+        ),
+    ))
+    .into_response();
+    cors::allow(&mut response, Some(origin), |_| true);
     response
 }
 

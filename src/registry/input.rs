@@ -56,7 +56,7 @@ pub(crate) fn realm_list(
 }
 
 /// A client to register: the embedding web application.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientInput {
     /// The application's host, lowercase, optional port (`crm.example.com`).
@@ -65,7 +65,7 @@ pub struct ClientInput {
     pub realms: Vec<String>,
     /// Canonical `https://host[:port]` (http only for loopback).
     pub origins: Vec<String>,
-    #[serde(default)]
+    #[serde(default, serialize_with = "crate::crypto::serialize_secret")]
     #[schema(value_type = Option<String>)]
     /// The client's secret, when it is confidential at the realms.
     pub client_secret: Option<SecretString>,
@@ -153,7 +153,7 @@ impl From<&Client> for ClientView {
 }
 
 /// A Keycloak realm the broker may use.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RealmInput {
     /// The realm's name.
@@ -166,7 +166,7 @@ pub struct RealmInput {
     #[serde(default)]
     /// The broker's confidential client in this realm.
     pub broker_client_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, serialize_with = "crate::crypto::serialize_secret")]
     #[schema(value_type = Option<String>)]
     /// That client's secret.
     pub broker_client_secret: Option<SecretString>,

@@ -116,15 +116,73 @@ pub trait AccessStore: Send + Sync {
     async fn callers(&self) -> Result<Vec<StoredCaller>, StoreError>;
     /// Removes a caller; `false` when there was none.
     async fn delete_caller(&self, id: &CallerId) -> Result<bool, StoreError>;
-    /// Stores an admin token by the SHA-256 of its value.
-    async fn put_admin_token(
+    /// Stores an admin token by the SHA-256 of its value (unique).
+    async fn put_admin_token(&self, token: &StoredAdminToken) -> Result<(), StoreError>;
+    /// The admin token with this hash, expired or not.
+    async fn admin_token(&self, hash: [u8; 32]) -> Result<Option<StoredAdminToken>, StoreError>;
+    /// Every admin token, oldest first.
+    async fn admin_tokens(&self) -> Result<Vec<StoredAdminToken>, StoreError>;
+    /// Sets when the token stops working; `false` when there is none.
+    async fn expire_admin_token(
         &self,
         hash: [u8; 32],
-        label: &str,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-    /// The label of the admin token with this hash, if it exists.
-    async fn admin_token(&self, hash: [u8; 32]) -> Result<Option<String>, StoreError>;
+    ) -> Result<bool, StoreError>;
+    /// Removes the token; `false` when there was none.
+    async fn delete_admin_token(&self, hash: [u8; 32]) -> Result<bool, StoreError>;
+}
+
+/// An admin token as stored: only the SHA-256 of its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAdminToken {
+    /// The SHA-256 of the token.
+    pub hash: [u8; 32],
+    /// Who holds it, as the audit trail names them (`admin:<label>`).
+    pub label: String,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working, if it does.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl StoredAdminToken {
+    /// Whether the token works at `now`.
+    #[must_use]
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_none_or(|end| now < end)
+    }
+}
+
+/// Which audit rows to read: every filter that is set must match.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// At or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// This actor exactly (`caller:billing`, `admin:ops`, `cli:alice`).
+    pub actor: Option<String>,
+    /// This action, or every action under it (`client` matches `client.create`).
+    pub action: Option<String>,
+    /// This outcome (`changed`, `issued`, `denied`, ...).
+    pub outcome: Option<String>,
+    /// At most this many rows, oldest first.
+    pub limit: u32,
+}
+
+impl AuditFilter {
+    /// The `LIKE` pattern of the actions under `action` (`%` and `_` escaped
+    /// with `\\`).
+    #[must_use]
+    pub fn action_prefix(&self) -> Option<String> {
+        self.action.as_ref().map(|a| {
+            let escaped = a
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("{escaped}.%")
+        })
+    }
 }
 
 /// One audit row. Tokens never appear, only their `jti` and expiry.
@@ -161,13 +219,8 @@ pub struct AuditEntry {
 pub trait AuditLog: Send + Sync {
     /// Appends a row.
     async fn append(&self, entry: &AuditEntry) -> Result<(), StoreError>;
-    /// Rows since `since` (all when `None`), optionally of one actor, oldest first.
-    async fn audit_since(
-        &self,
-        since: Option<DateTime<Utc>>,
-        actor: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<AuditEntry>, StoreError>;
+    /// The rows `filter` matches, oldest first.
+    async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 /// What a redemption attempt found.

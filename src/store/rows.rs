@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret as _, SecretString};
 
-use super::{StoreError, StoredCaller};
+use super::{StoreError, StoredAdminToken, StoredCaller};
 use crate::crypto::Sealer;
 use crate::domain::realm::Authority;
 use crate::domain::{
@@ -139,6 +139,23 @@ pub(super) fn caller_from_row(
         secret_hash: hash,
         policy: serde_json::from_str::<CallerPolicy>(policy).map_err(corrupt)?,
         created_at: DateTime::from_timestamp(created, 0).unwrap_or_default(),
+    })
+}
+
+/// An admin token back from its columns.
+pub(super) fn admin_token_from_row(
+    hash: &[u8],
+    label: String,
+    created: i64,
+    expires: Option<i64>,
+) -> Result<StoredAdminToken, StoreError> {
+    Ok(StoredAdminToken {
+        hash: hash
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("an admin token hash is not 32 bytes".into()))?,
+        label,
+        created_at: from_unix(created),
+        expires_at: expires.map(from_unix),
     })
 }
 

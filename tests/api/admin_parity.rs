@@ -593,7 +593,28 @@ async fn through_api(admin: &AdminApi, (method, path, body): &(Method, String, B
 
 fn through_cli(app: &TestApp, args: &[String]) -> Outcome {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let output = app.cli(&args);
+    classify(&app.cli(&args))
+}
+
+/// The CLI in remote mode: the same command, sent to `app`'s admin API with an
+/// admin token from a file; no configuration file at all.
+fn through_remote_cli(app: &TestApp, token_file: &std::path::Path, args: &[String]) -> Outcome {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_authproxy"))
+        .env_remove("AUTHPROXY_ACTOR")
+        .env_remove("AUTHPROXY_CONFIG")
+        .env("AUTHPROXY_LOGINS", "/nonexistent/logins.json")
+        .current_dir(token_file.parent().unwrap())
+        .args(args)
+        .arg("--url")
+        .arg(&app.base_url)
+        .arg("--token-file")
+        .arg(token_file)
+        .output()
+        .unwrap();
+    classify(&output)
+}
+
+fn classify(output: &std::process::Output) -> Outcome {
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
     if output.status.success() {
         return Outcome::Done;
@@ -696,6 +717,40 @@ async fn the_api_and_the_cli_agree_on_every_case_and_audit_alike() {
             .filter(|r| r["action"] != "admin.token.create")
             .all(|r| r["actor"] == "cli:tests"),
         "{cli_actors:?}"
+    );
+}
+
+// The CLI blocks a worker while the broker answers on another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_in_remote_mode_agrees_with_the_api_on_every_case_and_audits_as_the_token() {
+    let api_app = TestApp::spawn().await;
+    let remote_app = TestApp::spawn().await;
+    let api_admin = api_app.admin();
+    let remote_admin = remote_app.admin();
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("admin.token");
+    std::fs::write(&token_file, format!("{}\n", remote_admin.token())).unwrap();
+    for case in cases(dir.path()) {
+        let by_api = through_api(&api_admin, &case.api).await;
+        let by_remote = through_remote_cli(&remote_app, &token_file, &case.cli);
+        assert_eq!(
+            (by_api, by_remote),
+            (case.expected, case.expected),
+            "{}",
+            case.name
+        );
+    }
+    assert_eq!(
+        actions(&api_admin).await,
+        actions(&remote_admin).await,
+        "the same audit rows"
+    );
+    let rows: Vec<Value> = remote_admin.audit().await;
+    assert!(
+        rows.iter()
+            .filter(|r| r["action"] != "admin.token.create")
+            .all(|r| r["actor"] == "admin:tests"),
+        "a remote change is made by the token's holder: {rows:?}"
     );
 }
 

@@ -115,5 +115,28 @@ async fn discovery_allows_cors_only_for_registered_origins() {
         .send()
         .await
         .unwrap();
-    assert!(other.headers().get("access-control-allow-origin").is_none());
+    // Refused before any lookup, and readable by that page: the SDK can say
+    // what to fix, and no user's realm reaches it.
+    assert_eq!(other.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        other.headers()["access-control-allow-origin"],
+        "http://localhost:9999"
+    );
+    let body: Value = other.json().await.unwrap();
+    assert_eq!(body["errors"]["user"]["code"], "origin_not_allowed");
+    let message = body["errors"]["user"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("http://localhost:9999 is not registered")
+            && message.contains("--add-origin"),
+        "{message}"
+    );
+    assert!(!body.to_string().contains("tenant-a"), "{body}");
+    // Without an Origin (a server, curl) discovery answers as before.
+    let plain = app
+        .browser
+        .get(app.url("/api/user/?user=alice@tenant-a.test"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), StatusCode::OK);
 }

@@ -12,6 +12,7 @@ mod support;
 
 mod admin;
 mod admin_parity;
+mod admin_remote;
 mod architecture;
 mod attacks;
 mod bad_input;

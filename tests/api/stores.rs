@@ -16,8 +16,8 @@ use authproxy::store::postgres::PostgresStore;
 use authproxy::store::redis::RedisStore;
 use authproxy::store::sqlite::SqliteStore;
 use authproxy::store::{
-    AuditEntry, AuditLog as _, CompletedLogin, ConfirmOutcome, DurableStore, LoginStore, RateStore,
-    Redemption, StoredCaller,
+    AuditEntry, AuditFilter, AuditLog as _, CompletedLogin, ConfirmOutcome, DurableStore,
+    LoginStore, RateStore, Redemption, StoredAdminToken, StoredCaller,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -596,19 +596,68 @@ async fn durable_store_callers_and_admin_tokens() {
             "{backend}"
         );
         let hash = crypto::sha256("token");
-        store.put_admin_token(hash, "ops", t0()).await.unwrap();
+        let token = StoredAdminToken {
+            hash,
+            label: "ops".into(),
+            created_at: t0(),
+            expires_at: None,
+        };
+        store.put_admin_token(&token).await.unwrap();
         assert_eq!(
-            store.admin_token(hash).await.unwrap().as_deref(),
-            Some("ops")
+            store.admin_token(hash).await.unwrap().as_ref(),
+            Some(&token),
+            "{backend}"
         );
+        let again = StoredAdminToken {
+            label: "again".into(),
+            ..token.clone()
+        };
         assert!(
-            store.put_admin_token(hash, "again", t0()).await.is_err(),
+            store.put_admin_token(&again).await.is_err(),
             "{backend}: unique"
         );
         assert_eq!(
             store.admin_token(crypto::sha256("other")).await.unwrap(),
             None
         );
+        let later = StoredAdminToken {
+            hash: crypto::sha256("later"),
+            label: "ci".into(),
+            created_at: t0() + TimeDelta::seconds(5),
+            expires_at: Some(t0() + TimeDelta::days(30)),
+        };
+        store.put_admin_token(&later).await.unwrap();
+        let labels: Vec<_> = store
+            .admin_tokens()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.label, t.expires_at))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("ops".to_owned(), None),
+                ("ci".to_owned(), Some(t0() + TimeDelta::days(30)))
+            ],
+            "{backend}: oldest first, with their ends"
+        );
+        let end = t0() + TimeDelta::seconds(60);
+        assert!(store.expire_admin_token(hash, end).await.unwrap());
+        let expired = store.admin_token(hash).await.unwrap().unwrap();
+        assert_eq!(expired.expires_at, Some(end), "{backend}");
+        assert!(expired.is_live(end - TimeDelta::seconds(1)));
+        assert!(!expired.is_live(end), "{backend}: not live from its end on");
+        assert!(
+            !store
+                .expire_admin_token(crypto::sha256("none"), end)
+                .await
+                .unwrap()
+        );
+        assert!(store.delete_admin_token(hash).await.unwrap());
+        assert!(!store.delete_admin_token(hash).await.unwrap(), "{backend}");
+        assert_eq!(store.admin_token(hash).await.unwrap(), None);
+        assert_eq!(store.admin_tokens().await.unwrap().len(), 1, "{backend}");
     }
 }
 
@@ -630,24 +679,128 @@ async fn durable_store_audit_trail_keeps_the_order_rows_were_appended() {
             };
             store.append(&entry).await.unwrap();
         }
-        let all = store.audit_since(None, None, 1000).await.unwrap();
+        let read = |filter: AuditFilter| {
+            let store = Arc::clone(&store);
+            async move {
+                store
+                    .audit(&AuditFilter {
+                        limit: filter.limit.max(1),
+                        ..filter
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+        let all = read(AuditFilter {
+            limit: 1000,
+            ..AuditFilter::default()
+        })
+        .await;
         let order: Vec<_> = all.iter().map(|e| e.action.clone()).collect();
         let expected: Vec<_> = (0..30).map(|i| format!("action-{i}")).collect();
         assert_eq!(order, expected, "{backend}");
-        let of_a = store
-            .audit_since(None, Some("caller:a"), 1000)
-            .await
-            .unwrap();
+        let of_a = read(AuditFilter {
+            actor: Some("caller:a".into()),
+            limit: 1000,
+            ..AuditFilter::default()
+        })
+        .await;
         assert_eq!(of_a.len(), 10, "{backend}");
-        let since = store
-            .audit_since(Some(t0() + TimeDelta::seconds(4)), None, 1000)
-            .await
-            .unwrap();
+        let since = read(AuditFilter {
+            since: Some(t0() + TimeDelta::seconds(4)),
+            limit: 1000,
+            ..AuditFilter::default()
+        })
+        .await;
+        assert!(!since.is_empty());
         assert!(since.iter().all(|e| e.at >= t0() + TimeDelta::seconds(4)));
+        let until = read(AuditFilter {
+            until: Some(t0() + TimeDelta::seconds(1)),
+            limit: 1000,
+            ..AuditFilter::default()
+        })
+        .await;
+        assert_eq!(until.len(), 6, "{backend}: until is exclusive");
+        assert!(until.iter().all(|e| e.at == t0()));
         assert_eq!(
-            store.audit_since(None, None, 5).await.unwrap().len(),
+            read(AuditFilter {
+                limit: 5,
+                ..AuditFilter::default()
+            })
+            .await
+            .len(),
             5,
             "{backend}: limit"
+        );
+    }
+}
+
+#[tokio::test]
+async fn durable_store_audit_filters_by_action_and_outcome() {
+    for (backend, store, _dir) in durable_stores().await {
+        let read = |filter: AuditFilter| {
+            let store = Arc::clone(&store);
+            async move { store.audit(&filter).await.unwrap() }
+        };
+        // An action names itself and the actions under it, never a mere prefix,
+        // and `_` or `%` in it are letters, not patterns.
+        for (action, outcome) in [
+            ("client.create", "changed"),
+            ("client.update", "changed"),
+            ("clients.x", "changed"),
+            ("client", "denied"),
+            ("a_b.c", "changed"),
+            ("axb.c", "changed"),
+        ] {
+            store
+                .append(&AuditEntry {
+                    at: t0(),
+                    actor: "admin:ops".into(),
+                    action: action.into(),
+                    outcome: outcome.into(),
+                    ..AuditEntry::default()
+                })
+                .await
+                .unwrap();
+        }
+        let actions =
+            |rows: Vec<AuditEntry>| rows.into_iter().map(|e| e.action).collect::<Vec<_>>();
+        assert_eq!(
+            actions(
+                read(AuditFilter {
+                    action: Some("client".into()),
+                    limit: 100,
+                    ..AuditFilter::default()
+                })
+                .await
+            ),
+            ["client.create", "client.update", "client"],
+            "{backend}"
+        );
+        assert_eq!(
+            actions(
+                read(AuditFilter {
+                    action: Some("a_b".into()),
+                    limit: 100,
+                    ..AuditFilter::default()
+                })
+                .await
+            ),
+            ["a_b.c"],
+            "{backend}"
+        );
+        assert_eq!(
+            actions(
+                read(AuditFilter {
+                    action: Some("client".into()),
+                    outcome: Some("changed".into()),
+                    limit: 100,
+                    ..AuditFilter::default()
+                })
+                .await
+            ),
+            ["client.create", "client.update"],
+            "{backend}"
         );
     }
 }
@@ -714,7 +867,20 @@ async fn postgres_migrations_apply_once_when_replicas_start_together() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(applied, 2, "each of the two migrations, once");
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/postgres"))
+        .unwrap()
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
+        })
+        .count();
+    assert!(migrations >= 3);
+    assert_eq!(
+        applied,
+        i64::try_from(migrations).unwrap(),
+        "each migration, once"
+    );
 }
 
 #[tokio::test]

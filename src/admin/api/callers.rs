@@ -12,15 +12,11 @@ use crate::app::AppState;
 
 /// Impersonation callers.
 #[utoipa::path(get, path = "/admin/api/callers", responses((status = 200, body = [CallerView])), security(("admin_token" = [])))]
-pub async fn list_callers(State(app): State<AppState>) -> AdminResult<Json<Vec<CallerView>>> {
-    Ok(Json(
-        app.access
-            .callers()
-            .await?
-            .iter()
-            .map(CallerView::from)
-            .collect(),
-    ))
+pub async fn list_callers(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+) -> AdminResult<Json<Vec<CallerView>>> {
+    Ok(Json(operator(&app, &admin).list_callers().await?))
 }
 
 /// Creates a caller; the answer shows its secret, this once.
@@ -48,6 +44,18 @@ pub async fn put_policy(
     let input: PolicyInput = parse(&body)?;
     Ok(Json(
         operator(&app, &admin).replace_policy(&id, &input).await?,
+    ))
+}
+
+/// Gives a caller a new secret, shown this once; the old secret stops working.
+#[utoipa::path(post, path = "/admin/api/callers/{caller_id}/secret", responses((status = 200, body = CallerView), (status = 404)), security(("admin_token" = [])))]
+pub async fn rotate_secret(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<String>,
+) -> AdminResult<Json<CallerView>> {
+    Ok(Json(
+        operator(&app, &admin).rotate_caller_secret(&id).await?,
     ))
 }
 

@@ -16,11 +16,11 @@ use crate::registry::input::{ClientInput, ClientView};
 
 /// Registered clients.
 #[utoipa::path(get, path = "/admin/api/clients", responses((status = 200, body = [ClientView])), security(("admin_token" = [])))]
-pub async fn list_clients(State(app): State<AppState>) -> Json<Vec<ClientView>> {
-    let registry = app.registry.snapshot();
-    let mut clients: Vec<ClientView> = registry.clients.values().map(ClientView::from).collect();
-    clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
-    Json(clients)
+pub async fn list_clients(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+) -> Json<Vec<ClientView>> {
+    Json(operator(&app, &admin).list_clients())
 }
 
 /// Registers a client; it can log users in at once. An existing client is never

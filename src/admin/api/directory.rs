@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{Admin, AdminResult, operator, parse};
-use crate::admin::ops::RuleInput;
+use crate::admin::ops::{LookupView, RuleInput};
 use crate::app::AppState;
 
 /// Adds or replaces one directory rule.
@@ -75,4 +75,22 @@ pub async fn export_directory(State(app): State<AppState>) -> AdminResult<Respon
         csv,
     )
         .into_response())
+}
+
+/// Whom to look up.
+#[derive(Deserialize, IntoParams)]
+pub struct LookupQuery {
+    /// The username (`alice@corp.example`).
+    user: String,
+}
+
+/// Where a user goes: what discovery answers for them.
+#[utoipa::path(get, path = "/admin/api/directory/lookup", params(LookupQuery),
+    responses((status = 200, body = LookupView), (status = 422)), security(("admin_token" = [])))]
+pub async fn lookup(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Query(query): Query<LookupQuery>,
+) -> AdminResult<Json<LookupView>> {
+    Ok(Json(operator(&app, &admin).lookup_user(&query.user).await?))
 }

@@ -23,6 +23,7 @@ pub mod clients;
 pub mod directory;
 pub mod realms;
 pub mod tenants;
+pub mod tokens;
 
 /// The authenticated administrator, as the audit trail names it.
 #[derive(Clone)]
@@ -169,7 +170,7 @@ pub async fn require_admin(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match auth::admin::authenticate(app.access.as_ref(), header).await {
+    match auth::admin::authenticate(app.access.as_ref(), header, app.clock.now()).await {
         Ok(Outcome::Authenticated(label)) => {
             request
                 .extensions_mut()

@@ -13,11 +13,11 @@ use crate::registry::input::{RealmInput, RealmView};
 
 /// Configured realms.
 #[utoipa::path(get, path = "/admin/api/realms", responses((status = 200, body = [RealmView])), security(("admin_token" = [])))]
-pub async fn list_realms(State(app): State<AppState>) -> Json<Vec<RealmView>> {
-    let registry = app.registry.snapshot();
-    let mut realms: Vec<RealmView> = registry.realms.values().map(RealmView::from).collect();
-    realms.sort_by(|a, b| a.name.cmp(&b.name));
-    Json(realms)
+pub async fn list_realms(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+) -> Json<Vec<RealmView>> {
+    Json(operator(&app, &admin).list_realms())
 }
 
 /// Adds or replaces a realm.

@@ -107,7 +107,7 @@ impl From<&CallerPolicy> for PolicyInput {
 }
 
 /// A new caller.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CallerInput {
     /// The caller's id (`[a-z0-9._-]`, as in `caller:<id>` of the audit trail).
@@ -160,6 +160,17 @@ impl CallerInput {
 }
 
 impl Operator<'_> {
+    /// Every caller (never their secrets).
+    pub async fn list_callers(&self) -> Result<Vec<CallerView>, OpsError> {
+        Ok(self
+            .access
+            .callers()
+            .await?
+            .iter()
+            .map(CallerView::from)
+            .collect())
+    }
+
     /// Creates a caller and returns it with its secret, shown this once; an
     /// existing caller is never overwritten.
     pub async fn create_caller(&self, input: &CallerInput) -> Result<CallerView, OpsError> {
@@ -169,13 +180,7 @@ impl Operator<'_> {
         if self.access.caller(&id).await?.is_some() {
             return Err(OpsError::Exists(format!("Caller {id} exists.")));
         }
-        let secret = crypto::random_token()?;
-        let hash = tokio::task::spawn_blocking({
-            let secret = secret.clone();
-            move || auth::caller::hash_secret(&secret)
-        })
-        .await
-        .map_err(|e| crypto::CryptoError::Hash(e.to_string()))??;
+        let (secret, hash) = new_secret().await?;
         let caller = StoredCaller {
             id,
             secret_hash: hash,
@@ -189,24 +194,43 @@ impl Operator<'_> {
         Ok(view)
     }
 
+    /// The caller of `id`, or what to fix.
+    async fn existing_caller(&self, id: &str) -> Result<(CallerId, StoredCaller), OpsError> {
+        let id = parse_id(id)?;
+        let caller = self
+            .access
+            .caller(&id)
+            .await?
+            .ok_or_else(|| OpsError::NotFound(format!("No caller {id}.")))?;
+        Ok((id, caller))
+    }
+
     /// Replaces the policy of an existing caller; its secret stays.
     pub async fn replace_policy(
         &self,
         id: &str,
         input: &PolicyInput,
     ) -> Result<CallerView, OpsError> {
-        let id = parse_id(id)?;
-        let mut caller = self
-            .access
-            .caller(&id)
-            .await?
-            .ok_or_else(|| OpsError::NotFound(format!("No caller {id}.")))?;
+        let (id, mut caller) = self.existing_caller(id).await?;
         caller.policy = input
             .validate(&self.registry.snapshot())
             .map_err(OpsError::Invalid)?;
         self.access.put_caller(&caller).await?;
         self.record("caller.policy", id.as_str()).await?;
         Ok(CallerView::from(&caller))
+    }
+
+    /// Gives a caller a new secret, shown this once; the old one stops working
+    /// at once (a backend rolls over by deploying the new secret right after).
+    pub async fn rotate_caller_secret(&self, id: &str) -> Result<CallerView, OpsError> {
+        let (id, mut caller) = self.existing_caller(id).await?;
+        let secret = new_secret().await?;
+        caller.secret_hash = secret.1;
+        self.access.put_caller(&caller).await?;
+        self.record("caller.rotate", id.as_str()).await?;
+        let mut view = CallerView::from(&caller);
+        view.secret = Some(secret.0);
+        Ok(view)
     }
 
     /// Removes a caller.
@@ -217,6 +241,18 @@ impl Operator<'_> {
         }
         self.record("caller.delete", id.as_str()).await
     }
+}
+
+/// A new caller secret and its Argon2id hash (computed off the async threads).
+async fn new_secret() -> Result<(String, String), OpsError> {
+    let secret = crypto::random_token()?;
+    let hash = tokio::task::spawn_blocking({
+        let secret = secret.clone();
+        move || auth::caller::hash_secret(&secret)
+    })
+    .await
+    .map_err(|e| crypto::CryptoError::Hash(e.to_string()))??;
+    Ok((secret, hash))
 }
 
 fn parse_id(id: &str) -> Result<CallerId, OpsError> {

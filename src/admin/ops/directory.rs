@@ -12,7 +12,7 @@ use crate::registry::Snapshot;
 use crate::registry::input::{known_realms, problem};
 
 /// One directory rule.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleInput {
     /// `user`, `domain`, `not_migrated` or `default`.
@@ -107,5 +107,56 @@ impl Operator<'_> {
         };
         self.record(action, &format!("{count} rules")).await?;
         Ok(count)
+    }
+}
+
+/// Where a user goes: what discovery answers for them, in words an admin reads.
+#[derive(Debug, Clone, serde::Serialize, ToSchema)]
+pub struct LookupView {
+    /// The username, as the directory keys it.
+    pub user: String,
+    /// `sso` (logs in at `realm`), `not_migrated` (not enabled for SSO), `unknown`
+    /// (no rule names the user) or `realm_not_configured` (a rule names a realm
+    /// that is gone).
+    pub outcome: &'static str,
+    /// The realm the rule names.
+    pub realm: Option<String>,
+    /// The realm URL discovery answers as `authority`.
+    pub authority: Option<String>,
+    /// The external IdP's alias (`authorityIdPHint`).
+    pub idp_hint: Option<String>,
+}
+
+impl Operator<'_> {
+    /// What discovery answers for `user`, without a request from a browser.
+    pub async fn lookup_user(&self, user: &str) -> Result<LookupView, OpsError> {
+        let name =
+            Username::parse(user).map_err(|e| OpsError::Invalid(vec![problem("user", e)]))?;
+        let mut view = LookupView {
+            user: name.as_str().to_owned(),
+            outcome: "unknown",
+            realm: None,
+            authority: None,
+            idp_hint: None,
+        };
+        match self.directory.resolve(&name).await? {
+            crate::domain::Resolution::Unknown => {}
+            crate::domain::Resolution::Found(crate::domain::Target::NotMigrated) => {
+                view.outcome = "not_migrated";
+            }
+            crate::domain::Resolution::Found(crate::domain::Target::Sso { realm, idp_hint }) => {
+                let snapshot = self.registry.snapshot();
+                let configured = snapshot.realms.get(&realm);
+                view.outcome = if configured.is_some() {
+                    "sso"
+                } else {
+                    "realm_not_configured"
+                };
+                view.authority = configured.map(|r| r.authority.as_str().to_owned());
+                view.realm = Some(realm.as_str().to_owned());
+                view.idp_hint = idp_hint.map(|h| h.as_str().to_owned());
+            }
+        }
+        Ok(view)
     }
 }

@@ -25,8 +25,9 @@ use crate::registry::{Managed, Registry};
 use crate::store::{AccessStore, AuditEntry, AuditLog, DirectoryStore, DocumentStore, StoreError};
 
 pub use callers::{CallerInput, CallerView, PolicyInput};
-pub use directory::RuleInput;
+pub use directory::{LookupView, RuleInput};
 pub use registry::ClientChange;
+pub use tokens::{AdminTokenInput, AdminTokenView, ExpireInput};
 
 /// Why an administrative change was refused or failed.
 #[derive(Debug, thiserror::Error)]

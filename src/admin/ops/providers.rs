@@ -13,7 +13,7 @@ use crate::registry::input::problem;
 use crate::store::tenants::{ProviderSecrets, TenantStore as _};
 
 /// A provider's secrets (Piano: the API token and the application's signing key).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecretsInput {
     /// The token the broker calls the platform's API with.

@@ -7,10 +7,10 @@ use utoipa::ToSchema;
 use super::{Operator, OpsError};
 use crate::domain::{Client, ClientId, FieldProblem, Realm, RealmName};
 use crate::idp::{IdentityProvider, IdpError};
-use crate::registry::input::{ClientInput, RealmInput, problem};
+use crate::registry::input::{ClientInput, ClientView, RealmInput, RealmView, problem};
 
 /// A partial change of a client: origins and realms added or removed.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, serde::Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientChange {
     /// Origins to add (kept once when already there).
@@ -48,6 +48,25 @@ impl Operator<'_> {
             )));
         }
         Ok(())
+    }
+
+    /// Every client, by id.
+    #[must_use]
+    pub fn list_clients(&self) -> Vec<ClientView> {
+        let registry = self.registry.snapshot();
+        let mut clients: Vec<ClientView> =
+            registry.clients.values().map(ClientView::from).collect();
+        clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        clients
+    }
+
+    /// Every realm, by name.
+    #[must_use]
+    pub fn list_realms(&self) -> Vec<RealmView> {
+        let registry = self.registry.snapshot();
+        let mut realms: Vec<RealmView> = registry.realms.values().map(RealmView::from).collect();
+        realms.sort_by(|a, b| a.name.cmp(&b.name));
+        realms
     }
 
     /// Registers a new client; an existing one is never overwritten.

@@ -109,7 +109,7 @@ impl From<&Tenant> for TenantView {
 }
 
 /// A signing key to register: exactly one of `jwk`, `generate` and `secret`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostKeyInput {
     /// The `kid` the host's tokens name.
@@ -172,7 +172,7 @@ impl From<&HostKey> for HostKeyView {
 }
 
 /// An API key to make.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyInput {
     /// What it may call (`mint_tokens`, `logout`, `update_users`, `debug`).

@@ -14,24 +14,29 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, SqlSafeStr as _, Transaction};
 
 use super::rows::{
-    ClientRow, EXPORT_SQL, RealmRow, caller_from_row, client_from_row, client_to_row, export_rows,
-    from_unix, policy_column, realm_from_row, realm_to_row, target_columns, target_from_row,
-    unavailable, unix,
+    ClientRow, EXPORT_SQL, RealmRow, admin_token_from_row, caller_from_row, client_from_row,
+    client_to_row, export_rows, from_unix, policy_column, realm_from_row, realm_to_row,
+    target_columns, target_from_row, unavailable, unix,
 };
 use super::rows::{
     DocumentRow, SEALED_SQL, document_from_row, document_to_row, reseal_sql, sealed_from_row,
 };
 use super::{
-    AccessStore, AuditEntry, AuditLog, DirectoryStore, Document, DocumentStore, DurableStore,
-    RegistryStore, Rules, StoreError, StoredCaller,
+    AccessStore, AuditEntry, AuditFilter, AuditLog, DirectoryStore, Document, DocumentStore,
+    DurableStore, RegistryStore, Rules, StoreError, StoredAdminToken, StoredCaller,
 };
 use crate::crypto::Sealer;
 use crate::domain::{CallerId, Client, ClientId, Realm, RealmName, Resolution, RuleKey, Username};
 
 /// The schema's migrations, in order; each is applied once, in a transaction.
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (1, "schema", include_str!("0001_schema.sql")),
     (2, "documents", include_str!("0002_documents.sql")),
+    (
+        3,
+        "admin token expiry",
+        include_str!("0003_admin_token_expiry.sql"),
+    ),
 ];
 
 /// How long a pooled connection may sit idle before it is pinged on its next use.
@@ -456,30 +461,74 @@ impl AccessStore for PostgresStore {
             .map_err(unavailable)
     }
 
-    async fn put_admin_token(
+    async fn put_admin_token(&self, token: &StoredAdminToken) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO admin_tokens (token_hash, label, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token.hash.as_slice())
+        .bind(&token.label)
+        .bind(unix(token.created_at))
+        .bind(token.expires_at.map(unix))
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(unavailable)
+    }
+
+    async fn admin_token(&self, hash: [u8; 32]) -> Result<Option<StoredAdminToken>, StoreError> {
+        let row: Option<TokenRow> = sqlx::query_as(
+            "SELECT token_hash, label, created_at, expires_at FROM admin_tokens WHERE token_hash = $1",
+        )
+        .bind(hash.as_slice())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        row.map(|(hash, label, created, expires)| {
+            admin_token_from_row(&hash, label, created, expires)
+        })
+        .transpose()
+    }
+
+    async fn admin_tokens(&self) -> Result<Vec<StoredAdminToken>, StoreError> {
+        let rows: Vec<TokenRow> = sqlx::query_as(
+            "SELECT token_hash, label, created_at, expires_at FROM admin_tokens ORDER BY created_at, label",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.into_iter()
+            .map(|(hash, label, created, expires)| {
+                admin_token_from_row(&hash, label, created, expires)
+            })
+            .collect()
+    }
+
+    async fn expire_admin_token(
         &self,
         hash: [u8; 32],
-        label: &str,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO admin_tokens (token_hash, label, created_at) VALUES ($1, $2, $3)")
+    ) -> Result<bool, StoreError> {
+        sqlx::query("UPDATE admin_tokens SET expires_at = $2 WHERE token_hash = $1")
             .bind(hash.as_slice())
-            .bind(label)
             .bind(unix(at))
             .execute(&self.pool)
             .await
-            .map(|_| ())
+            .map(|done| done.rows_affected() > 0)
             .map_err(unavailable)
     }
 
-    async fn admin_token(&self, hash: [u8; 32]) -> Result<Option<String>, StoreError> {
-        sqlx::query_scalar("SELECT label FROM admin_tokens WHERE token_hash = $1")
+    async fn delete_admin_token(&self, hash: [u8; 32]) -> Result<bool, StoreError> {
+        sqlx::query("DELETE FROM admin_tokens WHERE token_hash = $1")
             .bind(hash.as_slice())
-            .fetch_optional(&self.pool)
+            .execute(&self.pool)
             .await
+            .map(|done| done.rows_affected() > 0)
             .map_err(unavailable)
     }
 }
+
+/// An admin token's columns, as read back.
+type TokenRow = (Vec<u8>, String, i64, Option<i64>);
 
 /// An audit row's columns, as read back.
 type AuditRow = (
@@ -525,19 +574,20 @@ impl AuditLog for PostgresStore {
         .await
     }
 
-    async fn audit_since(
-        &self,
-        since: Option<DateTime<Utc>>,
-        actor: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
+    async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT at, actor, action, subject, realm, audience, outcome, reason, source, request_id, token_jti, token_expires_at
-             FROM audit WHERE at >= $1 AND ($2::TEXT IS NULL OR actor = $2) ORDER BY id LIMIT $3",
+             FROM audit WHERE at >= $1 AND ($2::BIGINT IS NULL OR at < $2) AND ($3::TEXT IS NULL OR actor = $3)
+               AND ($4::TEXT IS NULL OR action = $4 OR action LIKE $5 ESCAPE '\\')
+               AND ($6::TEXT IS NULL OR outcome = $6) ORDER BY id LIMIT $7",
         )
-        .bind(since.map_or(0, unix))
-        .bind(actor)
-        .bind(i64::from(limit))
+        .bind(filter.since.map_or(0, unix))
+        .bind(filter.until.map(unix))
+        .bind(filter.actor.as_deref())
+        .bind(filter.action.as_deref())
+        .bind(filter.action_prefix())
+        .bind(filter.outcome.as_deref())
+        .bind(i64::from(filter.limit))
         .fetch_all(&self.pool)
         .await
         .map_err(unavailable)?;

@@ -7,8 +7,8 @@ use rusqlite::{OptionalExtension as _, params};
 
 use super::SqliteStore;
 use crate::domain::CallerId;
-use crate::store::rows::{caller_from_row, policy_column, unavailable, unix};
-use crate::store::{AccessStore, StoreError, StoredCaller};
+use crate::store::rows::{admin_token_from_row, caller_from_row, policy_column, unavailable, unix};
+use crate::store::{AccessStore, StoreError, StoredAdminToken, StoredCaller};
 
 #[async_trait]
 impl AccessStore for SqliteStore {
@@ -80,17 +80,17 @@ impl AccessStore for SqliteStore {
         .await
     }
 
-    async fn put_admin_token(
-        &self,
-        hash: [u8; 32],
-        label: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let label = label.to_owned();
+    async fn put_admin_token(&self, token: &StoredAdminToken) -> Result<(), StoreError> {
+        let token = token.clone();
         self.write(move |conn, _| {
             conn.execute(
-                "INSERT INTO admin_tokens (token_hash, label, created_at) VALUES (?1, ?2, ?3)",
-                params![hash.as_slice(), label, unix(at)],
+                "INSERT INTO admin_tokens (token_hash, label, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    token.hash.as_slice(),
+                    token.label,
+                    unix(token.created_at),
+                    token.expires_at.map(unix)
+                ],
             )
             .map_err(unavailable)?;
             Ok(())
@@ -98,15 +98,65 @@ impl AccessStore for SqliteStore {
         .await
     }
 
-    async fn admin_token(&self, hash: [u8; 32]) -> Result<Option<String>, StoreError> {
+    async fn admin_token(&self, hash: [u8; 32]) -> Result<Option<StoredAdminToken>, StoreError> {
         self.blocking(move |conn, _| {
-            conn.prepare_cached("SELECT label FROM admin_tokens WHERE token_hash = ?1")
-                .and_then(|mut s| {
-                    s.query_row(params![hash.as_slice()], |r| r.get(0))
-                        .optional()
-                })
-                .map_err(unavailable)
+            conn.prepare_cached(
+                "SELECT token_hash, label, created_at, expires_at FROM admin_tokens WHERE token_hash = ?1",
+            )
+            .and_then(|mut s| s.query_row(params![hash.as_slice()], token_row).optional())
+            .map_err(unavailable)?
+            .transpose()
         })
         .await
     }
+
+    async fn admin_tokens(&self) -> Result<Vec<StoredAdminToken>, StoreError> {
+        self.blocking(|conn, _| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT token_hash, label, created_at, expires_at FROM admin_tokens ORDER BY created_at, label",
+                )
+                .map_err(unavailable)?;
+            let rows = stmt.query_map([], token_row).map_err(unavailable)?;
+            rows.map(|row| row.map_err(unavailable)?).collect()
+        })
+        .await
+    }
+
+    async fn expire_admin_token(
+        &self,
+        hash: [u8; 32],
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.write(move |conn, _| {
+            conn.execute(
+                "UPDATE admin_tokens SET expires_at = ?2 WHERE token_hash = ?1",
+                params![hash.as_slice(), unix(at)],
+            )
+            .map(|n| n > 0)
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn delete_admin_token(&self, hash: [u8; 32]) -> Result<bool, StoreError> {
+        self.write(move |conn, _| {
+            conn.execute(
+                "DELETE FROM admin_tokens WHERE token_hash = ?1",
+                params![hash.as_slice()],
+            )
+            .map(|n| n > 0)
+            .map_err(unavailable)
+        })
+        .await
+    }
+}
+
+/// An `admin_tokens` row (hash, label, created, expires).
+fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<StoredAdminToken, StoreError>> {
+    let hash: Vec<u8> = r.get(0)?;
+    let label: String = r.get(1)?;
+    let created: i64 = r.get(2)?;
+    let expires: Option<i64> = r.get(3)?;
+    Ok(admin_token_from_row(&hash, label, created, expires))
 }

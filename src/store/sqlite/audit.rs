@@ -1,12 +1,11 @@
 //! The audit trail in SQLite: append-only (triggers refuse UPDATE and DELETE).
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use rusqlite::params;
 
 use super::SqliteStore;
 use crate::store::rows::{from_unix, unavailable, unix};
-use crate::store::{AuditEntry, AuditLog, StoreError};
+use crate::store::{AuditEntry, AuditFilter, AuditLog, StoreError};
 
 #[async_trait]
 impl AuditLog for SqliteStore {
@@ -29,22 +28,29 @@ impl AuditLog for SqliteStore {
         .await
     }
 
-    async fn audit_since(
-        &self,
-        since: Option<DateTime<Utc>>,
-        actor: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        let actor = actor.map(str::to_owned);
+    async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        let filter = filter.clone();
         self.blocking(move |conn, _| {
             let mut stmt = conn
                 .prepare(
                     "SELECT at, actor, action, subject, realm, audience, outcome, reason, source, request_id, token_jti, token_expires_at
-                     FROM audit WHERE at >= ?1 AND (?2 IS NULL OR actor = ?2) ORDER BY id LIMIT ?3",
+                     FROM audit WHERE at >= ?1 AND (?2 IS NULL OR at < ?2) AND (?3 IS NULL OR actor = ?3)
+                       AND (?4 IS NULL OR action = ?4 OR action LIKE ?5 ESCAPE '\\')
+                       AND (?6 IS NULL OR outcome = ?6) ORDER BY id LIMIT ?7",
                 )
                 .map_err(unavailable)?;
             let rows = stmt
-                .query_map(params![since.map_or(0, unix), actor, limit], |r| {
+                .query_map(
+                    params![
+                        filter.since.map_or(0, unix),
+                        filter.until.map(unix),
+                        filter.actor,
+                        filter.action,
+                        filter.action_prefix(),
+                        filter.outcome,
+                        filter.limit
+                    ],
+                    |r| {
                     Ok(AuditEntry {
                         at: from_unix(r.get(0)?),
                         actor: r.get(1)?,

@@ -28,7 +28,7 @@ use super::rows::{SEALED_SQL, reseal_sql, sealed_from_row};
 
 type Pool = r2d2::Pool<SqliteConnectionManager>;
 
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS directory_users (
     username TEXT PRIMARY KEY NOT NULL, realm TEXT, idp_hint TEXT) WITHOUT ROWID;
@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS callers (
     caller_id TEXT PRIMARY KEY NOT NULL, secret_hash TEXT NOT NULL, policy TEXT NOT NULL,
     created_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS admin_tokens (
-    token_hash BLOB PRIMARY KEY NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+    token_hash BLOB PRIMARY KEY NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL,
+    expires_at INTEGER) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
     action TEXT NOT NULL, subject TEXT, realm TEXT, audience TEXT, outcome TEXT NOT NULL,
@@ -135,6 +136,11 @@ impl SqliteStore {
                 "DROP TABLE IF EXISTS pending_logins; DROP TABLE IF EXISTS transactions;",
             )
             .map_err(unavailable)?;
+        }
+        if (2..6).contains(&version) {
+            // v6: admin tokens can be given an end.
+            conn.execute_batch("ALTER TABLE admin_tokens ADD COLUMN expires_at INTEGER;")
+                .map_err(unavailable)?;
         }
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)

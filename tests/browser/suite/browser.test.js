@@ -76,7 +76,9 @@ test('a page on an unregistered origin cannot start a login for a registered cli
     await page.click('#login');
     const outcome = await result(page);
     assert.equal(outcome.ok, false);
-    assert.equal(outcome.name, 'NetworkError', 'the broker does not answer this origin');
+    assert.equal(outcome.name, 'OriginNotRegistered', 'the broker says this origin is not registered');
+    assert.match(outcome.message, /is not registered with authproxy/);
+    assert.match(outcome.userMessage, /tell your administrator/);
     // Going around the SDK does not help: /login refuses the origin.
     const direct = await page.goto(`${env.broker}/login?${new URLSearchParams({
       client_id: env.crmClient, user: 'alice@tenant-a.test', origin: env.unregistered,
