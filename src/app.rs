@@ -87,4 +87,27 @@ pub struct App {
     pub draining: std::sync::atomic::AtomicBool,
     /// Each realm's last health check.
     pub realm_health: Arc<crate::idp::health::RealmHealth>,
+    /// The admin console's sign-in, when configured.
+    pub console: Option<crate::domain::ConsoleSettings>,
+}
+
+impl App {
+    /// Asks `realm` for its metadata now and records the answer (the realm's
+    /// state and the `realm_up` metric): the periodic check, `/readyz?verbose`
+    /// and the console's "check" all use it.
+    pub async fn check_realm(&self, realm: &crate::domain::Realm) -> Result<(), String> {
+        let result = self.idp.check(realm).await.map_err(|e| e.to_string());
+        if let Err(err) = &result {
+            tracing::warn!(realm = %realm.name, error = %err, "realm health check failed");
+        }
+        self.metrics
+            .realm_up
+            .get_or_create(&crate::observe::metrics::RealmLabels {
+                realm: realm.name.to_string(),
+            })
+            .set(i64::from(result.is_ok()));
+        self.realm_health
+            .record(realm.name.as_str(), self.clock.now(), result.clone());
+        result
+    }
 }

@@ -214,6 +214,29 @@ impl Sealer {
         Ok(out)
     }
 
+    /// `value` as JSON, sealed for `binding`, as base64url (a cookie's value).
+    pub fn seal_json<T: serde::Serialize>(
+        &self,
+        binding: &[u8],
+        value: &T,
+    ) -> Result<String, CryptoError> {
+        let json = serde_json::to_vec(value).map_err(|_| CryptoError::Open)?;
+        Ok(URL_SAFE_NO_PAD.encode(self.seal(binding, &json)?))
+    }
+
+    /// Opens what [`Sealer::seal_json`] sealed for the same `binding`; `None`
+    /// when it was sealed for another binding or key, or tampered with.
+    #[must_use]
+    pub fn open_json<T: serde::de::DeserializeOwned>(
+        &self,
+        binding: &[u8],
+        text: &str,
+    ) -> Option<T> {
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        let json = self.open(binding, &bytes).ok()?;
+        serde_json::from_slice(&json).ok()
+    }
+
     /// Opens a value sealed for `row_key` under any key of the ring.
     pub fn open(&self, row_key: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
         self.open_with_index(row_key, sealed)

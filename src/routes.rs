@@ -18,8 +18,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::admin::api::{
-    audit_trail, callers, clients, directory, realms, require_admin, tenants, tokens,
+    audit_trail, callers, clients, directory, overview, realms, require_admin, tenants, tokens,
 };
+use crate::admin::console;
 use crate::admin::openapi::AdminApiDoc;
 use crate::app::AppState;
 use crate::flows;
@@ -48,6 +49,8 @@ fn admin_routes(state: &AppState) -> Router<AppState> {
             clients::delete_client
         ))
         .routes(routes!(realms::list_realms))
+        .routes(routes!(overview::overview))
+        .routes(routes!(overview::check_realm))
         .routes(routes!(realms::put_realm, realms::delete_realm))
         .routes(routes!(directory::put_rule, directory::delete_rule))
         .routes(routes!(directory::export_directory))
@@ -151,6 +154,21 @@ fn host_routes() -> Router<AppState> {
         )
 }
 
+/// The admin console's pages, files and sign-in.
+fn console_routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(console::to_console))
+        .route("/admin/", get(console::index))
+        .route("/admin/console.js", get(console::script))
+        .route("/admin/console.css", get(console::style))
+        .route("/admin/favicon.svg", get(console::icon))
+        .route("/admin/callback", get(console::signin::callback))
+        .route(
+            "/admin/logout",
+            axum::routing::post(console::signin::sign_out),
+        )
+}
+
 /// The frame's calls of third-party SSO (CORS: the clients' registered origins).
 fn sso_routes() -> Router<AppState> {
     let preflight = flows::handoff::preflight;
@@ -182,6 +200,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/user", get(flows::discovery::discover))
         .route("/api/user/", get(flows::discovery::discover))
         .route("/login", get(flows::login::start))
+        .route("/admin/login", get(console::signin::start))
         // A handshake's code_a is kept for 2 minutes: asking is limited too.
         .route(
             "/api/embed/sso/code",
@@ -238,6 +257,7 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/jwks.json", get(flows::embed::jwks))
         .merge(host_routes())
         .merge(sso_routes())
+        .merge(console_routes())
         .route("/logout", axum::routing::post(flows::logout::start))
         .route("/logged-out", get(flows::logout::done))
         .route("/sdk/authproxy.js", get(flows::sdk::script))

@@ -3,6 +3,7 @@
 //! provisioning of clients in Keycloak realms.
 
 pub mod api;
+pub mod console;
 pub mod directory_csv;
 pub mod openapi;
 pub mod ops;

@@ -74,6 +74,8 @@ pub struct Config {
     pub directory_seed: Vec<Rule>,
     /// The tenants the file defines (and owns), with their keys.
     pub tenants: Vec<ConfiguredTenant>,
+    /// The admin console's sign-in, when configured.
+    pub console: Option<crate::domain::ConsoleSettings>,
 }
 
 pub use crate::domain::tenant::{ConfiguredKey, ConfiguredTenant};

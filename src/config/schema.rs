@@ -42,6 +42,38 @@ pub struct RawConfig {
     #[serde(default)]
     /// `[tracing]`.
     pub tracing: TracingSection,
+    #[serde(default)]
+    /// `[console]`.
+    pub console: ConsoleSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+/// `[console]`: the admin console's sign-in; off until a realm is named.
+pub struct ConsoleSection {
+    /// The realm (of `[[realms]]` in this file) administrators log in at.
+    #[serde(default)]
+    pub realm: Option<String>,
+    /// The realm users (`preferred_username`) who may use the console.
+    #[serde(default)]
+    pub admins: Vec<String>,
+    /// How long a console session lasts, in minutes.
+    #[serde(default = "default_console_minutes")]
+    pub session_minutes: i64,
+}
+
+impl Default for ConsoleSection {
+    fn default() -> Self {
+        Self {
+            realm: None,
+            admins: Vec::new(),
+            session_minutes: default_console_minutes(),
+        }
+    }
+}
+
+fn default_console_minutes() -> i64 {
+    60
 }
 
 #[derive(Debug, Deserialize)]

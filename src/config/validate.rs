@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::domain::{
-    Client, FieldProblem, IdpAlias, KeyId, LogSettings, PublicUrl, Realm, RealmName, Rule,
-    RuleField, RuleKind, ServerLimits, Tenant, TenantId, TracingSettings, TrustedProxies,
-    VerifyingKey,
+    Client, ConsoleSettings, FieldProblem, IdpAlias, KeyId, LogSettings, PublicUrl, Realm,
+    RealmName, Rule, RuleField, RuleKind, ServerLimits, Tenant, TenantId, TracingSettings,
+    TrustedProxies, VerifyingKey,
 };
 
 use super::{
@@ -89,6 +89,7 @@ impl RawConfig {
         let clients = self.validate_clients(&realm_names, &mut problems);
         let directory_seed = self.validate_directory(&realm_names, &mut problems);
         let tenants = self.validate_tenants(&realm_names, &clients, &mut problems);
+        let console = self.validate_console(&realm_names, &mut problems);
 
         match (listen, public_url) {
             (Some(listen), Some(public_url)) if problems.0.is_empty() => Ok(Config {
@@ -116,9 +117,61 @@ impl RawConfig {
                 clients,
                 directory_seed,
                 tenants,
+                console,
             }),
             _ => Err(ConfigError(problems.0)),
         }
+    }
+
+    /// `[console]`: off without a realm; with one, a realm of this file (so no
+    /// admin API change can move the console's sign-in) and at least one admin.
+    fn validate_console(
+        &self,
+        realms: &BTreeSet<RealmName>,
+        problems: &mut Problems,
+    ) -> Option<ConsoleSettings> {
+        let section = &self.console;
+        let Some(raw) = section.realm.as_deref() else {
+            if !section.admins.is_empty() {
+                problems.add("console.realm", "name the realm the admins log in at");
+            }
+            return None;
+        };
+        let realm = problems.check(
+            "console.realm",
+            RealmName::parse(raw).map_err(|e| e.to_string()),
+        );
+        if realm.as_ref().is_some_and(|r| !realms.contains(r)) {
+            problems.add(
+                "console.realm",
+                "must be one of the [[realms]] of this file",
+            );
+        }
+        if section.admins.is_empty() {
+            problems.add(
+                "console.admins",
+                "list the realm users (preferred_username) who may sign in, such as [\"alice\"]",
+            );
+        }
+        for (i, admin) in section.admins.iter().enumerate() {
+            if admin.trim().is_empty() || admin.len() > 255 || admin.chars().any(char::is_control) {
+                problems.add(
+                    &format!("console.admins[{i}]"),
+                    "must be a user name of 1 to 255 characters, without control characters",
+                );
+            }
+        }
+        if !(5..=24 * 60).contains(&section.session_minutes) {
+            problems.add(
+                "console.session_minutes",
+                "must be between 5 and 1440 minutes",
+            );
+        }
+        Some(ConsoleSettings {
+            realm: realm?,
+            admins: section.admins.iter().cloned().collect(),
+            session: chrono::TimeDelta::minutes(section.session_minutes),
+        })
     }
 
     /// The settings of running it: proxies, TLS, logs, metrics and traces.

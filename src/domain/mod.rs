@@ -4,6 +4,7 @@
 
 pub mod caller;
 pub mod client;
+pub mod console;
 pub mod directory;
 pub mod email;
 pub mod login;
@@ -28,6 +29,7 @@ pub struct FieldProblem {
     pub message: String,
 }
 pub use client::{Client, ClientId};
+pub use console::{ConsoleLogin, ConsoleSession, ConsoleSettings};
 pub use directory::{
     EmailDomain, Resolution, Rule, RuleField, RuleKey, RuleKind, RuleProblem, Target,
 };

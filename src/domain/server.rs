@@ -38,6 +38,29 @@ impl PublicUrl {
         self.0.starts_with("https://")
     }
 
+    /// The origin (`scheme://host[:port]`) pages of the broker are served from.
+    #[must_use]
+    pub fn origin(&self) -> String {
+        Url::parse(&self.0).map_or_else(|_| self.0.clone(), |u| u.origin().ascii_serialization())
+    }
+
+    /// The admin console's client ID at its realm: the broker's own host name
+    /// (with its port), as every web app's client ID is its FQDN.
+    #[must_use]
+    pub fn console_client_id(&self) -> String {
+        Url::parse(&self.0).ok().map_or_else(String::new, |u| {
+            let host = u.host_str().unwrap_or_default().to_owned();
+            u.port()
+                .map_or(host.clone(), |port| format!("{host}:{port}"))
+        })
+    }
+
+    /// The admin console's redirect URI, exactly as registered at its realm.
+    #[must_use]
+    pub fn console_callback_url(&self) -> String {
+        format!("{}/admin/callback", self.0)
+    }
+
     /// The redirect URI of broker mode, exactly as registered at the realm.
     #[must_use]
     pub fn callback_url(&self) -> String {

@@ -13,10 +13,10 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
-use super::authorization_response::{Answer, AuthorizationResponse};
 use crate::app::AppState;
 use crate::domain::login::OUTCOME_LIFETIME;
 use crate::domain::{ClientId, Confirmation, LoginOutcome, PendingLogin, TxnId};
+use crate::http::authorization_response::{Answer, AuthorizationResponse};
 use crate::http::code::ErrorCode;
 use crate::http::cookie::BindingCookie;
 use crate::http::error::{PageError, WebError};
@@ -82,6 +82,7 @@ pub async fn finish(
     let (status, outcome, failure) = match outcome {
         Ok(outcome) => {
             app.metrics.login(
+                app.clock.now(),
                 "completed",
                 pending.client_id.as_str(),
                 pending.realm.as_str(),
@@ -91,6 +92,7 @@ pub async fn finish(
         }
         Err(failure) => {
             app.metrics.login(
+                app.clock.now(),
                 "failed",
                 pending.client_id.as_str(),
                 pending.realm.as_str(),
@@ -250,24 +252,7 @@ async fn complete(
     pending: &PendingLogin,
     response: AuthorizationResponse,
 ) -> Result<LoginOutcome, Failure> {
-    // RFC 9207 §2.4: a response naming another issuer is a mix-up attempt; a
-    // realm that announces the parameter must send it.
-    match response.issuer.as_deref() {
-        Some(iss) if iss != pending.issuer => {
-            return Err(WebError::new(
-                ErrorCode::IssuerMismatch,
-                "The response comes from another login server than the one this login was sent to.",
-            )
-            .into());
-        }
-        None if pending.require_iss => {
-            return Err(WebError::new(ErrorCode::MissingIss,
-                "The login server announces the iss parameter (RFC 9207) but the response has none.",
-            )
-            .into());
-        }
-        _ => {}
-    }
+    response.check_issuer(&pending.issuer, pending.require_iss)?;
     let code = match response.answer? {
         Answer::Code(code) => code,
         Answer::Error { error, description } => {

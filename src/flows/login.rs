@@ -178,8 +178,13 @@ pub async fn start(
     let cookie = BindingCookie::for_state(&state, app.public_url.is_https());
     let sealed = pending.seal(&app.sealer, &cookie.binding())?;
     crate::http::trace::record_client(client.id.as_str(), Some(realm.name.as_str()));
-    app.metrics
-        .login("started", client.id.as_str(), realm.name.as_str(), "");
+    app.metrics.login(
+        app.clock.now(),
+        "started",
+        client.id.as_str(),
+        realm.name.as_str(),
+        "",
+    );
     Ok(redirect_with_binding(&url, &cookie, &sealed))
 }
 

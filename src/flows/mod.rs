@@ -2,7 +2,6 @@
 //! types. Handlers stay thin: parse into domain types, call the store or the
 //! IdP, map the result to a response.
 
-pub mod authorization_response;
 pub mod callback;
 pub mod discovery;
 pub mod embed;

@@ -21,9 +21,10 @@ pub struct BindingCookie {
     state_hash: [u8; 32],
 }
 
-/// The session a followed login link starts (`__Host-authproxy-session` on
-/// https): its value is the session, sealed with the name as associated data.
-/// Read by `POST /api/link/session` from the app's pages on the broker's site.
+/// A session cookie whose value is the session, sealed with the cookie's name as
+/// associated data: the one a followed login link starts
+/// (`__Host-authproxy-session` on https, read by `POST /api/link/session` from
+/// the app's pages on the broker's site), and the admin console's.
 pub struct SessionCookie(Named);
 
 impl SessionCookie {
@@ -34,6 +35,20 @@ impl SessionCookie {
         Self(Named {
             name: format!("{prefix}authproxy-session"),
             https,
+            same_site: "Lax",
+        })
+    }
+
+    /// The admin console's session (`__Host-authproxy-console` on https),
+    /// SameSite=Strict: no request another site starts, not even a top-level
+    /// navigation, carries it.
+    #[must_use]
+    pub fn console(https: bool) -> Self {
+        let prefix = if https { "__Host-" } else { "" };
+        Self(Named {
+            name: format!("{prefix}authproxy-console"),
+            https,
+            same_site: "Strict",
         })
     }
 
@@ -67,12 +82,15 @@ impl SessionCookie {
 struct Named {
     name: String,
     https: bool,
+    /// `Strict` for the console's session, `Lax` for the rest.
+    same_site: &'static str,
 }
 
 impl Named {
     fn attributes(&self, max_age: i64) -> String {
         format!(
-            "Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+            "Path=/; Max-Age={max_age}; HttpOnly; SameSite={}{}",
+            self.same_site,
             if self.https { "; Secure" } else { "" }
         )
     }
@@ -106,6 +124,17 @@ impl BindingCookie {
     #[must_use]
     /// The cookie for the login with `state`.
     pub fn for_state(state: &str, https: bool) -> Self {
+        Self::named("authproxy-login", state, https)
+    }
+
+    #[must_use]
+    /// The cookie for the admin console's login with `state` (a name of its
+    /// own: neither login's cookie is ever read by the other's callback).
+    pub fn for_console_state(state: &str, https: bool) -> Self {
+        Self::named("authproxy-console-login", state, https)
+    }
+
+    fn named(kind: &str, state: &str, https: bool) -> Self {
         let state_hash = crypto::sha256(state);
         let id: String = URL_SAFE_NO_PAD
             .encode(state_hash)
@@ -115,8 +144,9 @@ impl BindingCookie {
         let prefix = if https { "__Host-" } else { "" };
         Self {
             cookie: Named {
-                name: format!("{prefix}authproxy-login-{id}"),
+                name: format!("{prefix}{kind}-{id}"),
                 https,
+                same_site: "Lax",
             },
             state_hash,
         }

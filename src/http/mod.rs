@@ -4,6 +4,7 @@
 //! the state handlers receive is `app`.
 
 pub mod access_log;
+pub mod authorization_response;
 pub mod client_addr;
 pub mod code;
 pub mod cookie;

@@ -103,6 +103,27 @@ fn with_headers(status: StatusCode, html: String, nonce: &str, form: FormAction<
     response
 }
 
+/// The admin console's CSP: its own script and style files only, calls to the
+/// broker only, forms posting back only, and never framed.
+pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Renders an admin console page: [`CONSOLE_CSP`] and the other headers.
+pub fn render_console<T: Template>(status: StatusCode, view: &T) -> Response {
+    let mut response = render_as(status, view, "", FormAction::SelfOnly);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONSOLE_CSP),
+    );
+    // Its URLs hold nothing secret; its own form posts then carry its Origin
+    // (with no-referrer a browser sends `Origin: null`), which the CSRF rule checks.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
 /// The popup's error page: what went wrong, its stable code, and no script.
 #[derive(Template)]
 #[template(path = "error.html")]

@@ -129,6 +129,8 @@ pub struct Metrics {
     pub requests_in_flight: Gauge,
     /// Logins started, completed and failed.
     pub logins: Family<LoginLabels, Counter>,
+    /// The same logins, a minute at a time over the last hour (the console's overview).
+    pub recent_logins: super::recent::RecentLogins,
     /// How long the relay's long polls waited for their outcome.
     pub relay_wait: Histogram,
     /// Long polls (relay, embed session) parked now.
@@ -201,6 +203,7 @@ impl Metrics {
                 "Logins by stage (started, completed, failed), client, realm and error code",
                 Family::default(),
             ),
+            recent_logins: super::recent::RecentLogins::default(),
             relay_wait: registered(
                 &mut r,
                 "relay_wait_seconds",
@@ -298,8 +301,16 @@ impl Metrics {
         out
     }
 
-    /// Records a login's step.
-    pub fn login(&self, stage: &'static str, client: &str, realm: &str, error: &'static str) {
+    /// Records a login's step at `at`.
+    pub fn login(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+        stage: &'static str,
+        client: &str,
+        realm: &str,
+        error: &'static str,
+    ) {
+        self.recent_logins.record(at, stage, error);
         self.logins
             .get_or_create(&LoginLabels {
                 stage,

@@ -172,6 +172,7 @@ impl Application {
             metrics,
             draining: AtomicBool::new(false),
             realm_health: Arc::new(RealmHealth::default()),
+            console: config.console,
         });
         Ok(Self {
             listener,

@@ -18,6 +18,7 @@ mod attacks;
 mod bad_input;
 mod callback;
 mod cli;
+mod console;
 mod discovery;
 mod embed;
 mod faults;

@@ -131,17 +131,63 @@ async function registerClient(idp, clientId, { redirectUris, webOrigins, postLog
   }
 }
 
-function serveFixtures(ports, config) {
+/** The React example, built as its users build it (esbuild, the SDK's npm package). */
+async function buildReactExample() {
+  const esbuild = await import('esbuild');
+  const built = await esbuild.build({
+    entryPoints: [path.join(examples, 'react/main.jsx')],
+    bundle: true,
+    format: 'esm',
+    write: false,
+    jsx: 'automatic',
+    define: { 'process.env.NODE_ENV': '"production"' },
+    alias: { '@authproxy/browser-sdk': path.join(root, 'browser-sdk/authproxy.js') },
+    // The broker's URL comes from the served config.js, as in the other examples.
+    external: ['../config.js'],
+    nodePaths: [path.join(here, 'node_modules')],
+    logLevel: 'silent',
+  });
+  return built.outputFiles[0].contents;
+}
+
+const examples = path.join(root, 'browser-sdk/examples');
+
+/** The file `pathname` names under the examples' folder, or null for one outside it. */
+function exampleFile(pathname) {
+  const file = path.resolve(examples, `.${decodeURIComponent(pathname.slice('/examples'.length))}`);
+  const inside = file.startsWith(`${examples}${path.sep}`);
+  if (!inside) return null;
+  return fs.existsSync(file) && fs.statSync(file).isDirectory() ? path.join(file, 'index.html') : file;
+}
+
+async function serveFixtures(ports, config) {
   const keycloakJs = path.join(here, 'node_modules/keycloak-js/lib/keycloak.js');
+  const vendored = {
+    '/vendor/keycloak.js': keycloakJs,
+    '/vendor/vue.esm-browser.prod.js': path.join(here, 'node_modules/vue/dist/vue.esm-browser.prod.js'),
+    '/vendor/authproxy.js': path.join(root, 'browser-sdk/authproxy.js'),
+  };
+  const reactApp = await buildReactExample();
   const handler = (req, res) => {
     const url = new URL(req.url, 'http://x');
     const headers = { 'cache-control': 'no-store' };
     if (url.searchParams.get('coop') === '1') headers['cross-origin-opener-policy'] = 'same-origin';
+    const js = { ...headers, 'content-type': 'text/javascript' };
     if (url.pathname === '/config.js') {
-      res.writeHead(200, { ...headers, 'content-type': 'text/javascript' }).end(`export default ${JSON.stringify(config)};`);
+      res.writeHead(200, js).end(`export default ${JSON.stringify(config)};`);
       return;
     }
-    const file = url.pathname === '/vendor/keycloak.js' ? keycloakJs : path.join(here, 'pages', path.basename(url.pathname));
+    if (url.pathname === '/examples/config.js') {
+      res.writeHead(200, js).end(`export const broker = ${JSON.stringify(config.broker)};`);
+      return;
+    }
+    if (url.pathname === '/examples/react/app.js') {
+      res.writeHead(200, js).end(reactApp);
+      return;
+    }
+    const file = vendored[url.pathname]
+      ?? (url.pathname.startsWith('/examples/') ? exampleFile(url.pathname) : path.join(here, 'pages', path.basename(url.pathname)));
+    if (!file) return void res.writeHead(404).end('not found');
     fs.readFile(file, (err, body) => {
       if (err) return void res.writeHead(404).end('not found');
       const type = file.endsWith('.js') ? 'text/javascript' : 'text/html; charset=utf-8';
@@ -291,6 +337,9 @@ realm = "tenant-b"
 domain = "corp.test"
 realm = "tenant-a"
 idp_hint = "corp-idp"
+[console]
+realm = "tenant-a"
+admins = ["alice"]
 `;
   const configPath = (i) => path.join(dir, i === 0 ? 'authproxy.toml' : `authproxy-${i}.toml`);
   replicaPorts.forEach((port, i) => fs.writeFileSync(configPath(i), configOf(port) + config));
@@ -314,6 +363,10 @@ idp_hint = "corp-idp"
     await registerClient(idp, phoneClient, {
       redirectUris: [`${broker}/authproxy`, `${broker}/authproxy/${phoneClient}`, ...phoneExtras.redirectUris],
       webOrigins: phoneExtras.webOrigins, postLogout,
+    });
+    // The admin console's own client: the broker's host, as its client ID.
+    await registerClient(idp, `127.0.0.1:${brokerPort}`, {
+      redirectUris: [`${broker}/admin/callback`], webOrigins: [], postLogout,
     });
   }
 

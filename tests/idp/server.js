@@ -107,6 +107,18 @@ server.listen(Number(args.port), args.host, async () => {
 });
 
 function registerDemoClient(broker) {
+  // The broker's admin console: a public client of tenant-a named after the broker's host.
+  const consoleId = new URL(broker).host;
+  clientStore('tenant-a').set(consoleId, {
+    payload: {
+      client_id: consoleId,
+      kc_id: '00000000-0000-4000-8000-00000000c0a5',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      redirect_uris: [`${broker}/admin/callback`],
+      token_endpoint_auth_method: 'none',
+    },
+  });
   const clientId = 'localhost:8081';
   for (const name of ['tenant-a', 'tenant-b']) {
     clientStore(name).set(clientId, {

@@ -9,6 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
+use super::console;
 use super::ops::{Operator, OpsError};
 use crate::app::AppState;
 use crate::auth::{self, Outcome};
@@ -21,6 +22,7 @@ pub mod audit_trail;
 pub mod callers;
 pub mod clients;
 pub mod directory;
+pub mod overview;
 pub mod realms;
 pub mod tenants;
 pub mod tokens;
@@ -160,7 +162,8 @@ pub(super) fn parse<T: DeserializeOwned>(body: &[u8]) -> AdminResult<T> {
     })
 }
 
-/// Requires `Authorization: Bearer <admin token>`.
+/// Requires `Authorization: Bearer <admin token>`, or the console's session
+/// cookie with its CSRF rule (a token, when sent, always decides).
 pub async fn require_admin(
     State(app): State<AppState>,
     mut request: Request,
@@ -170,6 +173,17 @@ pub async fn require_admin(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
+    if header.is_none()
+        && let Some(session) = console::session::current(&app, request.headers())
+    {
+        if let Err(refusal) =
+            console::session::check(&app, &session, request.method(), request.headers(), None)
+        {
+            return ApiError(console::signin::csrf_error(&refusal)).into_response();
+        }
+        request.extensions_mut().insert(Admin(session.actor()));
+        return next.run(request).await;
+    }
     match auth::admin::authenticate(app.access.as_ref(), header, app.clock.now()).await {
         Ok(Outcome::Authenticated(label)) => {
             request

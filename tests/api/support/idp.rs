@@ -142,3 +142,22 @@ pub async fn register_client(http: &reqwest::Client, broker: &str) {
         }
     }
 }
+
+/// Registers the admin console's client (the broker's host, as its client ID)
+/// at the dev IdP's `tenant-a`, with the console's redirect URI.
+pub async fn register_console_client(http: &reqwest::Client, broker: &str) {
+    let bearer = broker_token(http, "tenant-a").await;
+    let client_id = broker.trim_start_matches("http://");
+    let created = http
+        .post(format!("{}/admin/realms/tenant-a/clients", idp().base_url))
+        .bearer_auth(&bearer)
+        .json(&serde_json::json!({
+            "clientId": client_id, "publicClient": true,
+            "redirectUris": [format!("{broker}/admin/callback")],
+            "attributes": {"pkce.code.challenge.method": "S256"},
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+}

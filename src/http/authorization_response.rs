@@ -65,6 +65,25 @@ impl AuthorizationResponse {
     }
 }
 
+impl AuthorizationResponse {
+    /// RFC 9207 §2.4: a response naming another issuer than `expected` is a
+    /// mix-up attempt; a realm that announces the parameter (`required`) must
+    /// send it.
+    pub fn check_issuer(&self, expected: &str, required: bool) -> Result<(), WebError> {
+        match self.issuer.as_deref() {
+            Some(iss) if iss != expected => Err(WebError::new(
+                ErrorCode::IssuerMismatch,
+                "The response comes from another login server than the one this login was sent to.",
+            )),
+            None if required => Err(WebError::new(
+                ErrorCode::MissingIss,
+                "The login server announces the iss parameter (RFC 9207) but the response has none.",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 fn answer(query: &StrictQuery) -> Result<Answer, WebError> {
     if let Some(error) = query.get("error") {
         return Ok(Answer::Error {

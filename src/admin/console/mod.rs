@@ -1,0 +1,93 @@
+//! The admin console under `/admin/`: a page the broker serves itself, same-origin
+//! with the admin API it calls. Administrators sign in at the configured admin
+//! realm ([`signin`]); the session travels in a SameSite=Strict cookie and every
+//! state-changing call repeats its CSRF token ([`session`]). Its script and style
+//! are files of the broker's own, under a CSP that allows nothing else.
+
+pub mod session;
+pub mod signin;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::app::AppState;
+use crate::http::page;
+
+/// The console's script.
+const SCRIPT: &str = include_str!("../../../templates/console/console.js");
+/// The console's style sheet.
+const STYLE: &str = include_str!("../../../templates/console/console.css");
+/// The console's icon.
+const ICON: &str = include_str!("../../../templates/console/favicon.svg");
+
+/// The signed-in console.
+#[derive(Template)]
+#[template(path = "console/console.html")]
+struct ConsoleView<'a> {
+    user: &'a str,
+    csrf: &'a str,
+    version: &'a str,
+}
+
+/// The sign-in page (or why there is none).
+#[derive(Template)]
+#[template(path = "console/signin.html")]
+struct SignInView<'a> {
+    realm: Option<&'a str>,
+    notice: Option<&'a str>,
+}
+
+/// `GET /admin`: to `/admin/`.
+pub async fn to_console() -> Redirect {
+    Redirect::permanent("admin/")
+}
+
+/// `GET /admin/`: the console for a signed-in administrator, else the sign-in.
+pub async fn index(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    match session::current(&app, &headers) {
+        Some(session) => page::render_console(
+            StatusCode::OK,
+            &ConsoleView {
+                user: &session.user,
+                csrf: &session.csrf,
+                version: env!("CARGO_PKG_VERSION"),
+            },
+        ),
+        None => sign_in_page(&app, StatusCode::OK, None),
+    }
+}
+
+/// The sign-in page with `notice` (why the last attempt did not sign in).
+pub(crate) fn sign_in_page(app: &AppState, status: StatusCode, notice: Option<&str>) -> Response {
+    let realm = app.console.as_ref().map(|c| c.realm.as_str());
+    page::render_console(status, &SignInView { realm, notice })
+}
+
+/// `GET /admin/console.js`.
+pub async fn script() -> Response {
+    asset(SCRIPT, "text/javascript; charset=utf-8")
+}
+
+/// `GET /admin/console.css`.
+pub async fn style() -> Response {
+    asset(STYLE, "text/css; charset=utf-8")
+}
+
+/// `GET /admin/favicon.svg`.
+pub async fn icon() -> Response {
+    asset(ICON, "image/svg+xml")
+}
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}

@@ -1,0 +1,72 @@
+//! The admin console's sign-in: which realm administrators log in at, who may
+//! enter, and the two sealed values that travel in its cookies (the login in
+//! flight, and the signed-in session with its CSRF token).
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::RealmName;
+
+/// The longest a console login may take between the redirect and the callback.
+pub const CONSOLE_LOGIN_LIFETIME: TimeDelta = TimeDelta::minutes(10);
+
+/// Who may sign in to the console, and for how long.
+#[derive(Debug, Clone)]
+pub struct ConsoleSettings {
+    /// The realm (one the configuration file defines) administrators log in at.
+    pub realm: RealmName,
+    /// The `preferred_username` values let in; everybody else is refused.
+    pub admins: BTreeSet<String>,
+    /// How long a console session lasts after sign-in.
+    pub session: TimeDelta,
+}
+
+impl ConsoleSettings {
+    /// Whether the realm's user `username` may use the console.
+    #[must_use]
+    pub fn admits(&self, username: &str) -> bool {
+        self.admins.contains(username)
+    }
+}
+
+/// A console login in flight, sealed into the cookie bound to its state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConsoleLogin {
+    /// The ID token's expected nonce.
+    pub nonce: String,
+    /// The PKCE verifier.
+    pub pkce_verifier: String,
+    /// The issuer the realm's metadata named.
+    pub issuer: String,
+    /// Whether the realm sends `iss` in every authorization response (RFC 9207).
+    pub require_iss: bool,
+    /// When it can no longer complete.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A signed-in administrator, sealed into the console's session cookie.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConsoleSession {
+    /// The realm user's `preferred_username`.
+    pub user: String,
+    /// The value every state-changing request repeats in `X-CSRF-Token`.
+    pub csrf: String,
+    /// When the session ends.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl ConsoleSession {
+    /// Whether it still holds at `now`.
+    #[must_use]
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        now < self.expires_at
+    }
+
+    /// The audit trail's name of the administrator.
+    #[must_use]
+    pub fn actor(&self) -> String {
+        format!("console:{}", self.user)
+    }
+}

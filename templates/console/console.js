@@ -1,0 +1,390 @@
+// authproxy administration: the console's pages, drawn from the admin API of
+// the same origin. Text only ever enters the page as text (no innerHTML), and
+// every change carries the session's CSRF token.
+
+const csrf = document.body.dataset.csrf;
+const main = () => document.getElementById('main');
+
+/** An element: `h('td', { class: 'x' }, 'text', child)`. */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
+    else if (value === true) el.setAttribute(key, '');
+    else el.setAttribute(key, value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body.error_description || `The broker answered HTTP ${status}.`);
+    this.status = status;
+    this.fields = body.fields || [];
+  }
+}
+
+/** Calls the admin API: the JSON answer, or an ApiError with what to fix. */
+async function api(method, path, body, type = 'application/json') {
+  const headers = { accept: 'application/json' };
+  if (method !== 'GET') headers['x-csrf-token'] = csrf;
+  if (body !== undefined) headers['content-type'] = type;
+  const response = await fetch(`api/${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : type === 'application/json' ? JSON.stringify(body) : body,
+    credentials: 'same-origin',
+  });
+  if (response.status === 401) {
+    location.reload();
+    throw new ApiError(401, { error_description: 'Your console session ended: sign in again.' });
+  }
+  const text = await response.text();
+  const parsed = text && (response.headers.get('content-type') || '').startsWith('application/json') ? JSON.parse(text) : text;
+  if (!response.ok) throw new ApiError(response.status, typeof parsed === 'object' ? parsed : {});
+  return parsed;
+}
+
+/** A message box: an error (with each field problem) or a confirmation. */
+function message(kind, text, fields = []) {
+  return h('div', { class: `message ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+    text,
+    fields.length ? h('ul', {}, fields.map((f) => h('li', {}, f.path ? `${f.path}: ${f.message}` : f.message))) : null);
+}
+
+/** Appends what is given to `root`, leaving out what is not there. */
+function put(root, ...children) {
+  root.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+}
+
+function errorBox(error) {
+  return message('error', error.message, error.fields);
+}
+
+/** Runs `action` for a form's submit: its button waits, the outcome lands in `out`. */
+function onSubmit(action, out) {
+  return async (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const button = form.querySelector('button[type="submit"]');
+    if (button) button.disabled = true;
+    out.replaceChildren();
+    try {
+      const shown = await action(new FormData(form), form);
+      if (shown instanceof Node) out.replaceChildren(shown);
+    } catch (error) {
+      out.replaceChildren(errorBox(error));
+    } finally {
+      if (button) button.disabled = false;
+    }
+  };
+}
+
+const field = (label, input) => h('label', {}, label, input);
+const text = (name, attrs = {}) => h('input', { name, type: 'text', autocomplete: 'off', ...attrs });
+const list = (value) => String(value || '').split(/[\s,]+/).map((v) => v.trim()).filter(Boolean);
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
+const badge = (status) => h('span', { class: `status ${status}` }, status);
+
+function table(headings, rows, empty) {
+  if (!rows.length) return h('p', { class: 'muted' }, empty);
+  return h('div', { class: 'table-wrap' }, h('table', {},
+    h('thead', {}, h('tr', {}, headings.map((x) => h('th', { scope: 'col', class: x.optional ? 'optional' : null }, x.label ?? x)))),
+    h('tbody', {}, rows)));
+}
+
+function secretShown(what, secret) {
+  return h('div', { class: 'secret', role: 'status' },
+    h('strong', {}, `${what}: shown this once. Copy it now; the broker keeps only its hash.`),
+    h('code', { id: 'secret' }, secret));
+}
+
+/** A row button that confirms, calls, then redraws the page. */
+function actionButton(label, question, call, out, kind = 'danger') {
+  return h('button', {
+    type: 'button', class: kind,
+    onclick: async () => {
+      if (question && !window.confirm(question)) return;
+      try {
+        const shown = await call();
+        await route();
+        if (shown instanceof Node) document.getElementById('out')?.replaceChildren(shown);
+      } catch (error) {
+        out.replaceChildren(errorBox(error));
+      }
+    },
+  }, label);
+}
+
+// ---- Pages -------------------------------------------------------------------
+
+const pages = {
+  async overview(root) {
+    const data = await api('GET', 'overview');
+    const sum = (key) => data.logins.reduce((n, m) => n + (key === 'failed' ? Object.values(m.failed).reduce((a, b) => a + b, 0) : m[key]), 0);
+    const failures = {};
+    for (const minute of data.logins) for (const [code, n] of Object.entries(minute.failed)) failures[code] = (failures[code] || 0) + n;
+    const peak = Math.max(1, ...data.logins.map((m) => m.completed + Object.values(m.failed).reduce((a, b) => a + b, 0)));
+    put(root,
+      h('h1', {}, 'Overview'),
+      h('div', { class: 'cards' },
+        h('div', { class: 'card-stat' }, h('div', { class: 'muted' }, 'Logins started, last hour'), h('div', { class: 'value', id: 'started' }, sum('started'))),
+        h('div', { class: 'card-stat' }, h('div', { class: 'muted' }, 'Completed'), h('div', { class: 'value', id: 'completed' }, sum('completed'))),
+        h('div', { class: 'card-stat' }, h('div', { class: 'muted' }, 'Failed'), h('div', { class: 'value', id: 'failed' }, sum('failed'))),
+        h('div', { class: 'card-stat' }, h('div', { class: 'muted' }, 'Realms up'), h('div', { class: 'value' }, `${data.realms.filter((r) => r.status === 'up').length} / ${data.realms.length}`))),
+      h('h2', {}, 'Logins per minute (this replica)'),
+      h('div', { class: 'chart', role: 'img', 'aria-label': `Logins per minute over the last hour: ${sum('completed')} completed, ${sum('failed')} failed` },
+        data.logins.map((m) => {
+          const bad = Object.values(m.failed).reduce((a, b) => a + b, 0);
+          return h('div', { class: 'bar', title: `${new Date(m.minute).toLocaleTimeString()}: ${m.completed} completed, ${bad} failed` },
+            h('div', { class: 'ok', style: null, 'data-h': m.completed / peak }),
+            h('div', { class: 'bad', 'data-h': bad / peak }));
+        })),
+      sum('started') + sum('completed') + sum('failed') ? null : h('p', { class: 'muted chart-empty' }, 'No login in the last hour.'),
+      h('h2', {}, 'Failures by code'),
+      table(['Code', 'Count'], Object.entries(failures).sort((a, b) => b[1] - a[1]).map(([code, n]) => h('tr', {}, h('td', {}, h('code', {}, code)), h('td', {}, n))), 'No failed login in the last hour.'),
+      h('h2', {}, 'Realms'),
+      realmHealthTable(data.realms));
+    // Heights are set through the CSSOM (the CSP allows no inline style attribute).
+    for (const bar of root.querySelectorAll('[data-h]')) bar.style.height = `${Math.round(Number(bar.dataset.h) * 100)}%`;
+  },
+
+  async clients(root) {
+    const out = h('div', { id: 'out' });
+    const clients = await api('GET', 'clients');
+    let sync = null;
+    try { sync = await api('POST', 'clients/sync?dry_run=true'); } catch (error) { sync = error; }
+    const differs = (id) => Array.isArray(sync) && sync.some((c) => c.client_id === id);
+    const syncCell = (id) => (Array.isArray(sync) ? badge(differs(id) ? 'differs' : 'in-sync') : h('span', { class: 'muted' }, 'not checked'));
+    const add = h('form', { class: 'inline', id: 'add-client' },
+      field('Client ID (the web app\'s host name)', text('client_id', { required: true, placeholder: 'crm.example.com' })),
+      field('Origins (one per line)', h('textarea', { name: 'origins', required: true, placeholder: 'https://crm.example.com' })),
+      field('Realms (comma-separated)', text('realms', { required: true, placeholder: 'tenant-a' })),
+      h('button', { type: 'submit', class: 'primary' }, 'Add client'));
+    add.addEventListener('submit', onSubmit(async (f) => {
+      await api('POST', 'clients', { client_id: f.get('client_id').trim(), origins: list(f.get('origins')), realms: list(f.get('realms')) });
+      await route();
+      return null;
+    }, out));
+    put(root,
+      h('h1', {}, 'Clients'),
+      out,
+      Array.isArray(sync) ? null : message('error', `Keycloak sync status unknown: ${sync.message}`),
+      table(['Client ID', 'Origins', 'Realms', { label: 'Keycloak', optional: true }, ''], clients.map((c) => h('tr', {},
+        h('td', {}, h('code', {}, c.client_id)),
+        h('td', {}, c.origins.join(' ')),
+        h('td', {}, c.realms.join(', ')),
+        h('td', { class: 'optional' }, syncCell(c.client_id)),
+        h('td', { class: 'actions' }, actionButton('Remove', `Remove client ${c.client_id}? Its logins stop at once.`, () => api('DELETE', `clients/${encodeURIComponent(c.client_id)}`), out)))), 'No client yet.'),
+      h('p', {}, h('button', {
+        type: 'button', id: 'sync-now',
+        onclick: async () => {
+          try {
+            const changes = await api('POST', 'clients/sync');
+            await route();
+            document.getElementById('out').replaceChildren(message('ok', changes.length ? `Synced: ${changes.map((c) => `${c.action} ${c.client_id} in ${c.realm}`).join('; ')}.` : 'Every client was already in sync with Keycloak.'));
+          } catch (error) { out.replaceChildren(errorBox(error)); }
+        },
+      }, 'Sync now with Keycloak')),
+      h('section', { class: 'panel' }, h('h2', {}, 'Add a client'), add));
+  },
+
+  async realms(root) {
+    const out = h('div', { id: 'out' });
+    const [realms, overview] = await Promise.all([api('GET', 'realms'), api('GET', 'overview')]);
+    const health = Object.fromEntries(overview.realms.map((r) => [r.name, r]));
+    put(root, h('h1', {}, 'Realms'), out,
+      table(['Realm', 'Authority', 'Metadata', ''], realms.map((r) => h('tr', {},
+        h('td', {}, r.name),
+        h('td', {}, h('code', {}, r.authority)),
+        h('td', {}, badge(health[r.name]?.status || 'unchecked'), ' ', h('span', { class: 'muted' }, health[r.name]?.last_error || '')),
+        h('td', { class: 'actions' }, actionButton('Check now', null, async () => {
+          const checked = await api('POST', `realms/${encodeURIComponent(r.name)}/check`);
+          return checked.status === 'up' ? message('ok', `${r.name} answers: its metadata names the configured issuer.`) : message('error', `${r.name}: ${checked.last_error}`);
+        }, out, '')))), 'No realm yet.'));
+  },
+
+  async directory(root) {
+    const out = h('div', { id: 'out' });
+    const lookup = h('form', { class: 'inline', id: 'lookup' },
+      field('User name', text('user', { required: true, placeholder: 'alice@corp.example', type: 'text' })),
+      h('button', { type: 'submit', class: 'primary' }, 'Look up'));
+    const answer = h('div', { id: 'answer' });
+    lookup.addEventListener('submit', onSubmit(async (f) => {
+      const found = await api('GET', `directory/lookup?user=${encodeURIComponent(f.get('user').trim())}`);
+      const words = {
+        sso: `${found.user} logs in at realm ${found.realm}${found.idp_hint ? `, through ${found.idp_hint}` : ''}.`,
+        not_migrated: `${found.user} is known but not enabled for single sign-on: they log in with a password.`,
+        unknown: `No rule matches ${found.user}: discovery answers "unknown user".`,
+        realm_not_configured: `${found.user} is assigned to realm ${found.realm}, which is not configured.`,
+      };
+      return h('p', {}, badge(found.outcome), ' ', words[found.outcome] || found.outcome);
+    }, answer));
+    const upload = h('form', { class: 'inline', id: 'import' },
+      field('CSV file (kind,key,realm,idp_hint)', h('input', { type: 'file', name: 'file', accept: '.csv,text/csv', required: true })),
+      h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'replace' }), 'Replace every rule'),
+      h('button', { type: 'submit', class: 'primary' }, 'Import'));
+    upload.addEventListener('submit', onSubmit(async (f) => {
+      const csv = await f.get('file').text();
+      const result = await api('POST', `directory/import?replace=${f.get('replace') ? 'true' : 'false'}`, csv, 'text/csv');
+      return message('ok', `Imported: ${JSON.stringify(result)}`);
+    }, out));
+    put(root, h('h1', {}, 'Directory'),
+      h('section', { class: 'panel' }, h('h2', {}, 'Where does a user go?'), lookup, answer),
+      h('section', { class: 'panel' }, h('h2', {}, 'Import'), h('p', { class: 'muted' }, 'All or nothing: every bad row is listed and nothing is written.'), upload, out),
+      h('section', { class: 'panel' }, h('h2', {}, 'Export'), h('a', { class: 'button', href: 'api/directory/export', download: 'directory.csv', id: 'export' }, 'Download every rule as CSV')));
+  },
+
+  async callers(root) {
+    const out = h('div', { id: 'out' });
+    const callers = await api('GET', 'callers');
+    const policyForm = (id, policy = {}) => {
+      const form = h('form', { class: 'inline' },
+        id ? null : field('Caller ID', text('caller_id', { required: true, placeholder: 'crm-backend' })),
+        field('Realms', text('realms', { value: (policy.realms || []).join(', '), required: true })),
+        field('Email domains', text('domains', { value: (policy.domains || []).join(', ') })),
+        field('Users', text('users', { value: (policy.users || []).join(', ') })),
+        field('Audiences', text('audiences', { value: (policy.audiences || []).join(', ') })),
+        field('Longest token (seconds)', h('input', { name: 'max_lifetime_secs', type: 'number', min: 1, value: policy.max_lifetime_secs ?? 300 })),
+        h('button', { type: 'submit', class: 'primary' }, id ? 'Save policy' : 'Create caller'));
+      form.addEventListener('submit', onSubmit(async (f) => {
+        const next = {
+          realms: list(f.get('realms')), domains: list(f.get('domains')), users: list(f.get('users')),
+          audiences: list(f.get('audiences')), max_lifetime_secs: Number(f.get('max_lifetime_secs')),
+        };
+        if (id) {
+          await api('PUT', `callers/${encodeURIComponent(id)}/policy`, { ...policy, ...next });
+          await route();
+          return null;
+        }
+        const made = await api('POST', 'callers', { caller_id: f.get('caller_id').trim(), policy: next });
+        await route();
+        document.getElementById('out').replaceChildren(secretShown(`The secret of ${made.caller_id}`, made.secret));
+        return null;
+      }, out));
+      return form;
+    };
+    put(root, h('h1', {}, 'Impersonation callers'), out,
+      table(['Caller', 'Realms', { label: 'May act as', optional: true }, ''], callers.map((c) => h('tr', {},
+        h('td', {}, h('code', {}, c.caller_id)),
+        h('td', {}, c.policy.realms.join(', ')),
+        h('td', { class: 'optional' }, [...c.policy.domains.map((d) => `@${d}`), ...c.policy.users].join(', ') || '—'),
+        h('td', { class: 'actions' },
+          actionButton('Rotate secret', `Give ${c.caller_id} a new secret? The old one stops working at once.`, async () => {
+            const rotated = await api('POST', `callers/${encodeURIComponent(c.caller_id)}/secret`);
+            return secretShown(`The new secret of ${c.caller_id}`, rotated.secret);
+          }, out, ''),
+          ' ',
+          h('details', {}, h('summary', {}, 'Policy'), policyForm(c.caller_id, c.policy)),
+          ' ',
+          actionButton('Revoke', `Revoke caller ${c.caller_id}?`, () => api('DELETE', `callers/${encodeURIComponent(c.caller_id)}`), out)))), 'No caller yet.'),
+      h('section', { class: 'panel' }, h('h2', {}, 'Create a caller'), policyForm(null)));
+  },
+
+  async tokens(root) {
+    const out = h('div', { id: 'out' });
+    const tokens = await api('GET', 'tokens');
+    const create = h('form', { class: 'inline', id: 'create-token' },
+      field('Label', text('label', { required: true, placeholder: 'deploy' })),
+      field('Lifetime (days, empty: no end)', h('input', { name: 'days', type: 'number', min: 1, max: 3650 })),
+      h('button', { type: 'submit', class: 'primary' }, 'Create token'));
+    create.addEventListener('submit', onSubmit(async (f) => {
+      const body = { label: f.get('label').trim() };
+      if (f.get('days')) body.expires_in_days = Number(f.get('days'));
+      const made = await api('POST', 'tokens', body);
+      await route();
+      document.getElementById('out').replaceChildren(secretShown(`Admin token ${made.label}`, made.token));
+      return null;
+    }, out));
+    put(root, h('h1', {}, 'Admin tokens'), out,
+      table(['Label', 'Status', { label: 'Created', optional: true }, 'Ends', ''], tokens.map((t) => h('tr', {},
+        h('td', {}, t.label, ' ', h('span', { class: 'muted' }, t.id)),
+        h('td', {}, badge(t.status)),
+        h('td', { class: 'optional' }, when(t.created_at)),
+        h('td', {}, when(t.expires_at)),
+        h('td', { class: 'actions' },
+          t.status === 'active' ? actionButton('Expire now', `Expire ${t.label}? It stays listed as expired.`, () => api('POST', `tokens/${t.id}/expire`, {}), out, '') : null,
+          ' ',
+          actionButton('Revoke', `Revoke ${t.label}? It stops working and leaves the list.`, () => api('DELETE', `tokens/${t.id}`), out)))), 'No admin token.'),
+      h('section', { class: 'panel' }, h('h2', {}, 'Create a token'), create));
+  },
+
+  async tenants(root) {
+    const out = h('div', { id: 'out' });
+    const tenants = await api('GET', 'tenants');
+    put(root, h('h1', {}, 'Tenants'), out,
+      h('p', { class: 'muted' }, 'Host organisations of embedded SSO: their signing keys, API keys and identity providers are managed through the admin API and the CLI (authproxy tenants …).'),
+      table(['Tenant', 'Realm', 'Clients', { label: 'Environment', optional: true }, ''], tenants.map((t) => h('tr', {},
+        h('td', {}, h('code', {}, t.tenant_id)),
+        h('td', {}, t.settings.realm),
+        h('td', {}, t.settings.clients.join(', ') || '—'),
+        h('td', { class: 'optional' }, String(t.settings.environment)),
+        h('td', { class: 'actions' }, actionButton('Remove', `Remove tenant ${t.tenant_id}? Its keys and sessions stop working.`, () => api('DELETE', `tenants/${encodeURIComponent(t.tenant_id)}`), out)))), 'No tenant yet.'));
+  },
+
+  async audit(root) {
+    const params = new URLSearchParams(location.hash.split('?')[1] || '');
+    const filters = h('form', { class: 'inline', id: 'audit-filter' },
+      field('Since', h('input', { name: 'since', type: 'date', value: params.get('since') || '' })),
+      field('Until', h('input', { name: 'until', type: 'date', value: params.get('until') || '' })),
+      field('Actor', text('actor', { value: params.get('actor') || '', placeholder: 'console:alice' })),
+      field('Action', text('action', { value: params.get('action') || '', placeholder: 'client' })),
+      field('Outcome', h('select', { name: 'outcome' }, ['', 'changed', 'granted', 'denied', 'issued', 'failed'].map((o) => h('option', { value: o, selected: params.get('outcome') === o }, o || 'any')))),
+      h('button', { type: 'submit', class: 'primary' }, 'Filter'));
+    filters.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const chosen = new URLSearchParams();
+      for (const [key, value] of new FormData(filters)) if (value) chosen.set(key, value);
+      location.hash = `audit?${chosen}`;
+    });
+    const query = new URLSearchParams(params);
+    if (!query.has('limit')) query.set('limit', '500');
+    const rows = await api('GET', `audit?${query}`);
+    put(root, h('h1', {}, 'Audit trail'),
+      h('section', { class: 'panel' }, filters),
+      h('p', {}, h('a', { class: 'button', id: 'audit-export', href: `api/audit?${query}`, download: 'audit.json' }, 'Export these rows (JSON)')),
+      table(['When', 'Actor', 'Action', { label: 'Subject', optional: true }, 'Outcome'], rows.map((r) => h('tr', {},
+        h('td', {}, when(r.at)),
+        h('td', {}, r.actor),
+        h('td', {}, h('code', {}, r.action)),
+        h('td', { class: 'optional' }, r.subject || ''),
+        h('td', {}, r.outcome, r.reason ? h('span', { class: 'muted' }, ` (${r.reason})`) : null))), 'No row matches.'));
+  },
+};
+
+function realmHealthTable(realms) {
+  return table(['Realm', 'Status', { label: 'Since', optional: true }, 'Last error'], realms.map((r) => h('tr', {},
+    h('td', {}, r.name),
+    h('td', {}, badge(r.status)),
+    h('td', { class: 'optional' }, when(r.since)),
+    h('td', {}, r.last_error || ''))), 'No realm configured.');
+}
+
+async function route() {
+  const name = (location.hash.slice(1).split('?')[0] || 'overview');
+  const page = Object.hasOwn(pages, name) ? name : 'overview';
+  for (const link of document.querySelectorAll('#nav a')) {
+    if (link.getAttribute('href') === `#${page}`) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  const root = h('div', { 'data-page': page });
+  try {
+    await pages[page](root);
+  } catch (error) {
+    root.replaceChildren(h('h1', {}, 'Something went wrong'), errorBox(error));
+  }
+  main().replaceChildren(root);
+  document.title = `${root.querySelector('h1')?.textContent || 'Console'} · authproxy administration`;
+  document.body.dataset.ready = page;
+}
+
+window.addEventListener('hashchange', async () => {
+  await route();
+  main().focus();
+});
+route();

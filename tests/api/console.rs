@@ -1,0 +1,287 @@
+//! The admin console's sign-in and session: an OIDC login at the admin realm
+//! with only the configured admins let in, a session cookie no other site can
+//! use for a change (CSRF token and Origin), and pages under a strict CSP.
+
+use reqwest::{Method, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, TestConfig, idp};
+
+const CONSOLE: &str = "[console]\nrealm = \"tenant-a\"\nadmins = [\"alice\"]\n";
+
+async fn console_app() -> TestApp {
+    let app = TestApp::start(TestConfig::demo().raw(CONSOLE)).await;
+    idp::register_console_client(&app.browser, &app.base_url).await;
+    app
+}
+
+/// Signs `user` in through the admin realm's form; the callback's answer.
+async fn sign_in(app: &TestApp, user: &str, password: &str) -> reqwest::Response {
+    let start = app
+        .browser
+        .get(app.url("/admin/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), StatusCode::FOUND);
+    let authorize = url::Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
+    let query: std::collections::HashMap<_, _> = authorize.query_pairs().into_owned().collect();
+    assert_eq!(query["code_challenge_method"], "S256");
+    assert_eq!(query["redirect_uri"], app.url("/admin/callback"));
+    assert_eq!(
+        query["client_id"],
+        app.base_url.trim_start_matches("http://")
+    );
+    let callback = app.sign_in_at_idp(&authorize, user, password).await;
+    app.browser.get(callback).send().await.unwrap()
+}
+
+/// The CSRF token of the signed-in console page.
+async fn csrf_of(app: &TestApp) -> String {
+    let page = app.browser.get(app.url("/admin/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    html.split("data-csrf=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no CSRF token in {html}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_admin_signs_in_at_the_admin_realm_and_changes_through_the_console_session() {
+    let app = console_app().await;
+    let signed = sign_in(&app, "alice", "alice").await;
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    let cookies: Vec<&str> = signed
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("authproxy-console="))
+        .unwrap();
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Strict"));
+    let csrf = csrf_of(&app).await;
+
+    // Reads need the session only.
+    let clients = app
+        .browser
+        .get(app.url("/admin/api/clients"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clients.status(), StatusCode::OK);
+    let overview: Value = app
+        .browser
+        .get(app.url("/admin/api/overview"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(overview["logins"].as_array().unwrap().len(), 60);
+    assert!(
+        overview["realms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "tenant-a")
+    );
+
+    // A change: only with the broker's Origin and the session's token.
+    let body = json!({"client_id": "console.example", "origins": ["https://console.example"], "realms": ["tenant-a"]});
+    let change = |origin: Option<&str>, token: Option<&str>| {
+        let mut request = app
+            .browser
+            .request(Method::POST, app.url("/admin/api/clients"))
+            .json(&body);
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        if let Some(token) = token {
+            request = request.header("x-csrf-token", token);
+        }
+        request.send()
+    };
+    for (origin, token) in [
+        (None, Some(csrf.as_str())),
+        (Some("https://attacker.example"), Some(csrf.as_str())),
+        (Some(app.base_url.as_str()), None),
+        (Some(app.base_url.as_str()), Some("forged")),
+    ] {
+        let refused = change(origin, token).await.unwrap();
+        assert_eq!(
+            refused.status(),
+            StatusCode::FORBIDDEN,
+            "{origin:?} {token:?}"
+        );
+        let refused: Value = refused.json().await.unwrap();
+        assert_eq!(refused["error"], "forbidden");
+    }
+    let made = change(Some(app.base_url.as_str()), Some(&csrf))
+        .await
+        .unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let rows = app.admin().audit().await;
+    let actors: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|r| r["actor"].as_str().unwrap().starts_with("console:"))
+        .map(|r| (r["action"].as_str().unwrap(), r["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actors,
+        [
+            ("console.login", "console:alice"),
+            ("client.create", "console:alice")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn signing_out_needs_the_csrf_token_and_ends_the_session() {
+    let app = console_app().await;
+    assert_eq!(
+        sign_in(&app, "alice", "alice").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let csrf = csrf_of(&app).await;
+    let forged = app
+        .browser
+        .post(app.url("/admin/logout"))
+        .header(header::ORIGIN, &app.base_url)
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let out = app
+        .browser
+        .post(app.url("/admin/logout"))
+        .header(header::ORIGIN, &app.base_url)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let after = app
+        .browser
+        .get(app.url("/admin/api/clients"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_realm_user_who_is_not_an_admin_gets_no_session_and_the_refusal_is_audited() {
+    let app = console_app().await;
+    let refused = sign_in(&app, "legacy", "legacy").await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        refused
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .all(|c| !c.to_str().unwrap().starts_with("authproxy-console="))
+    );
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains("legacy signed in at the realm but is not an administrator"),
+        "{html}"
+    );
+    let api = app
+        .browser
+        .get(app.url("/admin/api/clients"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    let denied = app
+        .admin()
+        .audit()
+        .await
+        .into_iter()
+        .find(|r| r["action"] == "console.login")
+        .unwrap();
+    assert_eq!(denied["outcome"], "denied");
+    assert_eq!(denied["actor"], "console:legacy");
+}
+
+#[tokio::test]
+async fn a_callback_in_another_browser_signs_nobody_in() {
+    let app = console_app().await;
+    let start = app
+        .browser
+        .get(app.url("/admin/login"))
+        .send()
+        .await
+        .unwrap();
+    let authorize = url::Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
+    let callback = app.sign_in_at_idp(&authorize, "alice", "alice").await;
+    // The attacker's own sign-in, handed to a victim's browser (login CSRF).
+    let victim = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = victim.get(callback).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::BAD_REQUEST);
+    assert!(page.text().await.unwrap().contains("browser_mismatch"));
+    let api = victim
+        .get(app.url("/admin/api/clients"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn console_pages_carry_a_strict_csp_and_say_when_the_console_is_off() {
+    let app = TestApp::spawn().await;
+    let page = app.browser.get(app.url("/admin/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ] {
+        assert!(csp.contains(directive), "{csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("The console is off"), "{html}");
+    let login = app
+        .browser
+        .get(app.url("/admin/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::NOT_FOUND);
+    let script = app
+        .browser
+        .get(app.url("/admin/console.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    // The console's session never authenticates a token-less API call by itself.
+    let api = app
+        .browser
+        .get(app.url("/admin/api/clients"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+}

@@ -1,0 +1,184 @@
+// The admin console in Chromium: alice signs in at the admin realm, does each
+// page's main task through the UI once, and every page is photographed at a
+// desktop and a narrow width (tests/browser/artifacts/console/) to be looked at.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test as nodeTest } from 'node:test';
+import { artifacts, signIn, startEnvironment, withBrowser } from '../harness.js';
+
+const test = (name, body) => nodeTest(name, { timeout: 90000 }, body);
+const shots = path.join(artifacts, 'console');
+const SIZES = { desktop: { width: 1280, height: 860 }, narrow: { width: 390, height: 844 } };
+
+let env;
+before(async () => { env = await startEnvironment(); });
+after(() => env?.stop());
+
+async function signedIn(context) {
+  const page = await context.newPage();
+  const problems = [];
+  // Refusals the test provokes (422) show as failed loads; 404s are caught below.
+  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('response', (r) => { if (r.status() === 404) problems.push(`404 ${r.url()}`); });
+  await page.goto(`${env.broker}/admin/`);
+  await page.click('#sign-in');
+  await signIn(page, 'alice', 'alice');
+  await page.waitForSelector('body[data-ready="overview"]');
+  return { page, problems };
+}
+
+async function open(page, name) {
+  await page.click(`#nav a[href="#${name}"]`);
+  await page.waitForSelector(`body[data-ready="${name}"] [data-page="${name}"]`);
+}
+
+async function photograph(page, name) {
+  fs.mkdirSync(shots, { recursive: true });
+  const words = await page.textContent('body');
+  assert.doesNotMatch(words, /\[object Object\]|undefined|NaN|\bnull\b/, `${name} shows a value that was never meant to be shown`);
+  for (const [size, viewport] of Object.entries(SIZES)) {
+    await page.setViewportSize(viewport);
+    await page.screenshot({ path: path.join(shots, `${name}-${size}.png`), fullPage: true });
+    // Nothing wider than the window at either width: no sideways scrolling.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `${name} at ${size} is ${overflow}px wider than the window`);
+  }
+  await page.setViewportSize(SIZES.desktop);
+}
+
+/** Every form control has a label a screen reader announces. */
+async function assertLabelled(page, name) {
+  const unlabelled = await page.evaluate(() => [...document.querySelectorAll('main input:not([type=hidden]), main select, main textarea')]
+    .filter((el) => !el.labels?.length && !el.getAttribute('aria-label')).map((el) => el.name || el.outerHTML));
+  assert.deepEqual(unlabelled, [], `${name}: controls without a label`);
+}
+
+test('sign-in page: the admin realm is named, and the console is reached by keyboard', async () => {
+  await withBrowser('console sign-in', {}, async (context) => {
+    const page = await context.newPage();
+    await page.goto(`${env.broker}/admin/`);
+    assert.match(await page.textContent('main'), /realm tenant-a/);
+    await photograph(page, 'signin');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'sign-in');
+    await page.keyboard.press('Enter');
+    await signIn(page, 'alice', 'alice');
+    await page.waitForSelector('body[data-ready="overview"]');
+    assert.equal(await page.textContent('#user'), 'alice');
+  });
+});
+
+test('a realm user who is not an admin is told so, and gets no console', async () => {
+  await withBrowser('console not admin', {}, async (context) => {
+    const page = await context.newPage();
+    await page.goto(`${env.broker}/admin/`);
+    await page.click('#sign-in');
+    await signIn(page, 'legacy', 'legacy');
+    await page.waitForSelector('#notice');
+    assert.match(await page.textContent('#notice'), /not an administrator/);
+    assert.equal(await page.$('#nav'), null);
+  });
+});
+
+test('each page does its main task through the UI, and looks right at both widths', async () => {
+  await withBrowser('console pages', {}, async (context) => {
+    const { page, problems } = await signedIn(context);
+    page.on('dialog', (dialog) => dialog.accept());
+    assert.match(await page.textContent('main'), /Logins started, last hour/);
+    await assertLabelled(page, 'overview');
+    await photograph(page, 'overview');
+
+    // Clients: add one, see it listed; sync status shown.
+    await open(page, 'clients');
+    await page.fill('#add-client [name=client_id]', 'console.example');
+    await page.fill('#add-client [name=origins]', 'https://console.example');
+    await page.fill('#add-client [name=realms]', 'tenant-a');
+    await page.click('#add-client button[type=submit]');
+    await page.waitForSelector('td >> text=console.example');
+    // A refusal lists what to fix.
+    await page.fill('#add-client [name=client_id]', 'bad client');
+    await page.fill('#add-client [name=origins]', 'https://x.example/path');
+    await page.fill('#add-client [name=realms]', 'tenant-a');
+    await page.click('#add-client button[type=submit]');
+    await page.waitForSelector('#out .message.error li');
+    assert.match(await page.textContent('#out'), /client_id/);
+    await assertLabelled(page, 'clients');
+    await photograph(page, 'clients');
+
+    // Realms: check one now.
+    await open(page, 'realms');
+    await page.click('tr:has-text("tenant-a") button:has-text("Check now")');
+    await page.waitForSelector('#out .message.ok');
+    assert.match(await page.textContent('#out'), /tenant-a answers/);
+    await photograph(page, 'realms');
+
+    // Directory: where does alice go? An import with a bad row shows the row.
+    await open(page, 'directory');
+    await page.fill('#lookup [name=user]', 'alice@tenant-a.test');
+    await page.click('#lookup button[type=submit]');
+    await page.waitForSelector('#answer p');
+    assert.match(await page.textContent('#answer'), /alice@tenant-a\.test logs in at realm tenant-a/);
+    await page.setInputFiles('#import [name=file]', { name: 'rules.csv', mimeType: 'text/csv', buffer: Buffer.from('kind,key,realm,idp_hint\nuser,new@tenant-a.test,tenant-a,\nuser,broken,nowhere,\n') });
+    await page.click('#import button[type=submit]');
+    await page.waitForSelector('#out .message.error li');
+    assert.match(await page.textContent('#out'), /line 3/);
+    const download = page.waitForEvent('download');
+    await page.click('#export');
+    const csv = fs.readFileSync(await (await download).path(), 'utf8');
+    assert.match(csv, /alice@tenant-a\.test/);
+    await assertLabelled(page, 'directory');
+    await photograph(page, 'directory');
+
+    // Callers: create (secret once), rotate (a new one), revoke.
+    await open(page, 'callers');
+    const create = 'section.panel form';
+    await page.fill(`${create} [name=caller_id]`, 'crm-backend');
+    await page.fill(`${create} [name=realms]`, 'tenant-a');
+    await page.fill(`${create} [name=domains]`, 'tenant-a.test');
+    await page.click(`${create} button[type=submit]`);
+    await page.waitForSelector('#secret');
+    const first = await page.textContent('#secret');
+    await page.click('tr:has-text("crm-backend") button:has-text("Rotate secret")');
+    await page.waitForFunction((old) => document.querySelector('#secret') && document.querySelector('#secret').textContent !== old, first);
+    await assertLabelled(page, 'callers');
+    await photograph(page, 'callers');
+    await page.click('tr:has-text("crm-backend") button:has-text("Revoke")');
+    await page.waitForSelector('text=No caller yet.');
+
+    // Admin tokens: create (shown once), expire, revoke.
+    await open(page, 'tokens');
+    await page.fill('#create-token [name=label]', 'deploy');
+    await page.fill('#create-token [name=days]', '30');
+    await page.click('#create-token button[type=submit]');
+    await page.waitForSelector('#secret');
+    assert.match(await page.textContent('#secret'), /^apx_admin_/);
+    await page.click('tr:has-text("deploy") button:has-text("Expire now")');
+    await page.waitForSelector('tr:has-text("deploy") .status.expired');
+    await assertLabelled(page, 'tokens');
+    await photograph(page, 'tokens');
+    await page.click('tr:has-text("deploy") button:has-text("Revoke")');
+    await page.waitForFunction(() => !document.querySelector('main').textContent.includes('deploy'));
+
+    await open(page, 'tenants');
+    await photograph(page, 'tenants');
+
+    // Audit: filter by action; every row is the console's.
+    await open(page, 'audit');
+    await page.fill('#audit-filter [name=action]', 'caller');
+    await page.click('#audit-filter button[type=submit]');
+    await page.waitForSelector('td >> text=caller.rotate');
+    const actions = await page.$$eval('tbody tr td:nth-child(3)', (cells) => cells.map((c) => c.textContent));
+    assert.deepEqual(actions, ['caller.create', 'caller.rotate', 'caller.delete']);
+    const actors = await page.$$eval('tbody tr td:nth-child(2)', (cells) => cells.map((c) => c.textContent));
+    assert.ok(actors.every((a) => a === 'console:alice'), actors.join());
+    await assertLabelled(page, 'audit');
+    await photograph(page, 'audit');
+
+    // Signing out ends it.
+    await page.click('button:has-text("Sign out")');
+    await page.waitForSelector('#sign-in');
+    assert.deepEqual(problems, [], 'no console error and no 404');
+  });
+});
