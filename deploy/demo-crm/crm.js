@@ -1,7 +1,8 @@
 // The sample CRM page: the authproxy SDK does discovery, the popup and the relay;
 // the page hands the session to the webphone iframe with postMessage, to the
-// webphone's exact origin.
-const BROKER = 'http://127.0.0.1:8080';
+// webphone's exact origin. One of "Log in" and "Log out" shows at a time.
+import { BROKER } from './config.js';
+
 const { AuthProxy } = await import(`${BROKER}/sdk/authproxy.js`);
 
 // By convention the client ID is the page's host. `persist` survives reloads.
@@ -15,38 +16,38 @@ function status(text, isError = false) {
   $('status').classList.toggle('error', isError);
 }
 
+function show(signedIn) {
+  $('login-form').hidden = signedIn;
+  $('session').hidden = !signedIn;
+}
+
 function loggedIn(newSession) {
   session = newSession;
   $('session-user').textContent = session.username;
-  $('session-realm').textContent = session.authority;
-  $('session').hidden = false;
-  $('logout-button').hidden = false;
+  // The realm's name, the last part of its URL (…/realms/tenant-a).
+  $('session-realm').textContent = session.authority.split('/realms/')[1] || session.authority;
+  show(true);
   status('');
   webphone.contentWindow.postMessage({ type: 'authproxy:session', session }, window.location.origin);
 }
 
 $('login-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  status('Waiting for the login in the popup…');
+  status('Waiting for the sign-in window…');
   // Called straight from the submit handler: the SDK opens the popup before any await.
   sdk.login({ username: $('username').value.trim() }).then(loggedIn, (error) => {
-    const hints = {
-      PopupBlocked: 'Allow popups for this page.',
-      PopupClosed: 'The popup was closed before the login finished.',
-      SsoNotEnabled: 'This user logs in with a password, not single sign-on.',
-      UnknownUser: 'No such user.',
-    };
-    status(`${error.name}: ${hints[error.name] || error.message}`, true);
+    // A sentence the person can act on; the technical message goes to the console.
+    console.info(`login: ${error.name}: ${error.message}`);
+    status(error.userMessage, true);
   });
 });
 
 $('logout-button').addEventListener('click', () => {
   sdk.logout(session).then(() => {
     session = null;
-    $('session').hidden = true;
-    $('logout-button').hidden = true;
+    show(false);
     webphone.contentWindow.postMessage({ type: 'authproxy:logout' }, window.location.origin);
-    status('Logged out.');
+    status('You are signed out.');
   });
 });
 
@@ -58,3 +59,4 @@ window.addEventListener('message', (event) => {
   const restored = session || sdk.restore();
   if (restored) loggedIn(restored);
 });
+document.body.dataset.ready = 'true';

@@ -33,7 +33,7 @@ pub struct ClientArgs {
     /// An exact origin of its pages (`https://crm.example.com`); repeat for more.
     #[arg(long = "origin", required = true)]
     origins: Vec<String>,
-    /// A realm its users belong to; repeat for more.
+    /// A realm its users belong to (`tenant-a`); repeat for more.
     #[arg(long = "realm", required = true)]
     realms: Vec<String>,
     /// For a confidential client in the realm: a file holding its secret (`-` reads
@@ -147,7 +147,7 @@ pub enum RealmsCommand {
         /// A file holding that client's secret (`-` reads standard input); never an
         /// argument, which other users of the machine can read.
         broker_client_secret_file: Option<std::path::PathBuf>,
-        /// How client secrets reach the realm's token endpoint.
+        /// How client secrets reach the realm's token endpoint: `client_secret_basic` (the default) or `client_secret_post`.
         #[arg(long, default_value = "client_secret_basic", value_parser = ["client_secret_basic", "client_secret_post"])]
         token_endpoint_auth_method: String,
         #[arg(long)]
@@ -198,28 +198,28 @@ pub enum CallersCommand {
 /// A caller's policy, as `callers add` and `callers policy` take it.
 #[derive(Debug, clap::Args)]
 pub struct PolicyArgs {
-    /// A realm the caller may act in (repeatable).
+    /// A realm the caller may act in (`tenant-a`; repeatable).
     #[arg(long = "realm", required = true)]
     realms: Vec<String>,
-    /// Every user of this realm (repeatable).
+    /// Every user of this realm (`tenant-a`; repeatable).
     #[arg(long = "all-users-of")]
     all_users_of: Vec<String>,
-    /// Every user of this email domain (repeatable).
+    /// Every user of this email domain (`corp.example`; repeatable).
     #[arg(long = "domain")]
     domains: Vec<String>,
-    /// One user (repeatable).
+    /// One user (`alice@corp.example`; repeatable).
     #[arg(long = "user")]
     users: Vec<String>,
-    /// An allowed `audience` (repeatable).
+    /// An `audience` the caller may ask for (`billing-api`; repeatable).
     #[arg(long = "audience")]
     audiences: Vec<String>,
-    /// Longest token lifetime, in seconds.
+    /// Longest token lifetime the caller may receive, in seconds.
     #[arg(long, default_value_t = 300)]
     max_lifetime: u64,
     /// Sustained requests per minute.
     #[arg(long, default_value_t = 60)]
     rate: u32,
-    /// Burst above the sustained rate.
+    /// Requests allowed at once above the sustained rate.
     #[arg(long, default_value_t = 10)]
     burst: u32,
 }

@@ -44,13 +44,13 @@ pub async fn import(file: &Path, config: &ConfigFile, replace: bool) -> ExitCode
 pub struct RuleArgs {
     /// `user`, `domain`, `not_migrated` or `default`.
     kind: String,
-    /// The username or email domain (none for `default`).
+    /// The username (`alice@corp.example`) or email domain (`corp.example`); none for `default`.
     #[arg(default_value = "")]
     key: String,
-    /// The users' realm (not for `not_migrated`).
+    /// The users' realm (`tenant-a`; not for `not_migrated`).
     #[arg(long)]
     realm: Option<String>,
-    /// The external IdP's alias in that realm.
+    /// The external IdP's alias in that realm (`entra`), sent as `kc_idp_hint`.
     #[arg(long)]
     idp_hint: Option<String>,
 }

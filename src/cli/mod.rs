@@ -109,7 +109,7 @@ pub enum Command {
     /// Ask a running broker whether it is up (for container health checks,
     /// which have no curl): exit 0 when it answers 2xx within 3 seconds.
     Healthcheck {
-        /// The URL to ask.
+        /// The URL to ask (`http://127.0.0.1:8080/readyz`).
         #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
         url: String,
     },
@@ -176,7 +176,7 @@ pub enum Command {
     },
     /// Forget the admin token kept for a broker.
     Logout {
-        /// The broker's URL.
+        /// The broker's URL (`https://broker.example`).
         #[arg(long, env = "AUTHPROXY_URL")]
         url: String,
     },
@@ -205,7 +205,7 @@ pub struct AuditArgs {
     /// Only this outcome: `changed`, `issued`, `denied`...
     #[arg(long)]
     outcome: Option<String>,
-    /// At most this many rows (default: all locally, 1000 with --url).
+    /// At most this many rows (`50`; default: all locally, 1000 with --url).
     #[arg(long)]
     limit: Option<u32>,
 }

@@ -25,10 +25,10 @@ pub enum ProvidersCommand {
     Secrets {
         /// The provider's name.
         name: String,
-        /// A file holding the API token.
+        /// A file holding the provider's API token (`-` reads standard input).
         #[arg(long)]
         api_token_file: PathBuf,
-        /// A file holding the application's signing key.
+        /// A file holding the application's signing key (`-` reads standard input).
         #[arg(long)]
         signing_key_file: PathBuf,
     },

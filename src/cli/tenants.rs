@@ -29,40 +29,40 @@ pub enum TenantsCommand {
         /// `sandbox` or `production`.
         #[arg(long, value_parser = ["sandbox", "production"])]
         environment: String,
-        /// The realm its users live in.
+        /// The realm its users live in (`tenant-a`).
         #[arg(long)]
         realm: String,
-        /// An embedded-app client it may use (repeatable).
+        /// An embedded-app client it may use (`app.example.com`; repeatable).
         #[arg(long = "client", required = true)]
         clients: Vec<String>,
-        /// `existing_only` or `create`.
+        /// `existing_only` (only users the realm has) or `create` (the broker makes them).
         #[arg(long, value_parser = ["existing_only", "create"])]
         provisioning: String,
-        /// The parent, for a sub-tenant.
+        /// The parent tenant's id (`acme`), for a sub-tenant.
         #[arg(long)]
         parent: Option<String>,
         /// Let the parent's credentials act for this sub-tenant.
         #[arg(long)]
         parent_may_act: bool,
-        /// The longest session, in seconds.
+        /// The longest embed session, in seconds (`28800` is 8 hours).
         #[arg(long, default_value_t = DEFAULT_SESSION_SECS)]
         max_session_secs: u64,
         /// Allow HS256 shared-secret keys.
         #[arg(long)]
         allow_hs256: bool,
-        /// Where the host publishes its signing keys (a JWKS).
+        /// Where the host publishes its signing keys, a JWKS URL (`https://crm.example.com/.well-known/jwks.json`).
         #[arg(long)]
         jwks_url: Option<String>,
-        /// The realm's identity provider that trusts the broker's assertions.
+        /// The alias of the realm's identity provider that trusts the broker's assertions (`authproxy`).
         #[arg(long)]
         assertion_grant_idp: Option<String>,
-        /// The embedded app's page for embeds and links without a resource.
+        /// The embedded app's page for embeds and links without a resource (`https://app.example.com/`).
         #[arg(long)]
         app_url: Option<String>,
-        /// A path of `--app-url`'s origin a login link may land on (repeatable).
+        /// A path of `--app-url`'s origin a login link may land on (`/reports`; repeatable).
         #[arg(long = "link-path")]
         link_paths: Vec<String>,
-        /// Which session wins when a registration (or user) already has one.
+        /// Which session wins when a registration (or user) already has one: `terminate_oldest` (the default) or `deny_new`.
         #[arg(long, default_value = "terminate_oldest", value_parser = ["terminate_oldest", "deny_new"])]
         session_policy: String,
         /// Each user, too, has one session at a time.
@@ -124,7 +124,7 @@ pub enum KeysCommand {
     Add {
         /// The `kid`.
         kid: String,
-        /// A file holding the public JWK.
+        /// A file holding the public JWK (`key.jwk.json`; `-` reads standard input).
         #[arg(long, conflicts_with_all = ["generate", "secret_file"])]
         jwk_file: Option<PathBuf>,
         /// Make an ES256 pair.
@@ -159,10 +159,10 @@ pub enum ApiKeysCommand {
         /// It may act for sub-tenants that grant it.
         #[arg(long)]
         for_subtenants: bool,
-        /// Days until it stops working.
+        /// Days until it stops working (`90`).
         #[arg(long)]
         expires_in_days: Option<u32>,
-        /// Requests per minute.
+        /// Requests per minute (`60`).
         #[arg(long, default_value_t = 600)]
         rate_per_minute: u32,
     },

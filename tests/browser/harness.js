@@ -178,15 +178,26 @@ async function serveFixtures(ports, config) {
       return;
     }
     if (url.pathname === '/examples/config.js') {
-      res.writeHead(200, js).end(`export const broker = ${JSON.stringify(config.broker)};`);
+      // The vendors' libraries are the stubs of pages/ (Open CTI, the CI Framework).
+      res.writeHead(200, js).end(`export const broker = ${JSON.stringify(config.broker)};
+export const openCtiLibrary = '/opencti-stub.js';
+export const cifLibrary = '/cif-stub.js';`);
+      return;
+    }
+    if (url.pathname === '/demo-crm/config.js') {
+      res.writeHead(200, js).end(`export const BROKER = ${JSON.stringify(config.broker)};`);
       return;
     }
     if (url.pathname === '/examples/react/app.js') {
       res.writeHead(200, js).end(reactApp);
       return;
     }
+    // The demo's sample CRM page (deploy/demo-crm/), as scripts/demo serves it.
+    const demoCrm = (name) => (name === 'keycloak.js' ? keycloakJs : path.join(root, 'deploy/demo-crm', name));
     const file = vendored[url.pathname]
-      ?? (url.pathname.startsWith('/examples/') ? exampleFile(url.pathname) : path.join(here, 'pages', path.basename(url.pathname)));
+      ?? (url.pathname.startsWith('/examples/') ? exampleFile(url.pathname)
+        : url.pathname.startsWith('/demo-crm/') ? demoCrm(path.basename(url.pathname))
+          : path.join(here, 'pages', path.basename(url.pathname)));
     if (!file) return void res.writeHead(404).end('not found');
     fs.readFile(file, (err, body) => {
       if (err) return void res.writeHead(404).end('not found');

@@ -106,9 +106,25 @@ function loginForm(realm, uid, username, error) {
     </form>`);
 }
 
+// Laid out like Keycloak's login theme: the realm's name above a card holding
+// the title, the form with stacked labels and a full-width Sign In button.
+const STYLE = `
+  body { margin: 0; min-height: 100vh; font-family: "Red Hat Text", system-ui, sans-serif; background: #f0f0f0; color: #151515; }
+  #kc-header { padding: 3.5rem 1rem 1.5rem; text-align: center; font-size: 1.9rem; letter-spacing: 0.04em; text-transform: uppercase; color: #4d5258; }
+  .card { box-sizing: border-box; max-width: 31rem; margin: 0 auto 3rem; padding: 2.5rem 2.8rem; background: #fff; border-top: 4px solid #0066cc; box-shadow: 0 1px 4px rgba(0,0,0,.12); }
+  #kc-page-title { margin: 0 0 1.6rem; font-size: 1.5rem; font-weight: 400; text-align: center; }
+  label { display: block; margin: 1rem 0 0.35rem; font-size: 0.95rem; }
+  input[type=text], input[type=password] { box-sizing: border-box; width: 100%; padding: 0.5rem 0.6rem; font: inherit; border: 1px solid #8a8d90; border-bottom-color: #4f5255; }
+  input:focus-visible { outline: 2px solid #0066cc; outline-offset: 1px; }
+  #kc-login { width: 100%; margin-top: 1.8rem; padding: 0.6rem; font: inherit; color: #fff; background: #0066cc; border: 0; border-radius: 3px; cursor: pointer; }
+  #kc-login:hover { background: #004080; }
+  .alert-error, #kc-error-message { padding: 0.6rem 0.8rem; color: #7d1007; background: #faeae8; border-left: 3px solid #c9190b; }
+  @media (max-width: 32rem) { .card { padding: 1.5rem 1.2rem; } #kc-header { padding-top: 2rem; font-size: 1.4rem; } }`;
+
 function page(realm, body) {
-  return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>Sign in to ${escapeHtml(realm.data.displayName)}</title></head>
-<body><div id="kc-header">${escapeHtml(realm.data.displayName)}</div><h1 id="kc-page-title">Sign in to your account</h1>${body}</body></html>`;
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in to ${escapeHtml(realm.data.displayName)}</title><link rel="icon" href="data:,"><style>${STYLE}</style></head>
+<body><div id="kc-header">${escapeHtml(realm.data.displayName)}</div><main class="card"><h1 id="kc-page-title">Sign in to your account</h1>${body}</main></body></html>`;
 }
 
 function sendHtml(res, status, html) {
