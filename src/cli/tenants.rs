@@ -44,7 +44,7 @@ pub enum TenantsCommand {
         /// Let the parent's credentials act for this sub-tenant.
         #[arg(long)]
         parent_may_act: bool,
-        /// The longest embed session, in seconds (`28800` is 8 hours).
+        /// The longest embed session, in seconds (`14400` is 4 hours).
         #[arg(long, default_value_t = DEFAULT_SESSION_SECS)]
         max_session_secs: u64,
         /// Allow HS256 shared-secret keys.

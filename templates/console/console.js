@@ -317,14 +317,36 @@ const pages = {
   async tenants(root) {
     const out = h('div', { id: 'out' });
     const tenants = await api('GET', 'tenants');
+    const create = h('form', { class: 'inline', id: 'create-tenant' },
+      field('Tenant ID', text('tenant_id', { required: true, placeholder: 'acme' })),
+      field('Environment', h('select', { name: 'environment' }, h('option', { value: 'production' }, 'production'), h('option', { value: 'sandbox' }, 'sandbox'))),
+      field('Realm', text('realm', { required: true, placeholder: 'tenant-a' })),
+      field('Clients (comma-separated)', text('clients', { required: true, placeholder: 'app.example.com' })),
+      field('Users', h('select', { name: 'provisioning' }, h('option', { value: 'existing_only' }, 'must exist in the realm'), h('option', { value: 'create' }, 'created on first use'))),
+      h('button', { type: 'submit', class: 'primary' }, 'Add tenant'));
+    create.addEventListener('submit', onSubmit(async (f) => {
+      const id = f.get('tenant_id').trim();
+      await api('PUT', `tenants/${encodeURIComponent(id)}`, {
+        environment: f.get('environment'), realm: f.get('realm').trim(), clients: list(f.get('clients')), provisioning: f.get('provisioning'),
+      });
+      await route();
+      return null;
+    }, out));
     put(root, h('h1', {}, 'Tenants'), out,
-      h('p', { class: 'muted' }, 'Host organisations of embedded SSO: their signing keys, API keys and identity providers are managed through the admin API and the CLI (authproxy tenants …).'),
+      h('p', { class: 'muted' }, 'Host organisations of embedded SSO. Their login links and registrations are made by their own backends with API keys.'),
       table(['Tenant', 'Realm', 'Clients', { label: 'Environment', optional: true }, ''], tenants.map((t) => h('tr', {},
         h('td', {}, h('code', {}, t.tenant_id)),
-        h('td', {}, t.settings.realm),
-        h('td', {}, t.settings.clients.join(', ') || '—'),
-        h('td', { class: 'optional' }, String(t.settings.environment)),
-        h('td', { class: 'actions' }, actionButton('Remove', `Remove tenant ${t.tenant_id}? Its keys and sessions stop working.`, () => api('DELETE', `tenants/${encodeURIComponent(t.tenant_id)}`), out)))), 'No tenant yet.'));
+        h('td', {}, t.realm),
+        h('td', {}, t.clients.join(', ') || '—'),
+        h('td', { class: 'optional' }, String(t.environment)),
+        h('td', { class: 'actions' },
+          h('button', { type: 'button', onclick: () => showKeys(t.tenant_id) }, 'Keys'),
+          ' ',
+          actionButton('Remove', `Remove tenant ${t.tenant_id}? Its keys and sessions stop working.`, () => api('DELETE', `tenants/${encodeURIComponent(t.tenant_id)}`), out)))), 'No tenant yet.'),
+      h('div', { id: 'keys' }),
+      h('section', { class: 'panel' }, h('h2', {}, 'Add a tenant'), create));
+    const wanted = new URLSearchParams(location.hash.split('?')[1] || '').get('tenant');
+    if (wanted) await showKeys(wanted);
   },
 
   async audit(root) {
@@ -356,6 +378,53 @@ const pages = {
         h('td', {}, r.outcome, r.reason ? h('span', { class: 'muted' }, ` (${r.reason})`) : null))), 'No row matches.'));
   },
 };
+
+const OPERATIONS = ['mint_tokens', 'logout', 'update_users', 'debug', 'create_embeds', 'manage_resources', 'manage_registrations', 'create_links', 'exchange_sso_codes'];
+
+/** A tenant's signing keys and API keys, with "create an API key" (shown once). */
+async function showKeys(tenant) {
+  const box = document.getElementById('keys');
+  const out = h('div', { id: 'keys-out' });
+  const path = `tenants/${encodeURIComponent(tenant)}`;
+  const [keys, apiKeys] = await Promise.all([api('GET', `${path}/keys`), api('GET', `${path}/api-keys`)]);
+  const redraw = async (shown) => {
+    await showKeys(tenant);
+    if (shown) document.getElementById('keys-out').replaceChildren(shown);
+  };
+  const revoke = (label, question, call) => h('button', {
+    type: 'button', class: 'danger',
+    onclick: async () => {
+      if (!window.confirm(question)) return;
+      try { await call(); await redraw(); } catch (error) { out.replaceChildren(errorBox(error)); }
+    },
+  }, label);
+  const create = h('form', { class: 'inline', id: 'create-api-key' },
+    h('fieldset', {}, h('legend', {}, 'May call'),
+      OPERATIONS.map((op) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'operations', value: op }), op))),
+    field('Lifetime (days, empty: until revoked)', h('input', { name: 'days', type: 'number', min: 1, max: 3650 })),
+    h('button', { type: 'submit', class: 'primary' }, 'Create API key'));
+  create.addEventListener('submit', onSubmit(async (f) => {
+    const body = { operations: f.getAll('operations') };
+    if (f.get('days')) body.expires_in_days = Number(f.get('days'));
+    const made = await api('POST', `${path}/api-keys`, body);
+    await redraw(secretShown(`API key ${made.key_id}`, made.credential));
+    return null;
+  }, out));
+  box.replaceChildren(h('section', { class: 'panel', id: `keys-of-${tenant}` },
+    h('h2', {}, `Keys of ${tenant}`), out,
+    h('h3', {}, 'Signing keys (host tokens)'),
+    table(['Key ID', 'Algorithm', 'Added', 'Status', ''], keys.map((k) => h('tr', {},
+      h('td', {}, h('code', {}, k.kid)), h('td', {}, k.alg), h('td', {}, when(k.created_at)),
+      h('td', {}, badge(k.revoked_at ? 'revoked' : 'active')),
+      h('td', { class: 'actions' }, k.revoked_at ? null : revoke('Revoke', `Revoke key ${k.kid}? Tokens it signed stop verifying.`, () => api('DELETE', `${path}/keys/${encodeURIComponent(k.kid)}`))))), 'No signing key: add one with authproxy tenants keys add, or publish a JWKS URL.'),
+    h('h3', {}, 'API keys (the host backend)'),
+    table(['Key', 'May call', 'Ends', { label: 'Last used', optional: true }, 'Status', ''], apiKeys.map((k) => h('tr', {},
+      h('td', {}, h('code', {}, k.key_id)), h('td', {}, k.operations.join(', ')), h('td', {}, when(k.expires_at)),
+      h('td', { class: 'optional' }, when(k.last_used_at)),
+      h('td', {}, badge(k.revoked_at ? 'revoked' : 'active')),
+      h('td', { class: 'actions' }, k.revoked_at ? null : revoke('Revoke', `Revoke API key ${k.key_id}? The backend's calls with it stop at once.`, () => api('DELETE', `${path}/api-keys/${encodeURIComponent(k.key_id)}`))))), 'No API key yet.'),
+    h('h3', {}, 'Create an API key'), create));
+}
 
 function realmHealthTable(realms) {
   return table(['Realm', 'Status', { label: 'Since', optional: true }, 'Last error'], realms.map((r) => h('tr', {},

@@ -131,6 +131,15 @@ async fn discovery_allows_cors_only_for_registered_origins() {
         "{message}"
     );
     assert!(!body.to_string().contains("tenant-a"), "{body}");
+    // The refused origin is in the log, for the admin who wonders why.
+    let logs = crate::support::captured_logs();
+    assert!(
+        logs.lines().any(|l| l.contains("request refused")
+            && l.contains("code=\"origin_not_allowed\"")
+            && l.contains("origin=\"http://localhost:9999\"")
+            && l.contains("/api/user")),
+        "{logs}"
+    );
     // Without an Origin (a server, curl) discovery answers as before.
     let plain = app
         .browser

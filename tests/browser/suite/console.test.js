@@ -3,6 +3,7 @@
 // desktop and a narrow width (tests/browser/artifacts/console/) to be looked at.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, test as nodeTest } from 'node:test';
 import { artifacts, signIn, startEnvironment, withBrowser } from '../harness.js';
@@ -35,6 +36,7 @@ async function open(page, name) {
 }
 
 async function photograph(page, name) {
+  await assertAccessible(page, name);
   fs.mkdirSync(shots, { recursive: true });
   const words = await page.textContent('body');
   assert.doesNotMatch(words, /\[object Object\]|undefined|NaN|\bnull\b/, `${name} shows a value that was never meant to be shown`);
@@ -46,6 +48,22 @@ async function photograph(page, name) {
     assert.ok(overflow <= 1, `${name} at ${size} is ${overflow}px wider than the window`);
   }
   await page.setViewportSize(SIZES.desktop);
+}
+
+const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * axe-core's WCAG 2 A and AA rules (labels, contrast, names, landmarks) on the
+ * page as it stands. Run through the DevTools protocol, which the console's CSP
+ * does not govern; the console itself loads nothing but its own files.
+ */
+async function assertAccessible(page, name) {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] });
+    return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  assert.deepEqual(violations, [], `${name}: accessibility`);
 }
 
 /** Every form control has a label a screen reader announces. */
@@ -142,6 +160,11 @@ test('each page does its main task through the UI, and looks right at both width
     const first = await page.textContent('#secret');
     await page.click('tr:has-text("crm-backend") button:has-text("Rotate secret")');
     await page.waitForFunction((old) => document.querySelector('#secret') && document.querySelector('#secret').textContent !== old, first);
+    // The policy: open it, add a realm, save; the list shows it.
+    await page.click('tr:has-text("crm-backend") summary');
+    await page.fill('tr:has-text("crm-backend") details [name=realms]', 'tenant-a, tenant-b');
+    await page.click('tr:has-text("crm-backend") details button[type=submit]');
+    await page.waitForSelector('tr:has-text("crm-backend") td:has-text("tenant-a, tenant-b")');
     await assertLabelled(page, 'callers');
     await photograph(page, 'callers');
     await page.click('tr:has-text("crm-backend") button:has-text("Revoke")');
@@ -161,8 +184,23 @@ test('each page does its main task through the UI, and looks right at both width
     await page.click('tr:has-text("deploy") button:has-text("Revoke")');
     await page.waitForFunction(() => !document.querySelector('main').textContent.includes('deploy'));
 
+    // Tenants: add one, then give its backend an API key (shown once) and revoke it.
     await open(page, 'tenants');
+    await page.fill('#create-tenant [name=tenant_id]', 'acme');
+    await page.fill('#create-tenant [name=realm]', 'tenant-a');
+    await page.fill('#create-tenant [name=clients]', env.crmClient);
+    await page.click('#create-tenant button[type=submit]');
+    await page.click('tr:has-text("acme") button:has-text("Keys")');
+    await page.check('#create-api-key input[value=mint_tokens]');
+    await page.fill('#create-api-key [name=days]', '30');
+    await page.click('#create-api-key button[type=submit]');
+    await page.waitForSelector('#keys-out #secret');
+    const credential = await page.textContent('#keys-out #secret');
+    assert.match(credential, /^ak-[^:]+:.+/);
+    await assertLabelled(page, 'tenants');
     await photograph(page, 'tenants');
+    await page.click('#keys tr:has-text("mint_tokens") button:has-text("Revoke")');
+    await page.waitForSelector('#keys tr:has-text("mint_tokens") .status.revoked');
 
     // Audit: filter by action; every row is the console's.
     await open(page, 'audit');
@@ -170,7 +208,7 @@ test('each page does its main task through the UI, and looks right at both width
     await page.click('#audit-filter button[type=submit]');
     await page.waitForSelector('td >> text=caller.rotate');
     const actions = await page.$$eval('tbody tr td:nth-child(3)', (cells) => cells.map((c) => c.textContent));
-    assert.deepEqual(actions, ['caller.create', 'caller.rotate', 'caller.delete']);
+    assert.deepEqual(actions, ['caller.create', 'caller.rotate', 'caller.policy', 'caller.delete']);
     const actors = await page.$$eval('tbody tr td:nth-child(2)', (cells) => cells.map((c) => c.textContent));
     assert.ok(actors.every((a) => a === 'console:alice'), actors.join());
     await assertLabelled(page, 'audit');
