@@ -3,7 +3,7 @@
 //! state within bounds, and a code within bounds or a plain-ASCII error code.
 #![no_main]
 
-use authproxy::flows::authorization_response::{Answer, AuthorizationResponse, MAX_PARAM_LEN};
+use authproxy::http::authorization_response::{Answer, AuthorizationResponse, MAX_PARAM_LEN};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
