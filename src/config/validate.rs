@@ -90,6 +90,14 @@ impl RawConfig {
         let directory_seed = self.validate_directory(&realm_names, &mut problems);
         let tenants = self.validate_tenants(&realm_names, &clients, &mut problems);
         let console = self.validate_console(&realm_names, &mut problems);
+        if let (Some(_), Some(url)) = (&console, &public_url)
+            && let Err(err) = crate::domain::ClientId::parse(&url.console_client_id())
+        {
+            problems.add(
+                "server.public_url",
+                &format!("the admin console's client ID is the public URL's host: {err}"),
+            );
+        }
 
         match (listen, public_url) {
             (Some(listen), Some(public_url)) if problems.0.is_empty() => Ok(Config {

@@ -31,6 +31,14 @@ struct ConsoleView<'a> {
     version: &'a str,
 }
 
+/// The page a sign-in lands on: it moves on to the console itself (see the template).
+#[derive(Template)]
+#[template(path = "console/signed_in.html")]
+pub(crate) struct SignedInView<'a> {
+    /// Who signed in.
+    pub(crate) user: &'a str,
+}
+
 /// The sign-in page (or why there is none).
 #[derive(Template)]
 #[template(path = "console/signin.html")]

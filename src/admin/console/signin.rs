@@ -18,6 +18,7 @@ use crate::http::authorization_response::{Answer, AuthorizationResponse};
 use crate::http::code::ErrorCode;
 use crate::http::cookie::{BindingCookie, SessionCookie};
 use crate::http::error::{PageError, WebError};
+use crate::http::page;
 use crate::idp::CodeRedemption;
 use crate::store::AuditEntry;
 
@@ -130,10 +131,15 @@ pub async fn callback(
     };
     let console = SessionCookie::console(app.public_url.is_https());
     let sealed = app.sealer.seal_json(&console.binding(), &session)?;
-    let mut response = with_cleared(
-        (StatusCode::SEE_OTHER, [(header::LOCATION, "./")]).into_response(),
-        &cookie,
+    // A page, not a redirect: the realm's site started this navigation, and a
+    // SameSite=Strict cookie set now would not go with a redirect onwards.
+    let landing = page::render_console(
+        StatusCode::OK,
+        &super::SignedInView {
+            user: &session.user,
+        },
     );
+    let mut response = with_cleared(landing, &cookie);
     if let Some(set) = console.set(&sealed, lifetime.num_seconds()) {
         response.headers_mut().append(header::SET_COOKIE, set);
     }
