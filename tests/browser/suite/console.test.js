@@ -206,7 +206,11 @@ test('each page does its main task through the UI, and looks right at both width
     await open(page, 'audit');
     await page.fill('#audit-filter [name=action]', 'caller');
     await page.click('#audit-filter button[type=submit]');
-    await page.waitForSelector('td >> text=caller.rotate');
+    // The filtered list replaces the whole one.
+    await page.waitForFunction(() => {
+      const cells = [...document.querySelectorAll('tbody tr td:nth-child(3)')];
+      return cells.length > 0 && cells.every((c) => c.textContent.startsWith('caller.'));
+    });
     const actions = await page.$$eval('tbody tr td:nth-child(3)', (cells) => cells.map((c) => c.textContent));
     assert.deepEqual(actions, ['caller.create', 'caller.rotate', 'caller.policy', 'caller.delete']);
     const actors = await page.$$eval('tbody tr td:nth-child(2)', (cells) => cells.map((c) => c.textContent));
