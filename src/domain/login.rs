@@ -2,8 +2,6 @@
 //! into the browser's binding cookie and `/authproxy` opens, for one state,
 //! exactly once; the outcome is what the opener redeems with its `txn_verifier`.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 
 use super::client::ClientId;
@@ -54,8 +52,7 @@ impl PendingLogin {
     /// `binding` (the cookie's name and the state's hash) as associated data, so it opens only
     /// for the same state and cookie.
     pub fn seal(&self, sealer: &Sealer, binding: &[u8]) -> Result<String, CryptoError> {
-        let json = serde_json::to_vec(self).map_err(|_| CryptoError::Open)?;
-        Ok(URL_SAFE_NO_PAD.encode(sealer.seal(binding, &json)?))
+        sealer.seal_json(binding, self)
     }
 
     /// Opens a login sealed by [`PendingLogin::seal`] with the same `binding`;
@@ -63,9 +60,7 @@ impl PendingLogin {
     /// tampered with.
     #[must_use]
     pub fn open(sealer: &Sealer, binding: &[u8], cookie: &str) -> Option<Self> {
-        let bytes = URL_SAFE_NO_PAD.decode(cookie).ok()?;
-        let json = sealer.open(binding, &bytes).ok()?;
-        serde_json::from_slice(&json).ok()
+        sealer.open_json(binding, cookie)
     }
 }
 

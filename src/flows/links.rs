@@ -417,12 +417,9 @@ async fn land(app: &AppState, user: HostUser, target: &str, landing: Landing) ->
                 started: now,
             };
             let cookie = SessionCookie::new(app.public_url.is_https());
-            let sealed = serde_json::to_vec(&session)
-                .map_err(WebError::internal)
-                .and_then(|plain| Ok(app.sealer.seal(&cookie.binding(), &plain)?));
-            let value = match sealed {
-                Ok(sealed) => URL_SAFE_NO_PAD.encode(sealed),
-                Err(err) => return PageError(err).into_response(),
+            let value = match app.sealer.seal_json(&cookie.binding(), &session) {
+                Ok(sealed) => sealed,
+                Err(err) => return PageError(err.into()).into_response(),
             };
             let mut response = see_other(target);
             if let Some(set) = cookie.set(&value, max_age) {
@@ -497,9 +494,7 @@ pub async fn session(
         };
         let Some(session) = cookie
             .read(&headers)
-            .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
-            .and_then(|sealed| app.sealer.open(&cookie.binding(), &sealed).ok())
-            .and_then(|plain| serde_json::from_slice::<CookieSession>(&plain).ok())
+            .and_then(|v| app.sealer.open_json::<CookieSession>(&cookie.binding(), v))
         else {
             audit.reason = Some("no session cookie".into());
             return Err(ended());

@@ -4,8 +4,8 @@
 //! sealed in the cookie that binds it to this browser ([`crate::http::cookie`]).
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use url::Url;
 
 use super::{LoginTarget, resolve};
@@ -185,23 +185,5 @@ pub async fn start(
         realm.name.as_str(),
         "",
     );
-    Ok(redirect_with_binding(&url, &cookie, &sealed))
-}
-
-/// The 302 to the realm, setting the cookie that carries the sealed login.
-fn redirect_with_binding(url: &Url, cookie: &BindingCookie, sealed: &str) -> Response {
-    let cookie = cookie.set(sealed, PENDING_LOGIN_LIFETIME.num_seconds());
-    let mut response = StatusCode::FOUND.into_response();
-    let headers = response.headers_mut();
-    // Both values are built from URL-encoded and base64url text: always valid headers.
-    if let (Ok(location), Some(cookie)) = (HeaderValue::from_str(url.as_str()), cookie) {
-        headers.insert(header::LOCATION, location);
-        headers.insert(header::SET_COOKIE, cookie);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
+    Ok(cookie.redirect(&url, &sealed, PENDING_LOGIN_LIFETIME.num_seconds()))
 }

@@ -6,7 +6,8 @@
 //! and Secure on https. The name is derived from the state, so parallel logins in
 //! one browser do not clash.
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -178,6 +179,28 @@ impl BindingCookie {
     #[must_use]
     pub fn clear(&self) -> Option<HeaderValue> {
         self.cookie.clear()
+    }
+
+    /// The 302 to the realm's `url`, setting this cookie to `sealed` for
+    /// `max_age` seconds; not stored, and no `Referer` follows it.
+    #[must_use]
+    pub fn redirect(&self, url: &url::Url, sealed: &str, max_age: i64) -> Response {
+        let mut response = StatusCode::FOUND.into_response();
+        let headers = response.headers_mut();
+        // Both values are built from URL-encoded and base64url text: always valid headers.
+        if let (Ok(location), Some(cookie)) = (
+            HeaderValue::from_str(url.as_str()),
+            self.set(sealed, max_age),
+        ) {
+            headers.insert(header::LOCATION, location);
+            headers.insert(header::SET_COOKIE, cookie);
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        response
     }
 
     /// Its value in the request's `Cookie` headers.

@@ -36,6 +36,16 @@ async fn sign_in(app: &TestApp, user: &str, password: &str) -> reqwest::Response
     app.browser.get(callback).send().await.unwrap()
 }
 
+/// The status of `GET /admin/api/clients` from `browser`, with its cookies.
+async fn clients_status(app: &TestApp, browser: &reqwest::Client) -> StatusCode {
+    browser
+        .get(app.url("/admin/api/clients"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 /// The CSRF token of the signed-in console page.
 async fn csrf_of(app: &TestApp) -> String {
     let page = app.browser.get(app.url("/admin/")).send().await.unwrap();
@@ -75,13 +85,7 @@ async fn an_admin_signs_in_at_the_admin_realm_and_changes_through_the_console_se
     let csrf = csrf_of(&app).await;
 
     // Reads need the session only.
-    let clients = app
-        .browser
-        .get(app.url("/admin/api/clients"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(clients.status(), StatusCode::OK);
+    assert_eq!(clients_status(&app, &app.browser).await, StatusCode::OK);
     let overview: Value = app
         .browser
         .get(app.url("/admin/api/overview"))
@@ -175,13 +179,10 @@ async fn signing_out_needs_the_csrf_token_and_ends_the_session() {
         .await
         .unwrap();
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
-    let after = app
-        .browser
-        .get(app.url("/admin/api/clients"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        clients_status(&app, &app.browser).await,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -201,13 +202,10 @@ async fn a_realm_user_who_is_not_an_admin_gets_no_session_and_the_refusal_is_aud
         html.contains("legacy signed in at the realm but is not an administrator"),
         "{html}"
     );
-    let api = app
-        .browser
-        .get(app.url("/admin/api/clients"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        clients_status(&app, &app.browser).await,
+        StatusCode::UNAUTHORIZED
+    );
     let denied = app
         .admin()
         .audit()
@@ -239,12 +237,10 @@ async fn a_callback_in_another_browser_signs_nobody_in() {
     let page = victim.get(callback).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::BAD_REQUEST);
     assert!(page.text().await.unwrap().contains("browser_mismatch"));
-    let api = victim
-        .get(app.url("/admin/api/clients"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        clients_status(&app, &victim).await,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -285,11 +281,8 @@ async fn console_pages_carry_a_strict_csp_and_say_when_the_console_is_off() {
         "text/javascript; charset=utf-8"
     );
     // The console's session never authenticates a token-less API call by itself.
-    let api = app
-        .browser
-        .get(app.url("/admin/api/clients"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        clients_status(&app, &app.browser).await,
+        StatusCode::UNAUTHORIZED
+    );
 }

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::{AdminError, AdminResult};
 use crate::app::AppState;
 use crate::domain::RealmName;
+use crate::idp::health::RealmState;
 
 /// A realm's health.
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,8 +54,7 @@ pub struct Overview {
     pub logins: Vec<MinuteView>,
 }
 
-fn health_of(app: &AppState, realm: &crate::domain::Realm) -> RealmHealthView {
-    let state = app.realm_health.snapshot().remove(realm.name.as_str());
+fn health_of(realm: &crate::domain::Realm, state: Option<RealmState>) -> RealmHealthView {
     RealmHealthView {
         name: realm.name.to_string(),
         authority: realm.authority.as_str().to_owned(),
@@ -69,10 +69,11 @@ fn health_of(app: &AppState, realm: &crate::domain::Realm) -> RealmHealthView {
 #[utoipa::path(get, path = "/admin/api/overview", responses((status = 200, body = Overview)), security(("admin_token" = [])))]
 pub async fn overview(State(app): State<AppState>) -> Json<Overview> {
     let snapshot = app.registry.snapshot();
+    let mut states = app.realm_health.snapshot();
     let mut realms: Vec<_> = snapshot
         .realms
         .values()
-        .map(|r| health_of(&app, r))
+        .map(|r| health_of(r, states.remove(r.name.as_str())))
         .collect();
     realms.sort_by(|a, b| a.name.cmp(&b.name));
     let logins = app
@@ -110,5 +111,6 @@ pub async fn check_realm(
     let realm = snapshot.realms.get(&realm_name).ok_or_else(missing)?;
     // The answer is the recorded state: up, or down with the failure.
     let _ = app.check_realm(realm).await;
-    Ok(Json(health_of(&app, realm)))
+    let state = app.realm_health.snapshot().remove(realm.name.as_str());
+    Ok(Json(health_of(realm, state)))
 }

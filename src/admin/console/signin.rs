@@ -70,17 +70,7 @@ pub async fn start(State(app): State<AppState>) -> Result<Response, PageError> {
         .append_pair("code_challenge_method", "S256");
     let cookie = BindingCookie::for_console_state(&state, app.public_url.is_https());
     let sealed = app.sealer.seal_json(&cookie.binding(), &pending)?;
-    let mut response = StatusCode::FOUND.into_response();
-    let headers = response.headers_mut();
-    if let (Ok(location), Some(set)) = (
-        HeaderValue::from_str(url.as_str()),
-        cookie.set(&sealed, CONSOLE_LOGIN_LIFETIME.num_seconds()),
-    ) {
-        headers.insert(header::LOCATION, location);
-        headers.insert(header::SET_COOKIE, set);
-    }
-    no_store(headers);
-    Ok(response)
+    Ok(cookie.redirect(&url, &sealed, CONSOLE_LOGIN_LIFETIME.num_seconds()))
 }
 
 /// `GET /admin/callback`: the admin realm's answer; a session for an admin.
@@ -255,18 +245,17 @@ async fn audit(app: &AppState, user: &str, action: &str, granted: bool) -> Resul
     Ok(())
 }
 
+/// A page answering the callback, with the login's cookie cleared. Its URL
+/// holds the authorization code: no `Referer` carries it, not even to the
+/// broker's own files (console pages otherwise send `same-origin`).
 fn with_cleared(mut response: Response, cookie: &BindingCookie) -> Response {
+    let headers = response.headers_mut();
     if let Some(clear) = cookie.clear() {
-        response.headers_mut().append(header::SET_COOKIE, clear);
+        headers.append(header::SET_COOKIE, clear);
     }
-    no_store(response.headers_mut());
-    response
-}
-
-fn no_store(headers: &mut HeaderMap) {
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+    response
 }

@@ -114,18 +114,7 @@ pub async fn register_client(http: &reqwest::Client, broker: &str) {
         ];
         match existing.first() {
             None => {
-                let created = http
-                    .post(&clients_url)
-                    .bearer_auth(&bearer)
-                    .json(&serde_json::json!({
-                        "clientId": CLIENT_ID, "publicClient": true,
-                        "redirectUris": mine, "webOrigins": [CRM_ORIGIN],
-                        "attributes": {"pkce.code.challenge.method": "S256"},
-                    }))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(created.status(), StatusCode::CREATED);
+                create_public_client(http, &bearer, realm, CLIENT_ID, &mine, &[CRM_ORIGIN]).await;
             }
             Some(client) => {
                 let mut uris: Vec<Value> = client["redirectUris"].as_array().unwrap().clone();
@@ -148,12 +137,25 @@ pub async fn register_client(http: &reqwest::Client, broker: &str) {
 pub async fn register_console_client(http: &reqwest::Client, broker: &str) {
     let bearer = broker_token(http, "tenant-a").await;
     let client_id = broker.trim_start_matches("http://");
+    let redirect = format!("{broker}/admin/callback");
+    create_public_client(http, &bearer, "tenant-a", client_id, &[redirect], &[]).await;
+}
+
+/// Creates a public PKCE client in the dev IdP's `realm` through its Admin REST API.
+async fn create_public_client(
+    http: &reqwest::Client,
+    bearer: &str,
+    realm: &str,
+    client_id: &str,
+    redirect_uris: &[String],
+    web_origins: &[&str],
+) {
     let created = http
-        .post(format!("{}/admin/realms/tenant-a/clients", idp().base_url))
-        .bearer_auth(&bearer)
+        .post(format!("{}/admin/realms/{realm}/clients", idp().base_url))
+        .bearer_auth(bearer)
         .json(&serde_json::json!({
             "clientId": client_id, "publicClient": true,
-            "redirectUris": [format!("{broker}/admin/callback")],
+            "redirectUris": redirect_uris, "webOrigins": web_origins,
             "attributes": {"pkce.code.challenge.method": "S256"},
         }))
         .send()
