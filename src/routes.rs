@@ -72,6 +72,9 @@ fn admin_routes(state: &AppState) -> Router<AppState> {
         .routes(routes!(tenants::list_providers))
         .routes(routes!(tenants::put_provider_secrets))
         .routes(routes!(tenants::test_provider))
+        .routes(routes!(tenants::list_resources))
+        .routes(routes!(tenants::list_registrations))
+        .routes(routes!(tenants::revoke_registration))
         .layer(RequestBodyLimitLayer::new(ADMIN_BODY_LIMIT))
         .split_for_parts();
     doc.merge(import_doc);

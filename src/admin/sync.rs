@@ -39,17 +39,45 @@ pub struct SyncError {
 const PKCE: &str = "pkce.code.challenge.method";
 const POST_LOGOUT: &str = "post.logout.redirect.uris";
 
-fn wanted(client: &Client, public_url: &PublicUrl) -> (Vec<String>, Vec<String>, String) {
-    let redirect_uris = vec![
-        public_url.callback_url(),
-        format!("{}/{}", public_url.callback_url(), client.id),
-    ];
-    let web_origins = client.origins.iter().map(ToString::to_string).collect();
-    (
-        redirect_uris,
-        web_origins,
-        format!("{}/logged-out", public_url.as_str()),
-    )
+/// What one client must be in one realm.
+struct Target<'a> {
+    realm: &'a Realm,
+    client_id: String,
+    redirect_uris: Vec<String>,
+    web_origins: Vec<String>,
+    /// Where the realm may send the browser after logout.
+    post_logout: Option<String>,
+    /// The secret of a confidential client; none: a public client.
+    secret: Option<&'a secrecy::SecretString>,
+}
+
+impl<'a> Target<'a> {
+    /// A registered client: the broker's callbacks, the client's origins.
+    fn of_client(realm: &'a Realm, client: &'a Client, public_url: &PublicUrl) -> Self {
+        Self {
+            realm,
+            client_id: client.id.to_string(),
+            redirect_uris: vec![
+                public_url.callback_url(),
+                format!("{}/{}", public_url.callback_url(), client.id),
+            ],
+            web_origins: client.origins.iter().map(ToString::to_string).collect(),
+            post_logout: Some(format!("{}/logged-out", public_url.as_str())),
+            secret: client.secret.as_ref(),
+        }
+    }
+
+    /// The admin console's own client: public, its callback, the broker's origin.
+    fn of_console(realm: &'a Realm, public_url: &PublicUrl) -> Self {
+        Self {
+            realm,
+            client_id: public_url.console_client_id(),
+            redirect_uris: vec![public_url.console_callback_url()],
+            web_origins: vec![public_url.origin()],
+            post_logout: None,
+            secret: None,
+        }
+    }
 }
 
 type Object = serde_json::Map<String, Value>;
@@ -84,11 +112,10 @@ fn ensure_all(rep: &mut Object, field: &str, values: &[String]) -> Vec<String> {
 
 /// Brings a client representation to what authproxy needs, adding and never
 /// removing; returns the diff lines.
-fn reconcile(rep: &mut Object, client: &Client, public_url: &PublicUrl) -> Vec<String> {
-    let (redirect_uris, web_origins, post_logout) = wanted(client, public_url);
-    let mut diff = ensure_all(rep, "redirectUris", &redirect_uris);
-    diff.extend(ensure_all(rep, "webOrigins", &web_origins));
-    let public = client.secret.is_none();
+fn reconcile(rep: &mut Object, target: &Target<'_>) -> Vec<String> {
+    let mut diff = ensure_all(rep, "redirectUris", &target.redirect_uris);
+    diff.extend(ensure_all(rep, "webOrigins", &target.web_origins));
+    let public = target.secret.is_none();
     if rep.get("publicClient").and_then(Value::as_bool) != Some(public) {
         diff.push(format!("~ publicClient: {public}"));
         rep.insert("publicClient".into(), Value::Bool(public));
@@ -108,6 +135,9 @@ fn reconcile(rep: &mut Object, client: &Client, public_url: &PublicUrl) -> Vec<S
         diff.push(format!("~ attributes.{PKCE}: S256"));
         attributes.insert(PKCE.into(), Value::String("S256".into()));
     }
+    let Some(post_logout) = target.post_logout.clone() else {
+        return diff;
+    };
     let logout_uris = attributes
         .get(POST_LOGOUT)
         .and_then(Value::as_str)
@@ -125,60 +155,82 @@ fn reconcile(rep: &mut Object, client: &Client, public_url: &PublicUrl) -> Vec<S
     diff
 }
 
-/// Syncs every client (of `only_realm`, when given) into its realms.
+/// Syncs every client (of `only_realm`, when given) into its realms, and the
+/// admin console's own client into `console_realm`, when the console is on.
 pub async fn sync_clients(
     admin: &dyn KeycloakAdmin,
     registry: &Snapshot,
     public_url: &PublicUrl,
+    console_realm: Option<&RealmName>,
     only_realm: Option<&RealmName>,
     dry_run: bool,
 ) -> Result<Vec<SyncChange>, SyncError> {
     let mut clients: Vec<&Client> = registry.clients.values().collect();
     clients.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut changes = Vec::new();
+    let wanted = |name: &RealmName| only_realm.is_none_or(|o| o == name);
+    let mut targets: Vec<Target<'_>> = Vec::new();
     for client in clients {
-        for realm_name in client
+        for realm in client
             .realms
             .iter()
-            .filter(|r| only_realm.is_none_or(|o| o == *r))
+            .filter(|r| wanted(r))
+            .filter_map(|r| registry.realms.get(r))
         {
-            let Some(realm) = registry.realms.get(realm_name) else {
-                continue;
-            };
-            changes.push(
-                sync_one(admin, realm, client, public_url, dry_run)
-                    .await
-                    .map_err(|source| SyncError {
-                        realm: realm_name.to_string(),
-                        source,
-                    })?,
-            );
+            targets.push(Target::of_client(realm, client, public_url));
         }
+    }
+    if let Some(realm) = console_realm
+        .filter(|r| wanted(r))
+        .and_then(|r| registry.realms.get(r))
+    {
+        let console = Target::of_console(realm, public_url);
+        // A registered client of the same id in that realm carries the
+        // console's callback too: one client, never two that undo each other.
+        match targets
+            .iter_mut()
+            .find(|t| t.realm.name == realm.name && t.client_id == console.client_id)
+        {
+            Some(same) => {
+                same.redirect_uris.extend(console.redirect_uris);
+                same.web_origins.extend(console.web_origins);
+            }
+            None => targets.push(console),
+        }
+    }
+    let mut changes = Vec::new();
+    for target in &targets {
+        changes.push(
+            sync_one(admin, target, dry_run)
+                .await
+                .map_err(|source| SyncError {
+                    realm: target.realm.name.to_string(),
+                    source,
+                })?,
+        );
     }
     Ok(changes)
 }
 
 async fn sync_one(
     admin: &dyn KeycloakAdmin,
-    realm: &Realm,
-    client: &Client,
-    public_url: &PublicUrl,
+    target: &Target<'_>,
     dry_run: bool,
 ) -> Result<SyncChange, IdpError> {
+    let realm = target.realm;
     let change = |action: &str, diff: Vec<String>| SyncChange {
         realm: realm.name.to_string(),
-        client_id: client.id.to_string(),
+        client_id: target.client_id.clone(),
         action: action.to_owned(),
         diff,
     };
-    match admin.find_client(realm, client.id.as_str()).await? {
+    match admin.find_client(realm, &target.client_id).await? {
         None => {
             let mut rep = Object::new();
-            rep.insert("clientId".into(), Value::String(client.id.to_string()));
+            rep.insert("clientId".into(), Value::String(target.client_id.clone()));
             rep.insert("protocol".into(), Value::String("openid-connect".into()));
             rep.insert("standardFlowEnabled".into(), Value::Bool(true));
-            let diff = reconcile(&mut rep, client, public_url);
-            if let Some(secret) = &client.secret {
+            let diff = reconcile(&mut rep, target);
+            if let Some(secret) = target.secret {
                 rep.insert(
                     "secret".into(),
                     Value::String(secrecy::ExposeSecret::expose_secret(secret).to_owned()),
@@ -190,7 +242,7 @@ async fn sync_one(
             Ok(change("create", diff))
         }
         Some(Value::Object(mut rep)) => {
-            let diff = reconcile(&mut rep, client, public_url);
+            let diff = reconcile(&mut rep, target);
             if diff.is_empty() {
                 return Ok(change("unchanged", diff));
             }

@@ -332,6 +332,11 @@ impl Context {
         &self.config.public_url
     }
 
+    /// The realm of the admin console's sign-in, when the console is on.
+    pub(super) fn console_realm(&self) -> Option<&crate::domain::RealmName> {
+        self.config.console.as_ref().map(|c| &c.realm)
+    }
+
     /// How long a call to a realm may take.
     pub(super) fn idp_timeout(&self) -> std::time::Duration {
         self.config.idp_timeout
@@ -366,6 +371,7 @@ impl Context {
             directory: self.store.as_ref(),
             access: self.store.as_ref(),
             tenants: self.store.as_ref(),
+            sessions: None,
             audit: self.store.as_ref(),
             clock: &SystemClock,
             actor,
@@ -399,7 +405,12 @@ pub(super) fn finish(result: Result<(), CliError>) -> ExitCode {
             }
             ExitCode::from(2)
         }
-        Err(err @ (CliError::NoActor | CliError::Input(_) | CliError::Config(_))) => {
+        Err(
+            err @ (CliError::NoActor
+            | CliError::Input(_)
+            | CliError::Config(_)
+            | CliError::Ops(OpsError::NeedsBroker(_))),
+        ) => {
             eprintln!("authproxy: {err}");
             ExitCode::from(2)
         }

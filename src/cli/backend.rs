@@ -16,7 +16,7 @@ use super::remote::{Body, Remote};
 use crate::admin::ops::providers::SecretsInput;
 use crate::admin::ops::tenants::{ApiKeyInput, HostKeyInput, TenantInput};
 use crate::admin::ops::{
-    AdminTokenInput, CallerInput, ClientChange, ExpireInput, PolicyInput, RuleInput,
+    AdminTokenInput, CallerInput, ClientChange, ExpireInput, Operator, PolicyInput, RuleInput,
 };
 use crate::clock::SystemClock;
 use crate::idp::IdentityProvider;
@@ -104,6 +104,12 @@ pub enum Op {
     PutProviderSecrets(String, String, SecretsInput),
     /// `POST /admin/api/tenants/{id}/providers/{name}/test`.
     TestProvider(String, String),
+    /// `GET /admin/api/tenants/{id}/resources`.
+    ListResources(String),
+    /// `GET /admin/api/tenants/{id}/resources/{resource}/registrations`.
+    ListRegistrations(String, String),
+    /// `DELETE /admin/api/tenants/{id}/resources/{resource}/registrations/{registration}`.
+    RevokeRegistration(String, String, String),
     /// `GET /admin/api/tokens`.
     ListAdminTokens,
     /// `POST /admin/api/tokens`.
@@ -130,6 +136,8 @@ impl Op {
                 | Self::ListHostKeys(_)
                 | Self::ListApiKeys(_)
                 | Self::ListProviders(_)
+                | Self::ListResources(_)
+                | Self::ListRegistrations(..)
                 | Self::ListAdminTokens
                 | Self::Audit(_)
                 | Self::SyncClients { dry_run: true, .. }
@@ -260,6 +268,26 @@ impl Op {
                 format!("tenants/{}/providers/{}/test", seg(&t), seg(&name)),
                 Body::None,
             ),
+            Self::ListResources(t) => (
+                Method::GET,
+                format!("tenants/{}/resources", seg(&t)),
+                Body::None,
+            ),
+            Self::ListRegistrations(t, r) => (
+                Method::GET,
+                format!("tenants/{}/resources/{}/registrations", seg(&t), seg(&r)),
+                Body::None,
+            ),
+            Self::RevokeRegistration(t, r, id) => (
+                Method::DELETE,
+                format!(
+                    "tenants/{}/resources/{}/registrations/{}",
+                    seg(&t),
+                    seg(&r),
+                    seg(&id)
+                ),
+                Body::None,
+            ),
             Self::ListAdminTokens => (Method::GET, "tokens".into(), Body::None),
             Self::CreateAdminToken(input) => (Method::POST, "tokens".into(), json(&input)?),
             Self::ExpireAdminToken(id, input) => (
@@ -381,8 +409,14 @@ async fn local(ctx: &Context, actor: &str, op: Op) -> Result<Value, CliError> {
             let oidc = Arc::new(OidcProvider::new(Arc::new(SystemClock), http.clone()));
             let keycloak = AdminRest::new(http, oidc);
             to_json(
-                &ops.sync_clients(&keycloak, ctx.public_url_of(), realm.as_deref(), dry_run)
-                    .await?,
+                &ops.sync_clients(
+                    &keycloak,
+                    ctx.public_url_of(),
+                    ctx.console_realm(),
+                    realm.as_deref(),
+                    dry_run,
+                )
+                .await?,
             )
         }
         Op::ListRealms => to_json(&ops.list_realms()),
@@ -423,6 +457,24 @@ async fn local(ctx: &Context, actor: &str, op: Op) -> Result<Value, CliError> {
         }
         Op::Export => Ok(Value::String(ctx.store.export_csv().await?)),
         Op::Lookup(user) => to_json(&ops.lookup_user(&user).await?),
+        Op::ListAdminTokens => to_json(&ops.list_admin_tokens().await?),
+        Op::CreateAdminToken(input) => to_json(&ops.create_admin_token(&input).await?),
+        Op::ExpireAdminToken(id, input) => to_json(&ops.expire_admin_token(&id, &input).await?),
+        Op::RevokeAdminToken(id) => ops
+            .revoke_admin_token(&id)
+            .await
+            .map(|()| Value::Null)
+            .map_err(Into::into),
+        Op::Audit(filter) => {
+            to_json(&crate::store::AuditLog::audit(ctx.store.as_ref(), &filter).await?)
+        }
+        other => local_tenants(ctx, &ops, other).await,
+    }
+}
+
+/// The operations on tenants, their keys and their resources.
+async fn local_tenants(ctx: &Context, ops: &Operator<'_>, op: Op) -> Result<Value, CliError> {
+    match op {
         Op::ListTenants => to_json(&ops.list_tenants().await?),
         Op::PutTenant(id, input) => to_json(&ops.put_tenant(&id, &input).await?),
         Op::DeleteTenant(id) => ops
@@ -443,16 +495,15 @@ async fn local(ctx: &Context, actor: &str, op: Op) -> Result<Value, CliError> {
         Op::TestProvider(t, name) => {
             to_json(&ops.test_provider(&ctx.key_sets()?, &t, &name).await?)
         }
-        Op::ListAdminTokens => to_json(&ops.list_admin_tokens().await?),
-        Op::CreateAdminToken(input) => to_json(&ops.create_admin_token(&input).await?),
-        Op::ExpireAdminToken(id, input) => to_json(&ops.expire_admin_token(&id, &input).await?),
-        Op::RevokeAdminToken(id) => ops
-            .revoke_admin_token(&id)
+        Op::ListResources(t) => to_json(&ops.list_resources(&t).await?),
+        Op::ListRegistrations(t, r) => to_json(&ops.list_registrations(&t, &r).await?),
+        Op::RevokeRegistration(t, r, id) => ops
+            .revoke_registration(&t, &r, &id)
             .await
             .map(|()| Value::Null)
             .map_err(Into::into),
-        Op::Audit(filter) => {
-            to_json(&crate::store::AuditLog::audit(ctx.store.as_ref(), &filter).await?)
-        }
+        other => Err(CliError::Input(format!(
+            "{other:?} is not a tenant operation"
+        ))),
     }
 }

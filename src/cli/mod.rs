@@ -8,6 +8,7 @@ pub mod keys;
 pub mod print;
 pub mod providers;
 pub mod remote;
+pub mod resources;
 pub mod tenants;
 
 use std::path::PathBuf;

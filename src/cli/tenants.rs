@@ -73,7 +73,7 @@ pub enum TenantsCommand {
         #[arg(long)]
         sso_file: Option<PathBuf>,
     },
-    /// Remove a tenant (and its keys).
+    /// Remove a tenant (with its keys, resources and registrations).
     Remove {
         /// The tenant's id.
         tenant_id: String,
@@ -101,6 +101,14 @@ pub enum TenantsCommand {
         #[command(subcommand)]
         /// What to do.
         command: super::providers::ProvidersCommand,
+    },
+    /// A tenant's resources and their registrations (made by its backend).
+    Resources {
+        /// The tenant's id.
+        tenant_id: String,
+        #[command(subcommand)]
+        /// What to do.
+        command: super::resources::ResourcesCommand,
     },
 }
 
@@ -282,6 +290,9 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
                 }
                 TenantsCommand::Providers { tenant_id, command } => {
                     super::providers::providers(&backend, out, tenant_id, command).await?;
+                }
+                TenantsCommand::Resources { tenant_id, command } => {
+                    super::resources::resources(&backend, out, tenant_id, command).await?;
                 }
             }
             Ok(())

@@ -75,6 +75,18 @@ pub fn is_reserved_user_id(id: &str) -> bool {
     RESERVED_USER_PREFIXES.iter().any(|p| id.starts_with(p))
 }
 
+/// The session subject of a registrant (`registration:<id>`).
+#[must_use]
+pub fn registrant_sub(registration: &str) -> String {
+    format!("registration:{registration}")
+}
+
+/// The end mark of all of a user's embed sessions, as the login store keeps it.
+#[must_use]
+pub fn user_key(tenant: &TenantId, sub: &str) -> String {
+    format!("embed-user\0{tenant}\0{sub}")
+}
+
 /// The session lifetime when the host token names none: 4 hours.
 pub const DEFAULT_SESSION_SECS: u64 = 4 * 3600;
 /// The longest a tenant may allow: 7 days.

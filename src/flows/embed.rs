@@ -36,6 +36,7 @@ use crate::app::AppState;
 use crate::auth::host_token::{HostTokenVerifier, VerifiedHostToken};
 use crate::auth::signing::OwnTokenProblem;
 use crate::crypto;
+use crate::domain::tenant::user_key;
 use crate::domain::{
     ClientId, IdpAlias, Provisioning, Realm, ResourceRef, Role, SessionPolicy, Tenant, TenantId,
     Username,
@@ -226,12 +227,6 @@ pub fn session_keys(tenant: &TenantId, sub: &str, sid: &str) -> SessionKeys {
         session: format!("embed-session\0{tenant}\0{sub}\0{sid}"),
         user: user_key(tenant, sub),
     }
-}
-
-/// The end mark of all of a user's sessions.
-#[must_use]
-pub fn user_key(tenant: &TenantId, sub: &str) -> String {
-    format!("embed-user\0{tenant}\0{sub}")
 }
 
 /// The realm username of a user authproxy creates: namespaced by tenant, from a

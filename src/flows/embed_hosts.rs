@@ -15,11 +15,12 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::embed::{Profile, created_user, session_keys, store_profile, user_key};
+use super::embed::{Profile, created_user, session_keys, store_profile};
 use crate::app::AppState;
 use crate::auth::host_token::{HOST_TOKEN_TYPE, HostTokenVerifier, MAX_LIFETIME, audience};
 use crate::auth::{self, Outcome};
 use crate::crypto;
+use crate::domain::tenant::user_key;
 use crate::domain::tenant::{DEFAULT_SESSION_SECS, MAX_SESSION_SECS};
 use crate::domain::{ApiKey, Environment, Operation, Tenant, TenantId, Username};
 use crate::http::client_addr::ClientAddr;

@@ -16,7 +16,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::embed::{HostUser, Profile, audit_entry, user_key};
+use super::embed::{HostUser, Profile, audit_entry};
 use super::embed_hosts::{
     HostCall, audited, bad, call, is_host_user_id, profile_problem, session_end,
 };
@@ -24,7 +24,7 @@ use super::tickets;
 use crate::app::AppState;
 use crate::crypto;
 use crate::domain::resource::is_app_url;
-use crate::domain::tenant::MAX_SESSION_SECS;
+use crate::domain::tenant::registrant_sub;
 use crate::domain::{
     Acl, Operation, RegistrationEmail, Resource, ResourceId, ResourceRef, ResourceType, Tenant,
 };
@@ -511,28 +511,16 @@ pub async fn revoke(
 ) -> Response {
     let mut call = call(&app, "registration.revoke", request_id, client);
     let response = async {
-        let (tenant, found) =
+        let (_, found) =
             registration_of(&app, &mut call, &headers, &query, &id, &registration).await?;
         app.durable
-            .delete_registration(&found)
-            .await
-            .map_err(store_failed)?;
-        let now = app.clock.now();
-        let user = user_key(&tenant.id, &registrant(&found.id));
-        let keep = chrono::TimeDelta::seconds(i64::try_from(MAX_SESSION_SECS).unwrap_or(0));
-        app.logins
-            .end_sessions(&user, &user, now, now + keep)
+            .revoke_registration(&found, app.logins.as_ref(), app.clock.now())
             .await
             .map_err(store_failed)?;
         Ok(Json(json!({"revoked": true})).into_response())
     }
     .await;
     audited(&app, call, response).await
-}
-
-/// The session subject of a registrant.
-fn registrant(registration: &str) -> String {
-    format!("registration:{registration}")
 }
 
 /// `GET /join/<registration id>.<secret>`: a fresh one-time ticket for the
@@ -600,7 +588,7 @@ async fn join_inner(app: &AppState, credential: &str, audit: &mut AuditEntry) ->
     let user = HostUser {
         tenant: tenant.id.clone(),
         acting: None,
-        sub: registrant(&registration.id),
+        sub: registrant_sub(&registration.id),
         profile: Profile {
             name: Some(registration.name.clone()),
             email: Some(registration.email.clone()),

@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret as _, SecretSlice};
 use serde::{Deserialize, Serialize};
 
-use super::{Document, DocumentStore, StoreError};
+use super::{Document, DocumentStore, LoginStore, StoreError};
 use crate::crypto;
+use crate::domain::tenant::{MAX_SESSION_SECS, registrant_sub, user_key};
 use crate::domain::{Resource, ResourceId, TenantId};
 
 const RESOURCE: &str = "resource";
@@ -144,6 +145,39 @@ pub trait ResourceStore: DocumentStore {
             .transpose()
     }
 
+    /// Removes a resource (its registrations are removed first, by the caller);
+    /// `false` when there was none.
+    async fn delete_resource(
+        &self,
+        tenant: &TenantId,
+        id: &ResourceId,
+    ) -> Result<bool, StoreError> {
+        self.delete_document(RESOURCE, &resource_id(tenant, id))
+            .await
+    }
+
+    /// Every resource of `tenant`, by id.
+    async fn resources(&self, tenant: &TenantId) -> Result<Vec<Resource>, StoreError> {
+        self.documents(RESOURCE, Some(tenant.as_str()))
+            .await?
+            .iter()
+            .map(|doc| serde_json::from_str(&doc.body).map_err(corrupt))
+            .collect()
+    }
+
+    /// Every registration for the resource `id` of `tenant`, by id.
+    async fn registrations(
+        &self,
+        tenant: &TenantId,
+        id: &ResourceId,
+    ) -> Result<Vec<Registration>, StoreError> {
+        self.documents(REGISTRATION, Some(&resource_id(tenant, id)))
+            .await?
+            .iter()
+            .map(registration_from)
+            .collect()
+    }
+
     /// Stores a new registration, unless its email is registered for the
     /// resource already: `false` then, and nothing is written.
     async fn create_registration(&self, r: &Registration) -> Result<bool, StoreError> {
@@ -182,6 +216,21 @@ pub trait ResourceStore: DocumentStore {
             &email_doc_id(&r.tenant, &r.resource, &r.email_key),
         )
         .await?;
+        Ok(removed)
+    }
+
+    /// Revokes a registration: removes it (its join URL stops) and ends its
+    /// sessions (open frames learn it at once); `false` when there was none.
+    async fn revoke_registration(
+        &self,
+        r: &Registration,
+        sessions: &dyn LoginStore,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let removed = self.delete_registration(r).await?;
+        let user = user_key(&r.tenant, &registrant_sub(&r.id));
+        let keep = chrono::TimeDelta::seconds(i64::try_from(MAX_SESSION_SECS).unwrap_or(0));
+        sessions.end_sessions(&user, &user, now, now + keep).await?;
         Ok(removed)
     }
 }

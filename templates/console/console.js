@@ -333,20 +333,82 @@ const pages = {
       return null;
     }, out));
     put(root, h('h1', {}, 'Tenants'), out,
-      h('p', { class: 'muted' }, 'Host organisations of embedded SSO. Their login links and registrations are made by their own backends with API keys.'),
-      table(['Tenant', 'Realm', 'Clients', { label: 'Environment', optional: true }, ''], tenants.map((t) => h('tr', {},
+      h('p', { class: 'muted' }, 'Host organisations of embedded SSO. Their login links and registrations are made by their own backends with API keys: see ', h('a', { href: '#embeds' }, 'Links and registrations'), '.'),
+      table(['Tenant', 'Realm', { label: 'Clients', optional: true }, { label: 'Environment', optional: true }, ''], tenants.map((t) => h('tr', {},
         h('td', {}, h('code', {}, t.tenant_id)),
         h('td', {}, t.realm),
-        h('td', {}, t.clients.join(', ') || '—'),
+        h('td', { class: 'optional' }, t.clients.join(', ') || '—'),
         h('td', { class: 'optional' }, String(t.environment)),
         h('td', { class: 'actions' },
           h('button', { type: 'button', onclick: () => showKeys(t.tenant_id) }, 'Keys'),
           ' ',
-          actionButton('Remove', `Remove tenant ${t.tenant_id}? Its keys and sessions stop working.`, () => api('DELETE', `tenants/${encodeURIComponent(t.tenant_id)}`), out)))), 'No tenant yet.'),
+          h('a', { class: 'button', href: `#embeds?tenant=${encodeURIComponent(t.tenant_id)}` }, 'Links'),
+          ' ',
+          actionButton('Remove', `Remove tenant ${t.tenant_id}? Its keys and sessions stop working, and its resources and registrations are deleted.`, () => api('DELETE', `tenants/${encodeURIComponent(t.tenant_id)}`), out)))), 'No tenant yet.'),
       h('div', { id: 'keys' }),
       h('section', { class: 'panel' }, h('h2', {}, 'Add a tenant'), create));
     const wanted = new URLSearchParams(location.hash.split('?')[1] || '').get('tenant');
     if (wanted) await showKeys(wanted);
+  },
+
+  async embeds(root) {
+    const out = h('div', { id: 'out' });
+    const tenants = await api('GET', 'tenants');
+    const params = new URLSearchParams(location.hash.split('?')[1] || '');
+    const chosen = params.get('tenant') || tenants[0]?.tenant_id;
+    const pick = h('form', { class: 'inline', id: 'pick-tenant' },
+      field('Tenant', h('select', { name: 'tenant' }, tenants.map((t) => h('option', { value: t.tenant_id, selected: t.tenant_id === chosen }, t.tenant_id)))),
+      h('button', { type: 'submit' }, 'Show'));
+    pick.addEventListener('submit', (event) => {
+      event.preventDefault();
+      location.hash = `embeds?tenant=${encodeURIComponent(new FormData(pick).get('tenant'))}`;
+    });
+    put(root, h('h1', {}, 'Links and registrations'),
+      h('p', { class: 'muted' }, 'A tenant\'s backend makes its login links, resources and registrations with its API keys; here they are configured, looked at and revoked.'));
+    const tenant = tenants.find((t) => t.tenant_id === chosen);
+    if (!tenant) {
+      put(root, h('p', { class: 'muted' }, 'No tenant yet: add one on the Tenants page.'));
+      return;
+    }
+    const path = `tenants/${encodeURIComponent(tenant.tenant_id)}`;
+    const embeds = tenant.embeds || {};
+    const settings = h('form', { class: 'inline', id: 'link-settings' },
+      field('App page (embeds and links without a resource)', h('input', { name: 'app_url', type: 'url', value: embeds.app_url || '', placeholder: 'https://app.example.com/' })),
+      field('Paths a login link may land on (one per line)', h('textarea', { name: 'link_paths', placeholder: '/reports' }, (embeds.link_paths || []).join('\n'))),
+      field('When a registration already has a session', h('select', { name: 'session_policy' },
+        h('option', { value: 'terminate_oldest', selected: embeds.session_policy !== 'deny_new' }, 'the new one wins'),
+        h('option', { value: 'deny_new', selected: embeds.session_policy === 'deny_new' }, 'the new one is refused'))),
+      h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'one_session_per_user', checked: Boolean(embeds.one_session_per_user) }), 'One session per user, too'),
+      h('button', { type: 'submit', class: 'primary' }, 'Save'));
+    settings.addEventListener('submit', onSubmit(async (f) => {
+      const { tenant_id: _, ...input } = tenant;
+      input.embeds = {
+        app_url: f.get('app_url').trim() || null,
+        link_paths: String(f.get('link_paths')).split('\n').map((p) => p.trim()).filter(Boolean),
+        session_policy: f.get('session_policy'),
+        one_session_per_user: f.get('one_session_per_user') === 'on',
+      };
+      await api('PUT', path, input);
+      await route();
+      document.getElementById('out').replaceChildren(message('ok', `Saved the link and session settings of ${tenant.tenant_id}.`));
+      return null;
+    }, out));
+    const resources = await api('GET', `${path}/resources`);
+    put(root, h('section', { class: 'panel' }, pick), out,
+      h('section', { class: 'panel' }, h('h2', {}, 'Login links and sessions'), settings,
+        h('p', { class: 'muted' }, 'A link lives two minutes by default and is used once. ',
+          h('a', { href: '#audit?action=link' }, 'Link activity in the audit trail'), ' · ',
+          h('a', { href: '#audit?action=registration' }, 'Registration activity'))),
+      h('h2', {}, 'Resources'),
+      table(['Resource', { label: 'Type', optional: true }, { label: 'Page', optional: true }, 'Registered', ''], resources.map((r) => h('tr', {},
+        h('td', {}, h('code', {}, r.resource_id)),
+        h('td', { class: 'optional' }, r.type),
+        h('td', { class: 'optional' }, h('code', {}, r.url)),
+        h('td', {}, r.registrations),
+        h('td', { class: 'actions' }, h('a', { class: 'button', href: `#embeds?tenant=${encodeURIComponent(tenant.tenant_id)}&resource=${encodeURIComponent(r.resource_id)}` }, 'Registrations')))),
+      'No resource yet: the tenant\'s backend makes them (PUT /api/v1/resources/{id}).'));
+    const resource = params.get('resource');
+    if (resource) put(root, await registrations(path, resource));
   },
 
   async audit(root) {
@@ -418,12 +480,35 @@ async function showKeys(tenant) {
       h('td', {}, badge(k.revoked_at ? 'revoked' : 'active')),
       h('td', { class: 'actions' }, k.revoked_at ? null : revoke('Revoke', `Revoke key ${k.kid}? Tokens it signed stop verifying.`, () => api('DELETE', `${path}/keys/${encodeURIComponent(k.kid)}`))))), 'No signing key: add one with authproxy tenants keys add, or publish a JWKS URL.'),
     h('h3', {}, 'API keys (the host backend)'),
-    table(['Key', 'May call', 'Ends', { label: 'Last used', optional: true }, 'Status', ''], apiKeys.map((k) => h('tr', {},
-      h('td', {}, h('code', {}, k.key_id)), h('td', {}, k.operations.join(', ')), h('td', {}, when(k.expires_at)),
+    table(['Key', 'May call', { label: 'Ends', optional: true }, { label: 'Last used', optional: true }, 'Status', ''], apiKeys.map((k) => h('tr', {},
+      h('td', {}, h('code', {}, k.key_id)), h('td', {}, k.operations.join(', ')), h('td', { class: 'optional' }, when(k.expires_at)),
       h('td', { class: 'optional' }, when(k.last_used_at)),
       h('td', {}, badge(k.revoked_at ? 'revoked' : 'active')),
       h('td', { class: 'actions' }, k.revoked_at ? null : revoke('Revoke', `Revoke API key ${k.key_id}? The backend's calls with it stop at once.`, () => api('DELETE', `${path}/api-keys/${encodeURIComponent(k.key_id)}`))))), 'No API key yet.'),
     h('h3', {}, 'Create an API key'), create));
+}
+
+/** The people registered for a resource, each with "Revoke" (their sessions end). */
+async function registrations(path, resource) {
+  const out = h('div', { id: 'registrations-out' });
+  const base = `${path}/resources/${encodeURIComponent(resource)}/registrations`;
+  const people = await api('GET', base);
+  return h('section', { class: 'panel', id: 'registrations' },
+    h('h2', {}, `Registered for ${resource}`), out,
+    table(['Name', 'Email', { label: 'Registered', optional: true }, { label: 'ID', optional: true }, ''], people.map((p) => h('tr', {},
+      h('td', {}, p.name), h('td', { class: 'wrap' }, p.email), h('td', { class: 'optional' }, when(p.created_at)),
+      h('td', { class: 'optional' }, h('code', {}, p.registration_id)),
+      h('td', { class: 'actions' }, h('button', {
+        type: 'button', class: 'danger',
+        onclick: async () => {
+          if (!window.confirm(`Revoke the registration of ${p.name}? Their join URL stops and their open sessions end now.`)) return;
+          try {
+            await api('DELETE', `${base}/${encodeURIComponent(p.registration_id)}`);
+            await route();
+            document.getElementById('registrations-out').replaceChildren(message('ok', `Revoked the registration of ${p.name}: their sessions ended.`));
+          } catch (error) { out.replaceChildren(errorBox(error)); }
+        },
+      }, 'Revoke')))), 'Nobody is registered for it.'));
 }
 
 function realmHealthTable(realms) {

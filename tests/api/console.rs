@@ -15,27 +15,6 @@ async fn console_app() -> TestApp {
     app
 }
 
-/// Signs `user` in through the admin realm's form; the callback's answer.
-async fn sign_in(app: &TestApp, user: &str, password: &str) -> reqwest::Response {
-    let start = app
-        .browser
-        .get(app.url("/admin/login"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(start.status(), StatusCode::FOUND);
-    let authorize = url::Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
-    let query: std::collections::HashMap<_, _> = authorize.query_pairs().into_owned().collect();
-    assert_eq!(query["code_challenge_method"], "S256");
-    assert_eq!(query["redirect_uri"], app.url("/admin/callback"));
-    assert_eq!(
-        query["client_id"],
-        app.base_url.trim_start_matches("http://")
-    );
-    let callback = app.sign_in_at_idp(&authorize, user, password).await;
-    app.browser.get(callback).send().await.unwrap()
-}
-
 /// The status of `GET /admin/api/clients` from `browser`, with its cookies.
 async fn clients_status(app: &TestApp, browser: &reqwest::Client) -> StatusCode {
     browser
@@ -61,7 +40,7 @@ async fn csrf_of(app: &TestApp) -> String {
 #[tokio::test]
 async fn an_admin_signs_in_at_the_admin_realm_and_changes_through_the_console_session() {
     let app = console_app().await;
-    let signed = sign_in(&app, "alice", "alice").await;
+    let signed = app.console_sign_in("alice", "alice").await;
     // A page of the broker's that moves on by itself: a redirect from the
     // realm's site would not carry the SameSite=Strict cookie onwards.
     assert_eq!(signed.status(), StatusCode::OK);
@@ -157,7 +136,7 @@ async fn an_admin_signs_in_at_the_admin_realm_and_changes_through_the_console_se
 async fn signing_out_needs_the_csrf_token_and_ends_the_session() {
     let app = console_app().await;
     assert_eq!(
-        sign_in(&app, "alice", "alice").await.status(),
+        app.console_sign_in("alice", "alice").await.status(),
         StatusCode::OK
     );
     let csrf = csrf_of(&app).await;
@@ -188,7 +167,7 @@ async fn signing_out_needs_the_csrf_token_and_ends_the_session() {
 #[tokio::test]
 async fn a_realm_user_who_is_not_an_admin_gets_no_session_and_the_refusal_is_audited() {
     let app = console_app().await;
-    let refused = sign_in(&app, "legacy", "legacy").await;
+    let refused = app.console_sign_in("legacy", "legacy").await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert!(
         refused

@@ -55,6 +55,14 @@ impl Events {
         host_api(&self.host, method, path, &self.credential)
     }
 
+    /// The host's revocation of a registration for `ev-1`, not yet sent.
+    fn revocation(&self, registration: &str) -> reqwest::RequestBuilder {
+        self.call(
+            Method::DELETE,
+            &format!("/api/v1/resources/ev-1/registrations/{registration}"),
+        )
+    }
+
     async fn embed_url(&self, body: Value) -> String {
         let response = self
             .call(Method::POST, "/api/v1/embeds")
@@ -415,7 +423,8 @@ async fn registrations_are_unique_per_normalised_email_and_a_join_url_is_a_revoc
     assert!(old.text().await.unwrap().contains("registration_not_found"));
     let fresh = events.join(&new_url).await;
 
-    revoke_and_check(&events, &registration, &token, &new_url, &fresh).await;
+    let revoke = events.revocation(&registration);
+    revoke_and_check(host, revoke, &token, &new_url, &fresh).await;
     // Revoked, the address may register again.
     assert_eq!(
         events
@@ -426,27 +435,24 @@ async fn registrations_are_unique_per_normalised_email_and_a_join_url_is_a_revoc
     );
 }
 
-/// Revokes `registration`: its open session ends (the frame's wait answers at
-/// once), its join URL and its unused tickets stop.
+/// Revokes a registration with `revoke` (the host's call or an
+/// administrator's): its open session ends (the frame's wait answers at once),
+/// its join URL and its unused tickets stop.
 async fn revoke_and_check(
-    events: &Events,
-    registration: &str,
+    host: &Host,
+    revoke: reqwest::RequestBuilder,
     token: &str,
     join_url: &str,
     ticket: &str,
 ) {
-    let host = &events.host;
     let waiter = spawn_wait(host, token);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let revoked = events
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/resources/ev-1/registrations/{registration}"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), StatusCode::OK);
+    let revoked = revoke.send().await.unwrap();
+    assert!(
+        revoked.status().is_success(),
+        "{}",
+        revoked.text().await.unwrap()
+    );
     let (told, took) = waiter.await.unwrap();
     assert_eq!(told["ended"], true);
     assert!(took < Duration::from_secs(3), "told after {took:?}");
@@ -460,6 +466,199 @@ async fn revoke_and_check(
     );
     let unused = redeem_ticket(host, ticket, Some("ev-1")).await;
     assert_eq!(ticket_refusal(host, unused).await, "registration_revoked");
+}
+
+/// Unknown, malformed and misplaced ids: clear refusals, nothing revoked.
+async fn refusals(admin: &crate::support::AdminApi, ada: &str) {
+    for (path, status) in [
+        ("/admin/api/tenants/nobody/resources", StatusCode::NOT_FOUND),
+        (
+            "/admin/api/tenants/acme/resources/ev-9/registrations",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/admin/api/tenants/acme/resources/Not%20An%20Id/registrations",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        assert_eq!(admin.get(path).await.status(), status, "{path}");
+    }
+    let elsewhere = admin
+        .request(
+            Method::DELETE,
+            &format!("/admin/api/tenants/acme/resources/ev-2/registrations/{ada}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        elsewhere.json::<Value>().await.unwrap()["error"],
+        "not_found"
+    );
+}
+
+/// The CLI, locally and against the broker: the same lists; a revocation only
+/// where the sessions are (the running broker).
+fn cli_lists_and_revokes(app: &crate::support::TestApp, grace: &str) {
+    let local = crate::support::cli(&app.config_path, &["tenants", "resources", "acme", "list"]);
+    let text = String::from_utf8_lossy(&local.stdout);
+    assert!(
+        local.status.success(),
+        "{}",
+        String::from_utf8_lossy(&local.stderr)
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("ev-1\tevent\t1 registered\t")),
+        "{text}"
+    );
+    let refused = crate::support::cli(
+        &app.config_path,
+        &[
+            "tenants",
+            "resources",
+            "acme",
+            "revoke-registration",
+            "ev-1",
+            grace,
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("run this with --url"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let remote = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_authproxy"))
+            .env_remove("AUTHPROXY_ACTOR")
+            .env("AUTHPROXY_LOGINS", dir.path().join("logins.json"))
+            .env("AUTHPROXY_URL", &app.base_url)
+            .env("AUTHPROXY_ADMIN_TOKEN", app.admin().token())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let listed = remote(&[
+        "tenants",
+        "resources",
+        "acme",
+        "registrations",
+        "ev-1",
+        "--output",
+        "json",
+    ]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["email"], "grace@example.com");
+    let revoked = remote(&[
+        "tenants",
+        "resources",
+        "acme",
+        "revoke-registration",
+        "ev-1",
+        grace,
+    ]);
+    assert!(
+        revoked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+    assert!(String::from_utf8_lossy(&revoked.stdout).contains("its sessions ended"));
+    let none = remote(&["tenants", "resources", "acme", "registrations", "ev-1"]);
+    assert!(none.status.success() && none.stdout.is_empty());
+}
+
+// The CLI blocks a worker while the broker answers on another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_lists_resources_and_registrations_and_revokes_one_ending_its_session() {
+    let events = Events::start().await;
+    let (host, admin) = (&events.host, &events.host.admin);
+    let mut made = Vec::new();
+    for (name, email) in [("Ada", "ada@example.com"), ("Grace", "grace@example.com")] {
+        let created = events.register("ev-1", name, email).await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        made.push(created.json::<Value>().await.unwrap());
+    }
+
+    let resources: Value = admin.get_json("/admin/api/tenants/acme/resources").await;
+    let counts: Vec<(&str, u64)> = resources
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["resource_id"].as_str().unwrap(),
+                r["registrations"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(counts, [("ev-1", 2), ("ev-2", 0)]);
+    assert_eq!(resources[0]["url"], format!("{CRM_ORIGIN}/events/ev-1"));
+    assert_eq!(resources[0]["type"], "event");
+
+    let listed: Value = admin
+        .get_json("/admin/api/tenants/acme/resources/ev-1/registrations")
+        .await;
+    let people: Vec<(&str, &str)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["email"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        people,
+        [("Ada", "ada@example.com"), ("Grace", "grace@example.com")]
+    );
+    assert!(
+        listed[0].get("join_url").is_none() && !listed.to_string().contains("/join/"),
+        "an administrator never sees a join URL"
+    );
+
+    let ada = made[0]["registration_id"].as_str().unwrap();
+    refusals(admin, ada).await;
+
+    // Ada joins; the administrator revokes her registration.
+    let join_url = made[0]["join_url"].as_str().unwrap();
+    let ticket = events.join(join_url).await;
+    let session = session_of(redeem_ticket(host, &ticket, Some("ev-1")).await).await;
+    let token = session["session_token"].as_str().unwrap();
+    let unused = events.join(join_url).await;
+    let revoke = admin.request(
+        Method::DELETE,
+        &format!("/admin/api/tenants/acme/resources/ev-1/registrations/{ada}"),
+    );
+    revoke_and_check(host, revoke, token, join_url, &unused).await;
+
+    let left: Value = admin
+        .get_json("/admin/api/tenants/acme/resources/ev-1/registrations")
+        .await;
+    assert_eq!(left.as_array().unwrap().len(), 1);
+    assert_eq!(left[0]["name"], "Grace");
+    let grace = left[0]["registration_id"].as_str().unwrap();
+    cli_lists_and_revokes(&host.app, grace);
+    let row = admin
+        .audit()
+        .await
+        .into_iter()
+        .find(|r| r["action"] == "registration.revoke")
+        .expect("the revocation is audited");
+    assert_eq!(row["subject"], format!("acme/ev-1/{ada}"));
+    assert!(row["actor"].as_str().unwrap().starts_with("admin:"));
+
+    // Removing the tenant removes its resources and registrations too.
+    let removed = admin
+        .request(Method::DELETE, "/admin/api/tenants/acme")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    put_tenant(admin, "acme", tenant("sandbox", "create")).await;
+    let after: Value = admin.get_json("/admin/api/tenants/acme/resources").await;
+    assert_eq!(after, json!([]));
 }
 
 #[tokio::test]

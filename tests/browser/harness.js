@@ -281,7 +281,7 @@ async function waitReady(url) {
 }
 
 /** Starts the whole environment; returns the URLs the tests use. */
-export async function startEnvironment({ keycloak = false, replicas = 1 } = {}) {
+export async function startEnvironment({ keycloak = false, replicas = 1, brokerHost = '127.0.0.1' } = {}) {
   // The run's Keycloak (started by the conformance suite, which runs these
   // scenarios), or one of our own when run alone.
   const given = process.env.AUTHPROXY_TEST_KEYCLOAK_URL;
@@ -290,7 +290,9 @@ export async function startEnvironment({ keycloak = false, replicas = 1 } = {}) 
       : await startKeycloak();
   const idp = kc ? kc.url : await startIdp();
   const [brokerPort, crmPort, phonePort, otherPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  const broker = `http://127.0.0.1:${brokerPort}`;
+  // `brokerHost: 'localhost'` puts the broker on another site than the IdP
+  // (127.0.0.1): what a browser does with cookies across sites is then real.
+  const broker = `http://${brokerHost}:${brokerPort}`;
   const crm = `http://localhost:${crmPort}`;
   const phone = `http://127.0.0.1:${phonePort}`;
   const crmClient = `localhost:${crmPort}`;
@@ -376,7 +378,7 @@ admins = ["alice"]
       webOrigins: phoneExtras.webOrigins, postLogout,
     });
     // The admin console's own client: the broker's host, as its client ID.
-    await registerClient(idp, `127.0.0.1:${brokerPort}`, {
+    await registerClient(idp, new URL(broker).host, {
       redirectUris: [`${broker}/admin/callback`], webOrigins: [], postLogout,
     });
   }

@@ -319,26 +319,25 @@ async fn client_in_keycloak(realm: &str, client_id: &str) -> Value {
     found[0].clone()
 }
 
+/// A broker for the suite's realm tenant-b alone, as its confidential client.
+fn only_tenant_b() -> TestConfig {
+    TestConfig::empty().realm_with(
+        "tenant-b",
+        &keycloak().authority("tenant-b"),
+        &[
+            ("broker_client_id", BROKER.0),
+            ("broker_client_secret", BROKER.1),
+        ],
+    )
+}
+
 #[tokio::test]
 async fn clients_sync_creates_the_page_client_exactly_and_repairs_a_change() {
     with_log(async {
         let _kc = shared().await;
-        let kc = keycloak();
         let page = "localhost:8082";
         let origin = "http://localhost:8082";
-        let app = TestApp::start(
-            TestConfig::empty()
-                .realm_with(
-                    "tenant-b",
-                    &kc.authority("tenant-b"),
-                    &[
-                        ("broker_client_id", BROKER.0),
-                        ("broker_client_secret", BROKER.1),
-                    ],
-                )
-                .client(page, &["tenant-b"], &[origin]),
-        )
-        .await;
+        let app = TestApp::start(only_tenant_b().client(page, &["tenant-b"], &[origin])).await;
         let first = sync(&app, &["--realm", "tenant-b"]).await;
         assert!(
             first.contains(&format!("tenant-b/{page}: create")),
@@ -375,7 +374,7 @@ async fn clients_sync_creates_the_page_client_exactly_and_repairs_a_change() {
         let mut changed = client.clone();
         changed["redirectUris"] = json!([format!("{}/authproxy", app.base_url)]);
         let id = client["id"].as_str().unwrap();
-        let put = kc
+        let put = keycloak()
             .admin_send(
                 reqwest::Method::PUT,
                 &format!("tenant-b/clients/{id}"),
@@ -398,6 +397,51 @@ async fn clients_sync_creates_the_page_client_exactly_and_repairs_a_change() {
         );
         let client = client_in_keycloak("tenant-b", page).await;
         assert_eq!(client["redirectUris"].as_array().unwrap().len(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn clients_sync_provisions_the_console_client_and_an_admin_signs_in_through_keycloak() {
+    with_log(async {
+        let _kc = shared().await;
+        let app = TestApp::start(
+            only_tenant_b().raw("[console]\nrealm = \"tenant-b\"\nadmins = [\"bob\"]\n"),
+        )
+        .await;
+        let console = app.base_url.trim_start_matches("http://").to_owned();
+        let first = sync(&app, &["--realm", "tenant-b"]).await;
+        assert!(
+            first.contains(&format!("tenant-b/{console}: create")),
+            "{first}"
+        );
+        let client = client_in_keycloak("tenant-b", &console).await;
+        assert_eq!(
+            client["redirectUris"],
+            json!([format!("{}/admin/callback", app.base_url)])
+        );
+        assert_eq!(client["webOrigins"], json!([app.base_url]));
+        assert_eq!(client["publicClient"], true);
+        assert_eq!(client["attributes"]["pkce.code.challenge.method"], "S256");
+        let second = sync(&app, &["--realm", "tenant-b"]).await;
+        assert!(second.contains("no differences"), "{second}");
+
+        // bob, an admin of the console, signs in through Keycloak.
+        let landed = app.console_sign_in("bob", "bob").await;
+        assert_eq!(landed.status(), StatusCode::OK);
+        let page = app
+            .browser
+            .get(app.url("/admin/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("data-csrf=") && page.contains(">bob<"),
+            "{page}"
+        );
     })
     .await;
 }

@@ -98,6 +98,7 @@ pub async fn sync(
         .sync_clients(
             app.keycloak_admin.as_ref(),
             &app.public_url,
+            app.console.as_ref().map(|c| &c.realm),
             query.realm.as_deref(),
             query.dry_run,
         )

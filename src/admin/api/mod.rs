@@ -61,6 +61,7 @@ impl From<OpsError> for AdminError {
             OpsError::NotFound(m) => Self::NotFound(m),
             OpsError::Exists(m) | OpsError::InUse(m) => Self::Conflict(m),
             OpsError::ManagedByConfig(m) => Self::ManagedByConfig(m),
+            OpsError::NeedsBroker(m) => Self::BadRequest(m),
             OpsError::BadRows(problems) => Self::Validation(
                 problems
                     .rows
@@ -85,6 +86,7 @@ pub(super) fn operator<'a>(app: &'a AppState, admin: &'a Admin) -> Operator<'a> 
         directory: app.directory.as_ref(),
         access: app.access.as_ref(),
         tenants: app.durable.as_ref(),
+        sessions: Some(app.logins.as_ref()),
         audit: app.audit.as_ref(),
         clock: app.clock.as_ref(),
         actor: &admin.0,

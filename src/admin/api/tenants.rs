@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 
 use super::{Admin, AdminResult, operator, parse};
 use crate::admin::ops::providers::{ProviderView, SecretsInput, TestReport};
+use crate::admin::ops::resources::{RegistrationView, ResourceView};
 use crate::admin::ops::tenants::{
     ApiKeyInput, ApiKeyView, HostKeyInput, HostKeyView, TenantInput, TenantView,
 };
@@ -35,7 +36,8 @@ pub async fn put_tenant(
     Ok(Json(operator(&app, &admin).put_tenant(&id, &input).await?))
 }
 
-/// Removes a tenant (with its keys); refused while it has sub-tenants.
+/// Removes a tenant (with its keys, resources and registrations); refused while
+/// it has sub-tenants.
 #[utoipa::path(delete, path = "/admin/api/tenants/{tenant_id}", responses((status = 204), (status = 404), (status = 409)), security(("admin_token" = [])))]
 pub async fn delete_tenant(
     State(app): State<AppState>,
@@ -159,4 +161,45 @@ pub async fn test_provider(
             .test_provider(&app.host_jwks, &id, &name)
             .await?,
     ))
+}
+
+/// The tenant's resources (made by its backend), each with its count of
+/// registrations.
+#[utoipa::path(get, path = "/admin/api/tenants/{tenant_id}/resources", responses((status = 200, body = [ResourceView]), (status = 404)), security(("admin_token" = [])))]
+pub async fn list_resources(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<String>,
+) -> AdminResult<Json<Vec<ResourceView>>> {
+    Ok(Json(operator(&app, &admin).list_resources(&id).await?))
+}
+
+/// The people registered for a resource, oldest first, then by name (never their
+/// join URLs).
+#[utoipa::path(get, path = "/admin/api/tenants/{tenant_id}/resources/{resource_id}/registrations",
+    responses((status = 200, body = [RegistrationView]), (status = 404)), security(("admin_token" = [])))]
+pub async fn list_registrations(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path((id, resource)): Path<(String, String)>,
+) -> AdminResult<Json<Vec<RegistrationView>>> {
+    Ok(Json(
+        operator(&app, &admin)
+            .list_registrations(&id, &resource)
+            .await?,
+    ))
+}
+
+/// Revokes a registration: its join URL stops and its open sessions end at once.
+#[utoipa::path(delete, path = "/admin/api/tenants/{tenant_id}/resources/{resource_id}/registrations/{registration_id}",
+    responses((status = 204), (status = 404)), security(("admin_token" = [])))]
+pub async fn revoke_registration(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path((id, resource, registration)): Path<(String, String, String)>,
+) -> AdminResult<StatusCode> {
+    operator(&app, &admin)
+        .revoke_registration(&id, &resource, &registration)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -13,6 +13,7 @@ pub mod directory;
 pub mod providers;
 pub mod provisioning;
 pub mod registry;
+pub mod resources;
 pub mod tenants;
 pub mod tokens;
 
@@ -22,7 +23,9 @@ use crate::crypto::CryptoError;
 use crate::domain::FieldProblem;
 use crate::idp::IdpError;
 use crate::registry::{Managed, Registry};
-use crate::store::{AccessStore, AuditEntry, AuditLog, DirectoryStore, DocumentStore, StoreError};
+use crate::store::{
+    AccessStore, AuditEntry, AuditLog, DirectoryStore, DocumentStore, LoginStore, StoreError,
+};
 
 pub use callers::{CallerInput, CallerView, PolicyInput};
 pub use directory::{LookupView, RuleInput};
@@ -50,6 +53,10 @@ pub enum OpsError {
     /// The entry is defined in the configuration file, which owns it.
     #[error("{0}")]
     ManagedByConfig(String),
+    /// The change needs the running broker's shared state (a local command
+    /// without it).
+    #[error("{0}")]
+    NeedsBroker(String),
     /// A Keycloak realm's Admin REST API failed (provisioning).
     #[error("{0}")]
     Realm(#[from] IdpError),
@@ -71,6 +78,9 @@ pub struct Operator<'a> {
     pub access: &'a dyn AccessStore,
     /// Tenants and their credentials.
     pub tenants: &'a dyn DocumentStore,
+    /// The running broker's embed sessions (the admin API has them; a local
+    /// command does not).
+    pub sessions: Option<&'a dyn LoginStore>,
     /// Where every change is recorded.
     pub audit: &'a dyn AuditLog,
     /// The time of the audit rows.

@@ -8,12 +8,14 @@ use crate::idp::KeycloakAdmin;
 use crate::registry::input::problem;
 
 impl Operator<'_> {
-    /// Syncs every client (of `realm`, when given) into its realms; a dry run
-    /// reports the changes without making or recording them.
+    /// Syncs every client (of `realm`, when given) into its realms, and the
+    /// admin console's client into `console_realm` when the console is on; a
+    /// dry run reports the changes without making or recording them.
     pub async fn sync_clients(
         &self,
         keycloak: &dyn KeycloakAdmin,
         public_url: &PublicUrl,
+        console_realm: Option<&RealmName>,
         realm: Option<&str>,
         dry_run: bool,
     ) -> Result<Vec<SyncChange>, OpsError> {
@@ -31,9 +33,16 @@ impl Operator<'_> {
                 "No realm {realm} is configured: nothing to sync."
             )));
         }
-        let changes = sync::sync_clients(keycloak, &snapshot, public_url, realm.as_ref(), dry_run)
-            .await
-            .map_err(|e| OpsError::Realm(e.source))?;
+        let changes = sync::sync_clients(
+            keycloak,
+            &snapshot,
+            public_url,
+            console_realm,
+            realm.as_ref(),
+            dry_run,
+        )
+        .await
+        .map_err(|e| OpsError::Realm(e.source))?;
         if !dry_run {
             for change in changes.iter().filter(|c| c.action != "unchanged") {
                 self.record(

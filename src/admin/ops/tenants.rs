@@ -20,6 +20,7 @@ use crate::domain::{
     Operation, Provisioning, RealmName, Tenant, TenantId, VerifyingKey,
 };
 use crate::registry::input::problem;
+use crate::store::resources::ResourceStore as _;
 use crate::store::tenants::TenantStore;
 
 /// A tenant as written (`PUT /admin/api/tenants/{id}`).
@@ -366,7 +367,8 @@ impl Operator<'_> {
         Ok(TenantView::from(&tenant))
     }
 
-    /// Removes a tenant with no sub-tenants; its keys stop working with it.
+    /// Removes a tenant with no sub-tenants; its keys stop working with it, and
+    /// its resources and their registrations go with it.
     pub async fn delete_tenant(&self, id: &str) -> Result<(), OpsError> {
         let tenant = self.existing_tenant(id).await?;
         self.not_managed(&tenant.id)?;
@@ -390,6 +392,14 @@ impl Operator<'_> {
         }
         for key in self.tenants.api_keys(&tenant.id).await? {
             self.tenants.delete_api_key(&key.id).await?;
+        }
+        for resource in self.tenants.resources(&tenant.id).await? {
+            for r in self.tenants.registrations(&tenant.id, &resource.id).await? {
+                self.tenants.delete_registration(&r).await?;
+            }
+            self.tenants
+                .delete_resource(&tenant.id, &resource.id)
+                .await?;
         }
         self.tenants.delete_tenant(&tenant.id).await?;
         self.record("tenant.delete", tenant.id.as_str()).await

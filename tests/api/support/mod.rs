@@ -247,6 +247,29 @@ impl TestApp {
             .callback
     }
 
+    /// Signs `user` in to the admin console through the admin realm's form
+    /// (PKCE S256, the console's callback, the broker's host as client ID); the
+    /// callback's answer.
+    pub async fn console_sign_in(&self, user: &str, password: &str) -> reqwest::Response {
+        let start = self
+            .browser
+            .get(self.url("/admin/login"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(start.status(), reqwest::StatusCode::FOUND);
+        let authorize = Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
+        let query: std::collections::HashMap<_, _> = authorize.query_pairs().into_owned().collect();
+        assert_eq!(query["code_challenge_method"], "S256");
+        assert_eq!(query["redirect_uri"], self.url("/admin/callback"));
+        assert_eq!(
+            query["client_id"],
+            self.base_url.trim_start_matches("http://")
+        );
+        let callback = self.sign_in_at_idp(&authorize, user, password).await;
+        self.browser.get(callback).send().await.unwrap()
+    }
+
     /// As [`TestApp::sign_in_at_idp`], also telling where forms were filled in.
     pub async fn sign_in(&self, authorize_url: &Url, username: &str, password: &str) -> SignIn {
         sign_in_as(

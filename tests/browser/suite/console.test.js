@@ -13,7 +13,9 @@ const shots = path.join(artifacts, 'console');
 const SIZES = { desktop: { width: 1280, height: 860 }, narrow: { width: 390, height: 844 } };
 
 let env;
-before(async () => { env = await startEnvironment(); });
+// The broker on localhost, the realm on 127.0.0.1: two sites, as in production,
+// so the sign-in's return from the realm is a cross-site navigation.
+before(async () => { env = await startEnvironment({ brokerHost: 'localhost' }); });
 after(() => env?.stop());
 
 async function signedIn(context) {
@@ -85,6 +87,11 @@ test('sign-in page: the admin realm is named, and the console is reached by keyb
     await signIn(page, 'alice', 'alice');
     await page.waitForSelector('body[data-ready="overview"]');
     assert.equal(await page.textContent('#user'), 'alice');
+    // The realm is another site: the Strict session cookie arrived all the same.
+    assert.notEqual(new URL(env.idp).hostname, new URL(env.broker).hostname);
+    const session = (await context.cookies(env.broker)).find((c) => c.name === 'authproxy-console');
+    assert.equal(session?.sameSite, 'Strict');
+    assert.equal(session?.httpOnly, true);
   });
 });
 
@@ -201,6 +208,43 @@ test('each page does its main task through the UI, and looks right at both width
     await photograph(page, 'tenants');
     await page.click('#keys tr:has-text("mint_tokens") button:has-text("Revoke")');
     await page.waitForSelector('#keys tr:has-text("mint_tokens") .status.revoked');
+
+    // Links and registrations: the tenant's backend (its API key, made here)
+    // registers two people for a webinar; the admin sets where links land,
+    // finds the registrations and revokes one.
+    await page.check('#create-api-key input[value=manage_resources]');
+    await page.check('#create-api-key input[value=manage_registrations]');
+    await page.click('#create-api-key button[type=submit]');
+    await page.waitForSelector('#keys-out #secret');
+    const backendKey = await page.textContent('#keys-out #secret');
+    const host = (method, url, body) => fetch(`${env.broker}${url}`, {
+      method, headers: { authorization: `Bearer ${backendKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    assert.equal((await host('PUT', '/api/v1/resources/webinar-1', { type: 'event', url: `${env.crm}/webinars/1` })).status, 200);
+    for (const [name, email] of [['Ada Lovelace', 'ada@example.com'], ['Grace Hopper', 'grace@example.com']]) {
+      assert.equal((await host('POST', '/api/v1/resources/webinar-1/registrations', { name, email })).status, 201);
+    }
+    await page.click('tr:has-text("acme") a:has-text("Links")');
+    await page.waitForSelector('body[data-ready="embeds"] #link-settings');
+    await page.fill('#link-settings [name=app_url]', `${env.crm}/app/`);
+    await page.fill('#link-settings [name=link_paths]', '/reports\n/calls');
+    await page.click('#link-settings button[type=submit]');
+    await page.waitForSelector('#out .message.ok');
+    assert.equal(await page.inputValue('#link-settings [name=link_paths]'), '/reports\n/calls');
+    // A path a browser could read as another host is refused, with what to fix.
+    await page.fill('#link-settings [name=link_paths]', '//evil.example');
+    await page.click('#link-settings button[type=submit]');
+    await page.waitForSelector('#out .message.error li');
+    assert.match(await page.textContent('#out .message.error'), /link_paths/);
+    await page.click('tr:has-text("webinar-1") a:has-text("Registrations")');
+    await page.waitForSelector('#registrations tr:has-text("grace@example.com")');
+    await page.click('#registrations tr:has-text("Ada Lovelace") button:has-text("Revoke")');
+    await page.waitForSelector('#registrations-out .message.ok');
+    const names = await page.$$eval('#registrations tbody tr td:first-child', (cells) => cells.map((c) => c.textContent));
+    assert.deepEqual(names, ['Grace Hopper']);
+    assert.equal(await page.textContent('tr:has-text("webinar-1") td:nth-child(4)'), '1');
+    await assertLabelled(page, 'embeds');
+    await photograph(page, 'embeds');
 
     // Audit: filter by action; every row is the console's.
     await open(page, 'audit');
