@@ -62,6 +62,7 @@ fn admin_routes(state: &AppState) -> Router<AppState> {
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::expire_token))
         .routes(routes!(tokens::revoke_token))
+        .routes(routes!(tokens::end_console_sessions))
         .routes(routes!(audit_trail::read_audit))
         .routes(routes!(tenants::list_tenants))
         .routes(routes!(tenants::put_tenant, tenants::delete_tenant))

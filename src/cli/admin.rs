@@ -690,6 +690,14 @@ pub async fn admin(config: &ConfigFile, command: AdminCommand) -> ExitCode {
                     backend.run(Op::RevokeAdminToken(id.clone())).await?;
                     print::done(out, &Value::Null, &format!("revoked admin token {id}"));
                 }
+                AdminCommand::EndConsoleSessions { user } => {
+                    backend.run(Op::EndConsoleSessions(user.clone())).await?;
+                    print::done(
+                        out,
+                        &Value::Null,
+                        &format!("ended every console session of {user}"),
+                    );
+                }
             }
             Ok(())
         }

@@ -118,6 +118,8 @@ pub enum Op {
     ExpireAdminToken(String, ExpireInput),
     /// `DELETE /admin/api/tokens/{id}`.
     RevokeAdminToken(String),
+    /// `DELETE /admin/api/console/sessions/{user}`.
+    EndConsoleSessions(String),
     /// `GET /admin/api/audit`.
     Audit(AuditFilter),
 }
@@ -298,6 +300,11 @@ impl Op {
             Self::RevokeAdminToken(id) => {
                 (Method::DELETE, format!("tokens/{}", seg(&id)), Body::None)
             }
+            Self::EndConsoleSessions(user) => (
+                Method::DELETE,
+                format!("console/sessions/{}", seg(&user)),
+                Body::None,
+            ),
             other => {
                 return Err(CliError::Input(format!(
                     "{other:?} has no admin API request"
@@ -462,6 +469,11 @@ async fn local(ctx: &Context, actor: &str, op: Op) -> Result<Value, CliError> {
         Op::ExpireAdminToken(id, input) => to_json(&ops.expire_admin_token(&id, &input).await?),
         Op::RevokeAdminToken(id) => ops
             .revoke_admin_token(&id)
+            .await
+            .map(|()| Value::Null)
+            .map_err(Into::into),
+        Op::EndConsoleSessions(user) => ops
+            .end_console_sessions(&user)
             .await
             .map(|()| Value::Null)
             .map_err(Into::into),

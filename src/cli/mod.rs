@@ -289,6 +289,13 @@ pub enum AdminCommand {
         /// The token's id (from `admin tokens`).
         id: String,
     },
+    /// End every console session of an administrator at once, on every
+    /// replica (a lost laptop); signing in again works. Needs the running
+    /// broker: `--url`.
+    EndConsoleSessions {
+        /// The administrator's user name at the console's realm (`alice`).
+        user: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::domain::console::{MAX_CONSOLE_SESSION, MIN_CONSOLE_SESSION};
 use crate::domain::{
     Client, ConsoleSettings, FieldProblem, IdpAlias, KeyId, LogSettings, PublicUrl, Realm,
     RealmName, Rule, RuleField, RuleKind, ServerLimits, Tenant, TenantId, TracingSettings,
@@ -169,7 +170,8 @@ impl RawConfig {
                 );
             }
         }
-        if !(5..=24 * 60).contains(&section.session_minutes) {
+        let minutes = MIN_CONSOLE_SESSION.num_minutes()..=MAX_CONSOLE_SESSION.num_minutes();
+        if !minutes.contains(&section.session_minutes) {
             problems.add(
                 "console.session_minutes",
                 "must be between 5 and 1440 minutes",

@@ -11,6 +11,16 @@ use super::RealmName;
 
 /// The longest a console login may take between the redirect and the callback.
 pub const CONSOLE_LOGIN_LIFETIME: TimeDelta = TimeDelta::minutes(10);
+/// The shortest console session `[console] session_minutes` may set.
+pub const MIN_CONSOLE_SESSION: TimeDelta = TimeDelta::minutes(5);
+/// The longest console session `[console] session_minutes` may set.
+pub const MAX_CONSOLE_SESSION: TimeDelta = TimeDelta::minutes(24 * 60);
+
+/// The end mark of every console session of the administrator `user`.
+#[must_use]
+pub fn console_user_key(user: &str) -> String {
+    format!("console-user\0{user}")
+}
 
 /// Who may sign in to the console, and for how long.
 #[derive(Debug, Clone)]
@@ -53,6 +63,11 @@ pub struct ConsoleSession {
     pub user: String,
     /// The value every state-changing request repeats in `X-CSRF-Token`.
     pub csrf: String,
+    /// Its id: the key of its end mark when it is signed out.
+    pub sid: String,
+    /// When it was signed in (an end of all the user's sessions at or after
+    /// this ends it).
+    pub started_at: DateTime<Utc>,
     /// When the session ends.
     pub expires_at: DateTime<Utc>,
 }
@@ -62,6 +77,12 @@ impl ConsoleSession {
     #[must_use]
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
         now < self.expires_at
+    }
+
+    /// The end mark of this session.
+    #[must_use]
+    pub fn session_key(&self) -> String {
+        format!("console-session\0{}", self.sid)
     }
 
     /// The audit trail's name of the administrator.

@@ -293,6 +293,16 @@ const pages = {
       field('Label', text('label', { required: true, placeholder: 'deploy' })),
       field('Lifetime (days, empty: no end)', h('input', { name: 'days', type: 'number', min: 1, max: 3650 })),
       h('button', { type: 'submit', class: 'primary' }, 'Create token'));
+    const ended = h('div', { id: 'sessions-out' });
+    const endSessions = h('form', { class: 'inline', id: 'end-sessions' },
+      field('Administrator', text('user', { required: true, placeholder: 'alice' })),
+      h('button', { type: 'submit', class: 'danger' }, 'End their console sessions'));
+    endSessions.addEventListener('submit', onSubmit(async (f) => {
+      const user = f.get('user').trim();
+      if (!window.confirm(`End every console session of ${user}?`)) return null;
+      await api('DELETE', `console/sessions/${encodeURIComponent(user)}`);
+      return message('ok', `Every console session of ${user} has ended.`);
+    }, ended));
     create.addEventListener('submit', onSubmit(async (f) => {
       const body = { label: f.get('label').trim() };
       if (f.get('days')) body.expires_in_days = Number(f.get('days'));
@@ -311,7 +321,10 @@ const pages = {
           t.status === 'active' ? actionButton('Expire now', `Expire ${t.label}? It stays listed as expired.`, () => api('POST', `tokens/${t.id}/expire`, {}), out, '') : null,
           ' ',
           actionButton('Revoke', `Revoke ${t.label}? It stops working and leaves the list.`, () => api('DELETE', `tokens/${t.id}`), out)))), 'No admin token.'),
-      h('section', { class: 'panel' }, h('h2', {}, 'Create a token'), create));
+      h('section', { class: 'panel' }, h('h2', {}, 'Create a token'), create),
+      h('section', { class: 'panel' }, h('h2', {}, 'Console sessions'),
+        h('p', { class: 'muted' }, 'Ends every console session of an administrator at once (a lost laptop); they can sign in again.'),
+        endSessions, ended));
   },
 
   async tenants(root) {

@@ -132,13 +132,38 @@ async fn an_admin_signs_in_at_the_admin_realm_and_changes_through_the_console_se
     );
 }
 
+/// The console's session cookie a sign-in set, as `name=value`.
+fn session_cookie(signed: &reqwest::Response) -> String {
+    signed
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("authproxy-console="))
+        .and_then(|c| c.split(';').next())
+        .expect("a console session cookie")
+        .to_owned()
+}
+
+/// The status of `GET /admin/api/clients` with only `cookie`, from another
+/// client (a copy of the cookie, as a thief would hold it).
+async fn status_with_cookie(app: &TestApp, cookie: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(app.url("/admin/api/clients"))
+        .header(header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 #[tokio::test]
 async fn signing_out_needs_the_csrf_token_and_ends_the_session() {
     let app = console_app().await;
-    assert_eq!(
-        app.console_sign_in("alice", "alice").await.status(),
-        StatusCode::OK
-    );
+    let signed = app.console_sign_in("alice", "alice").await;
+    assert_eq!(signed.status(), StatusCode::OK);
+    let copied = session_cookie(&signed);
+    assert_eq!(status_with_cookie(&app, &copied).await, StatusCode::OK);
     let csrf = csrf_of(&app).await;
     let forged = app
         .browser
@@ -160,6 +185,86 @@ async fn signing_out_needs_the_csrf_token_and_ends_the_session() {
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         clients_status(&app, &app.browser).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // Ended on the server: a copy of the cookie signs nobody in either.
+    assert_eq!(
+        status_with_cookie(&app, &copied).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+// The CLI blocks a worker while the broker answers on another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_ends_every_console_session_of_a_user_who_may_sign_in_again() {
+    let app = console_app().await;
+    let signed = app.console_sign_in("alice", "alice").await;
+    let laptop = session_cookie(&signed);
+    assert_eq!(status_with_cookie(&app, &laptop).await, StatusCode::OK);
+
+    let admin = app.admin();
+    let ended = admin
+        .request(Method::DELETE, "/admin/api/console/sessions/alice")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        status_with_cookie(&app, &laptop).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let page = reqwest::Client::new()
+        .get(app.url("/admin/"))
+        .header(header::COOKIE, &laptop)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"sign-in\""), "the sign-in page: {page}");
+    let row = admin
+        .audit()
+        .await
+        .into_iter()
+        .find(|r| r["action"] == "console.sessions.end")
+        .expect("audited");
+    assert_eq!(row["subject"], "alice");
+    assert_eq!(row["actor"], "admin:tests");
+    let blank = admin
+        .request(Method::DELETE, "/admin/api/console/sessions/%20")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blank.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Signing in again (later) works.
+    app.clock.advance(chrono::TimeDelta::seconds(1));
+    let again = session_cookie(&app.console_sign_in("alice", "alice").await);
+    assert_eq!(status_with_cookie(&app, &again).await, StatusCode::OK);
+
+    // The CLI: only where the sessions are, the running broker.
+    let local = crate::support::cli(
+        &app.config_path,
+        &["admin", "end-console-sessions", "alice"],
+    );
+    assert_eq!(local.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&local.stderr).contains("--url"));
+    let dir = tempfile::tempdir().unwrap();
+    let remote = std::process::Command::new(env!("CARGO_BIN_EXE_authproxy"))
+        .env("AUTHPROXY_LOGINS", dir.path().join("logins.json"))
+        .env("AUTHPROXY_URL", &app.base_url)
+        .env("AUTHPROXY_ADMIN_TOKEN", admin.token())
+        .args(["admin", "end-console-sessions", "alice"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&remote.stdout).contains("ended every console session of alice"),
+        "{}",
+        String::from_utf8_lossy(&remote.stderr)
+    );
+    assert_eq!(
+        status_with_cookie(&app, &again).await,
         StatusCode::UNAUTHORIZED
     );
 }

@@ -175,9 +175,15 @@ pub async fn require_admin(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    if header.is_none()
-        && let Some(session) = console::session::current(&app, request.headers())
-    {
+    let session = if header.is_none() {
+        match console::session::current(&app, request.headers()).await {
+            Ok(session) => session,
+            Err(err) => return ApiError(err.into()).into_response(),
+        }
+    } else {
+        None
+    };
+    if let Some(session) = session {
         if let Err(refusal) =
             console::session::check(&app, &session, request.method(), request.headers(), None)
         {

@@ -1,4 +1,5 @@
-//! Admin tokens: create (shown once), list, expire, revoke.
+//! Admin tokens: create (shown once), list, expire, revoke; and an
+//! administrator's console sessions, ended.
 
 use axum::Extension;
 use axum::Json;
@@ -61,5 +62,17 @@ pub async fn revoke_token(
     Path(id): Path<String>,
 ) -> AdminResult<StatusCode> {
     operator(&app, &admin).revoke_admin_token(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends every console session of the administrator `user` at once (signing in
+/// again works).
+#[utoipa::path(delete, path = "/admin/api/console/sessions/{user}", responses((status = 204), (status = 422)), security(("admin_token" = [])))]
+pub async fn end_console_sessions(
+    State(app): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(user): Path<String>,
+) -> AdminResult<StatusCode> {
+    operator(&app, &admin).end_console_sessions(&user).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::app::AppState;
+use crate::http::error::PageError;
 use crate::http::page;
 
 /// The console's script.
@@ -54,7 +55,11 @@ pub async fn to_console() -> Redirect {
 
 /// `GET /admin/`: the console for a signed-in administrator, else the sign-in.
 pub async fn index(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    match session::current(&app, &headers) {
+    let current = match session::current(&app, &headers).await {
+        Ok(current) => current,
+        Err(err) => return PageError(err.into()).into_response(),
+    };
+    match current {
         Some(session) => page::render_console(
             StatusCode::OK,
             &ConsoleView {

@@ -2,26 +2,67 @@
 //! state-changing admin API call made with it must pass. A cookie alone proves
 //! only that the browser holds it; the CSRF token (in the page, readable only by
 //! the broker's own origin) and the browser-set `Origin` prove the call comes
-//! from the console itself (PROTOCOL.md §6).
+//! from the console itself (PROTOCOL.md §6). Sign-out ends a session on the
+//! server too (a mark in the login store every request checks), and an
+//! administrator can end all of one user's sessions.
 
 use axum::http::{HeaderMap, Method, header};
 
 use crate::app::AppState;
 use crate::crypto;
 use crate::domain::ConsoleSession;
+use crate::domain::console::console_user_key;
 use crate::http::cookie::SessionCookie;
+use crate::store::{SessionKeys, StoreError};
 
 /// The header that repeats the session's CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// The live session of this request's cookie, if any.
-#[must_use]
-pub fn current(app: &AppState, headers: &HeaderMap) -> Option<ConsoleSession> {
-    app.console.as_ref()?;
+/// The live session of this request's cookie, if any: unexpired, of a user the
+/// console still admits, and neither signed out nor ended by an administrator.
+pub async fn current(
+    app: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<ConsoleSession>, StoreError> {
+    let Some(settings) = app.console.as_ref() else {
+        return Ok(None);
+    };
     let cookie = SessionCookie::console(app.public_url.is_https());
-    let value = cookie.read(headers)?;
-    let session: ConsoleSession = app.sealer.open_json(&cookie.binding(), value)?;
-    session.is_live(app.clock.now()).then_some(session)
+    let Some(session) = cookie.read(headers).and_then(|value| {
+        app.sealer
+            .open_json::<ConsoleSession>(&cookie.binding(), value)
+    }) else {
+        return Ok(None);
+    };
+    if !session.is_live(app.clock.now()) || !settings.admits(&session.user) {
+        return Ok(None);
+    }
+    let ended = app
+        .logins
+        .session_ended(&keys(&session), session.started_at)
+        .await?;
+    Ok((!ended).then_some(session))
+}
+
+/// Ends `session` on the server (signed out): its cookie, wherever it was
+/// copied, no longer signs anybody in.
+pub async fn end(app: &AppState, session: &ConsoleSession) -> Result<(), StoreError> {
+    let keys = keys(session);
+    app.logins
+        .end_sessions(
+            &keys.session,
+            &keys.user,
+            app.clock.now(),
+            session.expires_at,
+        )
+        .await
+}
+
+fn keys(session: &ConsoleSession) -> SessionKeys {
+    SessionKeys {
+        session: session.session_key(),
+        user: console_user_key(&session.user),
+    }
 }
 
 /// Why a call with the session's cookie is refused.

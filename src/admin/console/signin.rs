@@ -114,10 +114,13 @@ pub async fn callback(
         .console
         .as_ref()
         .map_or_else(chrono::TimeDelta::zero, |c| c.session);
+    let now = app.clock.now();
     let session = ConsoleSession {
         user,
         csrf: crypto::random_token()?,
-        expires_at: app.clock.now() + lifetime,
+        sid: crypto::random_token()?,
+        started_at: now,
+        expires_at: now + lifetime,
     };
     let console = SessionCookie::console(app.public_url.is_https());
     let sealed = app.sealer.seal_json(&console.binding(), &session)?;
@@ -203,12 +206,16 @@ pub async fn sign_out(
     let csrf = url::form_urlencoded::parse(&body)
         .find(|(name, _)| name == "csrf")
         .map(|(_, value)| value.into_owned());
-    let Some(session) = session::current(&app, &headers) else {
+    let Some(session) = session::current(&app, &headers)
+        .await
+        .map_err(WebError::from)?
+    else {
         return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "./")]).into_response());
     };
     if let Err(refusal) = session::check(&app, &session, &Method::POST, &headers, csrf.as_deref()) {
         return Err(csrf_error(&refusal).into());
     }
+    session::end(&app, &session).await.map_err(WebError::from)?;
     audit(&app, &session.user, "console.logout", true).await?;
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "./")]).into_response();
     if let Some(clear) = SessionCookie::console(app.public_url.is_https()).clear() {

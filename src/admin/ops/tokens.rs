@@ -1,7 +1,8 @@
 //! Admin tokens: created with a label that names the administrator in the audit
 //! trail (`admin:<label>`) and an optional end; the token is shown once and only
 //! its hash is kept. Listed by a short id (the start of the hash), expired (the
-//! row stays, and says so) or revoked (the row goes).
+//! row stays, and says so) or revoked (the row goes). And the console's
+//! sessions of one administrator, ended at once (a lost laptop).
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,6 +10,7 @@ use utoipa::ToSchema;
 
 use super::{Operator, OpsError};
 use crate::auth;
+use crate::domain::console::{MAX_CONSOLE_SESSION, console_user_key};
 use crate::registry::input::problem;
 use crate::store::StoredAdminToken;
 
@@ -159,6 +161,29 @@ impl Operator<'_> {
         let token = self.admin_token(id).await?;
         self.access.delete_admin_token(token.hash).await?;
         self.record("admin.token.revoke", &token.label).await
+    }
+
+    /// Ends every console session of `user` signed in until now, on every
+    /// replica at once; signing in again works.
+    pub async fn end_console_sessions(&self, user: &str) -> Result<(), OpsError> {
+        let user = user.trim();
+        if user.is_empty() || user.len() > 255 || user.chars().any(char::is_control) {
+            return Err(OpsError::Invalid(vec![problem(
+                "user",
+                "a user name is 1 to 255 characters, without control characters",
+            )]));
+        }
+        let sessions = self.sessions.ok_or_else(|| {
+            OpsError::NeedsBroker(
+                "Console sessions live in the running broker's store: run this with --url (the admin API).".into(),
+            )
+        })?;
+        let key = console_user_key(user);
+        let now = self.clock.now();
+        sessions
+            .end_sessions(&key, &key, now, now + MAX_CONSOLE_SESSION)
+            .await?;
+        self.record("console.sessions.end", user).await
     }
 
     async fn admin_token(&self, id: &str) -> Result<StoredAdminToken, OpsError> {

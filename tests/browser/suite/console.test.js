@@ -186,6 +186,10 @@ test('each page does its main task through the UI, and looks right at both width
     assert.match(await page.textContent('#secret'), /^apx_admin_/);
     await page.click('tr:has-text("deploy") button:has-text("Expire now")');
     await page.waitForSelector('tr:has-text("deploy") .status.expired');
+    await page.fill('#end-sessions [name=user]', 'bob');
+    await page.click('#end-sessions button[type=submit]');
+    await page.waitForSelector('#sessions-out .message.ok');
+    assert.match(await page.textContent('#sessions-out'), /Every console session of bob has ended/);
     await assertLabelled(page, 'tokens');
     await photograph(page, 'tokens');
     await page.click('tr:has-text("deploy") button:has-text("Revoke")');
