@@ -78,8 +78,8 @@ pub struct Operator<'a> {
     pub access: &'a dyn AccessStore,
     /// Tenants and their credentials.
     pub tenants: &'a dyn DocumentStore,
-    /// The running broker's embed sessions (the admin API has them; a local
-    /// command does not).
+    /// The running broker's login store, where embed and console sessions
+    /// are ended (the admin API has it; a local command does not).
     pub sessions: Option<&'a dyn LoginStore>,
     /// Where every change is recorded.
     pub audit: &'a dyn AuditLog,
