@@ -430,14 +430,8 @@ async fn clients_sync_provisions_the_console_client_and_an_admin_signs_in_throug
         let landed = app.console_sign_in("bob", "bob").await;
         assert_eq!(landed.status(), StatusCode::OK);
         let page = app
-            .browser
-            .get(app.url("/admin/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+            .page(url::Url::parse(&app.url("/admin/")).unwrap())
+            .await;
         assert!(
             page.contains("data-csrf=") && page.contains(">bob<"),
             "{page}"
