@@ -164,8 +164,8 @@ pub struct VerifiedHostToken {
     pub name: Option<String>,
     /// The user's email.
     pub email: Option<Username>,
-    /// Whether the host verified the email.
-    pub email_verified: bool,
+    /// The host's `email_verified`, when the token has one.
+    pub email_verified: Option<bool>,
     /// An `https:` picture URL.
     pub picture: Option<String>,
     /// When the session ends.
@@ -397,8 +397,8 @@ impl HostTokenVerifier<'_> {
             .map(|e| Username::parse(&e).map_err(|_| Rejection::Claim("email")))
             .transpose()?;
         let email_verified = match claims.get("email_verified") {
-            None => false,
-            Some(Value::Bool(b)) => *b,
+            None => None,
+            Some(Value::Bool(b)) => Some(*b),
             Some(_) => return Err(Rejection::Claim("email_verified").into()),
         };
         let picture = picture(claims)?;

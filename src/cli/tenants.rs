@@ -50,6 +50,11 @@ pub enum TenantsCommand {
         /// Allow HS256 shared-secret keys.
         #[arg(long)]
         allow_hs256: bool,
+        /// Let the tenant's hosts vouch for their users' emails: an email they send then
+        /// selects an existing realm user and grants ACL roles (the host can log in as any
+        /// user of the realm).
+        #[arg(long)]
+        hosts_vouch_for_emails: bool,
         /// Where the host publishes its signing keys, a JWKS URL (`https://crm.example.com/.well-known/jwks.json`).
         #[arg(long)]
         jwks_url: Option<String>,
@@ -222,6 +227,7 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
                     parent_may_act,
                     max_session_secs,
                     allow_hs256,
+                    hosts_vouch_for_emails,
                     jwks_url,
                     assertion_grant_idp,
                     app_url,
@@ -255,6 +261,7 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
                         },
                         max_session_secs,
                         allow_hs256,
+                        hosts_vouch_for_emails,
                         jwks_url,
                         assertion_grant_idp,
                         embeds: EmbedSettings {

@@ -177,6 +177,10 @@ pub struct TenantSection {
     /// Whether the parent's credentials may act for this sub-tenant.
     #[serde(default)]
     pub parent_may_act: bool,
+    /// Whether the tenant's hosts may vouch for their users' emails (an email
+    /// they send then selects an existing realm user and grants ACL roles).
+    #[serde(default)]
+    pub hosts_vouch_for_emails: bool,
     /// The realm its users live in (defined in the file).
     pub realm: String,
     /// The embedded-app clients (defined in the file).

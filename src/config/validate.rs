@@ -461,6 +461,7 @@ impl RawConfig {
                 provisioning: input.provisioning,
                 max_session_secs: input.max_session_secs,
                 allow_hs256: false,
+                hosts_vouch_for_emails: input.hosts_vouch_for_emails,
                 jwks_url: input.jwks_url.clone(),
                 assertion_grant_idp,
                 embeds: input.embeds.clone(),

@@ -17,6 +17,7 @@ pub mod sso;
 pub mod tenant;
 pub mod txn;
 pub mod username;
+pub mod vouch;
 
 pub use caller::{CallerId, CallerPolicy, Denial};
 
@@ -49,3 +50,4 @@ pub use tenant::{
 };
 pub use txn::{Confirmation, TxnChallenge, TxnId, TxnVerifier};
 pub use username::Username;
+pub use vouch::{EmailSource, email_trusted};

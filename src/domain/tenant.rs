@@ -118,6 +118,12 @@ pub struct Tenant {
     /// Whether signing keys may be HS256 shared secrets (off: only ES256 and EdDSA).
     #[serde(default)]
     pub allow_hs256: bool,
+    /// Whether the tenant's hosts may vouch for their users' emails, so that an
+    /// email they send selects an existing realm user and grants ACL roles. Off
+    /// by default: it lets a host log in as any user of the realm, like the
+    /// impersonation permission (README, "Who vouches for an email").
+    #[serde(default)]
+    pub hosts_vouch_for_emails: bool,
     /// Where the host publishes its signing keys (a JWKS), besides those
     /// registered one by one.
     #[serde(default)]
@@ -539,6 +545,7 @@ mod tests {
             provisioning: Provisioning::Create,
             max_session_secs: 60,
             allow_hs256: false,
+            hosts_vouch_for_emails: false,
             jwks_url: Some("http://evil.example/jwks".into()),
             assertion_grant_idp: None,
             sso: crate::domain::SsoSettings::default(),

@@ -38,8 +38,8 @@ use crate::auth::signing::OwnTokenProblem;
 use crate::crypto;
 use crate::domain::tenant::user_key;
 use crate::domain::{
-    ClientId, IdpAlias, Provisioning, Realm, ResourceRef, Role, SessionPolicy, Tenant, TenantId,
-    Username,
+    ClientId, EmailSource, IdpAlias, Provisioning, Realm, ResourceRef, Role, SessionPolicy, Tenant,
+    TenantId, Username, email_trusted,
 };
 use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
@@ -104,16 +104,21 @@ impl HostUser {
     /// The user a verified host token vouches for, for no resource in particular.
     #[must_use]
     pub fn vouched_by(verified: VerifiedHostToken) -> Self {
+        let profile = Profile::vouched(
+            &verified.tenant,
+            &verified.sub,
+            verified.name,
+            verified.email.map(|e| e.as_str().to_owned()),
+            verified.picture,
+            EmailSource::Host {
+                says_verified: verified.email_verified,
+            },
+        );
         Self {
             tenant: verified.tenant.id,
             acting: verified.acting,
             sub: verified.sub,
-            profile: Profile {
-                name: verified.name,
-                email: verified.email.map(|e| e.as_str().to_owned()),
-                email_verified: verified.email_verified,
-                picture: verified.picture,
-            },
+            profile,
             session_exp: verified.session_exp,
             resource: None,
             resource_specific: false,
@@ -148,6 +153,36 @@ pub struct HostUser {
     pub registration: Option<String>,
 }
 
+impl Profile {
+    /// The profile a way in vouches for. `email_verified` is the broker's
+    /// decision, made by [`email_trusted`] for every way in alike: only then may
+    /// the email select an existing realm user or grant an ACL role.
+    #[must_use]
+    pub fn vouched(
+        tenant: &Tenant,
+        sub: &str,
+        name: Option<String>,
+        email: Option<String>,
+        picture: Option<String>,
+        source: EmailSource,
+    ) -> Self {
+        let email_verified = email.is_some() && email_trusted(tenant, sub, source);
+        Self {
+            name,
+            email,
+            email_verified,
+            picture,
+        }
+    }
+
+    /// The email, where it may select a user or a role: verified by a party the
+    /// tenant trusts for it.
+    #[must_use]
+    pub fn trusted_email(&self) -> Option<&str> {
+        self.email.as_deref().filter(|_| self.email_verified)
+    }
+}
+
 /// The user as the embedded app sees it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Profile {
@@ -157,7 +192,8 @@ pub struct Profile {
     /// Email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// Whether the host verified the email.
+    /// Whether a party the tenant trusts for it verified the email
+    /// ([`Profile::vouched`] decides).
     #[serde(default)]
     pub email_verified: bool,
     /// `https:` picture.
@@ -566,7 +602,8 @@ async fn role_on(
                 format!("The tenant has no resource {resource}."),
             )
         })?;
-    Ok(found.acl.role_of(sub, profile.email.as_deref()))
+    // An email grants a role only when it is trusted (README, "Who vouches for an email").
+    Ok(found.acl.role_of(sub, profile.trusted_email()))
 }
 
 /// The realm's user for a verified token: found, or created where the tenant
@@ -586,10 +623,21 @@ async fn provision(
     };
     match tenant.provisioning {
         Provisioning::ExistingOnly => {
+            // An email selects an existing user only when a party the tenant
+            // trusts for it vouched (README, "Who vouches for an email").
+            if user.profile.email.is_some() && !user.profile.email_verified {
+                audit.reason = Some(
+                    "existing_only: the email is not vouched for by a party the tenant trusts"
+                        .into(),
+                );
+                return Err(WebError::new(
+                    ErrorCode::EmailNotVerified,
+                    "This tenant logs in existing users only, found by an email a party it trusts verified; this email is not.",
+                ));
+            }
             let email = user
                 .profile
-                .email
-                .as_deref()
+                .trusted_email()
                 .and_then(|e| Username::parse(e).ok());
             let Some(email) = &email else {
                 audit.reason = Some("existing_only needs the email claim".into());
@@ -1260,11 +1308,20 @@ pub async fn wait(
             Err(err) => return Err(err),
         };
         let keys = session_keys(&session.tenant, &session.sub, &session.sid);
-        let profile = stored_profile(&app, &session.tenant, &session.sub)
-            .await?
-            .map(|(body, _)| body);
+        // "Changed" means the host's stored profile differs from the one this
+        // session's token carries (a renewal copies it in), so an update made
+        // before this poll was parked is not missed.
+        let differs = |stored: Option<(String, Profile)>| {
+            stored.is_some_and(|(_, profile)| profile != session.profile)
+        };
         let deadline = tokio::time::Instant::now() + SESSION_WAIT;
         loop {
+            if differs(stored_profile(&app, &session.tenant, &session.sub).await?) {
+                return Ok::<_, WebError>((
+                    Json(json!({"ended": false, "changed": true})).into_response(),
+                    client,
+                ));
+            }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             if left.is_zero() {
                 return Ok((Json(json!({"ended": false})).into_response(), client));
@@ -1281,15 +1338,6 @@ pub async fn wait(
                     json!({"ended": true})
                 };
                 return Ok((Json(answer).into_response(), client));
-            }
-            let now_profile = stored_profile(&app, &session.tenant, &session.sub)
-                .await?
-                .map(|(body, _)| body);
-            if now_profile != profile {
-                return Ok::<_, WebError>((
-                    Json(json!({"ended": false, "changed": true})).into_response(),
-                    client,
-                ));
             }
         }
     }

@@ -22,7 +22,7 @@ use crate::auth::{self, Outcome};
 use crate::crypto;
 use crate::domain::tenant::user_key;
 use crate::domain::tenant::{DEFAULT_SESSION_SECS, MAX_SESSION_SECS};
-use crate::domain::{ApiKey, Environment, Operation, Tenant, TenantId, Username};
+use crate::domain::{ApiKey, EmailSource, Environment, Operation, Tenant, TenantId, Username};
 use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
 use crate::http::error::{ApiError, WebError};
@@ -47,7 +47,7 @@ struct MintRequest {
     #[serde(default)]
     email: Option<String>,
     #[serde(default)]
-    email_verified: bool,
+    email_verified: Option<bool>,
     #[serde(default)]
     picture: Option<String>,
     #[serde(default)]
@@ -354,8 +354,10 @@ pub async fn mint(
                 claims.insert(name.into(), value.clone().into());
             }
         }
-        if request.email_verified {
-            claims.insert("email_verified".into(), true.into());
+        // What the host said, as it said it: `false` keeps its email from ever
+        // counting (README, "Who vouches for an email").
+        if let Some(verified) = request.email_verified {
+            claims.insert("email_verified".into(), verified.into());
         }
         if acting {
             claims.insert("act".into(), json!({"sub": key.tenant.as_str()}));
@@ -444,14 +446,23 @@ pub async fn update_user(
         ) {
             return Err(bad(problem));
         }
+        // The broker's own users (third-party platforms' and registrants') are
+        // not the host's to rename or re-address.
+        if !is_host_user_id(&sub) {
+            return Err(bad(USER_ID_RULE.replace("{}", "sub")));
+        }
         let (tenant, _) = call.tenant(&app, &key, Some(&tenant)).await?;
         call.audit.subject = Some(format!("{}/{sub}", tenant.id));
-        let profile = Profile {
-            name: patch.name.clone(),
-            email: patch.email.clone(),
-            email_verified: false,
-            picture: patch.picture.clone(),
-        };
+        let profile = Profile::vouched(
+            &tenant,
+            &sub,
+            patch.name.clone(),
+            patch.email.clone(),
+            patch.picture.clone(),
+            EmailSource::Host {
+                says_verified: None,
+            },
+        );
         apply_profile(&app, &tenant, &sub, &profile)
             .await
             .map_err(|e| ApiError(e).into_response())?;

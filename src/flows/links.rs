@@ -36,8 +36,8 @@ use super::tickets::{self, Taken};
 use crate::app::AppState;
 use crate::crypto;
 use crate::domain::{
-    KeyAlgorithm, KeyId, LinkPath, Operation, ResourceId, ResourceRef, Tenant, TenantId,
-    VerifyingKey,
+    EmailSource, KeyAlgorithm, KeyId, LinkPath, Operation, ResourceId, ResourceRef, Tenant,
+    TenantId, VerifyingKey,
 };
 use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
@@ -251,13 +251,17 @@ pub async fn create(
             user: HostUser {
                 tenant: tenant.id.clone(),
                 acting: acting.then(|| key.tenant.clone()),
-                sub: user.uid,
-                profile: Profile {
-                    name: Some(name),
-                    email: user.email,
-                    email_verified: false,
-                    picture: None,
-                },
+                sub: user.uid.clone(),
+                profile: Profile::vouched(
+                    &tenant,
+                    &user.uid,
+                    Some(name),
+                    user.email,
+                    None,
+                    EmailSource::Host {
+                        says_verified: None,
+                    },
+                ),
                 session_exp: session_end(&tenant, request.session_secs, now)
                     .map_err(|e| ApiError(e).into_response())?,
                 resource,
@@ -729,12 +733,16 @@ async fn from_hmac(
         tenant: tenant.id.clone(),
         acting: None,
         sub: uid.to_owned(),
-        profile: Profile {
-            name: Some(name).filter(|n| !n.is_empty()),
-            email: email.map(str::to_owned),
-            email_verified: false,
-            picture: None,
-        },
+        profile: Profile::vouched(
+            tenant,
+            uid,
+            Some(name).filter(|n| !n.is_empty()),
+            email.map(str::to_owned),
+            None,
+            EmailSource::Host {
+                says_verified: None,
+            },
+        ),
         session_exp: session_end(tenant, None, now).map_err(|e| PageError(e).into_response())?,
         resource: None,
         resource_specific: false,

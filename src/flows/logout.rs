@@ -119,11 +119,15 @@ pub async fn start(State(app): State<AppState>, body: Bytes) -> Result<Response,
         id_token_hint: hint,
         post_logout_redirect_uri: &post_logout,
     };
+    // Chromium applies `form-action` to every redirect that follows the form's
+    // POST (README, "Security notes", logout): the realm's end-session endpoint answers
+    // with a redirect to `/logged-out` on the broker, so both origins are listed.
+    let form_action = format!("{} 'self'", endpoint.origin().ascii_serialization());
     Ok(page::render_with_form_to(
         StatusCode::OK,
         &view,
         &nonce,
-        &endpoint.origin().ascii_serialization(),
+        &form_action,
     ))
 }
 

@@ -26,7 +26,8 @@ use crate::crypto;
 use crate::domain::resource::is_app_url;
 use crate::domain::tenant::registrant_sub;
 use crate::domain::{
-    Acl, Operation, RegistrationEmail, Resource, ResourceId, ResourceRef, ResourceType, Tenant,
+    Acl, EmailSource, Operation, RegistrationEmail, Resource, ResourceId, ResourceRef,
+    ResourceType, Tenant,
 };
 use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
@@ -295,13 +296,17 @@ pub async fn create_embed(
         let host_user = HostUser {
             tenant: tenant.id.clone(),
             acting: acting.then(|| key.tenant.clone()),
-            sub: user.id,
-            profile: Profile {
-                name: user.name,
-                email: user.email,
-                email_verified: false,
-                picture: user.avatar,
-            },
+            sub: user.id.clone(),
+            profile: Profile::vouched(
+                &tenant,
+                &user.id,
+                user.name,
+                user.email,
+                user.avatar,
+                EmailSource::Host {
+                    says_verified: None,
+                },
+            ),
             session_exp,
             resource: request.resource,
             resource_specific: request.resource_specific,
@@ -589,12 +594,16 @@ async fn join_inner(app: &AppState, credential: &str, audit: &mut AuditEntry) ->
         tenant: tenant.id.clone(),
         acting: None,
         sub: registrant_sub(&registration.id),
-        profile: Profile {
-            name: Some(registration.name.clone()),
-            email: Some(registration.email.clone()),
-            email_verified: false,
-            picture: None,
-        },
+        // A typed email is the registrant's word only: it selects no account
+        // and grants no role (README, "Who vouches for an email").
+        profile: Profile::vouched(
+            &tenant,
+            &registrant_sub(&registration.id),
+            Some(registration.name.clone()),
+            Some(registration.email.clone()),
+            None,
+            EmailSource::Typed,
+        ),
         session_exp,
         resource: Some(resource.reference()),
         resource_specific: true,

@@ -42,7 +42,7 @@ use crate::auth::third_party::{ExternalIdentity, PlatformVerifier};
 use crate::crypto;
 use crate::domain::sso::display_name_key;
 use crate::domain::{
-    ClientId, Operation, Provisioning, ResourceRef, SsoProvider, Tenant, TenantId,
+    ClientId, EmailSource, Operation, Provisioning, ResourceRef, SsoProvider, Tenant, TenantId,
 };
 use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
@@ -114,7 +114,7 @@ struct HandshakeUser {
     #[serde(default)]
     email: Option<String>,
     #[serde(default)]
-    email_verified: bool,
+    email_verified: Option<bool>,
     #[serde(default)]
     image_url: Option<String>,
 }
@@ -327,20 +327,24 @@ pub(super) async fn unique_display_name(
 /// unique in the tenant.
 async fn profile_of(
     app: &AppState,
-    tenant: &TenantId,
+    tenant: &Tenant,
     sub: &str,
     identity: &ExternalIdentity,
 ) -> Result<Profile, WebError> {
     let name = match &identity.name {
-        Some(name) => unique_display_name(app, tenant, sub, name).await?,
+        Some(name) => unique_display_name(app, &tenant.id, sub, name).await?,
         None => None,
     };
-    Ok(Profile {
+    Ok(Profile::vouched(
+        tenant,
+        sub,
         name,
-        email: identity.email.clone(),
-        email_verified: identity.email_verified,
-        picture: identity.picture.clone(),
-    })
+        identity.email.clone(),
+        identity.picture.clone(),
+        EmailSource::Platform {
+            verified: identity.email_verified,
+        },
+    ))
 }
 
 /// The provider's secrets, for a kind that needs them (`provider_not_configured`
@@ -507,7 +511,7 @@ async fn start_inner(
         )));
     }
     let sub = external_user_id(provider.name.as_str(), &identity.issuer, &identity.subject);
-    let profile = profile_of(app, &tenant.id, &sub, &identity)
+    let profile = profile_of(app, &tenant, &sub, &identity)
         .await
         .map_err(web)?;
     apply_profile(app, &tenant, &sub, &profile)
@@ -583,7 +587,7 @@ async fn update_inner(
         audit.reason = Some(format!("{}: another_user", provider.name));
         return Err(refused(ErrorCode::InvalidToken, request_id));
     }
-    let profile = profile_of(app, &tenant.id, &sub, &identity)
+    let profile = profile_of(app, &tenant, &sub, &identity)
         .await
         .map_err(web)?;
     apply_profile(app, &tenant, &sub, &profile)
@@ -725,15 +729,21 @@ pub async fn exchange(
         };
         let (tenant, _) = call.tenant(&app, &key, Some(bound.tenant.as_str())).await?;
         let sub = user.primary_key.clone();
-        let profile = Profile {
-            name: match name {
-                Some(n) => unique_display_name(&app, &tenant.id, &sub, n).await.map_err(web)?,
-                None => None,
-            },
-            email: user.email.clone(),
-            email_verified: user.email_verified && user.email.is_some(),
-            picture: user.image_url.clone(),
+        let name = match name {
+            Some(n) => unique_display_name(&app, &tenant.id, &sub, n).await.map_err(web)?,
+            None => None,
         };
+        // The handshake's user is the host backend's word (README, "Who vouches for an email").
+        let profile = Profile::vouched(
+            &tenant,
+            &sub,
+            name,
+            user.email.clone(),
+            user.image_url.clone(),
+            EmailSource::Host {
+                says_verified: user.email_verified,
+            },
+        );
         call.audit.subject = Some(format!("{}/{sub}", tenant.id));
         let now = app.clock.now();
         let host_user = HostUser {

@@ -88,6 +88,7 @@ codes! {
     OperationNotAllowed => ("operation_not_allowed", 403, "host API: the API key may not call this, or not for this tenant"),
     Forbidden => ("forbidden", 403, "the request is not allowed"),
     ResourceNotAllowed => ("resource_not_allowed", 403, "the session is valid for another resource only"),
+    EmailNotVerified => ("email_not_verified", 403, "an existing user is found only by an email a party the tenant trusts verified (a configured platform, or a host the tenant lets vouch for emails)"),
     UnknownUser => ("unknown_user", 404, "nobody of that name in the directory (or, for impersonation, in the realm)"),
     NotFound => ("not_found", 404, "no such endpoint, or no such resource"),
     UnknownProvider => ("unknown_provider", 404, "the tenant has no identity provider of that name, or does not use this client"),

@@ -348,7 +348,9 @@ const pages = {
     put(root, h('h1', {}, 'Tenants'), out,
       h('p', { class: 'muted' }, 'Host organisations of embedded SSO. Their login links and registrations are made by their own backends with API keys: see ', h('a', { href: '#embeds' }, 'Links and registrations'), '.'),
       table(['Tenant', 'Realm', { label: 'Clients', optional: true }, { label: 'Environment', optional: true }, ''], tenants.map((t) => h('tr', {},
-        h('td', {}, h('code', {}, t.tenant_id)),
+        h('td', {}, h('code', {}, t.tenant_id), ' ',
+          // Like the impersonation permission: its hosts can log in as any user of the realm by email.
+          t.hosts_vouch_for_emails ? h('span', { class: 'status warning', title: 'Its hosts may vouch for emails: an email they send logs in that realm user.' }, 'hosts vouch for emails') : null),
         h('td', {}, t.realm),
         h('td', { class: 'optional' }, t.clients.join(', ') || '—'),
         h('td', { class: 'optional' }, String(t.environment)),

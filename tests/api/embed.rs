@@ -829,10 +829,28 @@ async fn a_profile_update_reaches_the_open_frame_and_a_frame_logout_ends_its_ses
     );
 }
 
+/// A refused redeem's status, error code and audited reason.
+async fn refusal(host: &Host, response: reqwest::Response) -> (StatusCode, String, String) {
+    let status = response.status();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = response.json().await.unwrap();
+    let row = audit_row(&host.admin, &request_id).await;
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_owned(),
+        row["reason"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
 #[tokio::test]
 async fn existing_only_tenants_log_in_directory_users_and_refuse_others() {
     let host = Host::start().await;
-    put_tenant(&host.admin, "acme", tenant("sandbox", "existing_only")).await;
+    let mut vouching = tenant("sandbox", "existing_only");
+    vouching["hosts_vouch_for_emails"] = true.into();
+    put_tenant(&host.admin, "acme", vouching).await;
     let mut alice = host.claims("alice-at-host");
     alice.insert("email".into(), "alice@tenant-a.test".into());
     let response = host.redeem(&host.sign(&alice)).await;
@@ -842,11 +860,82 @@ async fn existing_only_tenants_log_in_directory_users_and_refuse_others() {
         jwt_claims(body["keycloak"]["access_token"].as_str().unwrap())["preferred_username"],
         "alice"
     );
+    assert_eq!(body["user"]["email_verified"], true);
     let mut stranger = host.claims("stranger");
     stranger.insert("email".into(), "stranger@nowhere.test".into());
     let refused = host.redeem(&host.sign(&stranger)).await;
     assert_eq!(refused.status(), StatusCode::NOT_FOUND);
     assert!(realm_users(&managed_username("stranger")).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_host_cannot_rename_or_readdress_the_brokers_own_users() {
+    let host = Host::start().await;
+    let (_, credential) = api_key(&host, "acme", &["update_users"]).await;
+    for sub in ["ext:auth0:0123abcd:auth0%7Cboss", "registration:r1"] {
+        let patched = host_api(
+            &host,
+            Method::PATCH,
+            &format!("/api/v1/embed/users/acme/{sub}"),
+            &credential,
+        )
+        .json(&json!({"name": "The Boss", "email": "boss@news.example"}))
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(patched.status(), StatusCode::BAD_REQUEST, "{sub}");
+        let body: Value = patched.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("not starting with registration: or ext:"),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_host_email_selects_nobody_unless_the_tenant_lets_its_hosts_vouch_and_the_host_does() {
+    let host = Host::start().await;
+    put_tenant(&host.admin, "acme", tenant("sandbox", "existing_only")).await;
+    // The attack: a host (or anyone holding its key) names alice's address.
+    let mut mallory = host.claims("mallory-at-host");
+    mallory.insert("email".into(), "alice@tenant-a.test".into());
+    let refused = host.redeem(&host.sign(&mallory)).await;
+    assert_eq!(
+        refusal(&host, refused).await,
+        (
+            StatusCode::FORBIDDEN,
+            "email_not_verified".to_owned(),
+            "existing_only: the email is not vouched for by a party the tenant trusts".to_owned()
+        ),
+        "off by default: a host's email is its word only"
+    );
+
+    // Granted, but the host itself says the address is unverified.
+    let mut vouching = tenant("sandbox", "existing_only");
+    vouching["hosts_vouch_for_emails"] = true.into();
+    put_tenant(&host.admin, "acme", vouching).await;
+    let mut unverified = host.claims("mallory-again");
+    unverified.insert("email".into(), "alice@tenant-a.test".into());
+    unverified.insert("email_verified".into(), false.into());
+    let refused = host.redeem(&host.sign(&unverified)).await;
+    assert_eq!(refusal(&host, refused).await.1, "email_not_verified");
+
+    // A minted token that says email_verified: false carries it, and is refused too.
+    let (_, credential) = api_key(&host, "acme", &["mint_tokens"]).await;
+    let minted: Value = host_api(&host, Method::POST, "/api/v1/embed/tokens", &credential)
+        .json(&json!({"sub": "mallory-minted", "email": "alice@tenant-a.test", "email_verified": false}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refused = host.redeem(minted["token"].as_str().unwrap()).await;
+    assert_eq!(refusal(&host, refused).await.1, "email_not_verified");
 }
 
 #[tokio::test]

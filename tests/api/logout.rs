@@ -37,8 +37,8 @@ async fn logout_posts_the_hint_to_the_realms_end_session_endpoint_never_in_a_url
     assert!(!action.contains('?'), "no query on the end-session request");
     assert!(html.contains("method=\"post\""));
     assert!(
-        csp.contains(&format!("form-action {}", idp().base_url)),
-        "{csp}"
+        csp.contains(&format!("form-action {} 'self';", idp().base_url)),
+        "the realm's redirect back to the broker is allowed, nothing else: {csp}"
     );
     assert_eq!(fields["id_token_hint"], id_token);
     assert_eq!(fields["client_id"], CLIENT_ID);

@@ -268,7 +268,19 @@ async fn an_embed_url_logs_its_user_in_to_its_resource_once_and_roles_follow_the
     assert_eq!(by_email.status(), StatusCode::OK);
     let renewed =
         session_of(renew(host, renewed["session_token"].as_str().unwrap(), None).await).await;
-    assert_eq!(renewed["role"], "organizer");
+    assert_eq!(
+        renewed["role"], "attendee",
+        "the host's email grants no role while the tenant does not let its hosts vouch for emails"
+    );
+    let mut vouching = tenant("sandbox", "create");
+    vouching["hosts_vouch_for_emails"] = true.into();
+    put_tenant(&host.admin, "acme", vouching).await;
+    let vouched = ticket_of(&events.embed_url(body.clone()).await);
+    let vouched = session_of(redeem_ticket(host, &vouched, Some("ev-1")).await).await;
+    assert_eq!(
+        vouched["role"], "organizer",
+        "vouched for, the email counts"
+    );
 
     // Without resource_specific, any resource of the tenant, each with its role.
     let open = json!({"user": {"id": sub, "name": "Ada"}, "resource": event("ev-1")});
@@ -319,6 +331,45 @@ async fn a_ticket_serves_only_the_apps_its_tenant_uses() {
         .await
         .unwrap();
     assert_eq!(ticket_refusal(host, foreign).await, "client_not_allowed");
+}
+
+#[tokio::test]
+async fn a_registration_with_someone_elses_email_never_becomes_their_account() {
+    let events = Events::start().await;
+    let host = &events.host;
+    // Even a tenant that lets its hosts vouch for emails: a typed email is nobody's proof.
+    let mut tenant_body = tenant("sandbox", "existing_only");
+    tenant_body["hosts_vouch_for_emails"] = true.into();
+    put_tenant(&host.admin, "acme", tenant_body).await;
+    let acl = events
+        .call(Method::PUT, "/api/v1/resources/ev-1/acl")
+        .json(&json!({"organizers": ["alice@tenant-a.test"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(acl.status(), StatusCode::OK);
+    // What a sign-up form does for whoever fills it.
+    let created: Value = events
+        .register("ev-1", "Mallory", "alice@tenant-a.test")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ticket = events.join(created["join_url"].as_str().unwrap()).await;
+    let refused = redeem_ticket(host, &ticket, Some("ev-1")).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let request_id = refused.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "email_not_verified", "{body}");
+    assert!(body.get("keycloak").is_none(), "no token of alice's");
+    let row = audit_row(&host.admin, &request_id).await;
+    assert_eq!(
+        row["reason"],
+        "existing_only: the email is not vouched for by a party the tenant trusts"
+    );
 }
 
 #[tokio::test]

@@ -505,6 +505,77 @@ async fn an_existing_only_tenant_finds_its_user_only_by_an_email_the_platform_ve
 }
 
 #[tokio::test]
+async fn an_unverified_platform_email_grants_no_role_of_the_acl() {
+    let sso = Sso::start().await;
+    let created = sso
+        .admin
+        .send_json(
+            Method::POST,
+            "/admin/api/tenants/acme/api-keys",
+            &json!({"operations": ["manage_resources"]}),
+        )
+        .await;
+    let credential = created.json::<Value>().await.unwrap()["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let host = |method: Method, path: &str, body: Value| {
+        reqwest::Client::new()
+            .request(method, sso.app.url(path))
+            .bearer_auth(&credential)
+            .json(&body)
+            .send()
+    };
+    let put = host(
+        Method::PUT,
+        "/api/v1/resources/town-hall",
+        json!({"type": "event", "url": format!("{CRM_ORIGIN}/events/town-hall")}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        put.status(),
+        StatusCode::OK,
+        "{}",
+        put.text().await.unwrap()
+    );
+    let acl = host(
+        Method::PUT,
+        "/api/v1/resources/town-hall/acl",
+        json!({"organizers": ["boss@news.example"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(acl.status(), StatusCode::OK);
+    let login = |email_verified: bool| {
+        let app = &sso.app;
+        async move {
+            let token = auth0_token(
+                AUTH0_DOMAIN,
+                json!({"sub": unique("auth0|"), "email": "boss@news.example", "email_verified": email_verified}),
+            )
+            .await;
+            frame_call(
+                app,
+                "/api/embed/sso",
+                &json!({"client_id": CLIENT_ID, "tenant": "acme", "provider": "auth0", "token": token,
+                        "resource": {"type": "event", "id": "town-hall"}}),
+            )
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()
+        }
+    };
+    // The attack: another identity at the platform claims the boss's address.
+    let claimed = login(false).await;
+    assert_eq!(claimed["role"], "attendee", "{claimed}");
+    assert_eq!(claimed["user"]["email_verified"], false);
+    let verified = login(true).await;
+    assert_eq!(verified["role"], "organizer", "{verified}");
+}
+
+#[tokio::test]
 async fn sso_logins_are_counted_by_outcome_and_code() {
     let sso = Sso::with_config(TestConfig::demo().raw("[metrics]\nlisten = \"127.0.0.1:0\"")).await;
     let good = auth0_token(AUTH0_DOMAIN, json!({"sub": unique("auth0|")})).await;

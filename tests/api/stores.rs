@@ -982,6 +982,7 @@ async fn durable_store_documents_round_trip_with_sealed_secrets_bound_to_their_r
             provisioning: authproxy::domain::Provisioning::Create,
             max_session_secs: 3600,
             allow_hs256: false,
+            hosts_vouch_for_emails: false,
             jwks_url: None,
             assertion_grant_idp: None,
             embeds: authproxy::domain::EmbedSettings::default(),

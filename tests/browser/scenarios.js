@@ -2,7 +2,7 @@
 // browser.test.js, a real Keycloak in keycloak.test.js): each takes the
 // environment `startEnvironment` returned.
 import assert from 'node:assert/strict';
-import { signIn, withBrowser } from './harness.js';
+import { signIn, whenClosed, withBrowser } from './harness.js';
 
 export const result = async (frame, id = '#result') => {
   await frame.waitForFunction((sel) => document.querySelector(sel)?.textContent, id, { timeout: 20000 });
@@ -54,7 +54,7 @@ export async function brokerMode(env) {
     const popup = await clickLogin(context, page);
     await signIn(popup, 'alice@tenant-a.test', 'alice');
     assert.deepEqual(await result(page), { ok: true, username: 'alice', authority: `${env.idp}/realms/tenant-a` });
-    await popup.waitForEvent('close', { timeout: 5000 }).catch(() => {});
+    await whenClosed(popup).catch(() => {});
     assert.ok(popup.isClosed(), 'the popup closes itself');
 
     const phone = page.frameLocator('#webphone');
@@ -130,5 +130,33 @@ export async function thirdPartyCookiesBlocked(env) {
     // session now exists, yet the seed's silent check cannot see it from this
     // third-party iframe. This is why the relay exists.
     assert.equal(await loginInIframeThenSilentCheck(env, context), 'anonymous');
+  });
+}
+
+/** after logout the next login asks for the password again: the realm's end-session
+ * endpoint redirects back to the broker (CSP form-action must allow that redirect) */
+export async function logoutAsksAgain(env) {
+  await withBrowser('logout', {}, async (context) => {
+    const page = await openCrmPage(env, context);
+    await signIn(await clickLogin(context, page), 'alice', 'alice');
+    assert.equal((await result(page)).ok, true);
+
+    // Without logout, the realm session makes the next login instant.
+    await page.evaluate(() => { document.querySelector('#result').textContent = ''; });
+    await clickLogin(context, page);
+    assert.equal((await result(page)).ok, true, 'a second login reuses the realm session');
+
+    await page.evaluate(() => { document.querySelector('#result').textContent = ''; });
+    const logoutPopup = await clickLogin(context, page, '#logout');
+    assert.deepEqual(await result(page), { loggedOut: true });
+    await whenClosed(logoutPopup).catch(() => {});
+    assert.ok(logoutPopup.isClosed(), 'the logout popup closes once the realm sent it back');
+
+    await page.evaluate(() => { document.querySelector('#result').textContent = ''; });
+    const popup = await clickLogin(context, page);
+    await popup.waitForSelector('#password');
+    assert.equal(await popup.inputValue('#password'), '', 'the password is asked again');
+    await signIn(popup, 'alice', 'alice');
+    assert.equal((await result(page)).ok, true);
   });
 }

@@ -49,6 +49,11 @@ pub struct TenantInput {
     /// Whether HS256 shared-secret keys are allowed (default no).
     #[serde(default)]
     pub allow_hs256: bool,
+    /// Whether the tenant's hosts may vouch for their users' emails (default
+    /// no): an email they send then selects an existing realm user and grants
+    /// ACL roles, so the host can log in as any user of the realm.
+    #[serde(default)]
+    pub hosts_vouch_for_emails: bool,
     /// Where the host publishes its signing keys (a JWKS; https).
     #[serde(default)]
     pub jwks_url: Option<String>,
@@ -97,6 +102,7 @@ impl From<&Tenant> for TenantView {
                 provisioning: t.provisioning,
                 max_session_secs: t.max_session_secs,
                 allow_hs256: t.allow_hs256,
+                hosts_vouch_for_emails: t.hosts_vouch_for_emails,
                 jwks_url: t.jwks_url.clone(),
                 assertion_grant_idp: t
                     .assertion_grant_idp
@@ -337,6 +343,7 @@ impl Operator<'_> {
             provisioning: input.provisioning,
             max_session_secs: input.max_session_secs,
             allow_hs256: input.allow_hs256,
+            hosts_vouch_for_emails: input.hosts_vouch_for_emails,
             jwks_url: input.jwks_url.clone(),
             assertion_grant_idp,
             embeds: input.embeds.clone(),

@@ -32,3 +32,4 @@ test('the seed\'s own flow: keycloak-js createLoginUrl, /authproxy/{client_id}, 
 test('COOP on the CRM page: the relay and the user\'s approval complete the login', () => scenarios.coopRelay(env));
 test('third-party cookies allowed: keycloak-js check-sso in the iframe sees the session (Keycloak\'s 3p-cookies pages)', () => scenarios.thirdPartyCookiesAllowed(env));
 test('third-party cookies blocked: the SDK still logs in from the iframe; keycloak-js check-sso cannot', () => scenarios.thirdPartyCookiesBlocked(env));
+test('logout in the popup finishes: Keycloak\'s end-session redirect back to the broker is allowed, and the next login asks again', () => scenarios.logoutAsksAgain(env));

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, test as nodeTest } from 'node:test';
-import { signIn, startEnvironment, withBrowser } from '../harness.js';
+import { PROMPTLY_MS, signIn, startEnvironment, whenClosed, withBrowser } from '../harness.js';
 import * as scenarios from '../scenarios.js';
 import { clickLogin, openCrmPage, result } from '../scenarios.js';
 
@@ -24,25 +24,24 @@ test('a CRM page with Cross-Origin-Opener-Policy: same-origin loses the popup bu
 test('third-party cookies allowed (control): the silent check-sso in the iframe does see the realm session', () => scenarios.thirdPartyCookiesAllowed(env));
 test('third-party cookies blocked: the SDK logs in from a cross-site iframe; keycloak-js silent check-sso cannot', () => scenarios.thirdPartyCookiesBlocked(env));
 
-test('without a user gesture the popup is blocked and login() rejects with PopupBlocked', async () => {
-  await withBrowser('popup blocked', { popupBlocking: true }, async (context) => {
-    // Playwright's evaluate() counts as a user gesture, so the page itself calls
-    // login() on load, as a misbehaving integration would.
-    // The page reaches that URL by a navigation of its own: one the automation
-    // starts may let the popup through.
-    const pagesBefore = context.pages().length;
+test('in a frame sandboxed without allow-popups the popup is blocked and login() rejects with PopupBlocked', async () => {
+  await withBrowser('popup blocked', {}, async (context) => {
+    // A sandbox without `allow-popups` makes every browser refuse window.open,
+    // even on a real click: no popup-blocker heuristic is involved.
     const page = await context.newPage();
-    await page.goto(`${env.crm}/crm.html?then=${encodeURIComponent('autologin=alice%40tenant-a.test')}`);
-    await page.waitForURL(/autologin=/);
-    await page.waitForSelector('body[data-ready="true"]');
-    const blocked = await result(page);
+    await page.goto(`${env.crm}/sandboxed-crm.html`);
+    const frame = await (await page.waitForSelector('#crm')).contentFrame();
+    await frame.waitForSelector('body[data-ready="true"]');
+    const pagesBefore = context.pages().length;
+    await frame.click('#login');
+    const blocked = await result(frame);
     assert.equal(blocked.name, 'PopupBlocked');
     assert.equal(blocked.userMessage, 'Your browser blocked the sign-in window. Allow pop-ups for this site, then try again.');
-    assert.equal(context.pages().length, pagesBefore + 1, 'only the CRM page opened, no popup');
+    assert.equal(context.pages().length, pagesBefore, 'no popup opened');
   });
 });
 
-test('the user closes the popup: PopupClosed within 3 seconds', async () => {
+test('the user closes the popup: PopupClosed at once', async () => {
   await withBrowser('popup closed', {}, async (context) => {
     const page = await openCrm(context);
     const popup = await clickLogin(context, page);
@@ -53,7 +52,7 @@ test('the user closes the popup: PopupClosed within 3 seconds', async () => {
     const outcome = await result(page);
     assert.equal(outcome.name, 'PopupClosed');
     assert.equal(outcome.userMessage, 'You closed the sign-in window before signing in.');
-    assert.ok(Date.now() - closedAt <= 3000, `reported after ${Date.now() - closedAt} ms`);
+    assert.ok(Date.now() - closedAt <= PROMPTLY_MS, `reported after ${Date.now() - closedAt} ms`);
   });
 });
 
@@ -68,7 +67,7 @@ test('Salesforce shape: a connector iframe gets the session from a login iframe 
     const connector = await (await page.$('#connector')).contentFrame();
     await connector.waitForFunction(() => document.querySelector('#kc-status')?.textContent.startsWith('authenticated'), null, { timeout: 20000 });
     assert.equal(await connector.textContent('#kc-status'), 'authenticated:true:alice');
-    await popup.waitForEvent('close', { timeout: 5000 }).catch(() => {});
+    await whenClosed(popup).catch(() => {});
     assert.ok(popup.isClosed(), 'the login frame closes the popup once it has completed');
   });
 });
@@ -108,29 +107,7 @@ test('two logins in two tabs at once do not cross', async () => {
   });
 });
 
-test('after logout the next login asks for the password again', async () => {
-  await withBrowser('logout', {}, async (context) => {
-    const page = await openCrm(context);
-    await signIn(await clickLogin(context, page), 'alice', 'alice');
-    assert.equal((await result(page)).ok, true);
-
-    // Without logout, the realm session makes the next login instant.
-    await page.evaluate(() => { document.querySelector('#result').textContent = ''; });
-    await clickLogin(context, page);
-    assert.equal((await result(page)).ok, true, 'a second login reuses the realm session');
-
-    await page.evaluate(() => { document.querySelector('#result').textContent = ''; });
-    await clickLogin(context, page, '#logout');
-    assert.deepEqual(await result(page), { loggedOut: true });
-
-    await page.evaluate(() => { document.querySelector('#result').textContent = ''; });
-    const popup = await clickLogin(context, page);
-    await popup.waitForSelector('#password');
-    assert.equal(await popup.inputValue('#password'), '', 'the password is asked again');
-    await signIn(popup, 'alice', 'alice');
-    assert.equal((await result(page)).ok, true);
-  });
-});
+test('after logout the next login asks for the password again', () => scenarios.logoutAsksAgain(env));
 
 test('with persist: session a reload keeps the login, and the kept tokens still refresh', async () => {
   await withBrowser('persist', {}, async (context) => {
@@ -309,7 +286,8 @@ test('a popup closed at once reads as cut off: the host sees "waiting", can canc
     let closedAt = Date.now();
     const timedOut = await result(page);
     assert.equal(timedOut.name, 'Timeout');
-    assert.ok(Date.now() - closedAt < 6000, `the shorter timeout applied (${Date.now() - closedAt} ms)`);
+    // The default would wait two minutes; 3 s was asked for.
+    assert.ok(Date.now() - closedAt < 3000 + PROMPTLY_MS, `the shorter timeout applied (${Date.now() - closedAt} ms)`);
 
     await page.evaluate(() => { document.querySelector('#result').textContent = ''; document.querySelector('#state').textContent = ''; });
     popup = await clickLogin(context, page);
@@ -318,7 +296,7 @@ test('a popup closed at once reads as cut off: the host sees "waiting", can canc
     closedAt = Date.now();
     await page.click('#cancel');
     assert.equal((await result(page)).name, 'Aborted');
-    assert.ok(Date.now() - closedAt < 2000);
+    assert.ok(Date.now() - closedAt < PROMPTLY_MS);
   });
 });
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test as nodeTest } from 'node:test';
-import { artifacts, signIn, startEnvironment, withBrowser } from '../harness.js';
+import { artifacts, signIn, startEnvironment, whenClosed, withBrowser } from '../harness.js';
 
 const shots = path.join(artifacts, 'pages');
 
@@ -38,7 +38,7 @@ for (const name of ['plain', 'react', 'vue']) {
       assert.equal(await page.textContent('#who'), 'Signed in as alice (realm tenant-a).');
       assert.equal(await page.isVisible('#login'), false, 'signed in: no Log in');
       const [logoutPopup] = await Promise.all([context.waitForEvent('page'), page.click('#logout')]);
-      await logoutPopup.waitForEvent('close', { timeout: 10000 });
+      await whenClosed(logoutPopup);
       await page.waitForSelector('#login');
       assert.equal(await page.isVisible('#logout'), false);
       assert.deepEqual(problems, [], 'no script error and no failed load');
@@ -92,7 +92,7 @@ test('the demo\'s sample CRM page: one button at a time, the user and realm in w
     await phone.locator('text=registered as alice').waitFor();
     await page.screenshot({ path: path.join(shots, 'demo-crm-signed-in.png'), fullPage: true });
     const [logoutPopup] = await Promise.all([context.waitForEvent('page'), page.click('#logout-button')]);
-    await logoutPopup.waitForEvent('close', { timeout: 10000 });
+    await whenClosed(logoutPopup);
     await page.waitForSelector('#login-button');
     assert.equal(await page.textContent('#status'), 'You are signed out.');
     await phone.locator('text=logged out').waitFor();
@@ -135,7 +135,7 @@ test('Dynamics 365 CIF: the provider logs in from the panel, takes click-to-act 
     await provider.evaluate(() => window.clickToActForTest('+1 555 0100'));
     assert.equal(await provider.textContent('#call'), 'Calling +1 555 0100…');
     const [logoutPopup] = await Promise.all([context.waitForEvent('page'), provider.click('#logout')]);
-    await logoutPopup.waitForEvent('close', { timeout: 10000 });
+    await whenClosed(logoutPopup);
     await provider.waitForSelector('#login:visible');
     assert.deepEqual(await provider.evaluate(() => window.cifCalls), [
       ['addHandler', 'onclicktoact'], ['setMode', 1], ['setClickToAct', false], ['setClickToAct', true], ['setClickToAct', false],

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { after, before, test as nodeTest } from 'node:test';
-import { startEnvironment, startPlatforms, withBrowser } from '../harness.js';
+import { PROMPTLY_MS, startEnvironment, startPlatforms, withBrowser } from '../harness.js';
 
 const test = (name, body) => nodeTest(name, { timeout: 60000 }, body);
 
@@ -121,18 +121,16 @@ test('a refused token rejects sso.start with a typed error and logs nobody in', 
   });
 });
 
-test("the host backend's logout ends the open frame's session within 2 seconds", async () => {
+test("the host backend's logout ends the open frame's session at once", async () => {
   await withBrowser('sso host logout', {}, async (context) => {
     const { page, frame } = await openHost(context);
     const user = await page.evaluate((t) => window.hostSso.start({ provider: 'oidc', token: t }), await tokenOf('oidc', 'Logout Reader'));
     await loggedIn(frame);
-    // Give the frame's wait a moment to be parked at the broker.
-    await page.waitForTimeout(500);
     const sentAt = Date.now();
     await call('POST', `${env.broker}/api/v1/embed/users/${TENANT}/${encodeURIComponent(user.id)}/logout`, { bearer: apiKey, body: {} });
-    await frame.locator('#status').filter({ hasText: 'ended' }).waitFor({ timeout: 2000 });
-    assert.ok(Date.now() - sentAt < 2000);
-    await page.waitForFunction(() => window.heard.ended.length === 1, null, { timeout: 2000 });
+    await frame.locator('#status').filter({ hasText: 'ended' }).waitFor({ timeout: PROMPTLY_MS });
+    assert.ok(Date.now() - sentAt < PROMPTLY_MS);
+    await page.waitForFunction(() => window.heard.ended.length === 1, null, { timeout: PROMPTLY_MS });
   });
 });
 
@@ -142,7 +140,7 @@ test("the host page's sso.logout() ends the embedded session and the Keycloak se
     await page.evaluate((t) => window.hostSso.start({ provider: 'auth0', token: t }), await tokenOf('auth0', 'Page Logout'));
     await loggedIn(frame);
     assert.deepEqual(await page.evaluate(() => window.hostSso.logout()), { ended: true });
-    await frame.locator('#status').filter({ hasText: 'ended' }).waitFor({ timeout: 5000 });
+    await frame.locator('#status').filter({ hasText: 'ended' }).waitFor({ timeout: PROMPTLY_MS });
   });
 });
 
@@ -158,7 +156,7 @@ test('a new display name shows in the frame after sso.update()', async () => {
     await setPianoUser(uid, 'Pia After');
     const user = await page.evaluate(() => window.hostSso.update());
     assert.equal(user.displayName, 'Pia After');
-    await frame.locator('#name').filter({ hasText: 'Pia After' }).waitFor({ timeout: 5000 });
+    await frame.locator('#name').filter({ hasText: 'Pia After' }).waitFor({ timeout: PROMPTLY_MS });
   });
 });
 
@@ -166,7 +164,7 @@ test("login-required reaches the host page's listener with the app's exact origi
   await withBrowser('sso login required', {}, async (context) => {
     const { page, frame } = await openHost(context);
     await frame.locator('#need-login').click();
-    await page.waitForFunction(() => window.heard.loginRequired.length === 1, null, { timeout: 5000 });
+    await page.waitForFunction(() => window.heard.loginRequired.length === 1, null, { timeout: PROMPTLY_MS });
     const heard = JSON.parse(await page.evaluate(() => JSON.stringify(window.heard)));
     assert.deepEqual(heard.loginRequired, [{ origin: env.phone, reason: 'comment' }]);
     assert.deepEqual(heard.domLoginRequired, [{ origin: env.phone, reason: 'comment' }]);
