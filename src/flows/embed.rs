@@ -29,6 +29,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::display_names::displayed;
 use super::handoff::{check_origin, finish_response, parse_client};
 use super::impersonation::{Expected, check_issued};
 use super::{LoginTarget, resolve};
@@ -490,9 +491,14 @@ pub(super) async fn start_session(
         None if tenant.embeds.one_session_per_user => Some(user_slot(&tenant.id, &user.sub)),
         None => None,
     };
+    // Every way in shows a name under the tenant's one uniqueness rule.
+    let mut profile = user.profile.clone();
+    profile.name = displayed(app, &tenant.id, &user.sub, profile.name.as_deref())
+        .await
+        .map_err(web)?;
     let role = match &user.resource {
         Some(resource) => Some(
-            role_on(app, &tenant.id, resource, &user.sub, &user.profile)
+            role_on(app, &tenant.id, resource, &user.sub, &profile)
                 .await
                 .map_err(web)?,
         ),
@@ -507,7 +513,7 @@ pub(super) async fn start_session(
         ends_at: user.session_exp,
         realm_user: realm_user.id,
         acting: user.acting.clone(),
-        profile: user.profile.clone(),
+        profile,
         resource: user.resource.clone(),
         resource_specific: user.resource_specific,
         role,

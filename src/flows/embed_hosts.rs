@@ -15,6 +15,7 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::display_names::displayed;
 use super::embed::{Profile, created_user, session_keys, store_profile};
 use crate::app::AppState;
 use crate::auth::host_token::{HOST_TOKEN_TYPE, HostTokenVerifier, MAX_LIFETIME, audience};
@@ -463,7 +464,7 @@ pub async fn update_user(
                 says_verified: None,
             },
         );
-        apply_profile(&app, &tenant, &sub, &profile)
+        let profile = apply_profile(&app, &tenant, &sub, &profile)
             .await
             .map_err(|e| ApiError(e).into_response())?;
         Ok(
@@ -475,18 +476,23 @@ pub async fn update_user(
     audited(&app, call, response).await
 }
 
-/// Makes `profile` the user's: open frames see it at their next renewal, and a
-/// realm user the broker created takes its name. The same profile again
-/// changes nothing (no write, no wake-up, no call to the realm).
+/// Makes `profile` the user's, its name under the tenant's uniqueness rule: open
+/// frames see it at their next renewal, and a realm user the broker created
+/// takes its name. The same profile again changes nothing (no write, no
+/// wake-up, no call to the realm). Returns the profile as stored.
 pub(super) async fn apply_profile(
     app: &AppState,
     tenant: &Tenant,
     sub: &str,
     profile: &Profile,
-) -> Result<(), WebError> {
+) -> Result<Profile, WebError> {
+    let profile = &Profile {
+        name: displayed(app, &tenant.id, sub, profile.name.as_deref()).await?,
+        ..profile.clone()
+    };
     let stored = super::embed::stored_profile(app, &tenant.id, sub).await?;
     if stored.is_some_and(|(_, current)| &current == profile) {
-        return Ok(());
+        return Ok(profile.clone());
     }
     store_profile(app, &tenant.id, sub, profile).await?;
     let registry = app.registry.snapshot();
@@ -498,7 +504,7 @@ pub(super) async fn apply_profile(
                 .await?;
         }
     }
-    Ok(())
+    Ok(profile.clone())
 }
 
 /// `POST /api/v1/embed/debug {token}` (sandbox only): which check a token fails,

@@ -4,6 +4,7 @@
 
 pub mod callback;
 pub mod discovery;
+pub mod display_names;
 pub mod embed;
 pub mod embed_hosts;
 pub mod handoff;

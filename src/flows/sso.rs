@@ -40,7 +40,6 @@ use super::tickets::{Taken, keep_sealed, take_sealed};
 use crate::app::AppState;
 use crate::auth::third_party::{ExternalIdentity, PlatformVerifier};
 use crate::crypto;
-use crate::domain::sso::display_name_key;
 use crate::domain::{
     ClientId, EmailSource, Operation, Provisioning, ResourceRef, SsoProvider, Tenant, TenantId,
 };
@@ -50,15 +49,13 @@ use crate::http::cors;
 use crate::http::error::{ApiError, WebError};
 use crate::http::json;
 use crate::http::request_id::RequestId;
+use crate::store::AuditEntry;
 use crate::store::tenants::TenantStore as _;
-use crate::store::{AuditEntry, Document};
 
 /// How long a `code_a` waits for the host's backend.
 pub const CODE_A_LIFETIME: TimeDelta = TimeDelta::seconds(120);
 /// How long a `code_b` waits for the frame.
 pub const CODE_B_LIFETIME: TimeDelta = TimeDelta::seconds(60);
-/// Where display names are claimed (`tenant/<hash of the name's key>`).
-const DISPLAY_NAME: &str = "display_name";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -248,103 +245,19 @@ async fn tenant_of(app: &AppState, raw: &str, client: &ClientId) -> Result<Tenan
         .ok_or_else(no_provider)
 }
 
-/// Where each user's own display-name suffix is kept (`tenant/<hash of sub>`).
-const DISPLAY_SUFFIX: &str = "display_suffix";
-
-/// Claims `candidate` for the holder `me` in `tenant`: whether it is theirs
-/// (now, or already).
-async fn claim_name(
-    app: &AppState,
-    tenant: &TenantId,
-    me: &str,
-    candidate: &str,
-) -> Result<bool, WebError> {
-    let id = format!(
-        "{tenant}/{}",
-        crypto::sha256_b64url(&display_name_key(candidate))
-    );
-    let doc = Document {
-        id: id.clone(),
-        owner: tenant.to_string(),
-        body: json!({"holder": me}).to_string(),
-        secret: None,
-    };
-    if app.durable.create_document(DISPLAY_NAME, &doc).await? {
-        return Ok(true);
-    }
-    let held = app.durable.document(DISPLAY_NAME, &id).await?;
-    Ok(held
-        .and_then(|d| serde_json::from_str::<serde_json::Value>(&d.body).ok())
-        .is_some_and(|b| b.get("holder").and_then(|h| h.as_str()) == Some(me)))
-}
-
-/// `name` if no other user of the tenant holds it (or a name that looks the
-/// same), else the name with this user's own suffix (`Ada #3f2a`): random, so
-/// no one can take it ahead of them, and kept, so it stays the same. Claims
-/// are never released: a name once shown never passes to someone else.
-pub(super) async fn unique_display_name(
-    app: &AppState,
-    tenant: &TenantId,
-    sub: &str,
-    name: &str,
-) -> Result<Option<String>, WebError> {
-    let me = crypto::sha256_b64url(&format!("{tenant}\0{sub}"));
-    if claim_name(app, tenant, &me, name).await? {
-        return Ok(Some(name.to_owned()));
-    }
-    let kept_at = format!("{tenant}/{me}");
-    let mut kept = app
-        .durable
-        .document(DISPLAY_SUFFIX, &kept_at)
-        .await?
-        .and_then(|d| serde_json::from_str::<serde_json::Value>(&d.body).ok())
-        .and_then(|b| b.get("suffix").and_then(|s| s.as_str()).map(str::to_owned));
-    for attempt in 0..4usize {
-        let suffix = if let Some(kept) = kept.take() {
-            kept
-        } else {
-            let random = crypto::hex(&crypto::sha256(&crypto::random_token()?));
-            let fresh = random.get(..4 + 2 * attempt).unwrap_or_default().to_owned();
-            let doc = Document {
-                id: kept_at.clone(),
-                owner: tenant.to_string(),
-                body: json!({"suffix": fresh}).to_string(),
-                secret: None,
-            };
-            app.durable.put_document(DISPLAY_SUFFIX, &doc).await?;
-            fresh
-        };
-        let candidate = format!("{name} #{suffix}");
-        if claim_name(app, tenant, &me, &candidate).await? {
-            return Ok(Some(candidate));
-        }
-    }
-    tracing::warn!("no form of a display name could be claimed: the session shows none");
-    Ok(None)
-}
-
-/// The profile the embedded app shows for a verified identity, its name made
-/// unique in the tenant.
-async fn profile_of(
-    app: &AppState,
-    tenant: &Tenant,
-    sub: &str,
-    identity: &ExternalIdentity,
-) -> Result<Profile, WebError> {
-    let name = match &identity.name {
-        Some(name) => unique_display_name(app, &tenant.id, sub, name).await?,
-        None => None,
-    };
-    Ok(Profile::vouched(
+/// The profile a verified identity vouches for (its name is made unique where
+/// it is stored and where the session starts).
+fn profile_of(tenant: &Tenant, sub: &str, identity: &ExternalIdentity) -> Profile {
+    Profile::vouched(
         tenant,
         sub,
-        name,
+        identity.name.clone(),
         identity.email.clone(),
         identity.picture.clone(),
         EmailSource::Platform {
             verified: identity.email_verified,
         },
-    ))
+    )
 }
 
 /// The provider's secrets, for a kind that needs them (`provider_not_configured`
@@ -511,10 +424,7 @@ async fn start_inner(
         )));
     }
     let sub = external_user_id(provider.name.as_str(), &identity.issuer, &identity.subject);
-    let profile = profile_of(app, &tenant, &sub, &identity)
-        .await
-        .map_err(web)?;
-    apply_profile(app, &tenant, &sub, &profile)
+    let profile = apply_profile(app, &tenant, &sub, &profile_of(&tenant, &sub, &identity))
         .await
         .map_err(web)?;
     let user = HostUser {
@@ -587,10 +497,7 @@ async fn update_inner(
         audit.reason = Some(format!("{}: another_user", provider.name));
         return Err(refused(ErrorCode::InvalidToken, request_id));
     }
-    let profile = profile_of(app, &tenant, &sub, &identity)
-        .await
-        .map_err(web)?;
-    apply_profile(app, &tenant, &sub, &profile)
+    let profile = apply_profile(app, &tenant, &sub, &profile_of(&tenant, &sub, &identity))
         .await
         .map_err(web)?;
     audit.outcome = "granted".into();
@@ -729,10 +636,7 @@ pub async fn exchange(
         };
         let (tenant, _) = call.tenant(&app, &key, Some(bound.tenant.as_str())).await?;
         let sub = user.primary_key.clone();
-        let name = match name {
-            Some(n) => unique_display_name(&app, &tenant.id, &sub, n).await.map_err(web)?,
-            None => None,
-        };
+        let name = name.map(str::to_owned);
         // The handshake's user is the host backend's word (README, "Who vouches for an email").
         let profile = Profile::vouched(
             &tenant,

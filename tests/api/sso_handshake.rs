@@ -375,6 +375,56 @@ async fn display_names_stay_unique_in_a_tenant_with_a_stable_suffix_never_a_take
 }
 
 #[tokio::test]
+async fn a_name_is_released_when_its_holder_takes_another_and_every_way_in_follows_one_rule() {
+    let sso = Sso::start().await;
+    let login = |sub: String, name: String| {
+        let sso = &sso;
+        async move {
+            let token = auth0_token("acme.eu.auth0.com", json!({"sub": sub, "name": name})).await;
+            let body: Value = sso.sso("acme", "auth0", &token).await.json().await.unwrap();
+            body["user"]["name"].as_str().unwrap().to_owned()
+        }
+    };
+    let colleague = format!("Grace {}", rand_suffix());
+    let squatter = format!("auth0|squatter-{}", rand_suffix());
+    // One identity shows a colleague's name, then another: it keeps only the last.
+    assert_eq!(login(squatter.clone(), colleague.clone()).await, colleague);
+    assert_eq!(login(squatter, "Someone Else".into()).await, "Someone Else");
+    let owner = format!("auth0|grace-{}", rand_suffix());
+    assert_eq!(
+        login(owner, colleague.clone()).await,
+        colleague,
+        "the released name is the colleague's at their first login"
+    );
+
+    // A host's user (the handshake) whose name a platform user holds gets its own suffix.
+    let key = exchange_key(&sso, "acme").await;
+    assert_eq!(
+        login(
+            format!("auth0|hana-{}", rand_suffix()),
+            "Hana Handshake".into()
+        )
+        .await,
+        "Hana Handshake"
+    );
+    let code_a = code_a(&sso, "acme").await;
+    let code_b = code_b(
+        &sso,
+        &key,
+        &code_a,
+        &user(&format!("host-{}", rand_suffix())),
+    )
+    .await;
+    let body: Value = complete(&sso, CRM_ORIGIN, CLIENT_ID, &code_b, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let shown = body["user"]["name"].as_str().unwrap();
+    assert!(shown.starts_with("Hana Handshake #"), "{shown}");
+}
+
+#[tokio::test]
 async fn the_frames_logout_can_end_the_keycloak_sessions_too() {
     let sso = Sso::start().await;
     let token = auth0_token(
