@@ -41,7 +41,12 @@ pub(crate) async fn put_tenant(admin: &AdminApi, id: &str, body: Value) {
     );
 }
 
-async fn generate_key(admin: &AdminApi, tenant: &str, kid: &str, for_subtenants: bool) -> Vec<u8> {
+pub(crate) async fn generate_key(
+    admin: &AdminApi,
+    tenant: &str,
+    kid: &str,
+    for_subtenants: bool,
+) -> Vec<u8> {
     let response = admin
         .send_json(
             Method::POST,
@@ -108,7 +113,7 @@ pub(crate) fn rand_suffix() -> String {
     authproxy::crypto::random_token().unwrap()[..8].to_owned()
 }
 
-fn sign_with(key: &[u8], kid: &str, claims: &Map<String, Value>) -> String {
+pub(crate) fn sign_with(key: &[u8], kid: &str, claims: &Map<String, Value>) -> String {
     sign_es256(
         key,
         &json!({"alg": "ES256", "typ": "authproxy-host+jwt", "kid": kid}),

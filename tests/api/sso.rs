@@ -4,6 +4,9 @@
 //! creates nobody. The handshake, profiles and administration are in
 //! `sso_handshake.rs`.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -573,6 +576,89 @@ async fn an_unverified_platform_email_grants_no_role_of_the_acl() {
     assert_eq!(claimed["user"]["email_verified"], false);
     let verified = login(true).await;
     assert_eq!(verified["role"], "organizer", "{verified}");
+}
+
+/// A server that accepts connections, counts them and never answers.
+async fn hanging_server() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    (url, accepted)
+}
+
+#[tokio::test]
+async fn a_tenants_hanging_key_url_is_asked_once_and_slows_no_other_tenant() {
+    let sso = Sso::start().await;
+    let (jwks_url, accepted) = hanging_server().await;
+    let mut slow = super::embed::tenant("sandbox", "create");
+    slow["jwks_url"] = jwks_url.into();
+    put_tenant(&sso.admin, "slow", slow).await;
+    let key = super::embed::generate_key(&sso.admin, "slow", "k1", false).await;
+    // The attack: anonymous junk tokens naming the slow tenant, with a kid it
+    // has not registered, so the broker looks at its key URL.
+    let now = {
+        use authproxy::clock::Clock as _;
+        sso.app.clock.now().timestamp()
+    };
+    let junk = |i: usize| {
+        let claims = json!({"iss": "slow", "aud": format!("{}/embed/sandbox", sso.app.base_url),
+            "sub": format!("junk-{i}"), "iat": now, "exp": now + 120, "jti": unique("jti-")});
+        super::embed::sign_with(&key, "not-registered", claims.as_object().unwrap())
+    };
+    let mut pending = Vec::new();
+    for i in 0..8 {
+        let (url, token) = (sso.app.url("/api/embed/redeem"), junk(i));
+        pending.push(tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .header("origin", CRM_ORIGIN)
+                .json(&json!({"client_id": CLIENT_ID, "token": token}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    while accepted.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Meanwhile a healthy tenant's user logs in through Auth0, whose keys the
+    // broker also fetches: nothing is shared with the slow URL.
+    let token = auth0_token(AUTH0_DOMAIN, json!({"sub": unique("auth0|")})).await;
+    assert_eq!(
+        sso.sso("acme", "auth0", &token).await.status(),
+        StatusCode::OK
+    );
+    assert!(
+        pending.iter().all(|p| !p.is_finished()),
+        "the healthy login finished while the slow key URL was still being asked"
+    );
+    for junk in pending {
+        let status = junk.await.unwrap();
+        assert!(!status.is_success(), "{status}");
+    }
+    // Once failed, the URL is not asked again within its backoff.
+    let again = reqwest::Client::new()
+        .post(sso.app.url("/api/embed/redeem"))
+        .header("origin", CRM_ORIGIN)
+        .json(&json!({"client_id": CLIENT_ID, "token": junk(99)}))
+        .send()
+        .await
+        .unwrap();
+    assert!(!again.status().is_success());
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "one fetch for every request, and the failure remembered"
+    );
 }
 
 #[tokio::test]
