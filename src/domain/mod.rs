@@ -9,6 +9,7 @@ pub mod directory;
 pub mod email;
 pub mod login;
 pub mod origin;
+pub mod outbound;
 pub mod realm;
 pub mod resource;
 pub mod server;

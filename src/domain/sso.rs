@@ -247,7 +247,7 @@ fn kind_problems(kind: &ProviderKind) -> Vec<(&'static str, &'static str)> {
             base_url,
         } => {
             if !is_base_url(issuer) {
-                problems.push(("issuer", "an https URL (http only for localhost, 127.0.0.1 or [::1]) without query or fragment"));
+                problems.push(("issuer", "an https URL of a public host (http only on loopback: localhost, 127.0.0.1, [::1]; never a private or link-local address such as 169.254.169.254) without query or fragment"));
             }
             if !is_text(audience, 512) {
                 problems.push((
@@ -261,7 +261,7 @@ fn kind_problems(kind: &ProviderKind) -> Vec<(&'static str, &'static str)> {
     if base.as_ref().is_some_and(|u| !is_base_url(u)) {
         problems.push((
             "base_url",
-            "an https URL (http only for localhost, 127.0.0.1 or [::1]) without query or fragment",
+            "an https URL of a public host (http only on loopback: localhost, 127.0.0.1, [::1]; never a private or link-local address such as 169.254.169.254) without query or fragment",
         ));
     }
     problems
@@ -291,18 +291,12 @@ fn is_host_name(raw: &str) -> bool {
         })
 }
 
-/// An https URL (http on loopback) without user, query or fragment.
+/// A URL the broker may fetch ([`super::outbound::is_fetchable`]: https to a
+/// public host, loopback for development) without a query.
 #[must_use]
 pub fn is_base_url(raw: &str) -> bool {
-    url::Url::parse(raw).is_ok_and(|url| {
-        let loopback = url.host_str().is_some_and(super::origin::is_loopback);
-        (url.scheme() == "https" || (url.scheme() == "http" && loopback))
-            && url.host_str().is_some()
-            && url.username().is_empty()
-            && url.password().is_none()
-            && url.query().is_none()
-            && url.fragment().is_none()
-    })
+    super::outbound::is_fetchable(raw, true)
+        && url::Url::parse(raw).is_ok_and(|url| url.query().is_none())
 }
 
 #[cfg(test)]

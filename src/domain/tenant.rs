@@ -204,7 +204,7 @@ impl Tenant {
         {
             add(
                 "jwks_url",
-                "an https URL (http only for localhost, 127.0.0.1 or [::1]) without user name or fragment",
+                "an https URL of a public host (http only on loopback: localhost, 127.0.0.1, [::1]; never a private or link-local address such as 169.254.169.254) without user name or fragment",
             );
         }
         if let Some(url) = &self.embeds.app_url
@@ -235,15 +235,11 @@ impl Tenant {
     }
 }
 
-/// Whether `raw` may be a JWKS URL: https, or http on a loopback host.
+/// Whether `raw` may be a JWKS URL: one the broker may fetch
+/// ([`super::outbound::is_fetchable`]: https to a public host, loopback for
+/// development).
 fn is_key_url(raw: &str) -> bool {
-    url::Url::parse(raw).is_ok_and(|url| {
-        let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-        (url.scheme() == "https" || (url.scheme() == "http" && loopback))
-            && url.host_str().is_some()
-            && url.username().is_empty()
-            && url.fragment().is_none()
-    })
+    super::outbound::is_fetchable(raw, true)
 }
 
 /// A signing key's id as the host chose it (`kid`): 1 to 128 characters of

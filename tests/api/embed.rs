@@ -987,6 +987,55 @@ async fn the_sandbox_explains_a_refused_token_without_using_a_good_one_up() {
 }
 
 #[tokio::test]
+async fn key_and_platform_urls_never_point_at_link_local_or_private_addresses() {
+    let host = Host::start().await;
+    let sso = |base_url: &str| {
+        json!({"host_origin": "https://news.example", "providers": [
+            {"name": "a0", "kind": "auth0", "domain": "acme.eu.auth0.com", "audience": "app", "base_url": base_url}]})
+    };
+    for (field, body) in [
+        (
+            "jwks_url",
+            json!({"jwks_url": "https://169.254.169.254/latest/meta-data"}),
+        ),
+        (
+            "jwks_url",
+            json!({"jwks_url": "https://10.1.2.3/jwks.json"}),
+        ),
+        (
+            "sso.providers[0].base_url",
+            json!({"sso": sso("https://169.254.169.254")}),
+        ),
+        (
+            "sso.providers[0].base_url",
+            json!({"sso": sso("https://[fd00::1]")}),
+        ),
+    ] {
+        let mut tenant_body = tenant("sandbox", "create");
+        tenant_body
+            .as_object_mut()
+            .unwrap()
+            .extend(body.as_object().unwrap().clone());
+        let refused = host
+            .admin
+            .send_json(Method::PUT, "/admin/api/tenants/meta", &tenant_body)
+            .await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let answer: Value = refused.json().await.unwrap();
+        let problem = answer["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == field)
+            .unwrap_or_else(|| panic!("{field} is named: {answer}"));
+        assert!(
+            problem["message"].as_str().unwrap().contains("link-local"),
+            "{problem}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn tenants_and_keys_are_validated_when_written() {
     let host = Host::start().await;
     let bad = host
