@@ -1081,6 +1081,13 @@ async fn open_session(
         }
         return Err(ended("The session was ended (logged out): log in again."));
     }
+    // A registrant's session lasts no longer than the registration, whatever
+    // the login store remembers (README, "What is durable where").
+    if let Some(registration) = &session.registration
+        && app.durable.registration(registration).await?.is_none()
+    {
+        return Err(ended("The registration was revoked: register again."));
+    }
     if let Some(slot) = &session.slot {
         // A sign of life keeps the place; a session another took it from is over.
         let until = (now + SLOT_LEASE).min(session.ends_at);

@@ -19,7 +19,8 @@ use crate::crypto;
 use crate::domain::login::MAX_VERIFIER_FAILURES;
 use crate::domain::{ClientId, Confirmation, LoginOutcome, TxnChallenge, TxnId, TxnVerifier};
 
-type Key = [u8; 32];
+/// A key as the store keeps it: its SHA-256.
+pub type Key = [u8; 32];
 /// When sessions ended, and until when the mark is kept.
 type EndMark = (DateTime<Utc>, DateTime<Utc>);
 /// A one-time value (`None` once taken) and its end.
@@ -63,7 +64,47 @@ pub struct MemoryLogins {
     wakeups: Arc<Wakeups>,
 }
 
+/// A mark that must outlive a restart, its key already hashed (what
+/// [`super::kept_marks`] writes through to the durable store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// A used state, `jti` or nonce, until when it is kept.
+    Used {
+        /// The SHA-256 of its key.
+        key: Key,
+        /// Until when it is kept.
+        until: DateTime<Utc>,
+    },
+    /// Ended sessions: when, and until when the mark is kept.
+    Ended {
+        /// The SHA-256 of its key.
+        key: Key,
+        /// When they ended.
+        at: DateTime<Utc>,
+        /// Until when it is kept.
+        until: DateTime<Utc>,
+    },
+}
+
 impl MemoryLogins {
+    /// Takes back marks kept before a restart.
+    pub fn restore(&self, marks: impl IntoIterator<Item = Mark>) {
+        let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut ended = self.ended.lock().unwrap_or_else(PoisonError::into_inner);
+        for mark in marks {
+            match mark {
+                Mark::Used { key, until } => {
+                    let kept = states.entry(key).or_insert(until);
+                    *kept = (*kept).max(until);
+                }
+                Mark::Ended { key, at, until } => {
+                    let kept = ended.entry(key).or_insert((at, until));
+                    *kept = (kept.0.max(at), kept.1.max(until));
+                }
+            }
+        }
+    }
+
     fn ended_at(&self, key: &str) -> Option<DateTime<Utc>> {
         let ended = self.ended.lock().unwrap_or_else(PoisonError::into_inner);
         ended.get(&crypto::sha256(key)).map(|(at, _)| *at)

@@ -7,6 +7,7 @@
 //! Store errors never expose the driver's types.
 
 pub mod directory_cache;
+pub mod kept_marks;
 pub mod memory;
 pub mod postgres;
 pub mod redis;
@@ -652,7 +653,12 @@ impl StoreSettings {
                     );
                     (Arc::clone(&redis) as _, Some(redis as _))
                 }
-                None => (Arc::new(memory::MemoryLogins::default()), None),
+                // Without Redis, the marks a restart must not forget are kept in
+                // the durable store (README, "What is durable where").
+                None => (
+                    Arc::new(kept_marks::KeptMarks::open(Arc::clone(&durable), clock.now()).await?),
+                    None,
+                ),
             };
         Ok(Stores {
             durable,

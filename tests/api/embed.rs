@@ -706,6 +706,61 @@ pub(crate) async fn session_call(host: &Host, path: &str, session: &str) -> reqw
 }
 
 #[tokio::test]
+async fn a_restart_revives_no_logged_out_session_and_no_used_token() {
+    let (app, stopper) = TestApp::start_stoppable(crate::support::TestConfig::demo()).await;
+    let admin = app.admin();
+    put_tenant(&admin, "acme", tenant("sandbox", "create")).await;
+    let key = generate_key(&admin, "acme", "k1", true).await;
+    let host = Host { app, admin, key };
+    // Users of their own: the realm is shared with the other tests.
+    let (once, leaver) = (
+        format!("once-{}", rand_suffix()),
+        format!("leaver-{}", rand_suffix()),
+    );
+    let used = host.sign(&host.claims(&once));
+    assert_eq!(host.redeem(&used).await.status(), StatusCode::OK);
+    let body: Value = host
+        .redeem(&host.sign(&host.claims(&leaver)))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let session = body["session_token"].as_str().unwrap().to_owned();
+    let (_, credential) = api_key(&host, "acme", &["logout"]).await;
+    let ended = host_api(
+        &host,
+        Method::POST,
+        &format!("/api/v1/embed/users/acme/{leaver}/logout"),
+        &credential,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(ended.status(), StatusCode::OK);
+
+    // The default single node (SQLite, no Redis) restarts: its memory is gone.
+    let Host { app, admin, key } = host;
+    let (app, _stopper) = app.restart(stopper).await;
+    let host = Host { app, admin, key };
+    let renewed = session_call(&host, "/api/embed/session", &session).await;
+    assert_eq!(
+        renewed.status(),
+        StatusCode::UNAUTHORIZED,
+        "the logout holds"
+    );
+    assert_eq!(
+        renewed.json::<Value>().await.unwrap()["error"],
+        "session_ended"
+    );
+    let replayed = host.redeem(&used).await;
+    assert_eq!(
+        refused_reason(&host.admin, replayed).await,
+        "replayed_jti",
+        "the used jti holds"
+    );
+}
+
+#[tokio::test]
 async fn a_host_logout_ends_the_open_frame_session_within_two_seconds() {
     let host = Host::start().await;
     let body: Value = host

@@ -11,13 +11,14 @@ use authproxy::domain::{
     Origin, Realm, RealmName, Resolution, Rule, RuleKey, Target, TxnChallenge, TxnId, TxnVerifier,
     Username,
 };
+use authproxy::store::kept_marks::KeptMarks;
 use authproxy::store::memory::MemoryLogins;
 use authproxy::store::postgres::PostgresStore;
 use authproxy::store::redis::RedisStore;
 use authproxy::store::sqlite::SqliteStore;
 use authproxy::store::{
     AuditEntry, AuditFilter, AuditLog as _, CompletedLogin, ConfirmOutcome, DurableStore,
-    LoginStore, RateStore, Redemption, StoredAdminToken, StoredCaller,
+    LoginStore, RateStore, Redemption, SessionKeys, StoredAdminToken, StoredCaller,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -44,10 +45,81 @@ async fn login_stores() -> Vec<(&'static str, Arc<dyn LoginStore>, Arc<dyn Login
     };
     let a = redis(sealer.clone()).await;
     let b = redis(sealer).await;
+    // The single node's store: memory, with its lasting marks kept in SQLite
+    // (the file outlives the test; the directory is the system's temp).
+    let dir = tempfile::tempdir().unwrap().keep();
+    let sqlite: Arc<dyn DurableStore> =
+        Arc::new(SqliteStore::open(&dir.join("authproxy.db"), self::sealer()).unwrap());
+    let kept: Arc<dyn LoginStore> = Arc::new(KeptMarks::open(sqlite, t0()).await.unwrap());
     vec![
         ("memory", Arc::clone(&memory), memory),
+        ("memory with kept marks", Arc::clone(&kept), kept),
         ("redis", a as Arc<dyn LoginStore>, b as Arc<dyn LoginStore>),
     ]
+}
+
+#[tokio::test]
+async fn the_single_nodes_used_marks_and_ended_sessions_outlive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("authproxy.db");
+    let key = sealer();
+    let keys = SessionKeys {
+        session: "session:s1".into(),
+        user: "user:u1".into(),
+    };
+    {
+        let durable: Arc<dyn DurableStore> =
+            Arc::new(SqliteStore::open(&path, key.clone()).unwrap());
+        let logins = KeptMarks::open(durable, t0()).await.unwrap();
+        assert!(
+            logins
+                .use_state("jti-1", t0() + TimeDelta::minutes(5))
+                .await
+                .unwrap()
+        );
+        logins
+            .end_sessions(&keys.session, &keys.user, t0(), t0() + TimeDelta::hours(4))
+            .await
+            .unwrap();
+    }
+    // A restart: a new process on the same file.
+    let durable: Arc<dyn DurableStore> = Arc::new(SqliteStore::open(&path, key.clone()).unwrap());
+    let logins = KeptMarks::open(Arc::clone(&durable), t0() + TimeDelta::minutes(1))
+        .await
+        .unwrap();
+    assert!(
+        !logins
+            .use_state("jti-1", t0() + TimeDelta::minutes(5))
+            .await
+            .unwrap(),
+        "a used jti stays used"
+    );
+    assert!(
+        logins
+            .session_ended(&keys, t0() - TimeDelta::minutes(1))
+            .await
+            .unwrap(),
+        "an ended session stays ended"
+    );
+    // Marks are kept under a hash, never in clear, and purged once they lapse.
+    let stored = durable.documents("login_mark", None).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert!(
+        stored
+            .iter()
+            .all(|d| !d.id.contains("jti-1") && !d.id.contains("s1"))
+    );
+    logins
+        .purge_expired(t0() + TimeDelta::hours(5))
+        .await
+        .unwrap();
+    assert!(
+        durable
+            .documents("login_mark", None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// A login as the callback completes it, with the values that release it.

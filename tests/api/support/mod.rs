@@ -52,6 +52,27 @@ pub struct Stopper {
     pub stopped: tokio::task::JoinHandle<()>,
 }
 
+/// Builds the broker on `listener` and runs it until its [`Stopper`] says.
+async fn serve(
+    config: authproxy::config::Config,
+    listener: tokio::net::TcpListener,
+    clock: &Arc<ManualClock>,
+) -> (Option<std::net::SocketAddr>, Stopper) {
+    let app = Application::build_with(config, listener, clock.clone())
+        .await
+        .unwrap();
+    let metrics_addr = app.metrics_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let stopped = tokio::spawn(async move {
+        app.run_until(async move {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    (metrics_addr, Stopper { stop, stopped })
+}
+
 /// The auto-submitted form of a page (the logout page's POST to the realm): its
 /// action and hidden fields, HTML escapes undone.
 pub fn form_of(html: &str) -> (String, std::collections::HashMap<String, String>) {
@@ -138,18 +159,7 @@ impl TestApp {
         if dev_idp {
             idp::register_client(&browser, &base_url).await;
         }
-        let app = Application::build_with(config, listener, clock.clone())
-            .await
-            .unwrap();
-        let metrics_addr = app.metrics_addr();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let stopped = tokio::spawn(async move {
-            app.run_until(async move {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
+        let (metrics_addr, stopper) = serve(config, listener, &clock).await;
         (
             Self {
                 base_url,
@@ -160,7 +170,29 @@ impl TestApp {
                 metrics_addr,
                 _dir: dir,
             },
-            Stopper { stop, stopped },
+            stopper,
+        )
+    }
+
+    /// Stops this broker and starts it again on the same address, files and
+    /// clock: what a restart of a single node does (everything in its memory is
+    /// gone).
+    pub async fn restart(self, stopper: Stopper) -> (Self, Stopper) {
+        let _ = stopper.stop.send(());
+        stopper.stopped.await.unwrap();
+        let address = self.base_url.trim_start_matches("http://").to_owned();
+        let listener = tokio::net::TcpListener::bind(&address).await.unwrap();
+        let config = RawConfig::load(&self.config_path)
+            .unwrap()
+            .validate()
+            .unwrap();
+        let (metrics_addr, stopper) = serve(config, listener, &self.clock).await;
+        (
+            Self {
+                metrics_addr,
+                ..self
+            },
+            stopper,
         )
     }
 
