@@ -442,6 +442,18 @@ pub mod jws {
         p256::ecdsa::VerifyingKey::from_sec1_bytes(point).is_ok()
     }
 
+    /// Whether `x` is an Ed25519 public key worth verifying against: a point of
+    /// the curve in its canonical encoding and not of small order. A small-order
+    /// key (the identity, say) "verifies" signatures made with no private key at
+    /// all (RFC 8032 §5.1.7 leaves the check to the verifier).
+    #[must_use]
+    pub fn is_ed25519_key(x: &[u8; 32]) -> bool {
+        let compressed = curve25519_dalek::edwards::CompressedEdwardsY(*x);
+        compressed
+            .decompress()
+            .is_some_and(|point| !point.is_small_order() && point.compress().to_bytes() == *x)
+    }
+
     /// A P-256 signing key, parsed once (parsing derives the public point, a
     /// scalar multiplication as costly as a signature).
     #[derive(Clone)]
@@ -486,6 +498,13 @@ pub mod jws {
     /// Verifies an Ed25519 signature.
     #[must_use]
     pub fn verify_ed25519(public: &[u8], input: &[u8], signature: &[u8]) -> bool {
+        // Defence in depth: keys are checked when read, and again here.
+        let Ok(key) = <[u8; 32]>::try_from(public) else {
+            return false;
+        };
+        if !is_ed25519_key(&key) {
+            return false;
+        }
         UnparsedPublicKey::new(&ED25519, public)
             .verify(input, signature)
             .is_ok()

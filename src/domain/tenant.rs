@@ -362,7 +362,13 @@ impl VerifyingKey {
                 (Self::P256(point), KeyAlgorithm::Es256)
             }
             (Some("OKP"), Some("Ed25519")) => {
-                (Self::Ed25519(coordinate(jwk, "x")?), KeyAlgorithm::EdDsa)
+                let x = coordinate(jwk, "x")?;
+                if !crate::crypto::jws::is_ed25519_key(&x) {
+                    return Err(JwkProblem(
+                        "x is not a usable Ed25519 public key (not a curve point in canonical form, or of small order)",
+                    ));
+                }
+                (Self::Ed25519(x), KeyAlgorithm::EdDsa)
             }
             _ => {
                 return Err(JwkProblem(
@@ -519,12 +525,32 @@ mod tests {
         let mut wrong_alg = ec;
         wrong_alg["alg"] = "HS256".into();
         assert!(VerifyingKey::from_public_jwk(&wrong_alg).is_err());
+        // RFC 8032 §7.1, test 1.
+        let rfc8032 = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+        let okp_x: Vec<u8> = (0..32)
+            .map(|i| u8::from_str_radix(&rfc8032[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
         let okp =
-            serde_json::json!({"kty":"OKP","crv":"Ed25519","x":URL_SAFE_NO_PAD.encode([3u8;32])});
+            serde_json::json!({"kty":"OKP","crv":"Ed25519","x":URL_SAFE_NO_PAD.encode(&okp_x)});
         assert_eq!(
             VerifyingKey::from_public_jwk(&okp).unwrap().1,
             KeyAlgorithm::EdDsa
         );
+        // The identity point, a point of order 2, and the identity encoded
+        // non-canonically (y = 1 + p) sign anything: refused.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let mut order_two = [0xffu8; 32];
+        order_two[0] = 0xec;
+        order_two[31] = 0x7f;
+        let mut non_canonical = [0xffu8; 32];
+        non_canonical[0] = 0xee;
+        non_canonical[31] = 0x7f;
+        for x in [identity, order_two, non_canonical] {
+            let weak =
+                serde_json::json!({"kty":"OKP","crv":"Ed25519","x":URL_SAFE_NO_PAD.encode(x)});
+            assert!(VerifyingKey::from_public_jwk(&weak).is_err(), "{weak}");
+        }
         let rsa = serde_json::json!({"kty":"RSA","n":"AQAB","e":"AQAB"});
         assert!(VerifyingKey::from_public_jwk(&rsa).is_err());
     }

@@ -1132,6 +1132,19 @@ async fn tenants_and_keys_are_validated_when_written() {
         StatusCode::CONFLICT,
         "a kid is never reused"
     );
+    // An Ed25519 key of small order (the identity point) would verify a
+    // "signature" made with no private key: refused with the reason.
+    let weak = host
+        .admin
+        .send_json(
+            Method::POST,
+            "/admin/api/tenants/acme/keys",
+            &json!({"kid": "weak", "jwk": {"kty": "OKP", "crv": "Ed25519", "x": "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}),
+        )
+        .await;
+    assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = weak.json().await.unwrap();
+    assert!(body.to_string().contains("small order"), "{body}");
 }
 
 /// Serves `body` as JSON at any path, for as long as the test runs; its URL.
