@@ -350,10 +350,25 @@ pub async fn follow(
     State(app): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
     client: Option<Extension<ClientAddr>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let mut audit = audit_entry(&app, "link.follow", &request_id, client);
-    let response = follow_inner(&app, &body, &mut audit).await;
+    // Login CSRF: only the broker's own link page may post a link, so another
+    // site's page cannot log its visitor's browser in as the attacker's user
+    // (README, "Login links"). The browser sets `Origin`; a server that forges
+    // it logs in only itself.
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let response = if origin == Some(app.public_url.origin().as_str()) {
+        follow_inner(&app, &body, &mut audit).await
+    } else {
+        audit.reason = Some("posted from another origin".into());
+        error_page(
+            ErrorCode::Forbidden,
+            "Login links are followed from the broker's own page: open the link itself.",
+            None,
+        )
+    };
     append(&app, &audit, response).await
 }
 
@@ -668,6 +683,11 @@ async fn from_hmac(
             .map_err(|e| PageError(e.into()).into_response())?,
         Err(_) => None,
     };
+    // The tenant's switch is read at use, as the host-token verifier does: an
+    // HS256 key left over from before `allow_hs256` was turned off signs nothing.
+    if !tenant.allow_hs256 {
+        return Err(refuse("the tenant does not allow HS256"));
+    }
     let Some(key) = key.filter(|k| k.revoked_at.is_none() && k.alg == KeyAlgorithm::Hs256) else {
         return Err(refuse("no live HS256 key of this kid"));
     };

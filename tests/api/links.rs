@@ -79,9 +79,11 @@ fn opaque_of(url: &str) -> String {
     url.rsplit('/').next().unwrap().to_owned()
 }
 
+/// What the link page's button posts (the browser sets the broker's `Origin`).
 async fn follow(host: &Host, browser: &reqwest::Client, link: &str) -> reqwest::Response {
     browser
         .post(host.app.url("/l"))
+        .header("origin", &host.app.base_url)
         .form(&[("link", link)])
         .send()
         .await
@@ -121,8 +123,27 @@ async fn a_link_logs_its_user_in_once_with_a_cookie_and_a_303_and_leaks_nothing(
         let html = page.text().await.unwrap();
         assert!(html.contains("method=\"post\"") && html.contains(&link));
         assert!(
+            !html.contains(".submit()") && html.contains("id=\"continue\""),
+            "the page waits for a person's click: a scanner that runs scripts uses nothing"
+        );
+        assert!(
             !html.contains("Sue") && !html.contains("crm.example"),
             "no personal data on the page"
+        );
+    }
+
+    // Login CSRF: another site's page (or one without an Origin) cannot post the
+    // link for its visitor's browser; the link stays usable.
+    for origin in [Some("https://evil.example"), Some(CRM_ORIGIN), None] {
+        let mut post = browser().post(host.app.url("/l")).form(&[("link", &link)]);
+        if let Some(origin) = origin {
+            post = post.header("origin", origin);
+        }
+        let refused = post.send().await.unwrap();
+        assert_eq!(
+            page_code(refused).await,
+            (StatusCode::FORBIDDEN, "forbidden".into()),
+            "{origin:?}"
         );
     }
 
@@ -451,6 +472,23 @@ async fn the_vendor_uri_endpoint_takes_signed_fields_once_and_never_personal_dat
     assert_eq!(page_code(post(changed).await).await.1, "invalid_signature");
     let forged = signed_fields(&[8u8; 32], now, &fresh_nonce(), &uid);
     assert_eq!(page_code(post(forged).await).await.1, "invalid_signature");
+
+    // The tenant turns HS256 off: its old HS256 key signs nothing from then on.
+    let mut settings = tenant("sandbox", "create");
+    settings["embeds"] = json!({"app_url": format!("{CRM_ORIGIN}/app"), "link_paths": ["/calls", "/calls/today"]});
+    put_tenant(&host.admin, "acme", settings.clone()).await;
+    let after_off = post(signed_fields(&secret, now, &fresh_nonce(), &uid)).await;
+    let request_id = after_off.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(
+        page_code(after_off).await,
+        (StatusCode::UNAUTHORIZED, "invalid_signature".into())
+    );
+    assert_eq!(
+        audit_row(&host.admin, &request_id).await["reason"],
+        "the tenant does not allow HS256"
+    );
+    settings["allow_hs256"] = json!(true);
+    put_tenant(&host.admin, "acme", settings).await;
 
     // A host token of the tenant signs too: once, and living at most 120 s.
     let mut claims = host.claims(&uid);
