@@ -290,6 +290,16 @@ pub async fn create_embed(
                 bad("Name a resource, or set the tenant's embeds.app_url (the embedded app's page).")
             })?,
         };
+        // Checked when the URL is made, not only when the page was set: a ticket
+        // never goes to an origin the tenant's clients no longer register.
+        if !on_tenant_origin(&app, &tenant, &page) {
+            call.audit.reason = Some("the page's origin is no longer registered".into());
+            return Err(ApiError(WebError::new(
+                ErrorCode::InvalidTarget,
+                "The embedded app's page is not on an origin the tenant's clients register (any more): register the origin with a client, or change the page.",
+            ))
+            .into_response());
+        }
         let now = app.clock.now();
         let session_exp = session_end(&tenant, request.session_secs, now).map_err(|e| ApiError(e).into_response())?;
         call.audit.subject = Some(format!("{}/{}", tenant.id, user.id));
@@ -585,6 +595,16 @@ async fn join_inner(app: &AppState, credential: &str, audit: &mut AuditEntry) ->
         audit.reason = Some("the tenant or resource is gone".into());
         return unknown();
     };
+    // At use, as the popup login checks its origin at the callback: a ticket
+    // never goes to an origin the tenant's clients no longer register.
+    if !on_tenant_origin(app, &tenant, &resource.url) {
+        audit.reason = Some("the page's origin is no longer registered".into());
+        return PageError(WebError::new(
+            ErrorCode::InvalidTarget,
+            "The event's page is not on an origin this service registers any more: ask the organiser for a new link.",
+        ))
+        .into_response();
+    }
     let now = app.clock.now();
     let session_exp = match session_end(&tenant, None, now) {
         Ok(end) => end,

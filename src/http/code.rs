@@ -70,7 +70,7 @@ codes! {
     InvalidToken => ("invalid_token", 400, "the host token (or the identity platform's token) does not verify; the audit row of `debug_id` says why"),
     InvalidSsoCode => ("invalid_sso_code", 400, "the handshake code is unknown, used, expired, of another tenant or client, or its verifier is wrong; the audit row of `debug_id` says why"),
     InvalidTicket => ("invalid_ticket", 400, "the one-time ticket is unknown, used, expired, or for another resource; the audit row of `debug_id` says why"),
-    InvalidTarget => ("invalid_target", 400, "a link's target is not one registered resource or path of the tenant (open-redirect forms such as `//host` are refused)"),
+    InvalidTarget => ("invalid_target", 400, "a link's target is not one registered resource or path of the tenant (open-redirect forms such as `//host` are refused), or the page is not on an origin the tenant's clients register"),
     InvalidEmail => ("invalid_email", 400, "the email is not an address, or holds look-alike characters (fullwidth forms, invisible characters, mixed scripts)"),
     PiiInUrl => ("pii_in_url", 400, "personal data (name, email, user id) in a URL: POST it, signed"),
     InvalidSignature => ("invalid_signature", 401, "the signed request does not verify: unknown key, wrong signature, stale, or its nonce used"),

@@ -334,6 +334,56 @@ async fn a_ticket_serves_only_the_apps_its_tenant_uses() {
 }
 
 #[tokio::test]
+async fn a_join_url_sends_no_ticket_to_an_origin_its_client_no_longer_registers() {
+    let events = Events::start().await;
+    let host = &events.host;
+    let venue = "https://venue.example";
+    let created = host
+        .admin
+        .create_client(&json!({"client_id": "venue.example", "realms": ["tenant-a"], "origins": [venue]}))
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let mut settings = tenant("sandbox", "create");
+    settings["clients"] = json!([CLIENT_ID, "venue.example"]);
+    put_tenant(&host.admin, "acme", settings).await;
+    let put = events
+        .call(Method::PUT, "/api/v1/resources/ev-venue")
+        .json(&json!({"type": "event", "url": format!("{venue}/events/ev-venue")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::OK);
+    let created: Value = events
+        .register("ev-venue", "Ada", &format!("ada-{}@example.com", rand_suffix()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let join_url = created["join_url"].as_str().unwrap();
+    // The administrator removes the venue's origin from its client.
+    let removed = host
+        .admin
+        .send_json(
+            Method::PATCH,
+            "/admin/api/clients/venue.example",
+            &json!({"remove_origins": [venue], "add_origins": ["https://new-venue.example"]}),
+        )
+        .await;
+    assert_eq!(removed.status(), StatusCode::OK, "{}", removed.text().await.unwrap());
+    let refused = no_redirects().get(join_url).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.headers().get("location").is_none(), "no ticket sent anywhere");
+    let embed = events
+        .call(Method::POST, "/api/v1/embeds")
+        .json(&json!({"user": {"id": "u-venue"}, "resource": event("ev-venue")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(embed.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(embed.json::<Value>().await.unwrap()["error"], "invalid_target");
+}
+
+#[tokio::test]
 async fn a_registration_with_someone_elses_email_never_becomes_their_account() {
     let events = Events::start().await;
     let host = &events.host;

@@ -665,7 +665,10 @@ async fn embed_tenant(admin: &AdminApi, provisioning: &str) -> Vec<u8> {
         .send_json(
             reqwest::Method::PUT,
             "/admin/api/tenants/acme",
-            &json!({"environment": "production", "realm": "tenant-a", "clients": [CLIENT_ID], "provisioning": provisioning}),
+            // An existing user is found by the host's email only where the
+            // tenant lets its hosts vouch for emails.
+            &json!({"environment": "production", "realm": "tenant-a", "clients": [CLIENT_ID], "provisioning": provisioning,
+                    "hosts_vouch_for_emails": provisioning == "existing_only"}),
         )
         .await;
     assert_eq!(put.status(), StatusCode::OK);
@@ -929,7 +932,8 @@ async fn keycloak_tokens_come_from_the_jwt_authorization_grant_where_the_realm_t
                 reqwest::Method::PUT,
                 "/admin/api/tenants/acme",
                 &json!({"environment": "production", "realm": "tenant-a", "clients": [CLIENT_ID],
-                        "provisioning": "existing_only", "assertion_grant_idp": alias}),
+                        "provisioning": "existing_only", "assertion_grant_idp": alias,
+                        "hosts_vouch_for_emails": true}),
             )
             .await;
         assert_eq!(put.status(), StatusCode::OK);
