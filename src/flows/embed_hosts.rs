@@ -526,6 +526,26 @@ pub async fn debug(
         }
         let request: DebugRequest =
             json::object(&body).map_err(|e| bad(format!("The body must be JSON {{\"token\": \"...\"}} ({e}).")))?;
+        // Only the key's own tokens are explained: nothing is checked (so nothing
+        // is learnt: genuine, forged or unknown) of a token that names another
+        // tenant, a production one say.
+        let named = crate::auth::jwt::parse(&request.token, crate::auth::host_token::HOST_TOKEN_TYPE)
+            .ok()
+            .and_then(|parsed| parsed.claims.get("tenant").and_then(Value::as_str).map(str::to_owned));
+        if let Some(named) = named.filter(|named| named != tenant.id.as_str()) {
+            let own_sub_tenant = match TenantId::parse(&named) {
+                Ok(id) => app
+                    .durable
+                    .tenant(&id)
+                    .await
+                    .map_err(|e| ApiError(e.into()).into_response())?
+                    .is_some_and(|t| t.parent.as_ref() == Some(&tenant.id)),
+                Err(_) => false,
+            };
+            if !own_sub_tenant {
+                return Ok(Json(json!({"valid": false, "reason": "other_tenant", "explanation": "the token is for a tenant this key does not belong to"})).into_response());
+            }
+        }
         let verifier = HostTokenVerifier {
             tenants: app.durable.as_ref(),
             marks: app.logins.as_ref(),

@@ -318,6 +318,15 @@ async fn verified(
 /// `POST /api/embed/sso/config {client_id, tenant}`.
 pub async fn config(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let answer = async {
+        // Asked by the embedded app's page only: a call without the browser's
+        // `Origin` learns nothing of the tenant (a server can still claim an
+        // origin, so nothing secret is here either).
+        if cors::request_origin(&headers).is_none() {
+            return Err(WebError::new(
+                ErrorCode::OriginNotAllowed,
+                "This call is made by the embedded app's page, with its Origin.",
+            ));
+        }
         let (request, client) = frame_request::<ConfigRequest>(&app, &headers, &body)?;
         let tenant = tenant_of(&app, &request.tenant, &client).await?;
         let Some(host_origin) = &tenant.sso.host_origin else {

@@ -1032,6 +1032,34 @@ async fn the_sandbox_explains_a_refused_token_without_using_a_good_one_up() {
     );
 
     put_tenant(&host.admin, "prod-co", tenant("production", "create")).await;
+    // A sandbox key learns nothing of another tenant's tokens: a genuine one and
+    // a forged one get the same answer, and neither is checked.
+    let prod_key = generate_key(&host.admin, "prod-co", "p1", false).await;
+    let mut prod = host.claims("prod-user");
+    prod.insert("iss".into(), "prod-co".into());
+    prod.insert("tenant".into(), "prod-co".into());
+    prod.insert("aud".into(), host.audience("production").into());
+    let genuine = sign_with(&prod_key, "p1", &prod);
+    let forged = sign_with(&host.key, "p1", &prod);
+    let mut answers = Vec::new();
+    for token in [&genuine, &forged, &"x.y.z".to_owned()] {
+        let answer: Value = host_api(&host, Method::POST, "/api/v1/embed/debug", &credential)
+            .json(&json!({"token": token}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answers.push(answer);
+    }
+    assert_eq!(answers[0], answers[1], "genuine and forged look alike");
+    assert_eq!(answers[0]["reason"], "other_tenant");
+    assert_eq!(
+        host.redeem(&genuine).await.status(),
+        StatusCode::OK,
+        "and the genuine token was not touched"
+    );
     let (_, production) = api_key(&host, "prod-co", &["debug"]).await;
     let refused = host_api(&host, Method::POST, "/api/v1/embed/debug", &production)
         .json(&json!({"token": "x"}))

@@ -475,10 +475,14 @@ async fn the_vendor_uri_endpoint_takes_signed_fields_once_and_never_personal_dat
 
     // The tenant turns HS256 off: its old HS256 key signs nothing from then on.
     let mut settings = tenant("sandbox", "create");
-    settings["embeds"] = json!({"app_url": format!("{CRM_ORIGIN}/app"), "link_paths": ["/calls", "/calls/today"]});
+    settings["embeds"] =
+        json!({"app_url": format!("{CRM_ORIGIN}/app"), "link_paths": ["/calls", "/calls/today"]});
     put_tenant(&host.admin, "acme", settings.clone()).await;
     let after_off = post(signed_fields(&secret, now, &fresh_nonce(), &uid)).await;
-    let request_id = after_off.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let request_id = after_off.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(
         page_code(after_off).await,
         (StatusCode::UNAUTHORIZED, "invalid_signature".into())

@@ -340,7 +340,9 @@ async fn a_join_url_sends_no_ticket_to_an_origin_its_client_no_longer_registers(
     let venue = "https://venue.example";
     let created = host
         .admin
-        .create_client(&json!({"client_id": "venue.example", "realms": ["tenant-a"], "origins": [venue]}))
+        .create_client(
+            &json!({"client_id": "venue.example", "realms": ["tenant-a"], "origins": [venue]}),
+        )
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
     let mut settings = tenant("sandbox", "create");
@@ -354,7 +356,11 @@ async fn a_join_url_sends_no_ticket_to_an_origin_its_client_no_longer_registers(
         .unwrap();
     assert_eq!(put.status(), StatusCode::OK);
     let created: Value = events
-        .register("ev-venue", "Ada", &format!("ada-{}@example.com", rand_suffix()))
+        .register(
+            "ev-venue",
+            "Ada",
+            &format!("ada-{}@example.com", rand_suffix()),
+        )
         .await
         .json()
         .await
@@ -369,10 +375,18 @@ async fn a_join_url_sends_no_ticket_to_an_origin_its_client_no_longer_registers(
             &json!({"remove_origins": [venue], "add_origins": ["https://new-venue.example"]}),
         )
         .await;
-    assert_eq!(removed.status(), StatusCode::OK, "{}", removed.text().await.unwrap());
+    assert_eq!(
+        removed.status(),
+        StatusCode::OK,
+        "{}",
+        removed.text().await.unwrap()
+    );
     let refused = no_redirects().get(join_url).send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
-    assert!(refused.headers().get("location").is_none(), "no ticket sent anywhere");
+    assert!(
+        refused.headers().get("location").is_none(),
+        "no ticket sent anywhere"
+    );
     let embed = events
         .call(Method::POST, "/api/v1/embeds")
         .json(&json!({"user": {"id": "u-venue"}, "resource": event("ev-venue")}))
@@ -380,7 +394,10 @@ async fn a_join_url_sends_no_ticket_to_an_origin_its_client_no_longer_registers(
         .await
         .unwrap();
     assert_eq!(embed.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(embed.json::<Value>().await.unwrap()["error"], "invalid_target");
+    assert_eq!(
+        embed.json::<Value>().await.unwrap()["error"],
+        "invalid_target"
+    );
 }
 
 #[tokio::test]

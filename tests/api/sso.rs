@@ -662,6 +662,28 @@ async fn a_tenants_hanging_key_url_is_asked_once_and_slows_no_other_tenant() {
 }
 
 #[tokio::test]
+async fn the_frames_sso_config_answers_its_page_only_never_a_call_without_origin() {
+    let sso = Sso::start().await;
+    let body = json!({"client_id": CLIENT_ID, "tenant": "acme"});
+    let from_page = frame_call(&sso.app, "/api/embed/sso/config", &body).await;
+    assert_eq!(from_page.status(), StatusCode::OK);
+    assert_eq!(
+        from_page.json::<Value>().await.unwrap()["host_origin"],
+        "https://news.example"
+    );
+    let anonymous = reqwest::Client::new()
+        .post(sso.app.url("/api/embed/sso/config"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::FORBIDDEN);
+    let answer: Value = anonymous.json().await.unwrap();
+    assert_eq!(answer["error"], "origin_not_allowed");
+    assert!(answer.get("host_origin").is_none() && answer.get("providers").is_none());
+}
+
+#[tokio::test]
 async fn sso_logins_are_counted_by_outcome_and_code() {
     let sso = Sso::with_config(TestConfig::demo().raw("[metrics]\nlisten = \"127.0.0.1:0\"")).await;
     let good = auth0_token(AUTH0_DOMAIN, json!({"sub": unique("auth0|")})).await;
