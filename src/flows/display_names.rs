@@ -12,16 +12,9 @@ use crate::domain::TenantId;
 use crate::domain::sso::display_name_key;
 use crate::http::error::WebError;
 use crate::store::Document;
-
-/// Who holds each display name (`tenant/<hash of the name's key>`).
-pub const DISPLAY_NAME: &str = "display_name";
-/// Each user's own suffix (`tenant/<hash of sub>`), kept so it stays the same.
-pub const DISPLAY_SUFFIX: &str = "display_suffix";
-/// The name each user holds now (`tenant/<hash of sub>`), so a new one releases it.
-pub const DISPLAY_HELD: &str = "display_held";
-
-/// The kinds of document this module keeps per tenant (removed with it).
-pub const KINDS: [&str; 3] = [DISPLAY_NAME, DISPLAY_SUFFIX, DISPLAY_HELD];
+// Claims by `tenant/<hash of the name's key>`; suffixes and held names by
+// `tenant/<hash of sub>`; all owned by the tenant (removed with it).
+use crate::store::tenants::{DISPLAY_HELD, DISPLAY_NAME, DISPLAY_SUFFIX};
 
 /// The claim's document id for `name` in `tenant`.
 fn claim_id(tenant: &TenantId, name: &str) -> String {

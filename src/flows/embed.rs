@@ -62,7 +62,7 @@ pub const SESSION_TOKEN_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 /// The longest `/api/embed/session/wait` holds a request.
 const SESSION_WAIT: Duration = Duration::from_secs(25);
 /// Where updated profiles are kept (`tenant/sub`).
-pub const PROFILE: &str = "embed_profile";
+pub use crate::store::tenants::PROFILE;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -696,7 +696,7 @@ struct CreatedUser {
 }
 
 /// Where the broker remembers the realm users it created (`tenant/sub`).
-const CREATED_USER: &str = "embed_user";
+use crate::store::tenants::CREATED_USER;
 
 /// The realm user the broker created for `sub` of `tenant` in `realm`, if it did.
 pub async fn created_user(

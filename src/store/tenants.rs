@@ -17,6 +17,25 @@ const HOST_KEY: &str = "host_key";
 const API_KEY: &str = "api_key";
 const SIGNING_KEY: &str = "signing_key";
 const PROVIDER_SECRETS: &str = "provider_secrets";
+/// The profile a host (or a platform) last gave each user (`tenant/<sub>`).
+pub const PROFILE: &str = "embed_profile";
+/// The realm user the broker created for each host user.
+pub const CREATED_USER: &str = "embed_user";
+/// Who holds each display name, each user's suffix and held name.
+pub const DISPLAY_NAME: &str = "display_name";
+/// Each user's own display-name suffix.
+pub const DISPLAY_SUFFIX: &str = "display_suffix";
+/// The display name each user holds now.
+pub const DISPLAY_HELD: &str = "display_held";
+/// What the broker keeps per user of a tenant, all owned by the tenant: gone
+/// with it, so a tenant made again under the same id inherits nothing.
+const USER_DATA: [&str; 5] = [
+    PROFILE,
+    CREATED_USER,
+    DISPLAY_NAME,
+    DISPLAY_SUFFIX,
+    DISPLAY_HELD,
+];
 
 /// An identity platform's secrets (Piano's API token and signing key), sealed at
 /// rest and never shown.
@@ -145,6 +164,20 @@ pub trait TenantStore: DocumentStore {
     /// Removes a tenant; `false` when there was none.
     async fn delete_tenant(&self, id: &TenantId) -> Result<bool, StoreError> {
         self.delete_document(TENANT, id.as_str()).await
+    }
+
+    /// Forgets what the broker kept per user of `tenant` (profiles, created
+    /// realm users, display names) and its providers' secrets; how many records.
+    async fn delete_user_data(&self, id: &TenantId) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        for kind in USER_DATA.into_iter().chain([PROVIDER_SECRETS]) {
+            for doc in self.documents(kind, Some(id.as_str())).await? {
+                if self.delete_document(kind, &doc.id).await? {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
     }
 
     /// Inserts or replaces a host's signing key.

@@ -425,6 +425,39 @@ async fn a_name_is_released_when_its_holder_takes_another_and_every_way_in_follo
 }
 
 #[tokio::test]
+async fn a_tenant_made_again_under_a_removed_ones_id_inherits_none_of_its_users_data() {
+    let sso = Sso::start().await;
+    let login = |sub: String, name: String| {
+        let sso = &sso;
+        async move {
+            let token = auth0_token("acme.eu.auth0.com", json!({"sub": sub, "name": name})).await;
+            let body: Value = sso.sso("acme", "auth0", &token).await.json().await.unwrap();
+            body["user"]["name"].as_str().unwrap().to_owned()
+        }
+    };
+    let name = format!("Olga {}", rand_suffix());
+    assert_eq!(
+        login(format!("auth0|old-{}", rand_suffix()), name.clone()).await,
+        name
+    );
+    let removed = sso
+        .admin
+        .request(Method::DELETE, "/admin/api/tenants/acme")
+        .send()
+        .await
+        .unwrap();
+    assert!(removed.status().is_success(), "{}", removed.status());
+    let auth0 = json!([{"name": "auth0", "kind": "auth0", "domain": "acme.eu.auth0.com", "audience": "acme-app",
+        "base_url": format!("{}/acme.eu.auth0.com", platforms().auth0)}]);
+    put_tenant(&sso.admin, "acme", sso_tenant("production", &auth0)).await;
+    assert_eq!(
+        login(format!("auth0|new-{}", rand_suffix()), name.clone()).await,
+        name,
+        "the removed tenant's name claims went with it"
+    );
+}
+
+#[tokio::test]
 async fn the_frames_logout_can_end_the_keycloak_sessions_too() {
     let sso = Sso::start().await;
     let token = auth0_token(

@@ -408,6 +408,7 @@ impl Operator<'_> {
                 .delete_resource(&tenant.id, &resource.id)
                 .await?;
         }
+        self.tenants.delete_user_data(&tenant.id).await?;
         self.tenants.delete_tenant(&tenant.id).await?;
         self.record("tenant.delete", tenant.id.as_str()).await
     }
