@@ -419,11 +419,8 @@ fn signed_fields(secret: &[u8], ts: i64, nonce: &str, uid: &str) -> Vec<(String,
     fields
 }
 
-#[tokio::test]
-async fn the_vendor_uri_endpoint_takes_signed_fields_once_and_never_personal_data_in_a_url() {
-    let links = Links::start().await;
-    let host = &links.host;
-    let secret = [7u8; 32];
+/// Registers the HS256 key `uri-key` of acme with `secret`.
+async fn add_uri_key(host: &Host, secret: &[u8]) {
     let added = host
         .admin
         .send_json(
@@ -438,6 +435,48 @@ async fn the_vendor_uri_endpoint_takes_signed_fields_once_and_never_personal_dat
         "{}",
         added.text().await.unwrap()
     );
+}
+
+#[tokio::test]
+async fn an_hs256_key_signs_the_vendor_uri_only_while_the_tenant_allows_hs256() {
+    let links = Links::start().await;
+    let host = &links.host;
+    let secret = [7u8; 32];
+    add_uri_key(host, &secret).await;
+    let now = {
+        use authproxy::clock::Clock as _;
+        host.app.clock.now().timestamp()
+    };
+    let uid = format!("uri-{}", rand_suffix());
+    let mut settings = tenant("sandbox", "create");
+    settings["embeds"] = json!({"app_url": format!("{CRM_ORIGIN}/app"), "link_paths": ["/calls"]});
+    put_tenant(&host.admin, "acme", settings).await;
+    let after_off = browser()
+        .post(host.app.url("/auth/uri"))
+        .form(&signed_fields(&secret, now, &fresh_nonce(), &uid))
+        .send()
+        .await
+        .unwrap();
+    let request_id = after_off.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        page_code(after_off).await,
+        (StatusCode::UNAUTHORIZED, "invalid_signature".into())
+    );
+    assert_eq!(
+        audit_row(&host.admin, &request_id).await["reason"],
+        "the tenant does not allow HS256"
+    );
+}
+
+#[tokio::test]
+async fn the_vendor_uri_endpoint_takes_signed_fields_once_and_never_personal_data_in_a_url() {
+    let links = Links::start().await;
+    let host = &links.host;
+    let secret = [7u8; 32];
+    add_uri_key(host, &secret).await;
     let now = {
         use authproxy::clock::Clock as _;
         host.app.clock.now().timestamp()
@@ -484,27 +523,6 @@ async fn the_vendor_uri_endpoint_takes_signed_fields_once_and_never_personal_dat
     assert_eq!(page_code(post(changed).await).await.1, "invalid_signature");
     let forged = signed_fields(&[8u8; 32], now, &fresh_nonce(), &uid);
     assert_eq!(page_code(post(forged).await).await.1, "invalid_signature");
-
-    // The tenant turns HS256 off: its old HS256 key signs nothing from then on.
-    let mut settings = tenant("sandbox", "create");
-    settings["embeds"] =
-        json!({"app_url": format!("{CRM_ORIGIN}/app"), "link_paths": ["/calls", "/calls/today"]});
-    put_tenant(&host.admin, "acme", settings.clone()).await;
-    let after_off = post(signed_fields(&secret, now, &fresh_nonce(), &uid)).await;
-    let request_id = after_off.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        page_code(after_off).await,
-        (StatusCode::UNAUTHORIZED, "invalid_signature".into())
-    );
-    assert_eq!(
-        audit_row(&host.admin, &request_id).await["reason"],
-        "the tenant does not allow HS256"
-    );
-    settings["allow_hs256"] = json!(true);
-    put_tenant(&host.admin, "acme", settings).await;
 
     // A host token of the tenant signs too: once, and living at most 120 s.
     let mut claims = host.claims(&uid);
