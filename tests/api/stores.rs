@@ -1297,3 +1297,33 @@ async fn durable_store_a_document_is_created_once_even_by_racing_writers() {
         assert!(kept.body.starts_with(r#"{"writer":"#), "{backend}");
     }
 }
+
+#[tokio::test]
+async fn the_sqlite_file_its_wal_and_a_backup_copy_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("authproxy.db");
+    let store = SqliteStore::open(&path, sealer()).unwrap();
+    store
+        .append(&AuditEntry {
+            at: t0(),
+            actor: "tests".into(),
+            action: "mode.check".into(),
+            outcome: "granted".into(),
+            ..AuditEntry::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&dir.path().join("authproxy.db-wal")), 0o600);
+    let copy = dir.path().join("copy.db");
+    store.backup_to(&copy).await.unwrap();
+    assert_eq!(mode(&copy), 0o600);
+    // A file left readable by others (an older version made it 0644) is tightened.
+    drop(store);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _reopened = SqliteStore::open(&path, sealer()).unwrap();
+    assert_eq!(mode(&path), 0o600);
+}

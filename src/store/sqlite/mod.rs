@@ -85,6 +85,7 @@ impl SqliteStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(unavailable)?;
         }
+        owner_only(path)?;
         // WAL is a property of the file: set it once, before connections race for it.
         rusqlite::Connection::open(path)
             .and_then(|conn| conn.pragma_update(None, "journal_mode", "WAL"))
@@ -254,6 +255,7 @@ impl super::DurableStore for SqliteStore {
     async fn backup_to(&self, to: &std::path::Path) -> Result<(), StoreError> {
         let to = to.to_owned();
         self.blocking(move |conn, _| {
+            owner_only(&to)?;
             let mut copy = rusqlite::Connection::open(&to)
                 .map_err(|e| StoreError::Unavailable(format!("{}: {e}", to.display())))?;
             rusqlite::backup::Backup::new(conn, &mut copy)
@@ -264,6 +266,26 @@ impl super::DurableStore for SqliteStore {
         })
         .await
     }
+}
+
+/// Makes the database file at `path` readable and writable by its owner only
+/// (mode 0600): created so, or tightened when it was looser. SQLite gives its
+/// WAL and shared-memory files the database file's mode.
+fn owner_only(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let named = |e: std::io::Error| StoreError::Unavailable(format!("{}: {e}", path.display()));
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(named)?;
+    let mode = std::fs::metadata(path).map_err(named)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(path = %path.display(), "the database file was readable by others: made owner-only (0600)");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(named)?;
+    }
+    Ok(())
 }
 
 /// What every connection sets: durable at commit against a crash of the process
