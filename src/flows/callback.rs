@@ -33,6 +33,10 @@ use crate::store::CompletedLogin;
 struct CompleteView<'a> {
     nonce: &'a str,
     origin: &'a str,
+    /// Every origin of the client, the login's first, space-separated: the page
+    /// that confirms may be a frame of another registered origin (a connector
+    /// and its login frame); only the SDK that holds the txn confirms.
+    origins: &'a str,
     txn: &'a str,
     confirmation: &'a str,
     client_id: &'a str,
@@ -127,9 +131,22 @@ pub async fn finish(
         .map_or((String::new(), String::new(), None), Failure::describe);
     let nonce = page::nonce();
     let approve_action = format!("{}/authproxy/approve", app.public_url.as_str());
+    let registry = app.registry.snapshot();
+    let mut origins = vec![pending.origin.as_str()];
+    if let Some(client) = registry.client(pending.client_id.as_str()) {
+        origins.extend(
+            client
+                .origins
+                .iter()
+                .map(|o| o.as_str())
+                .filter(|o| *o != pending.origin.as_str()),
+        );
+    }
+    let origins = origins.join(" ");
     let view = CompleteView {
         nonce: &nonce,
         origin: pending.origin.as_str(),
+        origins: &origins,
         txn: pending.txn.as_str(),
         confirmation: confirmation.as_str(),
         client_id: pending.client_id.as_str(),

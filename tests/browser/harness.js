@@ -295,9 +295,12 @@ export async function startEnvironment({ keycloak = false, replicas = 1, brokerH
   const broker = `http://${brokerHost}:${brokerPort}`;
   const crm = `http://localhost:${crmPort}`;
   const phone = `http://127.0.0.1:${phonePort}`;
+  // The webphone's second registered origin (same server, another site): a
+  // connector and its login frame on two origins of one client.
+  const phoneAlt = `http://localhost:${phonePort}`;
   const crmClient = `localhost:${crmPort}`;
   const phoneClient = `127.0.0.1:${phonePort}`;
-  const env = { idp, broker, crm, phone, unregistered: `http://localhost:${otherPort}`, crmClient, phoneClient };
+  const env = { idp, broker, crm, phone, phoneAlt, unregistered: `http://localhost:${otherPort}`, crmClient, phoneClient };
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'authproxy-browser-'));
   const replicaPorts = replicas > 1 ? await Promise.all(Array.from({ length: replicas }, freePort)) : [brokerPort];
@@ -339,7 +342,7 @@ origins = ["${crm}"]
 [[clients]]
 client_id = "${phoneClient}"
 realms = ["tenant-a", "tenant-b"]
-origins = ["${phone}"]
+origins = ["${phone}", "${phoneAlt}"]
 [[directory.users]]
 user = "alice@tenant-a.test"
 realm = "tenant-a"
@@ -393,7 +396,7 @@ admins = ["alice"]
     startNginx(dir, brokerPort, replicaPorts.map((port) => `127.0.0.1:${port}`));
     env.replicaLogs = replicaPorts.map((_, i) => logOf(i));
   }
-  const servers = await serveFixtures([crmPort, phonePort, otherPort], { broker, idp, crm, phone });
+  const servers = await serveFixtures([crmPort, phonePort, otherPort], { broker, idp, crm, phone, phoneAlt });
   await waitReady(`${broker}/readyz`);
   env.brokerLog = path.join(dir, 'authproxy.log');
   env.configPath = path.join(dir, 'authproxy.toml');

@@ -72,6 +72,21 @@ test('Salesforce shape: a connector iframe gets the session from a login iframe 
   });
 });
 
+test('Salesforce shape on two registered origins: the login frame on the client\'s other origin, the connector still completes', async () => {
+  await withBrowser('salesforce two origins', {}, async (context) => {
+    const page = await context.newPage();
+    await page.goto(`${env.crm}/sf-top.html?login=alt`);
+    const login = await (await page.waitForSelector('#login:not([hidden])')).contentFrame();
+    await login.waitForSelector('body[data-ready="true"]');
+    assert.equal(new URL(login.url()).origin, env.phoneAlt);
+    const popup = await clickLogin(context, login);
+    await signIn(popup, 'alice@tenant-a.test', 'alice');
+    const connector = await (await page.$('#connector')).contentFrame();
+    await connector.waitForFunction(() => document.querySelector('#kc-status')?.textContent.startsWith('authenticated'), null, { timeout: 20000 });
+    assert.equal(await connector.textContent('#kc-status'), 'authenticated:true:alice');
+  });
+});
+
 test('a page on an unregistered origin cannot start a login for a registered client and receives nothing', async () => {
   await withBrowser('unregistered origin', {}, async (context) => {
     const page = await context.newPage();
