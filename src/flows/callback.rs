@@ -48,6 +48,23 @@ struct CompleteView<'a> {
     detail: Option<&'a str>,
 }
 
+/// Where the completion page posts its confirmation: the login's origin, then
+/// the client's other registered origins (space-separated).
+fn confirmation_origins(app: &AppState, pending: &PendingLogin) -> String {
+    let registry = app.registry.snapshot();
+    let mut origins = vec![pending.origin.as_str()];
+    if let Some(client) = registry.client(pending.client_id.as_str()) {
+        origins.extend(
+            client
+                .origins
+                .iter()
+                .map(crate::domain::Origin::as_str)
+                .filter(|o| *o != pending.origin.as_str()),
+        );
+    }
+    origins.join(" ")
+}
+
 /// `GET /authproxy[/{client_id}]`: finishes a login and hands it to the opener.
 pub async fn finish(
     State(app): State<AppState>,
@@ -131,18 +148,7 @@ pub async fn finish(
         .map_or((String::new(), String::new(), None), Failure::describe);
     let nonce = page::nonce();
     let approve_action = format!("{}/authproxy/approve", app.public_url.as_str());
-    let registry = app.registry.snapshot();
-    let mut origins = vec![pending.origin.as_str()];
-    if let Some(client) = registry.client(pending.client_id.as_str()) {
-        origins.extend(
-            client
-                .origins
-                .iter()
-                .map(|o| o.as_str())
-                .filter(|o| *o != pending.origin.as_str()),
-        );
-    }
-    let origins = origins.join(" ");
+    let origins = confirmation_origins(&app, &pending);
     let view = CompleteView {
         nonce: &nonce,
         origin: pending.origin.as_str(),
