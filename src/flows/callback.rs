@@ -148,11 +148,10 @@ pub async fn finish(
         .map_or((String::new(), String::new(), None), Failure::describe);
     let nonce = page::nonce();
     let approve_action = format!("{}/authproxy/approve", app.public_url.as_str());
-    let origins = confirmation_origins(&app, &pending);
     let view = CompleteView {
         nonce: &nonce,
         origin: pending.origin.as_str(),
-        origins: &origins,
+        origins: &confirmation_origins(&app, &pending),
         txn: pending.txn.as_str(),
         confirmation: confirmation.as_str(),
         client_id: pending.client_id.as_str(),
