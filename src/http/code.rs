@@ -112,6 +112,7 @@ codes! {
     LinkExpired => ("link_expired", 410, "the login link expired unused: ask for a new one"),
     LengthRequired => ("length_required", 411, "the request has no length"),
     PayloadTooLarge => ("payload_too_large", 413, "the body is larger than the endpoint accepts"),
+    HeadersTooLarge => ("headers_too_large", 431, "the request's headers are larger than 32 KiB in all"),
     UriTooLong => ("uri_too_long", 414, "the request URI is too long"),
     UnsupportedMediaType => ("unsupported_media_type", 415, "the body is not of the expected type"),
     ValidationFailed => ("validation_failed", 422, "admin API: fields do not validate; `fields` lists each with its path"),

@@ -3,7 +3,8 @@
 //! `Cache-Control` (`no-store` unless the handler chose one, as the SDK does), and
 //! for an error without a body of its own (405, 413, 408, a framework's plain-text
 //! rejection) the JSON error shape with a stable code. Requests must carry exactly
-//! one `Host` header (RFC 9112 §3.2), else 400.
+//! one `Host` header (RFC 9112 §3.2), else 400, and at most [`MAX_HEADER_BYTES`]
+//! of headers in all, else 431 (RFC 6585 §5).
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, Version, header};
@@ -38,8 +39,28 @@ fn has_own_shape(response: &Response) -> bool {
         .is_some_and(|t| t.starts_with("application/json") || t.starts_with("text/html"))
 }
 
+/// The most header bytes (names and values) a request may carry in all: far
+/// above any browser's or host backend's, far below what would cost memory.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
 /// The hygiene layer.
 pub async fn layer(request: Request, next: Next) -> Response {
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        let mut response = ApiError(WebError::new(
+            ErrorCode::HeadersTooLarge,
+            "The request's headers are too large (32 KiB in all at most): send fewer or smaller cookies and headers.",
+        ))
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    }
     let hosts = request.headers().get_all(header::HOST).iter().count();
     if hosts > 1 || (hosts == 0 && request.version() == Version::HTTP_11) {
         let mut response = ApiError(WebError::new(

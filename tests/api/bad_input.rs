@@ -499,3 +499,20 @@ async fn parked_long_polls_from_one_address_do_not_delay_a_completed_login() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_request_with_oversized_headers_gets_431_with_a_stable_code() {
+    let app = TestApp::spawn().await;
+    let response = reqwest::Client::new()
+        .get(app.url("/api/user/"))
+        .query(&[("user", "alice@tenant-a.test")])
+        .header("x-padding", "a".repeat(200 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::from_u16(431).unwrap());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "headers_too_large");
+    // Ordinary headers pass.
+    assert_eq!(app.discover("alice@tenant-a.test").await.status(), StatusCode::OK);
+}
