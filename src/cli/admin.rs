@@ -375,6 +375,8 @@ impl Context {
             audit: self.store.as_ref(),
             clock: &SystemClock,
             actor,
+            source: None,
+            request_id: None,
             managed: &self.managed,
         }
     }

@@ -370,3 +370,21 @@ async fn realms_are_validated_listed_and_protected_while_in_use() {
         "{listed}"
     );
 }
+
+#[tokio::test]
+async fn an_admin_change_is_audited_with_its_address_and_request_id() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    let created = admin
+        .create_client(&json!({"client_id": "audited.localhost:8081", "realms": ["tenant-a"], "origins": [CRM_ORIGIN]}))
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let request_id = created.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let rows = admin.audit().await;
+    let row = rows
+        .iter()
+        .find(|r| r["request_id"] == request_id.as_str())
+        .unwrap_or_else(|| panic!("the change's row names its request: {rows:?}"));
+    assert_eq!(row["source"], "127.0.0.1");
+    assert_eq!(row["outcome"], "changed");
+}

@@ -514,5 +514,8 @@ async fn a_request_with_oversized_headers_gets_431_with_a_stable_code() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "headers_too_large");
     // Ordinary headers pass.
-    assert_eq!(app.discover("alice@tenant-a.test").await.status(), StatusCode::OK);
+    assert_eq!(
+        app.discover("alice@tenant-a.test").await.status(),
+        StatusCode::OK
+    );
 }

@@ -14,8 +14,10 @@ use super::ops::{Operator, OpsError};
 use crate::app::AppState;
 use crate::auth::{self, Outcome};
 use crate::domain::FieldProblem;
+use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
 use crate::http::error::{ApiError, WebError};
+use crate::http::request_id::RequestId;
 use crate::store::StoreError;
 
 pub mod audit_trail;
@@ -27,9 +29,33 @@ pub mod realms;
 pub mod tenants;
 pub mod tokens;
 
-/// The authenticated administrator, as the audit trail names it.
+/// The authenticated administrator, as the audit trail names it, with the
+/// request's address and id for the audit rows of its changes.
 #[derive(Clone)]
-pub struct Admin(pub String);
+pub struct Admin {
+    /// `admin:<label>` or `console:<user>`.
+    pub actor: String,
+    /// The client's address.
+    pub source: Option<String>,
+    /// The request's id.
+    pub request_id: Option<String>,
+}
+
+impl Admin {
+    fn of(actor: String, request: &Request) -> Self {
+        Self {
+            actor,
+            source: request
+                .extensions()
+                .get::<ClientAddr>()
+                .map(|ClientAddr(ip)| ip.to_string()),
+            request_id: request
+                .extensions()
+                .get::<RequestId>()
+                .map(|RequestId(id)| id.clone()),
+        }
+    }
+}
 
 /// Errors of the admin API.
 #[derive(Debug, thiserror::Error)]
@@ -89,7 +115,9 @@ pub(super) fn operator<'a>(app: &'a AppState, admin: &'a Admin) -> Operator<'a> 
         sessions: Some(app.logins.as_ref()),
         audit: app.audit.as_ref(),
         clock: app.clock.as_ref(),
-        actor: &admin.0,
+        actor: &admin.actor,
+        source: admin.source.as_deref(),
+        request_id: admin.request_id.as_deref(),
         managed: &app.managed,
     }
 }
@@ -189,14 +217,14 @@ pub async fn require_admin(
         {
             return ApiError(console::signin::csrf_error(&refusal)).into_response();
         }
-        request.extensions_mut().insert(Admin(session.actor()));
+        let admin = Admin::of(session.actor(), &request);
+        request.extensions_mut().insert(admin);
         return next.run(request).await;
     }
     match auth::admin::authenticate(app.access.as_ref(), header, app.clock.now()).await {
         Ok(Outcome::Authenticated(label)) => {
-            request
-                .extensions_mut()
-                .insert(Admin(format!("admin:{label}")));
+            let admin = Admin::of(format!("admin:{label}"), &request);
+            request.extensions_mut().insert(admin);
             next.run(request).await
         }
         Ok(Outcome::NotRequested | Outcome::Failed(_)) => {

@@ -87,6 +87,10 @@ pub struct Operator<'a> {
     pub clock: &'a dyn Clock,
     /// `admin:<label>` (API) or `cli:<actor>` (CLI).
     pub actor: &'a str,
+    /// The client's address, for a change made over HTTP.
+    pub source: Option<&'a str>,
+    /// The request's id, for a change made over HTTP.
+    pub request_id: Option<&'a str>,
     /// The entries the configuration file owns.
     pub managed: &'a Managed,
 }
@@ -101,6 +105,8 @@ impl Operator<'_> {
                 action: action.to_owned(),
                 subject: Some(subject.to_owned()),
                 outcome: "changed".into(),
+                source: self.source.map(str::to_owned),
+                request_id: self.request_id.map(str::to_owned),
                 ..AuditEntry::default()
             })
             .await?;
