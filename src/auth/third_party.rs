@@ -253,8 +253,9 @@ fn time(claims: &Map<String, Value>, name: &'static str) -> Result<Option<DateTi
 }
 
 /// Whether `aud` names `audience`. For an ID token (`azp_rule`), several
-/// audiences also need `azp` to name this party when present (OIDC Core
-/// §3.1.3.7); an Auth0 access token names its API and the userinfo endpoint,
+/// audiences also need an `azp` that names this party (OIDC Core §3.1.3.7: a
+/// token for several parties says which one it was issued to, and one without
+/// is refused); an Auth0 access token names its API and the userinfo endpoint,
 /// with the application in `azp`, so Auth0 checks the audience only.
 fn audience_matches(claims: &Map<String, Value>, audience: &str, azp_rule: bool) -> bool {
     match claims.get("aud") {
@@ -265,7 +266,7 @@ fn audience_matches(claims: &Map<String, Value>, audience: &str, azp_rule: bool)
                     || auds.len() == 1
                     || claims
                         .get("azp")
-                        .is_none_or(|azp| azp.as_str() == Some(audience)))
+                        .is_some_and(|azp| azp.as_str() == Some(audience)))
         }
         _ => false,
     }
@@ -669,6 +670,8 @@ mod tests {
                 false,
                 true,
             ),
+            (serde_json::json!({"aud": ["c", "d"]}), true, false),
+            (serde_json::json!({"aud": ["c", "d"]}), false, true),
             (serde_json::json!({"aud": ["d"]}), false, false),
             (serde_json::json!({}), false, false),
         ];

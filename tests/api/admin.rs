@@ -379,7 +379,10 @@ async fn an_admin_change_is_audited_with_its_address_and_request_id() {
         .create_client(&json!({"client_id": "audited.localhost:8081", "realms": ["tenant-a"], "origins": [CRM_ORIGIN]}))
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
-    let request_id = created.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let request_id = created.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let rows = admin.audit().await;
     let row = rows
         .iter()

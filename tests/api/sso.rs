@@ -684,6 +684,22 @@ async fn the_frames_sso_config_answers_its_page_only_never_a_call_without_origin
 }
 
 #[tokio::test]
+async fn an_oidc_token_for_several_parties_without_azp_is_refused() {
+    let sso = Sso::start().await;
+    let sub = unique("oidc-");
+    let shared = oidc_token(json!({"sub": sub, "aud": ["acme-oidc", "another-app"]})).await;
+    let refused = sso.sso("acme", "oidc", &shared).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let named =
+        oidc_token(json!({"sub": sub, "aud": ["acme-oidc", "another-app"], "azp": "acme-oidc"}))
+            .await;
+    assert_eq!(
+        sso.sso("acme", "oidc", &named).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
 async fn sso_logins_are_counted_by_outcome_and_code() {
     let sso = Sso::with_config(TestConfig::demo().raw("[metrics]\nlisten = \"127.0.0.1:0\"")).await;
     let good = auth0_token(AUTH0_DOMAIN, json!({"sub": unique("auth0|")})).await;
