@@ -500,12 +500,15 @@ pub async fn session(
         };
         check_origin(&app.registry.snapshot(), &client, Some(origin))
             .map_err(|e| ApiError(e).into_response())?;
-        let ended = || {
-            let mut response = ApiError(WebError::new(
+        let none = || {
+            ApiError(WebError::new(
                 ErrorCode::SessionEnded,
                 "No login link session in this browser (or it ended): follow a new link.",
             ))
-            .into_response();
+            .into_response()
+        };
+        let ended = || {
+            let mut response = none();
             if let Some(clear) = cookie.clear() {
                 response.headers_mut().append(header::SET_COOKIE, clear);
             }
@@ -527,6 +530,18 @@ pub async fn session(
         if over || session.user.session_exp <= app.clock.now() {
             audit.reason = Some("session ended".into());
             return Err(ended());
+        }
+        // A page of another client (whose errors any registered origin may read)
+        // learns no more than from a browser without a session, and ends nothing.
+        let uses_client = app
+            .durable
+            .tenant(&session.user.tenant)
+            .await
+            .map_err(|e| ApiError(e.into()).into_response())?
+            .is_some_and(|t| t.clients.contains(&client));
+        if !uses_client {
+            audit.reason = Some("client_not_allowed".into());
+            return Err(none());
         }
         let response = start_session(
             &app,

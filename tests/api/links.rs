@@ -235,6 +235,65 @@ async fn another_sites_page_cannot_post_a_link_for_its_visitor_login_csrf() {
 }
 
 #[tokio::test]
+async fn another_clients_page_learns_nothing_of_a_browsers_link_session() {
+    let links = Links::start().await;
+    let host = &links.host;
+    let other = "http://127.0.0.1:8082";
+    let created = host
+        .admin
+        .create_client(&json!({"client_id": "127.0.0.1:8082", "realms": ["tenant-a"], "origins": [other]}))
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let ask = |browser: reqwest::Client, client: &'static str, origin: &'static str| {
+        let url = host.app.url("/api/link/session");
+        async move {
+            browser
+                .post(url)
+                .header("origin", origin)
+                .json(&json!({"client_id": client}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let without = ask(
+        browser(),
+        "127.0.0.1:8082",
+        "http://127.0.0.1:8082",
+    )
+    .await;
+    let (status_without, body_without) = (without.status(), without.json::<Value>().await.unwrap());
+    let sue = browser();
+    let link = opaque_of(
+        &links
+            .link(&format!("sue-{}", rand_suffix()), json!({"path": "/calls"}))
+            .await,
+    );
+    assert_eq!(
+        follow(host, &sue, &link).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let with = ask(
+        sue.clone(),
+        "127.0.0.1:8082",
+        "http://127.0.0.1:8082",
+    )
+    .await;
+    assert_eq!(
+        with.status(),
+        status_without,
+        "the same answer as a browser without a session"
+    );
+    assert!(
+        with.headers().get(SET_COOKIE).is_none(),
+        "and the session is left alone"
+    );
+    let body_with: Value = with.json().await.unwrap();
+    assert_eq!(body_with["error"], body_without["error"]);
+    assert_eq!(link_session(host, &sue).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_host_logout_ends_the_session_a_link_left_in_the_cookie() {
     let links = Links::start().await;
     let host = &links.host;
