@@ -356,10 +356,16 @@ pub async fn follow(
     let mut audit = audit_entry(&app, "link.follow", &request_id, client);
     // Login CSRF: only the broker's own link page may post a link, so another
     // site's page cannot log its visitor's browser in as the attacker's user
-    // (README, "Login links"). The browser sets `Origin`; a server that forges
-    // it logs in only itself.
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let response = if origin == Some(app.public_url.origin().as_str()) {
+    // (README, "Login links"). The browser says where the post comes from:
+    // `Sec-Fetch-Site` (the page's `no-referrer` policy makes its `Origin`
+    // "null"), or, from a browser without it, `Origin`. A server that forges
+    // them logs in only itself.
+    let header_of = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let own_page = match header_of("sec-fetch-site") {
+        Some(site) => site == "same-origin",
+        None => header_of("origin") == Some(app.public_url.origin().as_str()),
+    };
+    let response = if own_page {
         follow_inner(&app, &body, &mut audit).await
     } else {
         audit.reason = Some("posted from another origin".into());
