@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::ConfigFile;
 use super::admin::{CliError, finish, open_context};
@@ -14,69 +14,21 @@ use super::backend::{Backend, Op};
 use super::print::{self, Output};
 use crate::admin::ops::tenants::{ApiKeyInput, HostKeyInput, TenantInput};
 use crate::auth::signing::BrokerKeys;
-use crate::domain::tenant::DEFAULT_SESSION_SECS;
-use crate::domain::{EmbedSettings, Environment, LinkPath, Operation, Provisioning, SessionPolicy};
+use crate::domain::{LinkPath, Operation};
 
 #[derive(Debug, Subcommand)]
 /// `authproxy tenants ...`.
 pub enum TenantsCommand {
     /// List the tenants.
     List,
-    /// Create or replace a tenant.
+    /// Create a tenant, or change the settings named (the others stay as they
+    /// are); `--replace` writes the whole tenant from the flags given.
     Put {
         /// The tenant's id.
         tenant_id: String,
-        /// `sandbox` or `production`.
-        #[arg(long, value_parser = ["sandbox", "production"])]
-        environment: String,
-        /// The realm its users live in (`tenant-a`).
-        #[arg(long)]
-        realm: String,
-        /// An embedded-app client it may use (`app.example.com`; repeatable).
-        #[arg(long = "client", required = true)]
-        clients: Vec<String>,
-        /// `existing_only` (only users the realm has) or `create` (the broker makes them).
-        #[arg(long, value_parser = ["existing_only", "create"])]
-        provisioning: String,
-        /// The parent tenant's id (`acme`), for a sub-tenant.
-        #[arg(long)]
-        parent: Option<String>,
-        /// Let the parent's credentials act for this sub-tenant.
-        #[arg(long)]
-        parent_may_act: bool,
-        /// The longest embed session, in seconds (`14400` is 4 hours).
-        #[arg(long, default_value_t = DEFAULT_SESSION_SECS)]
-        max_session_secs: u64,
-        /// Allow HS256 shared-secret keys.
-        #[arg(long)]
-        allow_hs256: bool,
-        /// Let the tenant's hosts vouch for their users' emails: an email they send then
-        /// selects an existing realm user and grants ACL roles (the host can log in as any
-        /// user of the realm).
-        #[arg(long)]
-        hosts_vouch_for_emails: bool,
-        /// Where the host publishes its signing keys, a JWKS URL (`https://crm.example.com/.well-known/jwks.json`).
-        #[arg(long)]
-        jwks_url: Option<String>,
-        /// The alias of the realm's identity provider that trusts the broker's assertions (`authproxy`).
-        #[arg(long)]
-        assertion_grant_idp: Option<String>,
-        /// The embedded app's page for embeds and links without a resource (`https://app.example.com/`).
-        #[arg(long)]
-        app_url: Option<String>,
-        /// A path of `--app-url`'s origin a login link may land on (`/reports`; repeatable).
-        #[arg(long = "link-path")]
-        link_paths: Vec<String>,
-        /// Which session wins when a registration (or user) already has one: `terminate_oldest` (the default) or `deny_new`.
-        #[arg(long, default_value = "terminate_oldest", value_parser = ["terminate_oldest", "deny_new"])]
-        session_policy: String,
-        /// Each user, too, has one session at a time.
-        #[arg(long)]
-        one_session_per_user: bool,
-        /// A JSON file of the tenant's third-party SSO: `{"host_origin",
-        /// "providers": [{"name", "kind", ...}]}` (as in the admin API).
-        #[arg(long)]
-        sso_file: Option<PathBuf>,
+        #[command(flatten)]
+        /// The settings to write.
+        settings: Box<TenantFlags>,
     },
     /// Remove a tenant (with its keys, resources and registrations).
     Remove {
@@ -199,12 +151,193 @@ fn operation(raw: &str) -> Result<Operation, CliError> {
 }
 
 /// The tenant's third-party SSO from `--sso-file` (none without it).
+/// The tenant `id` as the admin API shows it, without its id; `None` when
+/// there is none.
+async fn current_tenant(
+    backend: &Backend,
+    id: &str,
+) -> Result<Option<Map<String, Value>>, CliError> {
+    let listed = backend.run(Op::ListTenants).await?;
+    Ok(listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t.get("tenant_id").and_then(Value::as_str) == Some(id))
+        .and_then(|t| t.as_object().cloned())
+        .map(|mut t| {
+            t.remove("tenant_id");
+            t
+        }))
+}
+
 fn sso_settings(path: Option<&PathBuf>) -> Result<crate::domain::SsoSettings, CliError> {
     let Some(path) = path else {
         return Ok(crate::domain::SsoSettings::default());
     };
     serde_json::from_str(&read(path)?)
         .map_err(|e| CliError::Input(format!("--sso-file {}: {e}", path.display())))
+}
+
+/// A tenant's settings as flags: each one given is written, each one left out
+/// keeps its value (a new tenant needs `--environment`, `--realm`, `--client` and
+/// `--provisioning`). A switch takes `=false` to turn it off; a text setting
+/// takes `""` to clear it.
+#[derive(clap::Args, Debug)]
+pub struct TenantFlags {
+    /// Write the whole tenant from the flags given (the others take their defaults).
+    #[arg(long)]
+    replace: bool,
+    /// `sandbox` or `production`.
+    #[arg(long, value_parser = ["sandbox", "production"])]
+    environment: Option<String>,
+    /// The realm its users live in (`tenant-a`).
+    #[arg(long)]
+    realm: Option<String>,
+    /// An embedded-app client it may use (`app.example.com`; repeatable; replaces the list).
+    #[arg(long = "client")]
+    clients: Vec<String>,
+    /// `existing_only` (only users the realm has) or `create` (the broker makes them).
+    #[arg(long, value_parser = ["existing_only", "create"])]
+    provisioning: Option<String>,
+    /// The parent tenant's id (`acme`), for a sub-tenant.
+    #[arg(long)]
+    parent: Option<String>,
+    /// Let the parent's credentials act for this sub-tenant (`=false` to stop).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    parent_may_act: Option<bool>,
+    /// The longest embed session, in seconds (`14400`, the default, is 4 hours).
+    #[arg(long)]
+    max_session_secs: Option<u64>,
+    /// Allow HS256 shared-secret keys (`=false` to stop).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    allow_hs256: Option<bool>,
+    /// Let the tenant's hosts vouch for their users' emails: an email they send then
+    /// selects an existing realm user and grants ACL roles (the host can log in as any
+    /// user of the realm; `=false` to stop).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    hosts_vouch_for_emails: Option<bool>,
+    /// Where the host publishes its signing keys, a JWKS URL (`https://crm.example.com/.well-known/jwks.json`).
+    #[arg(long)]
+    jwks_url: Option<String>,
+    /// The alias of the realm's identity provider that trusts the broker's assertions (`authproxy`).
+    #[arg(long)]
+    assertion_grant_idp: Option<String>,
+    /// The embedded app's page for embeds and links without a resource (`https://app.example.com/`).
+    #[arg(long)]
+    app_url: Option<String>,
+    /// A path of `--app-url`'s origin a login link may land on (`/reports`; repeatable; replaces the list).
+    #[arg(long = "link-path")]
+    link_paths: Vec<String>,
+    /// Which session wins when a registration (or user) already has one: `terminate_oldest` (the default) or `deny_new`.
+    #[arg(long, value_parser = ["terminate_oldest", "deny_new"])]
+    session_policy: Option<String>,
+    /// Each user, too, has one session at a time (`=false` to stop).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    one_session_per_user: Option<bool>,
+    /// A JSON file of the tenant's third-party SSO: `{"host_origin",
+    /// "providers": [{"name", "kind", ...}]}` (as in the admin API).
+    #[arg(long)]
+    sso_file: Option<PathBuf>,
+}
+
+impl TenantFlags {
+    /// The settings the flags name, as the admin API's JSON (`embeds` as its
+    /// own object of the named settings).
+    fn named(self) -> Result<(bool, Map<String, Value>), CliError> {
+        for p in &self.link_paths {
+            LinkPath::parse(p).map_err(|e| CliError::Input(format!("--link-path {p}: {e}")))?;
+        }
+        // `""` clears a text setting.
+        let text = |v: Option<String>| {
+            v.map(|v| {
+                if v.is_empty() {
+                    Value::Null
+                } else {
+                    Value::String(v)
+                }
+            })
+        };
+        let mut top = Map::new();
+        let mut embeds = Map::new();
+        let lists = |v: Vec<String>| (!v.is_empty()).then(|| Value::from(v));
+        for (name, value) in [
+            ("environment", self.environment.map(Value::from)),
+            ("realm", self.realm.map(Value::from)),
+            ("clients", lists(self.clients)),
+            ("provisioning", self.provisioning.map(Value::from)),
+            ("parent", text(self.parent)),
+            ("parent_may_act", self.parent_may_act.map(Value::from)),
+            ("max_session_secs", self.max_session_secs.map(Value::from)),
+            ("allow_hs256", self.allow_hs256.map(Value::from)),
+            (
+                "hosts_vouch_for_emails",
+                self.hosts_vouch_for_emails.map(Value::from),
+            ),
+            ("jwks_url", text(self.jwks_url)),
+            ("assertion_grant_idp", text(self.assertion_grant_idp)),
+        ] {
+            if let Some(value) = value {
+                top.insert(name.into(), value);
+            }
+        }
+        for (name, value) in [
+            ("app_url", text(self.app_url)),
+            ("link_paths", lists(self.link_paths)),
+            ("session_policy", self.session_policy.map(Value::from)),
+            (
+                "one_session_per_user",
+                self.one_session_per_user.map(Value::from),
+            ),
+        ] {
+            if let Some(value) = value {
+                embeds.insert(name.into(), value);
+            }
+        }
+        if !embeds.is_empty() {
+            top.insert("embeds".into(), Value::Object(embeds));
+        }
+        if let Some(path) = &self.sso_file {
+            let sso = sso_settings(Some(path))?;
+            top.insert(
+                "sso".into(),
+                serde_json::to_value(sso).map_err(|e| CliError::Input(e.to_string()))?,
+            );
+        }
+        Ok((self.replace, top))
+    }
+}
+
+/// `named` written over `current` (the tenant as it is, without its id): the
+/// tenant to put, and the names of the settings that change.
+fn merged(
+    current: Option<Map<String, Value>>,
+    named: Map<String, Value>,
+) -> (Map<String, Value>, Vec<String>) {
+    let before = current.unwrap_or_default();
+    let mut after = before.clone();
+    for (name, value) in named {
+        match (after.get_mut(&name), value) {
+            (Some(Value::Object(kept)), Value::Object(given)) if name == "embeds" => {
+                kept.extend(given);
+            }
+            (_, value) => {
+                after.insert(name, value);
+            }
+        }
+    }
+    let mut changed: Vec<String> = Vec::new();
+    for (name, value) in &after {
+        match (before.get(name), value) {
+            (Some(Value::Object(old)), Value::Object(new)) => changed.extend(
+                new.iter()
+                    .filter(|(k, v)| old.get(*k) != Some(*v))
+                    .map(|(k, _)| format!("{name}.{k}")),
+            ),
+            (old, new) if old != Some(new) => changed.push(name.clone()),
+            _ => {}
+        }
+    }
+    (after, changed)
 }
 
 /// `authproxy tenants ...`.
@@ -217,73 +350,32 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
                 TenantsCommand::List => {
                     print::list(out, &backend.run(Op::ListTenants).await?, Value::to_string);
                 }
-                TenantsCommand::Put {
-                    tenant_id,
-                    environment,
-                    realm,
-                    clients,
-                    provisioning,
-                    parent,
-                    parent_may_act,
-                    max_session_secs,
-                    allow_hs256,
-                    hosts_vouch_for_emails,
-                    jwks_url,
-                    assertion_grant_idp,
-                    app_url,
-                    link_paths,
-                    session_policy,
-                    one_session_per_user,
-                    sso_file,
-                } => {
-                    let sso = sso_settings(sso_file.as_ref())?;
-                    let link_paths = link_paths
-                        .iter()
-                        .map(|p| {
-                            LinkPath::parse(p)
-                                .map_err(|e| CliError::Input(format!("--link-path {p}: {e}")))
-                        })
-                        .collect::<Result<Vec<_>, _>>()?;
-                    let input = TenantInput {
-                        environment: if environment == "production" {
-                            Environment::Production
-                        } else {
-                            Environment::Sandbox
-                        },
-                        parent,
-                        parent_may_act,
-                        realm,
-                        clients,
-                        provisioning: if provisioning == "create" {
-                            Provisioning::Create
-                        } else {
-                            Provisioning::ExistingOnly
-                        },
-                        max_session_secs,
-                        allow_hs256,
-                        hosts_vouch_for_emails,
-                        jwks_url,
-                        assertion_grant_idp,
-                        embeds: EmbedSettings {
-                            app_url,
-                            link_paths,
-                            session_policy: if session_policy == "deny_new" {
-                                SessionPolicy::DenyNew
-                            } else {
-                                SessionPolicy::TerminateOldest
-                            },
-                            one_session_per_user,
-                        },
-                        sso,
+                TenantsCommand::Put { tenant_id, settings } => {
+                    let (replace, named) = settings.named()?;
+                    let current = if replace {
+                        None
+                    } else {
+                        current_tenant(&backend, &tenant_id).await?
                     };
+                    let exists = current.is_some();
+                    let (tenant, changed) = merged(current, named);
+                    let input: TenantInput = serde_json::from_value(Value::Object(tenant)).map_err(|e| {
+                        CliError::Input(if exists {
+                            format!("the tenant's settings: {e}")
+                        } else {
+                            format!("a new tenant (or --replace) needs --environment, --realm, --client and --provisioning ({e})")
+                        })
+                    })?;
                     let view = backend
                         .run(Op::PutTenant(tenant_id, Box::new(input)))
                         .await?;
-                    print::done(
-                        out,
-                        &view,
-                        &format!("put tenant {}", print::text(print::get(&view, "tenant_id"))),
-                    );
+                    let id = print::text(print::get(&view, "tenant_id"));
+                    let summary = match (exists, changed.is_empty()) {
+                        (false, _) => format!("created tenant {id}"),
+                        (true, true) => format!("tenant {id}: nothing changed"),
+                        (true, false) => format!("tenant {id}: changed {}", changed.join(", ")),
+                    };
+                    print::done(out, &view, &summary);
                 }
                 TenantsCommand::Remove { tenant_id } => {
                     backend.run(Op::DeleteTenant(tenant_id.clone())).await?;

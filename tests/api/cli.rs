@@ -2,8 +2,8 @@ use std::process::Command;
 
 use reqwest::StatusCode;
 
-use crate::support::{CRM_ORIGIN, TestApp, TestConfig, idp, write};
-use serde_json::Value;
+use crate::support::{CLIENT_ID, CRM_ORIGIN, TestApp, TestConfig, idp, write};
+use serde_json::{Value, json};
 
 fn authproxy() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_authproxy"));
@@ -385,4 +385,87 @@ async fn migrate_brings_a_fresh_postgres_database_up_to_date_once() {
         !dir.path().join("unused.db").exists(),
         "no SQLite file beside PostgreSQL"
     );
+}
+
+#[tokio::test]
+async fn tenants_put_changes_only_what_it_names_and_says_what_changed() {
+    let app = TestApp::spawn().await;
+    let text = |out: &std::process::Output| String::from_utf8_lossy(&out.stdout).into_owned();
+    let made = app.cli(&[
+        "tenants",
+        "put",
+        "acme",
+        "--environment",
+        "sandbox",
+        "--realm",
+        "tenant-a",
+        "--client",
+        CLIENT_ID,
+        "--provisioning",
+        "create",
+        "--app-url",
+        &format!("{CRM_ORIGIN}/app"),
+        "--link-path",
+        "/calls",
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert!(
+        text(&made).contains("created tenant acme"),
+        "{}",
+        text(&made)
+    );
+    // One setting named: the link paths set earlier stay.
+    let changed = app.cli(&["tenants", "put", "acme", "--max-session-secs", "600"]);
+    assert!(
+        changed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&changed.stderr)
+    );
+    assert!(
+        text(&changed).contains("tenant acme: changed max_session_secs"),
+        "{}",
+        text(&changed)
+    );
+    let listed: Value = app.admin().get_json("/admin/api/tenants").await;
+    let acme = &listed.as_array().unwrap()[0];
+    assert_eq!(acme["max_session_secs"], 600);
+    assert_eq!(acme["embeds"]["link_paths"], json!(["/calls"]));
+    let again = app.cli(&["tenants", "put", "acme", "--max-session-secs", "600"]);
+    assert!(text(&again).contains("nothing changed"), "{}", text(&again));
+    // A switch turns off with =false; a whole replacement is explicit.
+    assert!(
+        app.cli(&["tenants", "put", "acme", "--allow-hs256"])
+            .status
+            .success()
+    );
+    let off = app.cli(&["tenants", "put", "acme", "--allow-hs256=false"]);
+    assert!(text(&off).contains("changed allow_hs256"), "{}", text(&off));
+    let partial_new = app.cli(&["tenants", "put", "newco", "--realm", "tenant-a"]);
+    assert_eq!(partial_new.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&partial_new.stderr).contains("needs --environment"));
+    let replaced = app.cli(&[
+        "tenants",
+        "put",
+        "acme",
+        "--replace",
+        "--environment",
+        "sandbox",
+        "--realm",
+        "tenant-a",
+        "--client",
+        CLIENT_ID,
+        "--provisioning",
+        "create",
+    ]);
+    assert!(
+        replaced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replaced.stderr)
+    );
+    let listed: Value = app.admin().get_json("/admin/api/tenants").await;
+    assert_eq!(listed[0]["embeds"]["link_paths"], json!([]));
 }

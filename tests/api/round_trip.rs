@@ -40,13 +40,18 @@ async fn alice_round_trip(app: TestApp) {
         "{csp}"
     );
     let html = page.text().await.unwrap();
-    // The page posts to exactly the bound origin, with the txn and no token.
+    // The page posts to exactly the client's registered origins (the login's
+    // first), with the txn and no token.
     assert!(
         html.contains(&format!("data-origin=\"{CRM_ORIGIN}\"")),
         "{html}"
     );
+    assert!(
+        html.contains(&format!("data-origins=\"{CRM_ORIGIN}\"")),
+        "the demo client registers one origin: {html}"
+    );
     assert!(html.contains(&format!("data-txn=\"{}\"", login.txn)));
-    assert!(html.contains("target.postMessage(message, data.origin)"));
+    assert!(html.contains("target.postMessage(message, origin)"));
     assert!(html.contains("Login complete"));
 
     // The verifier alone releases nothing: the result waits for its confirmation.
