@@ -643,7 +643,7 @@ pub async fn exchange(
             Taken::Expired => return Err(invalid_code(&mut call, "code_a expired")),
             Taken::Unknown => return Err(invalid_code(&mut call, "code_a unknown")),
         };
-        let (tenant, _) = call.tenant(&app, &key, Some(bound.tenant.as_str())).await?;
+        let (tenant, acting) = call.tenant(&app, &key, Some(bound.tenant.as_str())).await?;
         let sub = user.primary_key.clone();
         let name = name.map(str::to_owned);
         // The handshake's user is the host backend's word (README, "Who vouches for an email").
@@ -661,7 +661,8 @@ pub async fn exchange(
         let now = app.clock.now();
         let host_user = HostUser {
             tenant: tenant.id.clone(),
-            acting: None,
+            // A parent's key acting for its sub-tenant is named as the actor.
+            acting: acting.then(|| key.tenant.clone()),
             sub,
             profile,
             session_exp: session_end(&tenant, None, now).map_err(web)?,

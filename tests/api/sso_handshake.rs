@@ -458,6 +458,73 @@ async fn a_tenant_made_again_under_a_removed_ones_id_inherits_none_of_its_users_
 }
 
 #[tokio::test]
+async fn a_parents_key_completing_a_sub_tenants_handshake_is_named_as_the_actor() {
+    let sso = Sso::start().await;
+    let mut sub = sso_tenant("production", &json!([]));
+    sub["parent"] = "acme".into();
+    sub["parent_may_act"] = true.into();
+    put_tenant(&sso.admin, "acme-sub", sub).await;
+    let created = sso
+        .admin
+        .send_json(
+            Method::POST,
+            "/admin/api/tenants/acme/api-keys",
+            &json!({"operations": ["exchange_sso_codes"], "for_subtenants": true}),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let parent_key = created.json::<Value>().await.unwrap()["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let code_a = code_a(&sso, "acme-sub").await;
+    let code_b = code_b(
+        &sso,
+        &parent_key,
+        &code_a,
+        &user(&format!("member-{}", rand_suffix())),
+    )
+    .await;
+    let response = complete(&sso, CRM_ORIGIN, CLIENT_ID, &code_b, VERIFIER).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = response.json().await.unwrap();
+    let claims = crate::support::jwt_claims(body["session_token"].as_str().unwrap());
+    assert_eq!(claims["tenant"], "acme-sub");
+    assert_eq!(claims["act"], json!({"sub": "acme"}), "{claims}");
+    assert_eq!(
+        audit_row(&sso.admin, &request_id).await["actor"],
+        "tenant:acme"
+    );
+
+    // And a tenant with a sub-tenant takes no parent of its own (one level only).
+    put_tenant(&sso.admin, "holding", sso_tenant("production", &json!([]))).await;
+    let mut acme = sso_tenant("production", &json!([]));
+    acme["parent"] = "holding".into();
+    let refused = sso
+        .admin
+        .send_json(Method::PUT, "/admin/api/tenants/acme", &acme)
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let answer: Value = refused.json().await.unwrap();
+    assert!(
+        answer["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["path"] == "parent"
+                && f["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("has sub-tenants (acme-sub)")),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
 async fn the_frames_logout_can_end_the_keycloak_sessions_too() {
     let sso = Sso::start().await;
     let token = auth0_token(

@@ -303,24 +303,9 @@ impl Operator<'_> {
                 Err(e) => problems.push(problem(format!("clients[{i}]"), e)),
             }
         }
-        let mut parent = None;
-        if let Some(raw) = &input.parent {
-            match TenantId::parse(raw) {
-                Ok(p) => match self.tenants.tenant(&p).await? {
-                    Some(found) if found.environment != input.environment => problems.push(problem(
-                        "parent",
-                        format!("tenant {p} is in {}: a sub-tenant lives in its parent's environment", found.environment),
-                    )),
-                    Some(found) if found.parent.is_some() => problems.push(problem(
-                        "parent",
-                        format!("tenant {p} is itself a sub-tenant: one level of sub-tenants only"),
-                    )),
-                    Some(_) => parent = Some(p),
-                    None => problems.push(problem("parent", format!("no tenant {p}"))),
-                },
-                Err(e) => problems.push(problem("parent", e)),
-            }
-        }
+        let parent = self
+            .checked_parent(id.as_ref().ok(), input, &mut problems)
+            .await?;
         let assertion_grant_idp = input
             .assertion_grant_idp
             .as_deref()
@@ -374,19 +359,67 @@ impl Operator<'_> {
         Ok(TenantView::from(&tenant))
     }
 
+    /// The parent `input` names, checked (it exists, in the same environment,
+    /// and neither it nor the tenant `id` would make a second level); the
+    /// problems otherwise.
+    async fn checked_parent(
+        &self,
+        id: Option<&TenantId>,
+        input: &TenantInput,
+        problems: &mut Vec<crate::domain::FieldProblem>,
+    ) -> Result<Option<TenantId>, OpsError> {
+        let mut parent = None;
+        if let Some(raw) = &input.parent {
+            match TenantId::parse(raw) {
+                Ok(p) => match self.tenants.tenant(&p).await? {
+                    Some(found) if found.environment != input.environment => problems.push(problem(
+                        "parent",
+                        format!("tenant {p} is in {}: a sub-tenant lives in its parent's environment", found.environment),
+                    )),
+                    Some(found) if found.parent.is_some() => problems.push(problem(
+                        "parent",
+                        format!("tenant {p} is itself a sub-tenant: one level of sub-tenants only"),
+                    )),
+                    Some(_) => parent = Some(p),
+                    None => problems.push(problem("parent", format!("no tenant {p}"))),
+                },
+                Err(e) => problems.push(problem("parent", e)),
+            }
+            // One level only, from below too: a tenant with sub-tenants takes no parent.
+            if let Some(me) = id {
+                let children = self.sub_tenants(me).await?;
+                if !children.is_empty() {
+                    problems.push(problem(
+                        "parent",
+                        format!(
+                            "tenant {me} has sub-tenants ({}): one level of sub-tenants only",
+                            children.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(parent)
+    }
+
+    /// The ids of `id`'s sub-tenants.
+    async fn sub_tenants(&self, id: &TenantId) -> Result<Vec<String>, OpsError> {
+        Ok(self
+            .tenants
+            .tenants()
+            .await?
+            .into_iter()
+            .filter(|t| t.parent.as_ref() == Some(id))
+            .map(|t| t.id.to_string())
+            .collect())
+    }
+
     /// Removes a tenant with no sub-tenants; its keys stop working with it, and
     /// its resources and their registrations go with it.
     pub async fn delete_tenant(&self, id: &str) -> Result<(), OpsError> {
         let tenant = self.existing_tenant(id).await?;
         self.not_managed(&tenant.id)?;
-        let children: Vec<String> = self
-            .tenants
-            .tenants()
-            .await?
-            .into_iter()
-            .filter(|t| t.parent.as_ref() == Some(&tenant.id))
-            .map(|t| t.id.to_string())
-            .collect();
+        let children = self.sub_tenants(&tenant.id).await?;
         if !children.is_empty() {
             return Err(OpsError::InUse(format!(
                 "Tenant {} has sub-tenants ({}): remove them first.",
