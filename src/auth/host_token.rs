@@ -201,6 +201,19 @@ fn text(
     }
 }
 
+/// The `email` claim, under the registrations' email rule for every way in
+/// (look-alikes refused).
+fn email_claim(claims: &Map<String, Value>) -> Result<Option<Username>, Rejection> {
+    text(claims, "email", 320)?
+        .map(|e| {
+            crate::domain::RegistrationEmail::parse(&e)
+                .ok()
+                .and_then(|_| Username::parse(&e).ok())
+                .ok_or(Rejection::Claim("email"))
+        })
+        .transpose()
+}
+
 fn required_text(
     claims: &Map<String, Value>,
     name: &'static str,
@@ -393,9 +406,7 @@ impl HostTokenVerifier<'_> {
         let nbf = time(claims, "nbf")?;
         let session_exp = time(claims, "session_exp")?;
         let name = text(claims, "name", 256)?;
-        let email = text(claims, "email", 320)?
-            .map(|e| Username::parse(&e).map_err(|_| Rejection::Claim("email")))
-            .transpose()?;
+        let email = email_claim(claims)?;
         let email_verified = match claims.get("email_verified") {
             None => None,
             Some(Value::Bool(b)) => Some(*b),

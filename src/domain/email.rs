@@ -1,5 +1,7 @@
-//! A registrant's email address, normalised so one person registers once: NFC,
-//! then Unicode case folding; compatibility forms (fullwidth letters, ligatures),
+//! An email address as a person or a host gives it (a registrant's, a host's
+//! user's), normalised so one person is one address: NFC, then Unicode case
+//! folding, the domain in its Unicode form (an `xn--` A-label and its U-label are
+//! one domain) without a trailing dot; a quoted local part is refused; compatibility forms (fullwidth letters, ligatures),
 //! invisible characters and words that mix scripts (a Cyrillic `а` among Latin
 //! letters) are refused as look-alikes; and two addresses that still look the
 //! same (UTS #39 skeletons) count as one.
@@ -32,12 +34,25 @@ pub enum EmailProblem {
 impl RegistrationEmail {
     /// Normalises `raw`.
     pub fn parse(raw: &str) -> Result<Self, EmailProblem> {
+        // `"zoe"@example.com` is zoe@example.com to a mail server: refused, not
+        // a second address.
+        if raw.contains('"') {
+            return Err(EmailProblem::Malformed);
+        }
         let composed: String = raw.nfc().collect();
         if composed.nfkc().collect::<String>() != composed
             || composed.chars().any(|c| c.is_control() || is_invisible(c))
         {
             return Err(EmailProblem::LookAlike);
         }
+        // Checked for look-alikes first: IDNA's mapping would fold them away.
+        let (local, domain) = composed.rsplit_once('@').ok_or(EmailProblem::Malformed)?;
+        let domain = domain.strip_suffix('.').unwrap_or(domain);
+        let (domain, idn) = idna::domain_to_unicode(domain);
+        if idn.is_err() {
+            return Err(EmailProblem::Malformed);
+        }
+        let composed: String = format!("{local}@{domain}").nfc().collect();
         let folded = caseless::default_case_fold_str(&composed)
             .nfc()
             .collect::<String>();
@@ -117,6 +132,22 @@ mod tests {
         assert_eq!(key("STRASSE@example.com"), key("stra\u{df}e@example.com"));
         // Internationalised addresses in one script stay allowed.
         assert!(RegistrationEmail::parse("юлия@пример.рф").is_ok());
+    }
+
+    #[test]
+    fn a_trailing_dot_an_a_label_or_quotes_make_no_second_address() {
+        assert_eq!(key("zoe@example.com."), key("zoe@example.com"));
+        assert_eq!(key("zoe@xn--bcher-kva.example"), key("zoe@bücher.example"));
+        assert_eq!(
+            RegistrationEmail::parse("zoe@XN--BCHER-KVA.example")
+                .unwrap()
+                .as_str(),
+            "zoe@bücher.example"
+        );
+        assert_eq!(
+            RegistrationEmail::parse("\"zoe\"@example.com"),
+            Err(EmailProblem::Malformed)
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::auth::{self, Outcome};
 use crate::crypto;
 use crate::domain::tenant::user_key;
 use crate::domain::tenant::{DEFAULT_SESSION_SECS, MAX_SESSION_SECS};
-use crate::domain::{ApiKey, EmailSource, Environment, Operation, Tenant, TenantId, Username};
+use crate::domain::{ApiKey, EmailSource, Environment, Operation, Tenant, TenantId};
 use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
 use crate::http::error::{ApiError, WebError};
@@ -282,8 +282,15 @@ pub(super) fn profile_problem(
     if name.is_some_and(|n| n.is_empty() || n.len() > 256 || n.chars().any(char::is_control)) {
         return Some("name: 1 to 256 characters, no control characters");
     }
-    if email.is_some_and(|e| Username::parse(e).is_err()) {
-        return Some("email: an email address");
+    // One email rule for every way in: the registrations' (look-alikes refused).
+    match email.map(crate::domain::RegistrationEmail::parse) {
+        Some(Err(crate::domain::EmailProblem::LookAlike)) => {
+            return Some(
+                "email: holds look-alike characters (fullwidth or compatibility forms, invisible characters, or letters of several scripts in one word); write the address in its plain form",
+            );
+        }
+        Some(Err(_)) => return Some("email: an email address"),
+        _ => {}
     }
     let https = |p: &str| {
         p.len() <= 2048

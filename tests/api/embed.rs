@@ -929,6 +929,47 @@ async fn existing_only_tenants_log_in_directory_users_and_refuse_others() {
 }
 
 #[tokio::test]
+async fn look_alike_emails_are_refused_on_every_way_in_as_for_registrations() {
+    let host = Host::start().await;
+    // A Cyrillic "а" among Latin letters.
+    let look_alike = "\u{0430}lice@tenant-a.test";
+    let mut claims = host.claims("spoofer");
+    claims.insert("email".into(), look_alike.into());
+    assert_eq!(
+        refused_reason(&host.admin, host.redeem(&host.sign(&claims)).await).await,
+        "claim:email"
+    );
+    let (_, credential) = api_key(&host, "acme", &["mint_tokens", "update_users"]).await;
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/api/v1/embed/tokens",
+            json!({"sub": "spoofer", "email": look_alike}),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/embed/users/acme/spoofer",
+            json!({"email": look_alike}),
+        ),
+    ] {
+        let refused = host_api(&host, method, path, &credential)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{path}");
+        let answer: Value = refused.json().await.unwrap();
+        assert!(
+            answer["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("look-alike"),
+            "{answer}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_host_cannot_rename_or_readdress_the_brokers_own_users() {
     let host = Host::start().await;
     let (_, credential) = api_key(&host, "acme", &["update_users"]).await;

@@ -1135,8 +1135,10 @@ async fn a_followed_login_link_gets_a_keycloak_token_of_the_link_users_created_u
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
+        // As the link page's button posts it (the broker's own page).
         let followed = browser
             .post(app.url("/l"))
+            .header("sec-fetch-site", "same-origin")
             .form(&[("link", opaque.as_str())])
             .send()
             .await
