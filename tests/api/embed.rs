@@ -1043,28 +1043,19 @@ async fn a_host_email_selects_nobody_unless_the_tenant_lets_its_hosts_vouch_and_
 async fn the_sandbox_explains_a_refused_token_without_using_a_good_one_up() {
     let host = Host::start().await;
     let (_, credential) = api_key(&host, "acme", &["debug"]).await;
+    let explain = |token: String| {
+        let request = host_api(&host, Method::POST, "/api/v1/embed/debug", &credential)
+            .json(&json!({ "token": token }));
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
     let mut late = host.claims("dbg");
     late.insert("exp".into(), (now_secs(&host.app) - 3600).into());
     late.insert("iat".into(), (now_secs(&host.app) - 3700).into());
-    let explained: Value = host_api(&host, Method::POST, "/api/v1/embed/debug", &credential)
-        .json(&json!({"token": host.sign(&late)}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let explained = explain(host.sign(&late)).await;
     assert_eq!(explained["valid"], false);
     assert_eq!(explained["reason"], "expired");
     let good = host.sign(&host.claims("dbg"));
-    let checked: Value = host_api(&host, Method::POST, "/api/v1/embed/debug", &credential)
-        .json(&json!({"token": good}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let checked = explain(good.clone()).await;
     assert_eq!(checked["valid"], true);
     assert_eq!(
         host.redeem(&good).await.status(),
@@ -1082,18 +1073,7 @@ async fn the_sandbox_explains_a_refused_token_without_using_a_good_one_up() {
     prod.insert("aud".into(), host.audience("production").into());
     let genuine = sign_with(&prod_key, "p1", &prod);
     let forged = sign_with(&host.key, "p1", &prod);
-    let mut answers = Vec::new();
-    for token in [&genuine, &forged, &"x.y.z".to_owned()] {
-        let answer: Value = host_api(&host, Method::POST, "/api/v1/embed/debug", &credential)
-            .json(&json!({"token": token}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        answers.push(answer);
-    }
+    let answers = [explain(genuine.clone()).await, explain(forged).await];
     assert_eq!(answers[0], answers[1], "genuine and forged look alike");
     assert_eq!(answers[0]["reason"], "other_tenant");
     assert_eq!(

@@ -336,18 +336,18 @@ async fn a_fresh_token_or_pianos_user_api_updates_the_profile_of_the_session() {
     assert_eq!(body["user"]["email_verified"], true);
 }
 
+/// The display name the session of an Auth0 user `sub` named `name` shows.
+async fn shown_name(sso: &Sso, sub: String, name: String) -> String {
+    let token = auth0_token("acme.eu.auth0.com", json!({"sub": sub, "name": name})).await;
+    let body: Value = sso.sso("acme", "auth0", &token).await.json().await.unwrap();
+    body["user"]["name"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn display_names_stay_unique_in_a_tenant_with_a_stable_suffix_never_a_takeover() {
     let sso = Sso::start().await;
     let name = format!("Ada {}", rand_suffix());
-    let login = |sub: String, name: String| {
-        let sso = &sso;
-        async move {
-            let token = auth0_token("acme.eu.auth0.com", json!({"sub": sub, "name": name})).await;
-            let body: Value = sso.sso("acme", "auth0", &token).await.json().await.unwrap();
-            body["user"]["name"].as_str().unwrap().to_owned()
-        }
-    };
+    let login = |sub: String, name: String| shown_name(&sso, sub, name);
     let first = format!("auth0|first-{}", rand_suffix());
     let second = format!("auth0|second-{}", rand_suffix());
     let third = format!("auth0|third-{}", rand_suffix());
@@ -377,14 +377,7 @@ async fn display_names_stay_unique_in_a_tenant_with_a_stable_suffix_never_a_take
 #[tokio::test]
 async fn a_name_is_released_when_its_holder_takes_another_and_every_way_in_follows_one_rule() {
     let sso = Sso::start().await;
-    let login = |sub: String, name: String| {
-        let sso = &sso;
-        async move {
-            let token = auth0_token("acme.eu.auth0.com", json!({"sub": sub, "name": name})).await;
-            let body: Value = sso.sso("acme", "auth0", &token).await.json().await.unwrap();
-            body["user"]["name"].as_str().unwrap().to_owned()
-        }
-    };
+    let login = |sub: String, name: String| shown_name(&sso, sub, name);
     let colleague = format!("Grace {}", rand_suffix());
     let squatter = format!("auth0|squatter-{}", rand_suffix());
     // One identity shows a colleague's name, then another: it keeps only the last.
@@ -427,14 +420,7 @@ async fn a_name_is_released_when_its_holder_takes_another_and_every_way_in_follo
 #[tokio::test]
 async fn a_tenant_made_again_under_a_removed_ones_id_inherits_none_of_its_users_data() {
     let sso = Sso::start().await;
-    let login = |sub: String, name: String| {
-        let sso = &sso;
-        async move {
-            let token = auth0_token("acme.eu.auth0.com", json!({"sub": sub, "name": name})).await;
-            let body: Value = sso.sso("acme", "auth0", &token).await.json().await.unwrap();
-            body["user"]["name"].as_str().unwrap().to_owned()
-        }
-    };
+    let login = |sub: String, name: String| shown_name(&sso, sub, name);
     let name = format!("Olga {}", rand_suffix());
     assert_eq!(
         login(format!("auth0|old-{}", rand_suffix()), name.clone()).await,
