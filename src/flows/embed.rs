@@ -383,9 +383,14 @@ async fn redeem_inner(
         ),
         (None, Some(ticket)) => {
             audit.action = "embed.ticket".into();
-            let user =
-                super::tickets::redeem(app, ticket, request.resource.as_ref(), request_id, audit)
-                    .await?;
+            let user = super::tickets::redeem(
+                app,
+                ticket,
+                (&client, request.resource.as_ref()),
+                request_id,
+                audit,
+            )
+            .await?;
             (user, ErrorCode::InvalidTicket)
         }
         _ => {

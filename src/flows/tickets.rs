@@ -14,10 +14,11 @@ use serde::de::DeserializeOwned;
 use super::embed::{HostUser, refused};
 use crate::app::AppState;
 use crate::crypto;
-use crate::domain::ResourceRef;
+use crate::domain::{ClientId, ResourceRef};
 use crate::http::code::ErrorCode;
 use crate::http::error::{ApiError, WebError};
 use crate::store::resources::ResourceStore as _;
+use crate::store::tenants::TenantStore as _;
 use crate::store::{AuditEntry, OneTime};
 
 /// How long a ticket may wait for its redemption.
@@ -69,16 +70,21 @@ pub async fn take_sealed<T: DeserializeOwned>(
     key: &str,
 ) -> Result<Taken<T>, WebError> {
     Ok(match app.logins.take_once(key, app.clock.now()).await? {
-        OneTime::Taken(sealed) => app
-            .sealer
-            .open(key.as_bytes(), &sealed)
-            .ok()
-            .and_then(|plain| serde_json::from_slice(&plain).ok())
-            .map_or(Taken::Unknown, Taken::Value),
+        OneTime::Taken(sealed) => {
+            open_sealed(app, key, &sealed).map_or(Taken::Unknown, Taken::Value)
+        }
         OneTime::Used => Taken::Used,
         OneTime::Expired => Taken::Expired,
         OneTime::Unknown => Taken::Unknown,
     })
+}
+
+/// The value sealed under `key`, when it opens and reads.
+fn open_sealed<T: DeserializeOwned>(app: &AppState, key: &str, sealed: &[u8]) -> Option<T> {
+    app.sealer
+        .open(key.as_bytes(), sealed)
+        .ok()
+        .and_then(|plain| serde_json::from_slice(&plain).ok())
 }
 
 /// A new ticket for `user`, and when it expires.
@@ -104,13 +110,15 @@ pub fn with_ticket(url: &str, ticket: &str) -> String {
     format!("{url}#{FRAGMENT}={ticket}")
 }
 
-/// Takes `ticket` for the frame of `resource`: the user it was made for, or the
-/// refusal (`invalid_ticket`, the reason in the audit row). A ticket for a
-/// resource is used up even when redeemed in another resource's frame.
+/// Takes `ticket` for the frame of `resource` of `client`: the user it was made
+/// for, or the refusal (`invalid_ticket`, the reason in the audit row). A ticket
+/// for a resource is used up even when redeemed in another resource's frame; a
+/// page of a client the ticket's tenant does not use is refused without using
+/// it up (its rightful frame still can).
 pub async fn redeem(
     app: &AppState,
     ticket: &str,
-    resource: Option<&ResourceRef>,
+    (client, resource): (&ClientId, Option<&ResourceRef>),
     request_id: &str,
     audit: &mut AuditEntry,
 ) -> Result<HostUser, Response> {
@@ -120,6 +128,24 @@ pub async fn redeem(
     };
     if !is_one_time_value(ticket) {
         return Err(refuse("ticket_malformed"));
+    }
+    let peeked = app
+        .logins
+        .peek_once(&store_key(ticket), app.clock.now())
+        .await
+        .map_err(|e| ApiError(e.into()).into_response())?
+        .and_then(|sealed| open_sealed::<HostUser>(app, &store_key(ticket), &sealed));
+    if let Some(user) = peeked {
+        let uses_client = app
+            .durable
+            .tenant(&user.tenant)
+            .await
+            .map_err(|e| ApiError(e.into()).into_response())?
+            .is_some_and(|t| t.clients.contains(client));
+        if !uses_client {
+            audit.subject = Some(format!("{}/{}", user.tenant, user.sub));
+            return Err(refuse("client_not_allowed"));
+        }
     }
     let taken = take_sealed::<HostUser>(app, &store_key(ticket))
         .await

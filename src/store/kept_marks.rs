@@ -208,6 +208,14 @@ impl LoginStore for KeptMarks {
         self.memory.take_once(key, now).await
     }
 
+    async fn peek_once(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.memory.peek_once(key, now).await
+    }
+
     async fn claim_slot(
         &self,
         slot: &str,

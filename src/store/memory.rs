@@ -305,6 +305,18 @@ impl LoginStore for MemoryLogins {
         })
     }
 
+    async fn peek_once(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let once = self.once.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(match once.get(&crypto::sha256(key)) {
+            Some((Some(value), until)) if *until > now => Some(value.clone()),
+            _ => None,
+        })
+    }
+
     async fn claim_slot(
         &self,
         slot: &str,

@@ -407,6 +407,12 @@ pub trait LoginStore: Send + Sync {
     /// [`OneTime::Used`] (until it would have expired). Atomic across replicas.
     async fn take_once(&self, key: &str, now: DateTime<Utc>) -> Result<OneTime, StoreError>;
 
+    /// The value under `key` while it could still be taken (not taken, not
+    /// expired), without taking it: to refuse a use that would fail anyway
+    /// without using the value up.
+    async fn peek_once(&self, key: &str, now: DateTime<Utc>)
+    -> Result<Option<Vec<u8>>, StoreError>;
+
     /// Makes `holder` the one holder of `slot` until `until`: at once when the
     /// slot is free, expired or already `holder`'s; else, with `replace`, in the
     /// place of the holder (who is answered as displaced), without it not at all.

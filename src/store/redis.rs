@@ -565,6 +565,29 @@ impl LoginStore for RedisStore {
         })
     }
 
+    async fn peek_once(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let redis_key = self.hashed_key("once", key);
+        let (value, until, used): (Option<Vec<u8>>, Option<i64>, Option<String>) = self
+            .run(|mut conn| {
+                let key = redis_key.clone();
+                Box::pin(async move {
+                    ::redis::cmd("HMGET")
+                        .arg(key)
+                        .arg("v")
+                        .arg("u")
+                        .arg("used")
+                        .query_async(&mut conn)
+                        .await
+                })
+            })
+            .await?;
+        Ok(value.filter(|_| used.is_none() && until.is_some_and(|u| u > millis(now))))
+    }
+
     async fn claim_slot(
         &self,
         slot: &str,

@@ -401,6 +401,37 @@ async fn a_join_url_sends_no_ticket_to_an_origin_its_client_no_longer_registers(
 }
 
 #[tokio::test]
+async fn a_ticket_refused_on_another_clients_page_is_not_used_up() {
+    let events = Events::start().await;
+    let host = &events.host;
+    let other = "http://127.0.0.1:8083";
+    let created = host
+        .admin
+        .create_client(
+            &json!({"client_id": "127.0.0.1:8083", "realms": ["tenant-a"], "origins": [other]}),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let body = json!({"user": {"id": format!("u-{}", rand_suffix()), "name": "Ada"}, "resource": event("ev-1")});
+    let ticket = ticket_of(&events.embed_url(body).await);
+    // A registered page of a client the tenant does not use.
+    let elsewhere = reqwest::Client::new()
+        .post(host.app.url("/api/embed/redeem"))
+        .header("origin", other)
+        .json(&json!({"client_id": "127.0.0.1:8083", "ticket": ticket, "resource": event("ev-1")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ticket_refusal(host, elsewhere).await, "client_not_allowed");
+    let rightful = redeem_ticket(host, &ticket, Some("ev-1")).await;
+    assert_eq!(
+        rightful.status(),
+        StatusCode::OK,
+        "the rightful frame still logs in"
+    );
+}
+
+#[tokio::test]
 async fn a_registration_with_someone_elses_email_never_becomes_their_account() {
     let events = Events::start().await;
     let host = &events.host;

@@ -1139,6 +1139,14 @@ async fn login_store_a_one_time_value_is_taken_once_even_by_racing_replicas() {
             a.put_once(&key, b"sealed", until, t0()).await.unwrap(),
             "{backend}"
         );
+        // A look does not take it.
+        for _ in 0..2 {
+            assert_eq!(
+                b.peek_once(&key, t0()).await.unwrap(),
+                Some(b"sealed".to_vec()),
+                "{backend}"
+            );
+        }
         assert!(
             !b.put_once(&key, b"other", until, t0()).await.unwrap(),
             "{backend}: a key is made once"
@@ -1160,9 +1168,15 @@ async fn login_store_a_one_time_value_is_taken_once_even_by_racing_replicas() {
         }
         assert_eq!(taken, [b"sealed".to_vec()], "{backend}: exactly one taker");
         assert_eq!(a.take_once(&key, t0()).await.unwrap(), OneTime::Used);
+        assert_eq!(
+            b.peek_once(&key, t0()).await.unwrap(),
+            None,
+            "{backend}: taken"
+        );
         // Expiry by the caller's clock; an unknown key is unknown.
         let late = format!("late-{}", crypto::random_token().unwrap());
         a.put_once(&late, b"v", until, t0()).await.unwrap();
+        assert_eq!(b.peek_once(&late, until).await.unwrap(), None, "{backend}");
         assert_eq!(
             b.take_once(&late, until).await.unwrap(),
             OneTime::Expired,
