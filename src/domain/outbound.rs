@@ -8,7 +8,7 @@
 //! multicast, unspecified), which would turn an anonymous request into one to
 //! the broker's own network.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use url::{Host, Url};
 
@@ -102,15 +102,6 @@ pub fn is_fetchable(raw: &str, loopback: bool) -> bool {
 #[must_use]
 pub fn is_loopback_url(raw: &str) -> bool {
     Url::parse(raw).is_ok_and(|url| host_kind(&url) == HostKind::Loopback)
-}
-
-/// The address kind of an IP, for callers that resolved a name.
-#[must_use]
-pub fn ip_kind(ip: IpAddr) -> HostKind {
-    match ip {
-        IpAddr::V4(v4) => v4_kind(v4),
-        IpAddr::V6(v6) => v6_kind(v6),
-    }
 }
 
 #[cfg(test)]
