@@ -48,6 +48,10 @@ impl RegistrationEmail {
         // Checked for look-alikes first: IDNA's mapping would fold them away.
         let (local, domain) = composed.rsplit_once('@').ok_or(EmailProblem::Malformed)?;
         let domain = domain.strip_suffix('.').unwrap_or(domain);
+        // One trailing dot is the root; any other empty label is no domain.
+        if domain.is_empty() || domain.split('.').any(str::is_empty) {
+            return Err(EmailProblem::Malformed);
+        }
         let (domain, idn) = idna::domain_to_unicode(domain);
         if idn.is_err() {
             return Err(EmailProblem::Malformed);
@@ -146,6 +150,22 @@ mod tests {
         );
         assert_eq!(
             RegistrationEmail::parse("\"zoe\"@example.com"),
+            Err(EmailProblem::Malformed)
+        );
+        // Found by the link_target fuzz target: more than one trailing dot.
+        for raw in [
+            "zoe@example.com..",
+            ",zvi2a@XOLE%0a...",
+            "zoe@.example.com",
+            "zoe@.",
+        ] {
+            if let Ok(email) = RegistrationEmail::parse(raw) {
+                let again = RegistrationEmail::parse(email.as_str()).unwrap();
+                assert_eq!(again.as_str(), email.as_str(), "{raw}");
+            }
+        }
+        assert_eq!(
+            RegistrationEmail::parse("zoe@example.com.."),
             Err(EmailProblem::Malformed)
         );
     }
