@@ -43,6 +43,15 @@ fn has_own_shape(response: &Response) -> bool {
 /// above any browser's or host backend's, far below what would cost memory.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
+/// A refusal of the request as a whole, closing the connection.
+fn refuse_and_close(code: ErrorCode, message: &str) -> Response {
+    let mut response = ApiError(WebError::new(code, message)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 /// The hygiene layer.
 pub async fn layer(request: Request, next: Next) -> Response {
     let header_bytes: usize = request
@@ -51,27 +60,17 @@ pub async fn layer(request: Request, next: Next) -> Response {
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
     if header_bytes > MAX_HEADER_BYTES {
-        let mut response = ApiError(WebError::new(
+        return refuse_and_close(
             ErrorCode::HeadersTooLarge,
             "The request's headers are too large (32 KiB in all at most): send fewer or smaller cookies and headers.",
-        ))
-        .into_response();
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return response;
+        );
     }
     let hosts = request.headers().get_all(header::HOST).iter().count();
     if hosts > 1 || (hosts == 0 && request.version() == Version::HTTP_11) {
-        let mut response = ApiError(WebError::new(
+        return refuse_and_close(
             ErrorCode::InvalidHost,
             "Send exactly one Host header (RFC 9112 §3.2).",
-        ))
-        .into_response();
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return response;
+        );
     }
     let mut response = next.run(request).await;
     let status = response.status();
