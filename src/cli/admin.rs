@@ -692,12 +692,12 @@ pub async fn admin(config: &ConfigFile, command: AdminCommand) -> ExitCode {
                     backend.run(Op::RevokeAdminToken(id.clone())).await?;
                     print::done(out, &Value::Null, &format!("revoked admin token {id}"));
                 }
-                AdminCommand::EndConsoleSessions { user } => {
-                    backend.run(Op::EndConsoleSessions(user.clone())).await?;
+                AdminCommand::EndConsoleSessions { subject } => {
+                    backend.run(Op::EndConsoleSessions(subject.clone())).await?;
                     print::done(
                         out,
                         &Value::Null,
-                        &format!("ended every console session of {user}"),
+                        &format!("ended every console session of {subject}"),
                     );
                 }
             }

@@ -118,7 +118,7 @@ pub enum Op {
     ExpireAdminToken(String, ExpireInput),
     /// `DELETE /admin/api/tokens/{id}`.
     RevokeAdminToken(String),
-    /// `DELETE /admin/api/console/sessions/{user}`.
+    /// `DELETE /admin/api/console/sessions/{subject}`.
     EndConsoleSessions(String),
     /// `GET /admin/api/audit`.
     Audit(AuditFilter),
@@ -300,9 +300,9 @@ impl Op {
             Self::RevokeAdminToken(id) => {
                 (Method::DELETE, format!("tokens/{}", seg(&id)), Body::None)
             }
-            Self::EndConsoleSessions(user) => (
+            Self::EndConsoleSessions(subject) => (
                 Method::DELETE,
-                format!("console/sessions/{}", seg(&user)),
+                format!("console/sessions/{}", seg(&subject)),
                 Body::None,
             ),
             other => {
@@ -472,8 +472,8 @@ async fn local(ctx: &Context, actor: &str, op: Op) -> Result<Value, CliError> {
             .await
             .map(|()| Value::Null)
             .map_err(Into::into),
-        Op::EndConsoleSessions(user) => ops
-            .end_console_sessions(&user)
+        Op::EndConsoleSessions(subject) => ops
+            .end_console_sessions(&subject)
             .await
             .map(|()| Value::Null)
             .map_err(Into::into),

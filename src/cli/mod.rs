@@ -293,8 +293,9 @@ pub enum AdminCommand {
     /// replica (a lost laptop); signing in again works. Needs the running
     /// broker: `--url`.
     EndConsoleSessions {
-        /// The administrator's user name at the console's realm (`alice`).
-        user: String,
+        /// The administrator's subject at the console's realm (in Keycloak,
+        /// the user's ID), as listed in `[console] admin_subjects`.
+        subject: String,
     },
 }
 

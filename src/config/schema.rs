@@ -54,7 +54,11 @@ pub struct ConsoleSection {
     /// The realm (of `[[realms]]` in this file) administrators log in at.
     #[serde(default)]
     pub realm: Option<String>,
-    /// The realm users (`preferred_username`) who may use the console.
+    /// The realm users who may use the console, by subject (`sub`).
+    #[serde(default)]
+    pub admin_subjects: Vec<String>,
+    /// Refused: administrators were once named by `preferred_username`, which
+    /// a realm can let its users change. Kept to say what replaced it.
     #[serde(default)]
     pub admins: Vec<String>,
     /// How long a console session lasts, in minutes.
@@ -66,6 +70,7 @@ impl Default for ConsoleSection {
     fn default() -> Self {
         Self {
             realm: None,
+            admin_subjects: Vec::new(),
             admins: Vec::new(),
             session_minutes: default_console_minutes(),
         }

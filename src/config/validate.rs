@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::domain::console::{MAX_CONSOLE_SESSION, MIN_CONSOLE_SESSION};
+use crate::domain::console::{
+    CONSOLE_SUBJECT_RULE, MAX_CONSOLE_SESSION, MIN_CONSOLE_SESSION, console_subject_is_valid,
+};
 use crate::domain::{
     Client, ConsoleSettings, FieldProblem, IdpAlias, KeyId, LogSettings, PublicUrl, Realm,
     RealmName, Rule, RuleField, RuleKind, ServerLimits, Tenant, TenantId, TracingSettings,
@@ -140,8 +142,14 @@ impl RawConfig {
         problems: &mut Problems,
     ) -> Option<ConsoleSettings> {
         let section = &self.console;
+        if !section.admins.is_empty() {
+            problems.add(
+                "console.admins",
+                "names users by preferred_username, which a realm can let its users change: list their subjects (the user's ID at the realm) in console.admin_subjects instead",
+            );
+        }
         let Some(raw) = section.realm.as_deref() else {
-            if !section.admins.is_empty() {
+            if !section.admin_subjects.is_empty() {
                 problems.add("console.realm", "name the realm the admins log in at");
             }
             return None;
@@ -156,17 +164,17 @@ impl RawConfig {
                 "must be one of the [[realms]] of this file",
             );
         }
-        if section.admins.is_empty() {
+        if section.admin_subjects.is_empty() {
             problems.add(
-                "console.admins",
-                "list the realm users (preferred_username) who may sign in, such as [\"alice\"]",
+                "console.admin_subjects",
+                "list the subjects (the user's ID at the realm) of the users who may sign in, such as [\"a1f0c1de-0000-4000-8000-00000000a11c\"]",
             );
         }
-        for (i, admin) in section.admins.iter().enumerate() {
-            if admin.trim().is_empty() || admin.len() > 255 || admin.chars().any(char::is_control) {
+        for (i, subject) in section.admin_subjects.iter().enumerate() {
+            if !console_subject_is_valid(subject) {
                 problems.add(
-                    &format!("console.admins[{i}]"),
-                    "must be a user name of 1 to 255 characters, without control characters",
+                    &format!("console.admin_subjects[{i}]"),
+                    CONSOLE_SUBJECT_RULE,
                 );
             }
         }
@@ -179,7 +187,7 @@ impl RawConfig {
         }
         Some(ConsoleSettings {
             realm: realm?,
-            admins: section.admins.iter().cloned().collect(),
+            admin_subjects: section.admin_subjects.iter().cloned().collect(),
             session: chrono::TimeDelta::minutes(section.session_minutes),
         })
     }

@@ -16,10 +16,27 @@ pub const MIN_CONSOLE_SESSION: TimeDelta = TimeDelta::minutes(5);
 /// The longest console session `[console] session_minutes` may set.
 pub const MAX_CONSOLE_SESSION: TimeDelta = TimeDelta::minutes(24 * 60);
 
-/// The end mark of every console session of the administrator `user`.
+/// The end mark of every console session of the administrator whose subject
+/// at the console's realm is `subject`.
 #[must_use]
-pub fn console_user_key(user: &str) -> String {
-    format!("console-user\0{user}")
+pub fn console_user_key(subject: &str) -> String {
+    format!("console-user\0{subject}")
+}
+
+/// What a console administrator's subject is, in the words of an error.
+pub const CONSOLE_SUBJECT_RULE: &str = "a subject (the user's ID at the console's realm) is 1 to 255 characters, without spaces or control characters";
+
+/// Whether `subject` can be a realm user's subject (OIDC Core 2: at most 255
+/// ASCII characters; Keycloak's are UUIDs).
+#[must_use]
+pub fn console_subject_is_valid(subject: &str) -> bool {
+    !subject.is_empty() && subject.len() <= 255 && subject.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The audit trail's name of the console administrator with subject `subject`.
+#[must_use]
+pub fn console_actor(subject: &str) -> String {
+    format!("console:{subject}")
 }
 
 /// Who may sign in to the console, and for how long.
@@ -27,17 +44,18 @@ pub fn console_user_key(user: &str) -> String {
 pub struct ConsoleSettings {
     /// The realm (one the configuration file defines) administrators log in at.
     pub realm: RealmName,
-    /// The `preferred_username` values let in; everybody else is refused.
-    pub admins: BTreeSet<String>,
+    /// The subjects (`sub`) let in; everybody else is refused. Not usernames:
+    /// a realm can let its users change theirs, never their subject.
+    pub admin_subjects: BTreeSet<String>,
     /// How long a console session lasts after sign-in.
     pub session: TimeDelta,
 }
 
 impl ConsoleSettings {
-    /// Whether the realm's user `username` may use the console.
+    /// Whether the realm's user with subject `subject` may use the console.
     #[must_use]
-    pub fn admits(&self, username: &str) -> bool {
-        self.admins.contains(username)
+    pub fn admits(&self, subject: &str) -> bool {
+        self.admin_subjects.contains(subject)
     }
 }
 
@@ -59,7 +77,9 @@ pub struct ConsoleLogin {
 /// A signed-in administrator, sealed into the console's session cookie.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConsoleSession {
-    /// The realm user's `preferred_username`.
+    /// The realm user's subject (`sub`): who is let in, and whose sessions end.
+    pub subject: String,
+    /// The realm user's `preferred_username`, shown in the console only.
     pub user: String,
     /// The value every state-changing request repeats in `X-CSRF-Token`.
     pub csrf: String,
@@ -85,9 +105,10 @@ impl ConsoleSession {
         format!("console-session\0{}", self.sid)
     }
 
-    /// The audit trail's name of the administrator.
+    /// The audit trail's name of the administrator: the subject, which no
+    /// rename at the realm changes.
     #[must_use]
     pub fn actor(&self) -> String {
-        format!("console:{}", self.user)
+        console_actor(&self.subject)
     }
 }

@@ -295,13 +295,13 @@ const pages = {
       h('button', { type: 'submit', class: 'primary' }, 'Create token'));
     const ended = h('div', { id: 'sessions-out' });
     const endSessions = h('form', { class: 'inline', id: 'end-sessions' },
-      field('Administrator', text('user', { required: true, placeholder: 'alice' })),
+      field('Administrator (subject, as in [console] admin_subjects)', text('subject', { required: true, placeholder: 'a1f0c1de-0000-4000-8000-00000000a11c' })),
       h('button', { type: 'submit', class: 'danger' }, 'End their console sessions'));
     endSessions.addEventListener('submit', onSubmit(async (f) => {
-      const user = f.get('user').trim();
-      if (!window.confirm(`End every console session of ${user}?`)) return null;
-      await api('DELETE', `console/sessions/${encodeURIComponent(user)}`);
-      return message('ok', `Every console session of ${user} has ended.`);
+      const subject = f.get('subject').trim();
+      if (!window.confirm(`End every console session of ${subject}?`)) return null;
+      await api('DELETE', `console/sessions/${encodeURIComponent(subject)}`);
+      return message('ok', `Every console session of ${subject} has ended.`);
     }, ended));
     create.addEventListener('submit', onSubmit(async (f) => {
       const body = { label: f.get('label').trim() };

@@ -5,12 +5,27 @@
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, TestConfig, idp};
+use crate::support::{TestApp, TestConfig, idp, new_browser};
 
-const CONSOLE: &str = "[console]\nrealm = \"tenant-a\"\nadmins = [\"alice\"]\n";
+/// alice's subject at `tenant-a` (her user ID, in the dev IdP as in Keycloak).
+const ALICE: &str = "a1f0c1de-0000-4000-8000-00000000a11c";
+/// legacy's subject at `tenant-a`.
+const LEGACY: &str = "a1f0c1de-0000-4000-8000-0000000001e9";
+
+/// The `[console]` section that lets the users with `subjects` in.
+fn console_section(subjects: &[&str]) -> String {
+    format!(
+        "[console]\nrealm = \"tenant-a\"\nadmin_subjects = {}\n",
+        serde_json::to_string(subjects).unwrap()
+    )
+}
 
 async fn console_app() -> TestApp {
-    let app = TestApp::start(TestConfig::demo().raw(CONSOLE)).await;
+    console_app_for(&[ALICE]).await
+}
+
+async fn console_app_for(subjects: &[&str]) -> TestApp {
+    let app = TestApp::start(TestConfig::demo().raw(&console_section(subjects))).await;
     idp::register_console_client(&app.browser, &app.base_url).await;
     app
 }
@@ -123,11 +138,12 @@ async fn an_admin_signs_in_at_the_admin_realm_and_changes_through_the_console_se
         .filter(|r| r["actor"].as_str().unwrap().starts_with("console:"))
         .map(|r| (r["action"].as_str().unwrap(), r["actor"].as_str().unwrap()))
         .collect();
+    let alice = format!("console:{ALICE}");
     assert_eq!(
         actors,
         [
-            ("console.login", "console:alice"),
-            ("client.create", "console:alice")
+            ("console.login", alice.as_str()),
+            ("client.create", alice.as_str())
         ]
     );
 }
@@ -204,7 +220,10 @@ async fn an_administrator_ends_every_console_session_of_a_user_who_may_sign_in_a
 
     let admin = app.admin();
     let ended = admin
-        .request(Method::DELETE, "/admin/api/console/sessions/alice")
+        .request(
+            Method::DELETE,
+            &format!("/admin/api/console/sessions/{ALICE}"),
+        )
         .send()
         .await
         .unwrap();
@@ -229,7 +248,7 @@ async fn an_administrator_ends_every_console_session_of_a_user_who_may_sign_in_a
         .into_iter()
         .find(|r| r["action"] == "console.sessions.end")
         .expect("audited");
-    assert_eq!(row["subject"], "alice");
+    assert_eq!(row["subject"], ALICE);
     assert_eq!(row["actor"], "admin:tests");
     let blank = admin
         .request(Method::DELETE, "/admin/api/console/sessions/%20")
@@ -244,10 +263,7 @@ async fn an_administrator_ends_every_console_session_of_a_user_who_may_sign_in_a
     assert_eq!(status_with_cookie(&app, &again).await, StatusCode::OK);
 
     // The CLI: only where the sessions are, the running broker.
-    let local = crate::support::cli(
-        &app.config_path,
-        &["admin", "end-console-sessions", "alice"],
-    );
+    let local = crate::support::cli(&app.config_path, &["admin", "end-console-sessions", ALICE]);
     assert_eq!(local.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&local.stderr).contains("--url"));
     let dir = tempfile::tempdir().unwrap();
@@ -255,11 +271,12 @@ async fn an_administrator_ends_every_console_session_of_a_user_who_may_sign_in_a
         .env("AUTHPROXY_LOGINS", dir.path().join("logins.json"))
         .env("AUTHPROXY_URL", &app.base_url)
         .env("AUTHPROXY_ADMIN_TOKEN", admin.token())
-        .args(["admin", "end-console-sessions", "alice"])
+        .args(["admin", "end-console-sessions", ALICE])
         .output()
         .unwrap();
     assert!(
-        String::from_utf8_lossy(&remote.stdout).contains("ended every console session of alice"),
+        String::from_utf8_lossy(&remote.stdout)
+            .contains(&format!("ended every console session of {ALICE}")),
         "{}",
         String::from_utf8_lossy(&remote.stderr)
     );
@@ -283,7 +300,9 @@ async fn a_realm_user_who_is_not_an_admin_gets_no_session_and_the_refusal_is_aud
     );
     let html = refused.text().await.unwrap();
     assert!(
-        html.contains("legacy signed in at the realm but is not an administrator"),
+        html.contains(&format!(
+            "legacy (subject {LEGACY}) signed in at the realm but is not an administrator"
+        )),
         "{html}"
     );
     assert_eq!(
@@ -298,7 +317,76 @@ async fn a_realm_user_who_is_not_an_admin_gets_no_session_and_the_refusal_is_aud
         .find(|r| r["action"] == "console.login")
         .unwrap();
     assert_eq!(denied["outcome"], "denied");
-    assert_eq!(denied["actor"], "console:legacy");
+    assert_eq!(denied["actor"], format!("console:{LEGACY}"));
+    assert_eq!(denied["subject"], "legacy");
+}
+
+#[tokio::test]
+async fn administrators_are_their_subjects_so_a_username_taken_over_lets_nobody_in() {
+    let http = reqwest::Client::new();
+    let name = format!("ops-{:08x}", rand::random::<u32>());
+    let admin = idp::create_realm_user(&http, &name, "admin-password").await;
+    let app = console_app_for(&[admin.as_str()]).await;
+    let signed = app.console_sign_in(&name, "admin-password").await;
+    assert_eq!(signed.status(), StatusCode::OK);
+    let session = session_cookie(&signed);
+
+    // The administrator is renamed at the realm (a realm may let users edit
+    // their username): still an administrator, session and sign-in alike.
+    let renamed = format!("{name}-renamed");
+    idp::rename_realm_user(&http, &admin, &renamed).await;
+    assert_eq!(status_with_cookie(&app, &session).await, StatusCode::OK);
+    let again = app
+        .console_sign_in_from(&new_browser(), &renamed, "admin-password")
+        .await;
+    assert_eq!(again.status(), StatusCode::OK);
+
+    // Somebody else takes the freed username: they are not let in.
+    let taker = idp::create_realm_user(&http, &name, "taker-password").await;
+    let impostor = new_browser();
+    let refused = app
+        .console_sign_in_from(&impostor, &name, "taker-password")
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains(&format!("(subject {taker})"))
+    );
+    assert_eq!(
+        clients_status(&app, &impostor).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[test]
+fn a_configuration_naming_administrators_by_username_is_refused_with_what_replaced_it() {
+    let toml = r#"
+[[realms]]
+name = "tenant-a"
+authority = "https://kc.example/realms/tenant-a"
+[console]
+realm = "tenant-a"
+admins = ["alice"]
+"#;
+    let err = authproxy::config::RawConfig::from_toml(toml)
+        .unwrap()
+        .validate()
+        .unwrap_err();
+    let problems: Vec<(&str, &str)> = err
+        .0
+        .iter()
+        .map(|p| (p.key.as_str(), p.message.as_str()))
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert_eq!(problems[0].0, "console.admins");
+    assert!(
+        problems[0].1.contains("console.admin_subjects"),
+        "{problems:?}"
+    );
+    assert_eq!(problems[1].0, "console.admin_subjects");
 }
 
 #[tokio::test]

@@ -355,7 +355,7 @@ realm = "tenant-a"
 idp_hint = "corp-idp"
 [console]
 realm = "tenant-a"
-admins = ["alice"]
+admin_subjects = ["a1f0c1de-0000-4000-8000-00000000a11c"] # alice
 `;
   const configPath = (i) => path.join(dir, i === 0 ? 'authproxy.toml' : `authproxy-${i}.toml`);
   replicaPorts.forEach((port, i) => fs.writeFileSync(configPath(i), configOf(port) + config));

@@ -406,7 +406,9 @@ async fn clients_sync_provisions_the_console_client_and_an_admin_signs_in_throug
     with_log(async {
         let _kc = shared().await;
         let app = TestApp::start(
-            only_tenant_b().raw("[console]\nrealm = \"tenant-b\"\nadmins = [\"bob\"]\n"),
+            only_tenant_b().raw(
+                "[console]\nrealm = \"tenant-b\"\nadmin_subjects = [\"b0b0b0b0-0000-4000-8000-000000000b0b\"]\n",
+            ),
         )
         .await;
         let console = app.base_url.trim_start_matches("http://").to_owned();

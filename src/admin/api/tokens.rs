@@ -65,14 +65,16 @@ pub async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Ends every console session of the administrator `user` at once (signing in
-/// again works).
-#[utoipa::path(delete, path = "/admin/api/console/sessions/{user}", responses((status = 204), (status = 422)), security(("admin_token" = [])))]
+/// Ends every console session of the administrator with this subject at the
+/// console's realm at once (signing in again works).
+#[utoipa::path(delete, path = "/admin/api/console/sessions/{subject}", responses((status = 204), (status = 422)), security(("admin_token" = [])))]
 pub async fn end_console_sessions(
     State(app): State<AppState>,
     Extension(admin): Extension<Admin>,
-    Path(user): Path<String>,
+    Path(subject): Path<String>,
 ) -> AdminResult<StatusCode> {
-    operator(&app, &admin).end_console_sessions(&user).await?;
+    operator(&app, &admin)
+        .end_console_sessions(&subject)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -34,7 +34,7 @@ pub async fn current(
     }) else {
         return Ok(None);
     };
-    if !session.is_live(app.clock.now()) || !settings.admits(&session.user) {
+    if !session.is_live(app.clock.now()) || !settings.admits(&session.subject) {
         return Ok(None);
     }
     let ended = app
@@ -61,7 +61,7 @@ pub async fn end(app: &AppState, session: &ConsoleSession) -> Result<(), StoreEr
 fn keys(session: &ConsoleSession) -> SessionKeys {
     SessionKeys {
         session: session.session_key(),
-        user: console_user_key(&session.user),
+        user: console_user_key(&session.subject),
     }
 }
 

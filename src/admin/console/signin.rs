@@ -12,7 +12,7 @@ use url::Url;
 use super::session::{self, CsrfRefusal};
 use crate::app::AppState;
 use crate::crypto;
-use crate::domain::console::CONSOLE_LOGIN_LIFETIME;
+use crate::domain::console::{CONSOLE_LOGIN_LIFETIME, console_actor};
 use crate::domain::{ClientId, ConsoleLogin, ConsoleSession, Realm};
 use crate::http::authorization_response::{Answer, AuthorizationResponse};
 use crate::http::code::ErrorCode;
@@ -101,11 +101,15 @@ pub async fn callback(
         }
         Err(Refused::Broker(err)) => return Err(err.into()),
     };
-    let admitted = app.console.as_ref().is_some_and(|c| c.admits(&user));
+    let admitted = app
+        .console
+        .as_ref()
+        .is_some_and(|c| c.admits(&user.subject));
     audit(&app, &user, "console.login", admitted).await?;
     if !admitted {
         let notice = format!(
-            "{user} signed in at the realm but is not an administrator of this broker: an administrator adds them to [console] admins."
+            "{} (subject {}) signed in at the realm but is not an administrator of this broker: an administrator adds this subject to [console] admin_subjects.",
+            user.name, user.subject
         );
         let page = super::sign_in_page(&app, StatusCode::FORBIDDEN, Some(&notice));
         return Ok(with_cleared(page, &cookie));
@@ -116,7 +120,8 @@ pub async fn callback(
         .map_or_else(chrono::TimeDelta::zero, |c| c.session);
     let now = app.clock.now();
     let session = ConsoleSession {
-        user,
+        subject: user.subject,
+        user: user.name,
         csrf: crypto::random_token()?,
         sid: crypto::random_token()?,
         started_at: now,
@@ -153,12 +158,21 @@ impl From<WebError> for Refused {
     }
 }
 
+/// A realm user signed in at the console's realm.
+struct RealmUser {
+    /// Their subject: what decides whether they are an administrator.
+    subject: String,
+    /// Their `preferred_username`, or the subject when the realm sends none:
+    /// only shown.
+    name: String,
+}
+
 /// The realm user the response signs in, with every check of a login.
 async fn signed_in_user(
     app: &AppState,
     pending: &ConsoleLogin,
     response: AuthorizationResponse,
-) -> Result<String, Refused> {
+) -> Result<RealmUser, Refused> {
     response.check_issuer(&pending.issuer, pending.require_iss)?;
     let code = match response.answer? {
         Answer::Code(code) => code,
@@ -188,12 +202,12 @@ async fn signed_in_user(
         .verify_id_token(&realm, &client, &tokens.id_token, &pending.nonce)
         .await
         .map_err(WebError::from)?;
-    verified.preferred_username.ok_or_else(|| {
-        WebError::new(
-            ErrorCode::InvalidIdToken,
-            "The realm's ID token names no preferred_username: add the profile scope's mapper.",
-        )
-        .into()
+    let name = verified
+        .preferred_username
+        .unwrap_or_else(|| verified.subject.clone());
+    Ok(RealmUser {
+        subject: verified.subject,
+        name,
     })
 }
 
@@ -216,7 +230,16 @@ pub async fn sign_out(
         return Err(csrf_error(&refusal).into());
     }
     session::end(&app, &session).await.map_err(WebError::from)?;
-    audit(&app, &session.user, "console.logout", true).await?;
+    audit(
+        &app,
+        &RealmUser {
+            subject: session.subject.clone(),
+            name: session.user.clone(),
+        },
+        "console.logout",
+        true,
+    )
+    .await?;
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "./")]).into_response();
     if let Some(clear) = SessionCookie::console(app.public_url.is_https()).clear() {
         response.headers_mut().insert(header::SET_COOKIE, clear);
@@ -238,11 +261,17 @@ pub fn csrf_error(refusal: &CsrfRefusal) -> WebError {
     WebError::new(ErrorCode::Forbidden, message)
 }
 
-async fn audit(app: &AppState, user: &str, action: &str, granted: bool) -> Result<(), WebError> {
+async fn audit(
+    app: &AppState,
+    user: &RealmUser,
+    action: &str,
+    granted: bool,
+) -> Result<(), WebError> {
     app.audit
         .append(&AuditEntry {
             at: app.clock.now(),
-            actor: format!("console:{user}"),
+            actor: console_actor(&user.subject),
+            subject: Some(user.name.clone()),
             action: action.to_owned(),
             outcome: if granted { "granted" } else { "denied" }.into(),
             reason: (!granted).then(|| "not a console admin".to_owned()),

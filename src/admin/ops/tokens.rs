@@ -10,7 +10,9 @@ use utoipa::ToSchema;
 
 use super::{Operator, OpsError};
 use crate::auth;
-use crate::domain::console::{MAX_CONSOLE_SESSION, console_user_key};
+use crate::domain::console::{
+    CONSOLE_SUBJECT_RULE, MAX_CONSOLE_SESSION, console_subject_is_valid, console_user_key,
+};
 use crate::registry::input::problem;
 use crate::store::StoredAdminToken;
 
@@ -163,14 +165,14 @@ impl Operator<'_> {
         self.record("admin.token.revoke", &token.label).await
     }
 
-    /// Ends every console session of `user` signed in until now, on every
+    /// Ends every console session of the administrator with `subject` signed in until now, on every
     /// replica at once; signing in again works.
-    pub async fn end_console_sessions(&self, user: &str) -> Result<(), OpsError> {
-        let user = user.trim();
-        if user.is_empty() || user.len() > 255 || user.chars().any(char::is_control) {
+    pub async fn end_console_sessions(&self, subject: &str) -> Result<(), OpsError> {
+        let subject = subject.trim();
+        if !console_subject_is_valid(subject) {
             return Err(OpsError::Invalid(vec![problem(
-                "user",
-                "a user name is 1 to 255 characters, without control characters",
+                "subject",
+                CONSOLE_SUBJECT_RULE,
             )]));
         }
         let sessions = self.sessions.ok_or_else(|| {
@@ -178,12 +180,12 @@ impl Operator<'_> {
                 "Console sessions live in the running broker's store: run this with --url (the admin API).".into(),
             )
         })?;
-        let key = console_user_key(user);
+        let key = console_user_key(subject);
         let now = self.clock.now();
         sessions
             .end_sessions(&key, &key, now, now + MAX_CONSOLE_SESSION)
             .await?;
-        self.record("console.sessions.end", user).await
+        self.record("console.sessions.end", subject).await
     }
 
     async fn admin_token(&self, id: &str) -> Result<StoredAdminToken, OpsError> {

@@ -163,3 +163,40 @@ async fn create_public_client(
         .unwrap();
     assert_eq!(created.status(), StatusCode::CREATED);
 }
+
+/// Creates a user with a password in the dev IdP's `tenant-a` (Keycloak's user
+/// representation) and answers its subject.
+pub async fn create_realm_user(http: &reqwest::Client, username: &str, password: &str) -> String {
+    let bearer = broker_token(http, "tenant-a").await;
+    let created = http
+        .post(format!("{}/admin/realms/tenant-a/users", idp().base_url))
+        .bearer_auth(&bearer)
+        .json(&serde_json::json!({
+            "username": username,
+            "enabled": true,
+            "credentials": [{"type": "password", "value": password, "temporary": false}],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let location = created.headers()["location"].to_str().unwrap();
+    location.rsplit('/').next().unwrap().to_owned()
+}
+
+/// Renames the dev IdP's `tenant-a` user `subject`, as a realm administrator
+/// (or a realm that lets users edit their username) can.
+pub async fn rename_realm_user(http: &reqwest::Client, subject: &str, username: &str) {
+    let bearer = broker_token(http, "tenant-a").await;
+    let renamed = http
+        .put(format!(
+            "{}/admin/realms/tenant-a/users/{subject}",
+            idp().base_url
+        ))
+        .bearer_auth(&bearer)
+        .json(&serde_json::json!({ "username": username }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), StatusCode::NO_CONTENT);
+}

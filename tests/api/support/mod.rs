@@ -103,6 +103,15 @@ pub fn form_of(html: &str) -> (String, std::collections::HashMap<String, String>
     (action, fields)
 }
 
+/// A browser of its own: a cookie jar, and redirects left to the test.
+pub fn new_browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 /// How a sign-in at the realm went: where it came back, and the pages whose form
 /// was filled in on the way.
 pub struct SignIn {
@@ -151,11 +160,7 @@ impl TestApp {
         let dev_idp = config.dev_idp;
         let config = RawConfig::load(&config_path).unwrap().validate().unwrap();
         let clock = Arc::new(ManualClock::starting_at(SystemClock.now()));
-        let browser = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(redirect::Policy::none())
-            .build()
-            .unwrap();
+        let browser = new_browser();
         if dev_idp {
             idp::register_client(&browser, &base_url).await;
         }
@@ -283,12 +288,19 @@ impl TestApp {
     /// (PKCE S256, the console's callback, the broker's host as client ID); the
     /// callback's answer.
     pub async fn console_sign_in(&self, user: &str, password: &str) -> reqwest::Response {
-        let start = self
-            .browser
-            .get(self.url("/admin/login"))
-            .send()
+        self.console_sign_in_from(&self.browser, user, password)
             .await
-            .unwrap();
+    }
+
+    /// As [`TestApp::console_sign_in`], in another browser (its own cookies at
+    /// the broker and at the realm).
+    pub async fn console_sign_in_from(
+        &self,
+        browser: &reqwest::Client,
+        user: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let start = browser.get(self.url("/admin/login")).send().await.unwrap();
         assert_eq!(start.status(), reqwest::StatusCode::FOUND);
         let authorize = Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
         let query: std::collections::HashMap<_, _> = authorize.query_pairs().into_owned().collect();
@@ -298,8 +310,10 @@ impl TestApp {
             query["client_id"],
             self.base_url.trim_start_matches("http://")
         );
-        let callback = self.sign_in_at_idp(&authorize, user, password).await;
-        self.browser.get(callback).send().await.unwrap()
+        let callback = sign_in_as(browser, &self.base_url, &authorize, user, password)
+            .await
+            .callback;
+        browser.get(callback).send().await.unwrap()
     }
 
     /// As [`TestApp::sign_in_at_idp`], also telling where forms were filled in.

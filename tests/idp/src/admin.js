@@ -1,7 +1,7 @@
 // The subset of Keycloak's Admin REST API that authproxy uses:
 //   GET  /admin/realms/{realm}/users?email=X&exact=true | ?username=X&exact=true
-//   POST /admin/realms/{realm}/users               -> 201 + Location (no credentials)
-//   PUT  /admin/realms/{realm}/users/{id}          -> 204 (firstName)
+//   POST /admin/realms/{realm}/users               -> 201 + Location (a password credential if given)
+//   PUT  /admin/realms/{realm}/users/{id}          -> 204 (firstName, username)
 //   GET  /admin/realms/{realm}/clients?clientId=X
 //   POST /admin/realms/{realm}/clients            -> 201 + Location
 //   PUT  /admin/realms/{realm}/clients/{id}       -> 204
@@ -36,7 +36,8 @@ export async function handleAdmin({ realm, req, res, rest }) {
     const username = rep.username.toLowerCase();
     if (realm.data.users.some((u) => u.username === username)) return json(res, 409, { errorMessage: 'User exists with same username' });
     const id = crypto.randomUUID();
-    realm.data.users.push({ id, username, email: rep.email?.toLowerCase(), name: rep.firstName, attributes: rep.attributes ?? {}, credentials: [] });
+    const password = rep.credentials?.find((c) => c.type === 'password')?.value;
+    realm.data.users.push({ id, username, email: rep.email?.toLowerCase(), name: rep.firstName, attributes: rep.attributes ?? {}, credentials: [], password });
     res.writeHead(201, { Location: `${baseOf(req)}/admin/realms/${realm.name}/users/${id}` }).end();
     return undefined;
   }
@@ -54,6 +55,12 @@ export async function handleAdmin({ realm, req, res, rest }) {
     if (!user) return json(res, 404, { error: 'User not found' });
     const rep = JSON.parse(await readBody(req) || '{}');
     if (rep.firstName !== undefined) user.name = rep.firstName;
+    if (rep.username !== undefined) {
+      // As Keycloak: an administrator may rename a user to a free username.
+      const username = rep.username.toLowerCase();
+      if (realm.data.users.some((u) => u !== user && u.username === username)) return json(res, 409, { errorMessage: 'User exists with same username' });
+      user.username = username;
+    }
     res.writeHead(204).end();
     return undefined;
   }
