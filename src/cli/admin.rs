@@ -19,7 +19,7 @@ use crate::admin::ops::{
 };
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::domain::{ClientAuth, FieldProblem};
+use crate::domain::{Approval, ClientAuth, FieldProblem};
 use crate::registry::input::{ClientInput, RealmInput};
 use crate::registry::{Managed, Registry};
 
@@ -41,6 +41,10 @@ pub struct ClientArgs {
     /// the machine can read.
     #[arg(long, value_name = "FILE")]
     secret_file: Option<std::path::PathBuf>,
+    /// When a login window has lost its opener: `ask` the user where the result
+    /// goes (needed behind Cross-Origin-Opener-Policy), or `off`: never ask.
+    #[arg(long, value_name = "ask|off", value_parser = Approval::parse, default_value = "ask")]
+    approval: Approval,
 }
 
 impl ClientArgs {
@@ -50,6 +54,7 @@ impl ClientArgs {
             realms: self.realms,
             origins: self.origins,
             client_secret: self.secret_file.as_deref().map(read_secret).transpose()?,
+            approval: self.approval,
         })
     }
 }
@@ -108,6 +113,9 @@ pub enum ClientsCommand {
         #[arg(long = "remove-realm")]
         /// A realm to remove (repeatable).
         remove_realms: Vec<String>,
+        #[arg(long, value_name = "ask|off", value_parser = Approval::parse)]
+        /// Whether a login window that lost its opener asks the user (`ask`) or not (`off`).
+        approval: Option<Approval>,
     },
     /// Remove a client.
     Remove {
@@ -461,12 +469,14 @@ pub async fn clients(config: &ConfigFile, command: ClientsCommand) -> ExitCode {
                     remove_origins,
                     add_realms,
                     remove_realms,
+                    approval,
                 } => {
                     let change = ClientChange {
                         add_origins,
                         remove_origins,
                         add_realms,
                         remove_realms,
+                        approval,
                     };
                     let view = backend.run(Op::UpdateClient(client_id, change)).await?;
                     print::done(
@@ -498,10 +508,11 @@ pub async fn clients(config: &ConfigFile, command: ClientsCommand) -> ExitCode {
 
 fn client_line(view: &Value) -> String {
     format!(
-        "{}\trealms={}\torigins={}",
+        "{}\trealms={}\torigins={}\tapproval={}",
         print::text(print::get(view, "client_id")),
         print::join(print::get(view, "realms")),
-        print::join(print::get(view, "origins"))
+        print::join(print::get(view, "origins")),
+        print::text(print::get(view, "approval"))
     )
 }
 

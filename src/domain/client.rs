@@ -90,6 +90,55 @@ pub struct Client {
     pub origins: Vec<Origin>,
     /// Present for confidential clients; the code is then redeemed with HTTP Basic.
     pub secret: Option<SecretString>,
+    /// Whether the completion page may ask the user when the login window has
+    /// lost its opener.
+    pub approval: Approval,
+}
+
+/// What the completion page does when the login window has lost its opener
+/// (README, "Security notes": who receives a login's result). Asking lets a
+/// login finish behind `Cross-Origin-Opener-Policy`, at the price of a prompt a
+/// page elsewhere can bring up by opening `/login` without an opener; a client
+/// whose pages always keep the opener turns it off and loses nothing.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Approval {
+    /// Ask "Continue to <origin> as <user>?" in the broker's window.
+    #[default]
+    Ask,
+    /// Never ask: a login window without its opener releases nothing and
+    /// says to start again from the page.
+    Off,
+}
+
+impl Approval {
+    #[must_use]
+    /// Its name in the configuration and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ask => "ask",
+            Self::Off => "off",
+        }
+    }
+
+    /// Parses `ask` or `off`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "ask" => Ok(Self::Ask),
+            "off" => Ok(Self::Off),
+            _ => Err("must be ask or off".to_owned()),
+        }
+    }
 }
 
 impl Client {

@@ -30,7 +30,7 @@ pub struct FieldProblem {
     /// What is wrong, and what to write instead.
     pub message: String,
 }
-pub use client::{Client, ClientId};
+pub use client::{Approval, Client, ClientId};
 pub use console::{ConsoleLogin, ConsoleSession, ConsoleSettings};
 pub use directory::{
     EmailDomain, Resolution, Rule, RuleField, RuleKey, RuleKind, RuleProblem, Target,

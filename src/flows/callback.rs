@@ -15,7 +15,7 @@ use axum::response::Response;
 
 use crate::app::AppState;
 use crate::domain::login::OUTCOME_LIFETIME;
-use crate::domain::{ClientId, Confirmation, LoginOutcome, PendingLogin, TxnId};
+use crate::domain::{Approval, Client, ClientId, Confirmation, LoginOutcome, PendingLogin, TxnId};
 use crate::http::authorization_response::{Answer, AuthorizationResponse};
 use crate::http::code::ErrorCode;
 use crate::http::cookie::BindingCookie;
@@ -42,6 +42,9 @@ struct CompleteView<'a> {
     client_id: &'a str,
     username: &'a str,
     approve_action: &'a str,
+    /// Whether a window without its opener may ask the user (the client's
+    /// `approval`); otherwise it says to start again from the page.
+    ask: bool,
     failed: bool,
     code: &'a str,
     message: &'a str,
@@ -50,10 +53,9 @@ struct CompleteView<'a> {
 
 /// Where the completion page posts its confirmation: the login's origin, then
 /// the client's other registered origins (space-separated).
-fn confirmation_origins(app: &AppState, pending: &PendingLogin) -> String {
-    let registry = app.registry.snapshot();
+fn confirmation_origins(pending: &PendingLogin, client: Option<&Client>) -> String {
     let mut origins = vec![pending.origin.as_str()];
-    if let Some(client) = registry.client(pending.client_id.as_str()) {
+    if let Some(client) = client {
         origins.extend(
             client
                 .origins
@@ -139,38 +141,62 @@ pub async fn finish(
         )
         .into());
     }
-    let username = match &outcome {
+    let mut response = completion_page(
+        &app,
+        &pending,
+        &outcome,
+        failure.as_ref(),
+        &confirmation,
+        status,
+    );
+    // The binding cookie has done its job.
+    if let Some(value) = cookie.clear() {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// The completion page of a finished login: its outcome, the confirmation it
+/// posts to the registered origins, and the user's approval when the client
+/// lets a window without its opener ask.
+fn completion_page(
+    app: &AppState,
+    pending: &PendingLogin,
+    outcome: &LoginOutcome,
+    failure: Option<&Failure>,
+    confirmation: &Confirmation,
+    status: StatusCode,
+) -> Response {
+    let username = match outcome {
         LoginOutcome::Success { username, .. } => username.as_str(),
         LoginOutcome::Failure { .. } => pending.username.as_str(),
     };
-    let (code, message, detail) = failure
-        .as_ref()
-        .map_or((String::new(), String::new(), None), Failure::describe);
+    let (code, message, detail) =
+        failure.map_or((String::new(), String::new(), None), Failure::describe);
     let nonce = page::nonce();
     let approve_action = format!("{}/authproxy/approve", app.public_url.as_str());
+    let registry = app.registry.snapshot();
+    let client = registry.client(pending.client_id.as_str());
     let view = CompleteView {
         nonce: &nonce,
         origin: pending.origin.as_str(),
-        origins: &confirmation_origins(&app, &pending),
+        origins: &confirmation_origins(pending, client),
         txn: pending.txn.as_str(),
         confirmation: confirmation.as_str(),
         client_id: pending.client_id.as_str(),
         username,
         approve_action: &approve_action,
+        ask: client.is_some_and(|c| c.approval == Approval::Ask),
         failed: failure.is_some(),
         code: &code,
         message: &message,
         detail: detail.as_deref(),
     };
     let mut response = page::render_with_form(status, &view, &nonce);
-    if let Some(failure) = &failure {
+    if let Some(failure) = failure {
         failure.annotate(&mut response);
     }
-    // The binding cookie has done its job.
-    if let Some(value) = cookie.clear() {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    Ok(response)
+    response
 }
 
 #[derive(Template)]
@@ -198,6 +224,18 @@ pub async fn approve(
         .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
     let confirmation = Confirmation::parse(form.require("confirmation")?)
         .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
+    let asks = app
+        .registry
+        .snapshot()
+        .client(client.as_str())
+        .is_some_and(|c| c.approval == Approval::Ask);
+    if !asks {
+        return Err(WebError::new(
+            ErrorCode::ApprovalOff,
+            format!("Application {client} does not let a login window approve where its result goes: close this window and start the login again from its page."),
+        )
+        .into());
+    }
     super::handoff::confirm_outcome(&app, &txn, &client, &confirmation).await?;
     let nonce = page::nonce();
     Ok(page::render(

@@ -81,6 +81,7 @@ codes! {
     Unauthenticated => ("unauthenticated", 401, "admin API: no or unknown admin token"),
     OriginNotAllowed => ("origin_not_allowed", 403, "the origin is not registered for the client, byte for byte"),
     SsoNotEnabled => ("sso_not_enabled", 403, "the user is known but not migrated to single sign-on"),
+    ApprovalOff => ("approval_off", 403, "the client does not let a login window that lost its opener release the result"),
     RealmNotAllowed => ("realm_not_allowed", 403, "the client is not registered for the user's realm"),
     PolicyDenied => ("policy_denied", 403, "the caller's policy does not allow this realm, user or audience"),
     ImpersonationRefused => ("impersonation_refused", 403, "the realm refused the broker's client (a missing permission or role)"),

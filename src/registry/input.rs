@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::Snapshot;
 use crate::domain::realm::{Authority, parse_scope};
 use crate::domain::{
-    BrokerClient, Client, ClientAuth, ClientId, FieldProblem, Origin, Realm, RealmName,
+    Approval, BrokerClient, Client, ClientAuth, ClientId, FieldProblem, Origin, Realm, RealmName,
 };
 
 #[expect(
@@ -69,6 +69,11 @@ pub struct ClientInput {
     #[schema(value_type = Option<String>)]
     /// The client's secret, when it is confidential at the realms.
     pub client_secret: Option<SecretString>,
+    /// `ask` (default): a login window that lost its opener asks the user
+    /// where the result goes; `off`: it never asks (for pages that keep the
+    /// opener: no `Cross-Origin-Opener-Policy` on the way).
+    #[serde(default)]
+    pub approval: Approval,
 }
 
 /// The most origins one client may register.
@@ -122,6 +127,7 @@ impl ClientInput {
                 realms,
                 origins,
                 secret: self.client_secret.clone(),
+                approval: self.approval,
             }),
             _ => Err(problems),
         }
@@ -139,6 +145,8 @@ pub struct ClientView {
     pub origins: Vec<String>,
     /// Whether it has a secret (never shown).
     pub confidential: bool,
+    /// Whether a login window without its opener asks the user (`ask`) or not (`off`).
+    pub approval: Approval,
 }
 
 impl From<&Client> for ClientView {
@@ -148,6 +156,7 @@ impl From<&Client> for ClientView {
             realms: c.realms.iter().map(ToString::to_string).collect(),
             origins: c.origins.iter().map(ToString::to_string).collect(),
             confidential: c.secret.is_some(),
+            approval: c.approval,
         }
     }
 }

@@ -10,8 +10,8 @@ use super::{StoreError, StoredAdminToken, StoredCaller};
 use crate::crypto::Sealer;
 use crate::domain::realm::Authority;
 use crate::domain::{
-    BrokerClient, CallerId, CallerPolicy, Client, ClientAuth, ClientId, IdpAlias, Origin, Realm,
-    RealmName, Target,
+    Approval, BrokerClient, CallerId, CallerPolicy, Client, ClientAuth, ClientId, IdpAlias, Origin,
+    Realm, RealmName, Target,
 };
 
 /// The header of the directory's CSV export (the import format).
@@ -105,12 +105,13 @@ pub(super) fn realm_to_row(sealer: &Sealer, realm: &Realm) -> Result<RealmRow, S
     ))
 }
 
-/// A client's columns: id, realms (JSON), origins (JSON), sealed secret.
-pub(super) type ClientRow = (String, String, String, Option<Vec<u8>>);
+/// A client's columns: id, realms (JSON), origins (JSON), sealed secret, approval.
+pub(super) type ClientRow = (String, String, String, Option<Vec<u8>>, String);
 
 pub(super) fn client_from_row(sealer: &Sealer, row: ClientRow) -> Result<Client, StoreError> {
-    let (id, realms, origins, secret) = row;
+    let (id, realms, origins, secret, approval) = row;
     Ok(Client {
+        approval: Approval::parse(&approval).map_err(corrupt)?,
         secret: open_secret(sealer, &client_aad(&id), secret)?,
         id: ClientId::parse(&id).map_err(corrupt)?,
         realms: serde_json::from_str::<Vec<RealmName>>(&realms).map_err(corrupt)?,
@@ -125,6 +126,7 @@ pub(super) fn client_to_row(sealer: &Sealer, client: &Client) -> Result<ClientRo
         serde_json::to_string(&client.realms).map_err(corrupt)?,
         serde_json::to_string(&client.origins).map_err(corrupt)?,
         seal_secret(sealer, &client_aad(id), client.secret.as_ref())?,
+        client.approval.as_str().to_owned(),
     ))
 }
 

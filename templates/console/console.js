@@ -165,9 +165,12 @@ const pages = {
       field('Client ID (the web app\'s host name)', text('client_id', { required: true, placeholder: 'crm.example.com' })),
       field('Origins (one per line)', h('textarea', { name: 'origins', required: true, placeholder: 'https://crm.example.com' })),
       field('Realms (comma-separated)', text('realms', { required: true, placeholder: 'tenant-a' })),
+      field('Login window without its opener', h('select', { name: 'approval' },
+        h('option', { value: 'ask' }, 'asks the user (needed behind COOP)'),
+        h('option', { value: 'off' }, 'never asks'))),
       h('button', { type: 'submit', class: 'primary' }, 'Add client'));
     add.addEventListener('submit', onSubmit(async (f) => {
-      await api('POST', 'clients', { client_id: f.get('client_id').trim(), origins: list(f.get('origins')), realms: list(f.get('realms')) });
+      await api('POST', 'clients', { client_id: f.get('client_id').trim(), origins: list(f.get('origins')), realms: list(f.get('realms')), approval: f.get('approval') });
       await route();
       return null;
     }, out));
@@ -175,12 +178,17 @@ const pages = {
       h('h1', {}, 'Clients'),
       out,
       Array.isArray(sync) ? null : message('error', `Keycloak sync status unknown: ${sync.message}`),
-      table(['Client ID', 'Origins', 'Realms', { label: 'Keycloak', optional: true }, ''], clients.map((c) => h('tr', {},
+      table(['Client ID', 'Origins', 'Realms', { label: 'Approval', optional: true }, { label: 'Keycloak', optional: true }, ''], clients.map((c) => h('tr', {},
         h('td', {}, h('code', {}, c.client_id)),
         h('td', {}, c.origins.join(' ')),
         h('td', {}, c.realms.join(', ')),
+        h('td', { class: 'optional approval' }, c.approval === 'off' ? 'off ' : 'ask ',
+          c.approval === 'off'
+            ? actionButton('Ask again', `Let a login window of ${c.client_id} that lost its page ask the user where the result goes?`, () => api('PATCH', `clients/${encodeURIComponent(c.client_id)}`, { approval: 'ask' }), out, 'secondary')
+            : actionButton('Never ask', `Turn the approval off for ${c.client_id}? A login window that lost its page (COOP) then fails and says to start again.`, () => api('PATCH', `clients/${encodeURIComponent(c.client_id)}`, { approval: 'off' }), out, 'secondary')),
         h('td', { class: 'optional' }, syncCell(c.client_id)),
-        h('td', { class: 'actions' }, actionButton('Remove', `Remove client ${c.client_id}? Its logins stop at once.`, () => api('DELETE', `clients/${encodeURIComponent(c.client_id)}`), out)))), 'No client yet.'),
+        h('td', { class: 'actions' },
+          actionButton('Remove', `Remove client ${c.client_id}? Its logins stop at once.`, () => api('DELETE', `clients/${encodeURIComponent(c.client_id)}`), out)))), 'No client yet.'),
       h('p', {}, h('button', {
         type: 'button', id: 'sync-now',
         onclick: async () => {

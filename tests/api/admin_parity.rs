@@ -89,6 +89,26 @@ fn cases(dir: &std::path::Path) -> Vec<Case> {
             expected: Outcome::Done,
         },
         Case {
+            name: "turn the approval step off",
+            api: (
+                Method::PATCH,
+                format!("/admin/api/clients/{new}"),
+                Body::Json(json!({"approval": "off"})),
+            ),
+            cli: args(&["clients", "update", new, "--approval", "off"]),
+            expected: Outcome::Done,
+        },
+        Case {
+            name: "set the approval step to a value that does not exist",
+            api: (
+                Method::PATCH,
+                format!("/admin/api/clients/{new}"),
+                Body::Json(json!({"approval": "sometimes"})),
+            ),
+            cli: args(&["clients", "update", new, "--approval", "sometimes"]),
+            expected: Outcome::Invalid,
+        },
+        Case {
             name: "remove an origin it does not have",
             api: (
                 Method::PATCH,
@@ -619,7 +639,10 @@ fn classify(output: &std::process::Output) -> Outcome {
     if output.status.success() {
         return Outcome::Done;
     }
-    if stderr.contains("invalid input") || stderr.contains("import refused") {
+    if stderr.contains("invalid input")
+        || stderr.contains("invalid value")
+        || stderr.contains("import refused")
+    {
         Outcome::Invalid
     } else if stderr.contains("configuration file") {
         Outcome::ManagedByConfig
@@ -691,6 +714,7 @@ async fn the_api_and_the_cli_agree_on_every_case_and_audit_alike() {
         api_rows.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>(),
         [
             "client.create",
+            "client.update",
             "client.update",
             "realm.put",
             "client.update",

@@ -186,6 +186,111 @@ async fn a_failed_silent_login_tells_the_attacker_nothing_either() {
     }
 }
 
+/// A client of the demo's realm and origin whose approval step is `approval`,
+/// made through the admin API and provisioned at the realm; its id.
+async fn client_with_approval(app: &TestApp, approval: &str) -> String {
+    let port = app.base_url.rsplit(':').next().unwrap().to_owned();
+    let client_id = format!("{approval}.localhost:{port}");
+    let admin = app.admin();
+    let created = admin
+        .create_client(&serde_json::json!({
+            "client_id": client_id, "realms": ["tenant-a"], "origins": [CRM_ORIGIN], "approval": approval,
+        }))
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(created.json::<Value>().await.unwrap()["approval"], approval);
+    let synced = admin
+        .request(
+            reqwest::Method::POST,
+            "/admin/api/clients/sync?realm=tenant-a",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(synced.status(), StatusCode::OK);
+    client_id
+}
+
+#[tokio::test]
+async fn a_client_that_turned_the_approval_off_never_asks_and_releases_only_to_its_page() {
+    let app = TestApp::spawn().await;
+    let client_id = client_with_approval(&app, "off").await;
+
+    // The login window has no opener (a page elsewhere opened /login without
+    // one): the completion page asks nothing and says to start again.
+    let login = app.start_login_for(&client_id, "alice@tenant-a.test").await;
+    let callback = app
+        .sign_in_at_idp(&login.authorize_url, "alice", "alice")
+        .await;
+    let html = app.page(callback).await;
+    assert!(!html.contains("Continue to"), "{html}");
+    assert!(!html.contains("id=\"approve\""), "{html}");
+    assert!(html.contains("id=\"opener-lost\""), "{html}");
+    assert!(html.contains("start the login again from"), "{html}");
+    // Whoever clicks, or posts the page's own values: nothing is approved.
+    let approved = app
+        .browser
+        .post(app.url("/authproxy/approve"))
+        .form(&[
+            ("txn", login.txn.as_str()),
+            ("client_id", client_id.as_str()),
+            ("confirmation", confirmation_in(&html).as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    crate::support::assert_error_page(approved, StatusCode::FORBIDDEN, "approval_off").await;
+    let unreleased = app
+        .handoff_as(&client_id, "/api/handoff", &login.txn, &login.verifier)
+        .await;
+    assert_eq!(
+        code_of(unreleased).await,
+        (StatusCode::BAD_REQUEST, "confirmation_required".into())
+    );
+    // The page of the registered origin that started the login, which kept its
+    // opener, still receives it.
+    let confirmed = app
+        .confirm_as(&client_id, &login.txn, &confirmation_in(&html))
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    let tokens = app
+        .handoff_as(&client_id, "/api/handoff", &login.txn, &login.verifier)
+        .await;
+    assert_eq!(tokens.status(), StatusCode::OK);
+
+    // Turned back on (admin API, audited): the question is back.
+    let admin = app.admin();
+    let asked = admin
+        .send_json(
+            reqwest::Method::PATCH,
+            &format!("/admin/api/clients/{client_id}"),
+            &serde_json::json!({"approval": "ask"}),
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::OK);
+    assert_eq!(asked.json::<Value>().await.unwrap()["approval"], "ask");
+    assert!(
+        admin
+            .audit()
+            .await
+            .iter()
+            .any(|r| r["action"] == "client.update" && r["subject"] == client_id.as_str())
+    );
+    let again = app.start_login_for(&client_id, "alice@tenant-a.test").await;
+    let callback = app
+        .sign_in_at_idp(&again.authorize_url, "alice", "alice")
+        .await;
+    assert!(app.page(callback).await.contains("Continue to"));
+    let bad = admin
+        .send_json(
+            reqwest::Method::PATCH,
+            &format!("/admin/api/clients/{client_id}"),
+            &serde_json::json!({"approval": "never"}),
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
 #[tokio::test]
 async fn the_users_approval_in_the_broker_window_releases_the_result() {
     // Without an opener (COOP), the completion page's form is the user's choice.

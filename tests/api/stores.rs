@@ -522,6 +522,7 @@ async fn durable_store_realms_and_clients_round_trip_with_sealed_secrets_and_ver
             realms: vec![RealmName::parse("tenant-a").unwrap()],
             origins: vec![Origin::parse("https://crm.example").unwrap()],
             secret: Some(SecretString::from("client-secret".to_owned())),
+            approval: authproxy::domain::Approval::Off,
         };
         store.put_client(&client).await.unwrap();
         let realms = store.realms().await.unwrap();
@@ -538,6 +539,11 @@ async fn durable_store_realms_and_clients_round_trip_with_sealed_secrets_and_ver
         let clients = store.clients().await.unwrap();
         assert_eq!(clients.len(), 1);
         assert_eq!(clients[0].origins[0].as_str(), "https://crm.example");
+        assert_eq!(
+            clients[0].approval,
+            authproxy::domain::Approval::Off,
+            "{backend}"
+        );
         assert_eq!(
             clients[0].secret.as_ref().unwrap().expose_secret(),
             "client-secret"
@@ -1340,4 +1346,27 @@ async fn the_sqlite_file_its_wal_and_a_backup_copy_are_readable_by_their_owner_o
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let _reopened = SqliteStore::open(&path, sealer()).unwrap();
     assert_eq!(mode(&path), 0o600);
+}
+
+#[tokio::test]
+async fn an_sqlite_database_of_schema_6_keeps_its_clients_which_ask_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("authproxy.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE clients (client_id TEXT PRIMARY KEY NOT NULL, realms TEXT NOT NULL,
+                 origins TEXT NOT NULL, secret BLOB) WITHOUT ROWID;
+             INSERT INTO clients VALUES ('crm.example', '[\"tenant-a\"]', '[\"https://crm.example\"]', NULL);
+             PRAGMA user_version = 6;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path, sealer()).unwrap();
+    let clients = authproxy::store::RegistryStore::clients(&store)
+        .await
+        .unwrap();
+    assert_eq!(clients.len(), 1);
+    assert_eq!(clients[0].id.as_str(), "crm.example");
+    assert_eq!(clients[0].approval, authproxy::domain::Approval::Ask);
 }

@@ -300,7 +300,11 @@ export async function startEnvironment({ keycloak = false, replicas = 1, brokerH
   const phoneAlt = `http://localhost:${phonePort}`;
   const crmClient = `localhost:${crmPort}`;
   const phoneClient = `127.0.0.1:${phonePort}`;
-  const env = { idp, broker, crm, phone, phoneAlt, unregistered: `http://localhost:${otherPort}`, crmClient, phoneClient };
+  // The CRM page on another origin (same server), registered as a client whose
+  // approval step is off: its pages always keep the popup's opener.
+  const strict = `http://127.0.0.1:${crmPort}`;
+  const strictClient = `127.0.0.1:${crmPort}`;
+  const env = { idp, broker, crm, phone, phoneAlt, unregistered: `http://localhost:${otherPort}`, crmClient, phoneClient, strict, strictClient };
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'authproxy-browser-'));
   const replicaPorts = replicas > 1 ? await Promise.all(Array.from({ length: replicas }, freePort)) : [brokerPort];
@@ -343,6 +347,11 @@ origins = ["${crm}"]
 client_id = "${phoneClient}"
 realms = ["tenant-a", "tenant-b"]
 origins = ["${phone}", "${phoneAlt}"]
+[[clients]]
+client_id = "${strictClient}"
+realms = ["tenant-a"]
+origins = ["${strict}"]
+approval = "off"
 [[directory.users]]
 user = "alice@tenant-a.test"
 realm = "tenant-a"
@@ -379,6 +388,10 @@ admin_subjects = ["a1f0c1de-0000-4000-8000-00000000a11c"] # alice
     await registerClient(idp, phoneClient, {
       redirectUris: [`${broker}/authproxy`, `${broker}/authproxy/${phoneClient}`, ...phoneExtras.redirectUris],
       webOrigins: phoneExtras.webOrigins, postLogout,
+    });
+    await registerClient(idp, strictClient, {
+      redirectUris: [`${broker}/authproxy`, `${broker}/authproxy/${strictClient}`],
+      webOrigins: [strict], postLogout,
     });
     // The admin console's own client: the broker's host, as its client ID.
     await registerClient(idp, new URL(broker).host, {

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{Operator, OpsError};
-use crate::domain::{Client, ClientId, FieldProblem, Realm, RealmName};
+use crate::domain::{Approval, Client, ClientId, FieldProblem, Realm, RealmName};
 use crate::idp::{IdentityProvider, IdpError};
 use crate::registry::input::{ClientInput, ClientView, RealmInput, RealmView, problem};
 
@@ -25,6 +25,9 @@ pub struct ClientChange {
     /// Realms to remove; each must be one of the client's.
     #[serde(default)]
     pub remove_realms: Vec<String>,
+    /// A new approval setting (`ask` or `off`); unchanged when absent.
+    #[serde(default)]
+    pub approval: Option<Approval>,
 }
 
 fn parse_id(id: &str) -> Result<ClientId, OpsError> {
@@ -174,6 +177,7 @@ impl Operator<'_> {
             realms,
             origins,
             client_secret: current.secret.clone(),
+            approval: change.approval.unwrap_or(current.approval),
         };
         let client = input.validate(&snapshot).map_err(OpsError::Invalid)?;
         self.registry.put_client(&client).await?;

@@ -29,13 +29,18 @@ use crate::crypto::Sealer;
 use crate::domain::{CallerId, Client, ClientId, Realm, RealmName, Resolution, RuleKey, Username};
 
 /// The schema's migrations, in order; each is applied once, in a transaction.
-const MIGRATIONS: [(i64, &str, &str); 3] = [
+const MIGRATIONS: [(i64, &str, &str); 4] = [
     (1, "schema", include_str!("0001_schema.sql")),
     (2, "documents", include_str!("0002_documents.sql")),
     (
         3,
         "admin token expiry",
         include_str!("0003_admin_token_expiry.sql"),
+    ),
+    (
+        4,
+        "client approval",
+        include_str!("0004_client_approval.sql"),
     ),
 ];
 
@@ -253,7 +258,7 @@ impl RegistryStore for PostgresStore {
 
     async fn clients(&self) -> Result<Vec<Client>, StoreError> {
         let rows: Vec<ClientRow> = sqlx::query_as(
-            "SELECT client_id, realms, origins, secret FROM clients ORDER BY client_id",
+            "SELECT client_id, realms, origins, secret, approval FROM clients ORDER BY client_id",
         )
         .fetch_all(&self.pool)
         .await
@@ -291,16 +296,17 @@ impl RegistryStore for PostgresStore {
     }
 
     async fn put_client(&self, client: &Client) -> Result<(), StoreError> {
-        let (id, realms, origins, secret) = client_to_row(&self.sealer, client)?;
+        let (id, realms, origins, secret, approval) = client_to_row(&self.sealer, client)?;
         let statement = sqlx::query(
-            "INSERT INTO clients (client_id, realms, origins, secret) VALUES ($1, $2, $3, $4)
+            "INSERT INTO clients (client_id, realms, origins, secret, approval) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (client_id) DO UPDATE SET realms = EXCLUDED.realms, origins = EXCLUDED.origins,
-                 secret = EXCLUDED.secret",
+                 secret = EXCLUDED.secret, approval = EXCLUDED.approval",
         )
         .bind(id)
         .bind(realms)
         .bind(origins)
-        .bind(secret);
+        .bind(secret)
+        .bind(approval);
         self.change("registry_version", statement).await.map(|_| ())
     }
 

@@ -28,7 +28,7 @@ use super::rows::{SEALED_SQL, reseal_sql, sealed_from_row};
 
 type Pool = r2d2::Pool<SqliteConnectionManager>;
 
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS directory_users (
     username TEXT PRIMARY KEY NOT NULL, realm TEXT, idp_hint TEXT) WITHOUT ROWID;
@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS realms (
     token_endpoint_auth TEXT NOT NULL DEFAULT 'client_secret_basic') WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS clients (
     client_id TEXT PRIMARY KEY NOT NULL, realms TEXT NOT NULL, origins TEXT NOT NULL,
-    secret BLOB) WITHOUT ROWID;
+    secret BLOB, approval TEXT NOT NULL DEFAULT 'ask') WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS callers (
     caller_id TEXT PRIMARY KEY NOT NULL, secret_hash TEXT NOT NULL, policy TEXT NOT NULL,
     created_at INTEGER NOT NULL) WITHOUT ROWID;
@@ -142,6 +142,13 @@ impl SqliteStore {
             // v6: admin tokens can be given an end.
             conn.execute_batch("ALTER TABLE admin_tokens ADD COLUMN expires_at INTEGER;")
                 .map_err(unavailable)?;
+        }
+        if (1..7).contains(&version) {
+            // v7: a client can turn off the completion page's approval step.
+            conn.execute_batch(
+                "ALTER TABLE clients ADD COLUMN approval TEXT NOT NULL DEFAULT 'ask';",
+            )
+            .map_err(unavailable)?;
         }
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)

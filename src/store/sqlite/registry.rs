@@ -35,11 +35,13 @@ impl RegistryStore for SqliteStore {
         self.blocking(|conn, sealer| {
             let mut stmt = conn
                 .prepare(
-                    "SELECT client_id, realms, origins, secret FROM clients ORDER BY client_id",
+                    "SELECT client_id, realms, origins, secret, approval FROM clients ORDER BY client_id",
                 )
                 .map_err(unavailable)?;
             let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
                 .map_err(unavailable)?;
             rows.map(|row| client_from_row(sealer, row.map_err(unavailable)?))
                 .collect()
@@ -81,10 +83,10 @@ impl RegistryStore for SqliteStore {
     async fn put_client(&self, client: &Client) -> Result<(), StoreError> {
         let client = client.clone();
         self.write(move |conn, sealer| {
-            let (id, realms, origins, secret) = client_to_row(sealer, &client)?;
+            let (id, realms, origins, secret, approval) = client_to_row(sealer, &client)?;
             conn.execute(
-                "INSERT OR REPLACE INTO clients (client_id, realms, origins, secret) VALUES (?1, ?2, ?3, ?4)",
-                params![id, realms, origins, secret],
+                "INSERT OR REPLACE INTO clients (client_id, realms, origins, secret, approval) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, realms, origins, secret, approval],
             )
             .map_err(unavailable)?;
             conn.execute(BUMP, []).map_err(unavailable)?;

@@ -252,6 +252,25 @@ test('a popup opened without an opener shows the approval, and without it nothin
   });
 });
 
+test('a client that turned the approval off: a popup without an opener asks nothing and releases nothing, and its own page still logs in', async () => {
+  await withBrowser('attack noopener approval off', {}, async (context) => {
+    await signedInAtRealm(context);
+    const attacker = await openAttacker(context, { mode: 'noopener', client: env.strictClient, origin: env.strict, crm: `${env.strict}/crm.html` });
+    const stolen = await attacker.evaluate(() => window.stolen);
+    const popup = await clickLogin(context, attacker, '#attack');
+    await popup.waitForSelector('#opener-lost:not([hidden])', { timeout: 20000 });
+    assert.equal(await popup.$('#approve'), null, 'nothing to click');
+    assert.equal(await popup.textContent('#opener-lost-origin'), env.strict);
+    assertNothingReleased(await attackerRedeems(stolen, env.strict, env.strictClient));
+    // The client's own page keeps the opener: its login completes as before.
+    const page = await context.newPage();
+    await page.goto(`${env.strict}/crm.html`);
+    await page.waitForSelector('body[data-ready="true"]');
+    await clickLogin(context, page);
+    assert.equal((await result(page)).ok, true);
+  });
+});
+
 test('a page on another site that frames the login frame with its own handle gets nothing for its server', async () => {
   await withBrowser('attack frame-login', {}, async (context) => {
     await signedInAtRealm(context);

@@ -120,8 +120,15 @@ test('each page does its main task through the UI, and looks right at both width
     await page.fill('#add-client [name=client_id]', 'console.example');
     await page.fill('#add-client [name=origins]', 'https://console.example');
     await page.fill('#add-client [name=realms]', 'tenant-a');
+    await page.selectOption('#add-client [name=approval]', 'off');
     await page.click('#add-client button[type=submit]');
     await page.waitForSelector('td >> text=console.example');
+    // Its approval step is off, and one click turns it back on.
+    const row = 'tr:has(code:text-is("console.example"))';
+    assert.match(await page.textContent(`${row} td.approval`), /^off/);
+    await page.click(`${row} button:has-text("Ask again")`);
+    await page.waitForSelector(`${row} button:has-text("Never ask")`);
+    assert.match(await page.textContent(`${row} td.approval`), /^ask/);
     // A refusal lists what to fix.
     await page.fill('#add-client [name=client_id]', 'bad client');
     await page.fill('#add-client [name=origins]', 'https://x.example/path');
