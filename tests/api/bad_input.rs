@@ -294,6 +294,28 @@ async fn http_level_findings_stay_fixed() {
         200
     );
 
+    // A control character in a header (an API key id with NUL) is not HTTP
+    // (RFC 9110 §5.5): the HTTP parser refuses it, 400, before any route; the
+    // broker goes on serving.
+    for bad in ["Bearer ab\0cd:secret", "Bearer ab\u{1}cd:secret"] {
+        assert_eq!(
+            raw_status(
+                &app,
+                &format!("POST /api/v1/embed/tokens HTTP/1.1\r\nHost: a\r\nAuthorization: {bad}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}")
+            )
+            .await,
+            400
+        );
+    }
+    assert_eq!(
+        raw_status(
+            &app,
+            "GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+        )
+        .await,
+        200
+    );
+
     // 405 and 413 carry the JSON shape and a stable code.
     let wrong_method = app.browser.put(app.url("/api/user/")).send().await.unwrap();
     assert_eq!(
