@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::ConfigFile;
-use super::admin::{CliError, Context};
+use super::context::{CliError, Context};
 use super::remote::{Body, Remote};
 use crate::admin::ops::providers::SecretsInput;
 use crate::admin::ops::tenants::{ApiKeyInput, HostKeyInput, TenantInput};

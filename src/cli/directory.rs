@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use super::ConfigFile;
-use super::admin::{CliError, finish};
 use super::backend::{Backend, Op};
+use super::context::{CliError, finish};
 use super::print;
 use crate::admin::ops::RuleInput;
 

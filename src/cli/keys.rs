@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::Subcommand;
 
 use super::ConfigFile;
-use super::admin::{CliError, finish};
+use super::context::{CliError, finish};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::Sealer;
@@ -37,7 +37,7 @@ fn clock() -> Arc<dyn Clock> {
 pub async fn keys(config: &ConfigFile, command: KeysCommand) -> ExitCode {
     finish(
         async {
-            super::admin::local_only(config)?;
+            super::context::local_only(config)?;
             let config = Config::load(&config.path)?;
             match command {
                 KeysCommand::List => list(&config).await,
@@ -161,7 +161,7 @@ fn drop_long_retired(file: &KeyFile, now: chrono::DateTime<chrono::Utc>) -> Resu
 pub async fn backup(config: &ConfigFile, to: &Path) -> ExitCode {
     finish(
         async {
-            super::admin::local_only(config)?;
+            super::context::local_only(config)?;
             let config = Config::load(&config.path)?;
             let (store, sealer) = config.store.open_durable(&clock()).await?;
             let empty = std::fs::read_dir(to).map_or(true, |mut d| d.next().is_none());

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod backend;
+pub mod context;
 pub mod directory;
 pub mod keys;
 pub mod print;
@@ -414,10 +415,10 @@ pub async fn run(command: Command) -> ExitCode {
 
 /// `authproxy login`: checks the token against the broker, then keeps it.
 async fn login(url: &str, token_file: &std::path::Path) -> ExitCode {
-    admin::finish(
+    context::finish(
         async {
             let base = remote::broker_url(url)?;
-            let token = admin::read_secret(token_file)?;
+            let token = context::read_secret(token_file)?;
             let broker = remote::Remote::new(base.clone(), token.clone())?;
             let tokens = broker
                 .send(reqwest::Method::GET, "tokens", remote::Body::None)
@@ -437,7 +438,7 @@ async fn login(url: &str, token_file: &std::path::Path) -> ExitCode {
 
 /// `authproxy logout`: forgets the token kept for a broker.
 fn logout(url: &str) -> ExitCode {
-    admin::finish((|| {
+    context::finish((|| {
         let base = remote::broker_url(url)?;
         let mut logins = remote::Logins::open()?;
         if logins.set(&base, None)? {

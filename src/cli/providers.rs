@@ -9,10 +9,9 @@ use clap::Subcommand;
 
 use serde_json::Value;
 
-use super::admin::CliError;
 use super::backend::{Backend, Op};
+use super::context::{CliError, read};
 use super::print::{self, Output};
-use super::tenants::read;
 use crate::admin::ops::providers::SecretsInput;
 
 #[derive(Debug, Subcommand)]

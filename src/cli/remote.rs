@@ -14,7 +14,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::ConfigFile;
-use super::admin::{CliError, read_secret};
+use super::context::{CliError, read_secret};
 use super::print;
 use crate::admin::ops::OpsError;
 use crate::domain::FieldProblem;

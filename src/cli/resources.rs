@@ -4,8 +4,8 @@
 
 use clap::Subcommand;
 
-use super::admin::CliError;
 use super::backend::{Backend, Op};
+use super::context::CliError;
 use super::print::{self, Output};
 
 #[derive(Debug, Subcommand)]

@@ -9,8 +9,8 @@ use clap::Subcommand;
 use serde_json::{Map, Value};
 
 use super::ConfigFile;
-use super::admin::{CliError, finish, open_context};
 use super::backend::{Backend, Op};
+use super::context::{CliError, finish, open_context, read};
 use super::print::{self, Output};
 use crate::admin::ops::tenants::{ApiKeyInput, HostKeyInput, TenantInput};
 use crate::auth::signing::BrokerKeys;
@@ -139,12 +139,6 @@ pub enum ApiKeysCommand {
 }
 
 /// Listings change nothing, so they record no actor.
-pub(super) fn read(path: &PathBuf) -> Result<String, CliError> {
-    std::fs::read_to_string(path)
-        .map(|s| s.trim().to_owned())
-        .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
-}
-
 fn operation(raw: &str) -> Result<Operation, CliError> {
     serde_json::from_value(serde_json::Value::String(raw.to_owned()))
         .map_err(|_| CliError::Input(format!("--operation {raw}: not an operation")))
@@ -428,7 +422,7 @@ async fn keys(
                         .map_err(|e| CliError::Input(format!("{}: not JSON ({e})", path.display())))
                 })
                 .transpose()?;
-            let secret = secret_file.as_ref().map(read).transpose()?;
+            let secret = secret_file.as_deref().map(read).transpose()?;
             let input = HostKeyInput {
                 kid,
                 jwk,

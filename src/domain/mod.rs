@@ -2,6 +2,7 @@
 //! takes an [`Origin`] or a [`Username`] never checks it again. Nothing here knows
 //! about HTTP, templates or storage drivers.
 
+pub mod app_page;
 pub mod caller;
 pub mod client;
 pub mod console;
@@ -30,6 +31,7 @@ pub struct FieldProblem {
     /// What is wrong, and what to write instead.
     pub message: String,
 }
+pub use app_page::LinkPath;
 pub use client::{Approval, Client, ClientId};
 pub use console::{ConsoleLogin, ConsoleSession, ConsoleSettings};
 pub use directory::{
@@ -39,7 +41,7 @@ pub use email::{EmailProblem, RegistrationEmail};
 pub use login::{LoginOutcome, PendingLogin, TokenSet};
 pub use origin::Origin;
 pub use realm::{Authority, BrokerClient, ClientAuth, IdpAlias, Realm, RealmName};
-pub use resource::{Acl, LinkPath, Resource, ResourceId, ResourceRef, ResourceType, Role};
+pub use resource::{Acl, Resource, ResourceId, ResourceRef, ResourceType, Role};
 pub use server::{
     AccessLog, ForwardedHeader, LogFormat, LogSettings, PublicUrl, ServerLimits, TracingSettings,
     TrustedProxies,

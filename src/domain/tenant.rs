@@ -162,7 +162,7 @@ pub struct EmbedSettings {
     pub app_url: Option<String>,
     /// The paths (on `app_url`'s origin) a login link may land on.
     #[serde(default)]
-    pub link_paths: Vec<super::resource::LinkPath>,
+    pub link_paths: Vec<super::app_page::LinkPath>,
     /// One session per registration: which one wins.
     #[serde(default)]
     pub session_policy: SessionPolicy,
@@ -208,7 +208,7 @@ impl Tenant {
             );
         }
         if let Some(url) = &self.embeds.app_url
-            && !super::resource::is_app_url(url)
+            && !super::app_page::is_app_url(url)
         {
             add(
                 "embeds.app_url",

@@ -28,11 +28,11 @@ use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::embed::tickets::{self, Taken};
 use super::embed::{HostUser, Profile, audit_entry, session_keys, start_session, verifier};
 use super::embed_hosts::{audited, bad, call, is_host_user_id, profile_problem, session_end};
 use super::handoff::{check_origin, parse_client};
 use super::registrations::see_other;
-use super::tickets::{self, Taken};
 use crate::app::AppState;
 use crate::crypto;
 use crate::domain::{

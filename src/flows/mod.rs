@@ -17,7 +17,6 @@ pub mod passthrough;
 pub mod registrations;
 pub mod sdk;
 pub mod sso;
-pub mod tickets;
 
 use crate::app::AppState;
 use crate::domain::{IdpAlias, Realm, Resolution, Target, Username};

@@ -16,14 +16,14 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::embed::tickets;
 use super::embed::{HostUser, Profile, audit_entry};
 use super::embed_hosts::{
     HostCall, audited, bad, call, is_host_user_id, profile_problem, session_end,
 };
-use super::tickets;
 use crate::app::AppState;
 use crate::crypto;
-use crate::domain::resource::is_app_url;
+use crate::domain::app_page::is_app_url;
 use crate::domain::tenant::registrant_sub;
 use crate::domain::{
     Acl, EmailSource, Operation, RegistrationEmail, Resource, ResourceId, ResourceRef,

@@ -29,14 +29,12 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::embed::{
-    HostUser, Profile, audit_entry, refused, session_user, start_session, with_cors,
-};
+use super::embed::tickets::{Taken, keep_sealed, take_sealed};
+use super::embed::{HostUser, Profile, audit_entry, session_user, start_session, with_cors};
 use super::embed_hosts::{
     apply_profile, audited, bad, call, is_host_user_id, profile_problem, session_end,
 };
 use super::handoff::{check_origin, parse_client};
-use super::tickets::{Taken, keep_sealed, take_sealed};
 use crate::app::AppState;
 use crate::auth::third_party::{ExternalIdentity, PlatformVerifier};
 use crate::crypto;
@@ -46,7 +44,7 @@ use crate::domain::{
 use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
 use crate::http::cors;
-use crate::http::error::{ApiError, WebError};
+use crate::http::error::{ApiError, WebError, opaque_refusal};
 use crate::http::json;
 use crate::http::request_id::RequestId;
 use crate::store::AuditEntry;
@@ -305,7 +303,7 @@ async fn verified(
         Ok(Ok(identity)) => Ok(identity),
         Ok(Err(refusal)) => {
             audit.reason = Some(format!("{}: {}", provider.name, refusal.reason()));
-            Err(refused(ErrorCode::InvalidToken, request_id))
+            Err(opaque_refusal(ErrorCode::InvalidToken, request_id))
         }
         Err(err) => {
             audit.outcome = "failed".into();
@@ -504,7 +502,7 @@ async fn update_inner(
     };
     if external_user_id(provider.name.as_str(), &identity.issuer, &identity.subject) != sub {
         audit.reason = Some(format!("{}: another_user", provider.name));
-        return Err(refused(ErrorCode::InvalidToken, request_id));
+        return Err(opaque_refusal(ErrorCode::InvalidToken, request_id));
     }
     let profile = apply_profile(app, &tenant, &sub, &profile_of(&tenant, &sub, &identity))
         .await
@@ -551,7 +549,7 @@ async fn piano_again(
         Ok(()) => Ok(identity),
         Err(crate::auth::third_party::Checked::Refused(refusal)) => {
             audit.reason = Some(format!("{}: {}", provider.name, refusal.reason()));
-            Err(refused(ErrorCode::InvalidToken, request_id))
+            Err(opaque_refusal(ErrorCode::InvalidToken, request_id))
         }
         Err(crate::auth::third_party::Checked::Failed(err)) => {
             audit.outcome = "failed".into();
@@ -631,7 +629,7 @@ pub async fn exchange(
             call.deny("invalid user");
             return Err(bad(format!("user.{problem}")));
         }
-        if !super::tickets::is_one_time_value(&request.code_a) {
+        if !super::embed::tickets::is_one_time_value(&request.code_a) {
             return Err(invalid_code(&mut call, "malformed code_a"));
         }
         let bound: CodeA = match take_sealed(&app, &code_a_key(&request.code_a))
@@ -713,9 +711,9 @@ async fn complete_inner(
     })?;
     let mut deny = |reason: &str| {
         audit.reason = Some(reason.to_owned());
-        refused(ErrorCode::InvalidSsoCode, request_id)
+        opaque_refusal(ErrorCode::InvalidSsoCode, request_id)
     };
-    if !super::tickets::is_one_time_value(&request.code_b) {
+    if !super::embed::tickets::is_one_time_value(&request.code_b) {
         return Err(deny("malformed code_b"));
     }
     // Taken first: a wrong verifier uses the code up, so it cannot be guessed at.

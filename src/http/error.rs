@@ -246,3 +246,21 @@ pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Respon
     no_store(&mut response);
     response
 }
+
+/// A refusal that tells the browser its code and a debug id, nothing more: the
+/// reason is in the audit row of that request id (a frame cannot tell a forged
+/// token from an expired one).
+#[must_use]
+pub fn opaque_refusal(code: ErrorCode, request_id: &str) -> Response {
+    let mut response = (
+        code.status(),
+        axum::Json(serde_json::json!({"error": code.as_str(), "debug_id": request_id})),
+    )
+        .into_response();
+    response.extensions_mut().insert(code);
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}

@@ -29,23 +29,28 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+pub mod tickets;
+pub mod vouched;
+
+pub use vouched::{HostUser, Profile};
+
 use super::display_names::displayed;
 use super::handoff::{check_origin, finish_response, parse_client};
 use super::impersonation::{Expected, check_issued};
 use super::{LoginTarget, resolve};
 use crate::app::AppState;
-use crate::auth::host_token::{HostTokenVerifier, VerifiedHostToken};
+use crate::auth::host_token::HostTokenVerifier;
 use crate::auth::signing::OwnTokenProblem;
 use crate::crypto;
 use crate::domain::tenant::user_key;
 use crate::domain::{
-    ClientId, EmailSource, IdpAlias, Provisioning, Realm, ResourceRef, Role, SessionPolicy, Tenant,
-    TenantId, Username, email_trusted,
+    ClientId, IdpAlias, Provisioning, Realm, ResourceRef, Role, SessionPolicy, Tenant, TenantId,
+    Username,
 };
 use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
 use crate::http::cors;
-use crate::http::error::{ApiError, WebError};
+use crate::http::error::{ApiError, WebError, opaque_refusal};
 use crate::http::json;
 use crate::http::request_id::RequestId;
 use crate::idp::{RealmUser, UserLookup};
@@ -99,107 +104,6 @@ struct Asked {
     token: String,
     resource: Option<ResourceRef>,
     keycloak_logout: bool,
-}
-
-impl HostUser {
-    /// The user a verified host token vouches for, for no resource in particular.
-    #[must_use]
-    pub fn vouched_by(verified: VerifiedHostToken) -> Self {
-        let profile = Profile::vouched(
-            &verified.tenant,
-            &verified.sub,
-            verified.name,
-            verified.email.map(|e| e.as_str().to_owned()),
-            verified.picture,
-            EmailSource::Host {
-                says_verified: verified.email_verified,
-            },
-        );
-        Self {
-            tenant: verified.tenant.id,
-            acting: verified.acting,
-            sub: verified.sub,
-            profile,
-            session_exp: verified.session_exp,
-            resource: None,
-            resource_specific: false,
-            registration: None,
-        }
-    }
-}
-
-/// Whom a session is for, once a host vouched for them: by a host token, an
-/// embed URL's ticket, a registration's join URL or a login link.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct HostUser {
-    /// The user's tenant.
-    pub tenant: TenantId,
-    /// The parent tenant acting for it, if one does.
-    #[serde(default)]
-    pub acting: Option<TenantId>,
-    /// The host's id of the user (`registration:<id>` for a registrant).
-    pub sub: String,
-    /// What the embedded app shows.
-    pub profile: Profile,
-    /// When the session ends.
-    pub session_exp: DateTime<Utc>,
-    /// The resource it was made for.
-    #[serde(default)]
-    pub resource: Option<ResourceRef>,
-    /// Whether the session is valid for that resource only.
-    #[serde(default)]
-    pub resource_specific: bool,
-    /// The registration it was made for.
-    #[serde(default)]
-    pub registration: Option<String>,
-}
-
-impl Profile {
-    /// The profile a way in vouches for. `email_verified` is the broker's
-    /// decision, made by [`email_trusted`] for every way in alike: only then may
-    /// the email select an existing realm user or grant an ACL role.
-    #[must_use]
-    pub fn vouched(
-        tenant: &Tenant,
-        sub: &str,
-        name: Option<String>,
-        email: Option<String>,
-        picture: Option<String>,
-        source: EmailSource,
-    ) -> Self {
-        let email_verified = email.is_some() && email_trusted(tenant, sub, source);
-        Self {
-            name,
-            email,
-            email_verified,
-            picture,
-        }
-    }
-
-    /// The email, where it may select a user or a role: verified by a party the
-    /// tenant trusts for it.
-    #[must_use]
-    pub fn trusted_email(&self) -> Option<&str> {
-        self.email.as_deref().filter(|_| self.email_verified)
-    }
-}
-
-/// The user as the embedded app sees it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Profile {
-    /// Display name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Email.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// Whether a party the tenant trusts for it verified the email
-    /// ([`Profile::vouched`] decides).
-    #[serde(default)]
-    pub email_verified: bool,
-    /// `https:` picture.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub picture: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -297,23 +201,7 @@ pub(super) fn audit_entry(
 }
 
 fn invalid_token(request_id: &str) -> Response {
-    refused(ErrorCode::InvalidToken, request_id)
-}
-
-/// A refusal that tells the browser its code and a debug id, nothing more: the
-/// reason is in the audit row of that request id.
-pub(super) fn refused(code: ErrorCode, request_id: &str) -> Response {
-    let mut response = (
-        code.status(),
-        Json(json!({"error": code.as_str(), "debug_id": request_id})),
-    )
-        .into_response();
-    response.extensions_mut().insert(code);
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    response
+    opaque_refusal(ErrorCode::InvalidToken, request_id)
 }
 
 /// `POST /api/embed/redeem`: a host token for an embed session.
@@ -383,7 +271,7 @@ async fn redeem_inner(
         ),
         (None, Some(ticket)) => {
             audit.action = "embed.ticket".into();
-            let user = super::tickets::redeem(
+            let user = tickets::redeem(
                 app,
                 ticket,
                 (&client, request.resource.as_ref()),
@@ -473,7 +361,7 @@ pub(super) async fn start_session(
         .map_err(|e| web(e.into()))?;
     let Some(tenant) = tenant.filter(|t| t.clients.contains(client)) else {
         audit.reason = Some("client_not_allowed".into());
-        return Err(refused(refusal, request_id));
+        return Err(opaque_refusal(refusal, request_id));
     };
     let Some(realm) = registry.realms.get(&tenant.realm) else {
         audit.reason = Some("the tenant's realm is not configured".into());

@@ -11,12 +11,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::embed::{HostUser, refused};
+use super::vouched::HostUser;
 use crate::app::AppState;
 use crate::crypto;
 use crate::domain::{ClientId, ResourceRef};
 use crate::http::code::ErrorCode;
-use crate::http::error::{ApiError, WebError};
+use crate::http::error::{ApiError, WebError, opaque_refusal};
 use crate::store::resources::ResourceStore as _;
 use crate::store::tenants::TenantStore as _;
 use crate::store::{AuditEntry, OneTime};
@@ -124,7 +124,7 @@ pub async fn redeem(
 ) -> Result<HostUser, Response> {
     let mut refuse = |reason: &str| {
         audit.reason = Some(reason.to_owned());
-        refused(ErrorCode::InvalidTicket, request_id)
+        opaque_refusal(ErrorCode::InvalidTicket, request_id)
     };
     if !is_one_time_value(ticket) {
         return Err(refuse("ticket_malformed"));
