@@ -27,11 +27,14 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 
+pub mod session_token;
 pub mod tickets;
 pub mod vouched;
 
+pub use session_token::SESSION_TOKEN_TYPE;
+use session_token::{Actor, SessionClaims};
 pub use vouched::{HostUser, Profile};
 
 use super::display_names::displayed;
@@ -58,8 +61,6 @@ use crate::store::resources::ResourceStore as _;
 use crate::store::tenants::TenantStore;
 use crate::store::{AuditEntry, Document, SessionKeys, SlotClaim};
 
-/// The `typ` of the broker's session tokens.
-pub const SESSION_TOKEN_TYPE: &str = "authproxy-session+jwt";
 /// The `typ` of the assertions the broker signs for RFC 7523's grant.
 pub const ASSERTION_TYPE: &str = "JWT";
 /// How long one session token lives (the SDK renews it before).
@@ -829,38 +830,28 @@ async fn issue(
     }
     let now = app.clock.now();
     let exp = (now + SESSION_TOKEN_LIFETIME).min(session.ends_at);
-    let mut claims = Map::new();
-    claims.insert("aud".into(), session.client.as_str().into());
-    claims.insert("sub".into(), session.sub.clone().into());
-    claims.insert("tenant".into(), session.tenant.as_str().into());
-    claims.insert("sid".into(), session.sid.clone().into());
-    claims.insert("iat".into(), now.timestamp().into());
-    claims.insert("exp".into(), exp.timestamp().into());
-    claims.insert("session_iat".into(), session.started.timestamp().into());
-    claims.insert("session_exp".into(), session.ends_at.timestamp().into());
-    claims.insert("realm_user".into(), session.realm_user.clone().into());
-    if let Some(parent) = &session.acting {
-        claims.insert("act".into(), json!({"sub": parent.as_str()}));
-    }
-    if let Some(resource) = &session.resource {
-        claims.insert("resource".into(), json!(resource));
-        claims.insert("resource_specific".into(), session.resource_specific.into());
-    }
-    if let Some(role) = session.role {
-        claims.insert("role".into(), role.as_str().into());
-    }
-    if let Some(registration) = &session.registration {
-        claims.insert("registration".into(), registration.clone().into());
-    }
-    if let Some(slot) = &session.slot {
-        claims.insert("slot".into(), slot.clone().into());
-    }
-    if let Value::Object(profile) = serde_json::to_value(&session.profile).unwrap_or_default() {
-        claims.extend(profile);
-    }
+    let claims = SessionClaims {
+        iss: app.broker_keys.issuer().to_owned(),
+        aud: session.client.clone(),
+        sub: session.sub.clone(),
+        tenant: session.tenant.clone(),
+        sid: session.sid.clone(),
+        iat: now,
+        exp,
+        session_iat: session.started,
+        session_exp: session.ends_at,
+        realm_user: session.realm_user.clone(),
+        act: session.acting.clone().map(|sub| Actor { sub }),
+        resource: session.resource.clone(),
+        resource_specific: session.resource.is_some() && session.resource_specific,
+        role: session.role,
+        registration: session.registration.clone(),
+        slot: session.slot.clone(),
+        profile: session.profile.clone(),
+    };
     let session_token = app
         .broker_keys
-        .sign(SESSION_TOKEN_TYPE, claims)
+        .sign(SESSION_TOKEN_TYPE, claims.to_map())
         .map_err(WebError::internal)?;
     Ok(Json(SessionResponse {
         session_token,
@@ -921,51 +912,28 @@ async fn open_session(
         other => other,
     }
     .map_err(|_| ended("The session token does not verify: log in again."))?;
-    let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
-    let time = |name: &str| {
-        claims
-            .get(name)
-            .and_then(Value::as_i64)
-            .and_then(|t| DateTime::from_timestamp(t, 0))
-    };
-    let malformed = || ended("The session token does not verify: log in again.");
-    if text("iss").as_deref() != Some(keys.issuer())
-        || text("aud").as_deref() != Some(client.as_str())
-    {
-        return Err(malformed());
-    }
+    let claims = SessionClaims::from_map(claims)
+        .filter(|c| c.iss == keys.issuer() && c.aud == *client)
+        .ok_or_else(|| ended("The session token does not verify: log in again."))?;
     let now = app.clock.now();
-    let exp = time("exp").ok_or_else(malformed)?;
-    let session_exp = time("session_exp").ok_or_else(malformed)?;
-    if (!allow_expired_token && exp <= now) || session_exp <= now {
+    if (!allow_expired_token && claims.exp <= now) || claims.session_exp <= now {
         return Err(ended("The session is over: log in again."));
     }
-    let tenant = text("tenant")
-        .and_then(|t| TenantId::parse(&t).ok())
-        .ok_or_else(malformed)?;
     let session = Session {
-        client: client.clone(),
-        sub: text("sub").ok_or_else(malformed)?,
-        sid: text("sid").ok_or_else(malformed)?,
-        started: time("session_iat").ok_or_else(malformed)?,
-        ends_at: session_exp,
-        realm_user: text("realm_user").ok_or_else(malformed)?,
-        acting: claims
-            .get("act")
-            .and_then(|a| a.get("sub"))
-            .and_then(Value::as_str)
-            .and_then(|s| TenantId::parse(s).ok()),
-        profile: serde_json::from_value(Value::Object(claims.clone())).unwrap_or_default(),
-        resource: claims
-            .get("resource")
-            .and_then(|r| serde_json::from_value(r.clone()).ok()),
-        resource_specific: claims.get("resource_specific") == Some(&Value::Bool(true)),
-        role: claims
-            .get("role")
-            .and_then(|r| serde_json::from_value(r.clone()).ok()),
-        registration: text("registration"),
-        slot: text("slot"),
-        tenant,
+        client: claims.aud,
+        tenant: claims.tenant,
+        sub: claims.sub,
+        sid: claims.sid,
+        started: claims.session_iat,
+        ends_at: claims.session_exp,
+        realm_user: claims.realm_user,
+        acting: claims.act.map(|a| a.sub),
+        profile: claims.profile,
+        resource: claims.resource,
+        resource_specific: claims.resource_specific,
+        role: claims.role,
+        registration: claims.registration,
+        slot: claims.slot,
     };
     let keys = session_keys(&session.tenant, &session.sub, &session.sid);
     if app.logins.session_ended(&keys, session.started).await? {

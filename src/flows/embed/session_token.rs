@@ -1,0 +1,146 @@
+//! The broker's session token (`typ: authproxy-session+jwt`, ES256): its
+//! claims as one type, written and read by serde, so the format is stated once.
+//! The broker signs it ([`crate::auth::signing::BrokerKeys`]); the session core
+//! checks `iss`, `aud` and the times when it reads one back.
+
+use chrono::serde::ts_seconds;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::vouched::Profile;
+use crate::domain::{ClientId, ResourceRef, Role, TenantId};
+
+/// The `typ` of the broker's session tokens.
+pub const SESSION_TOKEN_TYPE: &str = "authproxy-session+jwt";
+
+/// The claims of a session token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionClaims {
+    /// The broker (set again when signed).
+    pub iss: String,
+    /// The client whose frame holds the session.
+    pub aud: ClientId,
+    /// The host's id of the user.
+    pub sub: String,
+    /// The user's tenant.
+    pub tenant: TenantId,
+    /// The session's id.
+    pub sid: String,
+    /// When this token was signed.
+    #[serde(with = "ts_seconds")]
+    pub iat: DateTime<Utc>,
+    /// When this token stops working (the SDK renews it before).
+    #[serde(with = "ts_seconds")]
+    pub exp: DateTime<Utc>,
+    /// When the session started.
+    #[serde(with = "ts_seconds")]
+    pub session_iat: DateTime<Utc>,
+    /// When the session ends, whatever renewals happen.
+    #[serde(with = "ts_seconds")]
+    pub session_exp: DateTime<Utc>,
+    /// The user's id at the tenant's realm.
+    pub realm_user: String,
+    /// The parent tenant acting for the user's tenant (RFC 8693 `act`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
+    /// The resource it was made for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceRef>,
+    /// Whether it is valid for that resource only.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub resource_specific: bool,
+    /// The user's role on the resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// The registration it was made for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<String>,
+    /// The slot it holds (one session per registration, or per user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
+    /// What the embedded app shows of the user (`name`, `email`, ...).
+    #[serde(flatten)]
+    pub profile: Profile,
+}
+
+/// Who acts for the user's tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The parent tenant.
+    pub sub: TenantId,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+impl SessionClaims {
+    /// The claims as the signer takes them.
+    #[must_use]
+    pub fn to_map(&self) -> Map<String, Value> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        }
+    }
+
+    /// Reads verified claims; `None` when they are not a session token's.
+    #[must_use]
+    pub fn from_map(claims: Map<String, Value>) -> Option<Self> {
+        serde_json::from_value(Value::Object(claims)).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_claims_read_back_as_written() {
+        let at = |s| DateTime::from_timestamp(s, 0).unwrap();
+        let claims = SessionClaims {
+            iss: "https://broker.example".into(),
+            aud: ClientId::parse("app.example").unwrap(),
+            sub: "u1".into(),
+            tenant: TenantId::parse("acme").unwrap(),
+            sid: "s1".into(),
+            iat: at(1_000),
+            exp: at(1_600),
+            session_iat: at(900),
+            session_exp: at(9_000),
+            realm_user: "r1".into(),
+            act: Some(Actor {
+                sub: TenantId::parse("parent").unwrap(),
+            }),
+            resource: None,
+            resource_specific: false,
+            role: Some(Role::Presenter),
+            registration: None,
+            slot: Some("slot".into()),
+            profile: Profile {
+                name: Some("Ada".into()),
+                email: None,
+                email_verified: false,
+                picture: None,
+            },
+        };
+        let map = claims.to_map();
+        assert_eq!(map["exp"], 1_600);
+        assert_eq!(map["act"]["sub"], "parent");
+        assert_eq!(map["role"], "presenter");
+        assert_eq!(map["name"], "Ada");
+        assert!(!map.contains_key("resource") && !map.contains_key("resource_specific"));
+        let back = SessionClaims::from_map(map).unwrap();
+        assert_eq!(back.session_exp, at(9_000));
+        assert_eq!(back.act, claims.act);
+        assert_eq!(back.profile, claims.profile);
+        let mut missing = claims.to_map();
+        missing.remove("sid");
+        assert!(SessionClaims::from_map(missing).is_none());
+    }
+}
