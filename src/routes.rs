@@ -24,7 +24,7 @@ use crate::admin::console;
 use crate::admin::openapi::AdminApiDoc;
 use crate::app::AppState;
 use crate::flows;
-use crate::http::{access_log, client_addr, error, hygiene, limits, request_id, trace};
+use crate::http::{access_log, client_addr, error, frame, hygiene, limits, request_id, trace};
 
 /// Largest request body accepted (the handoff body is ~200 bytes).
 const BODY_LIMIT: usize = 16 * 1024;
@@ -175,7 +175,7 @@ fn console_routes() -> Router<AppState> {
 
 /// The frame's calls of third-party SSO (CORS: the clients' registered origins).
 fn sso_routes() -> Router<AppState> {
-    let preflight = flows::handoff::preflight;
+    let preflight = frame::preflight;
     Router::new()
         .route(
             "/api/embed/sso",
@@ -208,7 +208,7 @@ pub fn router(state: AppState) -> Router {
         // A handshake's code_a is kept for 2 minutes: asking is limited too.
         .route(
             "/api/embed/sso/code",
-            axum::routing::post(flows::sso::code).options(flows::handoff::preflight),
+            axum::routing::post(flows::sso::code).options(frame::preflight),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -220,11 +220,11 @@ pub fn router(state: AppState) -> Router {
     let long_polls = Router::new()
         .route(
             "/api/handoff/wait",
-            axum::routing::post(flows::handoff::wait).options(flows::handoff::preflight),
+            axum::routing::post(flows::handoff::wait).options(frame::preflight),
         )
         .route(
             "/api/embed/session/wait",
-            axum::routing::post(flows::embed::wait).options(flows::handoff::preflight),
+            axum::routing::post(flows::embed::wait).options(frame::preflight),
         );
     Router::new()
         .merge(limited)
@@ -236,11 +236,11 @@ pub fn router(state: AppState) -> Router {
         .route("/authproxy/{client_id}", get(flows::passthrough::page))
         .route(
             "/api/handoff",
-            axum::routing::post(flows::handoff::redeem).options(flows::handoff::preflight),
+            axum::routing::post(flows::handoff::redeem).options(frame::preflight),
         )
         .route(
             "/api/handoff/confirm",
-            axum::routing::post(flows::handoff::confirm).options(flows::handoff::preflight),
+            axum::routing::post(flows::handoff::confirm).options(frame::preflight),
         )
         .route(
             "/api/impersonation",
@@ -248,15 +248,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/embed/redeem",
-            axum::routing::post(flows::embed::redeem).options(flows::handoff::preflight),
+            axum::routing::post(flows::embed::redeem).options(frame::preflight),
         )
         .route(
             "/api/embed/session",
-            axum::routing::post(flows::embed::renew).options(flows::handoff::preflight),
+            axum::routing::post(flows::embed::renew).options(frame::preflight),
         )
         .route(
             "/api/embed/logout",
-            axum::routing::post(flows::embed::logout).options(flows::handoff::preflight),
+            axum::routing::post(flows::embed::logout).options(frame::preflight),
         )
         .route("/.well-known/jwks.json", get(flows::embed::jwks))
         .merge(host_routes())

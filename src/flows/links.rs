@@ -31,7 +31,6 @@ use serde_json::json;
 use super::embed::tickets::{self, Taken};
 use super::embed::{HostUser, Profile, audit_entry, session_keys, start_session, verifier};
 use super::embed_hosts::{audited, bad, call, is_host_user_id, profile_problem, session_end};
-use super::handoff::{check_origin, parse_client};
 use super::registrations::see_other;
 use crate::app::AppState;
 use crate::crypto;
@@ -44,6 +43,7 @@ use crate::http::code::ErrorCode;
 use crate::http::cookie::SessionCookie;
 use crate::http::cors;
 use crate::http::error::{ApiError, PageError, WebError};
+use crate::http::frame::{check_origin, parse_client};
 use crate::http::json;
 use crate::http::page::{self, error_page};
 use crate::http::request_id::RequestId;
@@ -462,7 +462,7 @@ fn with_credentials(
     response: &mut Response,
 ) {
     let registry = app.registry.snapshot();
-    super::handoff::finish_response(&registry, response, cors::request_origin(headers), client);
+    crate::http::frame::finish_response(&registry, response, cors::request_origin(headers), client);
     if response
         .headers()
         .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
@@ -576,7 +576,7 @@ pub async fn session(
 /// The preflight of `/api/link/session`: credentials allowed, for registered
 /// origins only.
 pub async fn preflight(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    let mut response = super::handoff::preflight(State(app.clone()), headers.clone()).await;
+    let mut response = crate::http::frame::preflight(State(app.clone()), headers.clone()).await;
     if response.status().is_success() {
         response.headers_mut().insert(
             header::ACCESS_CONTROL_ALLOW_CREDENTIALS,

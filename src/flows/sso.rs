@@ -34,7 +34,6 @@ use super::embed::{HostUser, Profile, audit_entry, session_user, start_session, 
 use super::embed_hosts::{
     apply_profile, audited, bad, call, is_host_user_id, profile_problem, session_end,
 };
-use super::handoff::{check_origin, parse_client};
 use crate::app::AppState;
 use crate::auth::third_party::{ExternalIdentity, PlatformVerifier};
 use crate::crypto;
@@ -45,6 +44,7 @@ use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
 use crate::http::cors;
 use crate::http::error::{ApiError, WebError, opaque_refusal};
+use crate::http::frame::{check_origin, parse_client};
 use crate::http::json;
 use crate::http::request_id::RequestId;
 use crate::store::AuditEntry;
@@ -386,7 +386,7 @@ async fn finish(
         Ok((response, client)) => with_cors(app, headers, Ok((response, client))),
         Err(response) => {
             let mut response = response;
-            super::handoff::finish_response(
+            crate::http::frame::finish_response(
                 &app.registry.snapshot(),
                 &mut response,
                 cors::request_origin(headers),

@@ -10,6 +10,7 @@ pub mod code;
 pub mod cookie;
 pub mod cors;
 pub mod error;
+pub mod frame;
 pub mod hygiene;
 pub mod json;
 pub mod limits;

@@ -38,7 +38,6 @@ use session_token::{Actor, SessionClaims};
 pub use vouched::{HostUser, Profile};
 
 use super::display_names::displayed;
-use super::handoff::{check_origin, finish_response, parse_client};
 use super::impersonation::{Expected, check_issued};
 use super::{LoginTarget, resolve};
 use crate::app::AppState;
@@ -54,6 +53,7 @@ use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
 use crate::http::cors;
 use crate::http::error::{ApiError, WebError, opaque_refusal};
+use crate::http::frame::{check_origin, finish_response, parse_client};
 use crate::http::json;
 use crate::http::request_id::RequestId;
 use crate::idp::{RealmUser, UserLookup};
