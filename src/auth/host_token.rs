@@ -1,6 +1,6 @@
 //! The one strict verifier of host tokens (`typ: authproxy-host+jwt`): the
 //! tokens a host's backend signs (or has `POST /api/v1/embed/tokens` mint) to vouch
-//! for its logged-in user (PROTOCOL.md §8, RFC 8725). The key is looked up by
+//! for its logged-in user (docs/src/developers/protocol-facts.md, RFC 8725). The key is looked up by
 //! `kid` among the keys of the tenant named by `iss`, and its one algorithm must
 //! be the header's; `aud` is this broker's audience of the tenant's environment;
 //! the claims have bounded lengths and the right JSON types; the token lives at

@@ -323,7 +323,7 @@ pub enum DirectoryCommand {
     },
     /// Import directory rules from a CSV file, all or nothing.
     Import {
-        /// CSV with the header `kind,key,realm,idp_hint` (see the README).
+        /// CSV with the header `kind,key,realm,idp_hint` (see docs/src/reference/directory.md).
         file: PathBuf,
         #[command(flatten)]
         /// The configuration file and the actor.

@@ -96,10 +96,10 @@ pub struct Client {
 }
 
 /// What the completion page does when the login window has lost its opener
-/// (README, "Security notes": who receives a login's result). Asking lets a
-/// login finish behind `Cross-Origin-Opener-Policy`, at the price of a prompt a
-/// page elsewhere can bring up by opening `/login` without an opener; a client
-/// whose pages always keep the opener turns it off and loses nothing.
+/// (docs/src/security/threat-model.md: who receives a login's result). Asking
+/// lets a login finish behind `Cross-Origin-Opener-Policy`, at the price of a
+/// prompt a page elsewhere can bring up by opening `/login` without an opener;
+/// a client whose pages always keep the opener turns it off and loses nothing.
 #[derive(
     Debug,
     Clone,

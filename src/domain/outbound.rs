@@ -1,8 +1,8 @@
 //! Which URLs the broker may fetch when an administrator or a fetched document
 //! names them (a tenant's `jwks_url`, a platform's `base_url`, a discovery
 //! document's `jwks_uri`): one rule, so a URL from a document is held to the
-//! same bar as one an administrator typed (README, "Security notes": outbound
-//! URLs). https to a public host; http and https on loopback only where loopback
+//! same bar as one an administrator typed (docs/src/security/threat-model.md:
+//! outbound URLs). https to a public host; http and https on loopback only where loopback
 //! is allowed (development); never an address of another non-public range
 //! (link-local such as cloud metadata at 169.254.169.254, private, CGNAT,
 //! multicast, unspecified), which would turn an anonymous request into one to

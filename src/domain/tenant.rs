@@ -121,7 +121,7 @@ pub struct Tenant {
     /// Whether the tenant's hosts may vouch for their users' emails, so that an
     /// email they send selects an existing realm user and grants ACL roles. Off
     /// by default: it lets a host log in as any user of the realm, like the
-    /// impersonation permission (README, "Who vouches for an email").
+    /// impersonation permission (docs/src/embedded/host-tokens.md, "Who vouches for an email").
     #[serde(default)]
     pub hosts_vouch_for_emails: bool,
     /// Where the host publishes its signing keys (a JWKS), besides those

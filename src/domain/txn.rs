@@ -4,7 +4,7 @@
 //! only the holder of the verifier can redeem the result.
 //!
 //! Holding the verifier is not enough, though: anyone can generate a txn and open
-//! `/login` with it (PROTOCOL.md §6). A result is also released only once it is
+//! `/login` with it (docs/src/developers/protocol-facts.md). A result is also released only once it is
 //! *confirmed* with a [`Confirmation`], a one-time secret the completion page hands
 //! to the registered origin by `postMessage` (which the browser delivers to that
 //! origin only) or submits when the user approves the login in the broker's window.

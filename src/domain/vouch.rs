@@ -2,7 +2,7 @@
 //! every way in (host tokens, minted tokens, embed URLs, login links, the
 //! third-party handshake, platform tokens, registrations, the host's profile
 //! updates). Only a trusted email may select an existing realm user or grant an
-//! ACL role (README, "Who vouches for an email").
+//! ACL role (docs/src/embedded/host-tokens.md, "Who vouches for an email").
 
 use super::tenant::{Tenant, is_reserved_user_id};
 

@@ -1,8 +1,8 @@
 //! Display names of embedded sessions, unique per tenant: one rule for every way
 //! in (host tokens, embed URLs, links, registrations, the handshake, platforms),
 //! applied where a session starts and where a profile is stored. A user holds one
-//! name at a time: a new name releases the one they held (README, "Third-party
-//! SSO": display names).
+//! name at a time: a new name releases the one they held
+//! (docs/src/embedded/third-party-sso.md: display names).
 
 use serde_json::json;
 

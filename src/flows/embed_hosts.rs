@@ -363,7 +363,7 @@ pub async fn mint(
             }
         }
         // What the host said, as it said it: `false` keeps its email from ever
-        // counting (README, "Who vouches for an email").
+        // counting (docs/src/embedded/host-tokens.md, "Who vouches for an email").
         if let Some(verified) = request.email_verified {
             claims.insert("email_verified".into(), verified.into());
         }

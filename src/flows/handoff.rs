@@ -7,7 +7,8 @@
 //! The verifier alone releases nothing: an outcome is redeemable only once it was
 //! confirmed (`POST /api/handoff/confirm`) with the one-time value the completion
 //! page handed to the registered origin by `postMessage`, or approved by the user
-//! in the broker's window (PROTOCOL.md §6; README, security notes). Until then a
+//! in the broker's window (docs/src/developers/protocol-facts.md, "What only a
+//! browser proves"; docs/src/security/threat-model.md). Until then a
 //! redemption answers `confirmation_required`.
 //!
 //! Every request names its `client_id`: the outcome only exists once the callback

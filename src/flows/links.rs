@@ -31,7 +31,6 @@ use serde_json::json;
 use super::embed::tickets::{self, Taken};
 use super::embed::{HostUser, Profile, audit_entry, session_keys, start_session, verifier};
 use super::embed_hosts::{audited, bad, call, is_host_user_id, profile_problem, session_end};
-use super::registrations::see_other;
 use crate::app::AppState;
 use crate::crypto;
 use crate::domain::{
@@ -356,7 +355,7 @@ pub async fn follow(
     let mut audit = audit_entry(&app, "link.follow", &request_id, client);
     // Login CSRF: only the broker's own link page may post a link, so another
     // site's page cannot log its visitor's browser in as the attacker's user
-    // (README, "Login links"). The browser says where the post comes from:
+    // (docs/src/security/threat-model.md, "Login links"). The browser says where the post comes from:
     // `Sec-Fetch-Site` (the page's `no-referrer` policy makes its `Origin`
     // "null"), or, from a browser without it, `Origin`. A server that forges
     // them logs in only itself.
@@ -427,7 +426,10 @@ async fn follow_inner(app: &AppState, body: &[u8], audit: &mut AuditEntry) -> Re
 async fn land(app: &AppState, user: HostUser, target: &str, landing: Landing) -> Response {
     match landing {
         Landing::Ticket => match tickets::mint(app, &user).await {
-            Ok((ticket, _)) => see_other(&tickets::with_ticket(target, &ticket)),
+            Ok((ticket, _)) => page::redirect(
+                StatusCode::SEE_OTHER,
+                &tickets::with_ticket(target, &ticket),
+            ),
             Err(err) => PageError(err).into_response(),
         },
         Landing::Cookie => {
@@ -446,7 +448,7 @@ async fn land(app: &AppState, user: HostUser, target: &str, landing: Landing) ->
                 Ok(sealed) => sealed,
                 Err(err) => return PageError(err.into()).into_response(),
             };
-            let mut response = see_other(target);
+            let mut response = page::redirect(StatusCode::SEE_OTHER, target);
             if let Some(set) = cookie.set(&value, max_age) {
                 response.headers_mut().append(header::SET_COOKIE, set);
             }

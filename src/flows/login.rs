@@ -89,7 +89,7 @@ fn parse_request<'a>(
     })
 }
 
-/// Defence in depth (never the only check: a server forges any header, PROTOCOL.md
+/// Defence in depth (never the only check: a server forges any header, docs/src/developers/protocol-facts.md
 /// §6): a browser that opens `/login` from a page says where that page is, in
 /// `Referer` (origin only, by the default referrer policy) and `Sec-Fetch-*`. When
 /// they contradict the claimed origin, the login goes on (the completion page's

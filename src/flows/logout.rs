@@ -120,7 +120,7 @@ pub async fn start(State(app): State<AppState>, body: Bytes) -> Result<Response,
         post_logout_redirect_uri: &post_logout,
     };
     // Chromium applies `form-action` to every redirect that follows the form's
-    // POST (README, "Security notes", logout): the realm's end-session endpoint answers
+    // POST (docs/src/security/threat-model.md, logout): the realm's end-session endpoint answers
     // with a redirect to `/logged-out` on the broker, so both origins are listed.
     let form_action = format!("{} 'self'", endpoint.origin().ascii_serialization());
     Ok(page::render_with_form_to(

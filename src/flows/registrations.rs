@@ -10,7 +10,7 @@ use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
@@ -33,7 +33,7 @@ use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
 use crate::http::error::{ApiError, PageError, WebError};
 use crate::http::json;
-use crate::http::page::error_page;
+use crate::http::page::{self, error_page};
 use crate::http::request_id::RequestId;
 use crate::store::AuditEntry;
 use crate::store::resources::{Registration, ResourceStore as _, email_key};
@@ -615,7 +615,7 @@ async fn join_inner(app: &AppState, credential: &str, audit: &mut AuditEntry) ->
         acting: None,
         sub: registrant_sub(&registration.id),
         // A typed email is the registrant's word only: it selects no account
-        // and grants no role (README, "Who vouches for an email").
+        // and grants no role (docs/src/embedded/host-tokens.md, "Who vouches for an email").
         profile: Profile::vouched(
             &tenant,
             &registrant_sub(&registration.id),
@@ -634,21 +634,8 @@ async fn join_inner(app: &AppState, credential: &str, audit: &mut AuditEntry) ->
         Err(err) => return PageError(err).into_response(),
     };
     audit.outcome = "granted".into();
-    see_other(&tickets::with_ticket(&resource.url, &ticket))
-}
-
-/// `303 See Other` to `location`, never cached, sending no referrer.
-#[must_use]
-pub fn see_other(location: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        headers.insert(header::LOCATION, value);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
+    page::redirect(
+        StatusCode::SEE_OTHER,
+        &tickets::with_ticket(&resource.url, &ticket),
+    )
 }

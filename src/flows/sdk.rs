@@ -2,7 +2,7 @@
 //! into the binary so the served file always matches this build. The versioned
 //! path (`/sdk/authproxy-<version>.js`) is immutable and cached for a year; the
 //! unversioned alias for an hour. `ETag` and `X-Content-SHA384` carry the value for
-//! `<script integrity="sha384-…">` (also listed in the README).
+//! `<script integrity="sha384-…">` (also listed in docs/src/integrate/embed-the-login.md).
 
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

@@ -644,7 +644,7 @@ pub async fn exchange(
         let (tenant, acting) = call.tenant(&app, &key, Some(bound.tenant.as_str())).await?;
         let sub = user.primary_key.clone();
         let name = name.map(str::to_owned);
-        // The handshake's user is the host backend's word (README, "Who vouches for an email").
+        // The handshake's user is the host backend's word (docs/src/embedded/host-tokens.md, "Who vouches for an email").
         let profile = Profile::vouched(
             &tenant,
             &sub,

@@ -1,6 +1,6 @@
 //! The closed vocabulary of error codes: every refusal the service answers carries
 //! one of these, and each code has exactly one HTTP status and one meaning. The
-//! README's error table lists exactly these (a test compares them).
+//! book's error table (docs/src/reference/error-codes.md) lists exactly these (a test compares them).
 
 use axum::http::StatusCode;
 
@@ -13,7 +13,7 @@ macro_rules! codes {
         }
 
         impl ErrorCode {
-            /// Every code, in the README's order.
+            /// Every code, in the order of the book's error table.
             pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)+];
 
             /// The code as sent (`error`, `errors.user.code`, `<code id="code">`).

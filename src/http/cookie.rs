@@ -7,7 +7,7 @@
 //! one browser do not clash.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse as _, Response};
+use axum::response::Response;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -185,21 +185,11 @@ impl BindingCookie {
     /// `max_age` seconds; not stored, and no `Referer` follows it.
     #[must_use]
     pub fn redirect(&self, url: &url::Url, sealed: &str, max_age: i64) -> Response {
-        let mut response = StatusCode::FOUND.into_response();
-        let headers = response.headers_mut();
-        // Both values are built from URL-encoded and base64url text: always valid headers.
-        if let (Ok(location), Some(cookie)) = (
-            HeaderValue::from_str(url.as_str()),
-            self.set(sealed, max_age),
-        ) {
-            headers.insert(header::LOCATION, location);
-            headers.insert(header::SET_COOKIE, cookie);
+        let mut response = super::page::redirect(StatusCode::FOUND, url.as_str());
+        // Built from base64url text: always a valid header.
+        if let Some(cookie) = self.set(sealed, max_age) {
+            response.headers_mut().insert(header::SET_COOKIE, cookie);
         }
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        );
         response
     }
 

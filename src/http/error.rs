@@ -126,10 +126,10 @@ impl WebError {
             }
             Self::Idp(IdpError::Timeout) => "The login server did not answer in time. Try again shortly.".into(),
             Self::Idp(IdpError::Rejected { status: 401 | 403, .. }) => {
-                "The realm refused the broker's client: it lacks a permission or role (see the README, Impersonation).".into()
+                "The realm refused the broker's client: it lacks a permission or role (see docs/src/impersonation.md).".into()
             }
             Self::Idp(IdpError::ExchangeUnsupported) => {
-                "The user's realm does not offer the token exchange impersonation needs. On Keycloak, enable the features token-exchange:v1 and admin-fine-grained-authz:v1 (see the README, Impersonation).".into()
+                "The user's realm does not offer the token exchange impersonation needs. On Keycloak, enable the features token-exchange:v1 and admin-fine-grained-authz:v1 (see docs/src/impersonation.md).".into()
             }
             Self::Idp(IdpError::NoBrokerClient) => {
                 "The user's realm has no broker client configured (broker_client_id / broker_client_secret).".into()
@@ -143,7 +143,7 @@ impl WebError {
     /// Puts the code, and the internal cause of a failure, on `response` for
     /// the access layer to log (summarised: a flood of the same refusal writes
     /// one line per interval). Causes never contain tokens, codes, states or
-    /// email addresses (see Logging in the README).
+    /// email addresses (docs/src/security/mechanisms.md, Logging).
     pub fn annotate(&self, response: &mut Response) {
         let detail = match self {
             Self::Caller { .. } => None,
@@ -234,7 +234,7 @@ impl IntoResponse for PageError {
 pub async fn not_found() -> ApiError {
     ApiError(WebError::new(
         ErrorCode::NotFound,
-        "No such endpoint. See the README for the API.",
+        "No such endpoint. See the HTTP API reference (docs/src/reference/http-api.md).",
     ))
 }
 

@@ -18,9 +18,11 @@ use super::error::{ApiError, WebError};
 /// service's own shapes.
 fn bare_message(code: ErrorCode) -> &'static str {
     match code {
-        ErrorCode::NotFound => "No such endpoint. See the README for the API.",
+        ErrorCode::NotFound => {
+            "No such endpoint. See the HTTP API reference (docs/src/reference/http-api.md)."
+        }
         ErrorCode::MethodNotAllowed => {
-            "This endpoint does not take this HTTP method. See the README for the API."
+            "This endpoint does not take this HTTP method. See the HTTP API reference (docs/src/reference/http-api.md)."
         }
         ErrorCode::RequestTimeout => "The request took too long to arrive or to answer.",
         ErrorCode::PayloadTooLarge => "The request body is larger than this endpoint accepts.",

@@ -152,3 +152,20 @@ pub fn error_page(code: ErrorCode, message: &str, detail: Option<&str>) -> Respo
     };
     render(status, &view, &nonce)
 }
+
+/// A redirect (`302 Found` or `303 See Other`) to `location`: never cached, and
+/// sending no referrer (the URL it leaves may hold a code or a ticket).
+#[must_use]
+pub fn redirect(status: StatusCode, location: &str) -> Response {
+    let mut response = status.into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        headers.insert(header::LOCATION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}

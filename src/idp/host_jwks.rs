@@ -5,7 +5,7 @@
 //! for a `kid` not in the cached set (a rotation), and served stale while the
 //! URL fails.
 //!
-//! One slow URL must not slow any other (README, "Security notes": host keys):
+//! One slow URL must not slow any other (docs/src/security/threat-model.md: host keys):
 //! each URL has a lock of its own, so concurrent requests for one URL share one
 //! fetch (single flight) and never wait on another URL; a failure is remembered
 //! with a growing backoff, so a URL that hangs is asked at most once per backoff

@@ -160,7 +160,7 @@ pub trait KeycloakAdmin: Send + Sync {
     /// The realm's user for a directory name: `GET /admin/realms/{realm}/users`
     /// with `email=NAME&exact=true`, then `username=NAME&exact=true`. Keycloak's
     /// legacy exchange matches `requested_subject` against a username or an id,
-    /// never an email (PROTOCOL.md §7), so impersonation sends the id found here.
+    /// never an email (docs/src/developers/protocol-facts.md), so impersonation sends the id found here.
     async fn find_user(&self, realm: &Realm, name: &str) -> Result<UserLookup, IdpError>;
 
     /// `POST /admin/realms/{realm}/users`: creates a user (no credentials).

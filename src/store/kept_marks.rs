@@ -2,7 +2,7 @@
 //! that must outlive a restart written through to the durable store and read
 //! back when the broker starts: used states, host-token `jti`s and nonces, and
 //! ended sessions. A restart (or `kill -9`) then never revives a logged-out or
-//! revoked session or a used token (README, "What is durable where"). Marks are
+//! revoked session or a used token (docs/src/operate/replicas.md, "What is durable where"). Marks are
 //! kept under the SHA-256 of their key, never the key itself; logins in flight
 //! and one-time values stay in memory (a restart loses them, which revives
 //! nothing).

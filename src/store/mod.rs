@@ -315,7 +315,7 @@ pub struct SessionKeys {
 /// Login state that lives seconds to minutes: the single-use marks of consumed
 /// states and the outcomes waiting for redemption, with the wake-up of
 /// `/api/handoff/wait`. Pending logins are not here: they travel sealed in the
-/// browser's binding cookie. Ephemeral by design (README, "Several replicas"): a
+/// browser's binding cookie. Ephemeral by design (docs/src/operate/replicas.md): a
 /// restart of the store loses outcomes seconds old, never a pending login.
 #[async_trait]
 pub trait LoginStore: Send + Sync {
@@ -660,7 +660,7 @@ impl StoreSettings {
                     (Arc::clone(&redis) as _, Some(redis as _))
                 }
                 // Without Redis, the marks a restart must not forget are kept in
-                // the durable store (README, "What is durable where").
+                // the durable store (docs/src/operate/replicas.md, "What is durable where").
                 None => (
                     Arc::new(kept_marks::KeptMarks::open(Arc::clone(&durable), clock.now()).await?),
                     None,

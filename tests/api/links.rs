@@ -464,7 +464,7 @@ fn fresh_nonce() -> String {
     format!("nonce-{}-{}", rand_suffix(), rand_suffix())
 }
 
-/// The fields of `/auth/uri`, signed with `secret` as the README says.
+/// The fields of `/auth/uri`, signed with `secret` as docs/src/embedded/embed-urls-registrations-links.md says.
 fn signed_fields(secret: &[u8], ts: i64, nonce: &str, uid: &str) -> Vec<(String, String)> {
     let mut fields: Vec<(String, String)> = [
         ("account", "acme"),

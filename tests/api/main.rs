@@ -20,6 +20,7 @@ mod callback;
 mod cli;
 mod console;
 mod discovery;
+mod docs;
 mod embed;
 mod faults;
 mod handoff;

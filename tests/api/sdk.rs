@@ -3,14 +3,17 @@ use reqwest::StatusCode;
 use crate::support::TestApp;
 
 #[tokio::test]
-async fn sdk_is_served_with_caching_and_the_integrity_hash_the_readme_documents() {
+async fn sdk_is_served_with_caching_and_the_integrity_hash_the_book_documents() {
     let app = TestApp::spawn().await;
     let integrity = authproxy::flows::sdk::integrity();
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let page = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/src/integrate/embed-the-login.md"
+    ))
+    .unwrap();
     assert!(
-        readme.contains(&integrity),
-        "README must document the SDK's current integrity hash {integrity}"
+        page.contains(&integrity),
+        "docs/src/integrate/embed-the-login.md must document the SDK's current integrity hash {integrity}"
     );
 
     let alias = app
@@ -73,15 +76,13 @@ fn the_sdk_version_is_the_crate_version() {
 }
 
 #[test]
-fn the_readme_error_table_lists_exactly_the_error_codes_with_their_statuses() {
+fn the_books_error_table_lists_exactly_the_error_codes_with_their_statuses() {
     use authproxy::http::code::ErrorCode;
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let section = readme
-        .split("### Error codes")
-        .nth(1)
-        .and_then(|s| s.split("\n## ").next())
-        .expect("the README has an error-code section");
+    let section = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/src/reference/error-codes.md"
+    ))
+    .unwrap();
     let documented: Vec<(String, String)> = section
         .lines()
         .filter_map(|line| {
@@ -94,7 +95,7 @@ fn the_readme_error_table_lists_exactly_the_error_codes_with_their_statuses() {
         .iter()
         .map(|c| (c.as_str().to_owned(), c.status().as_u16().to_string()))
         .collect();
-    assert_eq!(documented, expected, "README error table vs ErrorCode");
+    assert_eq!(documented, expected, "the book's error table vs ErrorCode");
 }
 
 /// The npm package is the file the broker serves, with its declarations, at the

@@ -2,7 +2,7 @@
 //! state-changing admin API call made with it must pass. A cookie alone proves
 //! only that the browser holds it; the CSRF token (in the page, readable only by
 //! the broker's own origin) and the browser-set `Origin` prove the call comes
-//! from the console itself (PROTOCOL.md §6). Sign-out ends a session on the
+//! from the console itself (docs/src/developers/protocol-facts.md). Sign-out ends a session on the
 //! server too (a mark in the login store every request checks), and an
 //! administrator can end all of one user's sessions.
 

@@ -502,7 +502,7 @@ async fn role_on(
                 format!("The tenant has no resource {resource}."),
             )
         })?;
-    // An email grants a role only when it is trusted (README, "Who vouches for an email").
+    // An email grants a role only when it is trusted (docs/src/embedded/host-tokens.md, "Who vouches for an email").
     Ok(found.acl.role_of(sub, profile.trusted_email()))
 }
 
@@ -524,7 +524,7 @@ async fn provision(
     match tenant.provisioning {
         Provisioning::ExistingOnly => {
             // An email selects an existing user only when a party the tenant
-            // trusts for it vouched (README, "Who vouches for an email").
+            // trusts for it vouched (docs/src/embedded/host-tokens.md, "Who vouches for an email").
             if user.profile.email.is_some() && !user.profile.email_verified {
                 audit.reason = Some(
                     "existing_only: the email is not vouched for by a party the tenant trusts"
@@ -943,7 +943,7 @@ async fn open_session(
         return Err(ended("The session was ended (logged out): log in again."));
     }
     // A registrant's session lasts no longer than the registration, whatever
-    // the login store remembers (README, "What is durable where").
+    // the login store remembers (docs/src/operate/replicas.md, "What is durable where").
     if let Some(registration) = &session.registration
         && app.durable.registration(registration).await?.is_none()
     {

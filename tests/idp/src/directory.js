@@ -1,4 +1,4 @@
-// The dev IdP's fixed realms and users: the demo data the README documents.
+// The dev IdP's fixed realms and users: the demo data docs/src/demo.md documents.
 export const REALMS = {
   'tenant-a': {
     displayName: 'Tenant A',
