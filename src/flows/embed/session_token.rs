@@ -96,6 +96,25 @@ impl SessionClaims {
     }
 }
 
+/// An embed session as its token carries it.
+pub(crate) struct Session {
+    pub(crate) client: ClientId,
+    pub(crate) tenant: TenantId,
+    pub(crate) sub: String,
+    pub(crate) sid: String,
+    pub(crate) started: DateTime<Utc>,
+    pub(crate) ends_at: DateTime<Utc>,
+    pub(crate) realm_user: String,
+    pub(crate) acting: Option<TenantId>,
+    pub(crate) profile: Profile,
+    pub(crate) resource: Option<ResourceRef>,
+    pub(crate) resource_specific: bool,
+    pub(crate) role: Option<Role>,
+    pub(crate) registration: Option<String>,
+    /// The slot it holds (one session per registration, or per user).
+    pub(crate) slot: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

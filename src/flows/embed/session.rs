@@ -1,0 +1,303 @@
+//! The embedded-session engine: a vouched user becomes a session (tenant and
+//! client checked, realm user provisioned, slot taken, role on the resource,
+//! tokens issued), and a session token is read back and checked while it lives.
+
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+
+use super::provision::provision;
+use super::session_token::SESSION_TOKEN_TYPE;
+use super::session_token::Session;
+use super::session_token::SessionClaims;
+use super::slots::{SLOT_LEASE, registration_slot, session_keys, user_slot};
+use super::tokens::issue;
+use super::vouched::{HostUser, Profile};
+use crate::app::AppState;
+use crate::auth::signing::OwnTokenProblem;
+use crate::crypto;
+use crate::domain::{ClientId, ResourceRef, Role, SessionPolicy, TenantId};
+use crate::flows::display_names::displayed;
+use crate::http::code::ErrorCode;
+use crate::http::error::{ApiError, WebError, opaque_refusal};
+use crate::store::resources::ResourceStore as _;
+use crate::store::tenants::TenantStore;
+use crate::store::{AuditEntry, SlotClaim};
+
+/// Starts a session for `user` in `client`: the tenant must use the client, the
+/// user is found or created in the tenant's realm, the session takes its slot
+/// (one per registration, or per user where the tenant asks), its role on the
+/// resource is computed, and Keycloak tokens and a session token are issued.
+/// `existing` is the id and start of a session that exists already (a link's
+/// cookie); else a new one starts. A client the tenant does not use is
+/// refused with `refusal` (the code of what vouched for the user) and the
+/// request id.
+pub(crate) async fn start_session(
+    app: &AppState,
+    client: &ClientId,
+    user: &HostUser,
+    existing: Option<(String, DateTime<Utc>)>,
+    (refusal, request_id): (ErrorCode, &str),
+    audit: &mut AuditEntry,
+) -> Result<Response, Response> {
+    let registry = app.registry.snapshot();
+    let web = |e: WebError| ApiError(e).into_response();
+    audit.actor = match &user.acting {
+        Some(parent) => format!("tenant:{parent}"),
+        None => format!("tenant:{}", user.tenant),
+    };
+    audit.subject = Some(format!("{}/{}", user.tenant, user.sub));
+    if let Some(parent) = &user.acting {
+        audit.reason = Some(format!("acting for sub-tenant {} as {parent}", user.tenant));
+    }
+    let tenant = app
+        .durable
+        .tenant(&user.tenant)
+        .await
+        .map_err(|e| web(e.into()))?;
+    let Some(tenant) = tenant.filter(|t| t.clients.contains(client)) else {
+        audit.reason = Some("client_not_allowed".into());
+        return Err(opaque_refusal(refusal, request_id));
+    };
+    let Some(realm) = registry.realms.get(&tenant.realm) else {
+        audit.reason = Some("the tenant's realm is not configured".into());
+        return Err(web(WebError::new(
+            ErrorCode::RealmNotConfigured,
+            "The tenant's realm is not configured in the broker.",
+        )));
+    };
+    audit.realm = Some(realm.name.to_string());
+    let realm_user = provision(app, realm, &tenant, user, audit)
+        .await
+        .map_err(web)?;
+    let now = app.clock.now();
+    let (sid, started) = match existing {
+        Some(existing) => existing,
+        None => (crypto::random_token().map_err(|e| web(e.into()))?, now),
+    };
+    let slot = match &user.registration {
+        Some(registration) => Some(registration_slot(&tenant.id, registration)),
+        None if tenant.embeds.one_session_per_user => Some(user_slot(&tenant.id, &user.sub)),
+        None => None,
+    };
+    // Every way in shows a name under the tenant's one uniqueness rule.
+    let mut profile = user.profile.clone();
+    profile.name = displayed(app, &tenant.id, &user.sub, profile.name.as_deref())
+        .await
+        .map_err(web)?;
+    let role = match &user.resource {
+        Some(resource) => Some(
+            role_on(app, &tenant.id, resource, &user.sub, &profile)
+                .await
+                .map_err(web)?,
+        ),
+        None => None,
+    };
+    let session = Session {
+        client: client.clone(),
+        tenant: tenant.id.clone(),
+        sub: user.sub.clone(),
+        sid,
+        started,
+        ends_at: user.session_exp,
+        realm_user: realm_user.id,
+        acting: user.acting.clone(),
+        profile,
+        resource: user.resource.clone(),
+        resource_specific: user.resource_specific,
+        role,
+        registration: user.registration.clone(),
+        slot,
+    };
+    if let Some(slot) = &session.slot {
+        let replace = tenant.embeds.session_policy == SessionPolicy::TerminateOldest;
+        take_slot(app, &session, slot, replace, audit).await?;
+    }
+    let issued = issue(
+        app,
+        realm,
+        &session,
+        tenant.assertion_grant_idp.as_ref(),
+        audit,
+    )
+    .await;
+    match issued {
+        Ok(response) => {
+            audit.outcome = "granted".into();
+            Ok(response)
+        }
+        Err(err) => {
+            if let Some(slot) = &session.slot
+                && let Err(release) = app.logins.release_slot(slot, &session.sid).await
+            {
+                tracing::warn!(error = %release, "could not free the slot of a session that did not start");
+            }
+            Err(web(err))
+        }
+    }
+}
+
+/// Takes the session's slot: refused (`session_active`) when another session
+/// holds it and the tenant denies new ones; else the holder it displaces is
+/// ended, and its frame told.
+pub(crate) async fn take_slot(
+    app: &AppState,
+    session: &Session,
+    slot: &str,
+    replace: bool,
+    audit: &mut AuditEntry,
+) -> Result<(), Response> {
+    let now = app.clock.now();
+    let until = (now + SLOT_LEASE).min(session.ends_at);
+    let claim = app
+        .logins
+        .claim_slot(slot, &session.sid, replace, until, now)
+        .await
+        .map_err(|e| ApiError(e.into()).into_response())?;
+    match claim {
+        SlotClaim::Held => {
+            audit.reason = Some("session_active".into());
+            Err(ApiError(WebError::new(
+                ErrorCode::SessionActive,
+                "This registration (or user) has an active session elsewhere, and the tenant lets the first one keep it: end that session first.",
+            ))
+            .into_response())
+        }
+        SlotClaim::Claimed { displaced: None } => Ok(()),
+        SlotClaim::Claimed {
+            displaced: Some(old),
+        } => {
+            let keys = session_keys(&session.tenant, &session.sub, &old);
+            app.logins
+                .end_sessions(&keys.session, &keys.user, now, session.ends_at)
+                .await
+                .map_err(|e| ApiError(e.into()).into_response())?;
+            audit.reason = Some("terminated the older session".into());
+            Ok(())
+        }
+    }
+}
+
+/// The user's role on `resource` of `tenant`, from its ACL as it is now.
+pub(crate) async fn role_on(
+    app: &AppState,
+    tenant: &TenantId,
+    resource: &ResourceRef,
+    sub: &str,
+    profile: &Profile,
+) -> Result<Role, WebError> {
+    let found = app
+        .durable
+        .resource(tenant, &resource.id)
+        .await?
+        .filter(|r| r.kind == resource.kind)
+        .ok_or_else(|| {
+            WebError::new(
+                ErrorCode::ResourceNotFound,
+                format!("The tenant has no resource {resource}."),
+            )
+        })?;
+    // An email grants a role only when it is trusted (docs/src/embedded/host-tokens.md, "Who vouches for an email").
+    Ok(found.acl.role_of(sub, profile.trusted_email()))
+}
+
+/// Whether another session holds the slot of `session` now (a newer one of
+/// its registration or user replaced it).
+pub(crate) async fn displaced(app: &AppState, session: &Session) -> Result<bool, WebError> {
+    let Some(slot) = &session.slot else {
+        return Ok(false);
+    };
+    Ok(app
+        .logins
+        .slot_holder(slot, app.clock.now())
+        .await?
+        .is_some_and(|holder| holder != session.sid))
+}
+
+pub(crate) fn replaced() -> WebError {
+    WebError::new(
+        ErrorCode::SessionReplaced,
+        "A newer session of this registration (or user) replaced this one: it was signed in elsewhere.",
+    )
+}
+
+pub(crate) fn ended(message: &str) -> WebError {
+    WebError::new(ErrorCode::SessionEnded, message.to_owned())
+}
+
+/// Reads a session token of `client`: the signature (reloading the keys once
+/// for a `kid` another replica made), the claims, and that it is still live.
+pub(crate) async fn open_session(
+    app: &AppState,
+    client: &ClientId,
+    token: &str,
+    allow_expired_token: bool,
+) -> Result<Session, WebError> {
+    let keys = &app.broker_keys;
+    let claims = match keys.verify(token, SESSION_TOKEN_TYPE) {
+        Err(OwnTokenProblem::UnknownKey) => {
+            keys.reload().await.map_err(WebError::internal)?;
+            keys.verify(token, SESSION_TOKEN_TYPE)
+        }
+        other => other,
+    }
+    .map_err(|_| ended("The session token does not verify: log in again."))?;
+    let claims = SessionClaims::from_map(claims)
+        .filter(|c| c.iss == keys.issuer() && c.aud == *client)
+        .ok_or_else(|| ended("The session token does not verify: log in again."))?;
+    let now = app.clock.now();
+    if (!allow_expired_token && claims.exp <= now) || claims.session_exp <= now {
+        return Err(ended("The session is over: log in again."));
+    }
+    let session = Session {
+        client: claims.aud,
+        tenant: claims.tenant,
+        sub: claims.sub,
+        sid: claims.sid,
+        started: claims.session_iat,
+        ends_at: claims.session_exp,
+        realm_user: claims.realm_user,
+        acting: claims.act.map(|a| a.sub),
+        profile: claims.profile,
+        resource: claims.resource,
+        resource_specific: claims.resource_specific,
+        role: claims.role,
+        registration: claims.registration,
+        slot: claims.slot,
+    };
+    let keys = session_keys(&session.tenant, &session.sub, &session.sid);
+    if app.logins.session_ended(&keys, session.started).await? {
+        if displaced(app, &session).await? {
+            return Err(replaced());
+        }
+        return Err(ended("The session was ended (logged out): log in again."));
+    }
+    // A registrant's session lasts no longer than the registration, whatever
+    // the login store remembers (docs/src/operate/replicas.md, "What is durable where").
+    if let Some(registration) = &session.registration
+        && app.durable.registration(registration).await?.is_none()
+    {
+        return Err(ended("The registration was revoked: register again."));
+    }
+    if let Some(slot) = &session.slot {
+        // A sign of life keeps the place; a session another took it from is over.
+        let until = (now + SLOT_LEASE).min(session.ends_at);
+        let claim = app
+            .logins
+            .claim_slot(slot, &session.sid, false, until, now)
+            .await?;
+        if claim == SlotClaim::Held {
+            return Err(replaced());
+        }
+    }
+    Ok(session)
+}
+
+/// The tenant and user of a live session token of `client`.
+pub(crate) async fn session_user(
+    app: &AppState,
+    client: &ClientId,
+    token: &str,
+) -> Result<(TenantId, String), WebError> {
+    let session = open_session(app, client, token, false).await?;
+    Ok((session.tenant, session.sub))
+}
