@@ -247,11 +247,11 @@ pub async fn create(
         .await?;
         let now = app.clock.now();
         let record = LinkRecord {
-            user: HostUser {
-                tenant: tenant.id.clone(),
-                acting: acting.then(|| key.tenant.clone()),
-                sub: user.uid.clone(),
-                profile: Profile::vouched(
+            user: HostUser::of(
+                &tenant,
+                acting.then(|| key.tenant.clone()),
+                user.uid.clone(),
+                Profile::vouched(
                     &tenant,
                     &user.uid,
                     Some(name),
@@ -261,12 +261,10 @@ pub async fn create(
                         says_verified: None,
                     },
                 ),
-                session_exp: session_end(&tenant, request.session_secs, now)
+                session_end(&tenant, request.session_secs, now)
                     .map_err(|e| ApiError(e).into_response())?,
-                resource,
-                resource_specific: false,
-                registration: None,
-            },
+            )
+            .for_resource(resource, false),
             target,
             landing: request.landing,
         };
@@ -680,7 +678,8 @@ async fn uri_inner(
             None,
         )
     })?;
-    let user = HostUser { resource, ..user };
+    let specific = user.resource_specific;
+    let user = user.for_resource(resource, specific);
     audit.subject = Some(format!("{}/{}", user.tenant, user.sub));
     Ok(land(app, user, &target, Landing::Cookie).await)
 }
@@ -772,25 +771,24 @@ async fn from_hmac(
         audit.reason = Some("profile".into());
         return Err(error_page(ErrorCode::InvalidRequest, problem, None));
     }
-    Ok(HostUser {
-        tenant: tenant.id.clone(),
-        acting: None,
-        sub: uid.to_owned(),
-        profile: Profile::vouched(
-            tenant,
-            uid,
-            Some(name).filter(|n| !n.is_empty()),
-            email.map(str::to_owned),
-            None,
-            EmailSource::Host {
-                says_verified: None,
-            },
-        ),
-        session_exp: session_end(tenant, None, now).map_err(|e| PageError(e).into_response())?,
-        resource: None,
-        resource_specific: false,
-        registration: None,
-    })
+    let profile = Profile::vouched(
+        tenant,
+        uid,
+        Some(name).filter(|n| !n.is_empty()),
+        email.map(str::to_owned),
+        None,
+        EmailSource::Host {
+            says_verified: None,
+        },
+    );
+    let session_exp = session_end(tenant, None, now).map_err(|e| PageError(e).into_response())?;
+    Ok(HostUser::of(
+        tenant,
+        None,
+        uid.to_owned(),
+        profile,
+        session_exp,
+    ))
 }
 
 /// The user of a form carrying a host token of the tenant (the one strict

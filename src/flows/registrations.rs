@@ -303,25 +303,24 @@ pub async fn create_embed(
         let now = app.clock.now();
         let session_exp = session_end(&tenant, request.session_secs, now).map_err(|e| ApiError(e).into_response())?;
         call.audit.subject = Some(format!("{}/{}", tenant.id, user.id));
-        let host_user = HostUser {
-            tenant: tenant.id.clone(),
-            acting: acting.then(|| key.tenant.clone()),
-            sub: user.id.clone(),
-            profile: Profile::vouched(
-                &tenant,
-                &user.id,
-                user.name,
-                user.email,
-                user.avatar,
-                EmailSource::Host {
-                    says_verified: None,
-                },
-            ),
+        let profile = Profile::vouched(
+            &tenant,
+            &user.id,
+            user.name,
+            user.email,
+            user.avatar,
+            EmailSource::Host {
+                says_verified: None,
+            },
+        );
+        let host_user = HostUser::of(
+            &tenant,
+            acting.then(|| key.tenant.clone()),
+            user.id.clone(),
+            profile,
             session_exp,
-            resource: request.resource,
-            resource_specific: request.resource_specific,
-            registration: None,
-        };
+        )
+        .for_resource(request.resource, request.resource_specific);
         let (ticket, expires_at) = tickets::mint(&app, &host_user).await.map_err(store_failed)?;
         call.audit.token_expires_at = Some(expires_at);
         Ok((
@@ -610,25 +609,19 @@ async fn join_inner(app: &AppState, credential: &str, audit: &mut AuditEntry) ->
         Ok(end) => end,
         Err(err) => return PageError(err).into_response(),
     };
-    let user = HostUser {
-        tenant: tenant.id.clone(),
-        acting: None,
-        sub: registrant_sub(&registration.id),
-        // A typed email is the registrant's word only: it selects no account
-        // and grants no role (docs/src/embedded/host-tokens.md, "Who vouches for an email").
-        profile: Profile::vouched(
-            &tenant,
-            &registrant_sub(&registration.id),
-            Some(registration.name.clone()),
-            Some(registration.email.clone()),
-            None,
-            EmailSource::Typed,
-        ),
-        session_exp,
-        resource: Some(resource.reference()),
-        resource_specific: true,
-        registration: Some(registration.id.clone()),
-    };
+    let sub = registrant_sub(&registration.id);
+    // A typed email is the registrant's word only: it selects no account and
+    // grants no role (docs/src/embedded/host-tokens.md, "Who vouches for an email").
+    let profile = Profile::vouched(
+        &tenant,
+        &sub,
+        Some(registration.name.clone()),
+        Some(registration.email.clone()),
+        None,
+        EmailSource::Typed,
+    );
+    let user = HostUser::of(&tenant, None, sub, profile, session_exp)
+        .registrant(&registration.id, resource.reference());
     let (ticket, _) = match tickets::mint(app, &user).await {
         Ok(minted) => minted,
         Err(err) => return PageError(err).into_response(),

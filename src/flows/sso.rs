@@ -434,16 +434,9 @@ async fn start_inner(
     let profile = apply_profile(app, &tenant, &sub, &profile_of(&tenant, &sub, &identity))
         .await
         .map_err(web)?;
-    let user = HostUser {
-        tenant: tenant.id.clone(),
-        acting: None,
-        sub,
-        profile,
-        session_exp: session_end(&tenant, None, app.clock.now()).map_err(web)?,
-        resource: request.resource,
-        resource_specific: false,
-        registration: None,
-    };
+    let session_exp = session_end(&tenant, None, app.clock.now()).map_err(web)?;
+    let user = HostUser::of(&tenant, None, sub, profile, session_exp)
+        .for_resource(request.resource, false);
     let response = start_session(
         app,
         &client,
@@ -657,17 +650,14 @@ pub async fn exchange(
         );
         call.audit.subject = Some(format!("{}/{sub}", tenant.id));
         let now = app.clock.now();
-        let host_user = HostUser {
-            tenant: tenant.id.clone(),
-            // A parent's key acting for its sub-tenant is named as the actor.
-            acting: acting.then(|| key.tenant.clone()),
+        // A parent's key acting for its sub-tenant is named as the actor.
+        let host_user = HostUser::of(
+            &tenant,
+            acting.then(|| key.tenant.clone()),
             sub,
             profile,
-            session_exp: session_end(&tenant, None, now).map_err(web)?,
-            resource: None,
-            resource_specific: false,
-            registration: None,
-        };
+            session_end(&tenant, None, now).map_err(web)?,
+        );
         let code = crypto::random_token().map_err(|e| web(e.into()))?;
         let carried = CodeB {
             client: bound.client,

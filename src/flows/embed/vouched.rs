@@ -23,15 +23,53 @@ impl HostUser {
                 says_verified: verified.email_verified,
             },
         );
-        Self {
-            tenant: verified.tenant.id,
-            acting: verified.acting,
-            sub: verified.sub,
+        Self::of(
+            &verified.tenant,
+            verified.acting,
+            verified.sub,
             profile,
-            session_exp: verified.session_exp,
+            verified.session_exp,
+        )
+    }
+
+    /// A user of `tenant` with `profile` until `session_exp`, for no resource
+    /// in particular; `acting` is the parent tenant whose key vouches, if one.
+    #[must_use]
+    pub fn of(
+        tenant: &Tenant,
+        acting: Option<TenantId>,
+        sub: String,
+        profile: Profile,
+        session_exp: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            tenant: tenant.id.clone(),
+            acting,
+            sub,
+            profile,
+            session_exp,
             resource: None,
             resource_specific: false,
             registration: None,
+        }
+    }
+
+    /// The same user, for `resource` (valid on it only when `specific`).
+    #[must_use]
+    pub fn for_resource(self, resource: Option<ResourceRef>, specific: bool) -> Self {
+        Self {
+            resource,
+            resource_specific: specific,
+            ..self
+        }
+    }
+
+    /// The registrant of `registration`, on its resource only.
+    #[must_use]
+    pub fn registrant(self, registration: &str, resource: ResourceRef) -> Self {
+        Self {
+            registration: Some(registration.to_owned()),
+            ..self.for_resource(Some(resource), true)
         }
     }
 }
