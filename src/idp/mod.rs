@@ -6,6 +6,7 @@ pub mod admin_rest;
 pub mod health;
 pub mod host_jwks;
 pub mod http;
+pub mod issued;
 pub mod jwk;
 pub mod jws;
 pub mod oidc;

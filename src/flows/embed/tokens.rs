@@ -16,9 +16,9 @@ use super::vouched::Profile;
 use crate::app::AppState;
 use crate::crypto;
 use crate::domain::{IdpAlias, Realm, ResourceRef, Role};
-use crate::flows::impersonation::{Expected, check_issued};
 use crate::http::code::ErrorCode;
 use crate::http::error::WebError;
+use crate::idp::issued::{Expected, check_issued};
 use crate::store::AuditEntry;
 
 /// The `typ` of the assertions the broker signs for RFC 7523's grant.
