@@ -216,11 +216,26 @@ impl HostCall {
     }
 }
 
+/// The host-API actions that change something. Once such a change took effect,
+/// a failure to write its audit row is logged, never answered as a failure (the
+/// host would retry a change that was made). Every other action hands something
+/// out (a token, a URL that logs a user in, personal data), and nothing is handed
+/// out unless its audit row is written.
+const CHANGES: &[&str] = &[
+    "embed.logout",
+    "embed.update_user",
+    "resource.put",
+    "resource.acl",
+    "registration.revoke",
+];
+
+/// Finishes a host-API call: writes its audit row, by the policy of [`CHANGES`].
 pub(super) async fn audited(
     app: &AppState,
     mut call: HostCall,
     response: Result<Response, Response>,
 ) -> Response {
+    let succeeded = response.is_ok();
     let mut response = match response {
         Ok(response) => {
             call.audit.outcome = "granted".into();
@@ -229,8 +244,16 @@ pub(super) async fn audited(
         Err(response) => response,
     };
     if let Err(err) = app.audit.append(&call.audit).await {
-        tracing::error!(error = %err, "could not write the audit row");
-        response = ApiError(WebError::from(err)).into_response();
+        if succeeded && CHANGES.contains(&call.audit.action.as_str()) {
+            tracing::error!(
+                error = %err,
+                action = %call.audit.action,
+                "the change took effect, but its audit row could not be written"
+            );
+        } else {
+            tracing::error!(error = %err, action = %call.audit.action, "could not write the audit row: nothing handed out");
+            response = ApiError(WebError::from(err)).into_response();
+        }
     }
     response
         .headers_mut()

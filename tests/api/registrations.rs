@@ -1227,3 +1227,48 @@ async fn a_tenant_that_asks_for_one_session_per_user_gets_it_for_embed_urls_too(
     session_of(redeem_ticket(host, &ticket, Some("ev-1")).await).await;
     session_of(renew(host, second["session_token"].as_str().unwrap(), None).await).await;
 }
+
+#[tokio::test]
+async fn with_the_audit_trail_down_a_change_is_answered_as_made_and_nothing_is_handed_out() {
+    let events = Events::start().await;
+    let db = rusqlite::Connection::open(&events.host.app.db_path).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(FAIL, 'audit trail down'); END;",
+    )
+    .unwrap();
+
+    // A change: it takes effect, so it is answered as made (a retry would
+    // make it again).
+    let put = events
+        .call(Method::PUT, "/api/v1/resources/ev-3")
+        .json(&json!({"type": "event", "url": format!("{CRM_ORIGIN}/events/ev-3")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        put.status(),
+        StatusCode::OK,
+        "{}",
+        put.text().await.unwrap()
+    );
+    // A credential: not handed out unless audited.
+    let embed = events
+        .call(Method::POST, "/api/v1/embeds")
+        .json(&json!({"user": {"id": "u-audit", "name": "Ada"}, "resource": event("ev-3")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(embed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = embed.text().await.unwrap();
+    assert!(!body.contains("authproxy_ticket"), "{body}");
+
+    db.execute_batch("DROP TRIGGER audit_down;").unwrap();
+    // The change was made: ev-3 exists and takes embed URLs.
+    let url = events
+        .embed_url(json!({"user": {"id": "u-audit", "name": "Ada"}, "resource": event("ev-3")}))
+        .await;
+    assert!(
+        url.starts_with(&format!("{CRM_ORIGIN}/events/ev-3#authproxy_ticket=")),
+        "{url}"
+    );
+}
