@@ -33,6 +33,18 @@ impl AppState {
     pub fn new(app: App) -> Self {
         Self(Arc::new(app))
     }
+
+    /// The one strict verifier of host tokens, using tokens up.
+    #[must_use]
+    pub fn host_token_verifier(&self) -> crate::auth::host_token::HostTokenVerifier<'_> {
+        crate::auth::host_token::HostTokenVerifier {
+            tenants: self.durable.as_ref(),
+            marks: self.logins.as_ref(),
+            broker: &self.broker_keys,
+            remote: &self.host_jwks,
+            dry_run: false,
+        }
+    }
 }
 
 /// Everything the handlers need.

@@ -10,13 +10,13 @@ pub mod embed_hosts;
 pub mod handoff;
 pub mod health;
 pub mod impersonation;
-pub mod links;
 pub mod login;
 pub mod logout;
 pub mod passthrough;
-pub mod registrations;
 pub mod sdk;
-pub mod sso;
+
+/// The embedded-SSO styles of seeds 001, 003 and 004, under the session core.
+pub use embed::{links, registrations, sso};
 
 use crate::app::AppState;
 use crate::domain::{IdpAlias, Realm, Resolution, Target, Username};

@@ -5,22 +5,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::vouched::HostUser;
 use crate::app::AppState;
-use crate::auth::host_token::HostTokenVerifier;
 use crate::http::code::ErrorCode;
 use crate::http::error::opaque_refusal;
 use crate::http::error::{ApiError, WebError};
 use crate::store::AuditEntry;
-
-/// The one strict verifier of host tokens, using tokens up.
-pub(crate) fn verifier(app: &AppState) -> HostTokenVerifier<'_> {
-    HostTokenVerifier {
-        tenants: app.durable.as_ref(),
-        marks: app.logins.as_ref(),
-        broker: &app.broker_keys,
-        remote: &app.host_jwks,
-        dry_run: false,
-    }
-}
 
 /// The user a host token vouches for, once the one strict verifier passed it.
 pub(crate) async fn from_host_token(
@@ -29,7 +17,11 @@ pub(crate) async fn from_host_token(
     request_id: &str,
     audit: &mut AuditEntry,
 ) -> Result<HostUser, Response> {
-    let verified = match verifier(app).verify(token, app.clock.now()).await {
+    let verified = match app
+        .host_token_verifier()
+        .verify(token, app.clock.now())
+        .await
+    {
         Ok(Ok(token)) => token,
         Ok(Err(rejection)) => {
             audit.reason = Some(rejection.reason());

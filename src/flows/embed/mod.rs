@@ -9,23 +9,22 @@
 pub mod audit;
 pub mod frame;
 pub mod host_token;
+pub mod links;
 pub mod profiles;
 pub mod provision;
+pub mod registrations;
 pub mod session;
 pub mod session_token;
 pub mod slots;
+pub mod sso;
 pub mod tickets;
 pub mod tokens;
 pub mod vouched;
 
-pub(crate) use audit::audit_entry;
-pub(crate) use frame::with_cors;
 pub use frame::{jwks, logout, redeem, renew, wait};
-pub(crate) use host_token::verifier;
 pub(crate) use profiles::stored_profile;
 pub use profiles::{PROFILE, profile_id, store_profile};
 pub use provision::{created_user, managed_username};
-pub(crate) use session::{session_user, start_session};
 pub use session_token::SESSION_TOKEN_TYPE;
 pub use slots::{SLOT_LEASE, session_keys};
 pub use tokens::{ASSERTION_TYPE, SESSION_TOKEN_LIFETIME};

@@ -16,11 +16,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::embed::tickets;
-use super::embed::{HostUser, Profile, audit_entry};
-use super::embed_hosts::{
-    HostCall, audited, bad, call, is_host_user_id, profile_problem, session_end,
-};
+use super::audit::audit_entry;
+use super::tickets;
+use super::vouched::{HostUser, Profile};
 use crate::app::AppState;
 use crate::crypto;
 use crate::domain::app_page::is_app_url;
@@ -28,6 +26,9 @@ use crate::domain::tenant::registrant_sub;
 use crate::domain::{
     Acl, EmailSource, Operation, RegistrationEmail, Resource, ResourceId, ResourceRef,
     ResourceType, Tenant,
+};
+use crate::flows::embed_hosts::{
+    HostCall, audited, bad, call, is_host_user_id, profile_problem, session_end,
 };
 use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
@@ -270,7 +271,7 @@ pub async fn create_embed(
         let (tenant, acting) = call.tenant(&app, &key, request.tenant.as_deref()).await?;
         let user = request.user;
         if !is_host_user_id(&user.id) {
-            return Err(bad(super::embed_hosts::USER_ID_RULE.replace("{}", "user.id")));
+            return Err(bad(crate::flows::embed_hosts::USER_ID_RULE.replace("{}", "user.id")));
         }
         if let Some(problem) = profile_problem(user.name.as_deref(), user.email.as_deref(), user.avatar.as_deref()) {
             return Err(bad(format!("user.{}", problem.replace("picture", "avatar"))));

@@ -29,16 +29,19 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::embed::tickets::{Taken, keep_sealed, take_sealed};
-use super::embed::{HostUser, Profile, audit_entry, session_user, start_session, with_cors};
-use super::embed_hosts::{
-    apply_profile, audited, bad, call, is_host_user_id, profile_problem, session_end,
-};
+use super::audit::audit_entry;
+use super::frame::with_cors;
+use super::session::{session_user, start_session};
+use super::tickets::{Taken, keep_sealed, take_sealed};
+use super::vouched::{HostUser, Profile};
 use crate::app::AppState;
 use crate::auth::third_party::{ExternalIdentity, PlatformVerifier};
 use crate::crypto;
 use crate::domain::{
     ClientId, EmailSource, Operation, Provisioning, ResourceRef, SsoProvider, Tenant, TenantId,
+};
+use crate::flows::embed_hosts::{
+    apply_profile, audited, bad, call, is_host_user_id, profile_problem, session_end,
 };
 use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
@@ -586,7 +589,7 @@ pub async fn code(State(app): State<AppState>, headers: HeaderMap, body: Bytes) 
     with_cors(&app, &headers, answer)
 }
 
-fn invalid_code(call: &mut super::embed_hosts::HostCall, reason: &str) -> Response {
+fn invalid_code(call: &mut crate::flows::embed_hosts::HostCall, reason: &str) -> Response {
     call.deny(reason);
     web(WebError::new(
         ErrorCode::InvalidSsoCode,
@@ -613,7 +616,7 @@ pub async fn exchange(
         let user = &request.user;
         if !is_host_user_id(&user.primary_key) {
             call.deny("invalid primary_key");
-            return Err(bad(super::embed_hosts::USER_ID_RULE.replace("{}", "user.primary_key")));
+            return Err(bad(crate::flows::embed_hosts::USER_ID_RULE.replace("{}", "user.primary_key")));
         }
         let name = user.display_name.as_deref().or(user.user_name.as_deref());
         if let Some(problem) =
@@ -622,7 +625,7 @@ pub async fn exchange(
             call.deny("invalid user");
             return Err(bad(format!("user.{problem}")));
         }
-        if !super::embed::tickets::is_one_time_value(&request.code_a) {
+        if !super::tickets::is_one_time_value(&request.code_a) {
             return Err(invalid_code(&mut call, "malformed code_a"));
         }
         let bound: CodeA = match take_sealed(&app, &code_a_key(&request.code_a))
@@ -703,7 +706,7 @@ async fn complete_inner(
         audit.reason = Some(reason.to_owned());
         opaque_refusal(ErrorCode::InvalidSsoCode, request_id)
     };
-    if !super::embed::tickets::is_one_time_value(&request.code_b) {
+    if !super::tickets::is_one_time_value(&request.code_b) {
         return Err(deny("malformed code_b"));
     }
     // Taken first: a wrong verifier uses the code up, so it cannot be guessed at.

@@ -28,14 +28,19 @@ use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::embed::tickets::{self, Taken};
-use super::embed::{HostUser, Profile, audit_entry, session_keys, start_session, verifier};
-use super::embed_hosts::{audited, bad, call, is_host_user_id, profile_problem, session_end};
+use super::audit::audit_entry;
+use super::session::start_session;
+use super::slots::session_keys;
+use super::tickets::{self, Taken};
+use super::vouched::{HostUser, Profile};
 use crate::app::AppState;
 use crate::crypto;
 use crate::domain::{
     EmailSource, KeyAlgorithm, KeyId, LinkPath, Operation, ResourceId, ResourceRef, Tenant,
     TenantId, VerifyingKey,
+};
+use crate::flows::embed_hosts::{
+    audited, bad, call, is_host_user_id, profile_problem, session_end,
 };
 use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
@@ -228,7 +233,7 @@ pub async fn create(
         let (tenant, acting) = call.tenant(&app, &key, request.tenant.as_deref()).await?;
         let user = request.user;
         if !is_host_user_id(&user.uid) {
-            return Err(bad(super::embed_hosts::USER_ID_RULE.replace("{}", "user.uid")));
+            return Err(bad(crate::flows::embed_hosts::USER_ID_RULE.replace("{}", "user.uid")));
         }
         let name = full_name(&user.given_name, user.family_name.as_deref());
         if let Some(problem) = profile_problem(Some(&name), user.email.as_deref(), None) {
@@ -761,7 +766,7 @@ async fn from_hmac(
         audit.reason = Some("uid".into());
         return Err(error_page(
             ErrorCode::InvalidRequest,
-            &super::embed_hosts::USER_ID_RULE.replace("{}", "uid"),
+            &crate::flows::embed_hosts::USER_ID_RULE.replace("{}", "uid"),
             None,
         ));
     }
@@ -809,7 +814,7 @@ async fn from_signed_token(
             None,
         ));
     }
-    let verified = match verifier(app).verify(token, now).await {
+    let verified = match app.host_token_verifier().verify(token, now).await {
         Ok(Ok(verified)) => verified,
         Ok(Err(rejection)) => {
             audit.reason = Some(rejection.reason());
