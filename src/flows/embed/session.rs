@@ -259,7 +259,7 @@ pub(crate) async fn open_session(
         acting: claims.act.map(|a| a.sub),
         profile: claims.profile,
         resource: claims.resource,
-        resource_specific: claims.resource_specific,
+        resource_specific: claims.resource_specific == Some(true),
         role: claims.role,
         registration: claims.registration,
         slot: claims.slot,

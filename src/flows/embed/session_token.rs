@@ -47,9 +47,9 @@ pub struct SessionClaims {
     /// The resource it was made for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<ResourceRef>,
-    /// Whether it is valid for that resource only.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub resource_specific: bool,
+    /// Whether it is valid for that resource only (written with `resource`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_specific: Option<bool>,
     /// The user's role on the resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
@@ -69,14 +69,6 @@ pub struct SessionClaims {
 pub struct Actor {
     /// The parent tenant.
     pub sub: TenantId,
-}
-
-#[expect(
-    clippy::trivially_copy_pass_by_ref,
-    reason = "serde's skip_serializing_if passes a reference"
-)]
-fn is_false(value: &bool) -> bool {
-    !*value
 }
 
 impl SessionClaims {
@@ -137,7 +129,7 @@ mod tests {
                 sub: TenantId::parse("parent").unwrap(),
             }),
             resource: None,
-            resource_specific: false,
+            resource_specific: None,
             role: Some(Role::Presenter),
             registration: None,
             slot: Some("slot".into()),
@@ -158,6 +150,14 @@ mod tests {
         assert_eq!(back.session_exp, at(9_000));
         assert_eq!(back.act, claims.act);
         assert_eq!(back.profile, claims.profile);
+        // With a resource, the token says whether it serves that one only.
+        let with_resource = SessionClaims {
+            resource: serde_json::from_value(serde_json::json!({"type": "event", "id": "ev-1"}))
+                .ok(),
+            resource_specific: Some(false),
+            ..claims.clone()
+        };
+        assert_eq!(with_resource.to_map()["resource_specific"], false);
         let mut missing = claims.to_map();
         missing.remove("sid");
         assert!(SessionClaims::from_map(missing).is_none());

@@ -147,7 +147,7 @@ pub(crate) async fn issue(
         realm_user: session.realm_user.clone(),
         act: session.acting.clone().map(|sub| Actor { sub }),
         resource: session.resource.clone(),
-        resource_specific: session.resource.is_some() && session.resource_specific,
+        resource_specific: session.resource.as_ref().map(|_| session.resource_specific),
         role: session.role,
         registration: session.registration.clone(),
         slot: session.slot.clone(),
