@@ -21,7 +21,7 @@ fn files_under(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().to_string();
             if path.is_dir() {
-                if name != "node_modules" && name != "book" {
+                if !["node_modules", "book", "target", ".git"].contains(&name.as_str()) {
                     stack.push(path);
                 }
             } else if extensions.iter().any(|e| name.ends_with(e)) {
