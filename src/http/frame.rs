@@ -91,3 +91,44 @@ pub async fn preflight(State(app): State<AppState>, headers: HeaderMap) -> Respo
     );
     response
 }
+
+/// A frame's request: a JSON body of the shape its error names, from a
+/// registered origin of the client it names.
+pub trait FrameRequest: serde::de::DeserializeOwned {
+    /// The body's shape, for the error.
+    const SHAPE: &'static str;
+    /// The client it names.
+    fn client_id(&self) -> &str;
+}
+
+/// Declares request types as [`FrameRequest`]s, each with the shape its error
+/// names: `frame_requests! { RenewRequest => r#"{"client_id", "session_token"}"#, }`.
+macro_rules! frame_requests {
+    ($($request:ty => $shape:literal,)+) => {$(
+        impl $crate::http::frame::FrameRequest for $request {
+            const SHAPE: &'static str = $shape;
+            fn client_id(&self) -> &str {
+                &self.client_id
+            }
+        }
+    )+};
+}
+pub(crate) use frame_requests;
+
+/// Reads a frame's request and checks the client it names and the page's
+/// origin: the one way every frame call starts.
+pub fn frame_request<T: FrameRequest>(
+    registry: &Snapshot,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(T, ClientId), WebError> {
+    let request: T = super::json::object(body).map_err(|e| {
+        WebError::new(
+            ErrorCode::InvalidRequest,
+            format!("The body must be JSON {} ({e}).", T::SHAPE),
+        )
+    })?;
+    let client = parse_client(request.client_id())?;
+    check_origin(registry, &client, cors::request_origin(headers))?;
+    Ok((request, client))
+}

@@ -31,8 +31,7 @@ use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
 use crate::http::cors;
 use crate::http::error::{ApiError, WebError};
-use crate::http::frame::{check_origin, finish_response, parse_client};
-use crate::http::json;
+use crate::http::frame::{finish_response, frame_request, frame_requests};
 use crate::http::request_id::RequestId;
 use crate::store::AuditEntry;
 use crate::store::tenants::TenantStore;
@@ -67,6 +66,11 @@ pub(crate) struct SessionRequest {
     /// On logout: end the user's Keycloak sessions too.
     #[serde(default)]
     pub(crate) keycloak_logout: bool,
+}
+
+frame_requests! {
+    RedeemRequest => r#"{"client_id", "token"} or {"client_id", "ticket", "resource"}"#,
+    SessionRequest => r#"{"client_id", "session_token", "resource"?, "keycloak_logout"?}"#,
 }
 
 /// What a frame's session call names.
@@ -126,17 +130,13 @@ pub(crate) async fn redeem_inner(
     audit: &mut AuditEntry,
 ) -> Result<(Response, ClientId), Response> {
     let registry = app.registry.snapshot();
-    let request: RedeemRequest = json::object(body).map_err(|e| {
-        audit.reason = Some("invalid request".into());
-        ApiError(WebError::new(
-            ErrorCode::InvalidRequest,
-            format!("The body must be JSON {{\"client_id\": \"...\", \"token\": \"...\"}} or {{\"client_id\", \"ticket\", \"resource\"}} ({e})."),
-        ))
-        .into_response()
-    })?;
-    let client = parse_client(&request.client_id).map_err(|e| ApiError(e).into_response())?;
-    check_origin(&registry, &client, cors::request_origin(headers))
-        .map_err(|e| ApiError(e).into_response())?;
+    let (request, client) =
+        frame_request::<RedeemRequest>(&registry, headers, body).map_err(|e| {
+            if e.code() == ErrorCode::InvalidRequest.as_str() {
+                audit.reason = Some("invalid request".into());
+            }
+            ApiError(e).into_response()
+        })?;
     let (user, refusal) = match (&request.token, &request.ticket) {
         (Some(token), None) => (
             from_host_token(app, token, request_id, audit).await?,
@@ -172,18 +172,8 @@ pub(crate) fn session_request(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Asked, WebError> {
-    let request: SessionRequest = json::object(body).map_err(|e| {
-        WebError::new(
-            ErrorCode::InvalidRequest,
-            format!("The body must be JSON {{\"client_id\": \"...\", \"session_token\": \"...\"}} ({e})."),
-        )
-    })?;
-    let client = parse_client(&request.client_id)?;
-    check_origin(
-        &app.registry.snapshot(),
-        &client,
-        cors::request_origin(headers),
-    )?;
+    let (request, client) =
+        frame_request::<SessionRequest>(&app.registry.snapshot(), headers, body)?;
     Ok(Asked {
         client,
         token: request.session_token,

@@ -47,7 +47,7 @@ use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
 use crate::http::cors;
 use crate::http::error::{ApiError, WebError, opaque_refusal};
-use crate::http::frame::{check_origin, parse_client};
+use crate::http::frame::{frame_request, frame_requests};
 use crate::http::json;
 use crate::http::request_id::RequestId;
 use crate::store::AuditEntry;
@@ -127,53 +127,12 @@ struct CompleteRequest {
     resource: Option<ResourceRef>,
 }
 
-/// A frame's request: a JSON body of the shape its error names, from a
-/// registered origin of the client it names.
-trait FrameRequest: serde::de::DeserializeOwned {
-    /// The body's shape, for the error.
-    const SHAPE: &'static str;
-    /// The client it names.
-    fn client_id(&self) -> &str;
-}
-
-macro_rules! frame_request {
-    ($($request:ty => $shape:literal,)+) => {$(
-        impl FrameRequest for $request {
-            const SHAPE: &'static str = $shape;
-            fn client_id(&self) -> &str {
-                &self.client_id
-            }
-        }
-    )+};
-}
-
-frame_request! {
+frame_requests! {
     ConfigRequest => r#"{"client_id", "tenant"}"#,
     StartRequest => r#"{"client_id", "tenant", "provider", "token", "resource"?}"#,
     UpdateRequest => r#"{"client_id", "session_token", "token"?}"#,
     CodeRequest => r#"{"client_id", "tenant", "code_challenge"}"#,
     CompleteRequest => r#"{"client_id", "code_b", "code_verifier", "resource"?}"#,
-}
-
-/// Reads a frame's request and checks its client and origin.
-fn frame_request<T: FrameRequest>(
-    app: &AppState,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(T, ClientId), WebError> {
-    let request: T = json::object(body).map_err(|e| {
-        WebError::new(
-            ErrorCode::InvalidRequest,
-            format!("The body must be JSON {} ({e}).", T::SHAPE),
-        )
-    })?;
-    let client = parse_client(request.client_id())?;
-    check_origin(
-        &app.registry.snapshot(),
-        &client,
-        cors::request_origin(headers),
-    )?;
-    Ok((request, client))
 }
 
 /// What a `code_a` is bound to.
@@ -328,7 +287,7 @@ pub async fn config(State(app): State<AppState>, headers: HeaderMap, body: Bytes
                 "This call is made by the embedded app's page, with its Origin.",
             ));
         }
-        let (request, client) = frame_request::<ConfigRequest>(&app, &headers, &body)?;
+        let (request, client) = frame_request::<ConfigRequest>(&app.registry.snapshot(), &headers, &body)?;
         let tenant = tenant_of(&app, &request.tenant, &client).await?;
         let Some(host_origin) = &tenant.sso.host_origin else {
             return Err(no_provider());
@@ -407,10 +366,11 @@ async fn start_inner(
     request_id: &str,
     audit: &mut AuditEntry,
 ) -> Result<(Response, ClientId), Response> {
-    let (request, client) = frame_request::<StartRequest>(app, headers, body).map_err(|e| {
-        audit.reason = Some("invalid request".into());
-        web(e)
-    })?;
+    let (request, client) = frame_request::<StartRequest>(&app.registry.snapshot(), headers, body)
+        .map_err(|e| {
+            audit.reason = Some("invalid request".into());
+            web(e)
+        })?;
     let tenant = tenant_of(app, &request.tenant, &client)
         .await
         .map_err(|e| {
@@ -474,7 +434,8 @@ async fn update_inner(
     request_id: &str,
     audit: &mut AuditEntry,
 ) -> Result<(Response, ClientId), Response> {
-    let (request, client) = frame_request::<UpdateRequest>(app, headers, body).map_err(web)?;
+    let (request, client) =
+        frame_request::<UpdateRequest>(&app.registry.snapshot(), headers, body).map_err(web)?;
     let (tenant_id, sub) = session_user(app, &client, &request.session_token)
         .await
         .map_err(web)?;
@@ -566,7 +527,8 @@ fn is_challenge(challenge: &str) -> bool {
 /// for the host page to pass to its backend.
 pub async fn code(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let answer = async {
-        let (request, client) = frame_request::<CodeRequest>(&app, &headers, &body)?;
+        let (request, client) =
+            frame_request::<CodeRequest>(&app.registry.snapshot(), &headers, &body)?;
         if !is_challenge(&request.code_challenge) {
             return Err(WebError::new(
                 ErrorCode::InvalidRequest,
@@ -698,10 +660,11 @@ async fn complete_inner(
     request_id: &str,
     audit: &mut AuditEntry,
 ) -> Result<(Response, ClientId), Response> {
-    let (request, client) = frame_request::<CompleteRequest>(app, headers, body).map_err(|e| {
-        audit.reason = Some("invalid request".into());
-        web(e)
-    })?;
+    let (request, client) =
+        frame_request::<CompleteRequest>(&app.registry.snapshot(), headers, body).map_err(|e| {
+            audit.reason = Some("invalid request".into());
+            web(e)
+        })?;
     let mut deny = |reason: &str| {
         audit.reason = Some(reason.to_owned());
         opaque_refusal(ErrorCode::InvalidSsoCode, request_id)
