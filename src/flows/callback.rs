@@ -51,6 +51,13 @@ struct CompleteView<'a> {
     detail: Option<&'a str>,
 }
 
+/// Whether a login window of `client` that lost its opener may ask the user
+/// where the result goes: what the completion page offers and what
+/// `POST /authproxy/approve` accepts.
+fn asks_approval(client: Option<&Client>) -> bool {
+    client.is_some_and(|c| c.approval == Approval::Ask)
+}
+
 /// Where the completion page posts its confirmation: the login's origin, then
 /// the client's other registered origins (space-separated).
 fn confirmation_origins(pending: &PendingLogin, client: Option<&Client>) -> String {
@@ -186,7 +193,7 @@ fn completion_page(
         client_id: pending.client_id.as_str(),
         username,
         approve_action: &approve_action,
-        ask: client.is_some_and(|c| c.approval == Approval::Ask),
+        ask: asks_approval(client),
         failed: failure.is_some(),
         code: &code,
         message: &message,
@@ -224,12 +231,7 @@ pub async fn approve(
         .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
     let confirmation = Confirmation::parse(form.require("confirmation")?)
         .map_err(|e| WebError::new(ErrorCode::InvalidRequest, e.to_string()))?;
-    let asks = app
-        .registry
-        .snapshot()
-        .client(client.as_str())
-        .is_some_and(|c| c.approval == Approval::Ask);
-    if !asks {
+    if !asks_approval(app.registry.snapshot().client(client.as_str())) {
         return Err(WebError::new(
             ErrorCode::ApprovalOff,
             format!("Application {client} does not let a login window approve where its result goes: close this window and start the login again from its page."),

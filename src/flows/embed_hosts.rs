@@ -576,12 +576,10 @@ pub async fn debug(
                 return Ok(Json(json!({"valid": false, "reason": "other_tenant", "explanation": "the token is for a tenant this key does not belong to"})).into_response());
             }
         }
+        // The same verifier, without using the token up.
         let verifier = HostTokenVerifier {
-            tenants: app.durable.as_ref(),
-            marks: app.logins.as_ref(),
-            broker: &app.broker_keys,
-            remote: &app.host_jwks,
             dry_run: true,
+            ..app.host_token_verifier()
         };
         let verdict = verifier
             .verify(&request.token, app.clock.now())

@@ -258,9 +258,6 @@ pub fn opaque_refusal(code: ErrorCode, request_id: &str) -> Response {
     )
         .into_response();
     response.extensions_mut().insert(code);
-    response.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
+    no_store(&mut response);
     response
 }

@@ -105,7 +105,7 @@ pub async fn callback(
         .console
         .as_ref()
         .is_some_and(|c| c.admits(&user.subject));
-    audit(&app, &user, "console.login", admitted).await?;
+    audit(&app, &user.subject, &user.name, "console.login", admitted).await?;
     if !admitted {
         let notice = format!(
             "{} (subject {}) signed in at the realm but is not an administrator of this broker: an administrator adds this subject to [console] admin_subjects.",
@@ -232,10 +232,8 @@ pub async fn sign_out(
     session::end(&app, &session).await.map_err(WebError::from)?;
     audit(
         &app,
-        &RealmUser {
-            subject: session.subject.clone(),
-            name: session.user.clone(),
-        },
+        &session.subject,
+        &session.user,
         "console.logout",
         true,
     )
@@ -261,17 +259,20 @@ pub fn csrf_error(refusal: &CsrfRefusal) -> WebError {
     WebError::new(ErrorCode::Forbidden, message)
 }
 
+/// Audits a console sign-in or sign-out: the actor is the subject, the row's
+/// subject the name the realm shows.
 async fn audit(
     app: &AppState,
-    user: &RealmUser,
+    subject: &str,
+    name: &str,
     action: &str,
     granted: bool,
 ) -> Result<(), WebError> {
     app.audit
         .append(&AuditEntry {
             at: app.clock.now(),
-            actor: console_actor(&user.subject),
-            subject: Some(user.name.clone()),
+            actor: console_actor(subject),
+            subject: Some(name.to_owned()),
             action: action.to_owned(),
             outcome: if granted { "granted" } else { "denied" }.into(),
             reason: (!granted).then(|| "not a console admin".to_owned()),
