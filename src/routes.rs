@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use axum::Router;
+use axum::handler::Handler as _;
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -24,6 +25,8 @@ use crate::admin::console;
 use crate::admin::openapi::AdminApiDoc;
 use crate::app::AppState;
 use crate::flows;
+use crate::flows::embed::audit::audit_layer;
+use crate::http::frame::frame_post;
 use crate::http::{access_log, client_addr, error, frame, hygiene, limits, request_id, trace};
 
 /// Largest request body accepted (the handoff body is ~200 bytes).
@@ -94,67 +97,101 @@ fn admin_routes(state: &AppState) -> Router<AppState> {
         )
 }
 
-/// The host backend's API (API keys), the URLs it hands out (join URLs, login
-/// links) and the sessions those start.
-fn host_routes() -> Router<AppState> {
+/// The host backend's API (API keys), each URL with the API-key operation it
+/// needs and its audit action (`host_api::admit`), the URLs it hands out (join
+/// URLs, login links) and the sessions those start.
+fn host_routes(state: &AppState) -> Router<AppState> {
+    use crate::domain::Operation as Op;
+    use crate::flows::embed::audit::{AuditPolicy, audited};
+    use crate::flows::embed::host_api::{HostRoute, admit, changes, hands_out};
+    use crate::flows::embed::{host_token, landing, resources as res, uri_auth, users};
+    use axum::routing::{delete, patch, post, put};
+    use flows::{links, registrations as reg};
+    let host =
+        |route: HostRoute| axum::middleware::from_fn_with_state((state.clone(), route), admit);
+    let linked = axum::middleware::from_fn_with_state(
+        (
+            state.clone(),
+            audited("link.session", AuditPolicy::HandsOut),
+        ),
+        audit_layer,
+    );
     Router::new()
         .route(
             "/api/v1/embed/tokens",
-            axum::routing::post(flows::embed_hosts::mint),
+            post(host_token::mint).layer(host(hands_out(Op::MintTokens, "embed.mint"))),
         )
         .route(
             "/api/v1/embed/users/{tenant}/{sub}/logout",
-            axum::routing::post(flows::embed_hosts::logout_user),
+            post(users::logout_user).layer(host(changes(Op::Logout, "embed.logout"))),
         )
         .route(
             "/api/v1/embed/users/{tenant}/{sub}",
-            axum::routing::patch(flows::embed_hosts::update_user),
+            patch(users::update_user).layer(host(changes(Op::UpdateUsers, "embed.update_user"))),
         )
         .route(
             "/api/v1/embed/debug",
-            axum::routing::post(flows::embed_hosts::debug),
+            post(host_token::debug).layer(host(hands_out(Op::Debug, "embed.debug"))),
         )
         .route(
             "/api/v1/embeds",
-            axum::routing::post(flows::registrations::create_embed),
+            post(reg::create_embed).layer(host(hands_out(Op::CreateEmbeds, "embed.url"))),
         )
         .route(
             "/api/v1/resources/{id}",
-            axum::routing::put(flows::registrations::put_resource)
-                .get(flows::registrations::get_resource),
+            put(res::put_resource)
+                .layer(host(changes(Op::ManageResources, "resource.put")))
+                .merge(
+                    get(res::get_resource)
+                        .layer(host(hands_out(Op::ManageResources, "resource.read"))),
+                ),
         )
         .route(
             "/api/v1/resources/{id}/acl",
-            axum::routing::put(flows::registrations::put_acl),
+            put(res::put_acl).layer(host(changes(Op::ManageResources, "resource.acl"))),
         )
         .route(
             "/api/v1/resources/{id}/registrations",
-            axum::routing::post(flows::registrations::register),
+            post(reg::register).layer(host(hands_out(
+                Op::ManageRegistrations,
+                "registration.create",
+            ))),
         )
         .route(
             "/api/v1/resources/{id}/registrations/{registration}",
-            axum::routing::delete(flows::registrations::revoke)
-                .get(flows::registrations::get_registration),
+            delete(reg::revoke)
+                .layer(host(changes(
+                    Op::ManageRegistrations,
+                    "registration.revoke",
+                )))
+                .merge(get(reg::get_registration).layer(host(hands_out(
+                    Op::ManageRegistrations,
+                    "registration.read",
+                )))),
         )
         .route(
             "/api/v1/resources/{id}/registrations/{registration}/join-url",
-            axum::routing::post(flows::registrations::reissue),
+            post(reg::reissue).layer(host(hands_out(
+                Op::ManageRegistrations,
+                "registration.reissue",
+            ))),
         )
-        .route("/join/{credential}", get(flows::registrations::join))
-        .route("/api/v1/links", axum::routing::post(flows::links::create))
-        .route("/l/{link}", get(flows::links::page))
-        .route("/l", axum::routing::post(flows::links::follow))
+        .route("/join/{credential}", get(reg::join))
+        .route(
+            "/api/v1/links",
+            post(links::create).layer(host(hands_out(Op::CreateLinks, "link.create"))),
+        )
+        .route("/l/{link}", get(links::page))
+        .route("/l", post(links::follow))
         .route(
             "/api/link/session",
-            axum::routing::post(flows::links::session).options(flows::links::preflight),
+            post(landing::session.layer(linked)).options(landing::preflight),
         )
-        .route(
-            "/auth/uri",
-            get(flows::links::uri_get).post(flows::links::uri_post),
-        )
+        .route("/auth/uri", get(uri_auth::uri_get).post(uri_auth::uri_post))
         .route(
             "/api/v1/sso/codes",
-            axum::routing::post(flows::sso::exchange),
+            post(crate::flows::embed::handshake::exchange)
+                .layer(host(hands_out(Op::ExchangeSsoCodes, "sso.exchange"))),
         )
 }
 
@@ -174,24 +211,58 @@ fn console_routes() -> Router<AppState> {
 }
 
 /// The frame's calls of third-party SSO (CORS: the clients' registered origins).
-fn sso_routes() -> Router<AppState> {
-    let preflight = frame::preflight;
+fn sso_routes(state: &AppState) -> Router<AppState> {
+    use crate::flows::embed::audit::{AuditPolicy::HandsOut, Counted, audited};
+    use flows::sso;
+    let logged = |route| axum::middleware::from_fn_with_state((state.clone(), route), audit_layer);
+    let login = |action| logged(audited(action, HandsOut).counted(Counted::SsoLogins));
     Router::new()
         .route(
             "/api/embed/sso",
-            axum::routing::post(flows::sso::start).options(preflight),
+            frame_post(state, sso::start.layer(login("embed.sso"))),
         )
-        .route(
-            "/api/embed/sso/config",
-            axum::routing::post(flows::sso::config).options(preflight),
-        )
+        .route("/api/embed/sso/config", frame_post(state, sso::config))
         .route(
             "/api/embed/sso/update",
-            axum::routing::post(flows::sso::update).options(preflight),
+            frame_post(
+                state,
+                sso::update.layer(logged(audited("embed.sso_update", HandsOut))),
+            ),
         )
         .route(
             "/api/embed/sso/complete",
-            axum::routing::post(flows::sso::complete).options(preflight),
+            frame_post(
+                state,
+                crate::flows::embed::handshake::complete.layer(login("embed.sso_complete")),
+            ),
+        )
+}
+
+/// The embedded frame's calls (CORS: the clients' registered origins), each
+/// with its audit action.
+fn frame_routes(state: &AppState) -> Router<AppState> {
+    use crate::flows::embed::audit::{AuditPolicy, Counted, audited};
+    use flows::embed;
+    let logged = |route| axum::middleware::from_fn_with_state((state.clone(), route), audit_layer);
+    let redeem = audited("embed.redeem", AuditPolicy::HandsOut).counted(Counted::Redemptions);
+    Router::new()
+        .route(
+            "/api/embed/redeem",
+            frame_post(state, embed::redeem.layer(logged(redeem))),
+        )
+        .route(
+            "/api/embed/session",
+            frame_post(
+                state,
+                embed::renew.layer(logged(audited("embed.renew", AuditPolicy::HandsOut))),
+            ),
+        )
+        .route(
+            "/api/embed/logout",
+            frame_post(
+                state,
+                embed::logout.layer(logged(audited("embed.logout", AuditPolicy::Changes))),
+            ),
         )
 }
 
@@ -208,7 +279,7 @@ pub fn router(state: AppState) -> Router {
         // A handshake's code_a is kept for 2 minutes: asking is limited too.
         .route(
             "/api/embed/sso/code",
-            axum::routing::post(flows::sso::code).options(frame::preflight),
+            frame_post(&state, flows::embed::handshake::code),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -224,7 +295,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/embed/session/wait",
-            axum::routing::post(flows::embed::wait).options(frame::preflight),
+            frame_post(&state, flows::embed::wait),
         );
     Router::new()
         .merge(limited)
@@ -246,21 +317,10 @@ pub fn router(state: AppState) -> Router {
             "/api/impersonation",
             axum::routing::post(flows::impersonation::impersonate),
         )
-        .route(
-            "/api/embed/redeem",
-            axum::routing::post(flows::embed::redeem).options(frame::preflight),
-        )
-        .route(
-            "/api/embed/session",
-            axum::routing::post(flows::embed::renew).options(frame::preflight),
-        )
-        .route(
-            "/api/embed/logout",
-            axum::routing::post(flows::embed::logout).options(frame::preflight),
-        )
         .route("/.well-known/jwks.json", get(flows::embed::jwks))
-        .merge(host_routes())
-        .merge(sso_routes())
+        .merge(frame_routes(&state))
+        .merge(host_routes(&state))
+        .merge(sso_routes(&state))
         .merge(console_routes())
         .route("/logout", axum::routing::post(flows::logout::start))
         .route("/logged-out", get(flows::logout::done))

@@ -18,8 +18,10 @@ use super::jwt::{self, ShapeProblem};
 use super::signing::{BrokerKeys, OwnTokenProblem};
 use crate::crypto;
 use crate::domain::HostKey;
-use crate::domain::tenant::{DEFAULT_SESSION_SECS, is_reserved_user_id};
-use crate::domain::{Environment, KeyAlgorithm, KeyId, Tenant, TenantId, Username, VerifyingKey};
+use crate::domain::tenant::DEFAULT_SESSION_SECS;
+use crate::domain::{
+    Email, Environment, HostUserId, KeyAlgorithm, KeyId, Tenant, TenantId, Username, VerifyingKey,
+};
 use crate::idp::host_jwks::HostJwks;
 use crate::store::tenants::TenantStore;
 use crate::store::{DurableStore, LoginStore, StoreError};
@@ -157,13 +159,13 @@ pub struct VerifiedHostToken {
     /// The parent tenant that signed for it, when one did (`act`).
     pub acting: Option<TenantId>,
     /// The host's id of the user.
-    pub sub: String,
+    pub sub: HostUserId,
     /// The token's id.
     pub jti: String,
     /// The user's display name.
     pub name: Option<String>,
     /// The user's email.
-    pub email: Option<Username>,
+    pub email: Option<Email>,
     /// The host's `email_verified`, when the token has one.
     pub email_verified: Option<bool>,
     /// An `https:` picture URL.
@@ -203,12 +205,12 @@ fn text(
 
 /// The `email` claim, under the registrations' email rule for every way in
 /// (look-alikes refused).
-fn email_claim(claims: &Map<String, Value>) -> Result<Option<Username>, Rejection> {
+fn email_claim(claims: &Map<String, Value>) -> Result<Option<Email>, Rejection> {
     text(claims, "email", 320)?
         .map(|e| {
-            crate::domain::RegistrationEmail::parse(&e)
+            Email::parse(&e)
                 .ok()
-                .and_then(|_| Username::parse(&e).ok())
+                .filter(|_| Username::parse(&e).is_ok())
                 .ok_or(Rejection::Claim("email"))
         })
         .transpose()
@@ -239,12 +241,11 @@ fn time(
 
 /// The `sub`, never in the broker's own namespaces (registrants, third-party
 /// identities).
-fn host_sub(claims: &Map<String, Value>) -> Result<String, Rejection> {
-    let sub = required_text(claims, "sub", 255)?;
-    if is_reserved_user_id(&sub) {
-        return Err(Rejection::Claim("sub"));
+fn host_sub(claims: &Map<String, Value>) -> Result<HostUserId, Rejection> {
+    match claims.get("sub") {
+        Some(Value::String(sub)) => HostUserId::parse(sub).map_err(|_| Rejection::Claim("sub")),
+        _ => Err(Rejection::Claim("sub")),
     }
-    Ok(sub)
 }
 
 fn required_time(

@@ -540,7 +540,7 @@ pub async fn signing_keys(config: &ConfigFile, command: SigningKeysCommand) -> E
                             actor,
                             action: "signing_key.rotate".into(),
                             subject: Some(kid.clone()),
-                            outcome: "changed".into(),
+                            outcome: crate::store::AuditOutcome::Changed,
                             ..crate::store::AuditEntry::default()
                         })
                         .await?;

@@ -78,7 +78,7 @@ pub struct Config {
     pub console: Option<crate::domain::ConsoleSettings>,
 }
 
-pub use crate::domain::tenant::{ConfiguredKey, ConfiguredTenant};
+pub use crate::domain::host_key::{ConfiguredKey, ConfiguredTenant};
 
 /// The listener's certificate and key files.
 #[derive(Debug, Clone)]

@@ -8,6 +8,8 @@ pub mod client;
 pub mod console;
 pub mod directory;
 pub mod email;
+pub mod host_key;
+pub mod host_user;
 pub mod login;
 pub mod origin;
 pub mod outbound;
@@ -38,6 +40,8 @@ pub use directory::{
     EmailDomain, Resolution, Rule, RuleField, RuleKey, RuleKind, RuleProblem, Target,
 };
 pub use email::{EmailProblem, RegistrationEmail};
+pub use host_key::{HostKey, KeyAlgorithm, KeyId, VerifyingKey};
+pub use host_user::{Email, HostUserId, HostUserIdError, ProfileProblem};
 pub use login::{LoginOutcome, PendingLogin, TokenSet};
 pub use origin::Origin;
 pub use realm::{Authority, BrokerClient, ClientAuth, IdpAlias, Realm, RealmName};
@@ -48,8 +52,8 @@ pub use server::{
 };
 pub use sso::{ProviderKind, ProviderName, SsoProvider, SsoSettings};
 pub use tenant::{
-    ApiKey, ApiKeyId, EmbedSettings, Environment, HostKey, KeyAlgorithm, KeyId, Operation,
-    Provisioning, SessionPolicy, Tenant, TenantId, VerifyingKey,
+    ApiKey, ApiKeyId, EmbedSettings, Environment, Operation, Provisioning, SessionPolicy, Tenant,
+    TenantId,
 };
 pub use txn::{Confirmation, TxnChallenge, TxnId, TxnVerifier};
 pub use username::Username;

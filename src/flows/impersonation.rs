@@ -29,7 +29,7 @@ use crate::http::limits::set_retry_after;
 use crate::http::request_id::RequestId;
 use crate::idp::issued::{Expected, check_issued, claims_of};
 use crate::idp::{RealmUser, UserLookup};
-use crate::store::{AuditEntry, StoredCaller};
+use crate::store::{AuditEntry, AuditOutcome, StoredCaller};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,8 +53,8 @@ struct Audit {
 }
 
 impl Audit {
-    fn deny(&mut self, outcome: &str, reason: impl Into<String>) {
-        outcome.clone_into(&mut self.entry.outcome);
+    fn deny(&mut self, outcome: AuditOutcome, reason: impl Into<String>) {
+        self.entry.outcome = outcome;
         self.entry.reason = Some(reason.into());
     }
 }
@@ -72,7 +72,7 @@ pub async fn impersonate(
             at: app.clock.now(),
             actor: "anonymous".into(),
             action: "impersonate".into(),
-            outcome: "denied".into(),
+            outcome: AuditOutcome::Denied,
             source: Some(client.to_string()),
             request_id: Some(request_id.clone()),
             ..AuditEntry::default()
@@ -87,7 +87,7 @@ pub async fn impersonate(
         tracing::error!(error = %err, "could not write the audit row");
         response = ApiError(WebError::from(err)).into_response();
     }
-    let granted = audit.entry.outcome == "granted" && response.status().is_success();
+    let granted = audit.entry.outcome == AuditOutcome::Granted && response.status().is_success();
     let code = response
         .extensions()
         .get::<ErrorCode>()
@@ -136,11 +136,11 @@ async fn admit(
     let caller = match outcome {
         Outcome::Authenticated(caller) => caller,
         Outcome::NotRequested => {
-            audit.deny("denied", "no credentials");
+            audit.deny(AuditOutcome::Denied, "no credentials");
             return Ok(Err(unauthenticated()));
         }
         Outcome::Failed(reason) => {
-            audit.deny("denied", reason);
+            audit.deny(AuditOutcome::Denied, reason);
             return Ok(Err(unauthenticated()));
         }
     };
@@ -155,7 +155,7 @@ async fn admit(
         )
         .await
     {
-        audit.deny("denied", "rate limited");
+        audit.deny(AuditOutcome::Denied, "rate limited");
         let mut response = ApiError(WebError::new(
             ErrorCode::RateLimited,
             "Too many impersonation requests from this caller: wait and retry.",
@@ -179,7 +179,7 @@ async fn handle(
     };
     let policy = &caller.policy;
     let request: ImpersonationRequest = json::object(body).map_err(|_| {
-        audit.deny("denied", "invalid request");
+        audit.deny(AuditOutcome::Denied, "invalid request");
         WebError::new(
             ErrorCode::InvalidRequest,
             "The body must be JSON {\"user\": \"name@domain\", \"audience\": \"optional\"}.",
@@ -187,7 +187,7 @@ async fn handle(
     })?;
     audit.entry.audience.clone_from(&request.audience);
     let user = Username::parse(&request.user).map_err(|e| {
-        audit.deny("denied", "invalid user");
+        audit.deny(AuditOutcome::Denied, "invalid user");
         WebError::new(ErrorCode::InvalidUser, e.to_string())
     })?;
     audit.entry.subject = Some(user.as_str().to_owned());
@@ -195,7 +195,7 @@ async fn handle(
     let realm = match resolve(app, &registry, &user).await {
         Ok(LoginTarget::Sso { realm, .. }) => realm,
         Ok(LoginTarget::NotMigrated) => {
-            audit.deny("denied", "user not enabled for SSO");
+            audit.deny(AuditOutcome::Denied, "user not enabled for SSO");
             return Err(WebError::new(
                 ErrorCode::SsoNotEnabled,
                 "This user is not enabled for single sign-on.",
@@ -203,13 +203,13 @@ async fn handle(
             .into());
         }
         Err(err) => {
-            audit.deny("denied", err.code());
+            audit.deny(AuditOutcome::Denied, err.code());
             return Err(err.into());
         }
     };
     audit.entry.realm = Some(realm.name.to_string());
     if let Err(denial) = policy.allows(&user, &realm.name, request.audience.as_deref()) {
-        audit.deny("denied", denial.to_string());
+        audit.deny(AuditOutcome::Denied, denial.to_string());
         return Err(WebError::new(ErrorCode::PolicyDenied, denial.to_string()).into());
     }
 
@@ -220,7 +220,7 @@ async fn handle(
         .impersonate(realm, &realm_user.id, request.audience.as_deref())
         .await
         .map_err(|err| {
-            audit.deny("failed", err.to_string());
+            audit.deny(AuditOutcome::Failed, err.to_string());
             WebError::from(err)
         })?;
     let expected = Expected {
@@ -233,7 +233,10 @@ async fn handle(
         audience: request.audience.as_deref(),
     };
     if let Err(problem) = check_issued(&token, &expected, app.clock.now()) {
-        audit.deny("failed", format!("issued token refused: {problem}"));
+        audit.deny(
+            AuditOutcome::Failed,
+            format!("issued token refused: {problem}"),
+        );
         return Err(WebError::new(
             ErrorCode::RealmTokenMismatch,
             "The realm issued a token that does not match the request; it was not handed out.",
@@ -241,11 +244,11 @@ async fn handle(
         .into());
     }
     if let Err(denial @ Denial::Lifetime { .. }) = policy.allows_lifetime(token.expires_in) {
-        audit.deny("denied", denial.to_string());
+        audit.deny(AuditOutcome::Denied, denial.to_string());
         return Err(WebError::new(ErrorCode::LifetimeExceedsPolicy, denial.to_string()).into());
     }
     let (jti, exp) = jti_and_expiry(&token.access_token);
-    audit.entry.outcome = "granted".into();
+    audit.entry.outcome = AuditOutcome::Granted;
     audit.entry.token_jti = jti;
     audit.entry.token_expires_at = exp;
     Ok(Json(ImpersonationResponse {
@@ -267,7 +270,7 @@ async fn realm_user(
     match app.keycloak_admin.find_user(realm, user.as_str()).await {
         Ok(UserLookup::Found(found)) => Ok(found),
         Ok(UserLookup::NotFound) => {
-            audit.deny("denied", "the realm has no such user");
+            audit.deny(AuditOutcome::Denied, "the realm has no such user");
             Err(WebError::new(
                 ErrorCode::UnknownUser,
                 "The realm has no user with this email address or username.",
@@ -275,14 +278,17 @@ async fn realm_user(
             .into())
         }
         Ok(UserLookup::Ambiguous) => {
-            audit.deny("denied", "several realm users have this email address");
+            audit.deny(
+                AuditOutcome::Denied,
+                "several realm users have this email address",
+            );
             Err(WebError::new(ErrorCode::AmbiguousUser,
                 "Several users of the realm have this email address: the broker will not guess which one.",
             )
             .into())
         }
         Err(err) => {
-            audit.deny("failed", format!("user lookup: {err}"));
+            audit.deny(AuditOutcome::Failed, format!("user lookup: {err}"));
             Err(WebError::from(err).into())
         }
     }

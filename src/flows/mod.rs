@@ -6,7 +6,6 @@ pub mod callback;
 pub mod discovery;
 pub mod display_names;
 pub mod embed;
-pub mod embed_hosts;
 pub mod handoff;
 pub mod health;
 pub mod impersonation;

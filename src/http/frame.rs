@@ -3,13 +3,18 @@
 //! checked against it, the headers of every answer (never cached, CORS only for
 //! that client's origins) and the CORS preflight.
 
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
+use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
 
 use super::code::ErrorCode;
 use super::cors;
 use super::error::{ApiError, WebError};
+use super::json::{Shaped, read};
+use super::refused::Refused;
 use crate::app::AppState;
 use crate::domain::ClientId;
 use crate::registry::Snapshot;
@@ -94,9 +99,7 @@ pub async fn preflight(State(app): State<AppState>, headers: HeaderMap) -> Respo
 
 /// A frame's request: a JSON body of the shape its error names, from a
 /// registered origin of the client it names.
-pub trait FrameRequest: serde::de::DeserializeOwned {
-    /// The body's shape, for the error.
-    const SHAPE: &'static str;
+pub trait FrameRequest: Shaped {
     /// The client it names.
     fn client_id(&self) -> &str;
 }
@@ -105,8 +108,10 @@ pub trait FrameRequest: serde::de::DeserializeOwned {
 /// names: `frame_requests! { RenewRequest => r#"{"client_id", "session_token"}"#, }`.
 macro_rules! frame_requests {
     ($($request:ty => $shape:literal,)+) => {$(
-        impl $crate::http::frame::FrameRequest for $request {
+        impl $crate::http::json::Shaped for $request {
             const SHAPE: &'static str = $shape;
+        }
+        impl $crate::http::frame::FrameRequest for $request {
             fn client_id(&self) -> &str {
                 &self.client_id
             }
@@ -121,14 +126,75 @@ pub fn frame_request<T: FrameRequest>(
     registry: &Snapshot,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(T, ClientId), WebError> {
-    let request: T = super::json::object(body).map_err(|e| {
-        WebError::new(
-            ErrorCode::InvalidRequest,
-            format!("The body must be JSON {} ({e}).", T::SHAPE),
-        )
-    })?;
-    let client = parse_client(request.client_id())?;
+) -> Result<(T, ClientId), Refused> {
+    let request: T = super::json::shaped(body)?;
+    let client = parse_client(request.client_id())
+        .map_err(|e| Refused::from(e).because("invalid request"))?;
     check_origin(registry, &client, cors::request_origin(headers))?;
     Ok((request, client))
+}
+
+/// A frame's call: its body of `T`'s shape, from a registered origin of the
+/// registered client it names.
+pub struct FrameCall<T> {
+    /// The client the call names, registered, the page's origin allowed.
+    pub client: ClientId,
+    /// The body.
+    pub body: T,
+}
+
+impl<T: FrameRequest> FromRequest<AppState> for FrameCall<T> {
+    type Rejection = Refused;
+
+    async fn from_request(request: Request, app: &AppState) -> Result<Self, Refused> {
+        let headers = request.headers().clone();
+        let body = read(request, app).await?;
+        let (body, client) = frame_request(&app.registry.snapshot(), &headers, &body)?;
+        Ok(Self { client, body })
+    }
+}
+
+/// The client a frame's answer is for: CORS for that client's origins only.
+#[derive(Debug, Clone)]
+pub struct AnsweredFor(pub ClientId);
+
+/// A frame's answer for `client`.
+pub struct Framed<T>(pub ClientId, pub T);
+
+impl<T: IntoResponse> IntoResponse for Framed<T> {
+    fn into_response(self) -> Response {
+        let mut response = self.1.into_response();
+        response.extensions_mut().insert(AnsweredFor(self.0));
+        response
+    }
+}
+
+/// The layer of every frame route: the answer's headers ([`finish_response`])
+/// for the client it was for, or for any registered origin on a refusal.
+pub async fn frame_headers(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let origin = cors::request_origin(request.headers()).map(str::to_owned);
+    let mut response = next.run(request).await;
+    let client = response
+        .extensions()
+        .get::<AnsweredFor>()
+        .map(|a| a.0.clone());
+    finish_response(
+        &app.registry.snapshot(),
+        &mut response,
+        origin.as_deref(),
+        client.as_ref(),
+    );
+    response
+}
+
+/// A frame's `POST` route: the handler, its CORS preflight, and the frame's
+/// answer headers.
+pub fn frame_post<H, T>(app: &AppState, handler: H) -> MethodRouter<AppState>
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    post(handler)
+        .options(preflight)
+        .layer(from_fn_with_state(app.clone(), frame_headers))
 }

@@ -4,7 +4,66 @@
 //! the request types themselves (`deny_unknown_fields`). Values are never echoed
 //! in the problem description (they may be secrets).
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
+
+use super::code::ErrorCode;
+use super::refused::Refused;
+
+/// A request body type with the shape its error names, so that a caller who
+/// sent something else reads what to send.
+pub trait Shaped: DeserializeOwned {
+    /// The body's shape: `{"sub": "host user id", "name"?}`.
+    const SHAPE: &'static str;
+}
+
+/// Declares body types as [`Shaped`]:
+/// `shapes! { LogoutRequest => r#"{"sid"?}"#, }`.
+macro_rules! shapes {
+    ($($body:ty => $shape:literal,)+) => {$(
+        impl $crate::http::json::Shaped for $body {
+            const SHAPE: &'static str = $shape;
+        }
+    )+};
+}
+pub(crate) use shapes;
+
+/// The request's body, one JSON object of `T`'s shape; anything else is a
+/// `400 invalid_request` that names the shape.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: Shaped> FromRequest<S> for JsonBody<T> {
+    type Rejection = Refused;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Refused> {
+        let body = read(request, state).await?;
+        shaped(&body).map(JsonBody)
+    }
+}
+
+/// The request's body, within the route's limit.
+pub(crate) async fn read<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, Refused> {
+    Bytes::from_request(request, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Refused::new(
+                ErrorCode::PayloadTooLarge,
+                "The request body is larger than this endpoint accepts.",
+            )
+        } else {
+            Refused::invalid("The request body could not be read.")
+        }
+    })
+}
+
+/// Parses `body` as `T`, refusing with its shape.
+pub fn shaped<T: Shaped>(body: &[u8]) -> Result<T, Refused> {
+    object(body).map_err(|e| {
+        Refused::invalid(format!("The body must be JSON {} ({e}).", T::SHAPE))
+            .because("invalid request")
+    })
+}
 
 /// Why a body is not the expected JSON object.
 #[derive(Debug, thiserror::Error)]
@@ -43,28 +102,4 @@ pub fn problem(err: &serde_json::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Body {
-        #[expect(dead_code, reason = "only parsed")]
-        user: String,
-    }
-
-    #[test]
-    fn only_one_object_with_known_keys_is_accepted() {
-        assert!(object::<Body>(br#" {"user": "a"}"#).is_ok());
-        assert!(matches!(
-            object::<Body>(br#"["a"]"#),
-            Err(JsonBodyError::NotAnObject)
-        ));
-        assert!(matches!(
-            object::<Body>(b""),
-            Err(JsonBodyError::NotAnObject)
-        ));
-        assert!(object::<Body>(br#"{"user": "a", "user": "b"}"#).is_err());
-        assert!(object::<Body>(br#"{"user": "a", "other": 1}"#).is_err());
-    }
-}
+mod tests;

@@ -16,10 +16,16 @@ use crate::http::code::ErrorCode;
 
 /// `Retry-After` in whole seconds, rounded up (at least 1).
 pub fn set_retry_after(response: &mut Response, wait: Duration) {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, retry_after(wait));
+}
+
+/// `Retry-After`'s value for `wait`: whole seconds, rounded up, at least 1.
+#[must_use]
+pub fn retry_after(wait: Duration) -> HeaderValue {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
+    HeaderValue::from(seconds.max(1))
 }
 
 /// The per-address rate limit.

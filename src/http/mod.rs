@@ -16,5 +16,6 @@ pub mod json;
 pub mod limits;
 pub mod page;
 pub mod query;
+pub mod refused;
 pub mod request_id;
 pub mod trace;

@@ -72,7 +72,7 @@ impl Managed {
 
     #[must_use]
     /// With the tenants of the configuration file.
-    pub fn with_tenants(mut self, tenants: &[crate::domain::tenant::ConfiguredTenant]) -> Self {
+    pub fn with_tenants(mut self, tenants: &[crate::domain::host_key::ConfiguredTenant]) -> Self {
         self.tenants = tenants.iter().map(|t| t.tenant.id.clone()).collect();
         self
     }

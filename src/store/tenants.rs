@@ -305,7 +305,7 @@ pub trait TenantStore: DocumentStore {
     /// already stored keeps when it was registered; one revoked stays revoked).
     async fn seed_tenants(
         &self,
-        tenants: &[crate::domain::tenant::ConfiguredTenant],
+        tenants: &[crate::domain::host_key::ConfiguredTenant],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         for configured in tenants {

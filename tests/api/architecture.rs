@@ -278,13 +278,17 @@ fn no_circle_among_the_files_of_a_folder() {
 const EMBED_CORE: &[&str] = &[
     "audit",
     "frame",
+    "host_api",
+    "landing",
     "profiles",
     "provision",
+    "resources",
     "session",
     "session_token",
     "slots",
     "tickets",
     "tokens",
+    "users",
     "vouched",
 ];
 

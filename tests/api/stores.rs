@@ -17,8 +17,8 @@ use authproxy::store::postgres::PostgresStore;
 use authproxy::store::redis::RedisStore;
 use authproxy::store::sqlite::SqliteStore;
 use authproxy::store::{
-    AuditEntry, AuditFilter, AuditLog as _, CompletedLogin, ConfirmOutcome, DurableStore,
-    LoginStore, RateStore, Redemption, SessionKeys, StoredAdminToken, StoredCaller,
+    AuditEntry, AuditFilter, AuditLog as _, AuditOutcome, CompletedLogin, ConfirmOutcome,
+    DurableStore, LoginStore, RateStore, Redemption, SessionKeys, StoredAdminToken, StoredCaller,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -752,7 +752,7 @@ async fn durable_store_audit_trail_keeps_the_order_rows_were_appended() {
                     "admin:ops".into()
                 },
                 action: format!("action-{i}"),
-                outcome: "granted".into(),
+                outcome: AuditOutcome::Granted,
                 ..AuditEntry::default()
             };
             store.append(&entry).await.unwrap();
@@ -835,7 +835,7 @@ async fn durable_store_audit_filters_by_action_and_outcome() {
                     at: t0(),
                     actor: "admin:ops".into(),
                     action: action.into(),
-                    outcome: outcome.into(),
+                    outcome: AuditOutcome::parse(outcome).unwrap(),
                     ..AuditEntry::default()
                 })
                 .await
@@ -892,7 +892,7 @@ async fn durable_store_the_audit_trail_refuses_changes_in_the_database_itself() 
         .append(&AuditEntry {
             actor: "x".into(),
             action: "a".into(),
-            outcome: "granted".into(),
+            outcome: AuditOutcome::Granted,
             ..AuditEntry::default()
         })
         .await
@@ -909,7 +909,7 @@ async fn durable_store_the_audit_trail_refuses_changes_in_the_database_itself() 
         .append(&AuditEntry {
             actor: "x".into(),
             action: "a".into(),
-            outcome: "granted".into(),
+            outcome: AuditOutcome::Granted,
             ..AuditEntry::default()
         })
         .await
@@ -1331,7 +1331,7 @@ async fn the_sqlite_file_its_wal_and_a_backup_copy_are_readable_by_their_owner_o
             at: t0(),
             actor: "tests".into(),
             action: "mode.check".into(),
-            outcome: "granted".into(),
+            outcome: AuditOutcome::Granted,
             ..AuditEntry::default()
         })
         .await

@@ -274,7 +274,11 @@ async fn audit(
             actor: console_actor(subject),
             subject: Some(name.to_owned()),
             action: action.to_owned(),
-            outcome: if granted { "granted" } else { "denied" }.into(),
+            outcome: if granted {
+                crate::store::AuditOutcome::Granted
+            } else {
+                crate::store::AuditOutcome::Denied
+            },
             reason: (!granted).then(|| "not a console admin".to_owned()),
             ..AuditEntry::default()
         })

@@ -104,7 +104,7 @@ impl Operator<'_> {
                 actor: self.actor.to_owned(),
                 action: action.to_owned(),
                 subject: Some(subject.to_owned()),
-                outcome: "changed".into(),
+                outcome: crate::store::AuditOutcome::Changed,
                 source: self.source.map(str::to_owned),
                 request_id: self.request_id.map(str::to_owned),
                 ..AuditEntry::default()

@@ -9,39 +9,37 @@ use std::time::Duration;
 
 use axum::Extension;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::audit::audit_entry;
+use super::audit::Audit;
 use super::host_token::from_host_token;
 use super::profiles::stored_profile;
 use super::session::{displaced, ended, open_session, role_on, start_session};
 use super::session_token::Session;
 use super::slots::session_keys;
 use super::tickets;
-use super::tokens::issue;
+use super::tokens::{SessionResponse, issue};
 use super::vouched::Profile;
 use crate::app::AppState;
-use crate::domain::{ClientId, ResourceRef};
+use crate::domain::{ClientId, ResourceRef, Tenant, TenantId};
 use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
-use crate::http::cors;
-use crate::http::error::{ApiError, WebError};
-use crate::http::frame::{finish_response, frame_request, frame_requests};
-use crate::http::request_id::RequestId;
-use crate::store::AuditEntry;
+use crate::http::error::WebError;
+use crate::http::frame::{FrameCall, Framed, frame_requests};
+use crate::http::refused::Refused;
 use crate::store::tenants::TenantStore;
 
 /// The longest `/api/embed/session/wait` holds a request.
 pub(crate) const SESSION_WAIT: Duration = Duration::from_secs(25);
 
+/// What a frame redeems: a host token or a ticket.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RedeemRequest {
+pub struct RedeemRequest {
     pub(crate) client_id: String,
     /// A host token (`#token=`).
     #[serde(default)]
@@ -55,9 +53,10 @@ pub(crate) struct RedeemRequest {
     pub(crate) resource: Option<ResourceRef>,
 }
 
+/// A frame's call about its session.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct SessionRequest {
+pub struct SessionRequest {
     pub(crate) client_id: String,
     pub(crate) session_token: String,
     /// The resource the frame shows.
@@ -73,218 +72,119 @@ frame_requests! {
     SessionRequest => r#"{"client_id", "session_token", "resource"?, "keycloak_logout"?}"#,
 }
 
-/// What a frame's session call names.
-pub(crate) struct Asked {
-    pub(crate) client: ClientId,
-    pub(crate) token: String,
-    pub(crate) resource: Option<ResourceRef>,
-    pub(crate) keycloak_logout: bool,
+/// No provider (or tenant) of this name for this client: one answer for both,
+/// so a frame learns nothing of tenants that are not its own.
+pub(crate) fn no_provider() -> WebError {
+    WebError::new(
+        ErrorCode::UnknownProvider,
+        "The tenant has no identity provider of this name for this client.",
+    )
 }
 
-/// `POST /api/embed/redeem`: a host token for an embed session.
+/// The tenant named by a frame of `client`, when it uses the client.
+pub(crate) async fn tenant_of(
+    app: &AppState,
+    raw: &str,
+    client: &ClientId,
+) -> Result<Tenant, Refused> {
+    let id = TenantId::parse(raw).map_err(|e| Refused::invalid(e.to_string()))?;
+    Ok(app
+        .durable
+        .tenant(&id)
+        .await?
+        .filter(|t| t.clients.contains(client))
+        .ok_or_else(no_provider)?)
+}
+
+/// A frame's answer: for its client, or a refusal.
+pub(crate) type FrameResult<T> = Result<Framed<Json<T>>, Refused>;
+
+/// `POST /api/embed/redeem`: a host token or a one-time ticket for an embed
+/// session.
 pub async fn redeem(
     State(app): State<AppState>,
-    Extension(RequestId(request_id)): Extension<RequestId>,
-    client: Option<Extension<ClientAddr>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let registry = app.registry.snapshot();
-    let origin = cors::request_origin(&headers);
-    let mut audit = audit_entry(&app, "embed.redeem", &request_id, client);
-    let answer = redeem_inner(&app, &headers, &body, &request_id, &mut audit).await;
-    let (mut response, client) = match answer {
-        Ok((response, client)) => (response, Some(client)),
-        Err(response) => (response, None),
-    };
-    if let Err(err) = app.audit.append(&audit).await {
-        tracing::error!(error = %err, "could not write the audit row");
-        response = ApiError(WebError::from(err)).into_response();
-    }
-    let code = response.extensions().get::<ErrorCode>().map_or(
-        if response.status().is_success() {
-            ""
-        } else {
-            ErrorCode::InvalidToken.as_str()
-        },
-        |c| c.as_str(),
-    );
-    crate::observe::metrics::Metrics::outcome(
-        &app.metrics.embed_redemptions,
-        if response.status().is_success() {
-            "redeemed"
-        } else {
-            "refused"
-        },
-        code,
-    );
-    finish_response(&registry, &mut response, origin, client.as_ref());
-    response
-}
-
-pub(crate) async fn redeem_inner(
-    app: &AppState,
-    headers: &HeaderMap,
-    body: &[u8],
-    request_id: &str,
-    audit: &mut AuditEntry,
-) -> Result<(Response, ClientId), Response> {
-    let registry = app.registry.snapshot();
-    let (request, client) =
-        frame_request::<RedeemRequest>(&registry, headers, body).map_err(|e| {
-            if e.code() == ErrorCode::InvalidRequest.as_str() {
-                audit.reason = Some("invalid request".into());
-            }
-            ApiError(e).into_response()
-        })?;
-    let (user, refusal) = match (&request.token, &request.ticket) {
+    audit: Audit,
+    FrameCall { client, body }: FrameCall<RedeemRequest>,
+) -> FrameResult<SessionResponse> {
+    let (user, refusal) = match (body.token, body.ticket) {
         (Some(token), None) => (
-            from_host_token(app, token, request_id, audit).await?,
+            from_host_token(&app, &token, &audit).await?,
             ErrorCode::InvalidToken,
         ),
         (None, Some(ticket)) => {
-            audit.action = "embed.ticket".into();
-            let user = tickets::redeem(
-                app,
-                ticket,
-                (&client, request.resource.as_ref()),
-                request_id,
-                audit,
-            )
-            .await?;
+            audit.action("embed.ticket");
+            let user =
+                tickets::redeem(&app, &ticket, (&client, body.resource.as_ref()), &audit).await?;
             (user, ErrorCode::InvalidTicket)
         }
         _ => {
-            audit.reason = Some("invalid request".into());
-            return Err(ApiError(WebError::new(
-                ErrorCode::InvalidRequest,
+            return Err(Refused::invalid(
                 "Send exactly one of `token` (a host token) and `ticket` (a one-time ticket).",
-            ))
-            .into_response());
+            )
+            .because("invalid request"));
         }
     };
-    let response = start_session(app, &client, &user, None, (refusal, request_id), audit).await?;
-    Ok((response, client))
-}
-
-pub(crate) fn session_request(
-    app: &AppState,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Asked, WebError> {
-    let (request, client) =
-        frame_request::<SessionRequest>(&app.registry.snapshot(), headers, body)?;
-    Ok(Asked {
-        client,
-        token: request.session_token,
-        resource: request.resource,
-        keycloak_logout: request.keycloak_logout,
-    })
-}
-
-pub(crate) fn with_cors(
-    app: &AppState,
-    headers: &HeaderMap,
-    answer: Result<(Response, ClientId), WebError>,
-) -> Response {
-    let (mut response, client) = match answer {
-        Ok((response, client)) => (response, Some(client)),
-        Err(err) => (ApiError(err).into_response(), None),
-    };
-    finish_response(
-        &app.registry.snapshot(),
-        &mut response,
-        cors::request_origin(headers),
-        client.as_ref(),
-    );
-    response
+    let session = start_session(&app, &client, &user, None, refusal, &audit).await?;
+    Ok(Framed(client, Json(session)))
 }
 
 /// `POST /api/embed/session {client_id, session_token}`: a new session token and
 /// Keycloak token, while the session lasts.
 pub async fn renew(
     State(app): State<AppState>,
-    Extension(RequestId(request_id)): Extension<RequestId>,
-    client: Option<Extension<ClientAddr>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let mut audit = audit_entry(&app, "embed.renew", &request_id, client);
-    let answer = async {
-        let Asked {
-            client,
-            token,
-            resource,
-            ..
-        } = session_request(&app, &headers, &body)?;
-        // Only a live token renews: a copy stolen and kept does not outlive
-        // its 10 minutes.
-        let mut session = open_session(&app, &client, &token, false).await?;
-        if let Some(wanted) = resource {
-            if session.resource_specific && session.resource.as_ref() != Some(&wanted) {
-                audit.reason = Some(format!("resource_not_allowed: {wanted}"));
-                return Err(WebError::new(
-                    ErrorCode::ResourceNotAllowed,
-                    "This session is valid for another resource only.",
-                ));
-            }
-            session.resource = Some(wanted);
-        }
-        audit.actor = format!(
-            "tenant:{}",
-            session.acting.as_ref().unwrap_or(&session.tenant)
-        );
-        audit.subject = Some(format!("{}/{}", session.tenant, session.sub));
-        let tenant = app
-            .durable
-            .tenant(&session.tenant)
-            .await?
-            .filter(|t| t.clients.contains(&client))
-            .ok_or_else(|| ended("The tenant no longer exists or no longer uses this client."))?;
-        if let Some((_, profile)) = stored_profile(&app, &session.tenant, &session.sub).await? {
-            session.profile = profile;
-        }
-        // Roles are computed anew: an ACL change shows at the next renewal.
-        if let Some(resource) = &session.resource {
-            session.role = Some(
-                role_on(
-                    &app,
-                    &session.tenant,
-                    resource,
-                    &session.sub,
-                    &session.profile,
-                )
-                .await?,
-            );
-        }
-        let registry = app.registry.snapshot();
-        let realm = registry.realms.get(&tenant.realm).ok_or_else(|| {
-            WebError::new(
-                ErrorCode::RealmNotConfigured,
-                "The tenant's realm is not configured.",
+    audit: Audit,
+    FrameCall { client, body }: FrameCall<SessionRequest>,
+) -> FrameResult<SessionResponse> {
+    // Only a live token renews: a copy stolen and kept does not outlive its
+    // 10 minutes.
+    let mut session = open_session(&app, &client, &body.session_token, false).await?;
+    if let Some(wanted) = body.resource {
+        if session.resource_specific && session.resource.as_ref() != Some(&wanted) {
+            return Err(Refused::new(
+                ErrorCode::ResourceNotAllowed,
+                "This session is valid for another resource only.",
             )
-        })?;
-        audit.realm = Some(realm.name.to_string());
-        let response = issue(
+            .because(format!("resource_not_allowed: {wanted}")));
+        }
+        session.resource = Some(wanted);
+    }
+    audit.actor(format!(
+        "tenant:{}",
+        session.acting.as_ref().unwrap_or(&session.tenant)
+    ));
+    audit.subject(format!("{}/{}", session.tenant, session.sub));
+    let tenant = app
+        .durable
+        .tenant(&session.tenant)
+        .await?
+        .filter(|t| t.clients.contains(&client))
+        .ok_or_else(|| ended("The tenant no longer exists or no longer uses this client."))?;
+    if let Some((_, profile)) = stored_profile(&app, &session.tenant, &session.sub).await? {
+        session.profile = profile;
+    }
+    // Roles are computed anew: an ACL change shows at the next renewal.
+    if let Some(resource) = &session.resource {
+        let role = role_on(
             &app,
-            realm,
-            &session,
-            tenant.assertion_grant_idp.as_ref(),
-            &mut audit,
+            &session.tenant,
+            resource,
+            &session.sub,
+            &session.profile,
         )
         .await?;
-        audit.outcome = "granted".into();
-        Ok::<_, WebError>((response, client))
+        session.role = Some(role);
     }
-    .await;
-    if let Err(err) = &answer {
-        audit.reason.get_or_insert_with(|| err.code().to_owned());
-    }
-    if let Err(err) = app.audit.append(&audit).await {
-        tracing::error!(error = %err, "could not write the audit row");
-        return ApiError(WebError::from(err)).into_response();
-    }
-    with_cors(&app, &headers, answer)
+    let registry = app.registry.snapshot();
+    let realm = registry.realms.get(&tenant.realm).ok_or_else(|| {
+        Refused::new(
+            ErrorCode::RealmNotConfigured,
+            "The tenant's realm is not configured.",
+        )
+    })?;
+    audit.realm(realm.name.to_string());
+    let grant_idp = tenant.assertion_grant_idp.as_ref();
+    let answer = issue(&app, realm, &session, grant_idp, &audit).await?;
+    Ok(Framed(client, Json(answer)))
 }
 
 /// `POST /api/embed/session/wait {client_id, session_token}`: answers
@@ -294,106 +194,79 @@ pub async fn renew(
 /// true}` when too many polls are parked (ask again later).
 pub async fn wait(
     State(app): State<AppState>,
-    client: Option<Extension<ClientAddr>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let ip = client.map(|Extension(ClientAddr(ip))| ip);
-    let answer = async {
-        let Asked { client, token, .. } = session_request(&app, &headers, &body)?;
-        // Parked polls share the relay's places (per address and overall); with
-        // none free the poll answers at once and says so.
-        let Some(_slot) = app.wait_slots.try_park(ip) else {
-            app.metrics.refused_by("waits");
-            return Ok((
-                Json(json!({"ended": false, "busy": true})).into_response(),
-                client,
-            ));
-        };
-        let session = match open_session(&app, &client, &token, false).await {
-            Ok(session) => session,
-            Err(err) if err.error_code() == ErrorCode::SessionReplaced => {
-                return Ok((
-                    Json(json!({"ended": true, "reason": "replaced"})).into_response(),
-                    client,
-                ));
+    address: Option<Extension<ClientAddr>>,
+    FrameCall { client, body }: FrameCall<SessionRequest>,
+) -> FrameResult<Value> {
+    let answer = |value: Value| Ok(Framed(client.clone(), Json(value)));
+    // Parked polls share the relay's places (per address and overall); with
+    // none free the poll answers at once and says so.
+    let Some(_slot) = app
+        .wait_slots
+        .try_park(address.map(|Extension(ClientAddr(ip))| ip))
+    else {
+        app.metrics.refused_by("waits");
+        return answer(json!({"ended": false, "busy": true}));
+    };
+    let session = match open_session(&app, &client, &body.session_token, false).await {
+        Ok(session) => session,
+        Err(err) if err.error_code() == ErrorCode::SessionReplaced => {
+            return answer(json!({"ended": true, "reason": "replaced"}));
+        }
+        Err(err) if err.error_code() == ErrorCode::SessionEnded => {
+            return answer(json!({"ended": true}));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let keys = session_keys(&session.tenant, &session.sub, &session.sid);
+    // "Changed" means the host's stored profile differs from the one this
+    // session's token carries (a renewal copies it in), so an update made
+    // before this poll was parked is not missed.
+    let differs = |stored: Option<(String, Profile)>| {
+        stored.is_some_and(|(_, profile)| profile != session.profile)
+    };
+    let deadline = tokio::time::Instant::now() + SESSION_WAIT;
+    loop {
+        if differs(stored_profile(&app, &session.tenant, &session.sub).await?) {
+            return answer(json!({"ended": false, "changed": true}));
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return answer(json!({"ended": false}));
+        }
+        app.logins
+            .wait_for_session_end(&keys, session.started, left)
+            .await?;
+        if app.logins.session_ended(&keys, session.started).await?
+            || session.ends_at <= app.clock.now()
+        {
+            if displaced(&app, &session).await? {
+                return answer(json!({"ended": true, "reason": "replaced"}));
             }
-            Err(err) if err.error_code() == ErrorCode::SessionEnded => {
-                return Ok((Json(json!({"ended": true})).into_response(), client));
-            }
-            Err(err) => return Err(err),
-        };
-        let keys = session_keys(&session.tenant, &session.sub, &session.sid);
-        // "Changed" means the host's stored profile differs from the one this
-        // session's token carries (a renewal copies it in), so an update made
-        // before this poll was parked is not missed.
-        let differs = |stored: Option<(String, Profile)>| {
-            stored.is_some_and(|(_, profile)| profile != session.profile)
-        };
-        let deadline = tokio::time::Instant::now() + SESSION_WAIT;
-        loop {
-            if differs(stored_profile(&app, &session.tenant, &session.sub).await?) {
-                return Ok::<_, WebError>((
-                    Json(json!({"ended": false, "changed": true})).into_response(),
-                    client,
-                ));
-            }
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
-                return Ok((Json(json!({"ended": false})).into_response(), client));
-            }
-            app.logins
-                .wait_for_session_end(&keys, session.started, left)
-                .await?;
-            if app.logins.session_ended(&keys, session.started).await?
-                || session.ends_at <= app.clock.now()
-            {
-                let answer = if displaced(&app, &session).await? {
-                    json!({"ended": true, "reason": "replaced"})
-                } else {
-                    json!({"ended": true})
-                };
-                return Ok((Json(answer).into_response(), client));
-            }
+            return answer(json!({"ended": true}));
         }
     }
-    .await;
-    with_cors(&app, &headers, answer)
 }
 
 /// `POST /api/embed/logout {client_id, session_token}`: ends this session.
 pub async fn logout(
     State(app): State<AppState>,
-    Extension(RequestId(request_id)): Extension<RequestId>,
-    client: Option<Extension<ClientAddr>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let mut audit = audit_entry(&app, "embed.logout", &request_id, client);
-    let answer = async {
-        let asked = session_request(&app, &headers, &body)?;
-        let client = asked.client;
-        let session = open_session(&app, &client, &asked.token, true).await?;
-        audit.actor = format!("tenant:{}", session.tenant);
-        audit.subject = Some(format!("{}/{}", session.tenant, session.sub));
-        let keys = session_keys(&session.tenant, &session.sub, &session.sid);
-        app.logins
-            .end_sessions(&keys.session, &keys.user, app.clock.now(), session.ends_at)
-            .await?;
-        if let Some(slot) = &session.slot {
-            app.logins.release_slot(slot, &session.sid).await?;
-        }
-        if asked.keycloak_logout {
-            end_keycloak_sessions(&app, &session, &mut audit).await?;
-        }
-        audit.outcome = "granted".into();
-        Ok::<_, WebError>((Json(json!({"ended": true})).into_response(), client))
+    audit: Audit,
+    FrameCall { client, body }: FrameCall<SessionRequest>,
+) -> FrameResult<Value> {
+    let session = open_session(&app, &client, &body.session_token, true).await?;
+    audit.actor(format!("tenant:{}", session.tenant));
+    audit.subject(format!("{}/{}", session.tenant, session.sub));
+    let keys = session_keys(&session.tenant, &session.sub, &session.sid);
+    app.logins
+        .end_sessions(&keys.session, &keys.user, app.clock.now(), session.ends_at)
+        .await?;
+    if let Some(slot) = &session.slot {
+        app.logins.release_slot(slot, &session.sid).await?;
     }
-    .await;
-    if let Err(err) = app.audit.append(&audit).await {
-        tracing::error!(error = %err, "could not write the audit row");
+    if body.keycloak_logout {
+        end_keycloak_sessions(&app, &session, &audit).await?;
     }
-    with_cors(&app, &headers, answer)
+    Ok(Framed(client, Json(json!({"ended": true}))))
 }
 
 /// Ends the Keycloak sessions of the session's realm user (its refresh tokens
@@ -401,20 +274,19 @@ pub async fn logout(
 pub(crate) async fn end_keycloak_sessions(
     app: &AppState,
     session: &Session,
-    audit: &mut AuditEntry,
+    audit: &Audit,
 ) -> Result<(), WebError> {
     let tenant = app.durable.tenant(&session.tenant).await?;
     let registry = app.registry.snapshot();
     let Some(realm) = tenant.and_then(|t| registry.realms.get(&t.realm).cloned()) else {
         return Ok(());
     };
-    audit.realm = Some(realm.name.to_string());
+    audit.realm(realm.name.to_string());
     app.keycloak_admin
         .logout_user(&realm, &session.realm_user)
         .await
         .map_err(|err| {
-            audit.outcome = "failed".into();
-            audit.reason = Some(format!("keycloak logout: {err}"));
+            audit.failed(format!("keycloak logout: {err}"));
             WebError::from(err)
         })
 }

@@ -8,21 +8,26 @@
 
 pub mod audit;
 pub mod frame;
+pub mod handshake;
+pub mod host_api;
 pub mod host_token;
+pub mod landing;
 pub mod links;
 pub mod profiles;
 pub mod provision;
 pub mod registrations;
+pub mod resources;
 pub mod session;
 pub mod session_token;
 pub mod slots;
 pub mod sso;
 pub mod tickets;
 pub mod tokens;
+pub mod uri_auth;
+pub mod users;
 pub mod vouched;
 
 pub use frame::{jwks, logout, redeem, renew, wait};
-pub(crate) use profiles::stored_profile;
 pub use profiles::{PROFILE, profile_id, store_profile};
 pub use provision::{created_user, managed_username};
 pub use session_token::SESSION_TOKEN_TYPE;

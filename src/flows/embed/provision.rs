@@ -10,6 +10,7 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::audit::Audit;
 use super::profiles::profile_id;
 use super::vouched::HostUser;
 use crate::app::AppState;
@@ -19,7 +20,7 @@ use crate::flows::{LoginTarget, resolve};
 use crate::http::code::ErrorCode;
 use crate::http::error::WebError;
 use crate::idp::{RealmUser, UserLookup};
-use crate::store::{AuditEntry, Document, SlotClaim};
+use crate::store::{Document, SlotClaim};
 
 /// The realm username of a user authproxy creates: namespaced by tenant, from a
 /// hash of the host's id (any characters) so it is valid and never collides with
@@ -40,12 +41,11 @@ pub(crate) async fn provision(
     realm: &Realm,
     tenant: &Tenant,
     user: &HostUser,
-    audit: &mut AuditEntry,
+    audit: &Audit,
 ) -> Result<RealmUser, WebError> {
     let admin = &app.keycloak_admin;
-    let fail = |audit: &mut AuditEntry, err: crate::idp::IdpError| {
-        audit.outcome = "failed".into();
-        audit.reason = Some(format!("user lookup: {err}"));
+    let fail = |audit: &Audit, err: crate::idp::IdpError| {
+        audit.failed(format!("user lookup: {err}"));
         WebError::from(err)
     };
     match tenant.provisioning {
@@ -53,9 +53,8 @@ pub(crate) async fn provision(
             // An email selects an existing user only when a party the tenant
             // trusts for it vouched (docs/src/embedded/host-tokens.md, "Who vouches for an email").
             if user.profile.email.is_some() && !user.profile.email_verified {
-                audit.reason = Some(
-                    "existing_only: the email is not vouched for by a party the tenant trusts"
-                        .into(),
+                audit.reason(
+                    "existing_only: the email is not vouched for by a party the tenant trusts",
                 );
                 return Err(WebError::new(
                     ErrorCode::EmailNotVerified,
@@ -67,7 +66,7 @@ pub(crate) async fn provision(
                 .trusted_email()
                 .and_then(|e| Username::parse(e).ok());
             let Some(email) = &email else {
-                audit.reason = Some("existing_only needs the email claim".into());
+                audit.reason("existing_only needs the email claim");
                 return Err(WebError::new(
                     ErrorCode::UnknownUser,
                     "This tenant logs in existing users only: the token must carry their email.",
@@ -79,8 +78,7 @@ pub(crate) async fn provision(
                 Ok(LoginTarget::Sso { realm: r, .. }) if r.name == realm.name
             );
             if !in_realm {
-                audit.reason =
-                    Some("the directory does not place the user in the tenant's realm".into());
+                audit.reason("the directory does not place the user in the tenant's realm");
                 return Err(WebError::new(
                     ErrorCode::UnknownUser,
                     "No user of the tenant's realm has this email.",
@@ -89,14 +87,14 @@ pub(crate) async fn provision(
             match admin.find_user(realm, email.as_str()).await {
                 Ok(UserLookup::Found(user)) => Ok(user),
                 Ok(UserLookup::NotFound) => {
-                    audit.reason = Some("the realm has no such user".into());
+                    audit.reason("the realm has no such user");
                     Err(WebError::new(
                         ErrorCode::UnknownUser,
                         "No user of the tenant's realm has this email.",
                     ))
                 }
                 Ok(UserLookup::Ambiguous) => {
-                    audit.reason = Some("several realm users have this email".into());
+                    audit.reason("several realm users have this email");
                     Err(WebError::new(
                         ErrorCode::AmbiguousUser,
                         "Several users of the realm have this email address.",
@@ -146,9 +144,9 @@ pub(crate) async fn create_user(
     app: &AppState,
     realm: &Realm,
     user: &HostUser,
-    audit: &mut AuditEntry,
+    audit: &Audit,
 ) -> Result<RealmUser, WebError> {
-    let remembered = || created_user(app, realm, &user.tenant, &user.sub);
+    let remembered = || created_user(app, realm, &user.tenant, user.sub.as_str());
     if let Some(found) = remembered().await? {
         return Ok(found);
     }
@@ -157,7 +155,7 @@ pub(crate) async fn create_user(
     let lock = format!(
         "create-user:{}:{}",
         user.tenant,
-        URL_SAFE_NO_PAD.encode(&user.sub)
+        URL_SAFE_NO_PAD.encode(user.sub.as_str())
     );
     let holder = crypto::random_token()?;
     let deadline = tokio::time::Instant::now() + CREATION_WAIT;
@@ -171,8 +169,7 @@ pub(crate) async fn create_user(
             break;
         }
         if tokio::time::Instant::now() >= deadline {
-            audit.outcome = "failed".into();
-            audit.reason = Some("another request is still creating this user".into());
+            audit.failed("another request is still creating this user");
             return Err(WebError::new(
                 ErrorCode::RealmTimeout,
                 "The realm is still creating this user for another request: try again shortly.",
@@ -198,21 +195,20 @@ pub(crate) async fn create_user_holding_the_lock(
     app: &AppState,
     realm: &Realm,
     user: &HostUser,
-    audit: &mut AuditEntry,
+    audit: &Audit,
 ) -> Result<RealmUser, WebError> {
     let tenant = &user.tenant;
-    let key = profile_id(tenant, &user.sub);
+    let key = profile_id(tenant, user.sub.as_str());
     // The holder before us may have just finished.
-    if let Some(found) = created_user(app, realm, tenant, &user.sub).await? {
+    if let Some(found) = created_user(app, realm, tenant, user.sub.as_str()).await? {
         return Ok(found);
     }
     let admin = &app.keycloak_admin;
-    let fail = |audit: &mut AuditEntry, err: crate::idp::IdpError| {
-        audit.outcome = "failed".into();
-        audit.reason = Some(format!("user creation: {err}"));
+    let fail = |audit: &Audit, err: crate::idp::IdpError| {
+        audit.failed(format!("user creation: {err}"));
         WebError::from(err)
     };
-    let username = managed_username(tenant, &user.sub);
+    let username = managed_username(tenant, user.sub.as_str());
     // No email and no credentials: nobody can set a password for this user (a
     // reset needs an email); it logs in only through authproxy. The attributes
     // are kept where the realm's user profile allows unmanaged attributes.
@@ -222,7 +218,7 @@ pub(crate) async fn create_user_holding_the_lock(
         "firstName": user.profile.name.clone().unwrap_or_default(),
         "attributes": {
             "authproxy_tenant": [tenant.as_str()],
-            "authproxy_sub": [user.sub],
+            "authproxy_sub": [user.sub.as_str()],
         },
         "requiredActions": [],
     });
@@ -230,8 +226,7 @@ pub(crate) async fn create_user_holding_the_lock(
         Ok(()) => {}
         Err(crate::idp::IdpError::Rejected { status: 409, .. }) => {
             // Under the lock nobody of ours creates it: someone else did.
-            audit.reason =
-                Some("the realm has a user of this name that authproxy did not create".into());
+            audit.reason("the realm has a user of this name that authproxy did not create");
             return Err(WebError::new(
                 ErrorCode::RealmUserConflict,
                 "The realm already has a user of the name authproxy gives this host user, and authproxy did not create it.",
@@ -242,8 +237,7 @@ pub(crate) async fn create_user_holding_the_lock(
     let found = match admin.find_user(realm, &username).await {
         Ok(UserLookup::Found(found)) => found,
         Ok(_) => {
-            audit.outcome = "failed".into();
-            audit.reason = Some("the created user is not found".into());
+            audit.failed("the created user is not found");
             return Err(WebError::new(
                 ErrorCode::RealmInvalidResponse,
                 "The realm did not keep the user it created.",
@@ -268,6 +262,6 @@ pub(crate) async fn create_user_holding_the_lock(
             },
         )
         .await?;
-    audit.reason.get_or_insert_with(|| "user created".into());
+    audit.note("user created");
     Ok(found)
 }

@@ -2,15 +2,15 @@
 //! client checked, realm user provisioned, slot taken, role on the resource,
 //! tokens issued), and a session token is read back and checked while it lives.
 
-use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
+use super::audit::Audit;
 use super::provision::provision;
 use super::session_token::SESSION_TOKEN_TYPE;
 use super::session_token::Session;
 use super::session_token::SessionClaims;
 use super::slots::{SLOT_LEASE, registration_slot, session_keys, user_slot};
-use super::tokens::issue;
+use super::tokens::{SessionResponse, issue};
 use super::vouched::{HostUser, Profile};
 use crate::app::AppState;
 use crate::auth::signing::OwnTokenProblem;
@@ -18,10 +18,11 @@ use crate::crypto;
 use crate::domain::{ClientId, ResourceRef, Role, SessionPolicy, TenantId};
 use crate::flows::display_names::displayed;
 use crate::http::code::ErrorCode;
-use crate::http::error::{ApiError, WebError, opaque_refusal};
+use crate::http::error::WebError;
+use crate::http::refused::Refused;
+use crate::store::SlotClaim;
 use crate::store::resources::ResourceStore as _;
 use crate::store::tenants::TenantStore;
-use crate::store::{AuditEntry, SlotClaim};
 
 /// Starts a session for `user` in `client`: the tenant must use the client, the
 /// user is found or created in the tenant's realm, the session takes its slot
@@ -29,73 +30,59 @@ use crate::store::{AuditEntry, SlotClaim};
 /// resource is computed, and Keycloak tokens and a session token are issued.
 /// `existing` is the id and start of a session that exists already (a link's
 /// cookie); else a new one starts. A client the tenant does not use is
-/// refused with `refusal` (the code of what vouched for the user) and the
-/// request id.
+/// refused opaquely with `refusal` (the code of what vouched for the user).
 pub(crate) async fn start_session(
     app: &AppState,
     client: &ClientId,
     user: &HostUser,
     existing: Option<(String, DateTime<Utc>)>,
-    (refusal, request_id): (ErrorCode, &str),
-    audit: &mut AuditEntry,
-) -> Result<Response, Response> {
+    refusal: ErrorCode,
+    audit: &Audit,
+) -> Result<SessionResponse, Refused> {
     let registry = app.registry.snapshot();
-    let web = |e: WebError| ApiError(e).into_response();
-    audit.actor = match &user.acting {
+    audit.actor(match &user.acting {
         Some(parent) => format!("tenant:{parent}"),
         None => format!("tenant:{}", user.tenant),
-    };
-    audit.subject = Some(format!("{}/{}", user.tenant, user.sub));
+    });
+    audit.subject(format!("{}/{}", user.tenant, user.sub));
     if let Some(parent) = &user.acting {
-        audit.reason = Some(format!("acting for sub-tenant {} as {parent}", user.tenant));
+        audit.reason(format!("acting for sub-tenant {} as {parent}", user.tenant));
     }
-    let tenant = app
-        .durable
-        .tenant(&user.tenant)
-        .await
-        .map_err(|e| web(e.into()))?;
+    let tenant = app.durable.tenant(&user.tenant).await?;
     let Some(tenant) = tenant.filter(|t| t.clients.contains(client)) else {
-        audit.reason = Some("client_not_allowed".into());
-        return Err(opaque_refusal(refusal, request_id));
+        return Err(audit.refuse(refusal, "client_not_allowed"));
     };
     let Some(realm) = registry.realms.get(&tenant.realm) else {
-        audit.reason = Some("the tenant's realm is not configured".into());
-        return Err(web(WebError::new(
+        return Err(Refused::new(
             ErrorCode::RealmNotConfigured,
             "The tenant's realm is not configured in the broker.",
-        )));
+        )
+        .because("the tenant's realm is not configured"));
     };
-    audit.realm = Some(realm.name.to_string());
-    let realm_user = provision(app, realm, &tenant, user, audit)
-        .await
-        .map_err(web)?;
+    audit.realm(realm.name.to_string());
+    let realm_user = provision(app, realm, &tenant, user, audit).await?;
     let now = app.clock.now();
     let (sid, started) = match existing {
         Some(existing) => existing,
-        None => (crypto::random_token().map_err(|e| web(e.into()))?, now),
+        None => (crypto::random_token()?, now),
     };
+    let sub = user.sub.as_str();
     let slot = match &user.registration {
         Some(registration) => Some(registration_slot(&tenant.id, registration)),
-        None if tenant.embeds.one_session_per_user => Some(user_slot(&tenant.id, &user.sub)),
+        None if tenant.embeds.one_session_per_user => Some(user_slot(&tenant.id, sub)),
         None => None,
     };
     // Every way in shows a name under the tenant's one uniqueness rule.
     let mut profile = user.profile.clone();
-    profile.name = displayed(app, &tenant.id, &user.sub, profile.name.as_deref())
-        .await
-        .map_err(web)?;
+    profile.name = displayed(app, &tenant.id, sub, profile.name.as_deref()).await?;
     let role = match &user.resource {
-        Some(resource) => Some(
-            role_on(app, &tenant.id, resource, &user.sub, &profile)
-                .await
-                .map_err(web)?,
-        ),
+        Some(resource) => Some(role_on(app, &tenant.id, resource, sub, &profile).await?),
         None => None,
     };
     let session = Session {
         client: client.clone(),
         tenant: tenant.id.clone(),
-        sub: user.sub.clone(),
+        sub: sub.to_owned(),
         sid,
         started,
         ends_at: user.session_exp,
@@ -112,28 +99,15 @@ pub(crate) async fn start_session(
         let replace = tenant.embeds.session_policy == SessionPolicy::TerminateOldest;
         take_slot(app, &session, slot, replace, audit).await?;
     }
-    let issued = issue(
-        app,
-        realm,
-        &session,
-        tenant.assertion_grant_idp.as_ref(),
-        audit,
-    )
-    .await;
-    match issued {
-        Ok(response) => {
-            audit.outcome = "granted".into();
-            Ok(response)
-        }
-        Err(err) => {
-            if let Some(slot) = &session.slot
-                && let Err(release) = app.logins.release_slot(slot, &session.sid).await
-            {
-                tracing::warn!(error = %release, "could not free the slot of a session that did not start");
-            }
-            Err(web(err))
-        }
+    let grant_idp = tenant.assertion_grant_idp.as_ref();
+    let issued = issue(app, realm, &session, grant_idp, audit).await;
+    if issued.is_err()
+        && let Some(slot) = &session.slot
+        && let Err(release) = app.logins.release_slot(slot, &session.sid).await
+    {
+        tracing::warn!(error = %release, "could not free the slot of a session that did not start");
     }
+    Ok(issued?)
 }
 
 /// Takes the session's slot: refused (`session_active`) when another session
@@ -144,24 +118,20 @@ pub(crate) async fn take_slot(
     session: &Session,
     slot: &str,
     replace: bool,
-    audit: &mut AuditEntry,
-) -> Result<(), Response> {
+    audit: &Audit,
+) -> Result<(), Refused> {
     let now = app.clock.now();
     let until = (now + SLOT_LEASE).min(session.ends_at);
     let claim = app
         .logins
         .claim_slot(slot, &session.sid, replace, until, now)
-        .await
-        .map_err(|e| ApiError(e.into()).into_response())?;
+        .await?;
     match claim {
-        SlotClaim::Held => {
-            audit.reason = Some("session_active".into());
-            Err(ApiError(WebError::new(
-                ErrorCode::SessionActive,
-                "This registration (or user) has an active session elsewhere, and the tenant lets the first one keep it: end that session first.",
-            ))
-            .into_response())
-        }
+        SlotClaim::Held => Err(Refused::new(
+            ErrorCode::SessionActive,
+            "This registration (or user) has an active session elsewhere, and the tenant lets the first one keep it: end that session first.",
+        )
+        .because("session_active")),
         SlotClaim::Claimed { displaced: None } => Ok(()),
         SlotClaim::Claimed {
             displaced: Some(old),
@@ -169,9 +139,8 @@ pub(crate) async fn take_slot(
             let keys = session_keys(&session.tenant, &session.sub, &old);
             app.logins
                 .end_sessions(&keys.session, &keys.user, now, session.ends_at)
-                .await
-                .map_err(|e| ApiError(e.into()).into_response())?;
-            audit.reason = Some("terminated the older session".into());
+                .await?;
+            audit.reason("terminated the older session");
             Ok(())
         }
     }

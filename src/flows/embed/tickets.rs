@@ -6,20 +6,21 @@
 //! rightful frame's redemption fails visibly. Login links keep their user the
 //! same way ([`keep_sealed`], [`take_sealed`]).
 
-use axum::response::{IntoResponse as _, Response};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::audit::Audit;
 use super::vouched::HostUser;
 use crate::app::AppState;
 use crate::crypto;
 use crate::domain::{ClientId, ResourceRef};
 use crate::http::code::ErrorCode;
-use crate::http::error::{ApiError, WebError, opaque_refusal};
+use crate::http::error::WebError;
+use crate::http::refused::Refused;
+use crate::store::OneTime;
 use crate::store::resources::ResourceStore as _;
 use crate::store::tenants::TenantStore as _;
-use crate::store::{AuditEntry, OneTime};
 
 /// How long a ticket may wait for its redemption.
 pub const TICKET_LIFETIME: TimeDelta = TimeDelta::seconds(120);
@@ -119,57 +120,42 @@ pub async fn redeem(
     app: &AppState,
     ticket: &str,
     (client, resource): (&ClientId, Option<&ResourceRef>),
-    request_id: &str,
-    audit: &mut AuditEntry,
-) -> Result<HostUser, Response> {
-    let mut refuse = |reason: &str| {
-        audit.reason = Some(reason.to_owned());
-        opaque_refusal(ErrorCode::InvalidTicket, request_id)
-    };
+    audit: &Audit,
+) -> Result<HostUser, Refused> {
+    let refuse = |reason: &str| audit.refuse(ErrorCode::InvalidTicket, reason);
     if !is_one_time_value(ticket) {
         return Err(refuse("ticket_malformed"));
     }
     let peeked = app
         .logins
         .peek_once(&store_key(ticket), app.clock.now())
-        .await
-        .map_err(|e| ApiError(e.into()).into_response())?
+        .await?
         .and_then(|sealed| open_sealed::<HostUser>(app, &store_key(ticket), &sealed));
     if let Some(user) = peeked {
         let uses_client = app
             .durable
             .tenant(&user.tenant)
-            .await
-            .map_err(|e| ApiError(e.into()).into_response())?
+            .await?
             .is_some_and(|t| t.clients.contains(client));
         if !uses_client {
-            audit.subject = Some(format!("{}/{}", user.tenant, user.sub));
+            audit.subject(format!("{}/{}", user.tenant, user.sub));
             return Err(refuse("client_not_allowed"));
         }
     }
-    let taken = take_sealed::<HostUser>(app, &store_key(ticket))
-        .await
-        .map_err(|e| ApiError(e).into_response())?;
-    let user = match taken {
+    let user = match take_sealed::<HostUser>(app, &store_key(ticket)).await? {
         Taken::Value(user) => user,
         Taken::Used => return Err(refuse("ticket_used")),
         Taken::Expired => return Err(refuse("ticket_expired")),
         Taken::Unknown => return Err(refuse("ticket_unknown")),
     };
-    audit.subject = Some(format!("{}/{}", user.tenant, user.sub));
+    audit.subject(format!("{}/{}", user.tenant, user.sub));
     if user.resource.is_some() && user.resource.as_ref() != resource {
         return Err(refuse("resource_mismatch"));
     }
-    if let Some(registration) = &user.registration {
-        let live = app
-            .durable
-            .registration(registration)
-            .await
-            .map_err(|e| ApiError(e.into()).into_response())?
-            .is_some();
-        if !live {
-            return Err(refuse("registration_revoked"));
-        }
+    if let Some(registration) = &user.registration
+        && app.durable.registration(registration).await?.is_none()
+    {
+        return Err(refuse("registration_revoked"));
     }
     Ok(user)
 }

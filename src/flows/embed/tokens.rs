@@ -2,12 +2,11 @@
 //! RFC 7523 assertion, checked before they are handed out; and the broker's
 //! session token with the answer the frame receives.
 
-use axum::Json;
-use axum::response::{IntoResponse, Response};
 use chrono::TimeDelta;
 use serde::Serialize;
 use serde_json::Map;
 
+use super::audit::Audit;
 use super::session_token::Actor;
 use super::session_token::SESSION_TOKEN_TYPE;
 use super::session_token::Session;
@@ -19,7 +18,6 @@ use crate::domain::{IdpAlias, Realm, ResourceRef, Role};
 use crate::http::code::ErrorCode;
 use crate::http::error::WebError;
 use crate::idp::issued::{Expected, check_issued};
-use crate::store::AuditEntry;
 
 /// The `typ` of the assertions the broker signs for RFC 7523's grant.
 pub const ASSERTION_TYPE: &str = "JWT";
@@ -27,8 +25,10 @@ pub const ASSERTION_TYPE: &str = "JWT";
 /// How long one session token lives (the SDK renews it before).
 pub const SESSION_TOKEN_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 
+/// What a frame receives for a session: the session token, the user, and
+/// the realm's access token.
 #[derive(Serialize)]
-pub(crate) struct SessionResponse {
+pub struct SessionResponse {
     pub(crate) session_token: String,
     pub(crate) expires_in: i64,
     pub(crate) session_exp: i64,
@@ -42,8 +42,9 @@ pub(crate) struct SessionResponse {
     pub(crate) keycloak: KeycloakTokens,
 }
 
+/// The realm's token in a [`SessionResponse`].
 #[derive(Serialize)]
-pub(crate) struct KeycloakTokens {
+pub struct KeycloakTokens {
     pub(crate) access_token: String,
     pub(crate) expires_in: u64,
     pub(crate) authority: String,
@@ -107,13 +108,12 @@ pub(crate) async fn issue(
     realm: &Realm,
     session: &Session,
     grant_idp: Option<&IdpAlias>,
-    audit: &mut AuditEntry,
-) -> Result<Response, WebError> {
+    audit: &Audit,
+) -> Result<SessionResponse, WebError> {
     let token = keycloak_token(app, realm, session, grant_idp)
         .await
         .map_err(|err| {
-            audit.outcome = "failed".into();
-            audit.reason = Some(err.to_string());
+            audit.failed(err.to_string());
             WebError::from(err)
         })?;
     let expected = Expected {
@@ -125,8 +125,7 @@ pub(crate) async fn issue(
         audience: None,
     };
     if let Err(problem) = check_issued(&token, &expected, app.clock.now()) {
-        audit.outcome = "failed".into();
-        audit.reason = Some(format!("issued token refused: {problem}"));
+        audit.failed(format!("issued token refused: {problem}"));
         return Err(WebError::new(
             ErrorCode::RealmTokenMismatch,
             "The realm issued a token that does not match the user; it was not handed out.",
@@ -157,7 +156,7 @@ pub(crate) async fn issue(
         .broker_keys
         .sign(SESSION_TOKEN_TYPE, claims.to_map())
         .map_err(WebError::internal)?;
-    Ok(Json(SessionResponse {
+    Ok(SessionResponse {
         session_token,
         expires_in: (exp - now).num_seconds(),
         session_exp: session.ends_at.timestamp(),
@@ -172,5 +171,4 @@ pub(crate) async fn issue(
             authority: realm.authority.as_str().to_owned(),
         },
     })
-    .into_response())
 }

@@ -7,18 +7,60 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::host_token::VerifiedHostToken;
-use crate::domain::{EmailSource, ResourceRef, Tenant, TenantId, email_trusted};
+use crate::domain::host_user::{check_name, check_picture};
+use crate::domain::{
+    Email, EmailSource, HostUserId, ProfileProblem, ResourceRef, Tenant, TenantId, email_trusted,
+};
+
+/// What a party says of its user's profile, parsed at the edge: each field
+/// passed its rule.
+#[derive(Debug, Clone, Default)]
+pub struct Claimed {
+    /// Display name.
+    pub name: Option<String>,
+    /// Email.
+    pub email: Option<Email>,
+    /// `https:` picture.
+    pub picture: Option<String>,
+}
+
+impl Claimed {
+    /// The fields as sent, each checked by its rule.
+    ///
+    /// # Errors
+    /// The first field that breaks its rule.
+    pub fn parse(
+        name: Option<String>,
+        email: Option<&str>,
+        picture: Option<String>,
+    ) -> Result<Self, ProfileProblem> {
+        name.as_deref().map(check_name).transpose()?;
+        let email = email
+            .map(Email::parse)
+            .transpose()
+            .map_err(ProfileProblem::Email)?;
+        picture.as_deref().map(check_picture).transpose()?;
+        Ok(Self {
+            name,
+            email,
+            picture,
+        })
+    }
+}
 
 impl HostUser {
     /// The user a verified host token vouches for, for no resource in particular.
     #[must_use]
     pub fn vouched_by(verified: VerifiedHostToken) -> Self {
+        let claimed = Claimed {
+            name: verified.name,
+            email: verified.email,
+            picture: verified.picture,
+        };
         let profile = Profile::vouched(
             &verified.tenant,
             &verified.sub,
-            verified.name,
-            verified.email.map(|e| e.as_str().to_owned()),
-            verified.picture,
+            claimed,
             EmailSource::Host {
                 says_verified: verified.email_verified,
             },
@@ -38,7 +80,7 @@ impl HostUser {
     pub fn of(
         tenant: &Tenant,
         acting: Option<TenantId>,
-        sub: String,
+        sub: HostUserId,
         profile: Profile,
         session_exp: DateTime<Utc>,
     ) -> Self {
@@ -84,7 +126,7 @@ pub struct HostUser {
     #[serde(default)]
     pub acting: Option<TenantId>,
     /// The host's id of the user (`registration:<id>` for a registrant).
-    pub sub: String,
+    pub sub: HostUserId,
     /// What the embedded app shows.
     pub profile: Profile,
     /// When the session ends.
@@ -107,18 +149,16 @@ impl Profile {
     #[must_use]
     pub fn vouched(
         tenant: &Tenant,
-        sub: &str,
-        name: Option<String>,
-        email: Option<String>,
-        picture: Option<String>,
+        sub: &HostUserId,
+        claimed: Claimed,
         source: EmailSource,
     ) -> Self {
-        let email_verified = email.is_some() && email_trusted(tenant, sub, source);
+        let email_verified = claimed.email.is_some() && email_trusted(tenant, sub.as_str(), source);
         Self {
-            name,
-            email,
+            name: claimed.name,
+            email: claimed.email,
             email_verified,
-            picture,
+            picture: claimed.picture,
         }
     }
 
@@ -126,7 +166,10 @@ impl Profile {
     /// tenant trusts for it.
     #[must_use]
     pub fn trusted_email(&self) -> Option<&str> {
-        self.email.as_deref().filter(|_| self.email_verified)
+        self.email
+            .as_ref()
+            .map(Email::as_str)
+            .filter(|_| self.email_verified)
     }
 }
 
@@ -136,9 +179,9 @@ pub struct Profile {
     /// Display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Email.
+    /// Email, as the party that vouched wrote it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    pub email: Option<Email>,
     /// Whether a party the tenant trusts for it verified the email
     /// ([`Profile::vouched`] decides).
     #[serde(default)]

@@ -22,8 +22,8 @@ use super::rows::{
     DocumentRow, SEALED_SQL, document_from_row, document_to_row, reseal_sql, sealed_from_row,
 };
 use super::{
-    AccessStore, AuditEntry, AuditFilter, AuditLog, DirectoryStore, Document, DocumentStore,
-    DurableStore, RegistryStore, Rules, StoreError, StoredAdminToken, StoredCaller,
+    AccessStore, AuditEntry, AuditFilter, AuditLog, AuditOutcome, DirectoryStore, Document,
+    DocumentStore, DurableStore, RegistryStore, Rules, StoreError, StoredAdminToken, StoredCaller,
 };
 use crate::crypto::Sealer;
 use crate::domain::{CallerId, Client, ClientId, Realm, RealmName, Resolution, RuleKey, Username};
@@ -566,7 +566,7 @@ impl AuditLog for PostgresStore {
         .bind(&e.subject)
         .bind(&e.realm)
         .bind(&e.audience)
-        .bind(&e.outcome)
+        .bind(e.outcome.as_str())
         .bind(&e.reason)
         .bind(&e.source)
         .bind(&e.request_id)
@@ -597,23 +597,24 @@ impl AuditLog for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(unavailable)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| AuditEntry {
-                at: from_unix(r.0),
-                actor: r.1,
-                action: r.2,
-                subject: r.3,
-                realm: r.4,
-                audience: r.5,
-                outcome: r.6,
-                reason: r.7,
-                source: r.8,
-                request_id: r.9,
-                token_jti: r.10,
-                token_expires_at: r.11.map(from_unix),
+        rows.into_iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    at: from_unix(r.0),
+                    actor: r.1,
+                    action: r.2,
+                    subject: r.3,
+                    realm: r.4,
+                    audience: r.5,
+                    outcome: AuditOutcome::parse(&r.6)?,
+                    reason: r.7,
+                    source: r.8,
+                    request_id: r.9,
+                    token_jti: r.10,
+                    token_expires_at: r.11.map(from_unix),
+                })
             })
-            .collect())
+            .collect()
     }
 }
 

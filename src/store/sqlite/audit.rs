@@ -5,7 +5,7 @@ use rusqlite::params;
 
 use super::SqliteStore;
 use crate::store::rows::{from_unix, unavailable, unix};
-use crate::store::{AuditEntry, AuditFilter, AuditLog, StoreError};
+use crate::store::{AuditEntry, AuditFilter, AuditLog, AuditOutcome, StoreError};
 
 #[async_trait]
 impl AuditLog for SqliteStore {
@@ -18,7 +18,7 @@ impl AuditLog for SqliteStore {
             )
             .and_then(|mut s| {
                 s.execute(params![
-                    unix(e.at), e.actor, e.action, e.subject, e.realm, e.audience, e.outcome, e.reason,
+                    unix(e.at), e.actor, e.action, e.subject, e.realm, e.audience, e.outcome.as_str(), e.reason,
                     e.source, e.request_id, e.token_jti, e.token_expires_at.map(unix)
                 ])
             })
@@ -58,7 +58,9 @@ impl AuditLog for SqliteStore {
                         subject: r.get(3)?,
                         realm: r.get(4)?,
                         audience: r.get(5)?,
-                        outcome: r.get(6)?,
+                        outcome: AuditOutcome::parse(&r.get::<_, String>(6)?).map_err(|e| {
+                            rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, Box::new(e))
+                        })?,
                         reason: r.get(7)?,
                         source: r.get(8)?,
                         request_id: r.get(9)?,

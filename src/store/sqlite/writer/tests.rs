@@ -1,0 +1,53 @@
+//! Unit tests of `writer`.
+
+use super::*;
+
+fn writer_on(dir: &tempfile::TempDir) -> (Writer, rusqlite::Connection) {
+    let path = dir.path().join("w.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER PRIMARY KEY);")
+        .unwrap();
+    let sealer = Sealer::from_base64(&Sealer::generate_key().unwrap()).unwrap();
+    let writer = Writer::start(rusqlite::Connection::open(&path).unwrap(), sealer).unwrap();
+    (writer, conn)
+}
+
+fn insert(writer: &Writer, v: i64) -> impl Future<Output = Result<(), StoreError>> + use<> {
+    writer.write(move |conn, _| {
+        conn.execute("INSERT INTO t (v) VALUES (?1)", [v])
+            .map(|_| ())
+            .map_err(unavailable)
+    })
+}
+
+#[tokio::test]
+async fn a_failing_write_is_undone_alone_and_the_others_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (writer, reader) = writer_on(&dir);
+    // Queued at once, in this order, so they share batches.
+    let inserts: Vec<_> = (0..100).map(|v| insert(&writer, v)).collect();
+    let half_done = writer.write(|conn, _| {
+        conn.execute("INSERT INTO t (v) VALUES (1000)", [])
+            .map_err(unavailable)?;
+        Err::<(), _>(StoreError::Unavailable("refused halfway".into()))
+    });
+    let duplicate = insert(&writer, 5);
+    let (results, half_done, duplicate) =
+        tokio::join!(futures_join_all(inserts), half_done, duplicate);
+    assert!(results.iter().all(Result::is_ok));
+    assert!(half_done.is_err());
+    assert!(duplicate.is_err(), "the primary key refuses the second 5");
+    let count: i64 = reader
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 100, "the 100 good writes, not the half-done one");
+}
+
+/// Awaits every future, in order (the writer runs them in the order queued).
+async fn futures_join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut outputs = Vec::with_capacity(futures.len());
+    for future in futures {
+        outputs.push(future.await);
+    }
+    outputs
+}
