@@ -205,5 +205,22 @@ fn read(token: &str, typ_ok: impl Fn(Option<&str>) -> bool) -> Result<Parsed<'_>
     })
 }
 
+/// The NumericDate claim `name` (RFC 7519 §2: whole seconds since the epoch),
+/// if present; `Err(name)` when it is not a number of seconds a date can hold.
+pub fn numeric_date(
+    claims: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, &'static str> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
+            .map(Some)
+            .ok_or(name),
+        Some(_) => Err(name),
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,10 @@
 //! identity keyed by (provider, issuer, subject), never by email. Every refusal
 //! has a stable reason for the audit trail; the browser learns `invalid_token`.
 
+mod piano;
+
+mod connection;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -105,15 +109,6 @@ pub struct PlatformVerifier<'a> {
     pub environment: Environment,
     /// The provider's secrets, for the kinds that need them.
     pub secrets: Option<&'a ProviderSecrets>,
-}
-
-/// Piano's API host for an environment.
-#[must_use]
-pub fn piano_host(environment: Environment) -> &'static str {
-    match environment {
-        Environment::Production => "https://api.piano.io",
-        Environment::Sandbox => "https://sandbox.piano.io",
-    }
 }
 
 /// Gigya's accounts host for a data center.
@@ -241,15 +236,7 @@ fn text(claims: &Map<String, Value>, name: &str, max: usize) -> Option<String> {
 }
 
 fn time(claims: &Map<String, Value>, name: &'static str) -> Result<Option<DateTime<Utc>>, Refusal> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .and_then(|secs| DateTime::from_timestamp(secs, 0))
-            .map(Some)
-            .ok_or(Refusal::Claim(name)),
-        Some(_) => Err(Refusal::Claim(name)),
-    }
+    jwt::numeric_date(claims, name).map_err(Refusal::Claim)
 }
 
 /// Whether `aud` names `audience`. For an ID token (`azp_rule`), several
@@ -420,144 +407,6 @@ impl PlatformVerifier<'_> {
                     "the discovery document has no jwks_uri the broker may fetch (https to a public host)".into(),
                 ))
             })
-    }
-
-    /// Reads the user's current profile from Piano's user API: the
-    /// `display_name` custom field and whether the email is confirmed.
-    pub async fn piano_profile(
-        &self,
-        provider: &SsoProvider,
-        identity: &mut ExternalIdentity,
-    ) -> Result<(), Checked> {
-        let ProviderKind::Piano {
-            application_id,
-            base_url,
-        } = &provider.kind
-        else {
-            return Ok(());
-        };
-        let secrets = self.secrets.ok_or(Refusal::NoSecrets)?;
-        let url = self
-            .piano_api(base_url.as_deref(), "user/get")
-            .map_err(|e| Checked::Failed(IdpError::InvalidResponse(e)))?;
-        let body = self
-            .keys
-            .http()
-            .post_form(
-                url,
-                None,
-                &[
-                    ("aid", application_id),
-                    ("api_token", &secrets.api_token),
-                    ("uid", &identity.subject),
-                ],
-            )
-            .await
-            .map_err(Checked::Failed)?;
-        let answer: Value = crate::idp::http::parse_json(&body).map_err(Checked::Failed)?;
-        // Piano answers 200 with its own code: 0 is success.
-        if answer.get("code").and_then(Value::as_i64) != Some(0) {
-            return Err(Refusal::UnknownUser.into());
-        }
-        let user = answer
-            .get("user")
-            .and_then(Value::as_object)
-            .ok_or(Refusal::UnknownUser)?;
-        if text(user, "uid", 200).as_deref() != Some(identity.subject.as_str()) {
-            return Err(Refusal::UnknownUser.into());
-        }
-        let custom = user
-            .get("custom_fields")
-            .and_then(Value::as_array)
-            .and_then(|fields| {
-                fields
-                    .iter()
-                    .find(|f| f.get("field_name").and_then(Value::as_str) == Some("display_name"))
-            })
-            .and_then(|f| f.get("value"))
-            .and_then(Value::as_str)
-            .filter(|v| !v.is_empty() && v.len() <= 256 && !v.chars().any(char::is_control))
-            .map(str::to_owned);
-        identity.name = custom
-            .or_else(|| joined(text(user, "first_name", 128), text(user, "last_name", 128)))
-            .or(identity.name.take());
-        identity.email = text(user, "email", 320).or(identity.email.take());
-        identity.email_verified =
-            user.get("email_confirmed").and_then(Value::as_bool) == Some(true);
-        Ok(())
-    }
-
-    /// Checks that the provider can be used: its keys (or discovery) are
-    /// reachable and hold keys; for Piano, its secrets are set and the API
-    /// accepts the API token. The answer says what was found, or what is wrong.
-    pub async fn test_connection(&self, provider: &SsoProvider) -> Result<String, String> {
-        match key_source(&provider.kind) {
-            KeySource::Jwks(url) => self.key_report(&url).await,
-            KeySource::Discovery(url) => {
-                let jwks = self.jwks_uri(&provider.kind).await.map_err(|c| match c {
-                    Checked::Failed(err) => format!("{url}: {err}"),
-                    Checked::Refused(r) => format!("{url}: {}", r.reason()),
-                })?;
-                self.key_report(&jwks)
-                    .await
-                    .map(|found| format!("issuer confirmed; {found}"))
-            }
-            KeySource::Shared => self.test_piano(provider).await,
-        }
-    }
-
-    /// Fetches the key set at `url` now: how many keys it has, or what is wrong.
-    async fn key_report(&self, url: &str) -> Result<String, String> {
-        match self.keys.fetch_now(url).await {
-            Ok(0) => Err(format!("{url} answered, but with no signing keys")),
-            Ok(n) => Ok(format!("{n} signing key(s) at {url}")),
-            Err(err) => Err(format!("{url}: {err}")),
-        }
-    }
-
-    /// Piano's publisher API endpoint `path` (under `/api/v3/publisher/`), on
-    /// `base_url` or Piano's host for the tenant's environment.
-    fn piano_api(&self, base_url: Option<&str>, path: &str) -> Result<url::Url, String> {
-        let base = base_url.map_or(piano_host(self.environment), trimmed);
-        url::Url::parse(&format!("{base}/api/v3/publisher/{path}")).map_err(|e| e.to_string())
-    }
-
-    async fn test_piano(&self, provider: &SsoProvider) -> Result<String, String> {
-        let ProviderKind::Piano {
-            application_id,
-            base_url,
-        } = &provider.kind
-        else {
-            return Err("not a Piano provider".into());
-        };
-        let secrets = self
-            .secrets
-            .ok_or("the API token and signing key are not set (PUT .../secrets)")?;
-        let url = self.piano_api(base_url.as_deref(), "app/get")?;
-        let base = url.origin().ascii_serialization();
-        let body = self
-            .keys
-            .http()
-            .post_form(
-                url,
-                None,
-                &[("aid", application_id), ("api_token", &secrets.api_token)],
-            )
-            .await
-            .map_err(|e| format!("{base}: {e}"))?;
-        let answer: Value = crate::idp::http::parse_json(&body).map_err(|e| e.to_string())?;
-        match answer.get("code").and_then(Value::as_i64) {
-            Some(0) => Ok(format!(
-                "the API token is accepted for application {application_id}"
-            )),
-            _ => Err(format!(
-                "Piano refused the API token for application {application_id} ({})",
-                answer
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("no message")
-            )),
-        }
     }
 }
 

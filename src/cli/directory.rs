@@ -6,14 +6,16 @@
 //!
 //! The format is in [`crate::admin::directory_csv`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::Subcommand;
 use serde_json::Value;
 
 use super::ConfigFile;
-use super::backend::{Backend, Op};
+use super::backend::Backend;
 use super::context::{CliError, finish};
+use super::op::Op;
 use super::print;
 use crate::admin::ops::RuleInput;
 
@@ -132,4 +134,56 @@ pub async fn lookup(user: String, config: &ConfigFile) -> ExitCode {
         }
         .await,
     )
+}
+
+#[derive(Debug, Subcommand)]
+/// `authproxy directory ...`.
+pub enum DirectoryCommand {
+    /// Add or replace one rule.
+    Put {
+        #[command(flatten)]
+        /// The rule.
+        rule: RuleArgs,
+        #[command(flatten)]
+        /// The configuration file and the actor.
+        config: ConfigFile,
+    },
+    /// Remove one rule.
+    Remove {
+        #[command(flatten)]
+        /// The rule (its kind and key).
+        rule: RuleArgs,
+        #[command(flatten)]
+        /// The configuration file and the actor.
+        config: ConfigFile,
+    },
+    /// Import directory rules from a CSV file, all or nothing.
+    Import {
+        /// CSV with the header `kind,key,realm,idp_hint` (see docs/src/reference/directory.md).
+        file: PathBuf,
+        #[command(flatten)]
+        /// The configuration file and the actor.
+        config: ConfigFile,
+        /// Replace the whole directory instead of adding to it.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Write every rule as CSV (to standard output, or to --file).
+    Export {
+        #[command(flatten)]
+        /// The configuration file.
+        config: ConfigFile,
+        #[arg(long, value_name = "FILE")]
+        /// Write to this file instead of standard output.
+        file: Option<PathBuf>,
+    },
+    /// Where a user goes (what discovery answers for them):
+    /// `directory lookup alice@corp.example`.
+    Lookup {
+        /// The username.
+        user: String,
+        #[command(flatten)]
+        /// The configuration file.
+        config: ConfigFile,
+    },
 }

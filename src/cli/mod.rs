@@ -2,22 +2,26 @@
 //! administration commands; `serve` itself is run by `main` through `startup`.
 
 pub mod admin;
+pub mod api_keys;
 pub mod backend;
+pub mod callers;
 pub mod context;
 pub mod directory;
+pub mod host_keys;
 pub mod keys;
+pub mod op;
 pub mod print;
 pub mod providers;
 pub mod remote;
 pub mod resources;
+pub mod service;
+pub mod signing_keys;
 pub mod tenants;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-use crate::config::Config;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -70,7 +74,7 @@ pub enum Command {
     Directory {
         #[command(subcommand)]
         /// What to do with the directory.
-        command: DirectoryCommand,
+        command: directory::DirectoryCommand,
     },
     /// Manage the embedding applications (clients).
     Clients {
@@ -97,7 +101,7 @@ pub enum Command {
         config: ConfigFile,
         #[command(subcommand)]
         /// What to do with the callers.
-        command: admin::CallersCommand,
+        command: callers::CallersCommand,
     },
     /// Manage tenants (host organisations), their signing keys and API keys.
     Tenants {
@@ -141,7 +145,7 @@ pub enum Command {
         config: ConfigFile,
         #[command(subcommand)]
         /// What to do.
-        command: tenants::SigningKeysCommand,
+        command: signing_keys::SigningKeysCommand,
     },
     /// Administrator tokens for the admin API: create, list, expire, revoke.
     Admin {
@@ -150,7 +154,7 @@ pub enum Command {
         config: ConfigFile,
         #[command(subcommand)]
         /// What to do.
-        command: AdminCommand,
+        command: admin::AdminCommand,
     },
     /// Read the audit trail, oldest first:
     /// `audit --since 2026-12-01 --action client --outcome changed --limit 50`.
@@ -261,97 +265,6 @@ pub struct ConfigFile {
     pub output: print::Output,
 }
 
-#[derive(Debug, Subcommand)]
-/// `authproxy admin ...`.
-pub enum AdminCommand {
-    /// Create an admin token; prints it once:
-    /// `admin create-token --label ops --expires-in-days 90 > ops.token`.
-    CreateToken {
-        #[arg(long, default_value = "admin")]
-        /// The name the audit trail gives the token's holder (`admin:<label>`).
-        label: String,
-        #[arg(long, value_name = "DAYS")]
-        /// Days until it stops working (1 to 3650); without it, it works until
-        /// expired or revoked.
-        expires_in_days: Option<u32>,
-    },
-    /// List admin tokens: id, label, status, creation and end (never the tokens).
-    Tokens,
-    /// Make a token stop working, now or at --at; it stays listed as expired.
-    Expire {
-        /// The token's id (from `admin tokens`).
-        id: String,
-        /// When: `2026-12-31` or `2026-12-31T18:00:00Z` (default: now).
-        #[arg(long, value_parser = crate::clock::parse_instant)]
-        at: Option<chrono::DateTime<chrono::Utc>>,
-    },
-    /// Revoke a token: it stops working at once and is no longer listed.
-    Revoke {
-        /// The token's id (from `admin tokens`).
-        id: String,
-    },
-    /// End every console session of an administrator at once, on every
-    /// replica (a lost laptop); signing in again works. Needs the running
-    /// broker: `--url`.
-    EndConsoleSessions {
-        /// The administrator's subject at the console's realm (in Keycloak,
-        /// the user's ID), as listed in `[console] admin_subjects`.
-        subject: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-/// `authproxy directory ...`.
-pub enum DirectoryCommand {
-    /// Add or replace one rule.
-    Put {
-        #[command(flatten)]
-        /// The rule.
-        rule: directory::RuleArgs,
-        #[command(flatten)]
-        /// The configuration file and the actor.
-        config: ConfigFile,
-    },
-    /// Remove one rule.
-    Remove {
-        #[command(flatten)]
-        /// The rule (its kind and key).
-        rule: directory::RuleArgs,
-        #[command(flatten)]
-        /// The configuration file and the actor.
-        config: ConfigFile,
-    },
-    /// Import directory rules from a CSV file, all or nothing.
-    Import {
-        /// CSV with the header `kind,key,realm,idp_hint` (see docs/src/reference/directory.md).
-        file: PathBuf,
-        #[command(flatten)]
-        /// The configuration file and the actor.
-        config: ConfigFile,
-        /// Replace the whole directory instead of adding to it.
-        #[arg(long)]
-        replace: bool,
-    },
-    /// Write every rule as CSV (to standard output, or to --file).
-    Export {
-        #[command(flatten)]
-        /// The configuration file.
-        config: ConfigFile,
-        #[arg(long, value_name = "FILE")]
-        /// Write to this file instead of standard output.
-        file: Option<PathBuf>,
-    },
-    /// Where a user goes (what discovery answers for them):
-    /// `directory lookup alice@corp.example`.
-    Lookup {
-        /// The username.
-        user: String,
-        #[command(flatten)]
-        /// The configuration file.
-        config: ConfigFile,
-    },
-}
-
 /// Runs a parsed command other than `serve` (which `main` hands to `startup`).
 pub async fn run(command: Command) -> ExitCode {
     match command {
@@ -359,8 +272,10 @@ pub async fn run(command: Command) -> ExitCode {
             eprintln!("authproxy: serve is started by the binary, not by the admin commands");
             ExitCode::from(2)
         }
-        Command::CheckConfig { file, config } => check_config(file.as_ref().unwrap_or(&config)),
-        Command::Migrate { config } => migrate(&config).await,
+        Command::CheckConfig { file, config } => {
+            service::check_config(file.as_ref().unwrap_or(&config))
+        }
+        Command::Migrate { config } => service::migrate(&config).await,
         Command::GenerateSealingKey => match crate::crypto::Sealer::generate_key() {
             Ok(key) => {
                 println!("{}", secrecy::ExposeSecret::expose_secret(&key));
@@ -373,30 +288,32 @@ pub async fn run(command: Command) -> ExitCode {
         },
         Command::Directory {
             command:
-                DirectoryCommand::Import {
+                directory::DirectoryCommand::Import {
                     file,
                     config,
                     replace,
                 },
         } => directory::import(&file, &config, replace).await,
         Command::Directory {
-            command: DirectoryCommand::Put { rule, config },
+            command: directory::DirectoryCommand::Put { rule, config },
         } => directory::put(rule, &config).await,
         Command::Directory {
-            command: DirectoryCommand::Remove { rule, config },
+            command: directory::DirectoryCommand::Remove { rule, config },
         } => directory::remove(rule, &config).await,
         Command::Directory {
-            command: DirectoryCommand::Export { config, file },
+            command: directory::DirectoryCommand::Export { config, file },
         } => admin::export_directory(&config, file.as_deref()).await,
         Command::Directory {
-            command: DirectoryCommand::Lookup { user, config },
+            command: directory::DirectoryCommand::Lookup { user, config },
         } => directory::lookup(user, &config).await,
         Command::Clients { config, command } => admin::clients(&config, command).await,
-        Command::Callers { config, command } => admin::callers(&config, command).await,
+        Command::Callers { config, command } => callers::callers(&config, command).await,
         Command::Tenants { config, command } => tenants::tenants(&config, command).await,
-        Command::SigningKeys { config, command } => tenants::signing_keys(&config, command).await,
+        Command::SigningKeys { config, command } => {
+            signing_keys::signing_keys(&config, command).await
+        }
         Command::Keys { config, command } => keys::keys(&config, command).await,
-        Command::Healthcheck { url } => healthcheck(&url).await,
+        Command::Healthcheck { url } => service::healthcheck(&url).await,
         Command::Backup { config, to } => keys::backup(&config, &to).await,
         Command::Realms { config, command } => admin::realms(&config, command).await,
         Command::Admin { config, command } => admin::admin(&config, command).await,
@@ -408,113 +325,7 @@ pub async fn run(command: Command) -> ExitCode {
             let filter = filter.filter(config.url.is_some());
             admin::audit(&config, filter, json).await
         }
-        Command::Login { url, token_file } => login(&url, &token_file).await,
-        Command::Logout { url } => logout(&url),
-    }
-}
-
-/// `authproxy login`: checks the token against the broker, then keeps it.
-async fn login(url: &str, token_file: &std::path::Path) -> ExitCode {
-    context::finish(
-        async {
-            let base = remote::broker_url(url)?;
-            let token = context::read_secret(token_file)?;
-            let broker = remote::Remote::new(base.clone(), token.clone())?;
-            let tokens = broker
-                .send(reqwest::Method::GET, "tokens", remote::Body::None)
-                .await?;
-            let mut logins = remote::Logins::open()?;
-            logins.set(&base, Some(&token))?;
-            println!(
-                "logged in to {base} ({} admin token(s) there); the token is kept in {}",
-                tokens.as_array().map_or(0, Vec::len),
-                logins.path().display()
-            );
-            Ok(())
-        }
-        .await,
-    )
-}
-
-/// `authproxy logout`: forgets the token kept for a broker.
-fn logout(url: &str) -> ExitCode {
-    context::finish((|| {
-        let base = remote::broker_url(url)?;
-        let mut logins = remote::Logins::open()?;
-        if logins.set(&base, None)? {
-            println!("forgot the admin token of {base}");
-        } else {
-            println!("no admin token was kept for {base}");
-        }
-        Ok(())
-    })())
-}
-
-async fn healthcheck(url: &str) -> ExitCode {
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(3))
-        .redirect(reqwest::redirect::Policy::none())
-        .build();
-    let answer = match client {
-        Ok(client) => client.get(url).send().await,
-        Err(err) => Err(err),
-    };
-    match answer {
-        Ok(response) if response.status().is_success() => ExitCode::SUCCESS,
-        Ok(response) => {
-            eprintln!("authproxy: {url} answered {}", response.status());
-            ExitCode::FAILURE
-        }
-        Err(err) => {
-            eprintln!("authproxy: {url}: {err}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn migrate(path: &std::path::Path) -> ExitCode {
-    let config = match Config::load(path) {
-        Ok(config) => config,
-        Err(err) => {
-            eprintln!("{}: {err}", path.display());
-            return ExitCode::from(2);
-        }
-    };
-    let clock: std::sync::Arc<dyn crate::clock::Clock> =
-        std::sync::Arc::new(crate::clock::SystemClock);
-    let opened = config.store.open_durable(&clock).await.map(|_| ());
-    match opened {
-        Ok(()) => {
-            let backend = if config.store.postgres_url.is_some() {
-                "PostgreSQL"
-            } else {
-                "SQLite"
-            };
-            println!("{backend}: the schema is up to date");
-            ExitCode::SUCCESS
-        }
-        Err(err) => {
-            eprintln!("authproxy: {err}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn check_config(path: &std::path::Path) -> ExitCode {
-    match Config::load(path) {
-        Ok(config) => {
-            println!(
-                "{}: ok ({} realm(s), {} client(s), {} directory rule(s))",
-                path.display(),
-                config.realms.len(),
-                config.clients.len(),
-                config.directory_seed.len()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(err) => {
-            eprintln!("{}: {err}", path.display());
-            ExitCode::from(2)
-        }
+        Command::Login { url, token_file } => service::login(&url, &token_file).await,
+        Command::Logout { url } => service::logout(&url),
     }
 }

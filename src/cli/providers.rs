@@ -9,8 +9,9 @@ use clap::Subcommand;
 
 use serde_json::Value;
 
-use super::backend::{Backend, Op};
+use super::backend::Backend;
 use super::context::{CliError, read};
+use super::op::Op;
 use super::print::{self, Output};
 use crate::admin::ops::providers::SecretsInput;
 

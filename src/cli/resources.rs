@@ -4,8 +4,9 @@
 
 use clap::Subcommand;
 
-use super::backend::{Backend, Op};
+use super::backend::Backend;
 use super::context::CliError;
+use super::op::Op;
 use super::print::{self, Output};
 
 #[derive(Debug, Subcommand)]

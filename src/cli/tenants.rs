@@ -1,5 +1,7 @@
-//! `authproxy tenants ...`: tenants, their signing keys and their API keys, through
-//! the same operations as `/admin/api/tenants` (and the same audit rows).
+//! `authproxy tenants ...`: tenants, through the same operations as
+//! `/admin/api/tenants` (and the same audit rows); their signing keys and API
+//! keys are `tenants keys` ([`super::host_keys`]) and `tenants api-keys`
+//! ([`super::api_keys`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,13 +10,13 @@ use clap::Subcommand;
 
 use serde_json::{Map, Value};
 
-use super::ConfigFile;
-use super::backend::{Backend, Op};
-use super::context::{CliError, finish, open_context, read};
-use super::print::{self, Output};
-use crate::admin::ops::tenants::{ApiKeyInput, HostKeyInput, TenantInput};
-use crate::auth::signing::BrokerKeys;
-use crate::domain::{LinkPath, Operation};
+use super::backend::Backend;
+use super::context::{CliError, finish, read};
+use super::op::Op;
+use super::print::{self};
+use super::{ConfigFile, api_keys, host_keys};
+use crate::admin::ops::tenants::TenantInput;
+use crate::domain::LinkPath;
 
 #[derive(Debug, Subcommand)]
 /// `authproxy tenants ...`.
@@ -41,7 +43,7 @@ pub enum TenantsCommand {
         tenant_id: String,
         #[command(subcommand)]
         /// What to do.
-        command: KeysCommand,
+        command: host_keys::KeysCommand,
     },
     /// A tenant's API keys.
     ApiKeys {
@@ -49,7 +51,7 @@ pub enum TenantsCommand {
         tenant_id: String,
         #[command(subcommand)]
         /// What to do.
-        command: ApiKeysCommand,
+        command: api_keys::ApiKeysCommand,
     },
     /// A tenant's identity providers (third-party SSO).
     Providers {
@@ -69,82 +71,6 @@ pub enum TenantsCommand {
     },
 }
 
-#[derive(Debug, Subcommand)]
-/// `authproxy signing-keys ...`.
-pub enum SigningKeysCommand {
-    /// List the broker's signing keys (newest first: it signs).
-    List,
-    /// Make a new signing key, which signs from now on (running replicas pick it
-    /// up within a minute); keys replaced more than two days ago are retired.
-    Rotate,
-}
-
-#[derive(Debug, Subcommand)]
-/// `authproxy tenants keys TENANT ...`.
-pub enum KeysCommand {
-    /// List the keys.
-    List,
-    /// Register a key: a public JWK file, a pair made here (`--generate`, prints
-    /// the private JWK once) or an HS256 secret file.
-    Add {
-        /// The `kid`.
-        kid: String,
-        /// A file holding the public JWK (`key.jwk.json`; `-` reads standard input).
-        #[arg(long, conflicts_with_all = ["generate", "secret_file"])]
-        jwk_file: Option<PathBuf>,
-        /// Make an ES256 pair.
-        #[arg(long)]
-        generate: bool,
-        /// A file holding an HS256 secret (base64url, 32 bytes or more).
-        #[arg(long)]
-        secret_file: Option<PathBuf>,
-        /// The key may sign for sub-tenants that grant it.
-        #[arg(long)]
-        for_subtenants: bool,
-    },
-    /// Revoke a key, at once.
-    Revoke {
-        /// The `kid`.
-        kid: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-/// `authproxy tenants api-keys TENANT ...`.
-pub enum ApiKeysCommand {
-    /// List the API keys.
-    List,
-    /// Make an API key; prints the credential once.
-    Create {
-        /// An operation it may call (repeatable): mint_tokens, logout, update_users,
-        /// debug, create_embeds, manage_resources, manage_registrations, create_links,
-        /// exchange_sso_codes.
-        #[arg(long = "operation", required = true, value_parser = ["mint_tokens", "logout", "update_users", "debug", "create_embeds", "manage_resources", "manage_registrations", "create_links", "exchange_sso_codes"])]
-        operations: Vec<String>,
-        /// It may act for sub-tenants that grant it.
-        #[arg(long)]
-        for_subtenants: bool,
-        /// Days until it stops working (`90`).
-        #[arg(long)]
-        expires_in_days: Option<u32>,
-        /// Requests per minute (`60`).
-        #[arg(long, default_value_t = 600)]
-        rate_per_minute: u32,
-    },
-    /// Revoke an API key, at once.
-    Revoke {
-        /// The key's id.
-        key_id: String,
-    },
-}
-
-/// Listings change nothing, so they record no actor.
-fn operation(raw: &str) -> Result<Operation, CliError> {
-    serde_json::from_value(serde_json::Value::String(raw.to_owned()))
-        .map_err(|_| CliError::Input(format!("--operation {raw}: not an operation")))
-}
-
-/// The tenant's third-party SSO from `--sso-file` (none without it).
 /// The tenant `id` as the admin API shows it, without its id; `None` when
 /// there is none.
 async fn current_tenant(
@@ -164,6 +90,7 @@ async fn current_tenant(
         }))
 }
 
+/// The tenant's third-party SSO from `--sso-file` (none without it).
 fn sso_settings(path: Option<&PathBuf>) -> Result<crate::domain::SsoSettings, CliError> {
     let Some(path) = path else {
         return Ok(crate::domain::SsoSettings::default());
@@ -376,176 +303,16 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
                     print::done(out, &Value::Null, &format!("removed tenant {tenant_id}"));
                 }
                 TenantsCommand::Keys { tenant_id, command } => {
-                    keys(&backend, out, tenant_id, command).await?;
+                    host_keys::keys(&backend, out, tenant_id, command).await?;
                 }
                 TenantsCommand::ApiKeys { tenant_id, command } => {
-                    api_keys(&backend, out, tenant_id, command).await?;
+                    api_keys::api_keys(&backend, out, tenant_id, command).await?;
                 }
                 TenantsCommand::Providers { tenant_id, command } => {
                     super::providers::providers(&backend, out, tenant_id, command).await?;
                 }
                 TenantsCommand::Resources { tenant_id, command } => {
                     super::resources::resources(&backend, out, tenant_id, command).await?;
-                }
-            }
-            Ok(())
-        }
-        .await,
-    )
-}
-
-async fn keys(
-    backend: &Backend,
-    out: Output,
-    tenant_id: String,
-    command: KeysCommand,
-) -> Result<(), CliError> {
-    match command {
-        KeysCommand::List => {
-            print::list(
-                out,
-                &backend.run(Op::ListHostKeys(tenant_id)).await?,
-                Value::to_string,
-            );
-        }
-        KeysCommand::Add {
-            kid,
-            jwk_file,
-            generate,
-            secret_file,
-            for_subtenants,
-        } => {
-            let jwk = jwk_file
-                .as_ref()
-                .map(|path| {
-                    serde_json::from_str(&read(path)?)
-                        .map_err(|e| CliError::Input(format!("{}: not JSON ({e})", path.display())))
-                })
-                .transpose()?;
-            let secret = secret_file.as_deref().map(read).transpose()?;
-            let input = HostKeyInput {
-                kid,
-                jwk,
-                generate,
-                secret,
-                for_subtenants,
-            };
-            let view = backend.run(Op::AddHostKey(tenant_id, input)).await?;
-            if print::get(&view, "private_jwk").is_object() {
-                print::secret(
-                    out,
-                    &view,
-                    "private_jwk",
-                    &format!(
-                        "Key {} made. Its private JWK (above) is shown once: give it to the host's backend.",
-                        print::text(print::get(&view, "kid"))
-                    ),
-                );
-            } else {
-                print::done(
-                    out,
-                    &view,
-                    &format!(
-                        "registered key {} ({})",
-                        print::text(print::get(&view, "kid")),
-                        print::text(print::get(&view, "alg"))
-                    ),
-                );
-            }
-        }
-        KeysCommand::Revoke { kid } => {
-            let message = format!("revoked key {kid} of tenant {tenant_id}");
-            let view = backend.run(Op::RevokeHostKey(tenant_id, kid)).await?;
-            print::done(out, &view, &message);
-        }
-    }
-    Ok(())
-}
-
-async fn api_keys(
-    backend: &Backend,
-    out: Output,
-    tenant_id: String,
-    command: ApiKeysCommand,
-) -> Result<(), CliError> {
-    match command {
-        ApiKeysCommand::List => {
-            print::list(
-                out,
-                &backend.run(Op::ListApiKeys(tenant_id)).await?,
-                Value::to_string,
-            );
-        }
-        ApiKeysCommand::Create {
-            operations,
-            for_subtenants,
-            expires_in_days,
-            rate_per_minute,
-        } => {
-            let input = ApiKeyInput {
-                operations: operations
-                    .iter()
-                    .map(|o| operation(o))
-                    .collect::<Result<_, _>>()?,
-                for_subtenants,
-                expires_in_days,
-                rate_per_minute,
-            };
-            let view = backend.run(Op::CreateApiKey(tenant_id, input)).await?;
-            print::secret(
-                out,
-                &view,
-                "credential",
-                &format!(
-                    "API key {} made. Its credential (above) is shown once; the store keeps only a SHA-256.",
-                    print::text(print::get(&view, "key_id"))
-                ),
-            );
-        }
-        ApiKeysCommand::Revoke { key_id } => {
-            let message = format!("revoked API key {key_id}");
-            let view = backend.run(Op::RevokeApiKey(tenant_id, key_id)).await?;
-            print::done(out, &view, &message);
-        }
-    }
-    Ok(())
-}
-
-/// `authproxy signing-keys ...`.
-pub async fn signing_keys(config: &ConfigFile, command: SigningKeysCommand) -> ExitCode {
-    finish(
-        async {
-            let ctx = open_context(config).await?;
-            let now = crate::clock::Clock::now(&crate::clock::SystemClock);
-            let keys = BrokerKeys::load(std::sync::Arc::clone(&ctx.store), ctx.public_url(), now)
-                .await
-                .map_err(|e| CliError::Input(e.to_string()))?;
-            match command {
-                SigningKeysCommand::List => {
-                    let jwks = keys.jwks();
-                    let listed = jwks.get("keys").and_then(serde_json::Value::as_array);
-                    for key in listed.into_iter().flatten() {
-                        println!("{}", key.get("kid").and_then(serde_json::Value::as_str).unwrap_or_default());
-                    }
-                }
-                SigningKeysCommand::Rotate => {
-                    let actor = ctx.actor()?;
-                    let kid = keys
-                        .rotate(now)
-                        .await
-                        .map_err(|e| CliError::Input(e.to_string()))?;
-                    ctx.store
-                        .append(&crate::store::AuditEntry {
-                            at: now,
-                            actor,
-                            action: "signing_key.rotate".into(),
-                            subject: Some(kid.clone()),
-                            outcome: crate::store::AuditOutcome::Changed,
-                            ..crate::store::AuditEntry::default()
-                        })
-                        .await?;
-                    println!("{kid}");
-                    eprintln!("The new key signs from now on; the previous one verifies for two more days.");
                 }
             }
             Ok(())

@@ -25,7 +25,8 @@ use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
 use crate::http::error::{ApiError, WebError};
 use crate::http::json;
-use crate::http::limits::set_retry_after;
+use crate::http::limits::retry_after;
+use crate::http::refused::Refused;
 use crate::http::request_id::RequestId;
 use crate::idp::issued::{Expected, check_issued, claims_of};
 use crate::idp::{RealmUser, UserLookup};
@@ -106,26 +107,24 @@ pub async fn impersonate(
     response
 }
 
-fn unauthenticated() -> Response {
-    let mut response = ApiError(WebError::new(
+fn unauthenticated() -> Refused {
+    Refused::new(
         ErrorCode::InvalidClient,
         "Authenticate with HTTP Basic: the caller ID and secret given when the caller was created.",
-    ))
-    .into_response();
-    response.headers_mut().insert(
+    )
+    .with_header(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Basic realm=\"authproxy\", charset=\"UTF-8\""),
-    );
-    response
+    )
 }
 
-/// Authenticates the caller and takes a token from its bucket; the `Err` is the
-/// response to send (401 or 429).
+/// Authenticates the caller and takes a token from its bucket (401 or 429
+/// otherwise).
 async fn admit(
     app: &AppState,
     headers: &HeaderMap,
     audit: &mut Audit,
-) -> Result<Result<StoredCaller, Response>, ApiError> {
+) -> Result<StoredCaller, Refused> {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -137,11 +136,11 @@ async fn admit(
         Outcome::Authenticated(caller) => caller,
         Outcome::NotRequested => {
             audit.deny(AuditOutcome::Denied, "no credentials");
-            return Ok(Err(unauthenticated()));
+            return Err(unauthenticated());
         }
         Outcome::Failed(reason) => {
             audit.deny(AuditOutcome::Denied, reason);
-            return Ok(Err(unauthenticated()));
+            return Err(unauthenticated());
         }
     };
     let policy = &caller.policy;
@@ -156,15 +155,13 @@ async fn admit(
         .await
     {
         audit.deny(AuditOutcome::Denied, "rate limited");
-        let mut response = ApiError(WebError::new(
+        return Err(Refused::new(
             ErrorCode::RateLimited,
             "Too many impersonation requests from this caller: wait and retry.",
-        ))
-        .into_response();
-        set_retry_after(&mut response, wait);
-        return Ok(Err(response));
+        )
+        .with_header(header::RETRY_AFTER, retry_after(wait)));
     }
-    Ok(Ok(caller))
+    Ok(caller)
 }
 
 async fn handle(
@@ -172,11 +169,8 @@ async fn handle(
     headers: &HeaderMap,
     body: &[u8],
     audit: &mut Audit,
-) -> Result<Response, ApiError> {
-    let caller = match admit(app, headers, audit).await? {
-        Ok(caller) => caller,
-        Err(refusal) => return Ok(refusal),
-    };
+) -> Result<Response, Refused> {
+    let caller = admit(app, headers, audit).await?;
     let policy = &caller.policy;
     let request: ImpersonationRequest = json::object(body).map_err(|_| {
         audit.deny(AuditOutcome::Denied, "invalid request");
@@ -266,7 +260,7 @@ async fn realm_user(
     realm: &crate::domain::Realm,
     user: &Username,
     audit: &mut Audit,
-) -> Result<RealmUser, ApiError> {
+) -> Result<RealmUser, Refused> {
     match app.keycloak_admin.find_user(realm, user.as_str()).await {
         Ok(UserLookup::Found(found)) => Ok(found),
         Ok(UserLookup::NotFound) => {

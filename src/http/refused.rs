@@ -9,7 +9,7 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
 use super::code::ErrorCode;
-use super::error::{ApiError, WebError, opaque_refusal};
+use super::error::{ApiError, PageError, WebError, opaque_refusal};
 
 /// A refused (or failed) embedded call.
 #[derive(Debug)]
@@ -91,6 +91,14 @@ impl<E: Into<WebError>> From<E> for Refused {
             headers: Vec::new(),
             debug_id: None,
         }
+    }
+}
+
+/// A refusal shown as a page (a form posted by a browser): its code and
+/// message; the audit reason stays with the caller.
+impl From<Refused> for PageError {
+    fn from(refused: Refused) -> Self {
+        Self(refused.error)
     }
 }
 

@@ -330,3 +330,28 @@ fn an_embedded_sso_style_imports_the_core_never_another_style() {
         wrong.join("\n")
     );
 }
+
+/// The longest a file of `src/` may grow (docs/src/developers/architecture.md).
+const MAX_FILE_LINES: usize = 500;
+
+#[test]
+fn no_source_file_is_longer_than_a_sitting() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut long = Vec::new();
+    for dir in folders(&src) {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|ext| ext == "rs") {
+                let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+                if lines > MAX_FILE_LINES {
+                    long.push(format!("{} has {lines} lines", path.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "split these along their seams (docs/src/developers/architecture.md):\n{}",
+        long.join("\n")
+    );
+}

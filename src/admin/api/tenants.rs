@@ -7,11 +7,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use super::{Admin, AdminResult, operator, parse};
+use crate::admin::ops::api_keys::{ApiKeyInput, ApiKeyView};
+use crate::admin::ops::host_keys::{HostKeyInput, HostKeyView};
 use crate::admin::ops::providers::{ProviderView, SecretsInput, TestReport};
 use crate::admin::ops::resources::{RegistrationView, ResourceView};
-use crate::admin::ops::tenants::{
-    ApiKeyInput, ApiKeyView, HostKeyInput, HostKeyView, TenantInput, TenantView,
-};
+use crate::admin::ops::tenants::{TenantInput, TenantView};
 use crate::app::AppState;
 
 /// Every tenant.

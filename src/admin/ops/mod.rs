@@ -8,8 +8,10 @@
 //! opens the store), and the API and the CLI refuse to change or remove them
 //! (`managed_by_config`), so no change made elsewhere is ever silently undone.
 
+pub mod api_keys;
 pub mod callers;
 pub mod directory;
+pub mod host_keys;
 pub mod providers;
 pub mod provisioning;
 pub mod registry;

@@ -75,3 +75,16 @@ fn the_header_is_alg_kid_and_typ_only() {
     );
     assert_eq!(parse(&large, typ).unwrap_err(), ShapeProblem::TooLarge);
 }
+
+#[test]
+fn a_numeric_date_is_whole_seconds_or_refused_by_name() {
+    let claims: Map<String, Value> =
+        serde_json::from_str(r#"{"exp": 1700000000, "iat": "1700000000", "nbf": 1.5}"#).unwrap();
+    assert_eq!(
+        numeric_date(&claims, "exp").unwrap().map(|t| t.timestamp()),
+        Some(1_700_000_000)
+    );
+    assert_eq!(numeric_date(&claims, "iat"), Err("iat"));
+    assert_eq!(numeric_date(&claims, "nbf"), Err("nbf"));
+    assert_eq!(numeric_date(&claims, "absent"), Ok(None));
+}

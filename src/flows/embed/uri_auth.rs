@@ -26,7 +26,7 @@ use crate::crypto;
 use crate::domain::{EmailSource, HostUserId, KeyAlgorithm, KeyId, Tenant, TenantId, VerifyingKey};
 use crate::http::client_addr::ClientAddr;
 use crate::http::code::ErrorCode;
-use crate::http::error::PageError;
+use crate::http::error::{PageError, WebError};
 use crate::http::page::error_page;
 use crate::http::request_id::RequestId;
 use crate::store::tenants::TenantStore as _;
@@ -69,8 +69,13 @@ pub async fn uri_get(RawQuery(query): RawQuery) -> Response {
     response
 }
 
-fn unsigned(message: &str) -> Response {
-    error_page(ErrorCode::InvalidSignature, message, None)
+/// The page a refused form gets: its code and what to do.
+fn refused(code: ErrorCode, message: &str) -> PageError {
+    PageError(WebError::new(code, message))
+}
+
+fn unsigned(message: &str) -> PageError {
+    refused(ErrorCode::InvalidSignature, message)
 }
 
 /// `POST /auth/uri` (the vendor's fields `account`, `givenName`, `familyName`,
@@ -88,25 +93,20 @@ pub async fn uri_post(
             audit.granted();
             response
         }
-        Err(response) => response,
+        Err(refusal) => refusal.into_response(),
     };
     audit.write_page(&app, response).await
 }
 
-async fn uri_inner(app: &AppState, body: &[u8], audit: &Audit) -> Result<Response, Response> {
-    let fields = form_fields(body).map_err(|e| PageError(e).into_response())?;
+async fn uri_inner(app: &AppState, body: &[u8], audit: &Audit) -> Result<Response, PageError> {
+    let fields = form_fields(body)?;
     let field = |name: &str| fields.get(name).map(String::as_str);
     let account = field("account").unwrap_or_default();
     let tenant_id = TenantId::parse(account).map_err(|_| {
         audit.reason("account");
-        error_page(ErrorCode::InvalidRequest, "account: the tenant id.", None)
+        refused(ErrorCode::InvalidRequest, "account: the tenant id.")
     })?;
-    let Some(tenant) = app
-        .durable
-        .tenant(&tenant_id)
-        .await
-        .map_err(|e| PageError(e.into()).into_response())?
-    else {
+    let Some(tenant) = app.durable.tenant(&tenant_id).await? else {
         audit.reason("unknown tenant");
         return Err(unsigned(
             "The request is not signed by a key of this account.",
@@ -128,12 +128,14 @@ async fn uri_inner(app: &AppState, body: &[u8], audit: &Audit) -> Result<Respons
             )),
         },
     }
-    .map_err(|_| {
+    .map_err(|e| {
+        if e.code() == ErrorCode::StoreUnavailable {
+            return e.into();
+        }
         audit.reason("invalid target");
-        error_page(
+        refused(
             ErrorCode::InvalidTarget,
             "eventid: not a resource of this account (and the account has no app URL).",
-            None,
         )
     })?;
     let specific = user.resource_specific;
@@ -149,18 +151,14 @@ async fn from_hmac(
     fields: &HashMap<String, String>,
     now: DateTime<Utc>,
     audit: &Audit,
-) -> Result<HostUser, Response> {
+) -> Result<HostUser, PageError> {
     let field = |name: &str| fields.get(name).map_or("", String::as_str);
     let refuse = |reason: &str| {
         audit.reason(reason.to_owned());
         unsigned("The request's signature does not verify (key, signature, time or nonce).")
     };
     let key = match KeyId::parse(field("kid")) {
-        Ok(kid) => app
-            .durable
-            .host_key(&tenant.id, &kid)
-            .await
-            .map_err(|e| PageError(e.into()).into_response())?,
+        Ok(kid) => app.durable.host_key(&tenant.id, &kid).await?,
         Err(_) => None,
     };
     // The tenant's switch is read at use, as the host-token verifier does: an
@@ -207,14 +205,13 @@ async fn from_hmac(
     let fresh = app
         .logins
         .use_state(&mark, at + SIGNED_WINDOW + TimeDelta::seconds(60))
-        .await
-        .map_err(|e| PageError(e.into()).into_response())?;
+        .await?;
     if !fresh {
         return Err(refuse("replayed_nonce"));
     }
     let invalid = |reason: &str, message: String| {
         audit.reason(reason);
-        error_page(ErrorCode::InvalidRequest, &message, None)
+        refused(ErrorCode::InvalidRequest, &message)
     };
     let uid = HostUserId::parse(field("uid")).map_err(|e| invalid("uid", format!("uid: {e}")))?;
     let name =
@@ -226,7 +223,8 @@ async fn from_hmac(
         says_verified: None,
     };
     let profile = Profile::vouched(tenant, &uid, claimed, source);
-    let session_exp = session_end(tenant, None, now).map_err(IntoResponse::into_response)?;
+    let session_exp = session_end(tenant, None, now)
+        .map_err(|e| refused(e.code(), "The tenant's session length is out of range."))?;
     Ok(HostUser::of(tenant, None, uid, profile, session_exp))
 }
 
@@ -239,13 +237,12 @@ async fn from_signed_token(
     fields: &HashMap<String, String>,
     now: DateTime<Utc>,
     audit: &Audit,
-) -> Result<HostUser, Response> {
+) -> Result<HostUser, PageError> {
     if PERSONAL_FIELDS.iter().any(|f| fields.contains_key(*f)) {
         audit.reason("fields beside the token");
-        return Err(error_page(
+        return Err(refused(
             ErrorCode::InvalidRequest,
             "With `jwt`, the user comes from the token: send no givenName, familyName, email or uid.",
-            None,
         ));
     }
     let verified = match app.host_token_verifier().verify(token, now).await {
@@ -254,7 +251,7 @@ async fn from_signed_token(
             audit.reason(rejection.reason());
             return Err(unsigned("The token does not verify."));
         }
-        Err(err) => return Err(PageError(err.into()).into_response()),
+        Err(err) => return Err(err.into()),
     };
     if verified.tenant.id != tenant.id || verified.exp > now + SIGNED_WINDOW {
         audit.reason("token of another account, or living over 120 s");
