@@ -1370,3 +1370,52 @@ async fn an_sqlite_database_of_schema_6_keeps_its_clients_which_ask_as_before() 
     assert_eq!(clients[0].id.as_str(), "crm.example");
     assert_eq!(clients[0].approval, authproxy::domain::Approval::Ask);
 }
+
+#[tokio::test]
+async fn durable_store_directory_import_keeps_the_last_rule_of_a_key_across_batches() {
+    for (backend, store, _dir) in durable_stores().await {
+        let user = |u: &str| Username::parse(u).unwrap();
+        // Ten thousand rules and more, so a store that writes in batches
+        // crosses a batch; each key is given twice, and one twice in a row.
+        let first = (0..6_000).map(|i| {
+            rule(
+                RuleKey::User(user(&format!("u{i}@bulk.test"))),
+                Some("first"),
+            )
+        });
+        let again = (0..6_000).map(|i| {
+            rule(
+                RuleKey::User(user(&format!("u{i}@bulk.test"))),
+                Some("again"),
+            )
+        });
+        let twice = [
+            rule(RuleKey::User(user("twice@bulk.test")), Some("one")),
+            rule(RuleKey::User(user("twice@bulk.test")), Some("two")),
+        ];
+        let rules: Vec<_> = first.chain(again).chain(twice).collect();
+        let count = store
+            .import_rules(Box::new(rules.into_iter()), true)
+            .await
+            .unwrap();
+        assert_eq!(count, 12_002, "{backend}");
+        for (who, expected) in [
+            ("u0@bulk.test", "again"),
+            ("u5999@bulk.test", "again"),
+            ("twice@bulk.test", "two"),
+        ] {
+            match store.resolve(&user(who)).await.unwrap() {
+                Resolution::Found(Target::Sso { realm, .. }) => {
+                    assert_eq!(realm.as_str(), expected, "{backend}: {who}");
+                }
+                other => panic!("{backend}: {who} resolved to {other:?}"),
+            }
+        }
+        let exported = store.export_csv().await.unwrap();
+        assert_eq!(
+            exported.lines().count(),
+            1 + 6_001,
+            "{backend}: one row per key"
+        );
+    }
+}

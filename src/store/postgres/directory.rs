@@ -1,12 +1,104 @@
 //! The directory on PostgreSQL: user and domain rules looked up, exported, and
-//! replaced or imported in one transaction.
+//! replaced or imported in one transaction, thousands of rules per statement.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
+use sqlx::{Postgres, Transaction};
 
 use super::{PostgresStore, bump};
 use crate::domain::{Resolution, RuleKey, Username};
 use crate::store::rows::{EXPORT_SQL, export_rows, target_columns, target_from_row, unavailable};
 use crate::store::{DirectoryStore, Rules, StoreError};
+
+/// Rules written per statement: large enough that a million rules take a few
+/// hundred round trips, small enough to bound the memory of one batch.
+const BATCH_ROWS: usize = 5_000;
+
+/// One table's rules of a batch, each key once: a key given again replaces its
+/// earlier rule, as row-by-row upserts would (one statement may not upsert a
+/// row twice).
+#[derive(Default)]
+struct Rows {
+    index: HashMap<String, usize>,
+    keys: Vec<String>,
+    realms: Vec<Option<String>>,
+    hints: Vec<Option<String>>,
+}
+
+impl Rows {
+    fn put(&mut self, key: &str, realm: Option<String>, hint: Option<String>) {
+        if let Some(&at) = self.index.get(key)
+            && let (Some(old_realm), Some(old_hint)) =
+                (self.realms.get_mut(at), self.hints.get_mut(at))
+        {
+            *old_realm = realm;
+            *old_hint = hint;
+            return;
+        }
+        self.index.insert(key.to_owned(), self.keys.len());
+        self.keys.push(key.to_owned());
+        self.realms.push(realm);
+        self.hints.push(hint);
+    }
+
+    /// Upserts the rows in one statement (`UNNEST` of three arrays).
+    async fn write(
+        self,
+        tx: &mut Transaction<'_, Postgres>,
+        table: &str,
+        key: &str,
+    ) -> Result<(), StoreError> {
+        if self.keys.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {table} ({key}, realm, idp_hint)
+             SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[])
+             ON CONFLICT ({key}) DO UPDATE SET realm = EXCLUDED.realm, idp_hint = EXCLUDED.idp_hint"
+        )))
+        .bind(self.keys)
+        .bind(self.realms)
+        .bind(self.hints)
+        .execute(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+/// The rules of an import not yet written.
+#[derive(Default)]
+struct Batch {
+    users: Rows,
+    domains: Rows,
+    default: Option<(Option<String>, Option<String>)>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.users.keys.len() + self.domains.keys.len()
+    }
+
+    async fn write(self, tx: &mut Transaction<'_, Postgres>) -> Result<(), StoreError> {
+        self.users.write(tx, "directory_users", "username").await?;
+        self.domains
+            .write(tx, "directory_domains", "domain")
+            .await?;
+        if let Some((realm, hint)) = self.default {
+            sqlx::query(
+                "INSERT INTO directory_default (id, realm, idp_hint) VALUES (1, $1, $2)
+                 ON CONFLICT (id) DO UPDATE SET realm = EXCLUDED.realm, idp_hint = EXCLUDED.idp_hint",
+            )
+            .bind(realm)
+            .bind(hint)
+            .execute(&mut **tx)
+            .await
+            .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+}
 
 #[async_trait]
 impl DirectoryStore for PostgresStore {
@@ -45,33 +137,21 @@ impl DirectoryStore for PostgresStore {
             }
         }
         let mut count = 0;
+        let mut batch = Batch::default();
         for rule in rules {
             let (realm, hint) = target_columns(&rule.target);
-            let query = match &rule.key {
-                RuleKey::User(user) => sqlx::query(
-                    "INSERT INTO directory_users (username, realm, idp_hint) VALUES ($1, $2, $3)
-                     ON CONFLICT (username) DO UPDATE SET realm = EXCLUDED.realm, idp_hint = EXCLUDED.idp_hint",
-                )
-                .bind(user.as_str()),
-                RuleKey::Domain(domain) => sqlx::query(
-                    "INSERT INTO directory_domains (domain, realm, idp_hint) VALUES ($1, $2, $3)
-                     ON CONFLICT (domain) DO UPDATE SET realm = EXCLUDED.realm, idp_hint = EXCLUDED.idp_hint",
-                )
-                .bind(domain.as_str()),
-                RuleKey::Default => sqlx::query(
-                    "INSERT INTO directory_default (id, realm, idp_hint) VALUES ($1, $2, $3)
-                     ON CONFLICT (id) DO UPDATE SET realm = EXCLUDED.realm, idp_hint = EXCLUDED.idp_hint",
-                )
-                .bind(1_i32),
-            };
-            query
-                .bind(realm)
-                .bind(hint)
-                .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?;
+            let (realm, hint) = (realm.map(str::to_owned), hint.map(str::to_owned));
+            match &rule.key {
+                RuleKey::User(user) => batch.users.put(user.as_str(), realm, hint),
+                RuleKey::Domain(domain) => batch.domains.put(domain.as_str(), realm, hint),
+                RuleKey::Default => batch.default = Some((realm, hint)),
+            }
             count += 1;
+            if batch.len() >= BATCH_ROWS {
+                std::mem::take(&mut batch).write(&mut tx).await?;
+            }
         }
+        batch.write(&mut tx).await?;
         bump(&mut tx, "directory_version").await?;
         tx.commit().await.map_err(unavailable)?;
         Ok(count)
