@@ -185,7 +185,12 @@ fn host_routes(state: &AppState) -> Router<AppState> {
         .route("/l", post(links::follow))
         .route(
             "/api/link/session",
-            post(landing::session.layer(linked)).options(landing::preflight),
+            post(landing::session.layer(linked))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    landing::credentialed,
+                ))
+                .options(landing::preflight),
         )
         .route("/auth/uri", get(uri_auth::uri_get).post(uri_auth::uri_post))
         .route(

@@ -637,3 +637,50 @@ async fn the_vendor_uri_endpoint_takes_signed_fields_once_and_never_personal_dat
         .unwrap();
     assert_eq!(bare.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
+
+#[tokio::test]
+async fn with_the_audit_trail_down_the_link_session_is_refused_readably_and_not_handed_out() {
+    let links = Links::start().await;
+    let host = &links.host;
+    let uid = format!("sue-{}", rand_suffix());
+    let link = opaque_of(&links.link(&uid, json!({"path": "/calls"})).await);
+    let sue = browser();
+    assert_eq!(
+        follow(host, &sue, &link).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let db = rusqlite::Connection::open(&host.app.db_path).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(FAIL, 'audit trail down'); END;",
+    )
+    .unwrap();
+    let refused = link_session(host, &sue).await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // The page reads the answer (credentialed CORS for its origin).
+    let header = |name: &str| {
+        refused
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        header("access-control-allow-origin").as_deref(),
+        Some(CRM_ORIGIN)
+    );
+    assert_eq!(
+        header("access-control-allow-credentials").as_deref(),
+        Some("true")
+    );
+    let body: Value = refused.json().await.unwrap();
+    assert!(body.get("session_token").is_none(), "{body}");
+    db.execute_batch("DROP TRIGGER audit_down;").unwrap();
+    // The cookie's session is still there once the trail is back.
+    let again = link_session(host, &sue).await;
+    assert_eq!(
+        again.status(),
+        StatusCode::OK,
+        "{}",
+        again.text().await.unwrap()
+    );
+}

@@ -1272,3 +1272,32 @@ async fn with_the_audit_trail_down_a_change_is_answered_as_made_and_nothing_is_h
         "{url}"
     );
 }
+
+#[tokio::test]
+async fn with_the_audit_trail_down_a_frame_is_told_it_failed_and_given_no_session() {
+    let events = Events::start().await;
+    let host = &events.host;
+    let url = events
+        .embed_url(json!({"user": {"id": "u-frame", "name": "Ada"}, "resource": event("ev-1")}))
+        .await;
+    let ticket = ticket_of(&url);
+    let db = rusqlite::Connection::open(&host.app.db_path).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(FAIL, 'audit trail down'); END;",
+    )
+    .unwrap();
+    let redeemed = redeem_ticket(host, &ticket, Some("ev-1")).await;
+    assert_eq!(redeemed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // The page can read why (CORS for its origin), so the app can say so.
+    assert_eq!(
+        redeemed
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some(CRM_ORIGIN)
+    );
+    let body: Value = redeemed.json().await.unwrap();
+    assert_eq!(body["error"], "store_unavailable");
+    assert!(body.get("session_token").is_none(), "{body}");
+    db.execute_batch("DROP TRIGGER audit_down;").unwrap();
+}

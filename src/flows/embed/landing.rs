@@ -8,8 +8,9 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,7 +27,7 @@ use crate::http::code::ErrorCode;
 use crate::http::cookie::SessionCookie;
 use crate::http::cors;
 use crate::http::error::{PageError, WebError};
-use crate::http::frame::{check_origin, finish_response, parse_client};
+use crate::http::frame::{Framed, check_origin, frame_headers, parse_client};
 use crate::http::json::{shaped, shapes};
 use crate::http::page;
 use crate::http::refused::Refused;
@@ -177,14 +178,11 @@ pub(crate) async fn land(
     }
 }
 
-fn with_credentials(
-    app: &AppState,
-    headers: &HeaderMap,
-    client: Option<&ClientId>,
-    response: &mut Response,
-) {
-    let registry = app.registry.snapshot();
-    finish_response(&registry, response, cors::request_origin(headers), client);
+/// The layer of `/api/link/session`, outside its audit: every answer (a 503
+/// for an audit row not written too) gets the frame's headers, with
+/// credentials allowed where an origin is.
+pub async fn credentialed(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let mut response = frame_headers(State(app), request, next).await;
     if response
         .headers()
         .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
@@ -194,6 +192,7 @@ fn with_credentials(
             HeaderValue::from_static("true"),
         );
     }
+    response
 }
 
 /// `POST /api/link/session {client_id}` with the session cookie (`fetch` with
@@ -206,19 +205,16 @@ pub async fn session(
     body: Bytes,
 ) -> Response {
     let cookie = SessionCookie::new(app.public_url.is_https());
-    let (mut response, client) = match cookie_session(&app, &audit, &headers, &body, &cookie).await
-    {
-        Ok((answer, client)) => (Json(answer).into_response(), Some(client)),
+    match cookie_session(&app, &audit, &headers, &body, &cookie).await {
+        Ok((answer, client)) => Framed(client, Json(answer)).into_response(),
         Err((refused, clear)) => {
             let mut response = refused.into_response();
             if let Some(clear) = clear.then(|| cookie.clear()).flatten() {
                 response.headers_mut().append(header::SET_COOKIE, clear);
             }
-            (response, None)
+            response
         }
-    };
-    with_credentials(&app, &headers, client.as_ref(), &mut response);
-    response
+    }
 }
 
 /// The session of the cookie, for `client`; a refusal says whether the
