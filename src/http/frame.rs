@@ -124,13 +124,13 @@ pub(crate) use frame_requests;
 /// origin: the one way every frame call starts.
 pub fn frame_request<T: FrameRequest>(
     registry: &Snapshot,
-    headers: &HeaderMap,
+    origin: Option<&str>,
     body: &[u8],
 ) -> Result<(T, ClientId), Refused> {
     let request: T = super::json::shaped(body)?;
     let client = parse_client(request.client_id())
         .map_err(|e| Refused::from(e).because("invalid request"))?;
-    check_origin(registry, &client, cors::request_origin(headers))?;
+    check_origin(registry, &client, origin)?;
     Ok((request, client))
 }
 
@@ -147,9 +147,9 @@ impl<T: FrameRequest> FromRequest<AppState> for FrameCall<T> {
     type Rejection = Refused;
 
     async fn from_request(request: Request, app: &AppState) -> Result<Self, Refused> {
-        let headers = request.headers().clone();
+        let origin = cors::request_origin(request.headers()).map(str::to_owned);
         let body = read(request, app).await?;
-        let (body, client) = frame_request(&app.registry.snapshot(), &headers, &body)?;
+        let (body, client) = frame_request(&app.registry.snapshot(), origin.as_deref(), &body)?;
         Ok(Self { client, body })
     }
 }
