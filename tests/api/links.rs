@@ -649,11 +649,7 @@ async fn with_the_audit_trail_down_the_link_session_is_refused_readably_and_not_
         follow(host, &sue, &link).await.status(),
         StatusCode::SEE_OTHER
     );
-    let db = rusqlite::Connection::open(&host.app.db_path).unwrap();
-    db.execute_batch(
-        "CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(FAIL, 'audit trail down'); END;",
-    )
-    .unwrap();
+    let down = host.app.audit_trail_down();
     let refused = link_session(host, &sue).await;
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
     // The page reads the answer (credentialed CORS for its origin).
@@ -674,7 +670,7 @@ async fn with_the_audit_trail_down_the_link_session_is_refused_readably_and_not_
     );
     let body: Value = refused.json().await.unwrap();
     assert!(body.get("session_token").is_none(), "{body}");
-    db.execute_batch("DROP TRIGGER audit_down;").unwrap();
+    drop(down);
     // The cookie's session is still there once the trail is back.
     let again = link_session(host, &sue).await;
     assert_eq!(

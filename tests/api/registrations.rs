@@ -1231,11 +1231,7 @@ async fn a_tenant_that_asks_for_one_session_per_user_gets_it_for_embed_urls_too(
 #[tokio::test]
 async fn with_the_audit_trail_down_a_change_is_answered_as_made_and_nothing_is_handed_out() {
     let events = Events::start().await;
-    let db = rusqlite::Connection::open(&events.host.app.db_path).unwrap();
-    db.execute_batch(
-        "CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(FAIL, 'audit trail down'); END;",
-    )
-    .unwrap();
+    let down = events.host.app.audit_trail_down();
 
     // A change: it takes effect, so it is answered as made (a retry would
     // make it again).
@@ -1262,7 +1258,7 @@ async fn with_the_audit_trail_down_a_change_is_answered_as_made_and_nothing_is_h
     let body = embed.text().await.unwrap();
     assert!(!body.contains("authproxy_ticket"), "{body}");
 
-    db.execute_batch("DROP TRIGGER audit_down;").unwrap();
+    drop(down);
     // The change was made: ev-3 exists and takes embed URLs.
     let url = events
         .embed_url(json!({"user": {"id": "u-audit", "name": "Ada"}, "resource": event("ev-3")}))
@@ -1281,11 +1277,7 @@ async fn with_the_audit_trail_down_a_frame_is_told_it_failed_and_given_no_sessio
         .embed_url(json!({"user": {"id": "u-frame", "name": "Ada"}, "resource": event("ev-1")}))
         .await;
     let ticket = ticket_of(&url);
-    let db = rusqlite::Connection::open(&host.app.db_path).unwrap();
-    db.execute_batch(
-        "CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(FAIL, 'audit trail down'); END;",
-    )
-    .unwrap();
+    let down = host.app.audit_trail_down();
     let redeemed = redeem_ticket(host, &ticket, Some("ev-1")).await;
     assert_eq!(redeemed.status(), StatusCode::SERVICE_UNAVAILABLE);
     // The page can read why (CORS for its origin), so the app can say so.
@@ -1299,5 +1291,5 @@ async fn with_the_audit_trail_down_a_frame_is_told_it_failed_and_given_no_sessio
     let body: Value = redeemed.json().await.unwrap();
     assert_eq!(body["error"], "store_unavailable");
     assert!(body.get("session_token").is_none(), "{body}");
-    db.execute_batch("DROP TRIGGER audit_down;").unwrap();
+    drop(down);
 }

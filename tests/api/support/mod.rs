@@ -31,6 +31,16 @@ pub const CRM_ORIGIN: &str = "http://localhost:8081";
 pub const CLIENT_ID: &str = "localhost:8081";
 pub const BROKER_CLIENT: (&str, &str) = ("authproxy-broker", "authproxy-broker-secret");
 
+/// The audit trail of a broker's SQLite file refusing every row, as a full or
+/// broken disk would, until this is dropped.
+pub struct AuditTrailDown(rusqlite::Connection);
+
+impl Drop for AuditTrailDown {
+    fn drop(&mut self) {
+        self.0.execute_batch("DROP TRIGGER audit_down;").unwrap();
+    }
+}
+
 /// One broker under test.
 pub struct TestApp {
     pub base_url: String,
@@ -131,6 +141,16 @@ pub struct StartedLogin {
 }
 
 impl TestApp {
+    /// Makes the audit table refuse inserts until the guard is dropped.
+    pub fn audit_trail_down(&self) -> AuditTrailDown {
+        let db = rusqlite::Connection::open(&self.db_path).unwrap();
+        db.execute_batch(
+            "CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(FAIL, 'audit trail down'); END;",
+        )
+        .unwrap();
+        AuditTrailDown(db)
+    }
+
     /// A broker with the demo configuration.
     pub async fn spawn() -> Self {
         Self::start(TestConfig::demo()).await
