@@ -19,27 +19,11 @@ const BATCH_ROWS: usize = 5_000;
 /// earlier rule, as row-by-row upserts would (one statement may not upsert a
 /// row twice).
 #[derive(Default)]
-struct Rows {
-    index: HashMap<String, usize>,
-    keys: Vec<String>,
-    realms: Vec<Option<String>>,
-    hints: Vec<Option<String>>,
-}
+struct Rows(HashMap<String, (Option<String>, Option<String>)>);
 
 impl Rows {
     fn put(&mut self, key: &str, realm: Option<String>, hint: Option<String>) {
-        if let Some(&at) = self.index.get(key)
-            && let (Some(old_realm), Some(old_hint)) =
-                (self.realms.get_mut(at), self.hints.get_mut(at))
-        {
-            *old_realm = realm;
-            *old_hint = hint;
-            return;
-        }
-        self.index.insert(key.to_owned(), self.keys.len());
-        self.keys.push(key.to_owned());
-        self.realms.push(realm);
-        self.hints.push(hint);
+        self.0.insert(key.to_owned(), (realm, hint));
     }
 
     /// Upserts the rows in one statement (`UNNEST` of three arrays).
@@ -49,17 +33,18 @@ impl Rows {
         table: &str,
         key: &str,
     ) -> Result<(), StoreError> {
-        if self.keys.is_empty() {
+        if self.0.is_empty() {
             return Ok(());
         }
+        let (keys, (realms, hints)): (Vec<_>, (Vec<_>, Vec<_>)) = self.0.into_iter().unzip();
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO {table} ({key}, realm, idp_hint)
              SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[])
              ON CONFLICT ({key}) DO UPDATE SET realm = EXCLUDED.realm, idp_hint = EXCLUDED.idp_hint"
         )))
-        .bind(self.keys)
-        .bind(self.realms)
-        .bind(self.hints)
+        .bind(keys)
+        .bind(realms)
+        .bind(hints)
         .execute(&mut **tx)
         .await
         .map_err(unavailable)?;
@@ -77,7 +62,7 @@ struct Batch {
 
 impl Batch {
     fn len(&self) -> usize {
-        self.users.keys.len() + self.domains.keys.len()
+        self.users.0.len() + self.domains.0.len()
     }
 
     async fn write(self, tx: &mut Transaction<'_, Postgres>) -> Result<(), StoreError> {
