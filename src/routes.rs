@@ -2,18 +2,16 @@
 //! probes and the admin API, with the layers around them. Handlers live with their
 //! flow (`flows/`) or resource (`admin/api/`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Json;
 use axum::Router;
 use axum::handler::Handler as _;
 use axum::routing::get;
-use tower_http::catch_panic::CatchPanicLayer;
+use tokio::sync::Semaphore;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
-
-use std::sync::Arc;
-
-use axum::Json;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,8 +24,9 @@ use crate::admin::openapi::AdminApiDoc;
 use crate::app::AppState;
 use crate::flows;
 use crate::flows::embed::audit::audit_layer;
+use crate::http::edge::EdgeLayer;
 use crate::http::frame::frame_post;
-use crate::http::{access_log, client_addr, error, frame, hygiene, limits, request_id, trace};
+use crate::http::{error, frame, limits};
 
 /// Largest request body accepted (the handoff body is ~200 bytes).
 const BODY_LIMIT: usize = 16 * 1024;
@@ -338,26 +337,14 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(admin_routes(&state))
         .fallback(error::not_found)
-        // Past this many requests at once, new ones wait for a slot (backpressure).
-        .layer(tower::limit::ConcurrencyLimitLayer::new(max_concurrent))
+        // Past this many requests at once (all routes together), new ones wait
+        // for a slot (backpressure).
+        .layer(GlobalConcurrencyLimitLayer::with_semaphore(Arc::new(
+            Semaphore::new(max_concurrent),
+        )))
         .merge(long_polls.layer(RequestBodyLimitLayer::new(BODY_LIMIT)))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            request_timeout,
-        ))
-        .layer(CatchPanicLayer::custom(error::panic_response))
-        .layer(axum::middleware::from_fn(hygiene::layer))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            access_log::layer,
-        ))
-        .layer(trace::layer())
-        // The client's address is known before the span is made.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            client_addr::layer,
-        ))
-        // Outermost: the id exists before the span is made.
-        .layer(axum::middleware::from_fn(request_id::layer))
+        // Outermost, around every route: id, address, span, checks, panic and
+        // timeout, error shape, metrics and access line.
+        .layer(EdgeLayer::new(state.clone(), request_timeout))
         .with_state(state)
 }

@@ -3,8 +3,8 @@
 //! they read `data[0].authority` and `data[0].authorityIdPHint`.
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -27,17 +27,14 @@ struct Discovered<'a> {
 }
 
 /// `GET /api/user/?user=`: the user's realm and IdP hint.
-pub async fn discover(
-    State(app): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
+pub async fn discover(State(app): State<AppState>, request: Request) -> Response {
     let registry = app.registry.snapshot();
-    let origin = cors::request_origin(&headers);
+    let query = request.uri().query();
+    let origin = cors::request_origin(request.headers());
     if let Some(origin) = origin.filter(|o| !registry.registered_origins.contains(*o)) {
         return unregistered(origin);
     }
-    let mut response = match lookup(&app, &registry, query.as_deref()).await {
+    let mut response = match lookup(&app, &registry, query).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
     };

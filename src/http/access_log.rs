@@ -6,17 +6,16 @@
 //! and reported in one line when the interval ends. So a flood of refused
 //! requests writes a bounded number of lines, whatever its rate.
 
+use std::net::IpAddr;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
-use axum::middleware::Next;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderValue, Method, header};
 use axum::response::Response;
 
 use super::client_addr::ClientAddr;
 use super::code::ErrorCode;
 use crate::app::AppState;
-use crate::observe::metrics::{RequestLabels, RouteLabels};
 
 /// The internal cause of a failure, put on the response for this layer to log
 /// (the first of an interval) instead of logging it per request.
@@ -40,70 +39,83 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// Measures, counts and logs one request.
-pub async fn layer(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
-    let client = request.extensions().get::<ClientAddr>().map(|c| c.0);
-    // Not a secret, and the first thing to check when an origin is refused.
-    let origin = request
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .map(|o| o.chars().take(200).collect::<String>());
-    let in_flight = InFlight::new(&app.metrics.requests_in_flight);
-    let response = next.run(request).await;
-    drop(in_flight);
-    let elapsed = started.elapsed();
-    let status = response.status().as_u16();
-    app.metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            route: route.clone(),
-            method: method.clone(),
-            status,
-        })
-        .inc();
-    app.metrics
-        .request_duration
-        .get_or_create(&RouteLabels {
-            route: route.clone(),
-        })
-        .observe(elapsed.as_secs_f64());
-    let millis = elapsed.as_secs_f64() * 1000.0;
-    if status < 400 {
-        if app.access_log.log_success() {
-            tracing::info!(status, latency_ms = millis, "request");
+/// A request being measured: what its access line and metrics need, taken
+/// before the request goes in (cheap clones: the route and `Origin` share their
+/// bytes).
+pub struct Observed<'a> {
+    app: &'a AppState,
+    started: Instant,
+    route: Option<MatchedPath>,
+    method: Method,
+    client: Option<IpAddr>,
+    origin: Option<HeaderValue>,
+    _in_flight: InFlight<'a>,
+}
+
+impl<'a> Observed<'a> {
+    /// Starts measuring `request` (counted in flight until answered or dropped).
+    #[must_use]
+    pub fn begin(app: &'a AppState, request: &Request) -> Self {
+        Self {
+            app,
+            started: Instant::now(),
+            route: request.extensions().get::<MatchedPath>().cloned(),
+            method: request.method().clone(),
+            client: request.extensions().get::<ClientAddr>().map(|c| c.0),
+            // Not a secret, and the first thing to check when an origin is refused.
+            origin: request.headers().get(header::ORIGIN).cloned(),
+            _in_flight: InFlight::new(&app.metrics.requests_in_flight),
         }
-        return response;
     }
-    let code = response
-        .extensions()
-        .get::<ErrorCode>()
-        .map_or("http_error", |c| c.as_str());
-    if !app.access_log.summary.count(code, client, &route, status) {
-        return response;
+
+    /// Counts, measures and (per `[log]`) logs the answer.
+    pub fn finish(self, response: &Response) {
+        let elapsed = self.started.elapsed();
+        let app = self.app;
+        let route = self.route.as_ref().map_or("unmatched", MatchedPath::as_str);
+        let status = response.status().as_u16();
+        app.metrics
+            .requests
+            .record(route, &self.method, status, elapsed);
+        let millis = elapsed.as_secs_f64() * 1000.0;
+        if status < 400 {
+            if app.access_log.log_success() {
+                tracing::info!(status, latency_ms = millis, "request");
+            }
+            return;
+        }
+        let code = response
+            .extensions()
+            .get::<ErrorCode>()
+            .map_or("http_error", |c| c.as_str());
+        if !app
+            .access_log
+            .summary
+            .count(code, self.client, route, status)
+        {
+            return;
+        }
+        let detail = response
+            .extensions()
+            .get::<FailureDetail>()
+            .map(|d| d.0.as_str());
+        let origin: String = self
+            .origin
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .map(|o| o.chars().take(200).collect())
+            .unwrap_or_default();
+        if status >= 500 {
+            tracing::warn!(
+                status,
+                code,
+                origin,
+                error = detail.unwrap_or(""),
+                latency_ms = millis,
+                "request failed"
+            );
+        } else {
+            tracing::info!(status, code, origin, latency_ms = millis, "request refused");
+        }
     }
-    let detail = response
-        .extensions()
-        .get::<FailureDetail>()
-        .map(|d| d.0.as_str());
-    let origin = origin.as_deref().unwrap_or("");
-    if status >= 500 {
-        tracing::warn!(
-            status,
-            code,
-            origin,
-            error = detail.unwrap_or(""),
-            latency_ms = millis,
-            "request failed"
-        );
-    } else {
-        tracing::info!(status, code, origin, latency_ms = millis, "request refused");
-    }
-    response
 }

@@ -6,12 +6,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderMap;
-use axum::middleware::Next;
-use axum::response::Response;
 
-use crate::app::AppState;
 use crate::domain::{ForwardedHeader, TrustedProxies};
 
 /// The effective client address of a request (a request extension).
@@ -60,12 +57,11 @@ pub fn resolve(proxies: &TrustedProxies, peer: IpAddr, headers: &HeaderMap) -> I
 }
 
 /// Puts the [`ClientAddr`] on the request.
-pub async fn layer(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
+pub fn mark(proxies: &TrustedProxies, request: &mut Request) {
     if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
-        let client = resolve(&app.trusted_proxies, peer.ip(), request.headers());
+        let client = resolve(proxies, peer.ip(), request.headers());
         request.extensions_mut().insert(ClientAddr(client));
     }
-    next.run(request).await
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, Version, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::code::ErrorCode;
@@ -54,27 +53,35 @@ fn refuse_and_close(code: ErrorCode, message: &str) -> Response {
     response
 }
 
-/// The hygiene layer.
-pub async fn layer(request: Request, next: Next) -> Response {
+/// The refusal of a request whose headers are too large or whose `Host` is
+/// missing or repeated, before any handler sees it.
+#[must_use]
+pub fn refusal(request: &Request) -> Option<Response> {
     let header_bytes: usize = request
         .headers()
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
     if header_bytes > MAX_HEADER_BYTES {
-        return refuse_and_close(
+        return Some(refuse_and_close(
             ErrorCode::HeadersTooLarge,
             "The request's headers are too large (32 KiB in all at most): send fewer or smaller cookies and headers.",
-        );
+        ));
     }
     let hosts = request.headers().get_all(header::HOST).iter().count();
     if hosts > 1 || (hosts == 0 && request.version() == Version::HTTP_11) {
-        return refuse_and_close(
+        return Some(refuse_and_close(
             ErrorCode::InvalidHost,
             "Send exactly one Host header (RFC 9112 §3.2).",
-        );
+        ));
     }
-    let mut response = next.run(request).await;
+    None
+}
+
+/// Gives a bare error the JSON shape of every other, and every answer its
+/// `nosniff` and (unless it says otherwise) `no-store`.
+#[must_use]
+pub fn finish(mut response: Response) -> Response {
     let status = response.status();
     if (status.is_client_error() || status.is_server_error()) && !has_own_shape(&response) {
         let code = ErrorCode::for_bare_status(status);

@@ -9,6 +9,7 @@ pub mod client_addr;
 pub mod code;
 pub mod cookie;
 pub mod cors;
+pub mod edge;
 pub mod error;
 pub mod frame;
 pub mod hygiene;

@@ -7,7 +7,6 @@
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::crypto;
@@ -44,20 +43,30 @@ fn fresh() -> String {
     format!("{prefix}{n:011x}")
 }
 
-/// The request-id layer.
-pub async fn layer(mut request: Request, next: Next) -> Response {
-    let id = request
+/// Gives `request` its id (the caller's, when valid, or a fresh one); the id as
+/// the answer's `X-Request-Id` header.
+pub fn assign(request: &mut Request) -> HeaderValue {
+    let given = request
         .headers()
         .get(&HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|id| valid(id))
-        .map_or_else(fresh, str::to_owned);
-    request.extensions_mut().insert(RequestId(id.clone()));
-    let response = next.run(request).await;
-    let mut response = with_id_in_error_body(response, &id).await;
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(HEADER.clone(), value);
-    }
+        .filter(|v| v.to_str().is_ok_and(valid))
+        .cloned();
+    let (id, value) = if let Some(value) = given {
+        (value.to_str().unwrap_or_default().to_owned(), value)
+    } else {
+        let id = fresh();
+        let value = HeaderValue::from_maybe_shared(bytes::Bytes::from(id.clone()))
+            .unwrap_or_else(|_| HeaderValue::from_static("-"));
+        (id, value)
+    };
+    request.extensions_mut().insert(RequestId(id));
+    value
+}
+
+/// Puts the id on the answer: its header, and `request_id` in a JSON error body.
+pub async fn finish(response: Response, id: HeaderValue) -> Response {
+    let mut response = with_id_in_error_body(response, id.to_str().unwrap_or_default()).await;
+    response.headers_mut().insert(HEADER.clone(), id);
     response
 }
 

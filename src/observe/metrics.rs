@@ -14,24 +14,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-/// Labels of an HTTP request.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RequestLabels {
-    /// The route template (`/authproxy/{client_id}`), or `unmatched`.
-    pub route: String,
-    /// The HTTP method.
-    pub method: String,
-    /// The status code.
-    pub status: u16,
-}
-
-/// Labels of a request's duration.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RouteLabels {
-    /// The route template.
-    pub route: String,
-}
-
 /// Labels of a login's progress.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LoginLabels {
@@ -121,10 +103,8 @@ fn wait_buckets() -> impl Iterator<Item = f64> {
 /// Every metric of the service.
 pub struct Metrics {
     registry: Registry,
-    /// HTTP requests by route, method and status.
-    pub requests: Family<RequestLabels, Counter>,
-    /// HTTP request duration by route.
-    pub request_duration: Family<RouteLabels, Histogram>,
+    /// HTTP requests by route, method and status, and their durations.
+    pub requests: Arc<super::requests::RequestMetrics>,
     /// Requests being handled now.
     pub requests_in_flight: Gauge,
     /// Logins started, completed and failed.
@@ -179,18 +159,11 @@ impl Metrics {
         let mut r = Registry::with_prefix("authproxy");
         let histograms = || Histogram::new(latency_buckets());
         Self {
-            requests: registered(
-                &mut r,
-                "http_requests",
-                "HTTP requests by route, method and status",
-                Family::default(),
-            ),
-            request_duration: registered(
-                &mut r,
-                "http_request_duration_seconds",
-                "HTTP request duration by route",
-                Family::new_with_constructor(histograms),
-            ),
+            requests: {
+                let requests = Arc::new(super::requests::RequestMetrics::new(latency_buckets()));
+                r.register_collector(Box::new(Arc::clone(&requests)));
+                requests
+            },
             requests_in_flight: registered(
                 &mut r,
                 "http_requests_in_flight",

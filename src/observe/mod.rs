@@ -5,3 +5,4 @@
 pub mod logs;
 pub mod metrics;
 pub mod recent;
+pub mod requests;

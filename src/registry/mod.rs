@@ -6,7 +6,9 @@
 pub mod input;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use crate::domain::{Client, ClientId, Realm, RealmName};
 use crate::store::{RegistryStore, StoreError};
@@ -81,7 +83,7 @@ impl Managed {
 /// Realms and clients, reloaded when the store changes.
 pub struct Registry {
     store: Arc<dyn RegistryStore>,
-    current: RwLock<Arc<Snapshot>>,
+    current: ArcSwap<Snapshot>,
 }
 
 impl Registry {
@@ -89,7 +91,7 @@ impl Registry {
     pub async fn load(store: Arc<dyn RegistryStore>) -> Result<Self, StoreError> {
         let registry = Self {
             store,
-            current: RwLock::new(Arc::new(Snapshot::default())),
+            current: ArcSwap::from_pointee(Snapshot::default()),
         };
         registry.reload().await?;
         Ok(registry)
@@ -98,7 +100,7 @@ impl Registry {
     /// The current snapshot.
     #[must_use]
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+        self.current.load_full()
     }
 
     /// Reads the store again and swaps the snapshot.
@@ -118,10 +120,14 @@ impl Registry {
         // Two reloads may race (the change watcher and a write's own reload): the
         // version is read before the data, so an older version never replaces a
         // newer snapshot.
-        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-        if snapshot.version >= current.version {
-            *current = Arc::new(snapshot);
-        }
+        let snapshot = Arc::new(snapshot);
+        self.current.rcu(|current| {
+            if snapshot.version >= current.version {
+                Arc::clone(&snapshot)
+            } else {
+                Arc::clone(current)
+            }
+        });
         Ok(())
     }
 

@@ -12,12 +12,14 @@ use chrono::{DateTime, Utc};
 
 use super::wakeup::Wakeups;
 use super::{
-    CompletedLogin, ConfirmOutcome, LoginStore, OneTime, RateStore, Redemption, SlotClaim,
-    StoreError,
+    CompletedLogin, ConfirmOutcome, LoginStore, OneTime, Redemption, SlotClaim, StoreError,
 };
 use crate::crypto;
 use crate::domain::login::MAX_VERIFIER_FAILURES;
 use crate::domain::{ClientId, Confirmation, LoginOutcome, TxnChallenge, TxnId, TxnVerifier};
+
+mod rates;
+pub use rates::MemoryRates;
 
 /// A key as the store keeps it: its SHA-256.
 pub type Key = [u8; 32];
@@ -398,67 +400,5 @@ impl LoginStore for MemoryLogins {
 
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
-    }
-}
-
-struct Bucket {
-    tokens: f64,
-    at: DateTime<Utc>,
-}
-
-/// Token buckets in this process.
-#[derive(Default)]
-pub struct MemoryRates {
-    buckets: Mutex<HashMap<String, Bucket>>,
-}
-
-impl MemoryRates {
-    /// Forgets buckets untouched since `before` (they would be full again anyway).
-    pub fn prune(&self, before: DateTime<Utc>) {
-        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        buckets.retain(|_, bucket| bucket.at >= before);
-    }
-
-    /// [`RateStore::take`], without waiting for anything.
-    pub fn take_now(
-        &self,
-        key: &str,
-        rate_per_minute: u32,
-        burst: u32,
-        now: DateTime<Utc>,
-    ) -> Option<Duration> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        let capacity = f64::from(burst.max(1));
-        let per_second = f64::from(rate_per_minute.max(1)) / 60.0;
-        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
-            tokens: capacity,
-            at: now,
-        });
-        #[expect(
-            clippy::cast_precision_loss,
-            reason = "milliseconds since the last request: small"
-        )]
-        let elapsed = (now - bucket.at).num_milliseconds().max(0) as f64 / 1000.0;
-        bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            None
-        } else {
-            Some(Duration::from_secs_f64((1.0 - bucket.tokens) / per_second))
-        }
-    }
-}
-
-#[async_trait]
-impl RateStore for MemoryRates {
-    async fn take(
-        &self,
-        key: &str,
-        rate_per_minute: u32,
-        burst: u32,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Duration>, StoreError> {
-        Ok(self.take_now(key, rate_per_minute, burst, now))
     }
 }

@@ -813,6 +813,84 @@ async fn durable_store_audit_trail_keeps_the_order_rows_were_appended() {
     }
 }
 
+/// Rows appended at once are written together (group commit): every row a
+/// caller was told is written is there, whole, once, and each caller's own
+/// rows keep their order.
+#[tokio::test]
+async fn durable_store_audit_rows_appended_at_once_are_all_written_whole_and_in_order() {
+    for (backend, store, _dir) in durable_stores().await {
+        let callers = 40;
+        let per_caller = 15;
+        let mut tasks = Vec::new();
+        for caller in 0..callers {
+            let store = Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                for n in 0..per_caller {
+                    let entry = AuditEntry {
+                        at: t0() + TimeDelta::seconds(n),
+                        actor: format!("caller:{caller}"),
+                        action: "embed.redeem".into(),
+                        subject: (n % 2 == 0).then(|| format!("user-{caller}-{n}")),
+                        realm: Some("tenant-a".into()),
+                        audience: None,
+                        outcome: if n % 3 == 0 {
+                            AuditOutcome::Denied
+                        } else {
+                            AuditOutcome::Granted
+                        },
+                        reason: (n % 3 == 0).then(|| "replayed".to_owned()),
+                        source: Some("198.51.100.7".into()),
+                        request_id: Some(format!("r-{caller}-{n}")),
+                        token_jti: Some(format!("j-{caller}-{n}")),
+                        token_expires_at: (n % 2 == 1).then(|| t0() + TimeDelta::minutes(5)),
+                    };
+                    store.append(&entry).await.unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let all = store
+            .audit(&AuditFilter {
+                limit: 10_000,
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 600, "{backend}");
+        for caller in 0..callers {
+            let actor = format!("caller:{caller}");
+            let mine: Vec<_> = all.iter().filter(|e| e.actor == actor).collect();
+            let ids: Vec<_> = mine.iter().map(|e| e.request_id.clone().unwrap()).collect();
+            let expected: Vec<_> = (0..per_caller).map(|n| format!("r-{caller}-{n}")).collect();
+            assert_eq!(
+                ids, expected,
+                "{backend}: {actor}'s rows, once each, in order"
+            );
+            for (n, e) in (0..per_caller).zip(&mine) {
+                assert_eq!(e.at, t0() + TimeDelta::seconds(n), "{backend}");
+                assert_eq!(
+                    e.subject,
+                    (n % 2 == 0).then(|| format!("user-{caller}-{n}"))
+                );
+                assert_eq!(e.audience, None);
+                assert_eq!(e.reason.is_some(), n % 3 == 0);
+                assert_eq!(e.outcome == AuditOutcome::Denied, n % 3 == 0);
+                assert_eq!(
+                    e.token_jti.as_deref(),
+                    Some(format!("j-{caller}-{n}").as_str())
+                );
+                assert_eq!(
+                    e.token_expires_at,
+                    (n % 2 == 1).then(|| t0() + TimeDelta::minutes(5)),
+                    "{backend}"
+                );
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn durable_store_audit_filters_by_action_and_outcome() {
     for (backend, store, _dir) in durable_stores().await {

@@ -1,7 +1,12 @@
 //! The audit trail on PostgreSQL: appended, never changed (the database refuses
-//! updates and deletes), read back by filter.
+//! updates and deletes), read back by filter. Rows are written in batches, each
+//! caller answered after its batch's commit (`batch`).
 
 use async_trait::async_trait;
+
+mod batch;
+
+pub(super) use batch::AuditBatcher;
 
 use super::PostgresStore;
 use crate::store::rows::{from_unix, unavailable, unix};
@@ -10,29 +15,7 @@ use crate::store::{AuditEntry, AuditFilter, AuditLog, AuditOutcome, StoreError};
 #[async_trait]
 impl AuditLog for PostgresStore {
     async fn append(&self, e: &AuditEntry) -> Result<(), StoreError> {
-        self.timed("write", async {
-        sqlx::query(
-            "INSERT INTO audit (at, actor, action, subject, realm, audience, outcome, reason, source, request_id, token_jti, token_expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(unix(e.at))
-        .bind(&e.actor)
-        .bind(&e.action)
-        .bind(&e.subject)
-        .bind(&e.realm)
-        .bind(&e.audience)
-        .bind(e.outcome.as_str())
-        .bind(&e.reason)
-        .bind(&e.source)
-        .bind(&e.request_id)
-        .bind(&e.token_jti)
-        .bind(e.token_expires_at.map(unix))
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
-        .map_err(unavailable)
-        })
-        .await
+        self.timed("write", self.audit_rows.append(e.clone())).await
     }
 
     async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {

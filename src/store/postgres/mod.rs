@@ -51,6 +51,8 @@ pub struct PostgresStore {
     pool: PgPool,
     sealer: Sealer,
     metrics: std::sync::Arc<super::Observed>,
+    /// Audit rows waiting for their batch.
+    audit_rows: audit::AuditBatcher,
 }
 
 fn migrator() -> Migrator {
@@ -97,6 +99,7 @@ impl PostgresStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("PostgreSQL: {e}")))?;
         let store = Self {
+            audit_rows: audit::AuditBatcher::start(pool.clone()),
             pool,
             sealer,
             metrics: std::sync::Arc::new(super::Observed::new("postgres")),

@@ -99,12 +99,14 @@ impl SqliteStore {
             .connection_timeout(Duration::from_secs(5))
             .build(manager)
             .map_err(unavailable)?;
-        let writer_conn = rusqlite::Connection::open(path)
-            .and_then(|conn| configure(&conn).map(|()| conn))
-            .map_err(unavailable)?;
+        let connect = || {
+            rusqlite::Connection::open(path)
+                .and_then(|conn| configure(&conn).map(|()| conn))
+                .map_err(unavailable)
+        };
         let store = Self {
             pool,
-            writer: Writer::start(writer_conn, sealer.clone())?,
+            writer: Writer::start(connect()?, connect()?, sealer.clone())?,
             sealer,
             metrics: std::sync::Arc::new(super::Observed::new("sqlite")),
         };

@@ -7,6 +7,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -16,6 +17,9 @@ use crate::store::rows::unavailable;
 
 /// Most writes committed together.
 const MAX_BATCH: usize = 256;
+/// How often the write-ahead log is copied into the database, off the writer's
+/// path (a checkpoint on the writer's path stalls every write queued behind it).
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// A write waiting for its turn.
 trait Write: Send {
@@ -64,6 +68,8 @@ where
 #[derive(Clone)]
 pub(super) struct Writer {
     queue: mpsc::Sender<Box<dyn Write>>,
+    /// Dropped with the last handle, which ends the checkpoint thread.
+    _checkpoints: mpsc::Sender<()>,
 }
 
 fn stopped() -> StoreError {
@@ -71,13 +77,30 @@ fn stopped() -> StoreError {
 }
 
 impl Writer {
-    pub(super) fn start(conn: rusqlite::Connection, sealer: Sealer) -> Result<Self, StoreError> {
+    /// Starts the writer on `conn`, and the checkpoints on `checkpointer` (a
+    /// connection of its own to the same file).
+    pub(super) fn start(
+        conn: rusqlite::Connection,
+        checkpointer: rusqlite::Connection,
+        sealer: Sealer,
+    ) -> Result<Self, StoreError> {
+        // The writer never checkpoints itself: the thread below does.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(unavailable)?;
         let (queue, writes) = mpsc::channel();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || commit_in_batches(&conn, &sealer, &writes))
             .map_err(unavailable)?;
-        Ok(Self { queue })
+        let (checkpoints, stop) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_until_stopped(&checkpointer, &stop))
+            .map_err(unavailable)?;
+        Ok(Self {
+            queue,
+            _checkpoints: checkpoints,
+        })
     }
 
     /// Queues `work` now (writes run in the order of these calls); the future
@@ -100,6 +123,23 @@ impl Writer {
         async move {
             sent.map_err(|_| stopped())?;
             result.await.map_err(|_| stopped())?
+        }
+    }
+}
+
+/// Copies the write-ahead log into the database every [`CHECKPOINT_EVERY`]
+/// (passive: it waits for no reader or writer), once more when stopped.
+fn checkpoint_until_stopped(conn: &rusqlite::Connection, stop: &mpsc::Receiver<()>) {
+    loop {
+        let stopped = matches!(
+            stop.recv_timeout(CHECKPOINT_EVERY),
+            Err(mpsc::RecvTimeoutError::Disconnected)
+        );
+        if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %err, "could not checkpoint the database's write-ahead log");
+        }
+        if stopped {
+            return;
         }
     }
 }

@@ -8,7 +8,8 @@ fn writer_on(dir: &tempfile::TempDir) -> (Writer, rusqlite::Connection) {
     conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER PRIMARY KEY);")
         .unwrap();
     let sealer = Sealer::from_base64(&Sealer::generate_key().unwrap()).unwrap();
-    let writer = Writer::start(rusqlite::Connection::open(&path).unwrap(), sealer).unwrap();
+    let open = || rusqlite::Connection::open(&path).unwrap();
+    let writer = Writer::start(open(), open(), sealer).unwrap();
     (writer, conn)
 }
 
@@ -50,4 +51,33 @@ async fn futures_join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
         outputs.push(future.await);
     }
     outputs
+}
+
+/// The writer never stops to checkpoint; the checkpoint thread copies what it
+/// committed from the write-ahead log into the database file by itself.
+#[tokio::test]
+async fn committed_writes_reach_the_database_file_without_the_writer_checkpointing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (writer, _reader) = writer_on(&dir);
+    for v in 0..50 {
+        insert(&writer, v).await.unwrap();
+    }
+    // `immutable=1` reads the database file alone, never the write-ahead log.
+    let file = format!("file:{}?immutable=1", dir.path().join("w.db").display());
+    let in_file = || {
+        rusqlite::Connection::open_with_flags(
+            &file,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+        )
+        .and_then(|conn| conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)))
+        .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while in_file() < 50 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rows never reached the database file"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
