@@ -891,6 +891,52 @@ async fn durable_store_audit_rows_appended_at_once_are_all_written_whole_and_in_
     }
 }
 
+/// A row the database refuses (PostgreSQL holds no NUL in text) fails alone:
+/// the rows appended with it, in the same batch, are written.
+#[tokio::test]
+async fn durable_store_an_audit_row_the_database_refuses_fails_alone() {
+    for (backend, store, _dir) in durable_stores().await {
+        let append = |n: usize, subject: String| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let entry = AuditEntry {
+                    at: t0(),
+                    actor: "caller:a".into(),
+                    action: format!("action-{n}"),
+                    subject: Some(subject),
+                    outcome: AuditOutcome::Granted,
+                    ..AuditEntry::default()
+                };
+                store.append(&entry).await
+            })
+        };
+        let good: Vec<_> = (0..50).map(|n| append(n, format!("user-{n}"))).collect();
+        let odd = append(50, "user\0with a NUL".into());
+        for task in good {
+            task.await.unwrap().unwrap();
+        }
+        let odd_written = odd.await.unwrap().is_ok();
+        let all = store
+            .audit(&AuditFilter {
+                limit: 1000,
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap();
+        let mut actions: Vec<_> = all.iter().map(|e| e.action.clone()).collect();
+        actions.sort();
+        let mut expected: Vec<_> = (0..50).map(|n| format!("action-{n}")).collect();
+        if odd_written {
+            expected.push("action-50".into());
+        }
+        expected.sort();
+        assert_eq!(actions, expected, "{backend}");
+        if backend == "postgres" {
+            assert!(!odd_written, "PostgreSQL refuses a NUL in text");
+        }
+    }
+}
+
 #[tokio::test]
 async fn durable_store_audit_filters_by_action_and_outcome() {
     for (backend, store, _dir) in durable_stores().await {

@@ -3,7 +3,8 @@
 //! Each caller waits for its batch's COMMIT, so an acknowledged row is in the
 //! database and a refused or granted request never answers before its row
 //! (docs/src/operate/audit.md). The queue is bounded: when the database falls
-//! behind, callers wait for room instead of memory growing.
+//! behind, callers wait for room instead of memory growing. A row the database
+//! refuses fails alone: its batch is then written row by row.
 
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
@@ -55,29 +56,38 @@ async fn write_batches(pool: PgPool, mut rows: mpsc::Receiver<Queued>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rows.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (entries, waiting): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-        let result = insert(&pool, entries).await.map_err(|e| e.to_string());
+        let together = insert(&pool, &entries).await;
+        if together.is_err() && entries.len() > 1 {
+            // One row the database refuses must not fail the others of its
+            // batch: each is tried alone, and answered for itself.
+            for (entry, done) in entries.iter().zip(waiting) {
+                let _ = done.send(insert(&pool, std::slice::from_ref(entry)).await);
+            }
+            continue;
+        }
+        let together = together.map_err(|e| e.to_string());
         for done in waiting {
             // A caller that went away (its request was cancelled) needs no answer.
-            let _ = done.send(result.clone().map_err(StoreError::Unavailable));
+            let _ = done.send(together.clone().map_err(StoreError::Unavailable));
         }
     }
 }
 
 /// Inserts `entries` in their order, in one statement.
-async fn insert(pool: &PgPool, entries: Vec<AuditEntry>) -> Result<(), StoreError> {
+async fn insert(pool: &PgPool, entries: &[AuditEntry]) -> Result<(), StoreError> {
     let mut columns = Columns::default();
     for e in entries {
         columns.at.push(unix(e.at));
-        columns.actor.push(e.actor);
-        columns.action.push(e.action);
-        columns.subject.push(e.subject);
-        columns.realm.push(e.realm);
-        columns.audience.push(e.audience);
-        columns.outcome.push(e.outcome.as_str().to_owned());
-        columns.reason.push(e.reason);
-        columns.source.push(e.source);
-        columns.request_id.push(e.request_id);
-        columns.token_jti.push(e.token_jti);
+        columns.actor.push(e.actor.as_str());
+        columns.action.push(e.action.as_str());
+        columns.subject.push(e.subject.as_deref());
+        columns.realm.push(e.realm.as_deref());
+        columns.audience.push(e.audience.as_deref());
+        columns.outcome.push(e.outcome.as_str());
+        columns.reason.push(e.reason.as_deref());
+        columns.source.push(e.source.as_deref());
+        columns.request_id.push(e.request_id.as_deref());
+        columns.token_jti.push(e.token_jti.as_deref());
         columns.token_expires_at.push(e.token_expires_at.map(unix));
     }
     sqlx::query(
@@ -109,17 +119,17 @@ async fn insert(pool: &PgPool, entries: Vec<AuditEntry>) -> Result<(), StoreErro
 
 /// A batch's rows, column by column (what `UNNEST` takes).
 #[derive(Default)]
-struct Columns {
+struct Columns<'a> {
     at: Vec<i64>,
-    actor: Vec<String>,
-    action: Vec<String>,
-    subject: Vec<Option<String>>,
-    realm: Vec<Option<String>>,
-    audience: Vec<Option<String>>,
-    outcome: Vec<String>,
-    reason: Vec<Option<String>>,
-    source: Vec<Option<String>>,
-    request_id: Vec<Option<String>>,
-    token_jti: Vec<Option<String>>,
+    actor: Vec<&'a str>,
+    action: Vec<&'a str>,
+    subject: Vec<Option<&'a str>>,
+    realm: Vec<Option<&'a str>>,
+    audience: Vec<Option<&'a str>>,
+    outcome: Vec<&'a str>,
+    reason: Vec<Option<&'a str>>,
+    source: Vec<Option<&'a str>>,
+    request_id: Vec<Option<&'a str>>,
+    token_jti: Vec<Option<&'a str>>,
     token_expires_at: Vec<Option<i64>>,
 }
