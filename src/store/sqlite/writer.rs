@@ -3,7 +3,10 @@
 //! its own savepoint, so a failing write is undone alone; each is acknowledged
 //! only after its batch's COMMIT, so an acknowledged write is in the database.
 //! One commit per batch instead of per write is what keeps a burst of logins
-//! from queueing behind SQLite's file locks and WAL appends.
+//! from queueing behind SQLite's file locks and WAL appends. The writer never
+//! checkpoints the WAL itself: a thread of its own does, passively, every second,
+//! so no batch waits for the copy and its `fsync`
+//! (docs/src/operate/performance.md).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
