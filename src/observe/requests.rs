@@ -158,6 +158,15 @@ struct RouteCounters {
     duration: AtomicHistogram,
 }
 
+impl RouteCounters {
+    fn record(&self, method: &Method, status: u16, elapsed: Duration) {
+        if let Some(slot) = self.by_method.get(method_index(method)) {
+            slot.get_or_init(StatusCounts::new).add(status);
+        }
+        self.duration.observe(elapsed);
+    }
+}
+
 /// Request counts and durations of every route.
 pub struct RequestMetrics {
     bounds: Arc<[f64]>,
@@ -188,19 +197,13 @@ impl RequestMetrics {
 
     /// Records one answered request of `route` (a template, or `unmatched`).
     pub fn record(&self, route: &str, method: &Method, status: u16, elapsed: Duration) {
-        let routes = self.routes.load();
-        let counters = match routes.get(route) {
-            Some(counters) => Arc::clone(counters),
-            None => self.add_route(route),
-        };
-        let by_method = counters
-            .by_method
-            .get(method_index(method))
-            .map(|slot| slot.get_or_init(StatusCounts::new));
-        if let Some(by_method) = by_method {
-            by_method.add(status);
+        // A known route is recorded through the loaded snapshot: no reference
+        // count touched, no cache line shared by the threads but the counters'.
+        if let Some(counters) = self.routes.load().get(route) {
+            counters.record(method, status, elapsed);
+            return;
         }
-        counters.duration.observe(elapsed);
+        self.add_route(route).record(method, status, elapsed);
     }
 
     fn add_route(&self, route: &str) -> Arc<RouteCounters> {

@@ -68,28 +68,35 @@ impl MemoryRates {
             .unwrap_or_else(PoisonError::into_inner);
         let capacity = f64::from(burst.max(1));
         let per_second = f64::from(rate_per_minute.max(1)) / 60.0;
-        if !buckets.contains_key(key) {
-            buckets.insert(
-                key.to_owned(),
-                Bucket {
-                    tokens: capacity,
-                    at: now,
-                },
-            );
+        if let Some(bucket) = buckets.get_mut(key) {
+            return bucket.take(capacity, per_second, now);
         }
-        let bucket = buckets.get_mut(key)?;
+        buckets
+            .entry(key.to_owned())
+            .or_insert(Bucket {
+                tokens: capacity,
+                at: now,
+            })
+            .take(capacity, per_second, now)
+    }
+}
+
+impl Bucket {
+    /// Refills the bucket for the time since its last use, then takes a token:
+    /// `None`, or how long until one is there.
+    fn take(&mut self, capacity: f64, per_second: f64, now: DateTime<Utc>) -> Option<Duration> {
         #[expect(
             clippy::cast_precision_loss,
             reason = "milliseconds since the last request: small"
         )]
-        let elapsed = (now - bucket.at).num_milliseconds().max(0) as f64 / 1000.0;
-        bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
+        let elapsed = (now - self.at).num_milliseconds().max(0) as f64 / 1000.0;
+        self.tokens = (self.tokens + elapsed * per_second).min(capacity);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
             None
         } else {
-            Some(Duration::from_secs_f64((1.0 - bucket.tokens) / per_second))
+            Some(Duration::from_secs_f64((1.0 - self.tokens) / per_second))
         }
     }
 }
