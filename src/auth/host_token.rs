@@ -113,6 +113,7 @@ impl HostTokenVerifier<'_> {
 
     async fn check(&self, token: &str, now: DateTime<Utc>) -> Result<VerifiedHostToken, Checked> {
         let parsed = jwt::parse(token, HOST_TOKEN_TYPE).map_err(Rejection::from)?;
+        self.refuse_early(&parsed.claims, now).await?;
         let iss = required_text(&parsed.claims, "iss", 1024)?;
         let minted = iss == self.broker.issuer();
         let (claims, signer) = if minted {
@@ -135,6 +136,35 @@ impl HostTokenVerifier<'_> {
             )
         };
         self.check_claims(&claims, signer, now).await
+    }
+
+    /// The refusals that need no signature check, so a flood of expired or
+    /// replayed tokens costs no signature verification
+    /// (docs/src/embedded/host-tokens.md, "What a refusal costs"): a token past
+    /// its `exp`, and one whose `jti` is already used. Nothing is marked here,
+    /// and a claim that does not read is left to the full checks. The sandbox's
+    /// dry run skips them, to report every problem in its order.
+    async fn refuse_early(
+        &self,
+        claims: &Map<String, Value>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Checked> {
+        if self.dry_run {
+            return Ok(());
+        }
+        if let Ok(Some(exp)) = time(claims, "exp")
+            && exp + LEEWAY < now
+        {
+            return Err(Rejection::Expired.into());
+        }
+        if let (Ok(tenant), Ok(jti)) = (
+            required_text(claims, "tenant", 64),
+            required_text(claims, "jti", 128),
+        ) && self.marks.was_used(&jti_mark(&tenant, &jti)).await?
+        {
+            return Err(Rejection::Replayed.into());
+        }
+        Ok(())
     }
 
     async fn check_host_signature(
@@ -296,7 +326,7 @@ impl HostTokenVerifier<'_> {
         };
 
         // Last, once everything else passed: a refused token burns no jti.
-        let mark = format!("host-jti\0{tenant_id}\0{jti}");
+        let mark = jti_mark(tenant_id.as_str(), &jti);
         if !self.dry_run && !self.marks.use_state(&mark, exp + LEEWAY).await? {
             return Err(Rejection::Replayed.into());
         }
@@ -313,6 +343,11 @@ impl HostTokenVerifier<'_> {
             exp,
         })
     }
+}
+
+/// The single-use mark of `jti` in `tenant` (as the token names it).
+fn jti_mark(tenant: &str, jti: &str) -> String {
+    format!("host-jti\0{tenant}\0{jti}")
 }
 
 /// The tenant whose key signed, and whether that key may sign for sub-tenants.

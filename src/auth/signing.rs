@@ -202,7 +202,7 @@ impl BrokerKeys {
         let key = keys.first().ok_or(SigningError::NoKey)?;
         claims.insert("iss".into(), Value::String(self.issuer.clone()));
         let header = json!({"alg": "ES256", "typ": typ, "kid": key.kid});
-        Ok(key.signing.sign(&header, &Value::Object(claims)))
+        Ok(key.signing.sign(&header, &Value::Object(claims))?)
     }
 
     /// Whether `kid` is one of the broker's keys.

@@ -4,8 +4,11 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use p256::ecdsa::signature::Signer as _;
-use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
+use ring::rand::SystemRandom;
+use ring::signature::{
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, ED25519, EcdsaKeyPair,
+    UnparsedPublicKey,
+};
 
 use super::CryptoError;
 
@@ -54,27 +57,51 @@ pub fn is_ed25519_key(x: &[u8; 32]) -> bool {
         .is_some_and(|point| !point.is_small_order() && point.compress().to_bytes() == *x)
 }
 
-/// A P-256 signing key, parsed once (parsing derives the public point, a
-/// scalar multiplication as costly as a signature).
+/// A P-256 signing key, parsed once into ring's native form (parsing derives
+/// and checks the public point, a scalar multiplication as costly as a
+/// signature), shared by every clone.
 #[derive(Clone)]
-pub struct Es256Key(p256::ecdsa::SigningKey);
+pub struct Es256Key(std::sync::Arc<EcdsaKeyPair>);
 
 impl Es256Key {
     /// The key of a private scalar.
     pub fn from_private(private: &[u8]) -> Result<Self, CryptoError> {
-        signing_key(private).map(Self)
+        let (x, y) = p256_public(private)?;
+        let mut point = [4u8; 65];
+        point
+            .get_mut(1..33)
+            .ok_or(CryptoError::Key)?
+            .copy_from_slice(&x);
+        point
+            .get_mut(33..65)
+            .ok_or(CryptoError::Key)?
+            .copy_from_slice(&y);
+        EcdsaKeyPair::from_private_key_and_public_key(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            private,
+            &point,
+            &SystemRandom::new(),
+        )
+        .map(|pair| Self(std::sync::Arc::new(pair)))
+        .map_err(|_| CryptoError::Key)
     }
 
     /// A compact ES256 JWS of `header` and `claims` (JSON objects).
-    #[must_use]
-    pub fn sign(&self, header: &serde_json::Value, claims: &serde_json::Value) -> String {
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let signature: p256::ecdsa::Signature = self.0.sign(input.as_bytes());
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    pub fn sign(
+        &self,
+        header: &serde_json::Value,
+        claims: &serde_json::Value,
+    ) -> Result<String, CryptoError> {
+        let mut jws = URL_SAFE_NO_PAD.encode(header.to_string());
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(claims.to_string(), &mut jws);
+        let signature = self
+            .0
+            .sign(&SystemRandom::new(), jws.as_bytes())
+            .map_err(|_| CryptoError::Rng)?;
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut jws);
+        Ok(jws)
     }
 }
 
@@ -84,7 +111,7 @@ pub fn sign_es256(
     header: &serde_json::Value,
     claims: &serde_json::Value,
 ) -> Result<String, CryptoError> {
-    Ok(Es256Key::from_private(private)?.sign(header, claims))
+    Es256Key::from_private(private)?.sign(header, claims)
 }
 
 /// Verifies an ES256 signature (`r || s`, 64 bytes) by an uncompressed point.

@@ -63,3 +63,44 @@ fn s256_is_base64url_of_sha256_without_padding() {
         "fLfXp-JvaE6p1GHe8x-N4dKhId3F1cEgZdoaXDmKACU"
     );
 }
+
+#[test]
+fn an_es256_token_verifies_with_its_public_point_and_with_no_other() {
+    let private = jws::generate_p256().unwrap();
+    let key = jws::Es256Key::from_private(&private).unwrap();
+    let token = key
+        .sign(
+            &serde_json::json!({"alg": "ES256", "kid": "k"}),
+            &serde_json::json!({"sub": "ada"}),
+        )
+        .unwrap();
+    let (input, signature) = token.rsplit_once('.').unwrap();
+    let signature =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, signature)
+            .unwrap();
+    assert_eq!(signature.len(), 64, "r || s, as JWS wants (not DER)");
+    let point = |private: &[u8]| {
+        let (x, y) = jws::p256_public(private).unwrap();
+        [&[4u8][..], &x, &y].concat()
+    };
+    assert!(jws::verify_es256(
+        &point(&private),
+        input.as_bytes(),
+        &signature
+    ));
+    let other = jws::generate_p256().unwrap();
+    assert!(!jws::verify_es256(
+        &point(&other),
+        input.as_bytes(),
+        &signature
+    ));
+    assert!(!jws::verify_es256(
+        &point(&private),
+        b"other input",
+        &signature
+    ));
+    assert!(
+        jws::Es256Key::from_private(&[0u8; 32]).is_err(),
+        "zero is no scalar"
+    );
+}

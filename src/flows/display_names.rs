@@ -32,8 +32,14 @@ async fn claim(
     me: &str,
     candidate: &str,
 ) -> Result<bool, WebError> {
+    let id = claim_id(tenant, candidate);
+    // Read first: a returning user's name is theirs already, and a read costs
+    // no write.
+    if let Some(holder) = holder(app, &id).await? {
+        return Ok(holder == me);
+    }
     let doc = Document {
-        id: claim_id(tenant, candidate),
+        id,
         owner: tenant.to_string(),
         body: json!({"holder": me}).to_string(),
         secret: None,

@@ -120,6 +120,10 @@ impl LoginStore for KeptMarks {
         Ok(true)
     }
 
+    async fn was_used(&self, state: &str) -> Result<bool, StoreError> {
+        self.memory.was_used(state).await
+    }
+
     async fn complete_txn(
         &self,
         txn: &TxnId,

@@ -111,6 +111,11 @@ pub trait LoginStore: Send + Sync {
     /// callback). Atomic: of two requests with one state, exactly one gets `true`.
     async fn use_state(&self, state: &str, until: DateTime<Utc>) -> Result<bool, StoreError>;
 
+    /// Whether `state` is marked used, without marking it: lets a replay be
+    /// refused before costlier checks. Only [`LoginStore::use_state`] accepts a
+    /// state: `false` here proves nothing.
+    async fn was_used(&self, state: &str) -> Result<bool, StoreError>;
+
     /// Records the outcome of `txn`, releasable once the confirmation is presented
     /// (see [`LoginStore::confirm`]), and wakes anyone waiting for it. `false`,
     /// storing nothing, when `txn` already has an outcome (or had one).

@@ -134,6 +134,11 @@ impl LoginStore for MemoryLogins {
         Ok(states.insert(crypto::sha256(state), until).is_none())
     }
 
+    async fn was_used(&self, state: &str) -> Result<bool, StoreError> {
+        let states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(states.contains_key(&crypto::sha256(state)))
+    }
+
     async fn complete_txn(
         &self,
         txn: &TxnId,

@@ -245,6 +245,52 @@ async fn a_host_signed_token_logs_the_user_in_once_with_a_session_and_keycloak_t
 }
 
 #[tokio::test]
+async fn a_replayed_or_expired_token_is_refused_before_its_signature_is_checked() {
+    let host = Host::start().await;
+    let token = host.sign(&host.claims("early"));
+    let r = host.redeem(&token).await;
+    let st = r.status();
+    assert_eq!(st, StatusCode::OK, "{}", r.text().await.unwrap());
+    let forged_signature = |token: &str| {
+        let (input, _) = token.rsplit_once('.').unwrap();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode([7u8; 64]))
+    };
+    // The used jti refuses it before any signature check: no verification is
+    // spent on a replay, whatever its signature.
+    assert_eq!(
+        refused_reason(&host.admin, host.redeem(&forged_signature(&token)).await).await,
+        "replayed_jti"
+    );
+    // An expired token is refused the same way; an unused one is still checked.
+    let now = now_secs(&host.app);
+    let mut expired = host.claims("early");
+    expired.insert("iat".into(), (now - 400).into());
+    expired.insert("exp".into(), (now - 200).into());
+    assert_eq!(
+        refused_reason(
+            &host.admin,
+            host.redeem(&forged_signature(&host.sign(&expired))).await
+        )
+        .await,
+        "expired"
+    );
+    let fresh = forged_signature(&host.sign(&host.claims("early")));
+    assert_eq!(
+        refused_reason(&host.admin, host.redeem(&fresh).await).await,
+        "bad_signature"
+    );
+    // A forged token marks nothing: its jti stays usable by the real token.
+    let mut claims = host.claims("early");
+    claims.insert("jti".into(), format!("jti-{}", rand_suffix()).into());
+    let real = host.sign(&claims);
+    assert_eq!(
+        refused_reason(&host.admin, host.redeem(&forged_signature(&real)).await).await,
+        "bad_signature"
+    );
+    assert_eq!(host.redeem(&real).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 #[expect(clippy::too_many_lines, reason = "one table of attacks")]
 async fn every_forged_or_misused_token_is_refused_audited_and_creates_no_user() {
     let host = Host::start().await;

@@ -211,6 +211,25 @@ async fn login_store_a_state_is_used_once_even_by_racing_replicas() {
 }
 
 #[tokio::test]
+async fn login_store_tells_a_used_state_without_using_it() {
+    for (backend, a, b) in login_stores().await {
+        let state = crypto::random_token().unwrap();
+        let until = t0() + TimeDelta::minutes(10);
+        assert!(!a.was_used(&state).await.unwrap(), "{backend}: fresh");
+        assert!(!b.was_used(&state).await.unwrap(), "{backend}: still fresh");
+        assert!(
+            a.use_state(&state, until).await.unwrap(),
+            "{backend}: asking used nothing up"
+        );
+        assert!(
+            b.was_used(&state).await.unwrap(),
+            "{backend}: the other replica sees the use"
+        );
+        assert!(!b.use_state(&state, until).await.unwrap(), "{backend}");
+    }
+}
+
+#[tokio::test]
 async fn login_store_releases_an_outcome_only_confirmed_to_its_client_and_once() {
     for (backend, a, b) in login_stores().await {
         let login = Finished::new();

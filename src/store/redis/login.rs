@@ -45,6 +45,17 @@ impl LoginStore for RedisStore {
         Ok(set.is_some())
     }
 
+    async fn was_used(&self, state: &str) -> Result<bool, StoreError> {
+        let key = self.hashed_key("state", state);
+        let found: u64 = self
+            .run(|mut conn| {
+                let command = ::redis::cmd("EXISTS").arg(&key).clone();
+                Box::pin(async move { command.query_async(&mut conn).await })
+            })
+            .await?;
+        Ok(found > 0)
+    }
+
     async fn complete_txn(
         &self,
         txn: &TxnId,
