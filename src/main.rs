@@ -20,14 +20,16 @@ async fn main() -> ExitCode {
         return authproxy::startup::serve(config).await;
     }
     // Other commands keep stdout for their output (tokens, CSV, JSON) and log
-    // to stderr.
+    // to stderr: their own news (a sealing key made) and others' warnings, not
+    // a library's chatter (a database's notices) between a command's lines.
     let (writer, ansi) = (
         BoxMakeWriter::new(std::io::stderr),
         std::io::stderr().is_terminal(),
     );
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("warn,authproxy=info")),
         )
         .with_target(false)
         .with_writer(writer)

@@ -27,13 +27,40 @@ pub struct SyncChange {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("realm {realm}: {source}")]
-/// A realm refused or failed during sync.
+#[error("Keycloak's Admin REST API failed for client {client_id} in realm {realm}: {source}. {}", self.hint())]
+/// A realm refused or failed during sync, for one client.
 pub struct SyncError {
     /// The realm.
     pub realm: String,
+    /// The client being synced (its `clientId` in the realm).
+    pub client_id: String,
     /// What went wrong.
     pub source: IdpError,
+}
+
+impl SyncError {
+    /// What to check for this failure.
+    #[must_use]
+    pub fn hint(&self) -> String {
+        let realm = &self.realm;
+        match &self.source {
+            IdpError::Rejected { status: 404, .. } | IdpError::Status(404) => format!(
+                "Check that realm {realm} exists on the Keycloak server of its authority (`authproxy realms list` shows the authority)"
+            ),
+            IdpError::Rejected {
+                status: 401 | 403, ..
+            }
+            | IdpError::Status(401 | 403) => format!(
+                "Give the broker client of realm {realm} the realm-management roles manage-clients, view-clients and query-clients (docs/src/impersonation.md)"
+            ),
+            IdpError::NoBrokerClient => format!(
+                "Give realm {realm} a broker client: `authproxy realms put {realm} ... --broker-client-id ID --broker-client-secret-file FILE`"
+            ),
+            _ => format!(
+                "Check that realm {realm} answers: `authproxy realms list`, or the broker's /readyz?verbose"
+            ),
+        }
+    }
 }
 
 const PKCE: &str = "pkce.code.challenge.method";
@@ -204,6 +231,7 @@ pub async fn sync_clients(
                 .await
                 .map_err(|source| SyncError {
                     realm: target.realm.name.to_string(),
+                    client_id: target.client_id.clone(),
                     source,
                 })?,
         );

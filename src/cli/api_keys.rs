@@ -2,7 +2,6 @@
 //! credential printed once), listed, made and revoked.
 
 use clap::Subcommand;
-use serde_json::Value;
 
 use super::backend::Backend;
 use super::context::CliError;
@@ -54,11 +53,18 @@ pub(super) async fn api_keys(
 ) -> Result<(), CliError> {
     match command {
         ApiKeysCommand::List => {
-            print::list(
-                out,
-                &backend.run(Op::ListApiKeys(tenant_id)).await?,
-                Value::to_string,
-            );
+            print::list(out, &backend.run(Op::ListApiKeys(tenant_id)).await?, |k| {
+                format!(
+                    "{}\toperations={}\trate_per_minute={}\tcreated={}\tlast_used={}\texpires={}\trevoked={}",
+                    print::text(print::get(k, "key_id")),
+                    print::join(print::get(k, "operations")),
+                    print::text(print::get(k, "rate_per_minute")),
+                    print::text(print::get(k, "created_at")),
+                    print::or_dash(print::get(k, "last_used_at")),
+                    print::or_dash(print::get(k, "expires_at")),
+                    print::or_dash(print::get(k, "revoked_at"))
+                )
+            });
         }
         ApiKeysCommand::Create {
             operations,

@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use serde_json::Value;
 
 use super::backend::Backend;
 use super::context::{CliError, read};
@@ -51,11 +50,16 @@ pub(super) async fn keys(
 ) -> Result<(), CliError> {
     match command {
         KeysCommand::List => {
-            print::list(
-                out,
-                &backend.run(Op::ListHostKeys(tenant_id)).await?,
-                Value::to_string,
-            );
+            print::list(out, &backend.run(Op::ListHostKeys(tenant_id)).await?, |k| {
+                format!(
+                    "{}\t{}\tcreated={}\trevoked={}\tfor_subtenants={}",
+                    print::text(print::get(k, "kid")),
+                    print::text(print::get(k, "alg")),
+                    print::text(print::get(k, "created_at")),
+                    print::or_dash(print::get(k, "revoked_at")),
+                    print::text(print::get(k, "for_subtenants"))
+                )
+            });
         }
         KeysCommand::Add {
             kid,

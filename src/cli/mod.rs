@@ -60,7 +60,7 @@ pub enum Command {
         #[arg(long, env = "AUTHPROXY_CONFIG", default_value = "authproxy.toml")]
         config: PathBuf,
     },
-    /// Print a new sealing key (`store.sealing_key`), for every replica to share.
+    /// Print a new sealing key, for `store.sealing_keys` (newest first), the same on every replica.
     GenerateSealingKey,
     /// Check a configuration file and print every problem with its key.
     CheckConfig {
@@ -211,9 +211,14 @@ pub struct AuditArgs {
     /// Only this outcome: `changed`, `issued`, `denied`...
     #[arg(long)]
     outcome: Option<String>,
-    /// At most this many rows (`50`; default: all locally, 1000 with --url).
+    /// At most this many rows (`50`; default: all locally, 1000 with --url):
+    /// the newest, newest first, as `git log` shows commits.
     #[arg(long)]
     limit: Option<u32>,
+    /// The oldest rows first (with --limit: the oldest rows), to read the
+    /// trail forward.
+    #[arg(long)]
+    oldest_first: bool,
 }
 
 impl AuditArgs {
@@ -225,6 +230,7 @@ impl AuditArgs {
             action: self.action,
             outcome: self.outcome,
             limit: self.limit.unwrap_or(if remote { 1000 } else { u32::MAX }),
+            newest_first: !self.oldest_first,
         }
     }
 }

@@ -322,6 +322,9 @@ fn audit_path(filter: &AuditFilter) -> String {
         }
     }
     query.append_pair("limit", &filter.limit.to_string());
+    if filter.newest_first {
+        query.append_pair("order", "newest");
+    }
     format!("audit?{}", query.finish())
 }
 

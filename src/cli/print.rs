@@ -34,6 +34,15 @@ pub fn text(value: &Value) -> String {
     }
 }
 
+/// An optional field as text, `-` when absent.
+#[must_use]
+pub fn or_dash(value: &Value) -> String {
+    match value {
+        Value::Null => "-".into(),
+        other => text(other),
+    }
+}
+
 /// A list field as `a,b,c`.
 #[must_use]
 pub fn join(value: &Value) -> String {

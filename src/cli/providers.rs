@@ -51,7 +51,18 @@ pub(super) async fn providers(
             print::list(
                 out,
                 &backend.run(Op::ListProviders(tenant_id)).await?,
-                Value::to_string,
+                |p| {
+                    let secrets = match (p.get("needs_secrets"), p.get("secrets_set")) {
+                        (Some(Value::Bool(false)), _) => "none needed",
+                        (_, Some(Value::Bool(true))) => "set",
+                        _ => "missing",
+                    };
+                    format!(
+                        "{}\t{}\tsecrets={secrets}",
+                        print::text(print::get(p, "name")),
+                        print::text(print::get(p, "kind"))
+                    )
+                },
             );
         }
         ProvidersCommand::Secrets {

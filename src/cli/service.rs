@@ -94,7 +94,27 @@ pub(super) async fn migrate(path: &std::path::Path) -> ExitCode {
     }
 }
 
+/// Whether the file at `path` holds no setting (only blanks and comments) and
+/// no `AUTHPROXY__` variable sets one: a mistaken path or an unwritten file.
+fn sets_nothing(path: &std::path::Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    let blank = text
+        .lines()
+        .map(str::trim)
+        .all(|line| line.is_empty() || line.starts_with('#'));
+    blank && !std::env::vars_os().any(|(name, _)| name.to_string_lossy().starts_with("AUTHPROXY__"))
+}
+
 pub(super) fn check_config(path: &std::path::Path) -> ExitCode {
+    if sets_nothing(path) {
+        eprintln!(
+            "{}: the file sets nothing (and no AUTHPROXY__ variable does): every setting would be its default, with no realm and no client. Is this the right file?",
+            path.display()
+        );
+        return ExitCode::from(2);
+    }
     match Config::load(path) {
         Ok(config) => {
             println!(

@@ -269,7 +269,7 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
             let out = config.output;
             match command {
                 TenantsCommand::List => {
-                    print::list(out, &backend.run(Op::ListTenants).await?, Value::to_string);
+                    print::list(out, &backend.run(Op::ListTenants).await?, tenant_line);
                 }
                 TenantsCommand::Put { tenant_id, settings } => {
                     let (replace, named) = settings.named()?;
@@ -318,5 +318,19 @@ pub async fn tenants(config: &ConfigFile, command: TenantsCommand) -> ExitCode {
             Ok(())
         }
         .await,
+    )
+}
+
+/// A line of `tenants list`: id, environment, realm, clients, provisioning,
+/// parent.
+fn tenant_line(view: &Value) -> String {
+    format!(
+        "{}\t{}\trealm={}\tclients={}\tprovisioning={}\tparent={}",
+        print::text(print::get(view, "tenant_id")),
+        print::text(print::get(view, "environment")),
+        print::or_dash(print::get(view, "realm")),
+        print::join(print::get(view, "clients")),
+        print::or_dash(print::get(view, "provisioning")),
+        print::or_dash(print::get(view, "parent"))
     )
 }

@@ -190,6 +190,10 @@ fn describe_kind(kind: &figment::error::Kind) -> String {
         other => other.to_string(),
     };
     match kind {
+        Kind::UnknownField(found, expected) => format!(
+            "unknown key `{found}`; the keys here are {}",
+            expected.join(", ")
+        ),
         Kind::InvalidType(found, expected) => {
             format!("invalid type: found {}, expected {expected}", actual(found))
         }

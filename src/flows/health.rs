@@ -34,8 +34,9 @@ pub async fn readyz(State(app): State<AppState>, RawQuery(query): RawQuery) -> R
     let durable = status_of("durable", durable);
     let logins = status_of("logins", logins);
     let draining = app.draining.load(std::sync::atomic::Ordering::SeqCst);
-    let ready = durable == "ok" && logins == "ok" && !draining;
-    let store = if ready { "ok" } else { "unavailable" };
+    let stores_ok = durable == "ok" && logins == "ok";
+    let ready = stores_ok && !draining;
+    let store = if stores_ok { "ok" } else { "unavailable" };
     let mut body = serde_json::Map::new();
     body.insert(
         "status".into(),
@@ -60,7 +61,18 @@ pub async fn readyz(State(app): State<AppState>, RawQuery(query): RawQuery) -> R
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, Json(body)).into_response()
+    let mut response = (status, Json(body)).into_response();
+    if !stores_ok {
+        response
+            .extensions_mut()
+            .insert(crate::http::code::ErrorCode::StoreUnavailable);
+    } else if draining {
+        // The probe doing its job, not a failure to log at every probe.
+        response
+            .extensions_mut()
+            .insert(crate::http::access_log::Expected);
+    }
+    response
 }
 
 /// Asks every configured realm for its metadata now, and records each answer

@@ -172,11 +172,17 @@ async fn handle(
 ) -> Result<Response, Refused> {
     let caller = admit(app, headers, audit).await?;
     let policy = &caller.policy;
-    let request: ImpersonationRequest = json::object(body).map_err(|_| {
+    let request: ImpersonationRequest = json::object(body).map_err(|e| {
         audit.deny(AuditOutcome::Denied, "invalid request");
+        let why = match e {
+            json::JsonBodyError::NotAnObject => {
+                "the body is not a JSON object (a form or a list is not taken; send Content-Type: application/json)".to_owned()
+            }
+            json::JsonBodyError::Invalid(problem) => problem,
+        };
         WebError::new(
             ErrorCode::InvalidRequest,
-            "The body must be JSON {\"user\": \"name@domain\", \"audience\": \"optional\"}.",
+            format!("The body must be JSON {{\"user\": \"name@domain\", \"audience\": \"optional\"}}: {why}."),
         )
     })?;
     audit.entry.audience.clone_from(&request.audience);

@@ -22,6 +22,11 @@ use crate::app::AppState;
 #[derive(Clone, Debug)]
 pub struct FailureDetail(pub String);
 
+/// Marks an error status that is the route working as designed (a draining
+/// replica's `503` readiness): logged at debug, not as a failure per probe.
+#[derive(Clone, Copy, Debug)]
+pub struct Expected;
+
 /// Counts a request in flight until it is answered or dropped (a client that
 /// goes away mid-request must not leave the gauge up).
 struct InFlight<'a>(&'a prometheus_client::metrics::gauge::Gauge);
@@ -77,7 +82,12 @@ impl<'a> Observed<'a> {
         app.metrics
             .requests
             .record(route, &self.method, status, elapsed);
-        let millis = elapsed.as_secs_f64() * 1000.0;
+        // Microsecond precision: `0.433`, not `0.43278799999999995`.
+        let millis = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
+        if response.extensions().get::<Expected>().is_some() {
+            tracing::debug!(status, latency_ms = millis, "request answered as expected");
+            return;
+        }
         if status < 400 {
             if app.access_log.log_success() {
                 tracing::info!(status, latency_ms = millis, "request");

@@ -90,7 +90,8 @@ pub fn object<T: DeserializeOwned>(body: &[u8]) -> Result<T, JsonBodyError> {
 pub fn problem(err: &serde_json::Error) -> String {
     use serde_json::error::Category;
     match err.classify() {
-        Category::Data => "a field is missing, unknown, repeated or of the wrong type".into(),
+        Category::Data => named_key_problem(&err.to_string())
+            .unwrap_or_else(|| "a field is missing, unknown, repeated or of the wrong type".into()),
         Category::Syntax => format!(
             "malformed JSON at line {} column {}",
             err.line(),
@@ -99,6 +100,48 @@ pub fn problem(err: &serde_json::Error) -> String {
         Category::Eof => "the JSON ends too early".into(),
         Category::Io => "the body could not be read".into(),
     }
+}
+
+/// serde's "unknown field `lifetime`, expected `user` or `audience`" (and the
+/// missing and duplicate cases) as a sentence naming the key: keys, never
+/// values, and only keys that look like keys.
+fn named_key_problem(message: &str) -> Option<String> {
+    let (kind, rest) = ["unknown field `", "missing field `", "duplicate field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix).map(|rest| (*prefix, rest)))?;
+    let (key, rest) = rest.split_once('`')?;
+    let plain = |k: &str| {
+        (1..=64).contains(&k.len())
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    };
+    if !plain(key) {
+        return None;
+    }
+    Some(match kind {
+        "unknown field `" => {
+            // ", expected `a` or `b` at line ..." / ", expected one of `a`, `b`, ..."
+            let expected: Vec<&str> = rest
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|k| plain(k))
+                .collect();
+            if expected.is_empty() {
+                format!("the key \"{key}\" is unknown")
+            } else {
+                format!(
+                    "the key \"{key}\" is unknown (the keys are {})",
+                    expected.join(", ")
+                )
+            }
+        }
+        "missing field `" => format!("the key \"{key}\" is missing"),
+        _ => format!("the key \"{key}\" is repeated"),
+    })
 }
 
 #[cfg(test)]

@@ -141,16 +141,17 @@ pub struct ErrorView<'a> {
 /// The error page for `code`, answered with its one status.
 #[must_use]
 pub fn error_page(code: ErrorCode, message: &str, detail: Option<&str>) -> Response {
-    let status = code.status();
-    let code = code.as_str();
     let nonce = nonce();
     let view = ErrorView {
         nonce: &nonce,
-        code,
+        code: code.as_str(),
         message,
         detail,
     };
-    render(status, &view, &nonce)
+    let mut response = render(code.status(), &view, &nonce);
+    // The access log names the code the page shows.
+    response.extensions_mut().insert(code);
+    response
 }
 
 /// A redirect (`302 Found` or `303 See Other`) to `location`: never cached, and

@@ -73,8 +73,10 @@ pub struct AuditFilter {
     pub action: Option<String>,
     /// This outcome (`changed`, `issued`, `denied`, ...).
     pub outcome: Option<String>,
-    /// At most this many rows, oldest first.
+    /// At most this many rows.
     pub limit: u32,
+    /// The newest rows, newest first; else the oldest, oldest first.
+    pub newest_first: bool,
 }
 
 impl AuditFilter {

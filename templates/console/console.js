@@ -451,6 +451,7 @@ const pages = {
     });
     const query = new URLSearchParams(params);
     if (!query.has('limit')) query.set('limit', '500');
+    query.set('order', 'newest');
     const rows = await api('GET', `audit?${query}`);
     put(root, h('h1', {}, 'Audit trail'),
       h('section', { class: 'panel' }, filters),

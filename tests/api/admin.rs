@@ -292,6 +292,66 @@ async fn directory_rules_import_and_export_through_the_admin_api() {
 }
 
 #[tokio::test]
+async fn a_failed_clients_sync_names_the_realm_the_client_and_what_to_check() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    // A realm the identity server does not have, saved without its check.
+    let ghost = app
+        .browser
+        .put(app.url("/admin/api/realms/ghost?check=false"))
+        .bearer_auth(admin.token())
+        .json(&json!({"name": "ghost", "authority": idp().authority("ghost"),
+            "broker_client_id": "authproxy-broker", "broker_client_secret": "authproxy-broker-secret"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ghost.status(), StatusCode::OK);
+    let added = app.cli(&[
+        "clients",
+        "add",
+        "ghost.example.com",
+        "--origin",
+        "https://ghost.example.com",
+        "--realm",
+        "ghost",
+    ]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+
+    let sync = app.cli(&["clients", "sync", "--realm", "ghost"]);
+    assert!(!sync.status.success());
+    let stderr = String::from_utf8_lossy(&sync.stderr);
+    for expected in [
+        "client ghost.example.com",
+        "in realm ghost",
+        "Check that realm ghost",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "{expected:?} missing from: {stderr}"
+        );
+    }
+    // The admin API (and so the console and a remote CLI) says the same.
+    let answer = admin
+        .request(
+            Method::POST,
+            "/admin/api/clients/sync?realm=ghost&dry_run=true",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_server_error(), "an upstream failure");
+    let body = answer.text().await.unwrap();
+    assert!(
+        body.contains("client ghost.example.com") && body.contains("in realm ghost"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn the_openapi_document_describes_the_admin_api() {
     let app = TestApp::spawn().await;
     let doc = app.get_json("/admin/api/openapi.json").await;

@@ -5,6 +5,21 @@ use reqwest::StatusCode;
 use crate::support::{CLIENT_ID, CRM_ORIGIN, TestApp, TestConfig, idp, write};
 use serde_json::{Value, json};
 
+/// `tenants put` of a new tenant `acme`, with every setting a new one needs.
+const NEW_ACME: &[&str] = &[
+    "tenants",
+    "put",
+    "acme",
+    "--environment",
+    "sandbox",
+    "--realm",
+    "tenant-a",
+    "--client",
+    CLIENT_ID,
+    "--provisioning",
+    "create",
+];
+
 fn authproxy() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_authproxy"));
     command.env("AUTHPROXY_ACTOR", "tests");
@@ -391,23 +406,8 @@ async fn migrate_brings_a_fresh_postgres_database_up_to_date_once() {
 async fn tenants_put_changes_only_what_it_names_and_says_what_changed() {
     let app = TestApp::spawn().await;
     let text = |out: &std::process::Output| String::from_utf8_lossy(&out.stdout).into_owned();
-    let made = app.cli(&[
-        "tenants",
-        "put",
-        "acme",
-        "--environment",
-        "sandbox",
-        "--realm",
-        "tenant-a",
-        "--client",
-        CLIENT_ID,
-        "--provisioning",
-        "create",
-        "--app-url",
-        &format!("{CRM_ORIGIN}/app"),
-        "--link-path",
-        "/calls",
-    ]);
+    let app_url = format!("{CRM_ORIGIN}/app");
+    let made = app.cli(&[NEW_ACME, &["--app-url", &app_url, "--link-path", "/calls"]].concat());
     assert!(
         made.status.success(),
         "{}",
@@ -447,20 +447,7 @@ async fn tenants_put_changes_only_what_it_names_and_says_what_changed() {
     let partial_new = app.cli(&["tenants", "put", "newco", "--realm", "tenant-a"]);
     assert_eq!(partial_new.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&partial_new.stderr).contains("needs --environment"));
-    let replaced = app.cli(&[
-        "tenants",
-        "put",
-        "acme",
-        "--replace",
-        "--environment",
-        "sandbox",
-        "--realm",
-        "tenant-a",
-        "--client",
-        CLIENT_ID,
-        "--provisioning",
-        "create",
-    ]);
+    let replaced = app.cli(&[NEW_ACME, &["--replace"]].concat());
     assert!(
         replaced.status.success(),
         "{}",
@@ -468,4 +455,107 @@ async fn tenants_put_changes_only_what_it_names_and_says_what_changed() {
     );
     let listed: Value = app.admin().get_json("/admin/api/tenants").await;
     assert_eq!(listed[0]["embeds"]["link_paths"], json!([]));
+}
+
+#[tokio::test]
+async fn lists_are_tab_separated_lines_and_the_audit_shows_the_newest_first_with_what_changed() {
+    let app = TestApp::spawn().await;
+    let stdout = |args: &[&str]| {
+        let out = app.cli(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    stdout(NEW_ACME);
+    stdout(&["tenants", "keys", "acme", "add", "k1", "--generate"]);
+    stdout(&[
+        "tenants",
+        "api-keys",
+        "acme",
+        "create",
+        "--operation",
+        "mint_tokens",
+    ]);
+    stdout(&["tenants", "put", "acme", "--max-session-secs", "600"]);
+
+    // A line per entry, its fields separated by tabs: no JSON.
+    let tenants = stdout(&["tenants", "list"]);
+    assert_eq!(
+        tenants,
+        format!(
+            "acme\tsandbox\trealm=tenant-a\tclients={CLIENT_ID}\tprovisioning=create\tparent=-\n"
+        )
+    );
+    let keys = stdout(&["tenants", "keys", "acme", "list"]);
+    assert!(
+        keys.starts_with("k1\tES256\tcreated=") && keys.contains("\trevoked=-"),
+        "{keys}"
+    );
+    let api_keys = stdout(&["tenants", "api-keys", "acme", "list"]);
+    assert!(
+        api_keys.starts_with("ak-")
+            && api_keys.contains("\toperations=mint_tokens\t")
+            && !api_keys.contains('{'),
+        "{api_keys}"
+    );
+
+    // The newest rows, newest first (as `git log`); --oldest-first reads forward.
+    let actions = |text: &str| {
+        text.lines()
+            .map(|l| l.split('\t').nth(2).unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let newest = stdout(&["audit", "--limit", "2"]);
+    assert_eq!(actions(&newest), ["tenant.put", "tenant.api_key.create"]);
+    // The change says what it changed, from what to what.
+    assert!(
+        newest
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("changed max_session_secs: 14400 -> 600"),
+        "{newest}"
+    );
+    let oldest = stdout(&["audit", "--limit", "2", "--oldest-first"]);
+    assert_eq!(actions(&oldest), ["tenant.put", "tenant.key.add"]);
+    assert!(
+        oldest.lines().next().unwrap().ends_with("created"),
+        "{oldest}"
+    );
+    // The admin API orders the same way when asked.
+    let rows: Value = app
+        .admin()
+        .get_json("/admin/api/audit?limit=1&order=newest&action=tenant")
+        .await;
+    assert_eq!(rows[0]["action"], "tenant.put");
+    assert_eq!(rows[0]["reason"], "changed max_session_secs: 14400 -> 600");
+}
+
+#[test]
+fn check_config_refuses_a_file_that_sets_nothing_and_lists_the_keys_an_unknown_one_could_be() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.toml");
+    write(&empty, "# nothing yet\n\n");
+    let output = authproxy()
+        .args(["check-config", empty.to_str().unwrap()])
+        .env_remove("AUTHPROXY_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("sets nothing"));
+    let bad = dir.path().join("bad.toml");
+    write(&bad, "[server]\nbogus = 1\n");
+    let output = authproxy()
+        .args(["check-config", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("server.bogus: unknown key `bogus`; the keys here are listen, public_url,"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("``"), "{stderr}");
 }

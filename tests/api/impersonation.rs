@@ -249,6 +249,56 @@ async fn impersonation_answers_stable_codes_for_unknown_users_audiences_and_life
 }
 
 #[tokio::test]
+async fn a_wrong_body_is_told_which_key_is_wrong_or_that_it_is_no_json_object() {
+    let app = TestApp::spawn().await;
+    let secret = app.admin().create_caller("shaped", tenant_a_policy()).await;
+    let description = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{body}");
+        body["error_description"].as_str().unwrap().to_owned()
+    };
+    let named = description(
+        app.impersonate(
+            "shaped",
+            &secret,
+            json!({"username": "alice@tenant-a.test"}),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        named.contains(r#"the key "username" is unknown (the keys are user, audience)"#),
+        "{named}"
+    );
+    let lifetime = description(
+        app.impersonate(
+            "shaped",
+            &secret,
+            json!({"user": "alice@tenant-a.test", "lifetime": 60}),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        lifetime.contains(r#"the key "lifetime" is unknown"#),
+        "{lifetime}"
+    );
+    let form = description(
+        app.browser
+            .post(app.url("/api/impersonation"))
+            .basic_auth("shaped", Some(&secret))
+            .form(&[("user", "alice@tenant-a.test")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(form.contains("not a JSON object"), "{form}");
+    assert!(!form.contains("alice@"), "no value is echoed: {form}");
+}
+
+#[tokio::test]
 async fn the_store_holds_no_caller_secret_or_admin_token_in_clear() {
     let app = TestApp::spawn().await;
     let admin = app.admin();
@@ -393,9 +443,10 @@ async fn the_audit_command_reads_the_trail_as_text_or_json() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // Newest first, as `git log`.
     assert_eq!(rows.len(), 2);
-    assert_eq!(rows[0]["outcome"], "granted");
-    assert_eq!(rows[1]["outcome"], "denied");
+    assert_eq!(rows[0]["outcome"], "denied");
+    assert_eq!(rows[1]["outcome"], "granted");
     let text = String::from_utf8(
         app.cli(&["audit", "--since", "2000-01-01T00:00:00Z"])
             .stdout,

@@ -205,6 +205,10 @@ async fn a_link_logs_its_user_in_once_with_a_cookie_and_a_303_and_leaks_nothing(
         page_code(follow(host, &browser(), &late).await).await,
         (StatusCode::GONE, "link_expired".into())
     );
+    // The access log names the code the page showed, not a generic one.
+    for code in ["link_not_found", "link_expired"] {
+        assert!(refusal_logged(code), "{code} missing from the access log");
+    }
 }
 
 #[tokio::test]
@@ -679,4 +683,11 @@ async fn with_the_audit_trail_down_the_link_session_is_refused_readably_and_not_
         "{}",
         again.text().await.unwrap()
     );
+}
+
+/// Whether the access log has a refusal with `code`.
+fn refusal_logged(code: &str) -> bool {
+    crate::support::captured_logs()
+        .lines()
+        .any(|l| l.contains("request refused") && l.contains(code))
 }

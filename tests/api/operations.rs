@@ -146,10 +146,24 @@ async fn sigterm_keeps_accepting_while_not_ready_then_drains() {
     stopper.stop.send(()).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     // Still accepting, but telling the load balancer to stop sending.
-    let ready = app.browser.get(app.url("/readyz")).send().await.unwrap();
+    let ready = app
+        .browser
+        .get(app.url("/readyz"))
+        .header("x-request-id", "drain-probe-7")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["draining"], true, "{body}");
+    assert_eq!(body["store"], "ok", "the stores are fine: {body}");
+    // A draining replica's probe is no failure: no warning per probe.
+    assert!(
+        !crate::support::captured_logs()
+            .lines()
+            .any(|l| l.contains("drain-probe-7") && l.contains("WARN")),
+        "a drain probe logged a warning"
+    );
     let discovery = app.discover("alice@tenant-a.test").await;
     assert_eq!(
         discovery.status(),
@@ -397,6 +411,15 @@ async fn json_logs_carry_the_request_and_the_refusal_and_sighup_is_logged_not_fa
     assert_eq!(refusal["status"], 403, "{refusal}");
     assert_eq!(refusal["code"], "origin_not_allowed", "{refusal}");
     assert_eq!(refusal["origin"], "https://evil.example", "{refusal}");
+    // Milliseconds to the microsecond, as a person reads them.
+    assert!(refusal["latency_ms"].is_number(), "{refusal}");
+    let latency = refusal["latency_ms"].to_string();
+    assert!(
+        latency
+            .split_once('.')
+            .is_none_or(|(_, decimals)| decimals.len() <= 3),
+        "{refusal}"
+    );
     assert!(
         !seen.iter().any(|l| l.contains("alice@")),
         "no email address is logged"

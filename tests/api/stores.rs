@@ -829,6 +829,20 @@ async fn durable_store_audit_trail_keeps_the_order_rows_were_appended() {
             5,
             "{backend}: limit"
         );
+        let newest: Vec<_> = read(AuditFilter {
+            limit: 3,
+            newest_first: true,
+            ..AuditFilter::default()
+        })
+        .await
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+        assert_eq!(
+            newest,
+            ["action-29", "action-28", "action-27"],
+            "{backend}: the newest rows, newest first"
+        );
     }
 }
 

@@ -33,9 +33,21 @@ pub struct AuditQuery {
     outcome: Option<String>,
     /// At most this many rows (default 1000, at most 100000).
     limit: Option<u32>,
+    /// `oldest` (the default: the oldest rows, oldest first, for reading the
+    /// trail forward with `since`) or `newest` (the newest rows, newest first).
+    #[param(value_type = Option<String>)]
+    order: Option<Order>,
 }
 
-/// The audit trail, oldest first.
+/// The order of the rows.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Order {
+    Oldest,
+    Newest,
+}
+
+/// The audit trail: the oldest rows first, or with `order=newest` the newest first.
 #[utoipa::path(get, path = "/admin/api/audit", params(AuditQuery), responses((status = 200, body = [AuditRow]), (status = 400)), security(("admin_token" = [])))]
 pub async fn read_audit(
     State(app): State<AppState>,
@@ -49,6 +61,7 @@ pub async fn read_audit(
         action: query.action.filter(|a| !a.is_empty()),
         outcome: query.outcome.filter(|o| !o.is_empty()),
         limit: query.limit.unwrap_or(1000).min(100_000),
+        newest_first: query.order == Some(Order::Newest),
     };
     Ok(Json(app.audit.audit(&filter).await?))
 }

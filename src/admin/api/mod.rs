@@ -99,6 +99,11 @@ impl From<OpsError> for AdminError {
                     .collect(),
             ),
             OpsError::Realm(e) => Self::Web(e.into()),
+            OpsError::Sync(e) => {
+                let message = e.to_string();
+                let code = crate::http::error::WebError::from(e.source).error_code();
+                Self::Web(crate::http::error::WebError::new(code, message))
+            }
             OpsError::Crypto(e) => Self::Web(e.into()),
             OpsError::Store(e) => Self::Web(e.into()),
         }

@@ -212,12 +212,15 @@ impl Operator<'_> {
         input: &PolicyInput,
     ) -> Result<CallerView, OpsError> {
         let (id, mut caller) = self.existing_caller(id).await?;
+        let before = CallerView::from(&caller);
         caller.policy = input
             .validate(&self.registry.snapshot())
             .map_err(OpsError::Invalid)?;
         self.access.put_caller(&caller).await?;
-        self.record("caller.policy", id.as_str()).await?;
-        Ok(CallerView::from(&caller))
+        let view = CallerView::from(&caller);
+        self.record_change("caller.policy", id.as_str(), Some(&before), &view)
+            .await?;
+        Ok(view)
     }
 
     /// Gives a caller a new secret, shown this once; the old one stops working

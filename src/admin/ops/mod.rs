@@ -10,6 +10,7 @@
 
 pub mod api_keys;
 pub mod callers;
+pub mod changes;
 pub mod directory;
 pub mod host_keys;
 pub mod providers;
@@ -62,6 +63,10 @@ pub enum OpsError {
     /// A Keycloak realm's Admin REST API failed (provisioning).
     #[error("{0}")]
     Realm(#[from] IdpError),
+    /// `clients sync` failed for one client in one realm: both named, and
+    /// what to check.
+    #[error("{0}")]
+    Sync(#[from] crate::admin::sync::SyncError),
     /// Randomness or hashing failed.
     #[error("{0}")]
     Crypto(#[from] CryptoError),
@@ -100,6 +105,29 @@ pub struct Operator<'a> {
 impl Operator<'_> {
     /// Records a change made by this operator.
     async fn record(&self, action: &str, subject: &str) -> Result<(), OpsError> {
+        self.record_with(action, subject, None).await
+    }
+
+    /// Records a change of an entry, with what changed between its views
+    /// `before` (none: it is new) and `after` ([`changes::describe`]).
+    async fn record_change<T: serde::Serialize>(
+        &self,
+        action: &str,
+        subject: &str,
+        before: Option<&T>,
+        after: &T,
+    ) -> Result<(), OpsError> {
+        let json = |view: &T| serde_json::to_value(view).unwrap_or(serde_json::Value::Null);
+        let reason = changes::describe(before.map(json).as_ref(), &json(after));
+        self.record_with(action, subject, Some(reason)).await
+    }
+
+    async fn record_with(
+        &self,
+        action: &str,
+        subject: &str,
+        reason: Option<String>,
+    ) -> Result<(), OpsError> {
         self.audit
             .append(&AuditEntry {
                 at: self.clock.now(),
@@ -107,6 +135,7 @@ impl Operator<'_> {
                 action: action.to_owned(),
                 subject: Some(subject.to_owned()),
                 outcome: crate::store::AuditOutcome::Changed,
+                reason,
                 source: self.source.map(str::to_owned),
                 request_id: self.request_id.map(str::to_owned),
                 ..AuditEntry::default()

@@ -41,8 +41,7 @@ impl Operator<'_> {
             realm.as_ref(),
             dry_run,
         )
-        .await
-        .map_err(|e| OpsError::Realm(e.source))?;
+        .await?;
         if !dry_run {
             for change in changes.iter().filter(|c| c.action != "unchanged") {
                 self.record(

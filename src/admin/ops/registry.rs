@@ -102,11 +102,17 @@ impl Operator<'_> {
         if !self.registry.snapshot().clients.contains_key(&id) {
             return Err(OpsError::NotFound(format!("No client {id}.")));
         }
-        let client = input
-            .validate(&self.registry.snapshot())
-            .map_err(OpsError::Invalid)?;
+        let snapshot = self.registry.snapshot();
+        let client = input.validate(&snapshot).map_err(OpsError::Invalid)?;
         self.registry.put_client(&client).await?;
-        self.record("client.replace", client.id.as_str()).await?;
+        let before = snapshot.clients.get(&id).map(ClientView::from);
+        self.record_change(
+            "client.replace",
+            client.id.as_str(),
+            before.as_ref(),
+            &ClientView::from(&client),
+        )
+        .await?;
         Ok(client)
     }
 
@@ -181,7 +187,13 @@ impl Operator<'_> {
         };
         let client = input.validate(&snapshot).map_err(OpsError::Invalid)?;
         self.registry.put_client(&client).await?;
-        self.record("client.update", client.id.as_str()).await?;
+        self.record_change(
+            "client.update",
+            client.id.as_str(),
+            Some(&ClientView::from(current)),
+            &ClientView::from(&client),
+        )
+        .await?;
         Ok(client)
     }
 
@@ -215,8 +227,20 @@ impl Operator<'_> {
                 message: realm_check_problem(&realm, &err),
             }]));
         }
+        let before = self
+            .registry
+            .snapshot()
+            .realms
+            .get(&realm.name)
+            .map(RealmView::from);
         self.registry.put_realm(&realm).await?;
-        self.record("realm.put", realm.name.as_str()).await?;
+        self.record_change(
+            "realm.put",
+            realm.name.as_str(),
+            before.as_ref(),
+            &RealmView::from(&realm),
+        )
+        .await?;
         Ok(realm)
     }
 

@@ -206,7 +206,8 @@ impl Operator<'_> {
                 "on an origin registered by one of the tenant's clients",
             ));
         }
-        if let Some(existing) = self.tenants.tenant(&tenant.id).await?
+        let existing = self.tenants.tenant(&tenant.id).await?;
+        if let Some(existing) = &existing
             && existing.environment != tenant.environment
         {
             problems.push(problem(
@@ -218,8 +219,11 @@ impl Operator<'_> {
             return Err(OpsError::Invalid(problems));
         }
         self.tenants.put_tenant(&tenant).await?;
-        self.record("tenant.put", tenant.id.as_str()).await?;
-        Ok(TenantView::from(&tenant))
+        let view = TenantView::from(&tenant);
+        let before = existing.as_ref().map(TenantView::from);
+        self.record_change("tenant.put", tenant.id.as_str(), before.as_ref(), &view)
+            .await?;
+        Ok(view)
     }
 
     /// The parent `input` names, checked (it exists, in the same environment,

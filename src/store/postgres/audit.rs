@@ -12,6 +12,20 @@ use super::PostgresStore;
 use crate::store::rows::{from_unix, unavailable, unix};
 use crate::store::{AuditEntry, AuditFilter, AuditLog, AuditOutcome, StoreError};
 
+/// The rows a filter selects, in one order (a constant either way).
+macro_rules! select_audit {
+    ($order:literal) => {
+        concat!(
+            "SELECT at, actor, action, subject, realm, audience, outcome, reason, source, request_id, token_jti, token_expires_at
+             FROM audit WHERE at >= $1 AND ($2::BIGINT IS NULL OR at < $2) AND ($3::TEXT IS NULL OR actor = $3)
+               AND ($4::TEXT IS NULL OR action = $4 OR action LIKE $5 ESCAPE '\\')
+               AND ($6::TEXT IS NULL OR outcome = $6) ORDER BY id ",
+            $order,
+            " LIMIT $7"
+        )
+    };
+}
+
 #[async_trait]
 impl AuditLog for PostgresStore {
     async fn append(&self, e: &AuditEntry) -> Result<(), StoreError> {
@@ -19,22 +33,22 @@ impl AuditLog for PostgresStore {
     }
 
     async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows: Vec<AuditRow> = sqlx::query_as(
-            "SELECT at, actor, action, subject, realm, audience, outcome, reason, source, request_id, token_jti, token_expires_at
-             FROM audit WHERE at >= $1 AND ($2::BIGINT IS NULL OR at < $2) AND ($3::TEXT IS NULL OR actor = $3)
-               AND ($4::TEXT IS NULL OR action = $4 OR action LIKE $5 ESCAPE '\\')
-               AND ($6::TEXT IS NULL OR outcome = $6) ORDER BY id LIMIT $7",
-        )
-        .bind(filter.since.map_or(0, unix))
-        .bind(filter.until.map(unix))
-        .bind(filter.actor.as_deref())
-        .bind(filter.action.as_deref())
-        .bind(filter.action_prefix())
-        .bind(filter.outcome.as_deref())
-        .bind(i64::from(filter.limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        let query = if filter.newest_first {
+            select_audit!("DESC")
+        } else {
+            select_audit!("ASC")
+        };
+        let rows: Vec<AuditRow> = sqlx::query_as(query)
+            .bind(filter.since.map_or(0, unix))
+            .bind(filter.until.map(unix))
+            .bind(filter.actor.as_deref())
+            .bind(filter.action.as_deref())
+            .bind(filter.action_prefix())
+            .bind(filter.outcome.as_deref())
+            .bind(i64::from(filter.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
         rows.into_iter()
             .map(|r| {
                 Ok(AuditEntry {

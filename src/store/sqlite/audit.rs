@@ -31,13 +31,14 @@ impl AuditLog for SqliteStore {
     async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         let filter = filter.clone();
         self.blocking(move |conn, _| {
+            let order = if filter.newest_first { "DESC" } else { "ASC" };
             let mut stmt = conn
-                .prepare(
+                .prepare(&format!(
                     "SELECT at, actor, action, subject, realm, audience, outcome, reason, source, request_id, token_jti, token_expires_at
                      FROM audit WHERE at >= ?1 AND (?2 IS NULL OR at < ?2) AND (?3 IS NULL OR actor = ?3)
                        AND (?4 IS NULL OR action = ?4 OR action LIKE ?5 ESCAPE '\\')
-                       AND (?6 IS NULL OR outcome = ?6) ORDER BY id LIMIT ?7",
-                )
+                       AND (?6 IS NULL OR outcome = ?6) ORDER BY id {order} LIMIT ?7",
+                ))
                 .map_err(unavailable)?;
             let rows = stmt
                 .query_map(

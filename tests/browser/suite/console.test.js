@@ -268,7 +268,8 @@ test('each page does its main task through the UI, and looks right at both width
       return cells.length > 0 && cells.every((c) => c.textContent.startsWith('caller.'));
     });
     const actions = await page.$$eval('tbody tr td:nth-child(3)', (cells) => cells.map((c) => c.textContent));
-    assert.deepEqual(actions, ['caller.create', 'caller.rotate', 'caller.policy', 'caller.delete']);
+    // Newest first.
+    assert.deepEqual(actions, ['caller.delete', 'caller.policy', 'caller.rotate', 'caller.create']);
     const actors = await page.$$eval('tbody tr td:nth-child(2)', (cells) => cells.map((c) => c.textContent));
     assert.ok(actors.every((a) => a === 'console:a1f0c1de-0000-4000-8000-00000000a11c'), actors.join());
     await assertLabelled(page, 'audit');
