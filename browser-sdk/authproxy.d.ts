@@ -18,6 +18,7 @@ export type AuthProxyErrorName =
   | 'RefreshUnavailable'
   | 'SessionEnded'
   | 'InvalidToken'
+  | 'UnknownTenant'
   | 'UnknownProvider'
   | 'InvalidCode'
   | 'ProviderUnavailable';

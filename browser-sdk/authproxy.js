@@ -44,6 +44,7 @@ const USER_MESSAGES = {
   RefreshUnavailable: 'Your session has expired. Please sign in again.',
   SessionEnded: 'You were signed out. Please sign in again.',
   InvalidToken: 'Your sign-in on this page could not be accepted. Please sign in again.',
+  UnknownTenant: 'Signing in is not set up for your organisation in this app. Please tell your administrator.',
   UnknownProvider: 'This way of signing in is not set up for this app.',
   InvalidCode: 'The sign-in expired or was already used. Please try again.',
   ProviderUnavailable: 'The sign-in service is not available right now. Please try again later.',
@@ -355,6 +356,7 @@ function ssoUser(session) {
 
 const SSO_ERRORS = {
   invalid_token: 'InvalidToken',
+  unknown_tenant: 'UnknownTenant',
   unknown_provider: 'UnknownProvider',
   invalid_sso_code: 'InvalidCode',
   provider_unavailable: 'ProviderUnavailable',

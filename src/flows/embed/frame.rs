@@ -72,12 +72,21 @@ frame_requests! {
     SessionRequest => r#"{"client_id", "session_token", "resource"?, "keycloak_logout"?}"#,
 }
 
-/// No provider (or tenant) of this name for this client: one answer for both,
-/// so a frame learns nothing of tenants that are not its own.
+/// No provider of this name in a tenant of this client.
 pub(crate) fn no_provider() -> WebError {
     WebError::new(
         ErrorCode::UnknownProvider,
-        "The tenant has no identity provider of this name for this client.",
+        "The tenant has no identity provider of this name: check the provider's name in the tenant's settings.",
+    )
+}
+
+/// No tenant of this id uses this client: one answer whether it does not exist
+/// or belongs to another app, so a frame learns nothing of tenants that are
+/// not its own.
+fn no_tenant() -> WebError {
+    WebError::new(
+        ErrorCode::UnknownTenant,
+        "No tenant of this id uses this app (client): check the tenant id, and that the tenant lists this client.",
     )
 }
 
@@ -93,7 +102,7 @@ pub(crate) async fn tenant_of(
         .tenant(&id)
         .await?
         .filter(|t| t.clients.contains(client))
-        .ok_or_else(no_provider)?)
+        .ok_or_else(no_tenant)?)
 }
 
 /// A frame's answer: for its client, or a refusal.

@@ -118,6 +118,13 @@ test('a refused token rejects sso.start with a typed error and logs nobody in', 
     const unknown = await page.evaluate((t) => window.hostSso.start({ provider: 'okta', token: t }).then(() => null, (e) => e.name), wrongAudience);
     assert.equal(unknown, 'UnknownProvider');
     assert.equal(await frame.locator('#status').textContent(), 'waiting');
+    // An app whose tenant id names no tenant of its client says so, with an
+    // error of its own (not "no such provider").
+    const stranger = await context.newPage();
+    await stranger.goto(`${env.crm}/sso-host.html?tenant=no-such-tenant`);
+    const status = stranger.frameLocator('#app').locator('#status');
+    await status.filter({ hasText: /^failed:/ }).waitFor({ timeout: 20000 });
+    assert.match(await status.textContent(), /^failed:UnknownTenant:No tenant of this id uses this app/);
   });
 });
 
