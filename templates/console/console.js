@@ -159,7 +159,8 @@ const pages = {
     const clients = await api('GET', 'clients');
     let sync = null;
     try { sync = await api('POST', 'clients/sync?dry_run=true'); } catch (error) { sync = error; }
-    const differs = (id) => Array.isArray(sync) && sync.some((c) => c.client_id === id);
+    // A dry run lists every client with its action: only a create or an update is a difference.
+    const differs = (id) => Array.isArray(sync) && sync.some((c) => c.client_id === id && c.action !== 'unchanged');
     const syncCell = (id) => (Array.isArray(sync) ? badge(differs(id) ? 'differs' : 'in-sync') : h('span', { class: 'muted' }, 'not checked'));
     const add = h('form', { class: 'inline', id: 'add-client' },
       field('Client ID (the web app\'s host name)', text('client_id', { required: true, placeholder: 'crm.example.com' })),

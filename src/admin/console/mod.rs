@@ -8,7 +8,7 @@ pub mod session;
 pub mod signin;
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -54,7 +54,11 @@ pub async fn to_console() -> Redirect {
 }
 
 /// `GET /admin/`: the console for a signed-in administrator, else the sign-in.
-pub async fn index(State(app): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn index(
+    State(app): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     let current = match session::current(&app, &headers).await {
         Ok(current) => current,
         Err(err) => return PageError(err.into()).into_response(),
@@ -68,9 +72,18 @@ pub async fn index(State(app): State<AppState>, headers: HeaderMap) -> Response 
                 version: env!("CARGO_PKG_VERSION"),
             },
         ),
+        // Where a sign-out lands: the card says it happened.
+        None if query.as_deref() == Some(SIGNED_OUT) => sign_in_page(
+            &app,
+            StatusCode::OK,
+            Some("You are signed out. Sign in again to go on."),
+        ),
         None => sign_in_page(&app, StatusCode::OK, None),
     }
 }
+
+/// The query of the page a sign-out lands on.
+pub(crate) const SIGNED_OUT: &str = "signed_out";
 
 /// The sign-in page with `notice` (why the last attempt did not sign in).
 pub(crate) fn sign_in_page(app: &AppState, status: StatusCode, notice: Option<&str>) -> Response {

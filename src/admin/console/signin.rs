@@ -238,7 +238,8 @@ pub async fn sign_out(
         true,
     )
     .await?;
-    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "./")]).into_response();
+    let location = format!("./?{}", super::SIGNED_OUT);
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
     if let Some(clear) = SessionCookie::console(app.public_url.is_https()).clear() {
         response.headers_mut().insert(header::SET_COOKIE, clear);
     }
