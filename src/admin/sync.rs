@@ -206,9 +206,13 @@ pub async fn sync_clients(
             targets.push(Target::of_client(realm, client, public_url));
         }
     }
+    // The console's client is the broker's to make only where the broker has
+    // a client of its own to make it with; elsewhere it is registered by hand
+    // (docs/src/operate/console.md), and no sync fails for its sake.
     if let Some(realm) = console_realm
         .filter(|r| wanted(r))
         .and_then(|r| registry.realms.get(r))
+        .filter(|r| r.broker_client.is_some())
     {
         let console = Target::of_console(realm, public_url);
         // A registered client of the same id in that realm carries the

@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, TestConfig, idp, new_browser};
+use crate::support::{CLIENT_ID, TestApp, TestConfig, idp, new_browser};
 
 /// alice's subject at `tenant-a` (her user ID, in the dev IdP as in Keycloak).
 const ALICE: &str = "a1f0c1de-0000-4000-8000-00000000a11c";
@@ -456,5 +456,33 @@ async fn console_pages_carry_a_strict_csp_and_say_when_the_console_is_off() {
     assert_eq!(
         clients_status(&app, &app.browser).await,
         StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_console_realm_without_a_broker_client_leaves_the_console_client_out_of_a_sync() {
+    // The admins' realm has no broker client: the console's client there is
+    // registered by hand, and checking the other clients still works.
+    let config = TestConfig::demo()
+        .realm("admins", &idp().authority("tenant-b"))
+        .raw(&console_section(&[ALICE]).replace("tenant-a", "admins"));
+    let app = TestApp::start(config).await;
+    let changes: Vec<Value> = app
+        .admin()
+        .request(Method::POST, "/admin/api/clients/sync?dry_run=true")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let realms: Vec<&str> = changes
+        .iter()
+        .map(|c| c["realm"].as_str().unwrap())
+        .collect();
+    assert_eq!(realms, ["tenant-a", "tenant-b"], "{changes:?}");
+    assert!(
+        changes.iter().all(|c| c["client_id"] == CLIENT_ID),
+        "{changes:?}"
     );
 }
