@@ -210,7 +210,7 @@ const pages = {
     put(root, h('h1', {}, 'Realms'), out,
       table(['Realm', 'Authority', 'Metadata', ''], realms.map((r) => h('tr', {},
         h('td', {}, r.name),
-        h('td', {}, h('code', {}, r.authority)),
+        h('td', {}, h('code', { class: 'long' }, r.authority)),
         h('td', {}, badge(health[r.name]?.status || 'unchecked'), ' ', h('span', { class: 'muted' }, health[r.name]?.last_error || '')),
         h('td', { class: 'actions' }, actionButton('Check now', null, async () => {
           const checked = await api('POST', `realms/${encodeURIComponent(r.name)}/check`);
@@ -457,12 +457,12 @@ const pages = {
     put(root, h('h1', {}, 'Audit trail'),
       h('section', { class: 'panel' }, filters),
       h('p', {}, h('a', { class: 'button', id: 'audit-export', href: `api/audit?${query}`, download: 'audit.json' }, 'Export these rows (JSON)')),
-      table(['When', 'Actor', 'Action', { label: 'Subject', optional: true }, 'Outcome'], rows.map((r) => h('tr', {},
+      table(['When', { label: 'Actor', optional: true }, 'Action', { label: 'Subject', optional: true }, 'Outcome'], rows.map((r) => h('tr', {},
         h('td', {}, when(r.at)),
-        h('td', {}, r.actor),
+        h('td', { class: 'optional wrap' }, r.actor),
         h('td', {}, h('code', {}, r.action)),
-        h('td', { class: 'optional' }, r.subject || ''),
-        h('td', {}, r.outcome, r.reason ? h('span', { class: 'muted' }, ` (${r.reason})`) : null))), 'No row matches.'));
+        h('td', { class: 'optional wrap' }, r.subject || ''),
+        h('td', { class: 'wrap' }, r.outcome, r.reason ? h('span', { class: 'muted' }, ` (${r.reason})`) : null))), 'No row matches.'));
   },
 };
 

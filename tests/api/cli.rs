@@ -516,7 +516,7 @@ async fn lists_are_tab_separated_lines_and_the_audit_shows_the_newest_first_with
             .lines()
             .next()
             .unwrap()
-            .ends_with("changed max_session_secs: 14400 -> 600"),
+            .ends_with("changed\tmax_session_secs: 14400 -> 600"),
         "{newest}"
     );
     let oldest = stdout(&["audit", "--limit", "2", "--oldest-first"]);
@@ -531,7 +531,7 @@ async fn lists_are_tab_separated_lines_and_the_audit_shows_the_newest_first_with
         .get_json("/admin/api/audit?limit=1&order=newest&action=tenant")
         .await;
     assert_eq!(rows[0]["action"], "tenant.put");
-    assert_eq!(rows[0]["reason"], "changed max_session_secs: 14400 -> 600");
+    assert_eq!(rows[0]["reason"], "max_session_secs: 14400 -> 600");
 }
 
 #[test]

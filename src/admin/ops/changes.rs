@@ -1,4 +1,4 @@
-//! What a change changed, for its audit row: the fields whose values differ
+//! What a change changed, for its audit row's reason: the fields whose values differ
 //! between the entry's view before and after (nested fields by their dotted
 //! path), each as `path: before -> after`. Views carry no secrets (a client's
 //! secret shows only as `confidential`), so neither does the row.
@@ -23,7 +23,7 @@ pub fn describe(before: Option<&Value>, after: &Value) -> String {
     if changed.is_empty() {
         return "nothing changed".into();
     }
-    let mut out = String::from("changed ");
+    let mut out = String::new();
     for (i, (path, old, new)) in changed.iter().enumerate() {
         let item = format!("{path}: {} -> {}", shown(old), shown(new));
         if out.len() + item.len() > TOTAL_CHARS {
@@ -69,8 +69,12 @@ fn differences<'a>(
     }
 }
 
-/// A value as compact JSON, cut at [`VALUE_CHARS`].
+/// A value as compact JSON (`(none)` for a value not set), cut at
+/// [`VALUE_CHARS`].
 fn shown(value: &Value) -> String {
+    if value.is_null() {
+        return "(none)".into();
+    }
     let text = value.to_string();
     match text.char_indices().nth(VALUE_CHARS) {
         Some((at, _)) => format!("{}…", text.get(..at).unwrap_or_default()),

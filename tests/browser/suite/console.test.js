@@ -48,6 +48,14 @@ async function photograph(page, name) {
     // Nothing wider than the window at either width: no sideways scrolling.
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 1, `${name} at ${size} is ${overflow}px wider than the window`);
+    // No column hidden behind a table's own sideways scroll.
+    const hidden = await page.$$eval('.table-wrap', (wraps) => Math.max(0, ...wraps.map((w) => w.scrollWidth - w.clientWidth)));
+    assert.ok(hidden <= 1, `${name} at ${size} hides ${hidden}px of a table behind a sideways scroll`);
+    // A short name (an action, a code) is never broken mid-word (after a hyphen is a word break).
+    const broken = await page.$$eval('td code', (codes) => codes
+      .filter((c) => c.textContent.length <= 32 && !/[\s-]/.test(c.textContent) && c.getClientRects().length > 1)
+      .map((c) => c.textContent));
+    assert.deepEqual(broken, [], `${name} at ${size} breaks these mid-word`);
   }
   await page.setViewportSize(SIZES.desktop);
 }
@@ -287,6 +295,7 @@ test('each page does its main task through the UI, and looks right at both width
 
     // Audit: filter by action; every row is the console's.
     await open(page, 'audit');
+    await photograph(page, 'audit-all');
     await page.fill('#audit-filter [name=action]', 'caller');
     await page.click('#audit-filter button[type=submit]');
     // The filtered list replaces the whole one.

@@ -10,9 +10,13 @@ fn a_change_names_each_changed_field_with_its_values_and_nothing_else() {
     let after = json!({"id": "acme", "max_session_secs": 600, "embeds": {"link_paths": [], "app_url": null}});
     assert_eq!(
         describe(Some(&before), &after),
-        r#"changed embeds.link_paths: ["/calls"] -> []; max_session_secs: 14400 -> 600"#
+        r#"embeds.link_paths: ["/calls"] -> []; max_session_secs: 14400 -> 600"#
     );
     assert_eq!(describe(Some(&after), &after), "nothing changed");
+    assert_eq!(
+        describe(Some(&json!({"parent": null})), &json!({"parent": "acme"})),
+        r#"parent: (none) -> "acme""#
+    );
     assert_eq!(describe(None, &after), "created");
 }
 
