@@ -388,6 +388,16 @@ async fn migrate_brings_a_fresh_postgres_database_up_to_date_once() {
             "PostgreSQL: the schema is up to date\n"
         );
     }
+    // A command on a store that is up to date says nothing else: no database
+    // notice ("relation ... already exists, skipping") among its lines.
+    let listed = authproxy()
+        .env_remove("RUST_LOG")
+        .args(["tenants", "list", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(listed.status.success());
+    assert_eq!(String::from_utf8_lossy(&listed.stderr), "");
     let pool = sqlx::PgPool::connect(&shared.postgres_url).await.unwrap();
     let tables: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('realms', 'clients', 'audit')",
