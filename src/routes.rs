@@ -331,6 +331,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sdk/authproxy.js", get(flows::sdk::script))
         .route("/sdk/authproxy.d.ts", get(flows::sdk::declarations))
         .route("/sdk/{file}", get(flows::sdk::versioned))
+        .route("/", get(flows::health::home))
         .route("/healthz", get(flows::health::healthz))
         .route("/healthz/realms", get(flows::health::realms))
         .route("/readyz", get(flows::health::readyz))

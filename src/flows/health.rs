@@ -1,16 +1,44 @@
-//! `GET /healthz` (the process is up), `GET /readyz` (this process can serve:
+//! `GET /` for a person with a browser, `GET /healthz` (the process is up), `GET /readyz` (this process can serve:
 //! its durable store and its login store answer, and it is not shutting down)
 //! and `GET /healthz/realms` (each realm's last health check: up or down, since
 //! when, the last error). A realm that is down does not make a replica unready
 //! (a load balancer would then pull every replica at once); `/readyz?verbose`
 //! asks every realm at once and includes them, without changing the status.
 
+use askama::Template;
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
+use crate::http::page;
+
+/// The page a person sees who opens the service's address in a browser.
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomeView<'a> {
+    nonce: &'a str,
+    version: &'a str,
+}
+
+/// `GET /`: for a browser (it accepts `text/html`), a page saying what this
+/// service is and where administrators go; for anything else, the API's 404.
+pub async fn home(headers: HeaderMap) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if !wants_html {
+        return crate::http::error::not_found().await.into_response();
+    }
+    let nonce = page::nonce();
+    let view = HomeView {
+        nonce: &nonce,
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    page::render(StatusCode::OK, &view, &nonce)
+}
 
 /// `GET /healthz`: the process answers.
 pub async fn healthz() -> &'static str {

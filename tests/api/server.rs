@@ -402,3 +402,36 @@ async fn per_address_limits_are_counted_once_across_brokers_on_one_redis() {
         assert!(limited.headers().contains_key("retry-after"));
     }
 }
+
+#[tokio::test]
+async fn the_address_opened_in_a_browser_says_what_the_service_is_and_an_api_client_gets_json() {
+    let app = TestApp::spawn().await;
+    let page = app
+        .browser
+        .get(app.url("/"))
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let text = page.text().await.unwrap();
+    assert!(
+        text.contains("sign-in service") && text.contains(r#"href="admin/""#),
+        "{text}"
+    );
+    let api = app
+        .browser
+        .get(app.url("/"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    assert_eq!(api.json::<Value>().await.unwrap()["error"], "not_found");
+}
