@@ -46,6 +46,8 @@ pub(crate) struct SignedInView<'a> {
 struct SignInView<'a> {
     realm: Option<&'a str>,
     notice: Option<&'a str>,
+    /// The notice reports what went as asked (a sign-out), not a refusal.
+    notice_ok: bool,
 }
 
 /// `GET /admin`: to `/admin/`.
@@ -73,10 +75,13 @@ pub async fn index(
             },
         ),
         // Where a sign-out lands: the card says it happened.
-        None if query.as_deref() == Some(SIGNED_OUT) => sign_in_page(
-            &app,
+        None if query.as_deref() == Some(SIGNED_OUT) => page::render_console(
             StatusCode::OK,
-            Some("You are signed out. Sign in again to go on."),
+            &SignInView {
+                realm: app.console.as_ref().map(|c| c.realm.as_str()),
+                notice: Some("You are signed out. Sign in again to go on."),
+                notice_ok: true,
+            },
         ),
         None => sign_in_page(&app, StatusCode::OK, None),
     }
@@ -88,7 +93,14 @@ pub(crate) const SIGNED_OUT: &str = "signed_out";
 /// The sign-in page with `notice` (why the last attempt did not sign in).
 pub(crate) fn sign_in_page(app: &AppState, status: StatusCode, notice: Option<&str>) -> Response {
     let realm = app.console.as_ref().map(|c| c.realm.as_str());
-    page::render_console(status, &SignInView { realm, notice })
+    page::render_console(
+        status,
+        &SignInView {
+            realm,
+            notice,
+            notice_ok: false,
+        },
+    )
 }
 
 /// `GET /admin/console.js`.

@@ -315,6 +315,8 @@ test('each page does its main task through the UI, and looks right at both width
     await page.click('button:has-text("Sign out")');
     await page.waitForSelector('#sign-in');
     assert.match(await page.textContent('#notice'), /You are signed out/);
+    // Told as news, not as a refusal.
+    assert.equal(await page.getAttribute('#notice', 'role'), 'status');
     assert.deepEqual(problems, [], 'no console error and no 404');
   });
 });
