@@ -46,16 +46,19 @@ struct Key {
 }
 
 fn key_of(record: SigningKeyRecord) -> Result<Key, CryptoError> {
-    let (x, y) = crypto::jws::p256_public(record.private.expose_secret())?;
-    let mut point = vec![4u8];
-    point.extend_from_slice(&x);
-    point.extend_from_slice(&y);
+    // The key pair derived the public point once; the JWK is read from it.
+    let signing = crypto::jws::Es256Key::from_private(record.private.expose_secret())?;
+    let point = signing.public_point().to_vec();
+    let (x, y) = point
+        .get(1..33)
+        .zip(point.get(33..65))
+        .ok_or(CryptoError::Key)?;
     let jwk = json!({
         "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": record.kid,
         "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
     });
     Ok(Key {
-        signing: crypto::jws::Es256Key::from_private(record.private.expose_secret())?,
+        signing,
         kid: record.kid,
         created_at: record.created_at,
         public: (point, jwk),

@@ -86,6 +86,12 @@ impl Es256Key {
         .map_err(|_| CryptoError::Key)
     }
 
+    /// The public point, `04 || x || y`.
+    #[must_use]
+    pub fn public_point(&self) -> &[u8] {
+        ring::signature::KeyPair::public_key(self.0.as_ref()).as_ref()
+    }
+
     /// A compact ES256 JWS of `header` and `claims` (JSON objects).
     pub fn sign(
         &self,

@@ -88,6 +88,11 @@ fn an_es256_token_verifies_with_its_public_point_and_with_no_other() {
         input.as_bytes(),
         &signature
     ));
+    assert_eq!(
+        key.public_point(),
+        point(&private),
+        "the pair's point is the scalar's"
+    );
     let other = jws::generate_p256().unwrap();
     assert!(!jws::verify_es256(
         &point(&other),

@@ -296,15 +296,14 @@ async fn a_failed_clients_sync_names_the_realm_the_client_and_what_to_check() {
     let app = TestApp::spawn().await;
     let admin = app.admin();
     // A realm the identity server does not have, saved without its check.
-    let ghost = app
-        .browser
-        .put(app.url("/admin/api/realms/ghost?check=false"))
-        .bearer_auth(admin.token())
-        .json(&json!({"name": "ghost", "authority": idp().authority("ghost"),
-            "broker_client_id": "authproxy-broker", "broker_client_secret": "authproxy-broker-secret"}))
-        .send()
-        .await
-        .unwrap();
+    let ghost = admin
+        .send_json(
+            Method::PUT,
+            "/admin/api/realms/ghost?check=false",
+            &json!({"name": "ghost", "authority": idp().authority("ghost"),
+                "broker_client_id": "authproxy-broker", "broker_client_secret": "authproxy-broker-secret"}),
+        )
+        .await;
     assert_eq!(ghost.status(), StatusCode::OK);
     let added = app.cli(&[
         "clients",

@@ -435,10 +435,7 @@ async fn a_token_good_for_one_tenant_is_refused_by_another_tenants_provider() {
     // A tenant of no tenant of this client has its own code, the same whether
     // it exists elsewhere or not at all.
     let other_app = json!({"client_id": "other.example.com", "origins": ["https://other.example.com"], "realms": ["tenant-a"]});
-    let added = sso
-        .admin
-        .send_json(Method::POST, "/admin/api/clients", &other_app)
-        .await;
+    let added = sso.admin.create_client(&other_app).await;
     assert_eq!(added.status(), StatusCode::CREATED);
     put_tenant(&sso.admin, "elsewhere", json!({"environment": "production", "realm": "tenant-a", "clients": ["other.example.com"], "provisioning": "create"})).await;
     for tenant in ["elsewhere", "nobody-at-all"] {
