@@ -113,20 +113,15 @@ impl Context {
         let config = Config::load(&file.path)?;
         let clock: Arc<dyn crate::clock::Clock> = Arc::new(SystemClock);
         let (store, _) = config.store.open_durable(&clock).await?;
-        // The file's entries, as `serve` applies them: the file owns them, so
-        // writing them again changes nothing made elsewhere.
-        crate::registry::seed(store.as_ref(), &config.realms, &config.clients).await?;
-        crate::store::tenants::TenantStore::seed_tenants(
-            store.as_ref(),
-            &config.tenants,
-            crate::clock::Clock::now(&SystemClock),
-        )
-        .await?;
+        // The file's entries, as `serve` writes them.
+        config
+            .seed(store.as_ref(), crate::clock::Clock::now(&SystemClock))
+            .await?;
         let registry = Registry::load(Arc::clone(&store) as Arc<dyn RegistryStore>).await?;
         Ok(Self {
             store,
             registry,
-            managed: Managed::of(&config.realms, &config.clients).with_tenants(&config.tenants),
+            managed: config.owned.clone(),
             config,
             actor: file.actor.clone().filter(|a| !a.trim().is_empty()),
         })

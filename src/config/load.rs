@@ -7,6 +7,7 @@ use std::path::Path;
 use figment::Figment;
 use figment::providers::{Env, Format as _, Toml};
 
+use super::owned::FileOwned;
 use super::{Config, ConfigError, ConfigProblem, RawConfig};
 
 impl Config {
@@ -42,12 +43,15 @@ fn extract_reporting_unknown_keys(
             .err()
             .unwrap_or(ConfigError(Vec::new()))
     })?;
-    let mut unknown = Vec::new();
+    let (owned, mut unknown) = FileOwned::take(&mut value);
     // Each round removes at least one key; a file has far fewer than this.
     for _ in 0..256 {
         let attempt = Figment::from(figment::providers::Serialized::defaults(&value));
         match attempt.extract::<RawConfig>() {
-            Ok(raw) => return Ok((raw, unknown)),
+            Ok(mut raw) => {
+                raw.owned = owned;
+                return Ok((raw, unknown));
+            }
             Err(errors) => {
                 let mut removed = false;
                 for error in errors {
@@ -156,22 +160,35 @@ impl RawConfig {
     }
 
     /// Problems without a key (the file itself) are reported under `source`.
+    /// `managed_by` is taken out of the entries before they are typed.
     fn extract(figment: &Figment, source: &str) -> Result<Self, ConfigError> {
-        figment.extract().map_err(|err| {
-            ConfigError(
-                err.into_iter()
-                    .map(|e| ConfigProblem {
-                        key: if e.path.is_empty() {
-                            source.to_owned()
-                        } else {
-                            key_of(&e.path)
-                        },
-                        message: describe_kind(&e.kind),
-                    })
-                    .collect(),
-            )
-        })
+        let mut value: figment::value::Value =
+            figment.extract().map_err(|err| problems_of(err, source))?;
+        let (owned, problems) = FileOwned::take(&mut value);
+        if !problems.is_empty() {
+            return Err(ConfigError(problems));
+        }
+        let mut raw: Self = Figment::from(figment::providers::Serialized::defaults(&value))
+            .extract()
+            .map_err(|err| problems_of(err, source))?;
+        raw.owned = owned;
+        Ok(raw)
     }
+}
+
+fn problems_of(err: figment::Error, source: &str) -> ConfigError {
+    ConfigError(
+        err.into_iter()
+            .map(|e| ConfigProblem {
+                key: if e.path.is_empty() {
+                    source.to_owned()
+                } else {
+                    key_of(&e.path)
+                },
+                message: describe_kind(&e.kind),
+            })
+            .collect(),
+    )
 }
 
 /// What is wrong with a value, without quoting the value: it may be a secret

@@ -6,7 +6,9 @@
 //! sources in `load`, the checks in `validate`.
 
 mod load;
+pub mod owned;
 pub mod schema;
+mod seed;
 mod validate;
 
 use std::net::SocketAddr;
@@ -66,14 +68,18 @@ pub struct Config {
     pub directory_cache_entries: usize,
     /// The timeout of every call to a realm.
     pub idp_timeout: Duration,
-    /// The realms the file defines (and owns).
+    /// The realms the file defines: seeded once, or owned where marked.
     pub realms: Vec<Realm>,
-    /// The clients the file defines (and owns).
+    /// The clients the file defines: seeded once, or owned where marked.
     pub clients: Vec<Client>,
     /// Directory rules written when the service starts.
     pub directory_seed: Vec<Rule>,
-    /// The tenants the file defines (and owns), with their keys.
+    /// The tenants the file defines, with their keys: seeded once, or owned
+    /// where marked.
     pub tenants: Vec<ConfiguredTenant>,
+    /// The entries the file owns (`managed_by = "file"`, and the console's
+    /// realm): written at every start, refused to the API and the CLI.
+    pub owned: crate::registry::Managed,
     /// The admin console's sign-in, when configured.
     pub console: Option<crate::domain::ConsoleSettings>,
 }

@@ -45,6 +45,9 @@ pub struct RawConfig {
     #[serde(default)]
     /// `[console]`.
     pub console: ConsoleSection,
+    /// The entries marked `managed_by = "file"` (taken out before typing).
+    #[serde(skip)]
+    pub owned: super::owned::FileOwned,
 }
 
 #[derive(Debug, Deserialize)]

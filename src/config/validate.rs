@@ -17,6 +17,7 @@ use crate::domain::{
 };
 
 use super::{Config, ConfigError, ConfigProblem, RawConfig, TlsFiles};
+use crate::registry::Managed;
 use crate::store::{SHARED_STORES_NEED_A_KEY, StoreSettings};
 
 /// The validated settings of running the service.
@@ -126,10 +127,40 @@ impl RawConfig {
                 realms,
                 clients,
                 directory_seed,
+                owned: self.owned_entries(console.as_ref()),
                 tenants,
                 console,
             }),
             _ => Err(ConfigError(problems.0)),
+        }
+    }
+
+    /// The names the file owns: the entries marked `managed_by = "file"`, and
+    /// the console's realm, which no admin API change may move.
+    fn owned_entries(&self, console: Option<&ConsoleSettings>) -> Managed {
+        let realms = self
+            .owned
+            .realms
+            .iter()
+            .filter_map(|i| self.realms.get(*i))
+            .filter_map(|r| RealmName::parse(&r.name).ok())
+            .chain(console.map(|c| c.realm.clone()));
+        let clients = self
+            .owned
+            .clients
+            .iter()
+            .filter_map(|i| self.clients.get(*i))
+            .filter_map(|c| crate::domain::ClientId::parse(&c.client_id).ok());
+        let tenants = self
+            .owned
+            .tenants
+            .iter()
+            .filter_map(|i| self.tenants.get(*i))
+            .filter_map(|t| crate::domain::TenantId::parse(&t.id).ok());
+        Managed {
+            realms: realms.collect(),
+            clients: clients.collect(),
+            tenants: tenants.collect(),
         }
     }
 

@@ -109,7 +109,7 @@ codes! {
     AlreadyRegistered => ("already_registered", 409, "this email is registered for the resource already (compared after normalisation)"),
     SessionActive => ("session_active", 409, "the registration (or user) has an active session and the tenant denies new ones"),
     ProviderNotConfigured => ("provider_not_configured", 409, "the identity provider's secrets (Piano: API token and signing key) are not set: an administrator sets them"),
-    ManagedByConfig => ("managed_by_config", 409, "admin API and CLI: the entry is defined in the configuration file; change it there"),
+    ManagedByConfig => ("managed_by_config", 409, "admin API and CLI: the configuration file owns the entry (`managed_by = \"file\"`, or the console's realm); change it there"),
     LinkUsed => ("link_used", 410, "the login link was used already: ask for a new one"),
     LinkExpired => ("link_expired", 410, "the login link expired unused: ask for a new one"),
     LengthRequired => ("length_required", 411, "the request has no length"),

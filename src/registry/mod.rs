@@ -11,7 +11,8 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::domain::{Client, ClientId, Realm, RealmName};
-use crate::store::{RegistryStore, StoreError};
+use crate::store::{DocumentStore, RegistryStore, StoreError, seeded};
+use input::{ClientView, RealmView};
 
 /// Realms and clients as of one registry version.
 #[derive(Debug, Default)]
@@ -59,25 +60,6 @@ pub struct Managed {
     pub clients: BTreeSet<ClientId>,
     /// Tenant ids.
     pub tenants: BTreeSet<crate::domain::TenantId>,
-}
-
-impl Managed {
-    #[must_use]
-    /// The entries of the configuration file.
-    pub fn of(realms: &[Realm], clients: &[Client]) -> Self {
-        Self {
-            realms: realms.iter().map(|r| r.name.clone()).collect(),
-            clients: clients.iter().map(|c| c.id.clone()).collect(),
-            tenants: BTreeSet::new(),
-        }
-    }
-
-    #[must_use]
-    /// With the tenants of the configuration file.
-    pub fn with_tenants(mut self, tenants: &[crate::domain::host_key::ConfiguredTenant]) -> Self {
-        self.tenants = tenants.iter().map(|t| t.tenant.id.clone()).collect();
-        self
-    }
 }
 
 /// Realms and clients, reloaded when the store changes.
@@ -167,19 +149,60 @@ impl Registry {
     }
 }
 
-/// Writes the configuration's realms and clients to the store. Entries of the
-/// file are written at every start; entries created through the admin API or the
-/// CLI are kept.
-pub async fn seed(
-    store: &dyn RegistryStore,
+/// Writes the configuration's realms and clients to the store
+/// (docs/src/operate/administration.md, "Who owns what"). An entry the file owns
+/// is written at every start. Any other is written the first time the file names
+/// it (kept when the store already has it) and then belongs to the store: a
+/// change or a removal made with the console or the CLI is never undone here.
+/// When the file's entry differs from the store's, a warning says which is kept.
+pub async fn seed<S: RegistryStore + DocumentStore + ?Sized>(
+    store: &S,
     realms: &[Realm],
     clients: &[Client],
+    owned: &Managed,
 ) -> Result<(), StoreError> {
+    let stored: HashMap<RealmName, Realm> = store
+        .realms()
+        .await?
+        .into_iter()
+        .map(|r| (r.name.clone(), r))
+        .collect();
     for realm in realms {
-        store.put_realm(realm).await?;
+        let name = realm.name.to_string();
+        let kept = stored.get(&realm.name).map(|r| json_of(RealmView::from(r)));
+        if owned.realms.contains(&realm.name)
+            || seeded::seed_once(store, "realm", &name, kept, json_of(RealmView::from(realm)))
+                .await?
+        {
+            store.put_realm(realm).await?;
+        }
     }
+    let stored: HashMap<ClientId, Client> = store
+        .clients()
+        .await?
+        .into_iter()
+        .map(|c| (c.id.clone(), c))
+        .collect();
     for client in clients {
-        store.put_client(client).await?;
+        let id = client.id.to_string();
+        let kept = stored.get(&client.id).map(|c| json_of(ClientView::from(c)));
+        if owned.clients.contains(&client.id)
+            || seeded::seed_once(
+                store,
+                "client",
+                &id,
+                kept,
+                json_of(ClientView::from(client)),
+            )
+            .await?
+        {
+            store.put_client(client).await?;
+        }
     }
     Ok(())
+}
+
+/// An entry as the API shows it (never a secret), for comparing.
+fn json_of(view: impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(view).unwrap_or_default()
 }

@@ -39,7 +39,6 @@ use crate::rate_limit::{RateLimiter, WaitSlots};
 use crate::registry::Registry;
 use crate::routes::router;
 use crate::store::directory_cache::CachedDirectory;
-use crate::store::tenants::TenantStore as _;
 use crate::store::{AccessStore, AuditLog, DirectoryStore, RegistryStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -103,14 +102,6 @@ impl Application {
         stores.durable.observe(Arc::clone(&metrics));
         stores.logins.observe(Arc::clone(&metrics));
         let store = stores.durable;
-        let seeded = store
-            .import_rules(Box::new(config.directory_seed.clone().into_iter()), false)
-            .await?;
-        tracing::info!(
-            rules = seeded,
-            "seeded the directory from the configuration"
-        );
-
         let http = RealmHttp::new(config.idp_timeout)
             .map_err(|e| StartupError::Idp(e.to_string()))?
             .with_metrics(Arc::clone(&metrics));
@@ -129,8 +120,7 @@ impl Application {
             .transpose()
             .map_err(StartupError::Tls)?;
         let oidc = Arc::new(OidcProvider::new(Arc::clone(&clock), http.clone()));
-        crate::registry::seed(store.as_ref(), &config.realms, &config.clients).await?;
-        store.seed_tenants(&config.tenants, clock.now()).await?;
+        config.seed(store.as_ref(), clock.now()).await?;
         let registry =
             Arc::new(Registry::load(Arc::clone(&store) as Arc<dyn RegistryStore>).await?);
         let directory: Arc<dyn DirectoryStore> = if config.directory_cache_entries > 0 {
@@ -164,8 +154,7 @@ impl Application {
             keycloak_admin: Arc::new(AdminRest::new(http, oidc)) as Arc<dyn KeycloakAdmin>,
             clock,
             public_url: config.public_url,
-            managed: crate::registry::Managed::of(&config.realms, &config.clients)
-                .with_tenants(&config.tenants),
+            managed: config.owned.clone(),
             handoff_wait: config.handoff_wait,
             trusted_proxies: config.trusted_proxies,
             access_log: AccessLogger::new(config.log.clone()),

@@ -16,6 +16,7 @@ pub mod redis;
 pub mod resources;
 mod rows;
 pub mod sealing_key;
+pub mod seeded;
 pub mod sqlite;
 pub mod tenants;
 pub mod wakeup;

@@ -303,17 +303,28 @@ pub trait TenantStore: DocumentStore {
 
     /// Writes the tenants the configuration file defines, with their keys (a key
     /// already stored keeps when it was registered; one revoked stays revoked).
+    /// A tenant of `owned` is written at every start; any other only the first
+    /// time (docs/src/operate/administration.md, "Who owns what").
     async fn seed_tenants(
         &self,
         tenants: &[crate::domain::host_key::ConfiguredTenant],
+        owned: &std::collections::BTreeSet<TenantId>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         for configured in tenants {
+            let id = &configured.tenant.id;
+            if !owned.contains(id) {
+                let stored = self.tenant(id).await?.map(|t| serde_json::json!(t));
+                let in_file = serde_json::json!(configured.tenant);
+                if !super::seeded::seed_once(self, "tenant", id.as_str(), stored, in_file).await? {
+                    continue;
+                }
+            }
             self.put_tenant(&configured.tenant).await?;
             for key in &configured.keys {
-                let existing = self.host_key(&configured.tenant.id, &key.kid).await?;
+                let existing = self.host_key(id, &key.kid).await?;
                 self.put_host_key(&HostKey {
-                    tenant: configured.tenant.id.clone(),
+                    tenant: id.clone(),
                     kid: key.kid.clone(),
                     alg: key.alg,
                     key: key.key.clone(),

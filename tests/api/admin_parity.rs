@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{AdminApi, CLIENT_ID, TestApp, idp};
+use crate::support::{AdminApi, CLIENT_ID, TestApp, TestConfig, idp};
 
 /// How a case ended, whichever surface ran it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -611,6 +611,12 @@ async fn through_api(admin: &AdminApi, (method, path, body): &(Method, String, B
     }
 }
 
+/// The demo, its realms and clients owned by the file (`managed_by = "file"`),
+/// so the cases can meet the refusal.
+fn owned_by_file() -> TestConfig {
+    TestConfig::demo().managed_by_file()
+}
+
 fn through_cli(app: &TestApp, args: &[String]) -> Outcome {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     classify(&app.cli(&args))
@@ -692,8 +698,8 @@ async fn actions(admin: &AdminApi) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn the_api_and_the_cli_agree_on_every_case_and_audit_alike() {
-    let api_app = TestApp::spawn().await;
-    let cli_app = TestApp::spawn().await;
+    let api_app = TestApp::start(owned_by_file()).await;
+    let cli_app = TestApp::start(owned_by_file()).await;
     let api_admin = api_app.admin();
     let cli_admin = cli_app.admin();
     let dir = tempfile::tempdir().unwrap();
@@ -747,8 +753,8 @@ async fn the_api_and_the_cli_agree_on_every_case_and_audit_alike() {
 // The CLI blocks a worker while the broker answers on another.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_in_remote_mode_agrees_with_the_api_on_every_case_and_audits_as_the_token() {
-    let api_app = TestApp::spawn().await;
-    let remote_app = TestApp::spawn().await;
+    let api_app = TestApp::start(owned_by_file()).await;
+    let remote_app = TestApp::start(owned_by_file()).await;
     let api_admin = api_app.admin();
     let remote_admin = remote_app.admin();
     let dir = tempfile::tempdir().unwrap();

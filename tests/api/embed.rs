@@ -1328,12 +1328,13 @@ async fn keys_published_at_the_hosts_jwks_url_verify_by_kid_with_their_one_algor
 }
 
 #[tokio::test]
-async fn a_tenant_of_the_configuration_file_logs_users_in_and_only_the_file_changes_it() {
+async fn a_tenant_the_configuration_file_owns_logs_users_in_and_only_the_file_changes_it() {
     let private = authproxy::crypto::jws::generate_p256().unwrap();
     let (x, y) = authproxy::crypto::jws::p256_public(&private).unwrap();
     let app = TestApp::start(crate::support::TestConfig::demo().raw(&format!(
         r#"[[tenants]]
 id = "filed"
+managed_by = "file"
 environment = "sandbox"
 realm = "tenant-a"
 clients = ["{CLIENT_ID}"]

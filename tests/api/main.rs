@@ -33,6 +33,7 @@ mod logging;
 mod login;
 mod logout;
 mod operations;
+mod ownership;
 mod passthrough;
 mod registrations;
 mod round_trip;

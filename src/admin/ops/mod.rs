@@ -3,10 +3,12 @@
 //! one the configuration file owns), write, and record the audit row. Errors are
 //! [`OpsError`], free of HTTP; each surface renders them its own way.
 //!
-//! Precedence: realms and clients defined in the configuration file are owned by
-//! the file. They are applied when the service starts (and when a CLI command
-//! opens the store), and the API and the CLI refuse to change or remove them
-//! (`managed_by_config`), so no change made elsewhere is ever silently undone.
+//! Precedence (docs/src/operate/administration.md, "Who owns what"): the
+//! configuration file's realms, clients and tenants are written once and then
+//! belong to the store, which these operations change. Entries marked
+//! `managed_by = "file"` (and the console's realm) stay owned by the file: written
+//! at every start, and refused here (`managed_by_config`), so no change made
+//! elsewhere is ever silently undone.
 
 pub mod api_keys;
 pub mod callers;

@@ -1,5 +1,6 @@
 //! Realms and clients: create, replace, update (one origin or realm at a time)
-//! and remove, refusing entries the configuration file owns.
+//! and remove, refusing entries the configuration file owns (`managed_by =
+//! "file"`).
 
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -38,7 +39,7 @@ impl Operator<'_> {
     fn refuse_managed_client(&self, id: &ClientId) -> Result<(), OpsError> {
         if self.managed.clients.contains(id) {
             return Err(OpsError::ManagedByConfig(format!(
-                "Client {id} is defined in the configuration file: change it there."
+                "Client {id} is owned by the configuration file (managed_by = \"file\" in its [[clients]] entry): change it there and restart, or take managed_by out to manage it here."
             )));
         }
         Ok(())
@@ -47,7 +48,7 @@ impl Operator<'_> {
     fn refuse_managed_realm(&self, name: &RealmName) -> Result<(), OpsError> {
         if self.managed.realms.contains(name) {
             return Err(OpsError::ManagedByConfig(format!(
-                "Realm {name} is defined in the configuration file: change it there."
+                "Realm {name} is owned by the configuration file (managed_by = \"file\" in its [[realms]] entry, or console.realm): change it there and restart."
             )));
         }
         Ok(())

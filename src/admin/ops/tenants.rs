@@ -115,7 +115,7 @@ impl Operator<'_> {
     fn not_managed(&self, id: &TenantId) -> Result<(), OpsError> {
         if self.managed.tenants.contains(id) {
             return Err(OpsError::ManagedByConfig(format!(
-                "Tenant {id} is defined in the configuration file; change it there."
+                "Tenant {id} is owned by the configuration file (managed_by = \"file\" in its [[tenants]] entry): change it there and restart, or take managed_by out to manage it here."
             )));
         }
         Ok(())

@@ -142,6 +142,15 @@ impl TestConfig {
         self
     }
 
+    /// Every realm and client so far marked `managed_by = "file"`: owned by the
+    /// file instead of seeded once.
+    pub fn managed_by_file(mut self) -> Self {
+        for entry in self.realms.iter_mut().chain(self.clients.iter_mut()) {
+            entry.push_str("\nmanaged_by = \"file\"");
+        }
+        self
+    }
+
     /// A directory rule: `user` belongs to `realm`.
     pub fn user(mut self, user: &str, realm: &str) -> Self {
         self.directory.push(format!(
