@@ -23,6 +23,9 @@ export type AuthProxyErrorName =
   | 'InvalidCode'
   | 'ProviderUnavailable';
 
+/** Why an embed session ended; undefined when its token no longer verifies. */
+export type EndReason = 'expired' | 'logged_out' | 'revoked' | 'replaced';
+
 export declare class AuthProxyError extends Error {
   name: AuthProxyErrorName;
   /** A sentence a person can act on ("You cancelled the sign-in."); `message` stays technical. */
@@ -165,7 +168,7 @@ export declare class EmbedSession {
   /** New tokens; rejects with SessionEnded when the session is over. */
   renew(): Promise<EmbedSession>;
   /** Keeps the session alive; calls onChanged after a host update, onEnded when it is over. */
-  watch(handlers?: { onChanged?: (session: EmbedSession) => void; onEnded?: (reason?: 'replaced') => void }): void;
+  watch(handlers?: { onChanged?: (session: EmbedSession) => void; onEnded?: (reason?: EndReason) => void }): void;
   /** Ends the session at the broker; with `keycloak: true`, the user's Keycloak sessions too. */
   logout(options?: { keycloak?: boolean }): Promise<void>;
 }
@@ -204,7 +207,7 @@ export interface SsoConfig {
 
 interface SsoWatchers {
   onChanged?: (session: EmbedSession) => void;
-  onEnded?: (reason?: 'replaced') => void;
+  onEnded?: (reason?: EndReason) => void;
 }
 
 /** The embedded app's side of third-party SSO. */

@@ -193,9 +193,10 @@ export class EmbedSession {
 
   /**
    * Keeps the session alive and watches it: `onChanged(session)` after the host
-   * updated the user (renewed already), `onEnded(reason)` once it is over
-   * (`reason` is 'replaced' when a newer session of the same registration or
-   * user took its place, else undefined).
+   * updated the user (renewed already), `onEnded(reason)` once it is over:
+   * `reason` is 'expired', 'logged_out', 'revoked' (its registration) or
+   * 'replaced' (a newer session of the same registration or user took its
+   * place), undefined when its token no longer verifies.
    */
   watch({ onChanged, onEnded } = {}) {
     if (this.#watching) return;

@@ -103,7 +103,7 @@ fn host_routes(state: &AppState) -> Router<AppState> {
     use crate::domain::Operation as Op;
     use crate::flows::embed::audit::{AuditPolicy, audited};
     use crate::flows::embed::host_api::{HostRoute, admit, changes, hands_out};
-    use crate::flows::embed::{host_token, landing, resources as res, uri_auth, users};
+    use crate::flows::embed::{host_token, landing, resources as res, users};
     use axum::routing::{delete, patch, post, put};
     use flows::{links, registrations as reg};
     let host =
@@ -175,13 +175,10 @@ fn host_routes(state: &AppState) -> Router<AppState> {
                 "registration.reissue",
             ))),
         )
-        .route("/join/{credential}", get(reg::join))
         .route(
             "/api/v1/links",
             post(links::create).layer(host(hands_out(Op::CreateLinks, "link.create"))),
         )
-        .route("/l/{link}", get(links::page))
-        .route("/l", post(links::follow))
         .route(
             "/api/link/session",
             post(landing::session.layer(linked))
@@ -191,12 +188,28 @@ fn host_routes(state: &AppState) -> Router<AppState> {
                 ))
                 .options(landing::preflight),
         )
-        .route("/auth/uri", get(uri_auth::uri_get).post(uri_auth::uri_post))
         .route(
             "/api/v1/sso/codes",
             post(crate::flows::embed::handshake::exchange)
                 .layer(host(hands_out(Op::ExchangeSsoCodes, "sso.exchange"))),
         )
+}
+
+/// The URLs a host opens inside its frame (join URLs, login links,
+/// `/auth/uri`): their error pages may be framed by the registered origins.
+fn framed_routes(state: &AppState) -> Router<AppState> {
+    use crate::flows::embed::{framed_errors, uri_auth};
+    use axum::routing::post;
+    use flows::{links, registrations as reg};
+    Router::new()
+        .route("/join/{credential}", get(reg::join))
+        .route("/l/{link}", get(links::page))
+        .route("/l", post(links::follow))
+        .route("/auth/uri", get(uri_auth::uri_get).post(uri_auth::uri_post))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            framed_errors::frameable,
+        ))
 }
 
 /// The admin console's pages, files and sign-in.
@@ -324,6 +337,7 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/jwks.json", get(flows::embed::jwks))
         .merge(frame_routes(&state))
         .merge(host_routes(&state))
+        .merge(framed_routes(&state))
         .merge(sso_routes(&state))
         .merge(console_routes())
         .route("/logout", axum::routing::post(flows::logout::start))

@@ -1,6 +1,7 @@
 //! HTML responses. Every page carries the same security headers (RFC 9700 §4.2, §4.16):
 //! a CSP whose only script and style are the ones with this response's nonce,
-//! `frame-ancestors 'none'`, `Referrer-Policy: no-referrer` (the URL may hold an
+//! `frame-ancestors 'none'` (the error pages of URLs opened in a host's frame:
+//! the registered origins, [`let_frame`]), `Referrer-Policy: no-referrer` (the URL may hold an
 //! authorization code), `Cache-Control: no-store`, `nosniff`. No page sets
 //! `Cross-Origin-Opener-Policy`: the popup must keep its opener when it can.
 
@@ -152,6 +153,31 @@ pub fn error_page(code: ErrorCode, message: &str, detail: Option<&str>) -> Respo
     // The access log names the code the page shows.
     response.extensions_mut().insert(code);
     response
+}
+
+/// Lets `ancestors` (canonical origins from configuration, space-separated)
+/// frame `response` when it is an error page: for the pages a host opens inside
+/// its frame, whose message must show there instead of the browser's refusal.
+/// An error page holds no action and no user data; any other response keeps
+/// `frame-ancestors 'none'`.
+pub fn let_frame(response: &mut Response, ancestors: &str) {
+    if ancestors.is_empty() || response.extensions().get::<ErrorCode>().is_none() {
+        return;
+    }
+    let headers = response.headers_mut();
+    let Some(csp) = headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return;
+    };
+    let framed = csp.replace(
+        "frame-ancestors 'none'",
+        &format!("frame-ancestors {ancestors}"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&framed) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
 }
 
 /// A redirect (`302 Found` or `303 See Other`) to `location`: never cached, and

@@ -807,6 +807,52 @@ async fn a_restart_revives_no_logged_out_session_and_no_used_token() {
 }
 
 #[tokio::test]
+async fn a_frame_whose_session_ran_out_hears_it_expired_and_one_logged_out_hears_that() {
+    let host = Host::start().await;
+    let session_of = |body: Value| body["session_token"].as_str().unwrap().to_owned();
+    let first = session_of(
+        host.redeem(&host.sign(&host.claims(&format!("timed-{}", rand_suffix()))))
+            .await
+            .json()
+            .await
+            .unwrap(),
+    );
+    let second = session_of(
+        host.redeem(&host.sign(&host.claims(&format!("quitter-{}", rand_suffix()))))
+            .await
+            .json()
+            .await
+            .unwrap(),
+    );
+    let logout = session_call(&host, "/api/embed/logout", &second).await;
+    assert_eq!(logout.status(), StatusCode::OK);
+    let told: Value = session_call(&host, "/api/embed/session/wait", &second)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(told, json!({"ended": true, "reason": "logged_out"}));
+
+    host.app.clock.advance(chrono::TimeDelta::hours(5));
+    let told: Value = session_call(&host, "/api/embed/session/wait", &first)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(told, json!({"ended": true, "reason": "expired"}));
+    let forged: Value = session_call(&host, "/api/embed/session/wait", "not.a.token")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        forged,
+        json!({"ended": true}),
+        "no reason for a token that does not verify"
+    );
+}
+
+#[tokio::test]
 async fn a_host_logout_ends_the_open_frame_session_within_two_seconds() {
     let host = Host::start().await;
     let body: Value = host
@@ -849,7 +895,7 @@ async fn a_host_logout_ends_the_open_frame_session_within_two_seconds() {
     .unwrap();
     assert_eq!(ended.status(), StatusCode::OK);
     let (answer, waited) = waiting.await.unwrap();
-    assert_eq!(answer["ended"], true);
+    assert_eq!(answer, json!({"ended": true, "reason": "logged_out"}));
     assert!(
         waited < std::time::Duration::from_secs(2),
         "the frame learnt it in {waited:?}"

@@ -205,6 +205,22 @@ async fn a_link_logs_its_user_in_once_with_a_cookie_and_a_303_and_leaks_nothing(
         page_code(follow(host, &browser(), &late).await).await,
         (StatusCode::GONE, "link_expired".into())
     );
+    // A link's page that is no error is never framed.
+    let page = browser()
+        .get(host.app.url(&format!(
+            "/l/{}",
+            opaque_of(&links.link(&uid, json!({"path": "/calls"})).await)
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
     // The access log names the code the page showed, not a generic one.
     for code in ["link_not_found", "link_expired"] {
         assert!(refusal_logged(code), "{code} missing from the access log");

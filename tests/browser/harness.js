@@ -238,6 +238,20 @@ function freshDatabase(postgres) {
   return url.toString();
 }
 
+/**
+ * The proxy settings of deploy/nginx/authproxy.conf (its `location /`), pointed
+ * at the test's upstream: the replica suite runs behind the example the project
+ * ships.
+ */
+function shippedLocation() {
+  const example = fs.readFileSync(path.join(root, 'deploy/nginx/authproxy.conf'), 'utf8');
+  const body = example.split('location / {')[1]?.split('\n    }')[0];
+  if (!body || !body.includes('proxy_pass http://authproxy;')) {
+    throw new Error('deploy/nginx/authproxy.conf: no `location /` with proxy_pass http://authproxy');
+  }
+  return body.replace('proxy_pass http://authproxy;', 'proxy_pass http://brokers;');
+}
+
 /** nginx at `port`, round-robin over `upstreams`, no affinity; stops with us. */
 function startNginx(dir, port, upstreams) {
   const conf = path.join(dir, 'nginx.conf');
@@ -258,11 +272,7 @@ http {
   server {
     listen 127.0.0.1:${port};
     location / {
-      proxy_pass http://brokers;
-      proxy_http_version 1.1;
-      proxy_set_header Host $http_host;
-      proxy_buffering off;
-      proxy_read_timeout 60s;
+${shippedLocation()}
     }
   }
 }

@@ -18,7 +18,9 @@ use serde_json::{Value, json};
 use super::audit::Audit;
 use super::host_token::from_host_token;
 use super::profiles::stored_profile;
-use super::session::{displaced, ended, open_session, role_on, start_session};
+use super::session::{
+    EndReason, ended, open_session, role_on, session_state, start_session, why_over,
+};
 use super::session_token::Session;
 use super::slots::session_keys;
 use super::tickets;
@@ -197,7 +199,8 @@ pub async fn renew(
 }
 
 /// `POST /api/embed/session/wait {client_id, session_token}`: answers
-/// `{"ended": true}` the moment the session ends (a host or frame logout),
+/// `{"ended": true, "reason": "expired" | "logged_out" | "revoked" | "replaced"}`
+/// the moment the session ends (no reason for a token that does not verify),
 /// `{"changed": true}` when the host updated the user's profile (renew to see
 /// it), `{"ended": false}` after 25 s, or at once `{"ended": false, "busy":
 /// true}` when too many polls are parked (ask again later).
@@ -216,11 +219,11 @@ pub async fn wait(
         app.metrics.refused_by("waits");
         return answer(json!({"ended": false, "busy": true}));
     };
-    let session = match open_session(&app, &client, &body.session_token, false).await {
-        Ok(session) => session,
-        Err(err) if err.error_code() == ErrorCode::SessionReplaced => {
-            return answer(json!({"ended": true, "reason": "replaced"}));
-        }
+    let ended = |reason: EndReason| answer(json!({"ended": true, "reason": reason.as_str()}));
+    let session = match session_state(&app, &client, &body.session_token, false).await {
+        Ok(Ok(session)) => session,
+        Ok(Err(reason)) => return ended(reason),
+        // A token that does not verify: over, for no reason a frame can name.
         Err(err) if err.error_code() == ErrorCode::SessionEnded => {
             return answer(json!({"ended": true}));
         }
@@ -248,10 +251,7 @@ pub async fn wait(
         if app.logins.session_ended(&keys, session.started).await?
             || session.ends_at <= app.clock.now()
         {
-            if displaced(&app, &session).await? {
-                return answer(json!({"ended": true, "reason": "replaced"}));
-            }
-            return answer(json!({"ended": true}));
+            return ended(why_over(&app, &session).await?);
         }
     }
 }

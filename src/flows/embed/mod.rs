@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod frame;
+pub mod framed_errors;
 pub mod handshake;
 pub mod host_api;
 pub mod host_token;

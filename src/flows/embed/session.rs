@@ -169,24 +169,72 @@ pub(crate) async fn role_on(
     Ok(found.acl.role_of(sub, profile.trusted_email()))
 }
 
-/// Whether another session holds the slot of `session` now (a newer one of
-/// its registration or user replaced it).
-pub(crate) async fn displaced(app: &AppState, session: &Session) -> Result<bool, WebError> {
-    let Some(slot) = &session.slot else {
-        return Ok(false);
-    };
-    Ok(app
-        .logins
-        .slot_holder(slot, app.clock.now())
-        .await?
-        .is_some_and(|holder| holder != session.sid))
+/// Why an embed session is over: the `reason` of the frame's `onEnded`
+/// (docs/src/embedded/embed-urls-registrations-links.md, "When a session ends").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EndReason {
+    /// Its time is up (`session_exp`, or a token left to expire).
+    Expired,
+    /// The host, the frame or an administrator logged it out.
+    LoggedOut,
+    /// Its registration was revoked.
+    Revoked,
+    /// A newer session of its registration (or user) took its place.
+    Replaced,
 }
 
-pub(crate) fn replaced() -> WebError {
-    WebError::new(
-        ErrorCode::SessionReplaced,
-        "A newer session of this registration (or user) replaced this one: it was signed in elsewhere.",
-    )
+impl EndReason {
+    /// As the wait answers it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Expired => "expired",
+            Self::LoggedOut => "logged_out",
+            Self::Revoked => "revoked",
+            Self::Replaced => "replaced",
+        }
+    }
+
+    /// The refusal of a call made with the session's token.
+    fn refusal(self) -> WebError {
+        match self {
+            Self::Expired => ended("The session is over: log in again."),
+            Self::LoggedOut => ended("The session was ended (logged out): log in again."),
+            Self::Revoked => ended("The registration was revoked: register again."),
+            Self::Replaced => WebError::new(
+                ErrorCode::SessionReplaced,
+                "A newer session of this registration (or user) replaced this one: it was signed in elsewhere.",
+            ),
+        }
+    }
+}
+
+/// Why `session`, which the login store marks as ended (or whose time is up),
+/// is over.
+pub(crate) async fn why_over(app: &AppState, session: &Session) -> Result<EndReason, WebError> {
+    if session.ends_at <= app.clock.now() {
+        return Ok(EndReason::Expired);
+    }
+    if let Some(slot) = &session.slot
+        && app
+            .logins
+            .slot_holder(slot, app.clock.now())
+            .await?
+            .is_some_and(|holder| holder != session.sid)
+    {
+        return Ok(EndReason::Replaced);
+    }
+    if registration_gone(app, session).await? {
+        return Ok(EndReason::Revoked);
+    }
+    Ok(EndReason::LoggedOut)
+}
+
+/// Whether `session` belongs to a registration that no longer exists.
+async fn registration_gone(app: &AppState, session: &Session) -> Result<bool, WebError> {
+    match &session.registration {
+        Some(registration) => Ok(app.durable.registration(registration).await?.is_none()),
+        None => Ok(false),
+    }
 }
 
 pub(crate) fn ended(message: &str) -> WebError {
@@ -201,6 +249,19 @@ pub(crate) async fn open_session(
     token: &str,
     allow_expired_token: bool,
 ) -> Result<Session, WebError> {
+    session_state(app, client, token, allow_expired_token)
+        .await?
+        .map_err(EndReason::refusal)
+}
+
+/// As [`open_session`], telling a session that is over (and why) from a token
+/// that does not verify (the error).
+pub(crate) async fn session_state(
+    app: &AppState,
+    client: &ClientId,
+    token: &str,
+    allow_expired_token: bool,
+) -> Result<Result<Session, EndReason>, WebError> {
     let keys = &app.broker_keys;
     let claims = match keys.verify(token, SESSION_TOKEN_TYPE) {
         Err(OwnTokenProblem::UnknownKey) => {
@@ -215,7 +276,7 @@ pub(crate) async fn open_session(
         .ok_or_else(|| ended("The session token does not verify: log in again."))?;
     let now = app.clock.now();
     if (!allow_expired_token && claims.exp <= now) || claims.session_exp <= now {
-        return Err(ended("The session is over: log in again."));
+        return Ok(Err(EndReason::Expired));
     }
     let session = Session {
         client: claims.aud,
@@ -235,17 +296,12 @@ pub(crate) async fn open_session(
     };
     let keys = session_keys(&session.tenant, &session.sub, &session.sid);
     if app.logins.session_ended(&keys, session.started).await? {
-        if displaced(app, &session).await? {
-            return Err(replaced());
-        }
-        return Err(ended("The session was ended (logged out): log in again."));
+        return Ok(Err(why_over(app, &session).await?));
     }
     // A registrant's session lasts no longer than the registration, whatever
     // the login store remembers (docs/src/operate/replicas.md, "What is durable where").
-    if let Some(registration) = &session.registration
-        && app.durable.registration(registration).await?.is_none()
-    {
-        return Err(ended("The registration was revoked: register again."));
+    if registration_gone(app, &session).await? {
+        return Ok(Err(EndReason::Revoked));
     }
     if let Some(slot) = &session.slot {
         // A sign of life keeps the place; a session another took it from is over.
@@ -255,10 +311,10 @@ pub(crate) async fn open_session(
             .claim_slot(slot, &session.sid, false, until, now)
             .await?;
         if claim == SlotClaim::Held {
-            return Err(replaced());
+            return Ok(Err(EndReason::Replaced));
         }
     }
-    Ok(session)
+    Ok(Ok(session))
 }
 
 /// The tenant and user of a live session token of `client`.

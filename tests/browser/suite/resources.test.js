@@ -96,6 +96,28 @@ test('a join URL opened in a second frame takes the registration\'s one session:
   });
 });
 
+test('a revoked registration\'s open frame hears "revoked", and its join URL then explains itself inside the host\'s frame', async () => {
+  await withBrowser('revoked registration', {}, async (context) => {
+    const { join_url: joinUrl, registration_id: id } = await hostApi('POST', '/api/v1/resources/ev-2/registrations', { name: 'Rev Oked', email: `rev-${rand()}@example.com` });
+    const open = await framed(context, joinUrl);
+    assert.equal(await open.frame.textContent('#status'), 'logged-in');
+    await call('DELETE', `/api/v1/resources/ev-2/registrations/${id}`, undefined, apiKey);
+    await open.frame.waitForFunction(() => document.querySelector('#status').textContent === 'signed-out:revoked', null, { timeout: PROMPTLY_MS });
+
+    // The join URL again, in the host's frame: the broker's page, not the
+    // browser's refusal to frame it.
+    const page = await context.newPage();
+    await page.goto(`${env.crm}/frame-host.html`);
+    const loaded = page.waitForEvent('framenavigated', { predicate: (f) => f.parentFrame() !== null });
+    await page.evaluate((url) => { document.querySelector('#app').src = url; }, joinUrl);
+    const frame = await loaded;
+    await frame.waitForLoadState('load');
+    assert.equal(frame.url(), joinUrl);
+    assert.match(await frame.textContent('body'), /This join link is not valid \(any more\)/);
+    assert.match(await frame.textContent('body'), /registration_not_found/);
+  });
+});
+
 test('a login link is used by a click on its page, lands on its target logged in, and a second browser gets 410', async () => {
   const { url } = await hostApi('POST', '/api/v1/links', {
     user: { uid: `sue-${rand()}`, given_name: 'Sue', family_name: 'Storm', email: 'sue@crm.example' },

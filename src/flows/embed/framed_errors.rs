@@ -1,0 +1,26 @@
+//! The URLs a host opens inside its frame (join URLs, login links, `/auth/uri`)
+//! answer their error pages frameable by the registered origins, so the person
+//! reads the message in the frame instead of the browser's refusal to show it
+//! (docs/src/embedded/embed-urls-registrations-links.md, "Errors inside the
+//! frame").
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::app::AppState;
+use crate::http::page;
+
+/// Middleware: an error page of the wrapped route may be framed by every
+/// origin a client registers.
+pub async fn frameable(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let registry = app.registry.snapshot();
+    let origins: Vec<&str> = registry
+        .registered_origins
+        .iter()
+        .map(String::as_str)
+        .collect();
+    page::let_frame(&mut response, &origins.join(" "));
+    response
+}
