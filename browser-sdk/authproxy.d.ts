@@ -108,6 +108,7 @@ export interface LoginSecret {
 
 export declare class AuthProxy {
   constructor(options: AuthProxyOptions);
+  /** Where the user logs in; a refusal (unknown, not enabled) is kept a minute, and login() then refuses that name without opening a window. */
   discover(username: string): Promise<Discovery>;
   /** Call inside a click handler. */
   login(options: LoginOptions): Promise<Session>;

@@ -27,6 +27,9 @@ const CLOSE_GRACE_MS = 1000;
 // How long the relay may still answer after the broker refused a confirmation
 // as unknown (it may have just redeemed the result) before the login is lost.
 const LOST_GRACE_MS = 3000;
+// How long login() trusts a discovery answer that the user is unknown or not
+// enabled for SSO, and refuses without opening a window.
+const DISCOVERY_KEPT_MS = 60 * 1000;
 
 // What a person can act on, by error name; `message` keeps the technical
 // description (the realm's own, where it gave one) for logs and developers.
@@ -642,6 +645,10 @@ export class HostSso {
 }
 
 export class AuthProxy {
+  // Recent discovery refusals (unknown user, not enabled), by username: login()
+  // then refuses at once instead of flashing a window open and shut.
+  #refused = new Map();
+
   /**
    * @param {{broker: string, clientId: string, persist?: 'session', timeoutMs?: number, goneTimeoutMs?: number, popupFeatures?: string}} options
    */
@@ -683,6 +690,25 @@ export class AuthProxy {
    * OriginNotRegistered when no client registers this page's origin.
    */
   async discover(username) {
+    const key = String(username ?? '').trim().toLowerCase();
+    try {
+      const found = await this.#discover(username);
+      this.#refused.delete(key);
+      return found;
+    } catch (error) {
+      if (error.name === 'SsoNotEnabled' || error.name === 'UnknownUser') this.#refused.set(key, { at: Date.now(), error });
+      throw error;
+    }
+  }
+
+  // A refusal discover() met for `username` within DISCOVERY_KEPT_MS, as a new error.
+  #knownRefusal(username) {
+    const kept = this.#refused.get(String(username ?? '').trim().toLowerCase());
+    if (!kept || Date.now() - kept.at > DISCOVERY_KEPT_MS) return null;
+    return fail(kept.error.name, kept.error.message);
+  }
+
+  async #discover(username) {
     let response;
     try {
       response = await fetch(`${this.broker}/api/user/?user=${encodeURIComponent(username)}`);
@@ -710,10 +736,14 @@ export class AuthProxy {
    * 'popup' (the login window is open), 'waiting' (the window is out of sight, e.g.
    * cut off by COOP: show "waiting for the login window" and a way to cancel),
    * 'approving' (the login finished and waits for the user's approval in that
-   * window) and 'redeeming'.
+   * window) and 'redeeming'. When `discover()` found the user unknown or not
+   * enabled for SSO within the last minute, it rejects at once, opening no
+   * window: call `discover()` as the user types their name.
    */
   login({ username, prompt, uiLocales, signal, onState } = {}) {
     if (signal?.aborted) return Promise.reject(fail('Aborted', 'The login was cancelled.'));
+    const known = this.#knownRefusal(username);
+    if (known) return Promise.reject(known);
     const popup = this.#openPopup();
     if (!popup) return Promise.reject(fail('PopupBlocked', 'The login popup was blocked: call login() from a click handler, and allow popups.'));
     return (async () => {
@@ -747,6 +777,8 @@ export class AuthProxy {
    * the session goes to the frame that calls `complete(secret)`.
    */
   loginWith(handle, { username, prompt, uiLocales } = {}) {
+    const known = this.#knownRefusal(username);
+    if (known) return Promise.reject(known);
     const popup = this.#openPopup();
     if (!popup) return Promise.reject(fail('PopupBlocked', 'The login popup was blocked: call loginWith() from a click handler.'));
     return this.#start(popup, { txn: handle.txn, challenge: handle.challenge, username, prompt, uiLocales })
@@ -1003,7 +1035,8 @@ export class AuthProxy {
           this.#close(popup);
           settle(resolve, toSession(body));
         } else if (body.error === 'login_failed') {
-          settle(reject, fail('LoginFailed', `The login failed: ${body.login_error}.`, { code: body.login_error }));
+          const said = typeof body.login_error_description === 'string' ? ` (${body.login_error_description})` : '';
+          settle(reject, fail('LoginFailed', `The login failed: ${body.login_error}${said}.`, { code: body.login_error }));
         } else {
           settle(reject, fail('LoginFailed', body.error_description || `The login failed (HTTP ${response.status}).`, { code: body.error }));
         }

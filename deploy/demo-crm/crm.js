@@ -31,14 +31,33 @@ function loggedIn(newSession) {
   webphone.contentWindow.postMessage({ type: 'authproxy:session', session }, window.location.origin);
 }
 
+// Discovery as the user types: a name that is unknown or not enabled for SSO is
+// then refused at the click without a sign-in window flashing open and shut.
+let typing;
+$('username').addEventListener('input', () => {
+  clearTimeout(typing);
+  typing = setTimeout(() => sdk.discover($('username').value.trim()).then(() => status(''), (error) => {
+    if (error.name === 'SsoNotEnabled' || error.name === 'UnknownUser') status(error.userMessage, true);
+  }), 400);
+});
+
+// The host's Cancel: the login window may be out of sight (behind the CRM, or
+// cut off by the page's Cross-Origin-Opener-Policy) and the person gives up.
+let cancel = null;
+$('cancel-button').addEventListener('click', () => cancel?.abort());
+
 $('login-form').addEventListener('submit', (event) => {
   event.preventDefault();
   status('Waiting for the sign-in window…');
+  cancel = new AbortController();
+  $('cancel-button').hidden = false;
   // Called straight from the submit handler: the SDK opens the popup before any await.
-  sdk.login({ username: $('username').value.trim() }).then(loggedIn, (error) => {
+  sdk.login({ username: $('username').value.trim(), signal: cancel.signal }).then(loggedIn, (error) => {
     // A sentence the person can act on; the technical message goes to the console.
     console.info(`login: ${error.name}: ${error.message}`);
-    status(error.userMessage, true);
+    status(error.userMessage, error.name !== 'Aborted');
+  }).finally(() => {
+    $('cancel-button').hidden = true;
   });
 });
 

@@ -81,6 +81,22 @@ pub struct TokenSet {
     pub token_type: String,
 }
 
+/// The longest realm error description an opener receives.
+pub const MAX_DESCRIPTION: usize = 300;
+
+/// A realm's `error_description` as the opener receives it: control
+/// characters removed, at most [`MAX_DESCRIPTION`] characters, none when empty.
+#[must_use]
+pub fn realm_description(raw: Option<&str>) -> Option<String> {
+    let kept: String = raw?
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_DESCRIPTION)
+        .collect();
+    let kept = kept.trim();
+    (!kept.is_empty()).then(|| kept.to_owned())
+}
+
 /// The result of a login, as the opener receives it.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -100,5 +116,9 @@ pub enum LoginOutcome {
     Failure {
         /// A stable error code (the IdP's `error`, or the broker's own).
         error: String,
+        /// The realm's own description of its error, when it gave one (shortened
+        /// to [`MAX_DESCRIPTION`] characters, control characters removed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
     },
 }

@@ -130,6 +130,7 @@ pub async fn finish(
             );
             let outcome = LoginOutcome::Failure {
                 error: failure.error_code().to_owned(),
+                description: failure.realm_description(),
             };
             (failure.status(), outcome, Some(failure))
         }
@@ -275,6 +276,16 @@ impl Failure {
         match self {
             Self::Idp { .. } => StatusCode::BAD_REQUEST,
             Self::Broker(err) => err.status(),
+        }
+    }
+
+    /// The realm's own description of its error, as the opener receives it.
+    fn realm_description(&self) -> Option<String> {
+        match self {
+            Self::Idp { description, .. } => {
+                crate::domain::login::realm_description(description.as_deref())
+            }
+            Self::Broker(_) => None,
         }
     }
 

@@ -270,12 +270,13 @@ fn answer(redemption: Redemption, mode: Mode) -> Result<Response, WebError> {
             username,
         })
         .into_response()),
-        Redemption::Redeemed(LoginOutcome::Failure { error }) => Ok((
+        Redemption::Redeemed(LoginOutcome::Failure { error, description }) => Ok((
             StatusCode::BAD_REQUEST,
             Json(serde_json::json!({
                 "error": ErrorCode::LoginFailed.as_str(),
                 "error_description": "The login did not succeed.",
                 "login_error": error,
+                "login_error_description": description,
             })),
         )
             .into_response()),

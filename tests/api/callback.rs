@@ -195,6 +195,10 @@ async fn callback_with_an_idp_error_shows_it_escaped_and_records_the_failure() {
         .await
         .unwrap();
     assert_eq!(outcome["login_error"], "access_denied");
+    assert_eq!(
+        outcome["login_error_description"], "<script>alert(1)</script>",
+        "the realm's description reaches the opener (as data, never as markup)"
+    );
 }
 
 #[tokio::test]

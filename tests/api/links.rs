@@ -39,9 +39,10 @@ impl Links {
             .unwrap()
     }
 
+    /// A link with the cookie landing (the app on the broker's site).
     async fn link(&self, uid: &str, target: Value) -> String {
         let response = self
-            .create(json!({"user": {"uid": uid, "given_name": "Sue", "family_name": "Storm", "email": "sue@crm.example"}, "target": target}))
+            .create(json!({"user": {"uid": uid, "given_name": "Sue", "family_name": "Storm", "email": "sue@crm.example"}, "target": target, "landing": "cookie"}))
             .await;
         assert_eq!(
             response.status(),
@@ -204,22 +205,6 @@ async fn a_link_logs_its_user_in_once_with_a_cookie_and_a_303_and_leaks_nothing(
     assert_eq!(
         page_code(follow(host, &browser(), &late).await).await,
         (StatusCode::GONE, "link_expired".into())
-    );
-    // A link's page that is no error is never framed.
-    let page = browser()
-        .get(host.app.url(&format!(
-            "/l/{}",
-            opaque_of(&links.link(&uid, json!({"path": "/calls"})).await)
-        )))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    assert!(
-        page.headers()["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("frame-ancestors 'none'")
     );
     // The access log names the code the page showed, not a generic one.
     for code in ["link_not_found", "link_expired"] {
@@ -431,6 +416,48 @@ async fn a_link_lands_only_on_a_registered_target_and_never_on_another_host() {
         "{location}"
     );
     assert!(followed.headers().get(SET_COOKIE).is_none());
+}
+
+#[tokio::test]
+async fn a_link_without_a_landing_lands_with_a_ticket_on_another_site_and_its_errors_show_in_a_frame()
+ {
+    let links = Links::start().await;
+    let user = json!({"uid": format!("u-{}", rand_suffix()), "given_name": "Sue"});
+    // The target (the CRM's origin) is not the broker's host: the cookie would
+    // not reach a frame there, so the ticket is the default.
+    let url: Value = links
+        .create(json!({"user": user, "target": {"path": "/calls"}}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let opaque = opaque_of(url["url"].as_str().unwrap());
+    let page = browser()
+        .get(links.host.app.url(&format!("/l/{opaque}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'"),
+        "a link's page is never framed: {csp}"
+    );
+    let followed = follow(&links.host, &browser(), &opaque).await;
+    let location = followed.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with(&format!("{CRM_ORIGIN}/calls#authproxy_ticket=")),
+        "{location}"
+    );
+    assert!(followed.headers().get(SET_COOKIE).is_none());
+    // Followed again: the error page, which the CRM's frame may show.
+    let again = follow(&links.host, &browser(), &opaque).await;
+    assert_eq!(again.status(), StatusCode::GONE);
+    let csp = again.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains(&format!("frame-ancestors {CRM_ORIGIN}")),
+        "{csp}"
+    );
 }
 
 #[tokio::test]

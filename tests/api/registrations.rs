@@ -569,16 +569,7 @@ async fn registrations_are_unique_per_normalised_email_and_a_join_url_is_a_revoc
     assert_ne!(new_url, join_url);
     let old = no_redirects().get(&join_url).send().await.unwrap();
     assert_eq!(old.status(), StatusCode::NOT_FOUND);
-    // The join URL opens inside the host's frame: its error page may be framed
-    // there (by the registered origins), so the registrant reads it.
-    let csp = old.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        csp.contains(&format!("frame-ancestors {CRM_ORIGIN}")),
-        "{csp}"
-    );
+    frameable_by_the_crm(&old);
     assert!(old.text().await.unwrap().contains("registration_not_found"));
     let fresh = events.join(&new_url).await;
 
@@ -591,6 +582,16 @@ async fn registrations_are_unique_per_normalised_email_and_a_join_url_is_a_revoc
             .await
             .status(),
         StatusCode::CREATED
+    );
+}
+
+/// The join URL opens inside the host's frame: its error page may be framed
+/// there (by the registered origins), so the registrant reads it.
+fn frameable_by_the_crm(page: &reqwest::Response) {
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains(&format!("frame-ancestors {CRM_ORIGIN}")),
+        "{csp}"
     );
 }
 

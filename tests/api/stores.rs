@@ -143,6 +143,7 @@ impl Finished {
             confirmation: Confirmation::generate().unwrap(),
             outcome: LoginOutcome::Failure {
                 error: "access_denied".into(),
+                description: Some("The user said no".into()),
             },
         }
     }
@@ -289,8 +290,13 @@ async fn login_store_releases_an_outcome_only_confirmed_to_its_client_and_once()
             "{backend}: another client redeems nothing"
         );
         match login.redeem(a.as_ref(), now).await {
-            Redemption::Redeemed(LoginOutcome::Failure { error }) => {
+            Redemption::Redeemed(LoginOutcome::Failure { error, description }) => {
                 assert_eq!(error, "access_denied", "{backend}");
+                assert_eq!(
+                    description.as_deref(),
+                    Some("The user said no"),
+                    "{backend}"
+                );
             }
             other => panic!("{backend}: {}", name(&other)),
         }

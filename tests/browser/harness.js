@@ -368,6 +368,9 @@ realm = "tenant-a"
 [[directory.users]]
 user = "bob@tenant-b.test"
 realm = "tenant-b"
+[[directory.users]]
+user = "legacy@tenant-a.test"
+not_migrated = true
 [[directory.domains]]
 domain = "corp.test"
 realm = "tenant-a"

@@ -1125,7 +1125,7 @@ async fn a_followed_login_link_gets_a_keycloak_token_of_the_link_users_created_u
             .call(
                 reqwest::Method::POST,
                 "/api/v1/links",
-                json!({"user": {"uid": uid, "given_name": "Lin", "family_name": "Kuser"}, "target": {"resource": "ev-kc"}}),
+                json!({"user": {"uid": uid, "given_name": "Lin", "family_name": "Kuser"}, "target": {"resource": "ev-kc"}, "landing": "cookie"}),
             )
             .await
             .json()

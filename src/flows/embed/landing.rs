@@ -35,14 +35,28 @@ use crate::store::resources::ResourceStore as _;
 use crate::store::tenants::TenantStore as _;
 
 /// How a followed link lands on its target.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Landing {
     /// A first-party session cookie (the app on the broker's site).
-    #[default]
     Cookie,
     /// A one-time ticket in the target's fragment (a third-party iframe).
     Ticket,
+}
+
+impl Landing {
+    /// The landing of a link that names none: the cookie only where it surely
+    /// reaches the app (a target on the broker's own scheme and host, which is
+    /// its site), else the ticket, which works in a third-party iframe too
+    /// (docs/src/embedded/embed-urls-registrations-links.md, "Which landing where").
+    pub(crate) fn default_for(target: &str, broker: &str) -> Self {
+        match (url::Url::parse(target), url::Url::parse(broker)) {
+            (Ok(t), Ok(b)) if t.scheme() == b.scheme() && t.host_str() == b.host_str() => {
+                Self::Cookie
+            }
+            _ => Self::Ticket,
+        }
+    }
 }
 
 /// The session in the cookie.

@@ -80,7 +80,7 @@ pub struct LinkRequest {
     #[serde(default)]
     ttl_s: Option<u64>,
     #[serde(default)]
-    landing: Landing,
+    landing: Option<Landing>,
     #[serde(default)]
     session_secs: Option<u64>,
 }
@@ -148,8 +148,10 @@ pub async fn create(
     let record = LinkRecord {
         user: HostUser::of(&tenant, acting, sub, profile, session_exp)
             .for_resource(resource, false),
+        landing: request
+            .landing
+            .unwrap_or_else(|| Landing::default_for(&target, app.public_url.as_str())),
         target,
-        landing: request.landing,
     };
     call.audit
         .subject(format!("{}/{}", tenant.id, record.user.sub));

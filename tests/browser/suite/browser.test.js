@@ -56,6 +56,19 @@ test('the user closes the popup: PopupClosed at once', async () => {
   });
 });
 
+test('the user cancels at the realm: LoginFailed says they cancelled, and its message keeps the realm\'s own words', async () => {
+  await withBrowser('cancel at the realm', {}, async (context) => {
+    const page = await openCrm(context);
+    const popup = await clickLogin(context, page);
+    await popup.click('#kc-cancel');
+    const outcome = await result(page);
+    assert.equal(outcome.name, 'LoginFailed');
+    assert.equal(outcome.code, 'access_denied');
+    assert.equal(outcome.userMessage, 'You cancelled the sign-in.');
+    assert.match(outcome.message, /access_denied \(The user cancelled the login\.\)/);
+  });
+});
+
 test('Salesforce shape: a connector iframe gets the session from a login iframe through prepare / loginWith / complete', async () => {
   await withBrowser('salesforce shape', {}, async (context) => {
     const page = await context.newPage();

@@ -100,6 +100,34 @@ test('the demo\'s sample CRM page: one button at a time, the user and realm in w
   });
 });
 
+test('the demo\'s sample CRM page: Cancel ends a wait for a window out of sight, and a name discovery refused opens no window', async () => {
+  await withBrowser('demo crm cancel', {}, async (context) => {
+    const page = await context.newPage();
+    await page.goto(`${env.crm}/demo-crm/index.html`);
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.equal(await page.isVisible('#cancel-button'), false, 'no Cancel before a sign-in');
+    const [popup] = await Promise.all([context.waitForEvent('page'), page.click('#login-button')]);
+    await popup.waitForSelector('#kc-login');
+    assert.equal(await page.textContent('#status'), 'Waiting for the sign-in window…');
+    await page.bringToFront();
+    await page.click('#cancel-button');
+    await page.waitForFunction(() => document.querySelector('#status').textContent === 'The sign-in was cancelled.');
+    await whenClosed(popup);
+    assert.equal(await page.isVisible('#cancel-button'), false);
+
+    // A name that is not enabled for SSO: said as it is typed, and the button
+    // then opens no window at all.
+    await page.fill('#username', 'legacy@tenant-a.test');
+    await page.waitForFunction(() => document.querySelector('#status').textContent.includes('single sign-on'));
+    const opened = [];
+    context.on('page', (p) => opened.push(p));
+    await page.click('#login-button');
+    await page.waitForFunction(() => document.querySelector('#status').classList.contains('error'));
+    assert.equal(await page.textContent('#status'), 'Your account does not use single sign-on yet: sign in with your password.');
+    assert.deepEqual(opened, [], 'no sign-in window opened, not even for a moment');
+  });
+});
+
 test('Salesforce Open CTI: the login frame opens the popup, the connector gets the session and takes click-to-dial', async () => {
   await withBrowser('example salesforce', {}, async (context) => {
     const page = await context.newPage();

@@ -34,6 +34,10 @@ export async function handleLoginActions({ realm, realms, req, res, uid, action 
 
   if (req.method === 'POST') {
     const form = querystring.parse(await readBody(req));
+    // Cancel: the realm answers the client with access_denied and its own words.
+    if (form.cancel !== undefined) {
+      return provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user cancelled the login.' }, { mergeWithLastSubmission: false });
+    }
     const user = realm.findUser(form.username);
     if (!user || user.federatedFrom || typeof form.password !== 'string' || form.password !== user.password) {
       return sendHtml(res, 200, loginForm(realm, uid, form.username, 'Invalid username or password.'));
@@ -103,6 +107,7 @@ function loginForm(realm, uid, username, error) {
       <label for="password">Password</label>
       <input id="password" name="password" type="password" autocomplete="current-password">
       <input id="kc-login" name="login" type="submit" value="Sign In">
+      <input id="kc-cancel" name="cancel" type="submit" value="Cancel" formnovalidate>
     </form>`);
 }
 
@@ -118,6 +123,7 @@ const STYLE = `
   input:focus-visible { outline: 2px solid #0066cc; outline-offset: 1px; }
   #kc-login { width: 100%; margin-top: 1.8rem; padding: 0.6rem; font: inherit; color: #fff; background: #0066cc; border: 0; border-radius: 3px; cursor: pointer; }
   #kc-login:hover { background: #004080; }
+  #kc-cancel { width: 100%; margin-top: 0.6rem; padding: 0.5rem; font: inherit; color: #0066cc; background: none; border: 1px solid #0066cc; border-radius: 3px; cursor: pointer; }
   .alert-error, #kc-error-message { padding: 0.6rem 0.8rem; color: #7d1007; background: #faeae8; border-left: 3px solid #c9190b; }
   @media (max-width: 32rem) { .card { padding: 1.5rem 1.2rem; } #kc-header { padding-top: 2rem; font-size: 1.4rem; } }`;
 
