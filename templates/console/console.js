@@ -66,6 +66,43 @@ function errorBox(error) {
   return message('error', error.message, error.fields);
 }
 
+/** The form control a problem's path names: `origins[1]` and `embeds.link_paths[0]` are about `origins` and `link_paths`. */
+function controlOf(form, path) {
+  const name = String(path || '').split('.').pop().replace(/\[\d+\]$/, '');
+  return name ? form.querySelector(`[name="${CSS.escape(name)}"]`) : null;
+}
+
+/** Takes the problems a form showed away. */
+function clearProblems(form) {
+  for (const shown of form.querySelectorAll('.field-error')) shown.remove();
+  for (const control of form.querySelectorAll('[aria-invalid]')) {
+    control.removeAttribute('aria-invalid');
+    control.removeAttribute('aria-describedby');
+  }
+}
+
+/**
+ * The one way a refusal is shown: each field problem under the field it is
+ * about (announced with it), whatever names no field in `out`.
+ */
+function showError(form, error, out) {
+  clearProblems(form);
+  const elsewhere = [];
+  for (const problem of error.fields || []) {
+    const control = controlOf(form, problem.path);
+    if (!control) { elsewhere.push(problem); continue; }
+    const id = `${form.id || 'form'}-${control.name}-problem`;
+    const known = form.querySelector(`#${CSS.escape(id)}`);
+    if (known) { known.textContent += `; ${problem.message}`; continue; }
+    control.setAttribute('aria-invalid', 'true');
+    control.setAttribute('aria-describedby', id);
+    (control.closest('label') || control.parentElement).append(h('span', { class: 'field-error', id }, problem.message));
+  }
+  const placed = (error.fields || []).length - elsewhere.length;
+  out.replaceChildren(message('error', placed ? 'Not saved: fix the fields marked below.' : error.message, elsewhere));
+  form.querySelector('[aria-invalid]')?.focus();
+}
+
 /** Runs `action` for a form's submit: its button waits, the outcome lands in `out`. */
 function onSubmit(action, out) {
   return async (event) => {
@@ -74,15 +111,38 @@ function onSubmit(action, out) {
     const button = form.querySelector('button[type="submit"]');
     if (button) button.disabled = true;
     out.replaceChildren();
+    clearProblems(form);
     try {
       const shown = await action(new FormData(form), form);
       if (shown instanceof Node) out.replaceChildren(shown);
     } catch (error) {
-      out.replaceChildren(errorBox(error));
+      showError(form, error, out);
     } finally {
       if (button) button.disabled = false;
     }
   };
+}
+
+/** What `next` adds to and takes from `before`. */
+const delta = (before, next) => ({ add: next.filter((v) => !before.includes(v)), remove: before.filter((v) => !next.includes(v)) });
+/** A row's "Edit" button: opens `form` in a full-width row under it, and closes it again. */
+function editor(label, form) {
+  const button = h('button', {
+    type: 'button', 'aria-expanded': 'false', 'aria-controls': `${form.id}-row`,
+    onclick: () => {
+      const row = button.closest('tr');
+      const open = document.getElementById(`${form.id}-row`);
+      if (open) {
+        open.remove();
+        button.setAttribute('aria-expanded', 'false');
+        return;
+      }
+      row.after(h('tr', { class: 'edit-row', id: `${form.id}-row` }, h('td', { colspan: row.children.length }, form)));
+      button.setAttribute('aria-expanded', 'true');
+      form.querySelector('input:not([type=hidden]), textarea, select')?.focus();
+    },
+  }, label);
+  return button;
 }
 
 const field = (label, input) => h('label', {}, label, input);
@@ -189,7 +249,9 @@ const pages = {
             : actionButton('Never ask', `Turn the approval off for ${c.client_id}? A login window that lost its page (COOP) then fails and says to start again.`, () => api('PATCH', `clients/${encodeURIComponent(c.client_id)}`, { approval: 'off' }), out, 'secondary')),
         h('td', { class: 'optional' }, syncCell(c.client_id)),
         h('td', { class: 'actions' },
-          actionButton('Remove', `Remove client ${c.client_id}? Its logins stop at once.`, () => api('DELETE', `clients/${encodeURIComponent(c.client_id)}`), out)))), 'No client yet.'),
+          editor('Edit', clientForm(c)),
+          ' ',
+          actionButton('Remove', `Remove client ${c.client_id}? Logins from its pages are refused from then on; sessions its pages hold go on until they end.`, () => api('DELETE', `clients/${encodeURIComponent(c.client_id)}`), out)))), 'No client yet.'),
       h('p', {}, h('button', {
         type: 'button', id: 'sync-now',
         onclick: async () => {
@@ -212,10 +274,18 @@ const pages = {
         h('td', {}, r.name),
         h('td', {}, h('code', { class: 'long' }, r.authority)),
         h('td', {}, badge(health[r.name]?.status || 'unchecked'), ' ', h('span', { class: 'muted' }, health[r.name]?.last_error || '')),
-        h('td', { class: 'actions' }, actionButton('Check now', null, async () => {
-          const checked = await api('POST', `realms/${encodeURIComponent(r.name)}/check`);
-          return checked.status === 'up' ? message('ok', `${r.name} answers: its metadata names the configured issuer.`) : message('error', `${r.name}: ${checked.last_error}`);
-        }, out, '')))), 'No realm yet.'));
+        h('td', { class: 'actions' },
+          actionButton('Check now', null, async () => {
+            const checked = await api('POST', `realms/${encodeURIComponent(r.name)}/check`);
+            return checked.status === 'up' ? message('ok', `${r.name} answers: its metadata names the configured issuer.`) : message('error', `${r.name}: ${checked.last_error}`);
+          }, out, ''),
+          ' ',
+          editor('Edit', realmForm(r)),
+          ' ',
+          actionButton('Remove', `Remove realm ${r.name}? A realm a client still uses is refused.`, () => api('DELETE', `realms/${encodeURIComponent(r.name)}`), out)))), 'No realm yet.'),
+      h('section', { class: 'panel' }, h('h2', {}, 'Add a realm'),
+        h('p', { class: 'muted' }, 'The broker reads the realm\'s metadata before saving: its issuer must be this URL exactly.'),
+        realmForm(null)));
   },
 
   async directory(root) {
@@ -240,11 +310,42 @@ const pages = {
       h('button', { type: 'submit', class: 'primary' }, 'Import'));
     upload.addEventListener('submit', onSubmit(async (f) => {
       const csv = await f.get('file').text();
-      const result = await api('POST', `directory/import?replace=${f.get('replace') ? 'true' : 'false'}`, csv, 'text/csv');
-      return message('ok', `Imported: ${JSON.stringify(result)}`);
+      const replace = Boolean(f.get('replace'));
+      const result = await api('POST', `directory/import?replace=${replace}`, csv, 'text/csv');
+      const rules = `${result.imported} rule${result.imported === 1 ? '' : 's'}`;
+      return message('ok', replace ? `Imported ${rules}; they are now the whole directory.` : `Imported ${rules}; rules for the same users and domains were replaced, the others kept.`);
     }, out));
+    const ruleOut = h('div', { id: 'rule-out' });
+    const kinds = (withNotMigrated) => h('select', { name: 'kind' },
+      h('option', { value: 'user' }, 'one user'), h('option', { value: 'domain' }, 'an email domain'),
+      withNotMigrated ? h('option', { value: 'not_migrated' }, 'a user not enabled for SSO') : null,
+      h('option', { value: 'default' }, 'everybody else (the default)'));
+    const rule = h('form', { class: 'inline', id: 'put-rule' },
+      field('Kind', kinds(true)),
+      field('User name or domain (none for the default)', text('key', { placeholder: 'alice@corp.example' })),
+      field('Realm', text('realm', { placeholder: 'tenant-a' })),
+      field('External IdP alias (optional)', text('idp_hint', { placeholder: 'entra' })),
+      h('button', { type: 'submit', class: 'primary' }, 'Save rule'));
+    rule.addEventListener('submit', onSubmit(async (f) => {
+      const body = { kind: f.get('kind'), key: f.get('key').trim(), realm: f.get('realm').trim() || null, idp_hint: f.get('idp_hint').trim() || null };
+      await api('POST', 'directory/rules', body);
+      const whom = body.kind === 'default' ? 'everybody without a rule' : body.key;
+      return message('ok', body.kind === 'not_migrated' ? `Saved: ${whom} is known but not enabled for single sign-on.` : `Saved: ${whom} logs in at realm ${body.realm}${body.idp_hint ? `, through ${body.idp_hint}` : ''}.`);
+    }, ruleOut));
+    const unrule = h('form', { class: 'inline', id: 'remove-rule' },
+      field('Kind', kinds(false)),
+      field('User name or domain', text('key', { placeholder: 'alice@corp.example' })),
+      h('button', { type: 'submit', class: 'danger' }, 'Remove rule'));
+    unrule.addEventListener('submit', onSubmit(async (f) => {
+      const body = { kind: f.get('kind'), key: f.get('key').trim() };
+      const whom = body.kind === 'default' ? 'the default' : body.key;
+      if (!window.confirm(`Remove the rule for ${whom}? Discovery then answers by the next rule that matches.`)) return null;
+      await api('DELETE', 'directory/rules', body);
+      return message('ok', `Removed the rule for ${whom}.`);
+    }, ruleOut));
     put(root, h('h1', {}, 'Directory'),
       h('section', { class: 'panel' }, h('h2', {}, 'Where does a user go?'), lookup, answer),
+      h('section', { class: 'panel' }, h('h2', {}, 'One rule'), rule, unrule, ruleOut),
       h('section', { class: 'panel' }, h('h2', {}, 'Import'), h('p', { class: 'muted' }, 'All or nothing: every bad row is listed and nothing is written.'), upload, out),
       h('section', { class: 'panel' }, h('h2', {}, 'Export'), h('a', { class: 'button', href: 'api/directory/export', download: 'directory.csv', id: 'export' }, 'Download every rule as CSV')));
   },
@@ -364,6 +465,8 @@ const pages = {
         h('td', { class: 'optional' }, t.clients.join(', ') || '—'),
         h('td', { class: 'optional' }, String(t.environment)),
         h('td', { class: 'actions' },
+          editor('Edit', tenantForm(t)),
+          ' ',
           h('button', { type: 'button', onclick: () => showKeys(t.tenant_id) }, 'Keys'),
           ' ',
           h('a', { class: 'button', href: `#embeds?tenant=${encodeURIComponent(t.tenant_id)}` }, 'Links'),
@@ -466,6 +569,92 @@ const pages = {
   },
 };
 
+/** Saves `done` as the page's news once the page is drawn again. */
+async function redrawSaying(done) {
+  await route();
+  document.getElementById('out')?.replaceChildren(message('ok', done));
+}
+
+/** A client's origins and realms, changed in place (a PATCH: its secret stays). */
+function clientForm(c) {
+  const said = h('div', { class: 'said' });
+  const form = h('form', { class: 'inline', id: `edit-client-${c.client_id}` },
+    said,
+    field('Origins (one per line)', h('textarea', { name: 'origins', required: true }, c.origins.join('\n'))),
+    field('Realms (comma-separated)', text('realms', { required: true, value: c.realms.join(', ') })),
+    h('button', { type: 'submit', class: 'primary' }, 'Save'));
+  form.addEventListener('submit', onSubmit(async (f) => {
+    const origins = delta(c.origins, list(f.get('origins')));
+    const realms = delta(c.realms, list(f.get('realms')));
+    await api('PATCH', `clients/${encodeURIComponent(c.client_id)}`, {
+      add_origins: origins.add, remove_origins: origins.remove, add_realms: realms.add, remove_realms: realms.remove,
+    });
+    await redrawSaying(`Saved client ${c.client_id}.`);
+    return null;
+  }, said));
+  return form;
+}
+
+/** A realm to add (`r` null) or to change; the broker's secret is never shown. */
+function realmForm(r) {
+  const said = h('div', { class: 'said' });
+  const form = h('form', { class: 'inline', id: r ? `edit-realm-${r.name}` : 'add-realm' },
+    said,
+    r ? null : field('Name', text('name', { required: true, placeholder: 'tenant-c' })),
+    field('Authority (the realm\'s issuer URL)', h('input', { name: 'authority', type: 'text', required: true, value: r?.authority ?? '', placeholder: 'https://id.example.com/realms/tenant-c', autocomplete: 'off' })),
+    field('Scopes besides openid (comma-separated)', text('extra_scopes', { value: (r?.extra_scopes || []).join(', ') })),
+    field('Broker client ID (impersonation, clients sync)', text('broker_client_id', { value: r?.broker_client_id ?? '' })),
+    field(r?.broker_client_id ? 'Its secret (empty: keep the stored one)' : 'Its secret', h('input', { name: 'broker_client_secret', type: 'password', autocomplete: 'new-password' })),
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'unchecked' }), 'Save even if the realm does not answer yet'),
+    h('button', { type: 'submit', class: 'primary' }, r ? 'Save' : 'Add realm'));
+  form.addEventListener('submit', onSubmit(async (f) => {
+    const name = r?.name ?? f.get('name').trim();
+    const body = {
+      name, authority: f.get('authority').trim(), extra_scopes: list(f.get('extra_scopes')),
+      token_endpoint_auth_method: r?.token_endpoint_auth_method ?? 'client_secret_basic',
+    };
+    const broker = f.get('broker_client_id').trim();
+    if (broker) {
+      body.broker_client_id = broker;
+      if (f.get('broker_client_secret')) body.broker_client_secret = f.get('broker_client_secret');
+    }
+    const unchecked = Boolean(f.get('unchecked'));
+    await api('PUT', `realms/${encodeURIComponent(name)}${unchecked ? '?check=false' : ''}`, body);
+    await redrawSaying(unchecked ? `Saved realm ${name}, without checking it.` : `Saved realm ${name}: it answers, and its metadata names this issuer.`);
+    return null;
+  }, said));
+  return form;
+}
+
+/** A tenant's settings, changed in place (its keys, links and providers stay). */
+function tenantForm(t) {
+  const said = h('div', { class: 'said' });
+  const form = h('form', { class: 'inline', id: `edit-tenant-${t.tenant_id}` },
+    said,
+    field('Realm', text('realm', { required: true, value: t.realm })),
+    field('Clients (comma-separated)', text('clients', { required: true, value: t.clients.join(', ') })),
+    field('Users', h('select', { name: 'provisioning' },
+      h('option', { value: 'existing_only', selected: t.provisioning === 'existing_only' }, 'must exist in the realm'),
+      h('option', { value: 'create', selected: t.provisioning === 'create' }, 'created on first use'))),
+    field('Longest session (seconds)', h('input', { name: 'max_session_secs', type: 'number', min: 60, required: true, value: t.max_session_secs })),
+    field('Published keys (JWKS URL, optional)', text('jwks_url', { value: t.jwks_url ?? '', placeholder: 'https://host.example/.well-known/jwks.json' })),
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'hosts_vouch_for_emails', checked: Boolean(t.hosts_vouch_for_emails) }), 'Its hosts vouch for emails (an email they send logs in that realm user)'),
+    h('button', { type: 'submit', class: 'primary' }, 'Save'));
+  form.addEventListener('submit', onSubmit(async (f) => {
+    const vouch = f.get('hosts_vouch_for_emails') === 'on';
+    if (vouch && !t.hosts_vouch_for_emails && !window.confirm(`Let the hosts of ${t.tenant_id} vouch for emails? They can then log in as any user of realm ${f.get('realm').trim()} whose email they send.`)) return null;
+    const { tenant_id: _, ...input } = t;
+    Object.assign(input, {
+      realm: f.get('realm').trim(), clients: list(f.get('clients')), provisioning: f.get('provisioning'),
+      max_session_secs: Number(f.get('max_session_secs')), jwks_url: f.get('jwks_url').trim() || null, hosts_vouch_for_emails: vouch,
+    });
+    await api('PUT', `tenants/${encodeURIComponent(t.tenant_id)}`, input);
+    await redrawSaying(`Saved tenant ${t.tenant_id}.`);
+    return null;
+  }, said));
+  return form;
+}
+
 const OPERATIONS = ['mint_tokens', 'logout', 'update_users', 'debug', 'create_embeds', 'manage_resources', 'manage_registrations', 'create_links', 'exchange_sso_codes'];
 
 /** A tenant's signing keys and API keys, with "create an API key" (shown once). */
@@ -473,7 +662,7 @@ async function showKeys(tenant) {
   const box = document.getElementById('keys');
   const out = h('div', { id: 'keys-out' });
   const path = `tenants/${encodeURIComponent(tenant)}`;
-  const [keys, apiKeys] = await Promise.all([api('GET', `${path}/keys`), api('GET', `${path}/api-keys`)]);
+  const [keys, apiKeys, providers] = await Promise.all([api('GET', `${path}/keys`), api('GET', `${path}/api-keys`), api('GET', `${path}/providers`)]);
   const redraw = async (shown) => {
     await showKeys(tenant);
     if (shown) document.getElementById('keys-out').replaceChildren(shown);
@@ -497,13 +686,49 @@ async function showKeys(tenant) {
     await redraw(secretShown(`API key ${made.key_id}`, made.credential));
     return null;
   }, out));
+  const addKey = h('form', { class: 'inline', id: 'add-signing-key' },
+    field('Key ID (kid)', text('kid', { required: true, placeholder: 'host-2026' })),
+    field('Public JWK (EC P-256 or Ed25519; empty: make a pair here)', h('textarea', { name: 'jwk', placeholder: '{"kty":"EC","crv":"P-256","x":"…","y":"…"}' })),
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'for_subtenants' }), 'May sign for sub-tenants that grant it'),
+    h('button', { type: 'submit', class: 'primary' }, 'Add signing key'));
+  addKey.addEventListener('submit', onSubmit(async (f) => {
+    const body = { kid: f.get('kid').trim(), for_subtenants: f.get('for_subtenants') === 'on' };
+    const pasted = String(f.get('jwk') || '').trim();
+    if (pasted) {
+      try { body.jwk = JSON.parse(pasted); } catch {
+        throw new ApiError(422, { error_description: 'Not saved.', fields: [{ path: 'jwk', message: 'not JSON: paste the public key as a JSON object' }] });
+      }
+    } else {
+      body.generate = true;
+    }
+    const made = await api('POST', `${path}/keys`, body);
+    await redraw(made.private_jwk
+      ? secretShown(`The private key of ${made.kid} (give it to the host's backend)`, JSON.stringify(made.private_jwk))
+      : message('ok', `Added signing key ${made.kid}.`));
+    return null;
+  }, out));
+  const testProvider = (name) => h('button', {
+    type: 'button',
+    onclick: async () => {
+      try {
+        const report = await api('POST', `${path}/providers/${encodeURIComponent(name)}/test`);
+        out.replaceChildren(message(report.ok ? 'ok' : 'error', `${name}: ${report.detail}`));
+      } catch (error) { out.replaceChildren(errorBox(error)); }
+    },
+  }, 'Test connection');
   box.replaceChildren(h('section', { class: 'panel', id: `keys-of-${tenant}` },
     h('h2', {}, `Keys of ${tenant}`), out,
     h('h3', {}, 'Signing keys (host tokens)'),
-    table(['Key ID', 'Algorithm', 'Added', 'Status', ''], keys.map((k) => h('tr', {},
-      h('td', {}, h('code', {}, k.kid)), h('td', {}, k.alg), h('td', {}, when(k.created_at)),
+    table(['Key ID', { label: 'Algorithm', optional: true }, { label: 'Added', optional: true }, 'Status', ''], keys.map((k) => h('tr', {},
+      h('td', {}, h('code', {}, k.kid)), h('td', { class: 'optional' }, k.alg), h('td', { class: 'optional' }, when(k.created_at)),
       h('td', {}, badge(k.revoked_at ? 'revoked' : 'active')),
-      h('td', { class: 'actions' }, k.revoked_at ? null : revoke('Revoke', `Revoke key ${k.kid}? Tokens it signed stop verifying.`, () => api('DELETE', `${path}/keys/${encodeURIComponent(k.kid)}`))))), 'No signing key: add one with authproxy tenants keys add, or publish a JWKS URL.'),
+      h('td', { class: 'actions' }, k.revoked_at ? null : revoke('Revoke', `Revoke key ${k.kid}? Tokens it signed stop verifying.`, () => api('DELETE', `${path}/keys/${encodeURIComponent(k.kid)}`))))), 'No signing key: add one below, or publish a JWKS URL (Edit).'),
+    h('h3', {}, 'Add a signing key'), addKey,
+    h('h3', {}, 'Third-party login providers'),
+    table(['Provider', 'Kind', 'Secrets', ''], providers.map((p) => h('tr', {},
+      h('td', {}, h('code', {}, p.name)), h('td', {}, p.kind),
+      h('td', {}, p.needs_secrets ? badge(p.secrets_set ? 'set' : 'missing') : 'none needed'),
+      h('td', { class: 'actions' }, testProvider(p.name)))), 'No third-party provider (a tenant\'s sso.providers).'),
     h('h3', {}, 'API keys (the host backend)'),
     table(['Key', 'May call', { label: 'Ends', optional: true }, { label: 'Last used', optional: true }, 'Status', ''], apiKeys.map((k) => h('tr', {},
       h('td', {}, h('code', {}, k.key_id)), h('td', {}, k.operations.join(', ')), h('td', { class: 'optional' }, when(k.expires_at)),

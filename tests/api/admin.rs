@@ -450,3 +450,50 @@ async fn an_admin_change_is_audited_with_its_address_and_request_id() {
     assert_eq!(row["source"], "127.0.0.1");
     assert_eq!(row["outcome"], "changed");
 }
+
+#[tokio::test]
+async fn a_realm_changed_without_its_broker_secret_keeps_the_stored_one() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    let body = |broker: &str| {
+        json!({"name": "tenant-a", "authority": idp().authority("tenant-a"),
+            "extra_scopes": ["profile"], "broker_client_id": broker})
+    };
+    let changed = admin
+        .send_json(
+            Method::PUT,
+            "/admin/api/realms/tenant-a",
+            &body("authproxy-broker"),
+        )
+        .await;
+    assert_eq!(
+        changed.status(),
+        StatusCode::OK,
+        "{}",
+        changed.text().await.unwrap()
+    );
+    // The kept secret still works: the sync signs in to the realm with it.
+    let sync = admin
+        .request(
+            Method::POST,
+            "/admin/api/clients/sync?dry_run=true&realm=tenant-a",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sync.status(),
+        StatusCode::OK,
+        "{}",
+        sync.text().await.unwrap()
+    );
+    // Another broker client needs its own secret.
+    let other = admin
+        .send_json(
+            Method::PUT,
+            "/admin/api/realms/tenant-a",
+            &body("another-client"),
+        )
+        .await;
+    assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -218,7 +218,10 @@ impl Operator<'_> {
         input: &RealmInput,
         check: Option<&dyn IdentityProvider>,
     ) -> Result<Realm, OpsError> {
-        let realm = input.validate().map_err(OpsError::Invalid)?;
+        let realm = self
+            .keeping_secret(input)
+            .validate()
+            .map_err(OpsError::Invalid)?;
         self.refuse_managed_realm(&realm.name)?;
         if let Some(idp) = check
             && let Err(err) = idp.check(&realm).await
@@ -243,6 +246,27 @@ impl Operator<'_> {
         )
         .await?;
         Ok(realm)
+    }
+
+    /// `input`, with the stored broker secret when it names the realm's stored
+    /// broker client without a secret: a change of the authority or the scopes
+    /// need not send the secret again (and the console never shows it).
+    fn keeping_secret(&self, input: &RealmInput) -> RealmInput {
+        let mut input = input.clone();
+        let stored = RealmName::parse(&input.name).ok().and_then(|name| {
+            self.registry
+                .snapshot()
+                .realms
+                .get(&name)
+                .and_then(|r| r.broker_client.clone())
+        });
+        if input.broker_client_secret.is_none()
+            && let (Some(id), Some(stored)) = (&input.broker_client_id, stored)
+            && stored.client_id == *id
+        {
+            input.broker_client_secret = Some(stored.secret);
+        }
+        input
     }
 
     /// Removes a realm no client uses.
@@ -288,6 +312,6 @@ fn realm_check_problem(realm: &Realm, err: &IdpError) -> String {
         other => format!("is not usable OpenID Connect metadata ({other})"),
     };
     format!(
-        "the realm's metadata at {url} {what}; nothing was saved (skip this check with --no-check, or ?check=false on the API)"
+        "the realm's metadata at {url} {what}; nothing was saved (to save it anyway: --no-check in the CLI, ?check=false in the API, 'Save even if the realm does not answer yet' in the console)"
     )
 }

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, test as nodeTest } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import { artifacts, signIn, startEnvironment, withBrowser } from '../harness.js';
 
 const test = (name, body) => nodeTest(name, { timeout: 90000 }, body);
@@ -169,8 +170,12 @@ test('each page does its main task through the UI, and looks right at both width
     await page.fill('#add-client [name=origins]', 'https://x.example/path');
     await page.fill('#add-client [name=realms]', 'tenant-a');
     await page.click('#add-client button[type=submit]');
-    await page.waitForSelector('#out .message.error li');
-    assert.match(await page.textContent('#out'), /client_id/);
+    // Each problem under its field, announced with it; the box above says so.
+    await page.waitForSelector('#add-client .field-error');
+    assert.match(await page.textContent('#out'), /fix the fields marked below/);
+    assert.equal(await page.getAttribute('#add-client [name=client_id]', 'aria-invalid'), 'true');
+    assert.match(await page.textContent('label:has([name=client_id]) .field-error'), /host/);
+    assert.match(await page.textContent('label:has([name=origins]) .field-error'), /path/);
     await assertLabelled(page, 'clients');
     await photograph(page, 'clients');
 
@@ -281,8 +286,8 @@ test('each page does its main task through the UI, and looks right at both width
     // A path a browser could read as another host is refused, with what to fix.
     await page.fill('#link-settings [name=link_paths]', '//evil.example');
     await page.click('#link-settings button[type=submit]');
-    await page.waitForSelector('#out .message.error li');
-    assert.match(await page.textContent('#out .message.error'), /link_paths/);
+    await page.waitForSelector('#link-settings label:has([name=link_paths]) .field-error');
+    assert.equal(await page.getAttribute('#link-settings [name=link_paths]', 'aria-invalid'), 'true');
     await page.click('tr:has-text("webinar-1") a:has-text("Registrations")');
     await page.waitForSelector('#registrations tr:has-text("grace@example.com")');
     await page.click('#registrations tr:has-text("Ada Lovelace") button:has-text("Revoke")');
@@ -317,6 +322,120 @@ test('each page does its main task through the UI, and looks right at both width
     assert.match(await page.textContent('#notice'), /You are signed out/);
     // Told as news, not as a refusal.
     assert.equal(await page.getAttribute('#notice', 'role'), 'status');
+    assert.deepEqual(problems, [], 'no console error and no 404');
+  });
+});
+
+/** The admin API, as a script would check what the console did. */
+function adminApi() {
+  const out = execFileSync(env.bin, ['admin', 'create-token', '--config', env.configPath, '--actor', 'console-suite', '--label', `console-suite-${Date.now()}`]).toString();
+  const token = out.trim().split(/\s+/).pop();
+  return async (method, path, body) => {
+    const response = await fetch(`${env.broker}/admin/api/${path}`, {
+      method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body),
+    });
+    const text = await response.text();
+    assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+}
+
+test('the everyday edits in place: a client, a realm, a directory rule, a tenant and its signing keys, each seen through the admin API', async () => {
+  await withBrowser('console edits', {}, async (context) => {
+    const api = adminApi();
+    await api('POST', 'clients', { client_id: 'edit.example', origins: ['https://edit.example'], realms: ['tenant-a'] });
+    await api('PUT', 'tenants/edits', { environment: 'sandbox', realm: 'tenant-a', clients: [env.crmClient], provisioning: 'create' });
+    const { page, problems } = await signedIn(context);
+    page.on('dialog', (dialog) => dialog.accept());
+
+    // A client: another origin and realm, saved in place.
+    await open(page, 'clients');
+    const client = 'tr:has(code:text-is("edit.example"))';
+    const clientForm = '[id="edit-client-edit.example"]';
+    await page.click(`${client} button:has-text("Edit")`);
+    assert.equal(await page.getAttribute(`${client} button:has-text("Edit")`, 'aria-expanded'), 'true');
+    await page.fill(`${clientForm} [name=origins]`, 'https://edit.example\nhttps://eu.edit.example');
+    await page.fill(`${clientForm} [name=realms]`, 'tenant-a, tenant-b');
+    await page.click(`${clientForm} button[type=submit]`);
+    await page.waitForSelector('#out .message.ok');
+    const saved = (await api('GET', 'clients')).find((c) => c.client_id === 'edit.example');
+    assert.deepEqual(saved.origins, ['https://edit.example', 'https://eu.edit.example']);
+    assert.deepEqual(saved.realms, ['tenant-a', 'tenant-b']);
+    // A bad origin: said under the origins, nothing saved.
+    await page.click(`${client} button:has-text("Edit")`);
+    await page.fill(`${clientForm} [name=origins]`, 'https://edit.example/app');
+    await page.click(`${clientForm} button[type=submit]`);
+    await page.waitForSelector(`${clientForm} label:has([name=origins]) .field-error`);
+    assert.match(await page.textContent(`${clientForm} .said`), /fix the fields marked below/);
+    assert.deepEqual((await api('GET', 'clients')).find((c) => c.client_id === 'edit.example').origins, saved.origins);
+
+    // A realm: added (its metadata checked), refused with the reason under the
+    // authority, then removed.
+    await open(page, 'realms');
+    await page.fill('#add-realm [name=name]', 'extra');
+    await page.fill('#add-realm [name=authority]', `${env.idp}/realms/tenant-b`);
+    await page.click('#add-realm button[type=submit]');
+    await page.waitForSelector('#out .message.ok');
+    assert.match(await page.textContent('#out'), /Saved realm extra: it answers/);
+    assert.ok((await api('GET', 'realms')).some((r) => r.name === 'extra'));
+    const extra = 'tr:has(td:text-is("extra"))';
+    await page.click(`${extra} button:has-text("Edit")`);
+    await page.fill('#edit-realm-extra [name=authority]', `${env.idp}/realms/no-such-realm`);
+    await page.click('#edit-realm-extra button[type=submit]');
+    await page.waitForSelector('#edit-realm-extra label:has([name=authority]) .field-error');
+    await photograph(page, 'realms-edit');
+    await page.click(`${extra} button:has-text("Remove")`);
+    await page.waitForFunction(() => !document.querySelector('main').textContent.includes('extra'));
+    assert.ok(!(await api('GET', 'realms')).some((r) => r.name === 'extra'));
+
+    // One directory rule: saved, then removed.
+    await open(page, 'directory');
+    await page.fill('#put-rule [name=key]', 'dora@corp.example');
+    await page.fill('#put-rule [name=realm]', 'tenant-b');
+    await page.click('#put-rule button[type=submit]');
+    await page.waitForSelector('#rule-out .message.ok');
+    assert.equal((await api('GET', `directory/lookup?user=${encodeURIComponent('dora@corp.example')}`)).realm, 'tenant-b');
+    await page.fill('#remove-rule [name=key]', 'dora@corp.example');
+    await page.click('#remove-rule button[type=submit]');
+    await page.waitForSelector('#rule-out .message.ok >> text=Removed the rule');
+    assert.equal((await api('GET', `directory/lookup?user=${encodeURIComponent('dora@corp.example')}`)).outcome, 'unknown', 'no rule names dora any more');
+    await photograph(page, 'directory-rule');
+
+    // A tenant: its longest session, then a signing key made here (the private
+    // key shown once) and the public half of it added as a second key.
+    await open(page, 'tenants');
+    const tenant = 'tr:has(code:text-is("edits"))';
+    await page.click(`${tenant} button:has-text("Edit")`);
+    await page.fill('#edit-tenant-edits [name=max_session_secs]', '600');
+    await page.click('#edit-tenant-edits button[type=submit]');
+    await page.waitForSelector('#out .message.ok');
+    assert.equal((await api('GET', 'tenants')).find((t) => t.tenant_id === 'edits').max_session_secs, 600);
+    await page.click(`${tenant} button:has-text("Keys")`);
+    await page.fill('#add-signing-key [name=kid]', 'made-here');
+    await page.click('#add-signing-key button[type=submit]');
+    await page.waitForSelector('#keys-out #secret');
+    const privateJwk = JSON.parse(await page.textContent('#keys-out #secret'));
+    assert.equal(privateJwk.crv, 'P-256');
+    assert.ok(privateJwk.d, 'the private part, this once');
+    const { d: _, ...publicJwk } = privateJwk;
+    await page.fill('#add-signing-key [name=kid]', 'pasted');
+    await page.fill('#add-signing-key [name=jwk]', 'not json');
+    await page.click('#add-signing-key button[type=submit]');
+    await page.waitForSelector('#add-signing-key label:has([name=jwk]) .field-error');
+    await page.fill('#add-signing-key [name=jwk]', JSON.stringify(publicJwk));
+    await page.click('#add-signing-key button[type=submit]');
+    await page.waitForSelector('#keys tr:has(code:text-is("pasted"))');
+    const kids = (await api('GET', 'tenants/edits/keys')).map((k) => k.kid).sort();
+    assert.deepEqual(kids, ['made-here', 'pasted']);
+    assert.ok((await api('GET', 'tenants/edits/keys')).every((k) => !k.private_jwk), 'the private key is never shown again');
+    await assertLabelled(page, 'tenants-edit');
+    await photograph(page, 'tenants-edit');
+
+    // Every change is in the audit trail, from what to what.
+    const rows = await api('GET', 'audit?order=newest&limit=50');
+    const reasonOf = (action, subject) => rows.find((r) => r.action === action && r.subject === subject)?.reason ?? '';
+    assert.match(reasonOf('client.update', 'edit.example'), /origins: .* -> /);
+    assert.match(reasonOf('tenant.put', 'edits'), /max_session_secs: 14400 -> 600/);
     assert.deepEqual(problems, [], 'no console error and no 404');
   });
 });
