@@ -67,7 +67,7 @@ pub enum Op {
     },
     /// `GET /admin/api/directory/export` (the CSV as a JSON string).
     Export,
-    /// `GET /admin/api/directory/lookup`.
+    /// `POST /admin/api/directory/lookup`.
     Lookup(String),
     /// `GET /admin/api/tenants`.
     ListTenants,
@@ -198,10 +198,11 @@ impl Op {
                 Body::Csv(csv),
             ),
             Self::Export => (Method::GET, "directory/export".into(), Body::None),
+            // The user's name travels in the body, never in a URL.
             Self::Lookup(user) => (
-                Method::GET,
-                format!("directory/lookup?user={}", seg(&user)),
-                Body::None,
+                Method::POST,
+                "directory/lookup".into(),
+                Body::Json(serde_json::json!({ "user": user })),
             ),
             Self::Audit(filter) => (Method::GET, audit_path(&filter), Body::None),
             other => return other.tenant_request(),

@@ -295,7 +295,7 @@ const pages = {
       h('button', { type: 'submit', class: 'primary' }, 'Look up'));
     const answer = h('div', { id: 'answer' });
     lookup.addEventListener('submit', onSubmit(async (f) => {
-      const found = await api('GET', `directory/lookup?user=${encodeURIComponent(f.get('user').trim())}`);
+      const found = await api('POST', 'directory/lookup', { user: f.get('user').trim() });
       const words = {
         sso: `${found.user} logs in at realm ${found.realm}${found.idp_hint ? `, through ${found.idp_hint}` : ''}.`,
         not_migrated: `${found.user} is known but not enabled for single sign-on: they log in with a password.`,

@@ -220,9 +220,16 @@ async fn lookup_says_where_a_user_goes_and_the_audit_trail_filters_by_day_action
         .await;
     assert_eq!(import.status(), StatusCode::OK);
     let look = |user: &str| {
-        let path = format!("/admin/api/directory/lookup?user={user}");
+        let body = json!({ "user": user });
         let admin = &admin;
-        async move { admin.get_json::<Value>(&path).await }
+        async move {
+            admin
+                .send_json(Method::POST, "/admin/api/directory/lookup", &body)
+                .await
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
     };
     let vip = look("VIP@lookup.test").await;
     assert_eq!(vip["outcome"], "sso");
@@ -237,9 +244,18 @@ async fn lookup_says_where_a_user_goes_and_the_audit_trail_filters_by_day_action
     assert_eq!(look("old@lookup.test").await["outcome"], "not_migrated");
     assert_eq!(look("nobody@elsewhere.example").await["outcome"], "unknown");
     let bad = admin
-        .get("/admin/api/directory/lookup?user=not%20a%20name")
+        .send_json(
+            Method::POST,
+            "/admin/api/directory/lookup",
+            &json!({"user": "not a name"}),
+        )
         .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Never in a URL: the old GET is not served.
+    let in_url = admin
+        .get("/admin/api/directory/lookup?user=vip%40lookup.test")
+        .await;
+    assert_eq!(in_url.status(), StatusCode::METHOD_NOT_ALLOWED);
 
     let today = app.clock.now().date_naive().to_string();
     let tomorrow = (app.clock.now() + TimeDelta::days(1))

@@ -77,20 +77,23 @@ pub async fn export_directory(State(app): State<AppState>) -> AdminResult<Respon
         .into_response())
 }
 
-/// Whom to look up.
-#[derive(Deserialize, IntoParams)]
-pub struct LookupQuery {
+/// Whom to look up: in the body, so a user's name is never in a URL (where
+/// access logs and browser histories keep it).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookupRequest {
     /// The username (`alice@corp.example`).
     user: String,
 }
 
 /// Where a user goes: what discovery answers for them.
-#[utoipa::path(get, path = "/admin/api/directory/lookup", params(LookupQuery),
+#[utoipa::path(post, path = "/admin/api/directory/lookup", request_body = LookupRequest,
     responses((status = 200, body = LookupView), (status = 422)), security(("admin_token" = [])))]
 pub async fn lookup(
     State(app): State<AppState>,
     Extension(admin): Extension<Admin>,
-    Query(query): Query<LookupQuery>,
+    body: Bytes,
 ) -> AdminResult<Json<LookupView>> {
-    Ok(Json(operator(&app, &admin).lookup_user(&query.user).await?))
+    let request: LookupRequest = parse(&body)?;
+    Ok(Json(operator(&app, &admin).lookup_user(&request.user).await?))
 }
