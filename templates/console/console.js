@@ -1,185 +1,12 @@
 // authproxy administration: the console's pages, drawn from the admin API of
-// the same origin. Text only ever enters the page as text (no innerHTML), and
-// every change carries the session's CSRF token.
+// the same origin (building blocks in ui.js, a tenant's keys in tenant_keys.js).
+import {
+  h, api, message, put, errorBox, onSubmit, delta, editor, field, text, list, when, badge, table,
+  secretShown, actionButton, redrawSaying, onRedraw,
+} from './ui.js';
+import { showKeys } from './tenant_keys.js';
 
-const csrf = document.body.dataset.csrf;
 const main = () => document.getElementById('main');
-
-/** An element: `h('td', { class: 'x' }, 'text', child)`. */
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
-    else if (value === true) el.setAttribute(key, '');
-    else el.setAttribute(key, value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return el;
-}
-
-class ApiError extends Error {
-  constructor(status, body) {
-    super(body.error_description || `The broker answered HTTP ${status}.`);
-    this.status = status;
-    this.fields = body.fields || [];
-  }
-}
-
-/** Calls the admin API: the JSON answer, or an ApiError with what to fix. */
-async function api(method, path, body, type = 'application/json') {
-  const headers = { accept: 'application/json' };
-  if (method !== 'GET') headers['x-csrf-token'] = csrf;
-  if (body !== undefined) headers['content-type'] = type;
-  const response = await fetch(`api/${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : type === 'application/json' ? JSON.stringify(body) : body,
-    credentials: 'same-origin',
-  });
-  if (response.status === 401) {
-    location.reload();
-    throw new ApiError(401, { error_description: 'Your console session ended: sign in again.' });
-  }
-  const text = await response.text();
-  const parsed = text && (response.headers.get('content-type') || '').startsWith('application/json') ? JSON.parse(text) : text;
-  if (!response.ok) throw new ApiError(response.status, typeof parsed === 'object' ? parsed : {});
-  return parsed;
-}
-
-/** A message box: an error (with each field problem) or a confirmation. */
-function message(kind, text, fields = []) {
-  return h('div', { class: `message ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
-    text,
-    fields.length ? h('ul', {}, fields.map((f) => h('li', {}, f.path ? `${f.path}: ${f.message}` : f.message))) : null);
-}
-
-/** Appends what is given to `root`, leaving out what is not there. */
-function put(root, ...children) {
-  root.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
-}
-
-function errorBox(error) {
-  return message('error', error.message, error.fields);
-}
-
-/** The form control a problem's path names: `origins[1]` and `embeds.link_paths[0]` are about `origins` and `link_paths`. */
-function controlOf(form, path) {
-  const name = String(path || '').split('.').pop().replace(/\[\d+\]$/, '');
-  return name ? form.querySelector(`[name="${CSS.escape(name)}"]`) : null;
-}
-
-/** Takes the problems a form showed away. */
-function clearProblems(form) {
-  for (const shown of form.querySelectorAll('.field-error')) shown.remove();
-  for (const control of form.querySelectorAll('[aria-invalid]')) {
-    control.removeAttribute('aria-invalid');
-    control.removeAttribute('aria-describedby');
-  }
-}
-
-/**
- * The one way a refusal is shown: each field problem under the field it is
- * about (announced with it), whatever names no field in `out`.
- */
-function showError(form, error, out) {
-  clearProblems(form);
-  const elsewhere = [];
-  for (const problem of error.fields || []) {
-    const control = controlOf(form, problem.path);
-    if (!control) { elsewhere.push(problem); continue; }
-    const id = `${form.id || 'form'}-${control.name}-problem`;
-    const known = form.querySelector(`#${CSS.escape(id)}`);
-    if (known) { known.textContent += `; ${problem.message}`; continue; }
-    control.setAttribute('aria-invalid', 'true');
-    control.setAttribute('aria-describedby', id);
-    (control.closest('label') || control.parentElement).append(h('span', { class: 'field-error', id }, problem.message));
-  }
-  const placed = (error.fields || []).length - elsewhere.length;
-  out.replaceChildren(message('error', placed ? 'Not saved: fix the fields marked below.' : error.message, elsewhere));
-  form.querySelector('[aria-invalid]')?.focus();
-}
-
-/** Runs `action` for a form's submit: its button waits, the outcome lands in `out`. */
-function onSubmit(action, out) {
-  return async (event) => {
-    event.preventDefault();
-    const form = event.currentTarget;
-    const button = form.querySelector('button[type="submit"]');
-    if (button) button.disabled = true;
-    out.replaceChildren();
-    clearProblems(form);
-    try {
-      const shown = await action(new FormData(form), form);
-      if (shown instanceof Node) out.replaceChildren(shown);
-    } catch (error) {
-      showError(form, error, out);
-    } finally {
-      if (button) button.disabled = false;
-    }
-  };
-}
-
-/** What `next` adds to and takes from `before`. */
-const delta = (before, next) => ({ add: next.filter((v) => !before.includes(v)), remove: before.filter((v) => !next.includes(v)) });
-/** A row's "Edit" button: opens `form` in a full-width row under it, and closes it again. */
-function editor(label, form) {
-  const button = h('button', {
-    type: 'button', 'aria-expanded': 'false', 'aria-controls': `${form.id}-row`,
-    onclick: () => {
-      const row = button.closest('tr');
-      const open = document.getElementById(`${form.id}-row`);
-      if (open) {
-        open.remove();
-        button.setAttribute('aria-expanded', 'false');
-        return;
-      }
-      row.after(h('tr', { class: 'edit-row', id: `${form.id}-row` }, h('td', { colspan: row.children.length }, form)));
-      button.setAttribute('aria-expanded', 'true');
-      form.querySelector('input:not([type=hidden]), textarea, select')?.focus();
-    },
-  }, label);
-  return button;
-}
-
-const field = (label, input) => h('label', {}, label, input);
-const text = (name, attrs = {}) => h('input', { name, type: 'text', autocomplete: 'off', ...attrs });
-const list = (value) => String(value || '').split(/[\s,]+/).map((v) => v.trim()).filter(Boolean);
-const when = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
-const badge = (status) => h('span', { class: `status ${status}` }, status);
-
-function table(headings, rows, empty) {
-  if (!rows.length) return h('p', { class: 'muted' }, empty);
-  return h('div', { class: 'table-wrap' }, h('table', {},
-    h('thead', {}, h('tr', {}, headings.map((x) => h('th', { scope: 'col', class: x.optional ? 'optional' : null }, x.label ?? x)))),
-    h('tbody', {}, rows)));
-}
-
-function secretShown(what, secret) {
-  return h('div', { class: 'secret', role: 'status' },
-    h('strong', {}, `${what}: shown this once. Copy it now; the broker keeps only its hash.`),
-    h('code', { id: 'secret' }, secret));
-}
-
-/** A row button that confirms, calls, then redraws the page. */
-function actionButton(label, question, call, out, kind = 'danger') {
-  return h('button', {
-    type: 'button', class: kind,
-    onclick: async () => {
-      if (question && !window.confirm(question)) return;
-      try {
-        const shown = await call();
-        await route();
-        if (shown instanceof Node) document.getElementById('out')?.replaceChildren(shown);
-      } catch (error) {
-        out.replaceChildren(errorBox(error));
-      }
-    },
-  }, label);
-}
 
 // ---- Pages -------------------------------------------------------------------
 
@@ -569,12 +396,6 @@ const pages = {
   },
 };
 
-/** Saves `done` as the page's news once the page is drawn again. */
-async function redrawSaying(done) {
-  await route();
-  document.getElementById('out')?.replaceChildren(message('ok', done));
-}
-
 /** A client's origins and realms, changed in place (a PATCH: its secret stays). */
 function clientForm(c) {
   const said = h('div', { class: 'said' });
@@ -655,89 +476,6 @@ function tenantForm(t) {
   return form;
 }
 
-const OPERATIONS = ['mint_tokens', 'logout', 'update_users', 'debug', 'create_embeds', 'manage_resources', 'manage_registrations', 'create_links', 'exchange_sso_codes'];
-
-/** A tenant's signing keys and API keys, with "create an API key" (shown once). */
-async function showKeys(tenant) {
-  const box = document.getElementById('keys');
-  const out = h('div', { id: 'keys-out' });
-  const path = `tenants/${encodeURIComponent(tenant)}`;
-  const [keys, apiKeys, providers] = await Promise.all([api('GET', `${path}/keys`), api('GET', `${path}/api-keys`), api('GET', `${path}/providers`)]);
-  const redraw = async (shown) => {
-    await showKeys(tenant);
-    if (shown) document.getElementById('keys-out').replaceChildren(shown);
-  };
-  const revoke = (label, question, call) => h('button', {
-    type: 'button', class: 'danger',
-    onclick: async () => {
-      if (!window.confirm(question)) return;
-      try { await call(); await redraw(); } catch (error) { out.replaceChildren(errorBox(error)); }
-    },
-  }, label);
-  const create = h('form', { class: 'inline', id: 'create-api-key' },
-    h('fieldset', {}, h('legend', {}, 'May call'),
-      OPERATIONS.map((op) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'operations', value: op }), op))),
-    field('Lifetime (days, empty: until revoked)', h('input', { name: 'days', type: 'number', min: 1, max: 3650 })),
-    h('button', { type: 'submit', class: 'primary' }, 'Create API key'));
-  create.addEventListener('submit', onSubmit(async (f) => {
-    const body = { operations: f.getAll('operations') };
-    if (f.get('days')) body.expires_in_days = Number(f.get('days'));
-    const made = await api('POST', `${path}/api-keys`, body);
-    await redraw(secretShown(`API key ${made.key_id}`, made.credential));
-    return null;
-  }, out));
-  const addKey = h('form', { class: 'inline', id: 'add-signing-key' },
-    field('Key ID (kid)', text('kid', { required: true, placeholder: 'host-2026' })),
-    field('Public JWK (EC P-256 or Ed25519; empty: make a pair here)', h('textarea', { name: 'jwk', placeholder: '{"kty":"EC","crv":"P-256","x":"…","y":"…"}' })),
-    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'for_subtenants' }), 'May sign for sub-tenants that grant it'),
-    h('button', { type: 'submit', class: 'primary' }, 'Add signing key'));
-  addKey.addEventListener('submit', onSubmit(async (f) => {
-    const body = { kid: f.get('kid').trim(), for_subtenants: f.get('for_subtenants') === 'on' };
-    const pasted = String(f.get('jwk') || '').trim();
-    if (pasted) {
-      try { body.jwk = JSON.parse(pasted); } catch {
-        throw new ApiError(422, { error_description: 'Not saved.', fields: [{ path: 'jwk', message: 'not JSON: paste the public key as a JSON object' }] });
-      }
-    } else {
-      body.generate = true;
-    }
-    const made = await api('POST', `${path}/keys`, body);
-    await redraw(made.private_jwk
-      ? secretShown(`The private key of ${made.kid} (give it to the host's backend)`, JSON.stringify(made.private_jwk))
-      : message('ok', `Added signing key ${made.kid}.`));
-    return null;
-  }, out));
-  const testProvider = (name) => h('button', {
-    type: 'button',
-    onclick: async () => {
-      try {
-        const report = await api('POST', `${path}/providers/${encodeURIComponent(name)}/test`);
-        out.replaceChildren(message(report.ok ? 'ok' : 'error', `${name}: ${report.detail}`));
-      } catch (error) { out.replaceChildren(errorBox(error)); }
-    },
-  }, 'Test connection');
-  box.replaceChildren(h('section', { class: 'panel', id: `keys-of-${tenant}` },
-    h('h2', {}, `Keys of ${tenant}`), out,
-    h('h3', {}, 'Signing keys (host tokens)'),
-    table(['Key ID', { label: 'Algorithm', optional: true }, { label: 'Added', optional: true }, 'Status', ''], keys.map((k) => h('tr', {},
-      h('td', {}, h('code', {}, k.kid)), h('td', { class: 'optional' }, k.alg), h('td', { class: 'optional' }, when(k.created_at)),
-      h('td', {}, badge(k.revoked_at ? 'revoked' : 'active')),
-      h('td', { class: 'actions' }, k.revoked_at ? null : revoke('Revoke', `Revoke key ${k.kid}? Tokens it signed stop verifying.`, () => api('DELETE', `${path}/keys/${encodeURIComponent(k.kid)}`))))), 'No signing key: add one below, or publish a JWKS URL (Edit).'),
-    h('h3', {}, 'Add a signing key'), addKey,
-    h('h3', {}, 'Third-party login providers'),
-    table(['Provider', 'Kind', 'Secrets', ''], providers.map((p) => h('tr', {},
-      h('td', {}, h('code', {}, p.name)), h('td', {}, p.kind),
-      h('td', {}, p.needs_secrets ? badge(p.secrets_set ? 'set' : 'missing') : 'none needed'),
-      h('td', { class: 'actions' }, testProvider(p.name)))), 'No third-party provider (a tenant\'s sso.providers).'),
-    h('h3', {}, 'API keys (the host backend)'),
-    table(['Key', 'May call', { label: 'Ends', optional: true }, { label: 'Last used', optional: true }, 'Status', ''], apiKeys.map((k) => h('tr', {},
-      h('td', {}, h('code', {}, k.key_id)), h('td', {}, k.operations.join(', ')), h('td', { class: 'optional' }, when(k.expires_at)),
-      h('td', { class: 'optional' }, when(k.last_used_at)),
-      h('td', {}, badge(k.revoked_at ? 'revoked' : 'active')),
-      h('td', { class: 'actions' }, k.revoked_at ? null : revoke('Revoke', `Revoke API key ${k.key_id}? The backend's calls with it stop at once.`, () => api('DELETE', `${path}/api-keys/${encodeURIComponent(k.key_id)}`))))), 'No API key yet.'),
-    h('h3', {}, 'Create an API key'), create));
-}
-
 /** The people registered for a resource, each with "Revoke" (their sessions end). */
 async function registrations(path, resource) {
   const out = h('div', { id: 'registrations-out' });
@@ -791,4 +529,5 @@ window.addEventListener('hashchange', async () => {
   await route();
   main().focus();
 });
+onRedraw(route);
 route();

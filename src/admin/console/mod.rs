@@ -16,8 +16,12 @@ use crate::app::AppState;
 use crate::http::error::PageError;
 use crate::http::page;
 
-/// The console's script.
+/// The console's script: its pages.
 const SCRIPT: &str = include_str!("../../../templates/console/console.js");
+/// Its building blocks (elements, API calls, forms and their problems).
+const UI_SCRIPT: &str = include_str!("../../../templates/console/ui.js");
+/// A tenant's keys panel.
+const KEYS_SCRIPT: &str = include_str!("../../../templates/console/tenant_keys.js");
 /// The console's style sheet.
 const STYLE: &str = include_str!("../../../templates/console/console.css");
 /// The console's icon.
@@ -106,6 +110,16 @@ pub(crate) fn sign_in_page(app: &AppState, status: StatusCode, notice: Option<&s
 /// `GET /admin/console.js`.
 pub async fn script() -> Response {
     asset(SCRIPT, "text/javascript; charset=utf-8")
+}
+
+/// `GET /admin/ui.js`.
+pub async fn ui_script() -> Response {
+    asset(UI_SCRIPT, "text/javascript; charset=utf-8")
+}
+
+/// `GET /admin/tenant_keys.js`.
+pub async fn keys_script() -> Response {
+    asset(KEYS_SCRIPT, "text/javascript; charset=utf-8")
 }
 
 /// `GET /admin/console.css`.
