@@ -220,6 +220,7 @@ fn console_routes() -> Router<AppState> {
         .route("/admin/console.js", get(console::script))
         .route("/admin/ui.js", get(console::ui_script))
         .route("/admin/tenant_keys.js", get(console::keys_script))
+        .route("/admin/providers.js", get(console::providers_script))
         .route("/admin/console.css", get(console::style))
         .route("/admin/favicon.svg", get(console::icon))
         .route("/admin/callback", get(console::signin::callback))

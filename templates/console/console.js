@@ -459,6 +459,8 @@ function tenantForm(t) {
       h('option', { value: 'create', selected: t.provisioning === 'create' }, 'created on first use'))),
     field('Longest session (seconds)', h('input', { name: 'max_session_secs', type: 'number', min: 60, required: true, value: t.max_session_secs })),
     field('Published keys (JWKS URL, optional)', text('jwks_url', { value: t.jwks_url ?? '', placeholder: 'https://host.example/.well-known/jwks.json' })),
+    field('Realm identity provider for the JWT grant (optional)', text('assertion_grant_idp', { value: t.assertion_grant_idp ?? '', placeholder: 'authproxy' })),
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'allow_hs256', checked: Boolean(t.allow_hs256) }), 'Accepts HS256 (shared-secret) keys'),
     h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'hosts_vouch_for_emails', checked: Boolean(t.hosts_vouch_for_emails) }), 'Its hosts vouch for emails (an email they send logs in that realm user)'),
     h('button', { type: 'submit', class: 'primary' }, 'Save'));
   form.addEventListener('submit', onSubmit(async (f) => {
@@ -468,6 +470,7 @@ function tenantForm(t) {
     Object.assign(input, {
       realm: f.get('realm').trim(), clients: list(f.get('clients')), provisioning: f.get('provisioning'),
       max_session_secs: Number(f.get('max_session_secs')), jwks_url: f.get('jwks_url').trim() || null, hosts_vouch_for_emails: vouch,
+      assertion_grant_idp: f.get('assertion_grant_idp').trim() || null, allow_hs256: f.get('allow_hs256') === 'on',
     });
     await api('PUT', `tenants/${encodeURIComponent(t.tenant_id)}`, input);
     await redrawSaying(`Saved tenant ${t.tenant_id}.`);

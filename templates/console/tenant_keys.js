@@ -1,9 +1,10 @@
 // A tenant's keys panel: its signing keys (a public JWK pasted, or a pair made
-// here whose private key is shown once), its third-party login providers and
-// its API keys.
+// here whose private key is shown once), its third-party login providers
+// (providers.js) and its API keys.
 import {
   h, api, message, errorBox, onSubmit, field, text, when, badge, table, secretShown, ApiError,
 } from './ui.js';
+import { providersPanel } from './providers.js';
 
 const OPERATIONS = ['mint_tokens', 'logout', 'update_users', 'debug', 'create_embeds', 'manage_resources', 'manage_registrations', 'create_links', 'exchange_sso_codes'];
 
@@ -12,7 +13,10 @@ export async function showKeys(tenant) {
   const box = document.getElementById('keys');
   const out = h('div', { id: 'keys-out' });
   const path = `tenants/${encodeURIComponent(tenant)}`;
-  const [keys, apiKeys, providers] = await Promise.all([api('GET', `${path}/keys`), api('GET', `${path}/api-keys`), api('GET', `${path}/providers`)]);
+  const [keys, apiKeys, providers, tenants] = await Promise.all([
+    api('GET', `${path}/keys`), api('GET', `${path}/api-keys`), api('GET', `${path}/providers`), api('GET', 'tenants'),
+  ]);
+  const hostOrigin = tenants.find((t) => t.tenant_id === tenant)?.sso?.host_origin;
   const redraw = async (shown) => {
     await showKeys(tenant);
     if (shown) document.getElementById('keys-out').replaceChildren(shown);
@@ -57,15 +61,6 @@ export async function showKeys(tenant) {
       : message('ok', `Added signing key ${made.kid}.`));
     return null;
   }, out));
-  const testProvider = (name) => h('button', {
-    type: 'button',
-    onclick: async () => {
-      try {
-        const report = await api('POST', `${path}/providers/${encodeURIComponent(name)}/test`);
-        out.replaceChildren(message(report.ok ? 'ok' : 'error', `${name}: ${report.detail}`));
-      } catch (error) { out.replaceChildren(errorBox(error)); }
-    },
-  }, 'Test connection');
   box.replaceChildren(h('section', { class: 'panel', id: `keys-of-${tenant}` },
     h('h2', {}, `Keys of ${tenant}`), out,
     h('h3', {}, 'Signing keys (host tokens)'),
@@ -74,11 +69,7 @@ export async function showKeys(tenant) {
       h('td', {}, badge(k.revoked_at ? 'revoked' : 'active')),
       h('td', { class: 'actions' }, k.revoked_at ? null : revoke('Revoke', `Revoke key ${k.kid}? Tokens it signed stop verifying.`, () => api('DELETE', `${path}/keys/${encodeURIComponent(k.kid)}`))))), 'No signing key: add one below, or publish a JWKS URL (Edit).'),
     h('h3', {}, 'Add a signing key'), addKey,
-    h('h3', {}, 'Third-party login providers'),
-    table(['Provider', 'Kind', 'Secrets', ''], providers.map((p) => h('tr', {},
-      h('td', {}, h('code', {}, p.name)), h('td', {}, p.kind),
-      h('td', {}, p.needs_secrets ? badge(p.secrets_set ? 'set' : 'missing') : 'none needed'),
-      h('td', { class: 'actions' }, testProvider(p.name)))), 'No third-party provider (a tenant\'s sso.providers).'),
+    providersPanel(tenant, providers, hostOrigin, out, redraw),
     h('h3', {}, 'API keys (the host backend)'),
     table(['Key', 'May call', { label: 'Ends', optional: true }, { label: 'Last used', optional: true }, 'Status', ''], apiKeys.map((k) => h('tr', {},
       h('td', {}, h('code', {}, k.key_id)), h('td', {}, k.operations.join(', ')), h('td', { class: 'optional' }, when(k.expires_at)),

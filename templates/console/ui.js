@@ -74,7 +74,8 @@ export function errorBox(error) {
 /** The form control a problem's path names: `origins[1]` and `embeds.link_paths[0]` are about `origins` and `link_paths`. */
 function controlOf(form, path) {
   const name = String(path || '').split('.').pop().replace(/\[\d+\]$/, '');
-  return name ? form.querySelector(`[name="${CSS.escape(name)}"]`) : null;
+  // A control of a disabled fieldset (a provider kind not chosen) is not the one meant.
+  return name ? form.querySelector(`[name="${CSS.escape(name)}"]:not(:disabled)`) : null;
 }
 
 /** Takes the problems a form showed away. */

@@ -22,6 +22,8 @@ const SCRIPT: &str = include_str!("../../../templates/console/console.js");
 const UI_SCRIPT: &str = include_str!("../../../templates/console/ui.js");
 /// A tenant's keys panel.
 const KEYS_SCRIPT: &str = include_str!("../../../templates/console/tenant_keys.js");
+/// A tenant's third-party login providers, in that panel.
+const PROVIDERS_SCRIPT: &str = include_str!("../../../templates/console/providers.js");
 /// The console's style sheet.
 const STYLE: &str = include_str!("../../../templates/console/console.css");
 /// The console's icon.
@@ -120,6 +122,11 @@ pub async fn ui_script() -> Response {
 /// `GET /admin/tenant_keys.js`.
 pub async fn keys_script() -> Response {
     asset(KEYS_SCRIPT, "text/javascript; charset=utf-8")
+}
+
+/// `GET /admin/providers.js`.
+pub async fn providers_script() -> Response {
+    asset(PROVIDERS_SCRIPT, "text/javascript; charset=utf-8")
 }
 
 /// `GET /admin/console.css`.

@@ -428,14 +428,40 @@ test('the everyday edits in place: a client, a realm, a directory rule, a tenant
     const kids = (await api('GET', 'tenants/edits/keys')).map((k) => k.kid).sort();
     assert.deepEqual(kids, ['made-here', 'pasted']);
     assert.ok((await api('GET', 'tenants/edits/keys')).every((k) => !k.private_jwk), 'the private key is never shown again');
+    // A third-party provider: an OpenID provider added, its connection tested;
+    // an Auth0 one with a bad domain is refused under the domain; then removed.
+    await page.fill('#put-provider [name=host_origin]', env.crm);
+    await page.fill('#put-provider [name=name]', 'corp');
+    await page.selectOption('#put-provider [name=kind]', 'oidc');
+    await page.fill('#put-provider fieldset[data-kind=oidc] [name=issuer]', `${env.idp}/realms/tenant-b`);
+    await page.fill('#put-provider fieldset[data-kind=oidc] [name=audience]', 'news-app');
+    await page.click('#put-provider button[type=submit]');
+    await page.waitForSelector('#keys tr:has(code:text-is("corp"))');
+    const listed = await api('GET', 'tenants/edits/providers');
+    assert.deepEqual(listed.map((p) => [p.name, p.kind]), [['corp', 'oidc']]);
+    assert.equal((await api('GET', 'tenants')).find((t) => t.tenant_id === 'edits').sso.host_origin, env.crm);
+    await page.click('#keys tr:has(code:text-is("corp")) button:has-text("Test connection")');
+    await page.waitForSelector('#keys-out .message');
+    assert.match(await page.textContent('#keys-out .message'), /^corp: /);
+    await page.fill('#put-provider [name=name]', 'bad');
+    await page.selectOption('#put-provider [name=kind]', 'auth0');
+    await page.fill('#put-provider fieldset[data-kind=auth0] [name=domain]', 'not a domain');
+    await page.fill('#put-provider fieldset[data-kind=auth0] [name=audience]', 'news-app');
+    await page.click('#put-provider button[type=submit]');
+    await page.waitForSelector('#put-provider fieldset[data-kind=auth0] label:has([name=domain]) .field-error');
+    assert.equal((await api('GET', 'tenants/edits/providers')).length, 1, 'nothing saved');
     await assertLabelled(page, 'tenants-edit');
     await photograph(page, 'tenants-edit');
+    await page.click('#keys tr:has(code:text-is("corp")) button:has-text("Remove")');
+    await page.waitForSelector('#keys >> text=No third-party provider yet.');
+    assert.deepEqual(await api('GET', 'tenants/edits/providers'), []);
 
     // Every change is in the audit trail, from what to what.
     const rows = await api('GET', 'audit?order=newest&limit=50');
-    const reasonOf = (action, subject) => rows.find((r) => r.action === action && r.subject === subject)?.reason ?? '';
-    assert.match(reasonOf('client.update', 'edit.example'), /origins: .* -> /);
-    assert.match(reasonOf('tenant.put', 'edits'), /max_session_secs: 14400 -> 600/);
+    const reasons = (action, subject) => rows.filter((r) => r.action === action && r.subject === subject).map((r) => r.reason).join('\n');
+    assert.match(reasons('client.update', 'edit.example'), /origins: .* -> /);
+    assert.match(reasons('tenant.put', 'edits'), /max_session_secs: 14400 -> 600/);
+    assert.match(reasons('tenant.put', 'edits'), /sso\.providers: \[.*"name":"corp".*\] -> \[\]/);
     assert.deepEqual(problems, [], 'no console error and no 404');
   });
 });
