@@ -175,6 +175,8 @@ export declare class EmbedSession {
 }
 
 export interface Embed {
+  /** Why the last token or ticket was refused (`reason` for a sandbox tenant only); null after a success. */
+  readonly lastRefusal: { code: string; debugId: string | null; reason: string | null } | null;
   /** Reads and removes `#token=` or `#authproxy_ticket=`, redeems it; null when there is no valid one. */
   fromFragment(where?: { location?: Location; history?: History; resource?: ResourceRef }): Promise<EmbedSession | null>;
   /** Redeems a one-time ticket for the frame of `resource`; null when the broker refuses it. */

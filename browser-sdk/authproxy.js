@@ -261,6 +261,14 @@ export class EmbedSession {
 class Embed {
   #proxy;
 
+  /**
+   * Why the last token or ticket was refused (a `redeem` that resolved to null):
+   * `{ code, debugId, reason }`, where `debugId` finds the request's audit row
+   * and `reason` (`bad_signature`, `expired`, ...) is given for a sandbox
+   * tenant only; null after a success.
+   */
+  lastRefusal = null;
+
   constructor(proxy) {
     this.#proxy = proxy;
   }
@@ -291,8 +299,9 @@ class Embed {
     const payload = { client_id: this.#proxy.clientId, ticket };
     if (resource) payload.resource = resource;
     const { response, body } = await this.#proxy.embedCall('/api/embed/redeem', payload);
-    if (response.status === 400 && body.error === 'invalid_ticket') return null;
+    if (response.status === 400 && body.error === 'invalid_ticket') return this.#refused(body);
     if (!response.ok) throw fail('LoginFailed', body.error_description || `The broker refused the ticket (HTTP ${response.status}).`, { code: body.error });
+    this.lastRefusal = null;
     return new EmbedSession(this.#proxy, body, resource);
   }
 
@@ -340,9 +349,15 @@ class Embed {
   /** Redeems a host token: an EmbedSession, or null when the broker refuses it. */
   async redeem(token) {
     const { response, body } = await this.#proxy.embedCall('/api/embed/redeem', { client_id: this.#proxy.clientId, token });
-    if (response.status === 400 && body.error === 'invalid_token') return null;
+    if (response.status === 400 && body.error === 'invalid_token') return this.#refused(body);
     if (!response.ok) throw fail('LoginFailed', body.error_description || `The broker refused the token (HTTP ${response.status}).`, { code: body.error });
+    this.lastRefusal = null;
     return new EmbedSession(this.#proxy, body);
+  }
+
+  #refused(body) {
+    this.lastRefusal = { code: body.error, debugId: body.debug_id ?? null, reason: typeof body.reason === 'string' ? body.reason : null };
+    return null;
   }
 }
 

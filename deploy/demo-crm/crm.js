@@ -1,7 +1,7 @@
 // The sample CRM page: the authproxy SDK does discovery, the popup and the relay;
 // the page hands the session to the webphone iframe with postMessage, to the
 // webphone's exact origin. One of "Log in" and "Log out" shows at a time.
-import { BROKER } from './config.js';
+import { APP, BROKER } from './config.js';
 
 const { AuthProxy } = await import(`${BROKER}/sdk/authproxy.js`);
 
@@ -78,4 +78,25 @@ window.addEventListener('message', (event) => {
   const restored = session || sdk.restore();
   if (restored) loggedIn(restored);
 });
+// The embedded app: the CRM's backend (host_backend.py) makes a host token for
+// its signed-in user; the page puts it in the frame's fragment, which never
+// reaches a server.
+async function openApp(tamper) {
+  $('app-note').textContent = '';
+  const response = await fetch('/host/token', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tamper }),
+  }).catch(() => null);
+  const body = await response?.json().catch(() => ({}));
+  if (!response?.ok || !body?.token) {
+    $('app-note').textContent = `The CRM's backend made no token: ${body?.error || 'it did not answer'}.`;
+    return;
+  }
+  // A new frame each time: a new fragment alone would not load the app again.
+  const frame = $('app').cloneNode();
+  frame.src = `${APP}/embedded-app.html#token=${body.token}`;
+  $('app').replaceWith(frame);
+}
+$('open-app').addEventListener('click', () => openApp(false));
+$('open-app-tampered').addEventListener('click', () => openApp(true));
+
 document.body.dataset.ready = 'true';

@@ -249,14 +249,17 @@ pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Respon
 
 /// A refusal that tells the browser its code and a debug id, nothing more: the
 /// reason is in the audit row of that request id (a frame cannot tell a forged
-/// token from an expired one).
+/// token from an expired one). `explained` adds that reason, for a sandbox
+/// tenant's refusals only (docs/src/embedded/host-tokens.md, "In the sandbox").
 #[must_use]
-pub fn opaque_refusal(code: ErrorCode, request_id: &str) -> Response {
-    let mut response = (
-        code.status(),
-        axum::Json(serde_json::json!({"error": code.as_str(), "debug_id": request_id})),
-    )
-        .into_response();
+pub fn opaque_refusal(code: ErrorCode, request_id: &str, explained: Option<&str>) -> Response {
+    let mut body = serde_json::Map::new();
+    body.insert("error".into(), code.as_str().into());
+    body.insert("debug_id".into(), request_id.into());
+    if let Some(reason) = explained {
+        body.insert("reason".into(), reason.into());
+    }
+    let mut response = (code.status(), axum::Json(body)).into_response();
     response.extensions_mut().insert(code);
     no_store(&mut response);
     response

@@ -19,6 +19,8 @@ pub struct Refused {
     headers: Vec<(HeaderName, HeaderValue)>,
     /// Set for an opaque refusal: the answer names the code and this id only.
     debug_id: Option<String>,
+    /// An opaque refusal that also says its reason (a sandbox tenant's).
+    explained: bool,
 }
 
 /// Why a call was refused, for its audit row: a response extension that
@@ -62,6 +64,14 @@ impl Refused {
         Self::new(ErrorCode::OperationNotAllowed, message)
     }
 
+    /// The same opaque refusal, its answer saying the audit reason too: only for
+    /// a sandbox tenant's refusals, whose reasons help the app being built.
+    #[must_use]
+    pub fn explained(mut self) -> Self {
+        self.explained = true;
+        self
+    }
+
     /// The same refusal, its audit row saying `reason`.
     #[must_use]
     pub fn because(mut self, reason: impl Into<Cow<'static, str>>) -> Self {
@@ -90,6 +100,7 @@ impl<E: Into<WebError>> From<E> for Refused {
             reason: None,
             headers: Vec::new(),
             debug_id: None,
+            explained: false,
         }
     }
 }
@@ -105,7 +116,10 @@ impl From<Refused> for PageError {
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
         let mut response = match self.debug_id {
-            Some(id) => opaque_refusal(self.error.error_code(), &id),
+            Some(id) => {
+                let said = self.explained.then_some(self.reason.as_deref()).flatten();
+                opaque_refusal(self.error.error_code(), &id, said)
+            }
             None => ApiError(self.error).into_response(),
         };
         for (name, value) in self.headers {

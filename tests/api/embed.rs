@@ -142,21 +142,64 @@ pub(crate) async fn audit_row(admin: &AdminApi, request_id: &str) -> Value {
         .unwrap_or_else(|| panic!("no audit row for {request_id}"))
 }
 
-/// Asserts the browser learns `invalid_token` and a debug id only, and returns
-/// the audited reason.
+/// `token` with a signature of the right length that no key made.
+fn forged_signature(token: &str) -> String {
+    let (input, _) = token.rsplit_once('.').unwrap();
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode([7u8; 64]))
+}
+
+/// Asserts the browser learns `invalid_token` and a debug id only (and, for a
+/// sandbox tenant, the reason the audit row holds), and returns that reason.
 pub(crate) async fn refused_reason(admin: &AdminApi, response: reqwest::Response) -> String {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
-    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    let keys: Vec<&String> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| *k != "reason")
+        .collect();
     assert_eq!(
         keys,
         ["debug_id", "error"],
-        "nothing more than the code and the debug id"
+        "nothing more than the code, the debug id and a sandbox's reason"
     );
     assert_eq!(body["error"], "invalid_token");
     let row = audit_row(admin, body["debug_id"].as_str().unwrap()).await;
     assert_eq!(row["outcome"], "denied");
-    row["reason"].as_str().unwrap().to_owned()
+    let audited = row["reason"].as_str().unwrap().to_owned();
+    if let Some(said) = body.get("reason") {
+        assert_eq!(
+            said,
+            &Value::from(audited.clone()),
+            "the sandbox says the audited reason"
+        );
+    }
+    audited
+}
+
+#[tokio::test]
+async fn a_sandbox_tenants_refusal_tells_the_app_why_and_a_production_one_never_does() {
+    let host = Host::start().await;
+    // The sandbox (acme): a forged token's answer says why.
+    let forged = forged_signature(&host.sign(&host.claims("tries")));
+    let body: Value = host.redeem(&forged).await.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_token");
+    assert_eq!(body["reason"], "bad_signature");
+    // Production: the code and the debug id, nothing more, even when the token
+    // claims the sandbox's audience.
+    put_tenant(&host.admin, "prod-co", tenant("production", "create")).await;
+    let key = generate_key(&host.admin, "prod-co", "p1", false).await;
+    for environment in ["production", "sandbox"] {
+        let mut claims = host.claims("prod-user");
+        claims.insert("iss".into(), "prod-co".into());
+        claims.insert("tenant".into(), "prod-co".into());
+        claims.insert("aud".into(), host.audience(environment).into());
+        let forged = forged_signature(&sign_with(&key, "p1", &claims));
+        let body: Value = host.redeem(&forged).await.json().await.unwrap();
+        let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["debug_id", "error"], "{environment}: {body}");
+    }
 }
 
 /// The realm users whose username is `username` (Admin REST, as the broker).
@@ -251,10 +294,6 @@ async fn a_replayed_or_expired_token_is_refused_before_its_signature_is_checked(
     let r = host.redeem(&token).await;
     let st = r.status();
     assert_eq!(st, StatusCode::OK, "{}", r.text().await.unwrap());
-    let forged_signature = |token: &str| {
-        let (input, _) = token.rsplit_once('.').unwrap();
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode([7u8; 64]))
-    };
     // The used jti refuses it before any signature check: no verification is
     // spent on a replay, whatever its signature.
     assert_eq!(

@@ -28,7 +28,7 @@ export const artifacts = path.join(here, 'artifacts');
 const children = [];
 process.on('exit', () => children.forEach((c) => c.kill()));
 
-async function freePort() {
+export async function freePort() {
   const server = net.createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address();

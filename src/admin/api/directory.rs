@@ -95,5 +95,7 @@ pub async fn lookup(
     body: Bytes,
 ) -> AdminResult<Json<LookupView>> {
     let request: LookupRequest = parse(&body)?;
-    Ok(Json(operator(&app, &admin).lookup_user(&request.user).await?))
+    Ok(Json(
+        operator(&app, &admin).lookup_user(&request.user).await?,
+    ))
 }

@@ -39,7 +39,14 @@ pub(crate) async fn from_host_token(
         .await
     {
         Ok(Ok(token)) => token,
-        Ok(Err(rejection)) => return Err(audit.refuse(ErrorCode::InvalidToken, rejection.reason())),
+        Ok(Err(rejection)) => {
+            let refused = audit.refuse(ErrorCode::InvalidToken, rejection.reason());
+            return Err(if for_a_sandbox_tenant(app, token).await {
+                refused.because(rejection.reason()).explained()
+            } else {
+                refused
+            });
+        }
         Err(err) => {
             audit.failed(err.to_string());
             return Err(WebError::from(err).into());
@@ -47,6 +54,42 @@ pub(crate) async fn from_host_token(
     };
     audit.jti(&verified.jti);
     Ok(HostUser::vouched_by(verified))
+}
+
+/// Whether `token` is meant (its claims, unverified) for a sandbox tenant that
+/// exists: only then does its refusal tell the browser why
+/// (docs/src/embedded/host-tokens.md, "In the sandbox"). A token aimed at
+/// production costs no store lookup here.
+async fn for_a_sandbox_tenant(app: &AppState, token: &str) -> bool {
+    use base64::Engine as _;
+    let claims = token
+        .split('.')
+        .nth(1)
+        .and_then(|payload| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .ok()
+        })
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
+    let Some(claims) = claims else {
+        return false;
+    };
+    let aimed_at_sandbox = claims
+        .get("aud")
+        .and_then(Value::as_str)
+        .is_some_and(|aud| aud.ends_with("/embed/sandbox"));
+    let named = claims
+        .get("tenant")
+        .or_else(|| claims.get("iss"))
+        .and_then(Value::as_str)
+        .and_then(|id| TenantId::parse(id).ok());
+    match (aimed_at_sandbox, named) {
+        (true, Some(id)) => matches!(
+            app.durable.tenant(&id).await,
+            Ok(Some(tenant)) if tenant.environment == Environment::Sandbox
+        ),
+        _ => false,
+    }
 }
 
 /// What the host asks a minted host token for.

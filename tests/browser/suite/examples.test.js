@@ -6,9 +6,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test as nodeTest } from 'node:test';
-import { artifacts, signIn, startEnvironment, whenClosed, withBrowser } from '../harness.js';
+import { execFileSync, spawn } from 'node:child_process';
+import os from 'node:os';
+import { artifacts, freePort, signIn, startEnvironment, whenClosed, withBrowser } from '../harness.js';
 
 const shots = path.join(artifacts, 'pages');
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
 
 const test = (name, body) => nodeTest(name, { timeout: 60000 }, body);
 
@@ -126,6 +129,69 @@ test('the demo\'s sample CRM page: Cancel ends a wait for a window out of sight,
     assert.equal(await page.textContent('#status'), 'Your account does not use single sign-on yet: sign in with your password.');
     assert.deepEqual(opened, [], 'no sign-in window opened, not even for a moment');
   });
+});
+
+/**
+ * The demo's sample CRM as scripts/demo runs it: its pages served by its backend
+ * (deploy/demo-crm/host_backend.py), which mints host tokens with an API key of a
+ * sandbox tenant; the embedded app on another site (127.0.0.1 against localhost).
+ */
+async function demoCrmWithBackend() {
+  const port = await freePort();
+  const app = `http://127.0.0.1:${port}`;
+  const token = execFileSync(env.bin, ['admin', 'create-token', '--config', env.configPath, '--actor', 'examples-suite', '--label', `examples-${port}`]).toString().trim().split(/\s+/).pop();
+  const admin = async (method, url, body) => {
+    const response = await fetch(`${env.broker}/admin/api/${url}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.ok(response.ok, `${method} ${url}: ${response.status} ${await response.clone().text()}`);
+    return response.json();
+  };
+  await admin('POST', 'clients', { client_id: `127.0.0.1:${port}`, origins: [app], realms: ['tenant-a'] });
+  const tenant = `demo-crm-${port}`;
+  await admin('PUT', `tenants/${tenant}`, { environment: 'sandbox', realm: 'tenant-a', clients: [`127.0.0.1:${port}`], provisioning: 'create' });
+  const { credential } = await admin('POST', `tenants/${tenant}/api-keys`, { operations: ['mint_tokens'] });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-crm-'));
+  for (const file of fs.readdirSync(path.join(root, 'deploy/demo-crm'))) {
+    if (/\.(html|js)$/.test(file)) fs.copyFileSync(path.join(root, 'deploy/demo-crm', file), path.join(dir, file));
+  }
+  fs.writeFileSync(path.join(dir, 'config.js'), `export const BROKER = ${JSON.stringify(env.broker)};\nexport const APP = ${JSON.stringify(app)};\n`);
+  fs.mkdirSync(path.join(dir, 'vendor'));
+  fs.copyFileSync(path.join(root, 'tests/browser/node_modules/keycloak-js/lib/keycloak.js'), path.join(dir, 'vendor/keycloak.js'));
+  fs.writeFileSync(path.join(dir, 'host.key'), credential, { mode: 0o600 });
+  const backend = spawn('python3', [path.join(root, 'deploy/demo-crm/host_backend.py'), '--port', String(port), '--dir', dir,
+    '--broker', env.broker, '--api-key-file', path.join(dir, 'host.key'), '--crm-origin', `http://localhost:${port}`], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i += 1) {
+    if (await fetch(`${app}/index.html`).then((r) => r.ok, () => false)) break;
+    await new Promise((resolve) => { setTimeout(resolve, 100); });
+  }
+  return { crm: `http://localhost:${port}`, stop: () => backend.kill() };
+}
+
+test('the demo\'s embedded app: the CRM\'s backend vouches with a host token and the app on another site signs in; a tampered token is refused, with the sandbox\'s reason', async () => {
+  const demo = await demoCrmWithBackend();
+  try {
+    await withBrowser('demo embedded app', {}, async (context) => {
+      const page = await context.newPage();
+      await page.goto(`${demo.crm}/index.html`);
+      await page.waitForSelector('body[data-ready="true"]');
+      const app = async (button) => {
+        await page.click(button);
+        await page.waitForFunction(() => document.querySelector('#app').src.includes('embedded-app.html'));
+        const frame = await (await page.$('#app')).contentFrame();
+        await frame.waitForSelector('body[data-ready="true"]', { timeout: 20000 });
+        return frame;
+      };
+      const fresh = await app('#open-app');
+      assert.equal(await fresh.textContent('#app-status'), 'signed in as Dana Demo');
+      assert.ok(!fresh.url().includes('token='), 'the token left the address');
+      const tampered = await app('#open-app-tampered');
+      assert.equal(await tampered.textContent('#app-status'), 'not signed in: the broker refused the token');
+      assert.match(await tampered.textContent('#app-details'), /invalid_token.*bad_signature/s);
+      fs.mkdirSync(shots, { recursive: true });
+      await page.screenshot({ path: path.join(shots, 'demo-embedded-app.png'), fullPage: true });
+    });
+  } finally {
+    demo.stop();
+  }
 });
 
 test('Salesforce Open CTI: the login frame opens the popup, the connector gets the session and takes click-to-dial', async () => {
