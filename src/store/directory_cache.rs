@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{DirectoryStore, Rules, StoreError};
-use crate::domain::{Resolution, RuleKey, Username};
+use crate::domain::{Resolution, RuleKey, Target, Username};
 
 /// How often the store's directory version is checked.
 const VERSION_CHECK_INTERVAL: Duration = Duration::from_millis(500);
@@ -87,6 +87,10 @@ impl DirectoryStore for CachedDirectory {
         let imported = self.inner.import_rules(rules, replace).await;
         self.invalidate();
         imported
+    }
+
+    async fn rule(&self, key: &RuleKey) -> Result<Option<Target>, StoreError> {
+        self.inner.rule(key).await
     }
 
     async fn delete_rule(&self, key: &RuleKey) -> Result<bool, StoreError> {

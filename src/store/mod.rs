@@ -69,6 +69,9 @@ pub trait DirectoryStore: Send + Sync {
     /// are written, so a large import is never held in memory as a whole.
     async fn import_rules(&self, rules: Rules, replace: bool) -> Result<u64, StoreError>;
 
+    /// The rule with exactly `key` (no fallback to a domain or the default).
+    async fn rule(&self, key: &RuleKey) -> Result<Option<crate::domain::Target>, StoreError>;
+
     /// Removes the rule with `key`; `false` when there was none.
     async fn delete_rule(&self, key: &RuleKey) -> Result<bool, StoreError>;
 

@@ -497,3 +497,39 @@ async fn a_realm_changed_without_its_broker_secret_keeps_the_stored_one() {
         .await;
     assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn a_directory_rule_changed_or_removed_says_where_its_users_went_in_the_audit_trail() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    let rule =
+        |realm: Option<&str>| json!({"kind": "user", "key": "alice@tenant-a.test", "realm": realm});
+    let moved = admin
+        .send_json(
+            Method::POST,
+            "/admin/api/directory/rules",
+            &rule(Some("tenant-b")),
+        )
+        .await;
+    assert_eq!(moved.status(), StatusCode::NO_CONTENT);
+    let removed = admin
+        .send_json(Method::DELETE, "/admin/api/directory/rules", &rule(None))
+        .await;
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    let rows: Vec<Value> = admin.audit().await;
+    let reason = |action: &str| {
+        rows.iter()
+            .find(|r| r["action"] == action)
+            .and_then(|r| r["reason"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        reason("directory.put"),
+        r#"goes_to: "realm tenant-a" -> "realm tenant-b""#
+    );
+    assert_eq!(
+        reason("directory.delete"),
+        "removed (went to realm tenant-b)"
+    );
+}

@@ -646,6 +646,32 @@ async fn durable_store_directory_resolves_user_then_domain_then_default() {
             csv.contains("not_migrated,legacy@corp.test,,"),
             "{backend}: {csv}"
         );
+        // One rule, exactly: no fallback to the domain or the default.
+        assert!(
+            matches!(
+                store
+                    .rule(&RuleKey::User(user("legacy@corp.test")))
+                    .await
+                    .unwrap(),
+                Some(Target::NotMigrated)
+            ),
+            "{backend}"
+        );
+        assert!(
+            matches!(
+                store.rule(&RuleKey::Default).await.unwrap(),
+                Some(Target::Sso { realm, .. }) if realm.as_str() == "fallback"
+            ),
+            "{backend}"
+        );
+        assert!(
+            store
+                .rule(&RuleKey::User(user("anyone@corp.test")))
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend}: a user with no rule of their own"
+        );
         assert!(store.delete_rule(&RuleKey::Default).await.unwrap());
         assert_eq!(
             realm_of(store.resolve(&user("someone@else.test")).await.unwrap()),

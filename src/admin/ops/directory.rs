@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::{Operator, OpsError};
 use crate::admin::directory_csv;
-use crate::domain::{EmailDomain, FieldProblem, Rule, RuleKey, RuleKind, Username};
+use crate::domain::{EmailDomain, FieldProblem, Rule, RuleKey, RuleKind, Target, Username};
 use crate::registry::Snapshot;
 use crate::registry::input::{known_realms, problem};
 
@@ -66,25 +66,62 @@ impl RuleInput {
     }
 }
 
+/// Where a rule sends its users, as its audit row says it.
+#[derive(serde::Serialize)]
+struct GoesTo {
+    goes_to: String,
+}
+
+impl From<&Target> for GoesTo {
+    fn from(target: &Target) -> Self {
+        let goes_to = match target {
+            Target::Sso {
+                realm,
+                idp_hint: Some(hint),
+            } => format!("realm {realm} through {}", hint.as_str()),
+            Target::Sso {
+                realm,
+                idp_hint: None,
+            } => format!("realm {realm}"),
+            Target::NotMigrated => "not enabled for SSO".to_owned(),
+        };
+        Self { goes_to }
+    }
+}
+
 impl Operator<'_> {
-    /// Adds or replaces one rule.
+    /// Adds or replaces one rule; its audit row says where its users went
+    /// before and where they go now.
     pub async fn put_rule(&self, input: &RuleInput) -> Result<(), OpsError> {
         let rule = input
             .validate(&self.registry.snapshot())
             .map_err(OpsError::Invalid)?;
+        let before = self.directory.rule(&rule.key).await?;
+        let after = GoesTo::from(&rule.target);
         self.directory
             .import_rules(Box::new(std::iter::once(rule)), false)
             .await?;
-        self.record("directory.put", &input.subject()).await
+        self.record_change(
+            "directory.put",
+            &input.subject(),
+            before.as_ref().map(GoesTo::from).as_ref(),
+            &after,
+        )
+        .await
     }
 
-    /// Removes one rule (its `kind` and `key`).
+    /// Removes one rule (its `kind` and `key`); its audit row says where its
+    /// users went.
     pub async fn delete_rule(&self, input: &RuleInput) -> Result<(), OpsError> {
         let key = input.key().map_err(OpsError::Invalid)?;
+        let before = self.directory.rule(&key).await?;
         if !self.directory.delete_rule(&key).await? {
             return Err(OpsError::NotFound("No such rule.".into()));
         }
-        self.record("directory.delete", &input.subject()).await
+        let was = before.as_ref().map(|t| GoesTo::from(t).goes_to);
+        let reason = format!("removed (went to {})", was.as_deref().unwrap_or("(none)"));
+        self.record_with("directory.delete", &input.subject(), Some(reason))
+            .await
     }
 
     /// Imports a CSV file (`kind,key,realm,idp_hint`) against the realms of the

@@ -165,9 +165,12 @@ impl Operator<'_> {
             revoked_at: None,
         };
         self.tenants.put_host_key(&key).await?;
-        self.record(
+        // The row shows the public key only (never a private one).
+        self.record_change(
             "tenant.key.add",
             &format!("{}/{}", tenant.id, key.kid.as_str()),
+            None,
+            &HostKeyView::from(&key),
         )
         .await?;
         let mut view = HostKeyView::from(&key);
@@ -186,11 +189,14 @@ impl Operator<'_> {
             .ok_or_else(|| {
                 OpsError::NotFound(format!("No key {} for tenant {}.", kid.as_str(), tenant.id))
             })?;
+        let before = HostKeyView::from(&key);
         key.revoked_at.get_or_insert(self.clock.now());
         self.tenants.put_host_key(&key).await?;
-        self.record(
+        self.record_change(
             "tenant.key.revoke",
             &format!("{}/{}", tenant.id, kid.as_str()),
+            Some(&before),
+            &HostKeyView::from(&key),
         )
         .await?;
         Ok(HostKeyView::from(&key))

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use sqlx::{Postgres, Transaction};
 
 use super::{PostgresStore, bump};
-use crate::domain::{Resolution, RuleKey, Username};
+use crate::domain::{Resolution, RuleKey, Target, Username};
 use crate::store::rows::{EXPORT_SQL, export_rows, target_columns, target_from_row, unavailable};
 use crate::store::{DirectoryStore, Rules, StoreError};
 
@@ -140,6 +140,26 @@ impl DirectoryStore for PostgresStore {
         bump(&mut tx, "directory_version").await?;
         tx.commit().await.map_err(unavailable)?;
         Ok(count)
+    }
+
+    async fn rule(&self, key: &RuleKey) -> Result<Option<Target>, StoreError> {
+        let statement = match key {
+            RuleKey::User(user) => {
+                sqlx::query_as("SELECT realm, idp_hint FROM directory_users WHERE username = $1")
+                    .bind(user.as_str())
+            }
+            RuleKey::Domain(domain) => {
+                sqlx::query_as("SELECT realm, idp_hint FROM directory_domains WHERE domain = $1")
+                    .bind(domain.as_str())
+            }
+            RuleKey::Default => sqlx::query_as("SELECT realm, idp_hint FROM directory_default"),
+        };
+        let row: Option<(Option<String>, Option<String>)> = statement
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.map(|(realm, hint)| target_from_row(realm, hint.as_deref()))
+            .transpose()
     }
 
     async fn delete_rule(&self, key: &RuleKey) -> Result<bool, StoreError> {

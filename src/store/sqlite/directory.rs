@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension as _, params};
 
 use super::SqliteStore;
-use crate::domain::{Resolution, Rule, RuleKey, Username};
+use crate::domain::{Resolution, Rule, RuleKey, Target, Username};
 use crate::store::rows::{EXPORT_SQL, export_rows, target_columns, target_from_row, unavailable};
 use crate::store::{DirectoryStore, Rules, StoreError};
 
@@ -101,6 +101,35 @@ impl DirectoryStore for SqliteStore {
     async fn import_rules(&self, rules: Rules, replace: bool) -> Result<u64, StoreError> {
         self.write(move |conn, _| write_rules(conn, rules, replace))
             .await
+    }
+
+    async fn rule(&self, key: &RuleKey) -> Result<Option<Target>, StoreError> {
+        self.read_inline(|conn| {
+            let row: Option<(Option<String>, Option<String>)> = match key {
+                RuleKey::User(user) => conn
+                    .prepare_cached(
+                        "SELECT realm, idp_hint FROM directory_users WHERE username = ?1",
+                    )
+                    .and_then(|mut s| {
+                        s.query_row(params![user.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()
+                    }),
+                RuleKey::Domain(domain) => conn
+                    .prepare_cached(
+                        "SELECT realm, idp_hint FROM directory_domains WHERE domain = ?1",
+                    )
+                    .and_then(|mut s| {
+                        s.query_row(params![domain.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()
+                    }),
+                RuleKey::Default => conn
+                    .prepare_cached("SELECT realm, idp_hint FROM directory_default")
+                    .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional()),
+            }
+            .map_err(unavailable)?;
+            row.map(|(realm, hint)| target_from_row(realm, hint.as_deref()))
+                .transpose()
+        })
     }
 
     async fn delete_rule(&self, key: &RuleKey) -> Result<bool, StoreError> {

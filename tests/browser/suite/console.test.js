@@ -462,6 +462,10 @@ test('the everyday edits in place: a client, a realm, a directory rule, a tenant
     assert.match(reasons('client.update', 'edit.example'), /origins: .* -> /);
     assert.match(reasons('tenant.put', 'edits'), /max_session_secs: 14400 -> 600/);
     assert.match(reasons('tenant.put', 'edits'), /sso\.providers: \[.*"name":"corp".*\] -> \[\]/);
+    assert.equal(reasons('tenant.key.add', 'edits/made-here'), 'created');
+    assert.match(reasons('directory.put', 'user:dora@corp.example'), /created/);
+    assert.equal(reasons('directory.delete', 'user:dora@corp.example'), 'removed (went to realm tenant-b)');
+    assert.match(reasons('realm.put', 'extra'), /created/);
     assert.deepEqual(problems, [], 'no console error and no 404');
   });
 });
