@@ -139,9 +139,10 @@ impl Operator<'_> {
             last_used_at: None,
         };
         self.tenants.put_api_key(&key).await?;
-        self.record("tenant.api_key.create", key.id.as_str())
-            .await?;
         let mut view = ApiKeyView::from(&key);
+        // Recorded before its credential is put in the view: a row never holds one.
+        self.record_change("tenant.api_key.create", key.id.as_str(), None, &view)
+            .await?;
         view.credential = Some(format!("{}:{secret}", key.id));
         Ok(view)
     }

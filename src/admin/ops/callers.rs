@@ -188,8 +188,10 @@ impl Operator<'_> {
             created_at: self.clock.now(),
         };
         self.access.put_caller(&caller).await?;
-        self.record("caller.create", caller.id.as_str()).await?;
         let mut view = CallerView::from(&caller);
+        // Recorded before its secret is put in the view: a row never holds one.
+        self.record_change("caller.create", caller.id.as_str(), None, &view)
+            .await?;
         view.secret = Some(secret);
         Ok(view)
     }

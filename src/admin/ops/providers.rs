@@ -113,8 +113,12 @@ impl Operator<'_> {
         self.tenants
             .put_provider_secrets(&tenant.id, name, &secrets)
             .await?;
-        self.record("tenant.provider.secrets", &format!("{}/{name}", tenant.id))
-            .await?;
+        self.record_with(
+            "tenant.provider.secrets",
+            &format!("{}/{name}", tenant.id),
+            Some("secrets set (their values are never recorded)".to_owned()),
+        )
+        .await?;
         Ok(ProviderView {
             name: name.to_owned(),
             kind: provider.kind.as_str().to_owned(),

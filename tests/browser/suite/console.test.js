@@ -219,6 +219,8 @@ test('each page does its main task through the UI, and looks right at both width
     await page.fill('tr:has-text("crm-backend") details [name=realms]', 'tenant-a, tenant-b');
     await page.click('tr:has-text("crm-backend") details button[type=submit]');
     await page.waitForSelector('tr:has-text("crm-backend") td:has-text("tenant-a, tenant-b")');
+    const callers = await adminApi()('GET', 'callers');
+    assert.deepEqual(callers.find((c) => c.caller_id === 'crm-backend').policy.realms, ['tenant-a', 'tenant-b'], 'the admin API has the policy saved in place');
     await assertLabelled(page, 'callers');
     await photograph(page, 'callers');
     await page.click('tr:has-text("crm-backend") button:has-text("Revoke")');
@@ -328,7 +330,7 @@ test('each page does its main task through the UI, and looks right at both width
 
 /** The admin API, as a script would check what the console did. */
 function adminApi() {
-  const out = execFileSync(env.bin, ['admin', 'create-token', '--config', env.configPath, '--actor', 'console-suite', '--label', `console-suite-${Date.now()}`]).toString();
+  const out = execFileSync(env.bin, ['admin', 'create-token', '--config', env.configPath, '--actor', 'console-suite', '--label', `console-suite-${Date.now()}`], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
   const token = out.trim().split(/\s+/).pop();
   return async (method, path, body) => {
     const response = await fetch(`${env.broker}/admin/api/${path}`, {

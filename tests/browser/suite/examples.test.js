@@ -139,7 +139,7 @@ test('the demo\'s sample CRM page: Cancel ends a wait for a window out of sight,
 async function demoCrmWithBackend() {
   const port = await freePort();
   const app = `http://127.0.0.1:${port}`;
-  const token = execFileSync(env.bin, ['admin', 'create-token', '--config', env.configPath, '--actor', 'examples-suite', '--label', `examples-${port}`]).toString().trim().split(/\s+/).pop();
+  const token = execFileSync(env.bin, ['admin', 'create-token', '--config', env.configPath, '--actor', 'examples-suite', '--label', `examples-${port}`], { stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim().split(/\s+/).pop();
   const admin = async (method, url, body) => {
     const response = await fetch(`${env.broker}/admin/api/${url}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     assert.ok(response.ok, `${method} ${url}: ${response.status} ${await response.clone().text()}`);
