@@ -185,7 +185,8 @@ export const cifLibrary = '/cif-stub.js';`);
       return;
     }
     if (url.pathname === '/demo-crm/config.js') {
-      res.writeHead(200, js).end(`export const BROKER = ${JSON.stringify(config.broker)};`);
+      // The embedded app's origin: the webphone's (another site than the CRM's).
+      res.writeHead(200, js).end(`export const BROKER = ${JSON.stringify(config.broker)};\nexport const APP = ${JSON.stringify(config.phone)};`);
       return;
     }
     if (url.pathname === '/examples/react/app.js') {

@@ -173,19 +173,22 @@ test('the demo\'s embedded app: the CRM\'s backend vouches with a host token and
       const page = await context.newPage();
       await page.goto(`${demo.crm}/index.html`);
       await page.waitForSelector('body[data-ready="true"]');
+      // Each click puts a new frame in place of the last one: wait for the new
+      // one's address, then for its page to be done.
+      const frame = page.frameLocator('#app');
       const app = async (button) => {
+        const before = await page.getAttribute('#app', 'src');
         await page.click(button);
-        await page.waitForFunction(() => document.querySelector('#app').src.includes('embedded-app.html'));
-        const frame = await (await page.$('#app')).contentFrame();
-        await frame.waitForSelector('body[data-ready="true"]', { timeout: 20000 });
-        return frame;
+        await page.waitForFunction((previous) => document.querySelector('#app').src.includes('embedded-app.html') && document.querySelector('#app').src !== previous, before);
+        await frame.locator('body[data-ready="true"]').waitFor({ timeout: 20000 });
       };
-      const fresh = await app('#open-app');
-      assert.equal(await fresh.textContent('#app-status'), 'signed in as Dana Demo');
-      assert.ok(!fresh.url().includes('token='), 'the token left the address');
-      const tampered = await app('#open-app-tampered');
-      assert.equal(await tampered.textContent('#app-status'), 'not signed in: the broker refused the token');
-      assert.match(await tampered.textContent('#app-details'), /invalid_token.*bad_signature/s);
+      await app('#open-app');
+      assert.equal(await frame.locator('#app-status').textContent(), 'signed in as Dana Demo');
+      const address = page.frames().find((f) => f.url().includes('/embedded-app.html'))?.url() ?? '';
+      assert.ok(address && !address.includes('token='), `the token left the address: ${address}`);
+      await app('#open-app-tampered');
+      assert.equal(await frame.locator('#app-status').textContent(), 'not signed in: the broker refused the token');
+      assert.match(await frame.locator('#app-details').textContent(), /invalid_token.*bad_signature/s);
       fs.mkdirSync(shots, { recursive: true });
       await page.screenshot({ path: path.join(shots, 'demo-embedded-app.png'), fullPage: true });
     });
