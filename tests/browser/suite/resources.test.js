@@ -108,7 +108,7 @@ test('a revoked registration\'s open frame hears "revoked", and its join URL the
     // browser's refusal to frame it.
     const page = await context.newPage();
     await page.goto(`${env.crm}/frame-host.html`);
-    const loaded = page.waitForEvent('framenavigated', { predicate: (f) => f.parentFrame() !== null });
+    const loaded = page.waitForEvent('framenavigated', { predicate: (f) => f.parentFrame() !== null && (f.url().includes('/join/') || f.url().startsWith('chrome-error:')) });
     await page.evaluate((url) => { document.querySelector('#app').src = url; }, joinUrl);
     const frame = await loaded;
     await frame.waitForLoadState('load');
