@@ -379,6 +379,7 @@ test('the everyday edits in place: a client, a realm, a directory rule, a tenant
     await page.click('#add-realm button[type=submit]');
     await page.waitForSelector('#out .message.ok');
     assert.match(await page.textContent('#out'), /Saved realm extra: it answers/);
+    assert.equal(await page.textContent('tr:has(td:text-is("extra")) .status'), 'up', 'checked when saved, and shown so');
     assert.ok((await api('GET', 'realms')).some((r) => r.name === 'extra'));
     const extra = 'tr:has(td:text-is("extra"))';
     await page.click(`${extra} button:has-text("Edit")`);
