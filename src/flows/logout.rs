@@ -12,8 +12,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::app::AppState;
 use crate::http::code::ErrorCode;
@@ -43,9 +41,7 @@ struct LogoutView<'a> {
 /// The `iss` claim of a JWT, read without verification: it only selects which
 /// configured realm to send the hint to, and that realm verifies it.
 fn issuer_of(jwt: &str) -> Option<String> {
-    let payload = jwt.split('.').nth(1)?;
-    let claims: serde_json::Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    let claims = crate::auth::jwt::unverified_claims(jwt)?;
     claims.get("iss")?.as_str().map(str::to_owned)
 }
 
