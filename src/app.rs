@@ -112,6 +112,14 @@ impl App {
         if let Err(err) = &result {
             tracing::warn!(realm = %realm.name, error = %err, "realm health check failed");
         }
+        self.record_realm_health(realm, result.clone());
+        result
+    }
+
+    /// Records what a check of `realm` found (the health page, the overview and
+    /// the `realm_up` metric): by the periodic check, "check now", and a realm
+    /// saved after its check passed.
+    pub fn record_realm_health(&self, realm: &crate::domain::Realm, result: Result<(), String>) {
         self.metrics
             .realm_up
             .get_or_create(&crate::observe::metrics::RealmLabels {
@@ -119,7 +127,6 @@ impl App {
             })
             .set(i64::from(result.is_ok()));
         self.realm_health
-            .record(realm.name.as_str(), self.clock.now(), result.clone());
-        result
+            .record(realm.name.as_str(), self.clock.now(), result);
     }
 }

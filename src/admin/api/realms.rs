@@ -44,6 +44,10 @@ pub async fn put_realm(
     let realm = operator(&app, &admin)
         .put_realm(&input, check.then_some(app.idp.as_ref()))
         .await?;
+    // Saved after its check passed: it is up, as the health page says at once.
+    if check {
+        app.record_realm_health(&realm, Ok(()));
+    }
     Ok(Json(RealmView::from(&realm)))
 }
 
