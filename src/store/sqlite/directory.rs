@@ -104,29 +104,27 @@ impl DirectoryStore for SqliteStore {
     }
 
     async fn rule(&self, key: &RuleKey) -> Result<Option<Target>, StoreError> {
+        let (sql, param) = match key {
+            RuleKey::User(user) => (
+                "SELECT realm, idp_hint FROM directory_users WHERE username = ?1",
+                Some(user.as_str()),
+            ),
+            RuleKey::Domain(domain) => (
+                "SELECT realm, idp_hint FROM directory_domains WHERE domain = ?1",
+                Some(domain.as_str()),
+            ),
+            RuleKey::Default => ("SELECT realm, idp_hint FROM directory_default", None),
+        };
         self.read_inline(|conn| {
-            let row: Option<(Option<String>, Option<String>)> = match key {
-                RuleKey::User(user) => conn
-                    .prepare_cached(
-                        "SELECT realm, idp_hint FROM directory_users WHERE username = ?1",
-                    )
-                    .and_then(|mut s| {
-                        s.query_row(params![user.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-                            .optional()
-                    }),
-                RuleKey::Domain(domain) => conn
-                    .prepare_cached(
-                        "SELECT realm, idp_hint FROM directory_domains WHERE domain = ?1",
-                    )
-                    .and_then(|mut s| {
-                        s.query_row(params![domain.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-                            .optional()
-                    }),
-                RuleKey::Default => conn
-                    .prepare_cached("SELECT realm, idp_hint FROM directory_default")
-                    .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional()),
-            }
-            .map_err(unavailable)?;
+            let row: Option<(Option<String>, Option<String>)> = conn
+                .prepare_cached(sql)
+                .and_then(|mut s| {
+                    s.query_row(rusqlite::params_from_iter(param), |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()
+                })
+                .map_err(unavailable)?;
             row.map(|(realm, hint)| target_from_row(realm, hint.as_deref()))
                 .transpose()
         })
